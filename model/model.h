@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The model: everything flametop knows. Sources (probes/, a replay file) push raw events in;
+ * every second the owner calls model_close_tick(), which symbolizes what is new and appends the
+ * tick (the deltas of that second) to a bounded history. Views read ticks and windows (sums of
+ * ticks). No curses and no BPF in here: tests drive it with synthetic events.
+ */
+#ifndef MODEL_MODEL_H
+#define MODEL_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct model;
+struct syms;
+struct threads;
+struct stacks;
+
+/* One on-CPU sample as a source saw it. Everything is borrowed for the duration of the call. */
+struct model_sample {
+	uint64_t time_ns;       /* CLOCK_MONOTONIC */
+	uint32_t pid;           /* process (tgid) */
+	uint32_t tid;           /* thread */
+	const char *comm;       /* thread name, may be NULL */
+	const char *pcomm;      /* process name (its main thread's comm), may be NULL */
+	const uint64_t *user;   /* user return addresses, leaf first */
+	const uint64_t *kernel; /* kernel return addresses, leaf first */
+	uint32_t nr_user;
+	uint32_t nr_kernel;
+	uint32_t flags;  /* MODEL_SAMPLE_* */
+	uint32_t weight; /* how many samples this stands for; 0 is taken as 1 */
+};
+
+#define MODEL_SAMPLE_USER_FAILED (1u << 0)   /* the user stack could not be captured */
+#define MODEL_SAMPLE_KERNEL_FAILED (1u << 1) /* in kernel mode, but no kernel stack */
+#define MODEL_SAMPLE_TRUNCATED (1u << 2)     /* the walk stopped before the thread's root */
+#define MODEL_SAMPLE_KERNEL_THREAD (1u << 3) /* a kernel thread: there is no user stack */
+
+/* Events lost before they reached the model, counted per tick and reported. */
+enum model_lost {
+	MODEL_LOST_RINGBUF,  /* the kernel→user ring was full */
+	MODEL_LOST_MAP_FULL, /* a BPF map was full */
+	MODEL_LOST_NO_STACK, /* sampled, but neither stack could be captured (still counted) */
+	MODEL_LOST_NR,
+};
+
+struct model_opts {
+	unsigned history;  /* ticks kept; 0 for the default (3600) */
+	struct syms *syms; /* borrowed; NULL leaves frames as module+0xOFFSET */
+};
+
+int model_new(const struct model_opts *opts, struct model **out);
+void model_free(struct model *m);
+
+/* Feeding the model (sources). */
+void model_add_sample(struct model *m, const struct model_sample *s);
+void model_add_lost(struct model *m, enum model_lost kind, uint64_t n);
+/* A thread seen in /proc: keeps names known even for threads that were never sampled. */
+void model_note_thread(struct model *m, uint32_t pid, uint32_t tid, const char *comm,
+		       const char *pcomm);
+/* The thread has exited: it keeps its name in the ticks it lived in. */
+void model_thread_exit(struct model *m, uint32_t tid);
+
+/* Closes the current tick at end_ns: symbolizes new stacks and appends it to the history. */
+int model_close_tick(struct model *m, uint64_t end_ns);
+
+/* A closed tick: the deltas of one interval. Borrowed from the model; valid while it stays in
+ * the history (model_nr_ticks() newest ticks). */
+struct tick_count {
+	uint32_t thread; /* index into the thread table */
+	uint32_t stack;  /* stack id */
+	uint64_t count;  /* samples */
+};
+
+struct tick {
+	uint64_t seq;      /* 0 for the first tick */
+	uint64_t start_ns; /* CLOCK_MONOTONIC */
+	uint64_t end_ns;
+	uint64_t samples;  /* total samples, including those without a stack */
+	uint64_t truncated; /* samples whose stack is known to be incomplete */
+	uint64_t lost[MODEL_LOST_NR];
+	struct tick_count *counts; /* sorted by (thread, stack) */
+	size_t nr_counts;
+};
+
+/* Ticks closed so far that are still in the history (at most opts.history). */
+size_t model_nr_ticks(const struct model *m);
+/* ago = 0 is the newest tick; NULL when out of range. */
+const struct tick *model_tick(const struct model *m, size_t ago);
+/* Every tick ever closed, summed: what "since start" shows even after history rolled over. */
+const struct tick *model_total(const struct model *m);
+/* Monotonic time of the first sample or tick start, 0 before anything happened. */
+uint64_t model_start_ns(const struct model *m);
+
+struct threads *model_threads(const struct model *m);
+struct stacks *model_stacks(const struct model *m);
+
+#endif

@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "intern.h"
+#include "model.h"
+#include "stacks.h"
+#include "syms.h"
+#include "xalloc.h"
+
+#define MAX_FRAMES 512
+
+/* A raw stack as interned: a header then the addresses, leaf first. */
+struct raw_key {
+	uint64_t pid;
+	uint32_t nr_user, nr_kernel;
+	uint32_t flags, pad;
+	uint64_t ips[];
+};
+
+/* A frame as interned: strings are interned pointers, so comparing bytes compares names. */
+struct frame_key {
+	const char *module, *function, *build_id, *file;
+	uint64_t offset;
+	uint32_t line, kind;
+	uint64_t symbolized;
+};
+
+struct stacks {
+	struct intern *strs;
+	struct intern *raws;
+	struct intern *frame_keys;
+	struct intern *stack_keys;
+	uint32_t *raw_stack; /* raw id → stack id */
+	size_t raw_cap;
+	uint32_t resolved; /* raw ids below this are resolved */
+	struct frame *frames;
+	size_t frames_cap;
+};
+
+struct stacks *stacks_new(void)
+{
+	struct stacks *st = xcalloc(1, sizeof(*st));
+
+	st->strs = intern_new();
+	st->raws = intern_new();
+	st->frame_keys = intern_new();
+	st->stack_keys = intern_new();
+	return st;
+}
+
+void stacks_free(struct stacks *st)
+{
+	if (!st)
+		return;
+	intern_free(st->strs);
+	intern_free(st->raws);
+	intern_free(st->frame_keys);
+	intern_free(st->stack_keys);
+	free(st->raw_stack);
+	free(st->frames);
+	free(st);
+}
+
+const char *stacks_str(struct stacks *st, const char *s)
+{
+	return s ? intern_str(st->strs, s) : NULL;
+}
+
+uint32_t stacks_add_raw(struct stacks *st, uint32_t pid, const uint64_t *user, uint32_t nr_user,
+			const uint64_t *kernel, uint32_t nr_kernel, uint32_t flags)
+{
+	uint64_t buf[sizeof(struct raw_key) / 8 + 2 * MAX_FRAMES];
+	struct raw_key *k = (struct raw_key *)buf;
+	uint32_t id;
+
+	if (nr_user > MAX_FRAMES)
+		nr_user = MAX_FRAMES;
+	if (nr_kernel > MAX_FRAMES)
+		nr_kernel = MAX_FRAMES;
+	k->pid = pid;
+	k->nr_user = nr_user;
+	k->nr_kernel = nr_kernel;
+	k->flags = flags & (MODEL_SAMPLE_USER_FAILED | MODEL_SAMPLE_KERNEL_FAILED |
+			    MODEL_SAMPLE_TRUNCATED | MODEL_SAMPLE_KERNEL_THREAD);
+	k->pad = 0;
+	if (nr_user)
+		memcpy(k->ips, user, nr_user * sizeof(*user));
+	if (nr_kernel)
+		memcpy(k->ips + nr_user, kernel, nr_kernel * sizeof(*kernel));
+	id = intern_put(st->raws, k, sizeof(*k) + (nr_user + nr_kernel) * sizeof(uint64_t));
+	if (id >= st->raw_cap) {
+		size_t old = st->raw_cap;
+
+		st->raw_stack = xgrow(st->raw_stack, &st->raw_cap, id + 1, sizeof(*st->raw_stack));
+		memset(st->raw_stack + old, 0xff, (st->raw_cap - old) * sizeof(*st->raw_stack));
+	}
+	return id;
+}
+
+uint32_t stacks_add_frame(struct stacks *st, const struct frame *f)
+{
+	struct frame_key k = {
+		.module = stacks_str(st, f->module ? f->module : "[unknown]"),
+		.function = stacks_str(st, f->function),
+		.build_id = stacks_str(st, f->build_id),
+		.file = stacks_str(st, f->file),
+		.offset = f->offset,
+		.line = f->line,
+		.kind = f->kind,
+		.symbolized = f->symbolized,
+	};
+	char name[128];
+	uint32_t id, before = intern_count(st->frame_keys);
+
+	if (!k.function) {
+		snprintf(name, sizeof(name), "%s+0x%" PRIx64, k.module, f->offset);
+		k.function = stacks_str(st, name);
+		k.symbolized = false;
+	}
+	id = intern_put(st->frame_keys, &k, sizeof(k));
+	if (id >= st->frames_cap)
+		st->frames = xgrow(st->frames, &st->frames_cap, id + 1, sizeof(*st->frames));
+	if (id >= before) {
+		struct frame *fr = &st->frames[id];
+
+		fr->module = k.module;
+		fr->function = k.function;
+		fr->build_id = k.build_id;
+		fr->file = k.file;
+		fr->addr = f->addr;
+		fr->offset = f->offset;
+		fr->line = f->line;
+		fr->kind = f->kind;
+		fr->symbolized = k.symbolized;
+	}
+	return id;
+}
+
+uint32_t stacks_add_stack(struct stacks *st, const uint32_t *frames, uint32_t nr)
+{
+	return intern_put(st->stack_keys, frames, nr * sizeof(*frames));
+}
+
+static enum frame_kind kind_of(enum syms_kind k)
+{
+	switch (k) {
+	case SYMS_USER:
+		return FRAME_USER;
+	case SYMS_KERNEL:
+		return FRAME_KERNEL;
+	case SYMS_JIT:
+		return FRAME_JIT;
+	case SYMS_VDSO:
+		return FRAME_VDSO;
+	default:
+		return FRAME_UNKNOWN;
+	}
+}
+
+static uint32_t special(struct stacks *st, const char *name)
+{
+	struct frame f = { .module = "[flametop]", .function = name, .kind = FRAME_SPECIAL };
+
+	return stacks_add_frame(st, &f);
+}
+
+/*
+ * One address to a frame. Return addresses point after the call: every frame but the leaf is
+ * looked up at addr - 1 so that a call at the very end of a function stays in it.
+ */
+static uint32_t resolve_ip(struct stacks *st, struct syms *syms, uint32_t pid, uint64_t ip,
+			   bool kernel, bool leaf)
+{
+	uint64_t look = leaf || !ip ? ip : ip - 1;
+	struct syms_frame sf = { .module = "[unknown]", .kind = SYMS_UNKNOWN };
+	struct frame f = { 0 };
+
+	if (syms) {
+		if (kernel)
+			syms_kernel(syms, look, &sf);
+		else
+			syms_user(syms, pid, look, &sf);
+	} else {
+		sf.module = kernel ? "[kernel.kallsyms]" : "[unknown]";
+		sf.kind = kernel ? SYMS_KERNEL : SYMS_UNKNOWN;
+		sf.offset = look;
+	}
+	f.module = sf.module ? sf.module : "[unknown]";
+	f.function = sf.function;
+	f.build_id = sf.build_id;
+	f.addr = ip;
+	/* Report the offset of the return address itself, as other tools do. */
+	f.offset = sf.offset + (look != ip);
+	f.kind = kind_of(sf.kind);
+	f.symbolized = sf.function != NULL;
+	return stacks_add_frame(st, &f);
+}
+
+size_t stacks_resolve(struct stacks *st, struct syms *syms)
+{
+	uint32_t nr_raw = intern_count(st->raws);
+	uint32_t frames[2 * MAX_FRAMES + 2];
+	size_t done = 0;
+
+	for (; st->resolved < nr_raw; st->resolved++, done++) {
+		const struct raw_key *k = intern_get(st->raws, st->resolved, NULL);
+		const uint64_t *user = k->ips, *kernel = k->ips + k->nr_user;
+		uint32_t n = 0;
+
+		if (k->flags & MODEL_SAMPLE_KERNEL_THREAD)
+			;
+		else if (!k->nr_user)
+			frames[n++] = special(st, "[no user stack]");
+		else if (k->flags & MODEL_SAMPLE_TRUNCATED)
+			frames[n++] = special(st, "[truncated]");
+		for (uint32_t i = k->nr_user; i-- > 0;)
+			frames[n++] = resolve_ip(st, syms, k->pid, user[i], false, i == 0);
+		for (uint32_t i = k->nr_kernel; i-- > 0;)
+			frames[n++] = resolve_ip(st, syms, k->pid, kernel[i], true, i == 0);
+		if (!n)
+			frames[n++] = special(st, "[no stack]");
+		st->raw_stack[st->resolved] = stacks_add_stack(st, frames, n);
+	}
+	return done;
+}
+
+uint32_t stacks_of_raw(const struct stacks *st, uint32_t raw)
+{
+	return raw < st->resolved ? st->raw_stack[raw] : UINT32_MAX;
+}
+
+const uint32_t *stacks_frames(const struct stacks *st, uint32_t stack, uint32_t *nr)
+{
+	size_t len = 0;
+	const uint32_t *f = intern_get(st->stack_keys, stack, &len);
+
+	*nr = f ? len / sizeof(*f) : 0;
+	return f;
+}
+
+const struct frame *stacks_frame(const struct stacks *st, uint32_t frame)
+{
+	return frame < intern_count(st->frame_keys) ? &st->frames[frame] : NULL;
+}
+
+uint32_t stacks_count(const struct stacks *st)
+{
+	return intern_count(st->stack_keys);
+}
+
+uint32_t stacks_nr_frames(const struct stacks *st)
+{
+	return intern_count(st->frame_keys);
+}

@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Frames and stacks, interned. A raw stack (process + addresses, as sampled) is interned as it
+ * arrives; at tick close stacks_resolve() symbolizes new raw stacks into frames and interns the
+ * resulting frame sequence as a stack id. Stack ids and frame ids are dense and never change;
+ * frames of the same function share one interned name pointer, so views can merge by pointer.
+ */
+#ifndef MODEL_STACKS_H
+#define MODEL_STACKS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct syms;
+struct stacks;
+
+enum frame_kind {
+	FRAME_USER,
+	FRAME_KERNEL,
+	FRAME_JIT,
+	FRAME_VDSO,
+	FRAME_UNKNOWN,
+	FRAME_SPECIAL, /* a marker such as "[no stack]" or "[truncated]" */
+};
+
+struct frame {
+	/* Strings are interned: equal names are equal pointers. Borrowed, valid until
+	 * stacks_free(). */
+	const char *module;   /* "libc.so.6", "[kernel.kallsyms]", ... */
+	const char *function; /* demangled name, or "module+0xOFFSET" when no symbol covers it */
+	const char *build_id; /* hex or NULL */
+	const char *file;     /* source file or NULL */
+	uint64_t addr;        /* address as sampled (process-relative for user frames) */
+	uint64_t offset;      /* address relative to module */
+	uint32_t line;        /* 0 when unknown */
+	enum frame_kind kind;
+	bool symbolized;      /* function is a real symbol, not module+0xOFFSET */
+};
+
+struct stacks *stacks_new(void);
+void stacks_free(struct stacks *st);
+
+/* Interns a raw stack (addresses leaf first, as the kernel gives them). Returns a raw id. */
+uint32_t stacks_add_raw(struct stacks *st, uint32_t pid, const uint64_t *user, uint32_t nr_user,
+			const uint64_t *kernel, uint32_t nr_kernel, uint32_t flags);
+/* Symbolizes raw stacks added since the last call (syms may be NULL). Returns how many. */
+size_t stacks_resolve(struct stacks *st, struct syms *syms);
+/* The stack id of a resolved raw stack. */
+uint32_t stacks_of_raw(const struct stacks *st, uint32_t raw);
+
+/* Frames of a stack, root first (user frames from the outermost, then kernel frames). */
+const uint32_t *stacks_frames(const struct stacks *st, uint32_t stack, uint32_t *nr);
+const struct frame *stacks_frame(const struct stacks *st, uint32_t frame);
+uint32_t stacks_count(const struct stacks *st);
+uint32_t stacks_nr_frames(const struct stacks *st);
+/* Interns a string in the stacks' string table (equal strings, equal pointers). */
+const char *stacks_str(struct stacks *st, const char *s);
+
+/* Interns a frame / a stack directly (replay files, tests). */
+uint32_t stacks_add_frame(struct stacks *st, const struct frame *f);
+uint32_t stacks_add_stack(struct stacks *st, const uint32_t *frames, uint32_t nr);
+
+#endif

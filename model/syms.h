@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Symbolizer: turns sampled addresses into module + function names.
+ *
+ * Binaries are parsed once and cached by build-id (else device+inode), never per process: a
+ * process only holds its memory map, which points into the shared binary cache. Kernel
+ * addresses resolve through kallsyms. Lookups are binary searches over sorted symbol arrays,
+ * so they stay fast on huge binaries.
+ */
+#ifndef MODEL_SYMS_H
+#define MODEL_SYMS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct syms;
+
+enum syms_kind {
+	SYMS_USER,    /* an ELF file mapped by the process */
+	SYMS_KERNEL,  /* the kernel or a module, from kallsyms */
+	SYMS_JIT,     /* anonymous code named by /tmp/perf-PID.map */
+	SYMS_VDSO,    /* the vdso */
+	SYMS_UNKNOWN, /* no mapping covers the address */
+};
+
+struct syms_frame {
+	/* All strings are borrowed from the symbolizer and valid until syms_free(). */
+	const char *module;      /* short name: "libc.so.6", "[kernel.kallsyms]", "[vdso]", "[jit]",
+	                            "[unknown]" */
+	const char *module_path; /* path as the process mapped it, or NULL */
+	const char *build_id;    /* lowercase hex, or NULL */
+	const char *function;    /* demangled function name, or NULL when no symbol covers addr */
+	uint64_t addr;           /* the address that was looked up */
+	uint64_t offset;         /* addr relative to the module (ELF virtual address for files,
+	                            addr for the kernel) */
+	uint64_t sym_offset;     /* addr - start of function, when function != NULL */
+	enum syms_kind kind;
+};
+
+struct syms_opts {
+	const char *proc_root;    /* "/proc" on a live host; tests point it at fixtures */
+	const char *kallsyms;     /* NULL for <proc_root>/kallsyms */
+	const char *perf_map_dir; /* NULL for "/tmp": where perf-PID.map files live */
+};
+
+int syms_new(const struct syms_opts *opts, struct syms **out);
+void syms_free(struct syms *s);
+
+/*
+ * Reads (or re-reads) the memory map of a process. Call it as soon as a process is first seen so
+ * that its samples still resolve after it has exited. Returns 0 or -errno (-ESRCH: gone).
+ */
+int syms_note_pid(struct syms *s, uint32_t pid);
+/* Forgets a process's map (it exited or exec'd); its binaries stay cached. */
+void syms_forget_pid(struct syms *s, uint32_t pid);
+
+/*
+ * Resolves one user address of process pid. Always fills *out (kind SYMS_UNKNOWN and
+ * module "[unknown]" when nothing covers it) and returns 0, or -errno on a hard failure.
+ */
+int syms_user(struct syms *s, uint32_t pid, uint64_t addr, struct syms_frame *out);
+/* Resolves one kernel address. Always fills *out. */
+int syms_kernel(struct syms *s, uint64_t addr, struct syms_frame *out);
+
+#endif

@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * A window: the sum of the last N ticks (or all of them since start). Views and writers read
+ * windows, not ticks.
+ */
+#ifndef MODEL_WINDOW_H
+#define MODEL_WINDOW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model.h"
+
+struct window {
+	uint64_t start_ns, end_ns;
+	size_t nr_ticks;
+	uint64_t samples;   /* all samples, including those without a stack */
+	uint64_t truncated;
+	uint64_t lost[MODEL_LOST_NR];
+	struct tick_count *counts; /* one per (thread, stack), sorted by count, descending */
+	size_t nr_counts;
+	uint64_t *thread_samples;  /* indexed by thread index, nr_threads long */
+	uint32_t nr_threads;
+	/* private */
+	size_t cap_counts;
+	void *index;
+};
+
+void window_init(struct window *w);
+void window_fini(struct window *w);
+/* Sums the newest nticks ticks of m (0: everything since start) into w, replacing its contents. */
+void window_sum(struct window *w, const struct model *m, size_t nticks);
+
+#endif

@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * On-CPU sampling: runs on every tick of a per-CPU software cpu-clock perf event, takes the user
+ * and kernel stacks of the interrupted thread and sends them to user space through a ring buffer
+ * as one variable-length struct cpu_record. Aggregation happens in user space: stack-id maps lose
+ * stacks to hash collisions (FIELD-NOTES).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+
+#include "cpu_abi.h"
+
+#define PF_KTHREAD 0x00200000
+#define EFAULT 14
+#define E2BIG 7
+
+/* Set by the loader between __open() and __load(). */
+const volatile bool filter_pids = false;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20); /* resized by the loader */
+} events SEC(".maps");
+
+/* Target processes (tgids) when filter_pids is set. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CPU_MAX_TARGETS);
+	__type(key, __u32);
+	__type(value, __u8);
+} targets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cpu_counters);
+} counters SEC(".maps");
+
+/* A record is built here and then copied into the ring at its real length. perf_event programs
+ * do not nest on one CPU (bpf_prog_active), so one buffer per CPU is enough. */
+struct scratch {
+	__u64 buf[CPU_RECORD_MAX_SIZE / 8];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch SEC(".maps");
+
+static __always_inline bool in_kernel_mode(struct bpf_perf_event_data *ctx)
+{
+#if defined(__TARGET_ARCH_x86)
+	return (ctx->regs.cs & 3) == 0;
+#else
+	return false; /* unknown: an -EFAULT kernel stack is then taken as user mode */
+#endif
+}
+
+SEC("perf_event")
+int on_sample(struct bpf_perf_event_data *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 pid = id >> 32, tid = (__u32)id;
+	__u32 zero = 0, nu = 0, nk = 0, flags = 0;
+	struct cpu_counters *cnt;
+	struct task_struct *task;
+	struct cpu_record *r;
+	struct scratch *s;
+	bool kthread;
+	long ret;
+	__u64 size;
+
+	if (tid == 0) /* the idle task: nothing ran */
+		return 0;
+	if (filter_pids && !bpf_map_lookup_elem(&targets, &pid))
+		return 0;
+
+	cnt = bpf_map_lookup_elem(&counters, &zero);
+	s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!cnt || !s)
+		return 0;
+	cnt->samples++;
+
+	r = (struct cpu_record *)s->buf;
+	task = (struct task_struct *)bpf_get_current_task();
+	kthread = (BPF_CORE_READ(task, flags) & PF_KTHREAD) || !BPF_CORE_READ(task, mm);
+
+	if (kthread) {
+		flags |= CPU_REC_KTHREAD;
+	} else {
+		ret = bpf_get_stack(ctx, r->frames, CPU_MAX_FRAMES * 8, BPF_F_USER_STACK);
+		if (ret > 0) {
+			nu = (__u64)ret / 8;
+			if (nu > CPU_MAX_FRAMES)
+				nu = CPU_MAX_FRAMES;
+		} else {
+			flags |= CPU_REC_USER_FAILED;
+			cnt->no_user++;
+		}
+	}
+
+	if (kthread || in_kernel_mode(ctx))
+		flags |= CPU_REC_IN_KERNEL;
+	ret = bpf_get_stack(ctx, &r->frames[nu], CPU_MAX_FRAMES * 8, 0);
+	if (ret > 0) {
+		nk = (__u64)ret / 8;
+		if (nk > CPU_MAX_FRAMES)
+			nk = CPU_MAX_FRAMES;
+		flags |= CPU_REC_IN_KERNEL;
+	} else if (ret != -EFAULT || (flags & CPU_REC_IN_KERNEL)) {
+		/* -EFAULT with user-mode registers is a sample taken in user mode: no kernel
+		 * stack was expected. */
+		flags |= CPU_REC_KERNEL_FAILED;
+		cnt->no_kernel++;
+	}
+
+	if (nu == 0 && nk == 0) {
+		cnt->no_stack++;
+		return 0;
+	}
+
+	r->time_ns = bpf_ktime_get_ns();
+	r->pid = pid;
+	r->tid = tid;
+	r->nr_user = nu;
+	r->nr_kernel = nk;
+	r->flags = flags;
+	r->cpu = bpf_get_smp_processor_id();
+	bpf_get_current_comm(r->comm, sizeof(r->comm));
+	BPF_CORE_READ_INTO(&r->pcomm, task, group_leader, comm);
+
+	size = CPU_RECORD_HDR_SIZE + ((__u64)nu + nk) * 8;
+	if (size > CPU_RECORD_MAX_SIZE) /* cannot happen; tells the verifier */
+		return 0;
+	if (bpf_ringbuf_output(&events, r, size, BPF_RB_NO_WAKEUP))
+		cnt->ringbuf_lost++;
+	return 0;
+}
+
+/* A target's new process (not a new thread) becomes a target: `flametop -- script.sh`. */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_proc_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ppid = BPF_CORE_READ(parent, tgid);
+	__u32 cpid = BPF_CORE_READ(child, pid);
+	__u32 zero = 0;
+	__u8 one = 1;
+
+	if (cpid != (__u32)BPF_CORE_READ(child, tgid))
+		return 0;
+	if (!bpf_map_lookup_elem(&targets, &ppid))
+		return 0;
+	if (bpf_map_update_elem(&targets, &cpid, &one, BPF_NOEXIST) == -E2BIG) {
+		struct cpu_counters *cnt = bpf_map_lookup_elem(&counters, &zero);
+
+		if (cnt)
+			cnt->targets_full++;
+	}
+	return 0;
+}
+
+/* A target whose last thread exits stops being one: its pid may be reused by anything. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_proc_exit, struct task_struct *task)
+{
+	__u32 tgid;
+
+	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+		return 0;
+	tgid = BPF_CORE_READ(task, tgid);
+	bpf_map_delete_elem(&targets, &tgid);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

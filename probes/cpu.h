@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * probes/cpu: on-CPU stack sampling. A BPF program on one software cpu-clock perf event per CPU
+ * captures user and kernel stacks and hands them to user space through a ring buffer; drain()
+ * feeds them to the model. Samples whose stacks could not be captured and events dropped on the
+ * way (ring full) are counted and reported to the model as lost, never silently dropped.
+ */
+#ifndef PROBES_CPU_H
+#define PROBES_CPU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct model;
+struct probe_cpu;
+
+struct probe_cpu_opts {
+	unsigned freq_hz;     /* samples per second per CPU; 0 for the default (99) */
+	const uint32_t *pids; /* target processes (all their threads); NULL/0: whole system */
+	size_t nr_pids;
+	bool follow_children; /* processes forked by a target become targets too */
+};
+
+/* Cumulative counters since the probe started. */
+struct probe_cpu_counters {
+	uint64_t samples;      /* samples taken of target threads */
+	uint64_t ringbuf_lost; /* dropped because the ring buffer was full */
+	uint64_t no_user;      /* user stack could not be captured (user thread) */
+	uint64_t no_kernel;    /* kernel stack could not be captured while in kernel */
+};
+
+/*
+ * Loads and attaches. On failure returns -errno and writes a one-line reason a person can act on
+ * into err (e.g. "cannot load BPF programs: Operation not permitted (need root or
+ * CAP_BPF+CAP_PERFMON; try: sudo flametop)").
+ */
+int probe_cpu_new(const struct probe_cpu_opts *opts, struct probe_cpu **out, char *err,
+		  size_t errlen);
+void probe_cpu_free(struct probe_cpu *p);
+
+/* The fd to poll() for readability. */
+int probe_cpu_fd(const struct probe_cpu *p);
+/* Feeds every pending sample to m; never blocks. Returns samples consumed or -errno. */
+int probe_cpu_drain(struct probe_cpu *p, struct model *m);
+/* Adds a target process after start (e.g. the command flametop launched). */
+int probe_cpu_add_pid(struct probe_cpu *p, uint32_t pid);
+void probe_cpu_counters(const struct probe_cpu *p, struct probe_cpu_counters *out);
+
+#endif

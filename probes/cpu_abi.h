@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * probes/cpu: the layout shared by cpu.bpf.c and the loader cpu.c. Only fixed-width fields, widest
+ * first, explicit padding, so both compilers agree without help. The includer provides __u32/__u64
+ * (vmlinux.h in BPF, <linux/types.h> in user space).
+ */
+#ifndef PROBES_CPU_ABI_H
+#define PROBES_CPU_ABI_H
+
+#define CPU_MAX_FRAMES 127 /* per stack; the kernel's default perf_event_max_stack */
+#define CPU_COMM_LEN 16
+
+/* cpu_record.flags */
+#define CPU_REC_USER_FAILED (1u << 0)	/* user thread, but its user stack could not be read */
+#define CPU_REC_KERNEL_FAILED (1u << 1) /* interrupted in kernel mode, but no kernel stack */
+#define CPU_REC_KTHREAD (1u << 2)	/* a kernel thread: it has no user stack */
+#define CPU_REC_IN_KERNEL (1u << 3)	/* the sample interrupted kernel code */
+
+/*
+ * One sample, as sent through the ring buffer. The record is variable-length: the header is
+ * followed by nr_user user addresses and then nr_kernel kernel addresses, each leaf first
+ * (as bpf_get_stack() returns them). The ring hands out records 8-byte aligned.
+ */
+struct cpu_record {
+	__u64 time_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u32 pid;     /* tgid */
+	__u32 tid;
+	__u32 nr_user;
+	__u32 nr_kernel;
+	__u32 flags; /* CPU_REC_* */
+	__u32 cpu;
+	char comm[CPU_COMM_LEN];  /* thread name, NUL-padded */
+	char pcomm[CPU_COMM_LEN]; /* group leader's name */
+	__u64 frames[];		  /* nr_user + nr_kernel */
+};
+
+#define CPU_RECORD_HDR_SIZE 64
+#define CPU_RECORD_MAX_SIZE (CPU_RECORD_HDR_SIZE + 2 * CPU_MAX_FRAMES * 8)
+
+/* Per-CPU counters: the single entry of the per-CPU array map "counters". */
+struct cpu_counters {
+	__u64 samples;	    /* samples of target threads (the idle task is not a sample) */
+	__u64 ringbuf_lost; /* bpf_ringbuf_output() failed: the ring was full */
+	__u64 no_user;	    /* user thread whose user stack failed */
+	__u64 no_kernel;    /* kernel-mode sample whose kernel stack failed */
+	__u64 no_stack;	    /* neither stack: counted here, not sent */
+	__u64 targets_full; /* a followed child could not be added: the target map was full */
+};
+
+#define CPU_MAX_TARGETS 8192
+
+#endif

@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * probes/proc: processes and threads from /proc (works with no privileges at all). All readers
+ * take the /proc root as a path so tests run against fixtures in tests/data/.
+ */
+#ifndef PROBES_PROC_H
+#define PROBES_PROC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct model;
+
+struct proc_thread {
+	uint32_t pid, tid;
+	char comm[16];       /* thread name */
+	char pcomm[16];      /* process name (main thread's comm) */
+	char state;          /* R, S, D, Z, T, I, ... */
+	uint64_t utime_ticks, stime_ticks;
+	uint64_t start_ticks; /* starttime field: tells a reused tid from the old thread */
+};
+
+/* Parses the content of /proc/PID/task/TID/stat into *t (pid, tid, comm, state, times).
+ * Returns 0 or -EINVAL for malformed input. */
+int probe_proc_parse_stat(const char *buf, size_t len, struct proc_thread *t);
+/* Reads one thread. -ENOENT/-ESRCH when it is gone. */
+int probe_proc_read_thread(const char *proc_root, uint32_t pid, uint32_t tid,
+			   struct proc_thread *t);
+/* Calls fn for every thread of pid (pid 0: every thread of every process). Returns the number
+ * of threads seen or -errno. */
+int probe_proc_scan(const char *proc_root, uint32_t pid,
+		    void (*fn)(const struct proc_thread *t, void *arg), void *arg);
+/* Scans and notes every thread in the model. */
+int probe_proc_update(const char *proc_root, uint32_t pid, struct model *m);
+/* True when /proc/PID exists. */
+bool probe_proc_exists(const char *proc_root, uint32_t pid);
+
+#endif

@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "model/model.h"
+#include "model/stacks.h"
+
+static const char *name(struct stacks *st, uint32_t stack, uint32_t i)
+{
+	uint32_t nr;
+	const uint32_t *f = stacks_frames(st, stack, &nr);
+
+	assert_true(i < nr);
+	return stacks_frame(st, f[i])->function;
+}
+
+static void test_stacks_raw_interning_and_root_first_order(void **state)
+{
+	struct stacks *st = stacks_new();
+	uint64_t user[] = { 0x1003, 0x2005, 0x3007 }; /* leaf first */
+	uint64_t kern[] = { 0xffff0010, 0xffff0020 };
+	uint32_t a = stacks_add_raw(st, 10, user, 3, kern, 2, 0);
+	uint32_t b = stacks_add_raw(st, 10, user, 3, kern, 2, 0);
+	uint32_t c = stacks_add_raw(st, 11, user, 3, kern, 2, 0);
+	uint32_t nr, s;
+	const uint32_t *f;
+
+	assert_int_equal(a, b);
+	assert_int_not_equal(a, c); /* same addresses in another process are another stack */
+	assert_int_equal(stacks_of_raw(st, a), UINT32_MAX);
+	assert_int_equal(stacks_resolve(st, NULL), 2);
+	assert_int_equal(stacks_resolve(st, NULL), 0);
+	s = stacks_of_raw(st, a);
+	f = stacks_frames(st, s, &nr);
+	assert_int_equal(nr, 5);
+	/* root first: outermost user frame, then kernel entry, kernel leaf last; no symbolizer:
+	 * every frame is module+0xOFFSET, return addresses reported as sampled */
+	assert_string_equal(name(st, s, 0), "[unknown]+0x3007");
+	assert_string_equal(name(st, s, 2), "[unknown]+0x1003");
+	assert_string_equal(name(st, s, 3), "[kernel.kallsyms]+0xffff0020");
+	assert_string_equal(name(st, s, 4), "[kernel.kallsyms]+0xffff0010");
+	assert_int_equal(stacks_frame(st, f[3])->kind, FRAME_KERNEL);
+	assert_false(stacks_frame(st, f[0])->symbolized);
+	/* without a symbolizer, two processes' identical addresses resolve to one stack */
+	assert_int_equal(stacks_of_raw(st, c), s);
+	stacks_free(st);
+}
+
+static void test_stacks_special_frames(void **state)
+{
+	struct stacks *st = stacks_new();
+	uint64_t kern[] = { 0xffff0010 };
+	uint32_t kthread = stacks_add_raw(st, 0, NULL, 0, kern, 1, MODEL_SAMPLE_KERNEL_THREAD);
+	uint32_t nouser = stacks_add_raw(st, 5, NULL, 0, kern, 1, MODEL_SAMPLE_USER_FAILED);
+	uint32_t none = stacks_add_raw(st, 5, NULL, 0, NULL, 0,
+				       MODEL_SAMPLE_USER_FAILED | MODEL_SAMPLE_KERNEL_FAILED);
+	uint32_t nr;
+
+	stacks_resolve(st, NULL);
+	stacks_frames(st, stacks_of_raw(st, kthread), &nr);
+	assert_int_equal(nr, 1);
+	assert_string_equal(name(st, stacks_of_raw(st, nouser), 0), "[no user stack]");
+	assert_string_equal(name(st, stacks_of_raw(st, none), 0), "[no user stack]");
+	stacks_free(st);
+}
+
+static void test_stacks_frames_share_interned_names(void **state)
+{
+	struct stacks *st = stacks_new();
+	struct frame f1 = { .module = "app", .function = "work", .offset = 0x10,
+			    .kind = FRAME_USER, .symbolized = true };
+	struct frame f2 = f1;
+	uint32_t a, b, s1, s2, ids[2];
+
+	f2.offset = 0x20;
+	a = stacks_add_frame(st, &f1);
+	b = stacks_add_frame(st, &f2);
+	assert_int_not_equal(a, b);
+	assert_int_equal(stacks_add_frame(st, &f1), a);
+	/* equal names are equal pointers: views merge functions by pointer */
+	assert_ptr_equal(stacks_frame(st, a)->function, stacks_frame(st, b)->function);
+	assert_ptr_equal(stacks_frame(st, a)->module, stacks_str(st, "app"));
+	ids[0] = a;
+	ids[1] = b;
+	s1 = stacks_add_stack(st, ids, 2);
+	s2 = stacks_add_stack(st, ids, 1);
+	assert_int_not_equal(s1, s2);
+	assert_int_equal(stacks_add_stack(st, ids, 2), s1);
+	assert_int_equal(stacks_count(st), 2);
+	assert_null(stacks_frame(st, 99));
+	stacks_free(st);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_stacks_raw_interning_and_root_first_order),
+		cmocka_unit_test(test_stacks_special_frames),
+		cmocka_unit_test(test_stacks_frames_share_interned_names),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -52,13 +52,11 @@ struct {
 	__type(value, struct scratch);
 } scratch SEC(".maps");
 
+/* The interrupted instruction was kernel code: kernel addresses are the upper half on x86-64 and
+ * arm64 alike. */
 static __always_inline bool in_kernel_mode(struct bpf_perf_event_data *ctx)
 {
-#if defined(__TARGET_ARCH_x86)
-	return (ctx->regs.cs & 3) == 0;
-#else
-	return false; /* unknown: an -EFAULT kernel stack is then taken as user mode */
-#endif
+	return (long)PT_REGS_IP(&ctx->regs) < 0;
 }
 
 SEC("perf_event")
@@ -112,9 +110,9 @@ int on_sample(struct bpf_perf_event_data *ctx)
 		if (nk > CPU_MAX_FRAMES)
 			nk = CPU_MAX_FRAMES;
 		flags |= CPU_REC_IN_KERNEL;
-	} else if (ret != -EFAULT || (flags & CPU_REC_IN_KERNEL)) {
-		/* -EFAULT with user-mode registers is a sample taken in user mode: no kernel
-		 * stack was expected. */
+	} else if ((ret != 0 && ret != -EFAULT) || (flags & CPU_REC_IN_KERNEL)) {
+		/* No frames (0, or -EFAULT on older kernels) with user-mode registers is a sample
+		 * taken in user mode: no kernel stack was expected. */
 		flags |= CPU_REC_KERNEL_FAILED;
 		cnt->no_kernel++;
 	}

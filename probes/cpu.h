@@ -20,14 +20,19 @@ struct probe_cpu_opts {
 	const uint32_t *pids; /* target processes (all their threads); NULL/0: whole system */
 	size_t nr_pids;
 	bool follow_children; /* processes forked by a target become targets too */
+	bool filter;          /* only targets, even with no pids yet (probe_cpu_add_pid() adds
+	                         them later, e.g. the command flametop launches) */
 };
 
-/* Cumulative counters since the probe started. */
+/* Cumulative counters since the probe started (summed over CPUs; one map read per call).
+ * samples == delivered + no_stack + ringbuf_lost once the ring is drained. */
 struct probe_cpu_counters {
 	uint64_t samples;      /* samples taken of target threads */
 	uint64_t ringbuf_lost; /* dropped because the ring buffer was full */
 	uint64_t no_user;      /* user stack could not be captured (user thread) */
 	uint64_t no_kernel;    /* kernel stack could not be captured while in kernel */
+	uint64_t no_stack;     /* neither stack: not delivered, reported as MODEL_LOST_NO_STACK */
+	uint64_t targets_full; /* followed children not added: target map full (MAP_FULL) */
 };
 
 /*
@@ -39,11 +44,13 @@ int probe_cpu_new(const struct probe_cpu_opts *opts, struct probe_cpu **out, cha
 		  size_t errlen);
 void probe_cpu_free(struct probe_cpu *p);
 
-/* The fd to poll() for readability. */
+/* The fd to poll() for readability. Samples are sent without wakeups (cheaper), so the fd rarely
+ * becomes readable: the owner also calls drain() on its timer, at least every ~100 ms. */
 int probe_cpu_fd(const struct probe_cpu *p);
 /* Feeds every pending sample to m; never blocks. Returns samples consumed or -errno. */
 int probe_cpu_drain(struct probe_cpu *p, struct model *m);
-/* Adds a target process after start (e.g. the command flametop launched). */
+/* Adds a target process after start (e.g. the command flametop launched). Only for a probe made
+ * with pids or opts.filter: a whole-system probe returns -EINVAL. */
 int probe_cpu_add_pid(struct probe_cpu *p, uint32_t pid);
 void probe_cpu_counters(const struct probe_cpu *p, struct probe_cpu_counters *out);
 

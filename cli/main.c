@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* flametop: a live, top-like profiler. See README.md and `flametop --help`. */
+#include <locale.h>
+#include <stdio.h>
+
+#include "cli/options.h"
+#include "cli/run.h"
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	char err[512];
+	int status;
+
+	setlocale(LC_ALL, "");
+	if (options_parse(argc, argv, &o, err, sizeof(err))) {
+		fprintf(stderr, "flametop: %s\n", err);
+		return EXIT_USAGE;
+	}
+	switch (o.cmd) {
+	case CMD_HELP:
+		options_usage(stdout);
+		status = EXIT_OK;
+		break;
+	case CMD_VERSION:
+		puts("flametop " FLAMETOP_VERSION);
+		status = EXIT_OK;
+		break;
+	case CMD_SNAPSHOT:
+		status = run_snapshot(&o);
+		break;
+	default:
+		status = run_live(&o);
+		break;
+	}
+	options_fini(&o);
+	return status;
+}

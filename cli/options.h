@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Command-line parsing. Every value is checked; a bad one is a one-line error and exit status 2. */
+#ifndef CLI_OPTIONS_H
+#define CLI_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Exit statuses, documented in the README and --help. */
+#define EXIT_OK 0
+#define EXIT_FAIL 1  /* a runtime failure: probes could not start, an output could not be written */
+#define EXIT_USAGE 2 /* bad usage or input: unknown option, bad value, no such process */
+#define EXIT_OOM 3   /* out of memory */
+
+enum options_cmd {
+	CMD_LIVE,
+	CMD_SNAPSHOT,
+	CMD_HELP,
+	CMD_VERSION,
+};
+
+enum options_format {
+	FORMAT_TEXT,
+	FORMAT_JSON,
+	FORMAT_FOLDED,
+};
+
+struct options {
+	enum options_cmd cmd;
+	enum options_format format;
+	unsigned freq_hz;     /* -F */
+	double duration_s;    /* --duration (snapshot) */
+	double delay_s;       /* -d (live refresh interval) */
+	const char *output;   /* -o, NULL for stdout */
+	uint32_t *pids;       /* -p, owned */
+	size_t nr_pids;
+	char **argv;          /* the command after --, borrowed from main's argv; NULL if none */
+};
+
+/*
+ * Parses argv into *o. Returns 0, or -EINVAL with a one-line message (no "flametop:" prefix, no
+ * newline) in err.
+ */
+int options_parse(int argc, char **argv, struct options *o, char *err, size_t errlen);
+void options_fini(struct options *o);
+/* Parses "123,456" into a new array. Returns 0 or -EINVAL with the offending part in err. */
+int options_parse_pids(const char *s, uint32_t **pids, size_t *nr, char *err, size_t errlen);
+/* Parses a positive number of seconds ("5", "0.5", "2s", "1m"). Returns 0 or -EINVAL. */
+int options_parse_seconds(const char *s, double *out);
+void options_usage(FILE *f);
+
+#endif

@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The json snapshot; its schema is documented in docs/json.md. */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "model/stacks.h"
+#include "model/threads.h"
+#include "out.h"
+#include "report.h"
+
+#define SCHEMA_VERSION 1
+#define MAX_FUNCS 200
+
+static void str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+		switch (*p) {
+		case '"':
+			fputs("\\\"", f);
+			break;
+		case '\\':
+			fputs("\\\\", f);
+			break;
+		case '\n':
+			fputs("\\n", f);
+			break;
+		case '\t':
+			fputs("\\t", f);
+			break;
+		case '\r':
+			fputs("\\r", f);
+			break;
+		default:
+			if (*p < 0x20)
+				fprintf(f, "\\u%04x", *p);
+			else
+				fputc(*p, f);
+		}
+	}
+	fputc('"', f);
+}
+
+static const char *kind_name(enum frame_kind k)
+{
+	static const char *const names[] = {
+		[FRAME_USER] = "user",       [FRAME_KERNEL] = "kernel",   [FRAME_JIT] = "jit",
+		[FRAME_VDSO] = "vdso",       [FRAME_UNKNOWN] = "unknown", [FRAME_SPECIAL] = "special",
+	};
+
+	return k <= FRAME_SPECIAL ? names[k] : "unknown";
+}
+
+static void header(FILE *f, const struct report *r)
+{
+	const struct report_session *s = r->session;
+	char when[64], buf[4096];
+	struct tm tm;
+
+	gmtime_r(&s->start_wall.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	fprintf(f, "{\n  \"schema_version\": %d,\n  \"tool\": \"flametop " FLAMETOP_VERSION "\",\n",
+		SCHEMA_VERSION);
+	fputs("  \"host\": ", f);
+	str(f, s->host);
+	fputs(",\n  \"kernel\": ", f);
+	str(f, s->kernel);
+	fprintf(f, ",\n  \"start\": \"%s\",\n  \"duration_s\": %.3f,\n  \"freq_hz\": %u,\n", when,
+		s->duration_s, s->freq_hz);
+	fprintf(f, "  \"cpus\": %u,\n  \"source\": ", s->nr_cpus);
+	str(f, s->source);
+	fputs(",\n  \"unwind\": ", f);
+	str(f, s->unwind);
+	fputs(",\n  \"target\": {\"description\": ", f);
+	report_target(s, buf, sizeof(buf));
+	str(f, buf);
+	fputs(", \"pids\": [", f);
+	for (size_t i = 0; i < s->nr_pids; i++)
+		fprintf(f, "%s%u", i ? ", " : "", s->pids[i]);
+	fputs("]", f);
+	if (s->argv) {
+		fputs(", \"command\": [", f);
+		for (char *const *a = s->argv; *a; a++) {
+			fputs(a == s->argv ? "" : ", ", f);
+			str(f, *a);
+		}
+		report_cmd_end(s, buf, sizeof(buf));
+		fputs("], \"command_end\": ", f);
+		str(f, buf);
+		if (s->cmd_exited && WIFEXITED(s->cmd_status))
+			fprintf(f, ", \"exit_status\": %d", WEXITSTATUS(s->cmd_status));
+		else if (s->cmd_exited && WIFSIGNALED(s->cmd_status))
+			fprintf(f, ", \"exit_signal\": %d", WTERMSIG(s->cmd_status));
+	}
+	fprintf(f, "},\n  \"samples\": %" PRIu64 ",\n  \"truncated\": %" PRIu64 ",\n",
+		r->w.samples, r->w.truncated);
+	fprintf(f,
+		"  \"lost\": {\"total\": %" PRIu64 ", \"ringbuf\": %" PRIu64 ", \"map_full\": %" PRIu64
+		", \"no_stack\": %" PRIu64 "},\n",
+		report_lost(r), r->w.lost[MODEL_LOST_RINGBUF], r->w.lost[MODEL_LOST_MAP_FULL],
+		r->w.lost[MODEL_LOST_NO_STACK]);
+}
+
+static void threads(FILE *f, const struct report *r)
+{
+	const struct threads *th = model_threads(r->m);
+
+	fputs("  \"threads\": [", f);
+	for (size_t i = 0; i < r->nr_threads; i++) {
+		const struct thread *t = threads_get(th, r->threads[i].idx);
+
+		fprintf(f, "%s\n    {\"pid\": %u, \"tid\": %u, \"comm\": ", i ? "," : "", t->pid,
+			t->tid);
+		str(f, t->comm);
+		fputs(", \"process\": ", f);
+		str(f, t->process);
+		fprintf(f, ", \"cpu_samples\": %" PRIu64 ", \"cpu_percent\": %.2f}",
+			r->threads[i].samples, report_cpu_percent(r, r->threads[i].samples));
+	}
+	fputs(r->nr_threads ? "\n  ],\n" : "],\n", f);
+}
+
+static void functions(FILE *f, const struct report *r)
+{
+	size_t n = r->nr_funcs < MAX_FUNCS ? r->nr_funcs : MAX_FUNCS;
+
+	fputs("  \"functions\": [", f);
+	for (size_t i = 0; i < n; i++) {
+		fprintf(f, "%s\n    {\"function\": ", i ? "," : "");
+		str(f, r->funcs[i].function);
+		fputs(", \"module\": ", f);
+		str(f, r->funcs[i].module);
+		fprintf(f, ", \"self\": %" PRIu64 ", \"total\": %" PRIu64 "}", r->funcs[i].self,
+			r->funcs[i].total);
+	}
+	fputs(n ? "\n  ],\n" : "],\n", f);
+}
+
+static void frame(FILE *f, const struct frame *fr)
+{
+	fputs("{\"function\": ", f);
+	str(f, fr->function);
+	fputs(", \"module\": ", f);
+	str(f, fr->module);
+	fprintf(f, ", \"address\": \"0x%" PRIx64 "\", \"offset\": \"0x%" PRIx64 "\", \"kind\": \"%s\"",
+		fr->addr, fr->offset, kind_name(fr->kind));
+	if (fr->file) {
+		fputs(", \"file\": ", f);
+		str(f, fr->file);
+		fprintf(f, ", \"line\": %u", fr->line);
+	}
+	if (fr->build_id) {
+		fputs(", \"build_id\": ", f);
+		str(f, fr->build_id);
+	}
+	fputs("}", f);
+}
+
+static void stacks(FILE *f, const struct report *r)
+{
+	const struct stacks *st = model_stacks(r->m);
+	const struct threads *th = model_threads(r->m);
+
+	fputs("  \"stacks\": [", f);
+	for (size_t i = 0; i < r->w.nr_counts; i++) {
+		const struct tick_count *c = &r->w.counts[i];
+		const struct thread *t = threads_get(th, c->thread);
+		uint32_t nr;
+		const uint32_t *frames = stacks_frames(st, c->stack, &nr);
+
+		fprintf(f, "%s\n    {\"count\": %" PRIu64 ", \"pid\": %u, \"tid\": %u, \"comm\": ",
+			i ? "," : "", c->count, t->pid, t->tid);
+		str(f, t->comm);
+		fputs(", \"frames\": [", f);
+		for (uint32_t j = 0; j < nr; j++) {
+			fputs(j ? ",\n      " : "\n      ", f);
+			frame(f, stacks_frame(st, frames[j]));
+		}
+		fputs("]}", f);
+	}
+	fputs(r->w.nr_counts ? "\n  ]\n}\n" : "]\n}\n", f);
+}
+
+int out_json_write(FILE *f, const struct report *r)
+{
+	header(f, r);
+	threads(f, r);
+	functions(f, r);
+	stacks(f, r);
+	return fflush(f) || ferror(f) ? -EIO : 0;
+}

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "model/counts.h"
+#include "model/stacks.h"
+#include "model/threads.h"
+#include "model/xalloc.h"
+#include "report.h"
+
+static int by_samples(const void *a, const void *b)
+{
+	const struct report_thread *x = a, *y = b;
+
+	if (x->samples != y->samples)
+		return x->samples > y->samples ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static int by_self(const void *a, const void *b)
+{
+	const struct report_func *x = a, *y = b;
+
+	if (x->self != y->self)
+		return x->self > y->self ? -1 : 1;
+	if (x->total != y->total)
+		return x->total > y->total ? -1 : 1;
+	return strcmp(x->function, y->function);
+}
+
+/* Function totals: self for the leaf, total once per stack for each function in it. */
+static void sum_functions(struct report *r)
+{
+	const struct stacks *st = model_stacks(r->m);
+	struct counts seen; /* (function index, stack) pairs counted for total */
+	struct counts index; /* function pointer → index: keyed by (high, low) halves */
+	size_t cap = 0;
+
+	counts_init(&seen);
+	counts_init(&index);
+	for (size_t i = 0; i < r->w.nr_counts; i++) {
+		const struct tick_count *c = &r->w.counts[i];
+		uint32_t nr;
+		const uint32_t *frames = stacks_frames(st, c->stack, &nr);
+
+		counts_clear(&seen);
+		for (uint32_t j = 0; j < nr; j++) {
+			const struct frame *f = stacks_frame(st, frames[j]);
+			uintptr_t key = (uintptr_t)f->function;
+			struct tick_count *slot = counts_find(&index, key >> 32, (uint32_t)key);
+			struct report_func *fn;
+
+			if (!slot) {
+				r->funcs = xgrow(r->funcs, &cap, r->nr_funcs + 1, sizeof(*r->funcs));
+				r->funcs[r->nr_funcs] = (struct report_func){
+					.function = f->function,
+					.module = f->module,
+				};
+				counts_add(&index, key >> 32, (uint32_t)key, r->nr_funcs++);
+				slot = counts_find(&index, key >> 32, (uint32_t)key);
+			}
+			fn = &r->funcs[slot->count];
+			if (j == nr - 1)
+				fn->self += c->count;
+			if (!counts_find(&seen, slot->count, 0)) {
+				counts_add(&seen, slot->count, 0, 1);
+				fn->total += c->count;
+			}
+		}
+	}
+	counts_fini(&seen);
+	counts_fini(&index);
+	if (r->nr_funcs)
+		qsort(r->funcs, r->nr_funcs, sizeof(*r->funcs), by_self);
+}
+
+void report_init(struct report *r, const struct model *m, const struct report_session *s)
+{
+	memset(r, 0, sizeof(*r));
+	r->session = s;
+	r->m = m;
+	window_init(&r->w);
+	window_sum(&r->w, m, 0);
+
+	r->threads = xcalloc(r->w.nr_threads ? r->w.nr_threads : 1, sizeof(*r->threads));
+	for (uint32_t i = 0; i < r->w.nr_threads; i++)
+		if (r->w.thread_samples[i])
+			r->threads[r->nr_threads++] = (struct report_thread){
+				.idx = i,
+				.samples = r->w.thread_samples[i],
+			};
+	if (r->nr_threads)
+		qsort(r->threads, r->nr_threads, sizeof(*r->threads), by_samples);
+	sum_functions(r);
+}
+
+void report_fini(struct report *r)
+{
+	window_fini(&r->w);
+	free(r->threads);
+	free(r->funcs);
+	memset(r, 0, sizeof(*r));
+}
+
+double report_cpu_percent(const struct report *r, uint64_t samples)
+{
+	double possible = r->session->freq_hz * r->session->duration_s;
+
+	return possible > 0 ? 100.0 * samples / possible : 0;
+}
+
+void report_target(const struct report_session *s, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	if (s->argv) {
+		n = snprintf(buf, len, "command");
+		for (char *const *a = s->argv; *a && n < len; a++)
+			n += snprintf(buf + n, len - n, " %s", *a);
+	} else if (s->nr_pids) {
+		n = snprintf(buf, len, "pid ");
+		for (size_t i = 0; i < s->nr_pids && n < len; i++)
+			n += snprintf(buf + n, len - n, "%s%u", i ? "," : "", s->pids[i]);
+	} else {
+		snprintf(buf, len, "whole system");
+	}
+}
+
+void report_cmd_end(const struct report_session *s, char *buf, size_t len)
+{
+
+	const char *pre = s->cmd_terminated ? "still running at the end: sent SIGTERM, then " : "";
+
+	buf[0] = '\0';
+	if (!s->argv)
+		return;
+	if (!s->cmd_exited)
+		snprintf(buf, len, "%sdid not exit", pre);
+	else if (WIFEXITED(s->cmd_status))
+		snprintf(buf, len, "%sexited with status %d", pre, WEXITSTATUS(s->cmd_status));
+	else if (WIFSIGNALED(s->cmd_status))
+		snprintf(buf, len, "%skilled by signal %d (%s)", pre, WTERMSIG(s->cmd_status),
+			 strsignal(WTERMSIG(s->cmd_status)));
+}
+
+uint64_t report_lost(const struct report *r)
+{
+	uint64_t n = 0;
+
+	for (int k = 0; k < MODEL_LOST_NR; k++)
+		n += r->w.lost[k];
+	return n;
+}

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * What a snapshot reports: the session's facts (host, target, rate, how the command ended) and
+ * the window summed since start, with the per-thread and per-function views every output format
+ * prints. Built once; the writers (out_*.c) only format it.
+ */
+#ifndef CLI_REPORT_H
+#define CLI_REPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "model/window.h"
+
+struct model;
+struct thread;
+
+struct report_session {
+	char host[256];
+	char kernel[128];
+	struct timespec start_wall; /* CLOCK_REALTIME at start */
+	double duration_s;          /* the window actually sampled */
+	unsigned freq_hz;
+	unsigned nr_cpus;
+	const char *source;         /* "bpf" */
+	const char *unwind;         /* "fp" */
+	const uint32_t *pids;       /* targets; NULL for the whole system */
+	size_t nr_pids;
+	char *const *argv;          /* the launched command, or NULL */
+	bool cmd_exited;            /* it ended and was reaped: cmd_status is valid */
+	int cmd_status;             /* its wait status */
+	bool cmd_terminated;        /* it was still running at the end and got SIGTERM */
+};
+
+struct report_thread {
+	uint32_t idx; /* thread table index */
+	uint64_t samples;
+};
+
+struct report_func {
+	const char *function; /* interned: the key */
+	const char *module;
+	uint64_t self, total;
+};
+
+struct report {
+	const struct report_session *session; /* borrowed */
+	const struct model *m;                /* borrowed */
+	struct window w;                      /* since start */
+	struct report_thread *threads;        /* threads with samples, busiest first */
+	size_t nr_threads;
+	struct report_func *funcs;            /* by self, descending */
+	size_t nr_funcs;
+};
+
+void report_init(struct report *r, const struct model *m, const struct report_session *s);
+void report_fini(struct report *r);
+
+/* %CPU of one CPU: samples / (freq × seconds) × 100. */
+double report_cpu_percent(const struct report *r, uint64_t samples);
+/* A description of the target: "whole system", "pid 12,34", "command ./app". */
+void report_target(const struct report_session *s, char *buf, size_t len);
+/* How the command ended: "exited with status 0", "killed by signal 9", ... ("" if none). */
+void report_cmd_end(const struct report_session *s, char *buf, size_t len);
+uint64_t report_lost(const struct report *r);
+
+#endif

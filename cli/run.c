@@ -1,0 +1,489 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "model/model.h"
+#include "model/syms.h"
+#include "model/xalloc.h"
+#include "options.h"
+#include "out.h"
+#include "probes/cpu.h"
+#include "probes/proc.h"
+#include "report.h"
+#include "run.h"
+#include "tui/tui.h"
+
+#define DRAIN_MS 100
+#define TERM_GRACE_MS 2000
+
+struct session {
+	const struct options *o;
+	bool live;
+	struct syms *syms;
+	struct model *m;
+	struct probe_cpu *cpu;
+	struct tui *tui;
+	int sfd, drain_fd, tick_fd;
+	sigset_t oldmask;
+	pid_t child;
+	int go_fd, exec_err_fd;
+	uint64_t start_ns, deadline_ns;
+	struct report_session rs;
+	bool stop;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static int timer_new(uint64_t period_ns)
+{
+	struct itimerspec its = { 0 };
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	its.it_interval.tv_sec = period_ns / 1000000000ull;
+	its.it_interval.tv_nsec = period_ns % 1000000000ull;
+	its.it_value = its.it_interval;
+	if (timerfd_settime(fd, 0, &its, NULL)) {
+		close(fd);
+		return -errno;
+	}
+	return fd;
+}
+
+static void timer_ack(int fd)
+{
+	uint64_t n;
+
+	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		return;
+}
+
+/*
+ * Forks the command; it waits on a pipe until the probes are attached, then execs. An exec
+ * failure comes back as an errno on a close-on-exec pipe.
+ */
+static int spawn(struct session *s, char err[], size_t errlen)
+{
+	int go[2], exec_err[2];
+	pid_t pid;
+
+	if (pipe2(go, O_CLOEXEC) || pipe2(exec_err, O_CLOEXEC)) {
+		snprintf(err, errlen, "cannot create a pipe: %s", strerror(errno));
+		return -errno;
+	}
+	pid = fork();
+	if (pid < 0) {
+		snprintf(err, errlen, "cannot fork: %s", strerror(errno));
+		return -errno;
+	}
+	if (pid == 0) {
+		char c;
+		int e;
+
+		close(go[1]);
+		close(exec_err[0]);
+		sigprocmask(SIG_SETMASK, &s->oldmask, NULL);
+		if (s->live) {
+			/* The screen is ours: the command's terminal I/O goes nowhere. */
+			int null = open("/dev/null", O_RDWR);
+
+			if (null >= 0) {
+				dup2(null, 0);
+				dup2(null, 1);
+				dup2(null, 2);
+			}
+		}
+		if (read(go[0], &c, 1) != 1)
+			_exit(127);
+		execvp(s->o->argv[0], s->o->argv);
+		e = errno;
+		if (write(exec_err[1], &e, sizeof(e)) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	close(go[0]);
+	close(exec_err[1]);
+	s->child = pid;
+	s->go_fd = go[1];
+	s->exec_err_fd = exec_err[0];
+	return 0;
+}
+
+/* Lets the command run; returns 0 once it has exec'd, or -errno of the failed exec. */
+static int release(struct session *s)
+{
+	int e = 0;
+	ssize_t n;
+
+	if (write(s->go_fd, "g", 1) != 1)
+		return -EPIPE;
+	close(s->go_fd);
+	s->go_fd = -1;
+	do
+		n = read(s->exec_err_fd, &e, sizeof(e));
+	while (n < 0 && errno == EINTR);
+	close(s->exec_err_fd);
+	s->exec_err_fd = -1;
+	return n == sizeof(e) ? -e : 0;
+}
+
+static void reap(struct session *s, bool block)
+{
+	int status;
+	pid_t r;
+
+	if (s->child <= 0)
+		return;
+	do
+		r = waitpid(s->child, &status, block ? 0 : WNOHANG);
+	while (r < 0 && errno == EINTR);
+	if (r == s->child) {
+		s->rs.cmd_exited = true;
+		s->rs.cmd_status = status;
+		s->child = 0;
+	}
+}
+
+/* A command still running at the end gets SIGTERM, then SIGKILL after a grace period. */
+static void stop_child(struct session *s)
+{
+	uint64_t until;
+
+	reap(s, false);
+	if (s->child <= 0)
+		return;
+	s->rs.cmd_terminated = true;
+	kill(s->child, SIGTERM);
+	until = now_ns() + TERM_GRACE_MS * 1000000ull;
+	while (s->child > 0 && now_ns() < until) {
+		usleep(10000);
+		reap(s, false);
+	}
+	if (s->child > 0) {
+		kill(s->child, SIGKILL);
+		reap(s, true);
+	}
+}
+
+static bool targets_alive(const struct session *s)
+{
+	for (size_t i = 0; i < s->o->nr_pids; i++)
+		if (probe_proc_exists("/proc", s->o->pids[i]))
+			return true;
+	return false;
+}
+
+static void drain(struct session *s)
+{
+	if (s->cpu)
+		probe_cpu_drain(s->cpu, s->m);
+}
+
+static void close_tick(struct session *s)
+{
+	drain(s);
+	model_close_tick(s->m, now_ns());
+}
+
+static void session_fill_facts(struct session *s)
+{
+	struct utsname u;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (!uname(&u)) {
+		snprintf(s->rs.host, sizeof(s->rs.host), "%s", u.nodename);
+		snprintf(s->rs.kernel, sizeof(s->rs.kernel), "%s", u.release);
+	}
+	s->rs.nr_cpus = cpus > 0 ? cpus : 1;
+	s->rs.freq_hz = s->o->freq_hz;
+	s->rs.source = "bpf";
+	s->rs.unwind = "fp";
+	s->rs.pids = s->o->pids;
+	s->rs.nr_pids = s->o->nr_pids;
+	s->rs.argv = s->o->argv;
+}
+
+static void session_fini(struct session *s)
+{
+	if (s->go_fd >= 0)
+		close(s->go_fd);
+	if (s->exec_err_fd >= 0)
+		close(s->exec_err_fd);
+	if (s->child > 0) {
+		kill(s->child, SIGKILL);
+		reap(s, true);
+	}
+	probe_cpu_free(s->cpu);
+	model_free(s->m);
+	syms_free(s->syms);
+	if (s->sfd >= 0)
+		close(s->sfd);
+	if (s->drain_fd >= 0)
+		close(s->drain_fd);
+	if (s->tick_fd >= 0)
+		close(s->tick_fd);
+	sigprocmask(SIG_SETMASK, &s->oldmask, NULL);
+}
+
+/* Everything up to attached probes and a running command. Returns an exit status or -1 (ok). */
+static int session_start(struct session *s, const struct options *o, bool live)
+{
+	struct probe_cpu_opts copts = { .freq_hz = o->freq_hz };
+	struct syms_opts sopts = { .proc_root = "/proc" };
+	struct model_opts mopts = { 0 };
+	char err[512] = "";
+	uint32_t child_pid;
+	sigset_t mask;
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	s->o = o;
+	s->live = live;
+	s->sfd = s->drain_fd = s->tick_fd = s->go_fd = s->exec_err_fd = -1;
+	session_fill_facts(s);
+	for (size_t i = 0; i < o->nr_pids; i++) {
+		if (!probe_proc_exists("/proc", o->pids[i])) {
+			fprintf(stderr, "flametop: no such process: %u\n", o->pids[i]);
+			return EXIT_USAGE;
+		}
+	}
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &mask, &s->oldmask);
+	signal(SIGPIPE, SIG_IGN);
+	s->sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (s->sfd < 0) {
+		fprintf(stderr, "flametop: cannot create a signalfd: %s\n", strerror(errno));
+		return EXIT_FAIL;
+	}
+
+	if (o->argv && spawn(s, err, sizeof(err))) {
+		fprintf(stderr, "flametop: %s\n", err);
+		return EXIT_FAIL;
+	}
+	if (o->argv) {
+		child_pid = s->child;
+		copts.pids = &child_pid;
+		copts.nr_pids = 1;
+		copts.follow_children = true;
+	} else {
+		copts.pids = o->pids;
+		copts.nr_pids = o->nr_pids;
+	}
+
+	r = syms_new(&sopts, &s->syms);
+	if (r) {
+		fprintf(stderr, "flametop: cannot start the symbolizer: %s\n", strerror(-r));
+		return EXIT_FAIL;
+	}
+	mopts.syms = s->syms;
+	model_new(&mopts, &s->m);
+
+	r = probe_cpu_new(&copts, &s->cpu, err, sizeof(err));
+	if (r) {
+		fprintf(stderr, "flametop: %s\n", err);
+		return EXIT_FAIL;
+	}
+	s->drain_fd = timer_new(DRAIN_MS * 1000000ull);
+	s->tick_fd = timer_new(live ? (uint64_t)(o->delay_s * 1e9) : 1000000000ull);
+	if (s->drain_fd < 0 || s->tick_fd < 0) {
+		fprintf(stderr, "flametop: cannot create a timer: %s\n", strerror(errno));
+		return EXIT_FAIL;
+	}
+
+	clock_gettime(CLOCK_REALTIME, &s->rs.start_wall);
+	s->start_ns = now_ns();
+	s->deadline_ns = s->start_ns + (uint64_t)(o->duration_s * 1e9);
+	if (o->argv) {
+		r = release(s);
+		if (r) {
+			fprintf(stderr, "flametop: cannot run '%s': %s\n", o->argv[0], strerror(-r));
+			reap(s, true);
+			return EXIT_USAGE;
+		}
+	}
+	return -1;
+}
+
+static void on_signal(struct session *s)
+{
+	struct signalfd_siginfo si;
+
+	while (read(s->sfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD) {
+			reap(s, false);
+			/* With -- CMD the window ends when the command exits. */
+			if (s->o->argv && s->child == 0)
+				s->stop = true;
+		} else {
+			s->stop = true;
+		}
+	}
+}
+
+static void on_tick(struct session *s)
+{
+	close_tick(s);
+	if (s->o->nr_pids && !targets_alive(s))
+		s->stop = true;
+	if (s->tui) {
+		if (s->o->nr_pids)
+			for (size_t i = 0; i < s->o->nr_pids; i++)
+				probe_proc_update("/proc", s->o->pids[i], s->m);
+		else if (!s->o->argv)
+			probe_proc_update("/proc", 0, s->m);
+		tui_tick(s->tui);
+	}
+}
+
+/* The poll loop: runs until a signal, the deadline (snapshot), the command's exit, or q. */
+static void session_loop(struct session *s)
+{
+	while (!s->stop) {
+		struct pollfd pfd[5] = {
+			{ .fd = s->sfd, .events = POLLIN },
+			{ .fd = s->drain_fd, .events = POLLIN },
+			{ .fd = s->tick_fd, .events = POLLIN },
+			{ .fd = probe_cpu_fd(s->cpu), .events = POLLIN },
+			{ .fd = s->tui ? STDIN_FILENO : -1, .events = POLLIN },
+		};
+		int timeout = -1, n;
+
+		if (!s->live) {
+			uint64_t now = now_ns();
+
+			if (now >= s->deadline_ns)
+				break;
+			timeout = (s->deadline_ns - now + 999999) / 1000000;
+		}
+		n = poll(pfd, 5, timeout);
+		if (n < 0) {
+			/* ncurses' SIGWINCH handler interrupts poll: let the TUI see KEY_RESIZE. */
+			if (errno == EINTR && s->tui && tui_input(s->tui) == TUI_QUIT)
+				s->stop = true;
+			continue;
+		}
+		if (pfd[0].revents)
+			on_signal(s);
+		if (pfd[1].revents) {
+			timer_ack(s->drain_fd);
+			drain(s);
+		}
+		if (pfd[3].revents)
+			drain(s);
+		if (pfd[2].revents) {
+			timer_ack(s->tick_fd);
+			on_tick(s);
+		}
+		if (pfd[4].revents && tui_input(s->tui) == TUI_QUIT)
+			s->stop = true;
+	}
+}
+
+int run_snapshot(const struct options *o)
+{
+	struct session s;
+	struct report r;
+	FILE *f = stdout;
+	int status, ret;
+
+	/* Open the output first: a bad path should fail now, not after the window. */
+	if (o->output) {
+		f = fopen(o->output, "we");
+		if (!f) {
+			fprintf(stderr, "flametop: cannot write '%s': %s\n", o->output,
+				strerror(errno));
+			return EXIT_USAGE;
+		}
+	}
+	status = session_start(&s, o, false);
+	if (status >= 0) {
+		session_fini(&s);
+		if (f != stdout)
+			fclose(f);
+		return status;
+	}
+	session_loop(&s);
+	close_tick(&s);
+	s.rs.duration_s = (now_ns() - s.start_ns) / 1e9;
+	stop_child(&s);
+
+	report_init(&r, s.m, &s.rs);
+	switch (o->format) {
+	case FORMAT_JSON:
+		ret = out_json_write(f, &r);
+		break;
+	case FORMAT_FOLDED:
+		ret = out_folded_write(f, &r);
+		break;
+	default:
+		ret = out_text_write(f, &r);
+		break;
+	}
+	report_fini(&r);
+	if (f != stdout && fclose(f))
+		ret = -EIO;
+	session_fini(&s);
+	if (ret) {
+		fprintf(stderr, "flametop: cannot write the snapshot to %s: %s\n",
+			o->output ? o->output : "stdout", strerror(-ret));
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+int run_live(const struct options *o)
+{
+	struct tui_info info = { 0 };
+	char target[1024];
+	struct session s;
+	int status;
+
+	status = session_start(&s, o, true);
+	if (status >= 0) {
+		session_fini(&s);
+		return status;
+	}
+	report_target(&s.rs, target, sizeof(target));
+	info.host = s.rs.host;
+	info.target = target;
+	info.source = s.rs.source;
+	info.freq_hz = o->freq_hz;
+	info.nr_cpus = s.rs.nr_cpus;
+	info.tick_ms = (unsigned)lround(o->delay_s * 1000);
+	if (tui_new(&info, s.m, &s.tui)) {
+		fprintf(stderr, "flametop: cannot start the terminal interface (is this a "
+				"terminal? TERM=%s)\n",
+			getenv("TERM") ? getenv("TERM") : "");
+		session_fini(&s);
+		return EXIT_FAIL;
+	}
+	session_loop(&s);
+	stop_child(&s);
+	tui_free(s.tui);
+	s.tui = NULL;
+	session_fini(&s);
+	return EXIT_OK;
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Installs what flametop needs to build, test and benchmark on Debian 12 (bookworm).
+# Does nothing when everything is already installed.
+set -euo pipefail
+
+packages=(
+	# build
+	meson ninja-build pkg-config gcc clang llvm bpftool binutils
+	libbpf-dev libelf-dev libdw-dev zlib1g-dev libzstd-dev libncurses-dev
+	libunwind-dev libiberty-dev
+	# tests
+	libcmocka-dev golang-go tmux python3
+	# benchmarks and side-by-side comparisons
+	htop linux-perf
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "installing: ${missing[*]}" >&2
+$sudo apt-get update -q
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"

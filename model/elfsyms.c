@@ -1,0 +1,476 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libiberty/demangle.h>
+
+#include "elfsyms.h"
+#include "xalloc.h"
+
+#define MAX_BUILD_ID 64 /* bytes; GNU ld writes 20 */
+
+struct esym {
+	uint64_t start;
+	uint64_t end;
+	uint32_t name; /* offset into names */
+	uint32_t dem;  /* 0: not demangled yet, 1: not mangled, n >= 2: dems[n - 2] */
+};
+
+struct seg {
+	uint64_t offset;
+	uint64_t vaddr;
+	uint64_t filesz;
+	uint32_t flags;
+};
+
+struct elfsyms {
+	struct esym *syms; /* sorted by start, one per address */
+	size_t nr_syms;
+	char *names;
+	char **dems; /* demangled names, allocated on first lookup */
+	size_t nr_dems, cap_dems;
+	struct seg *segs; /* PT_LOAD */
+	size_t nr_segs;
+	char *build_id;
+};
+
+/* A symbol while loading: enough to choose among aliases and to size zero-sized ones. */
+struct rawsym {
+	uint64_t start;
+	uint64_t size;
+	uint64_t sec_end; /* end of the symbol's section, 0 when unknown */
+	uint32_t name;
+	uint16_t len;     /* strlen(name), saturated */
+	uint8_t bind;
+	uint8_t underscores;
+};
+
+struct loader {
+	struct rawsym *raw;
+	size_t nr_raw, cap_raw;
+	char *pool;
+	size_t pool_len, pool_cap;
+	uint64_t *sec_end; /* per section index: sh_addr + sh_size of allocated sections, else 0 */
+	size_t nr_sec;
+};
+
+static long page_size(void)
+{
+	static long size;
+
+	if (!size) {
+		size = sysconf(_SC_PAGESIZE);
+		if (size <= 0)
+			size = 4096;
+	}
+	return size;
+}
+
+static void read_segments(Elf *elf, struct elfsyms *es)
+{
+	size_t n, i, cap = 0;
+	GElf_Phdr ph;
+
+	if (elf_getphdrnum(elf, &n))
+		return;
+	for (i = 0; i < n; i++) {
+		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		es->segs = xgrow(es->segs, &cap, es->nr_segs + 1, sizeof(*es->segs));
+		es->segs[es->nr_segs++] = (struct seg){
+			.offset = ph.p_offset,
+			.vaddr = ph.p_vaddr,
+			.filesz = ph.p_filesz,
+			.flags = ph.p_flags,
+		};
+	}
+}
+
+/* Looks for NT_GNU_BUILD_ID in one block of notes. */
+static bool scan_notes(Elf_Data *data, struct elfsyms *es)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t off = 0, next, name_off, desc_off, i;
+	GElf_Nhdr nh;
+
+	if (!data || !data->d_buf)
+		return false;
+	while (off < data->d_size &&
+	       (next = gelf_getnote(data, off, &nh, &name_off, &desc_off)) > off) {
+		const unsigned char *desc = (const unsigned char *)data->d_buf + desc_off;
+
+		off = next;
+		if (nh.n_type != NT_GNU_BUILD_ID || nh.n_namesz != 4 ||
+		    memcmp((const char *)data->d_buf + name_off, "GNU", 4) ||
+		    !nh.n_descsz || nh.n_descsz > MAX_BUILD_ID ||
+		    desc_off + nh.n_descsz > data->d_size)
+			continue;
+		es->build_id = xmalloc(2 * nh.n_descsz + 1);
+		for (i = 0; i < nh.n_descsz; i++) {
+			es->build_id[2 * i] = hex[desc[i] >> 4];
+			es->build_id[2 * i + 1] = hex[desc[i] & 15];
+		}
+		es->build_id[2 * i] = '\0';
+		return true;
+	}
+	return false;
+}
+
+static void find_build_id(Elf *elf, struct elfsyms *es)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	GElf_Phdr ph;
+	size_t n, i;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_NOTE &&
+		    scan_notes(elf_getdata(scn, NULL), es))
+			return;
+	}
+	/* Section headers can be stripped: fall back to the program headers. */
+	if (elf_getphdrnum(elf, &n))
+		return;
+	for (i = 0; i < n; i++) {
+		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_NOTE || !ph.p_filesz)
+			continue;
+		if (scan_notes(elf_getdata_rawchunk(elf, (int64_t)ph.p_offset, ph.p_filesz,
+						    ph.p_align == 8 ? ELF_T_NHDR8 : ELF_T_NHDR),
+			       es))
+			return;
+	}
+}
+
+static unsigned count_underscores(const char *s)
+{
+	unsigned n = 0;
+
+	while (s[n] == '_' && n < 255)
+		n++;
+	return n;
+}
+
+/* Copies the function symbols of one SHT_SYMTAB/SHT_DYNSYM section into the loader. */
+static void read_symtab(Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh, struct loader *ld)
+{
+	Elf_Scn *strscn = elf_getscn(elf, sh->sh_link);
+	Elf_Data *symdata, *strdata;
+	GElf_Shdr strsh;
+	GElf_Sym sym;
+	size_t i;
+
+	if (!strscn || !gelf_getshdr(strscn, &strsh) || strsh.sh_type != SHT_STRTAB)
+		return;
+	symdata = elf_getdata(scn, NULL);
+	strdata = elf_getdata(strscn, NULL);
+	if (!symdata || !strdata || !strdata->d_buf || !strdata->d_size)
+		return;
+
+	for (i = 1; gelf_getsym(symdata, (int)i, &sym); i++) {
+		int type = GELF_ST_TYPE(sym.st_info);
+		const char *name;
+		size_t len;
+		struct rawsym *r;
+
+		if (i > INT32_MAX)
+			break;
+		if ((type != STT_FUNC && type != STT_GNU_IFUNC) || sym.st_shndx == SHN_UNDEF ||
+		    (sym.st_shndx >= SHN_LORESERVE && sym.st_shndx != SHN_ABS) ||
+		    !sym.st_name || sym.st_name >= strdata->d_size)
+			continue;
+		name = (const char *)strdata->d_buf + sym.st_name;
+		len = strnlen(name, strdata->d_size - sym.st_name);
+		if (!len || len == strdata->d_size - sym.st_name)
+			continue; /* empty or not terminated */
+		if (ld->pool_len + len + 1 > UINT32_MAX)
+			break;
+
+		ld->pool = xgrow(ld->pool, &ld->pool_cap, ld->pool_len + len + 1, 1);
+		ld->raw = xgrow(ld->raw, &ld->cap_raw, ld->nr_raw + 1, sizeof(*ld->raw));
+		r = &ld->raw[ld->nr_raw++];
+		*r = (struct rawsym){
+			.start = sym.st_value,
+			.size = sym.st_size,
+			.name = (uint32_t)ld->pool_len,
+			.len = len > UINT16_MAX ? UINT16_MAX : (uint16_t)len,
+			.bind = GELF_ST_BIND(sym.st_info),
+			.underscores = (uint8_t)count_underscores(name),
+		};
+		if (sym.st_shndx < ld->nr_sec)
+			r->sec_end = ld->sec_end[sym.st_shndx];
+		memcpy(ld->pool + ld->pool_len, name, len + 1);
+		ld->pool_len += len + 1;
+	}
+}
+
+/* Address order; among aliases at one address the best name first (the rules of perf). */
+static int cmp_raw(const void *a, const void *b)
+{
+	const struct rawsym *x = a, *y = b;
+
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	if (!x->size != !y->size)
+		return x->size ? -1 : 1;
+	if ((x->bind == STB_WEAK) != (y->bind == STB_WEAK))
+		return x->bind == STB_WEAK ? 1 : -1;
+	if ((x->bind == STB_GLOBAL) != (y->bind == STB_GLOBAL))
+		return x->bind == STB_GLOBAL ? -1 : 1;
+	if (x->underscores != y->underscores)
+		return x->underscores < y->underscores ? -1 : 1;
+	if (x->len != y->len)
+		return x->len > y->len ? -1 : 1;
+	return x->name < y->name ? -1 : x->name > y->name;
+}
+
+/* Sorts, drops aliases, sizes zero-sized symbols and copies the kept names into es. */
+static void build_table(struct loader *ld, struct elfsyms *es)
+{
+	size_t i, n = 0, names_len = 0;
+
+	if (!ld->nr_raw)
+		return;
+	qsort(ld->raw, ld->nr_raw, sizeof(*ld->raw), cmp_raw);
+	for (i = 0; i < ld->nr_raw; i++) {
+		if (n && ld->raw[n - 1].start == ld->raw[i].start)
+			continue;
+		ld->raw[n++] = ld->raw[i];
+	}
+
+	es->syms = xmalloc(n * sizeof(*es->syms));
+	for (i = 0; i < n; i++) {
+		const struct rawsym *r = &ld->raw[i];
+		uint64_t end;
+
+		if (r->size) {
+			end = r->start + r->size;
+			if (end < r->start)
+				end = UINT64_MAX;
+		} else {
+			/* Unsized (assembly): up to the next symbol, within its section. */
+			end = i + 1 < n ? ld->raw[i + 1].start : r->start + 1;
+			if (r->sec_end > r->start && (r->sec_end < end || i + 1 == n))
+				end = r->sec_end;
+		}
+		es->syms[i] = (struct esym){ .start = r->start, .end = end, .name = r->name };
+		names_len += strlen(ld->pool + r->name) + 1;
+	}
+	es->nr_syms = n;
+
+	/* Keep only the names of kept symbols (.symtab and .dynsym repeat most of them). */
+	es->names = xmalloc(names_len ? names_len : 1);
+	names_len = 0;
+	for (i = 0; i < n; i++) {
+		const char *name = ld->pool + es->syms[i].name;
+		size_t len = strlen(name) + 1;
+
+		memcpy(es->names + names_len, name, len);
+		es->syms[i].name = (uint32_t)names_len;
+		names_len += len;
+	}
+}
+
+static void read_symbols(Elf *elf, struct elfsyms *es)
+{
+	struct loader ld = { 0 };
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	size_t nr_sec;
+
+	if (elf_getshdrnum(elf, &nr_sec) || !nr_sec)
+		return;
+	ld.sec_end = xcalloc(nr_sec, sizeof(*ld.sec_end));
+	ld.nr_sec = nr_sec;
+	while ((scn = elf_nextscn(elf, scn))) {
+		size_t idx = elf_ndxscn(scn);
+
+		if (idx < nr_sec && gelf_getshdr(scn, &sh) && (sh.sh_flags & SHF_ALLOC) &&
+		    sh.sh_addr + sh.sh_size >= sh.sh_addr)
+			ld.sec_end[idx] = sh.sh_addr + sh.sh_size;
+	}
+	while ((scn = elf_nextscn(elf, scn))) {
+		if (gelf_getshdr(scn, &sh) &&
+		    (sh.sh_type == SHT_SYMTAB || sh.sh_type == SHT_DYNSYM))
+			read_symtab(elf, scn, &sh, &ld);
+	}
+	build_table(&ld, es);
+	free(ld.sec_end);
+	free(ld.pool);
+	free(ld.raw);
+}
+
+static int load(Elf *elf, struct elfsyms **out)
+{
+	struct elfsyms *es;
+	GElf_Ehdr eh;
+
+	if (!elf)
+		return -ENOEXEC;
+	if (elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh))
+		return -ENOEXEC;
+	es = xcalloc(1, sizeof(*es));
+	read_segments(elf, es);
+	find_build_id(elf, es);
+	read_symbols(elf, es);
+	*out = es;
+	return 0;
+}
+
+int elfsyms_load_fd(int fd, struct elfsyms **out)
+{
+	Elf *elf;
+	int err;
+
+	*out = NULL;
+	elf_version(EV_CURRENT);
+	/* ELF_C_READ, not _MMAP: only the headers and the sections we ask for are read, and a
+	 * file truncated under us gives an error instead of SIGBUS. */
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	err = load(elf, out);
+	elf_end(elf);
+	return err;
+}
+
+int elfsyms_load_mem(const void *buf, size_t len, struct elfsyms **out)
+{
+	char *copy;
+	Elf *elf;
+	int err;
+
+	*out = NULL;
+	if (!len)
+		return -ENOEXEC;
+	elf_version(EV_CURRENT);
+	/* libelf wants a writable image. */
+	copy = xmalloc(len);
+	memcpy(copy, buf, len);
+	elf = elf_memory(copy, len);
+	err = load(elf, out);
+	elf_end(elf);
+	free(copy);
+	return err;
+}
+
+void elfsyms_free(struct elfsyms *es)
+{
+	size_t i;
+
+	if (!es)
+		return;
+	for (i = 0; i < es->nr_dems; i++)
+		free(es->dems[i]);
+	free(es->dems);
+	free(es->build_id);
+	free(es->segs);
+	free(es->names);
+	free(es->syms);
+	free(es);
+}
+
+const char *elfsyms_build_id(const struct elfsyms *es)
+{
+	return es->build_id;
+}
+
+size_t elfsyms_count(const struct elfsyms *es)
+{
+	return es->nr_syms;
+}
+
+bool elfsyms_vaddr(const struct elfsyms *es, uint64_t map_pgoff, uint64_t file_off,
+		   uint64_t *vaddr)
+{
+	uint64_t mask = ~(uint64_t)(page_size() - 1);
+	const struct seg *best = NULL;
+	size_t i;
+
+	for (i = 0; i < es->nr_segs; i++) {
+		const struct seg *sg = &es->segs[i];
+		uint64_t lo = sg->offset & mask; /* where a mapping of the segment starts */
+
+		if (map_pgoff < lo || map_pgoff - lo >= sg->filesz + (sg->offset - lo))
+			continue;
+		/* Old layouts share a page between text and data: the mapping is executable. */
+		if (!best || ((sg->flags & PF_X) && !(best->flags & PF_X)))
+			best = sg;
+	}
+	if (!best) {
+		*vaddr = file_off;
+		return false;
+	}
+	*vaddr = file_off - best->offset + best->vaddr;
+	return true;
+}
+
+static const char *name_of(struct elfsyms *es, struct esym *sym)
+{
+	const char *raw = es->names + sym->name;
+	char *dem;
+
+	if (!sym->dem) {
+		dem = elfsyms_demangle(raw);
+		if (!dem || es->nr_dems >= UINT32_MAX - 2) {
+			free(dem);
+			sym->dem = 1;
+		} else {
+			es->dems = xgrow(es->dems, &es->cap_dems, es->nr_dems + 1, sizeof(*es->dems));
+			es->dems[es->nr_dems++] = dem;
+			sym->dem = (uint32_t)es->nr_dems + 1;
+		}
+	}
+	return sym->dem == 1 ? raw : es->dems[sym->dem - 2];
+}
+
+const char *elfsyms_lookup(struct elfsyms *es, uint64_t vaddr, uint64_t *sym_offset)
+{
+	size_t lo = 0, hi = es->nr_syms, mid, i;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (es->syms[mid].start <= vaddr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* lo symbols start at or below vaddr; the last one normally covers it, but a short symbol
+	 * can sit inside a longer one (assembly), so look back a little. */
+	for (i = lo; i > 0 && lo - i < 4; i--) {
+		struct esym *sym = &es->syms[i - 1];
+
+		if (vaddr < sym->end) {
+			*sym_offset = vaddr - sym->start;
+			return name_of(es, sym);
+		}
+	}
+	return NULL;
+}
+
+static bool is_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+char *elfsyms_demangle(const char *name)
+{
+	char *dem;
+	size_t len, i;
+
+	if (name[0] != '_' || (name[1] != 'Z' && name[1] != 'R'))
+		return NULL;
+	dem = cplus_demangle(name, DMGL_PARAMS | DMGL_ANSI | DMGL_AUTO);
+	if (!dem)
+		return NULL;
+	/* Legacy Rust: "path::h0123456789abcdef", the hash says nothing to a person. */
+	len = strlen(dem);
+	if (len > 19 && !memcmp(dem + len - 19, "::h", 3)) {
+		for (i = len - 16; i < len && is_hex(dem[i]); i++)
+			;
+		if (i == len)
+			dem[len - 19] = '\0';
+	}
+	return dem;
+}

@@ -1,0 +1,504 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * probes/cpu loader: opens one software cpu-clock perf event per online CPU, attaches cpu.bpf.c's
+ * sampler to each, and drains the ring buffer into the model. Loss is never silent: counter
+ * deltas read from the BPF side become model_add_lost() calls on every drain.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <linux/perf_event.h>
+#include <linux/types.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "model/model.h"
+#include "model/xalloc.h"
+#include "probes/cpu.h"
+#include "probes/cpu_abi.h"
+#include "cpu.skel.h"
+
+_Static_assert(sizeof(struct cpu_record) == CPU_RECORD_HDR_SIZE, "cpu_record header layout");
+_Static_assert(sizeof(struct cpu_counters) == 6 * 8, "cpu_counters layout");
+
+#define DEFAULT_FREQ_HZ 99
+#define BTF_PATH "/sys/kernel/btf/vmlinux"
+
+struct probe_cpu {
+	struct cpu_bpf *skel;
+	struct ring_buffer *rb;
+	struct bpf_link **links; /* one per sampled CPU; each owns its perf event fd */
+	int nr_links;
+	int nr_possible;
+	bool filter;
+	struct cpu_counters *percpu; /* scratch for reading the per-CPU counters */
+	struct cpu_counters reported; /* what was already passed to model_add_lost() */
+	/* valid during drain() only */
+	struct model *m;
+	int consumed;
+	int cb_err;
+};
+
+/*
+ * libbpf must never write to the terminal (the TUI owns it): its messages are dropped, except the
+ * first warning after arm_libbpf_log(), which error messages may quote. FLAMETOP_LIBBPF_DEBUG=1
+ * sends everything to stderr instead.
+ */
+static char libbpf_msg[256];
+static bool libbpf_debug;
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char *nl;
+
+	if (libbpf_debug)
+		return vfprintf(stderr, fmt, ap);
+	if (level != LIBBPF_WARN || libbpf_msg[0])
+		return 0;
+	vsnprintf(libbpf_msg, sizeof(libbpf_msg), fmt, ap);
+	nl = strchr(libbpf_msg, '\n');
+	if (nl)
+		*nl = '\0';
+	return 0;
+}
+
+static void arm_libbpf_log(void)
+{
+	const char *dbg = getenv("FLAMETOP_LIBBPF_DEBUG");
+
+	libbpf_debug = dbg && *dbg && strcmp(dbg, "0") != 0;
+	libbpf_set_print(libbpf_print);
+	libbpf_msg[0] = '\0';
+}
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* Appends " (libbpf: ...)" when libbpf said something. */
+static void append_libbpf(char *err, size_t errlen)
+{
+	size_t n;
+
+	if (!err || !errlen || !libbpf_msg[0])
+		return;
+	n = strlen(err);
+	if (n + 1 < errlen)
+		snprintf(err + n, errlen - n, " (%s)", libbpf_msg);
+}
+
+static int read_sysctl(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "re");
+	char *nl;
+
+	if (!f)
+		return -errno;
+	if (!fgets(buf, (int)len, f)) {
+		fclose(f);
+		return -EIO;
+	}
+	fclose(f);
+	nl = strchr(buf, '\n');
+	if (nl)
+		*nl = '\0';
+	return 0;
+}
+
+/* Marks online[cpu] from a kernel cpu list such as "0-3,5,7-8". */
+static int parse_cpu_list(const char *s, bool *online, int nr)
+{
+	while (*s && *s != '\n') {
+		unsigned long a, b;
+		char *end;
+
+		errno = 0;
+		a = strtoul(s, &end, 10);
+		if (end == s || errno)
+			return -EINVAL;
+		b = a;
+		s = end;
+		if (*s == '-') {
+			s++;
+			b = strtoul(s, &end, 10);
+			if (end == s || errno || b < a)
+				return -EINVAL;
+			s = end;
+		}
+		for (unsigned long c = a; c <= b && c < (unsigned long)nr; c++)
+			online[c] = true;
+		if (*s == ',')
+			s++;
+		else if (*s && *s != '\n')
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static void online_cpus(bool *online, int nr)
+{
+	char buf[1024];
+
+	if (read_sysctl("/sys/devices/system/cpu/online", buf, sizeof(buf)) == 0 &&
+	    parse_cpu_list(buf, online, nr) == 0)
+		return;
+	/* unknown: try every possible CPU and skip those that fail with ENODEV */
+	for (int i = 0; i < nr; i++)
+		online[i] = true;
+}
+
+static int open_cpu_clock(int cpu, unsigned freq_hz)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_SOFTWARE,
+		.size = sizeof(attr),
+		.config = PERF_COUNT_SW_CPU_CLOCK,
+		.sample_freq = freq_hz,
+		.freq = 1,
+		.disabled = 1, /* libbpf enables it once the program is attached */
+	};
+	int fd = (int)syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+static void perf_open_err(int e, unsigned freq_hz, char *err, size_t errlen)
+{
+	char val[64];
+
+	if (e == -EACCES || e == -EPERM) {
+		if (read_sysctl("/proc/sys/kernel/perf_event_paranoid", val, sizeof(val)))
+			snprintf(val, sizeof(val), "unknown");
+		set_err(err, errlen,
+			"cannot open perf events: %s (kernel.perf_event_paranoid is %s; need root "
+			"or CAP_PERFMON, or lower /proc/sys/kernel/perf_event_paranoid)",
+			strerror(-e), val);
+	} else if (e == -EINVAL &&
+		   read_sysctl("/proc/sys/kernel/perf_event_max_sample_rate", val, sizeof(val)) == 0 &&
+		   strtoull(val, NULL, 10) < freq_hz) {
+		set_err(err, errlen,
+			"cannot sample at %u Hz: above kernel.perf_event_max_sample_rate (%s)",
+			freq_hz, val);
+	} else if (e == -ENOENT || e == -EOPNOTSUPP) {
+		set_err(err, errlen,
+			"cannot open perf events: %s (this kernel has no cpu-clock software event)",
+			strerror(-e));
+	} else {
+		set_err(err, errlen, "cannot open perf events: %s", strerror(-e));
+	}
+}
+
+static int attach_cpus(struct probe_cpu *p, unsigned freq_hz, char *err, size_t errlen)
+{
+	bool *online = xcalloc((size_t)p->nr_possible, sizeof(*online));
+	int first_err = 0;
+
+	online_cpus(online, p->nr_possible);
+	p->links = xcalloc((size_t)p->nr_possible, sizeof(*p->links));
+	for (int cpu = 0; cpu < p->nr_possible; cpu++) {
+		struct bpf_link *link;
+		int fd;
+
+		if (!online[cpu])
+			continue;
+		fd = open_cpu_clock(cpu, freq_hz);
+		if (fd == -ENODEV) /* went offline */
+			continue;
+		if (fd < 0) {
+			if (!first_err)
+				perf_open_err(fd, freq_hz, err, errlen);
+			first_err = first_err ? first_err : fd;
+			continue;
+		}
+		link = bpf_program__attach_perf_event(p->skel->progs.on_sample, fd);
+		if (!link) {
+			int e = -errno;
+
+			close(fd);
+			if (!first_err) {
+				set_err(err, errlen,
+					"failed to attach BPF program to perf event on CPU %d: %s",
+					cpu, strerror(-e));
+				append_libbpf(err, errlen);
+				first_err = e;
+			}
+			continue;
+		}
+		p->links[p->nr_links++] = link;
+	}
+	free(online);
+	if (p->nr_links == 0) {
+		if (!first_err) {
+			set_err(err, errlen, "cannot sample: no online CPU could be opened");
+			return -ENODEV;
+		}
+		return first_err;
+	}
+	/* Some CPUs failed while others work: keep the partial picture. */
+	return 0;
+}
+
+static size_t ring_size(int nr_cpus)
+{
+	/* 256 KiB per CPU (~1,000 worst-case records), 4..64 MiB, a power of two. */
+	size_t want = (size_t)nr_cpus * (256u << 10), sz = 4u << 20;
+
+	while (sz < want && sz < (64u << 20))
+		sz <<= 1;
+	return sz;
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct probe_cpu *p = ctx;
+	const struct cpu_record *r = data;
+	char comm[CPU_COMM_LEN + 1], pcomm[CPU_COMM_LEN + 1];
+	struct model_sample s = { 0 };
+	uint32_t nu, nk, flags;
+
+	if (size < sizeof(*r))
+		goto bad;
+	nu = r->nr_user;
+	nk = r->nr_kernel;
+	if (nu > CPU_MAX_FRAMES || nk > CPU_MAX_FRAMES ||
+	    size < sizeof(*r) + ((size_t)nu + nk) * sizeof(__u64))
+		goto bad;
+
+	memcpy(comm, r->comm, CPU_COMM_LEN);
+	comm[CPU_COMM_LEN] = '\0';
+	memcpy(pcomm, r->pcomm, CPU_COMM_LEN);
+	pcomm[CPU_COMM_LEN] = '\0';
+	flags = r->flags;
+
+	s.time_ns = r->time_ns;
+	s.pid = r->pid;
+	s.tid = r->tid;
+	s.comm = comm;
+	s.pcomm = pcomm[0] ? pcomm : NULL;
+	s.user = nu ? (const uint64_t *)r->frames : NULL;
+	s.kernel = nk ? (const uint64_t *)r->frames + nu : NULL;
+	s.nr_user = nu;
+	s.nr_kernel = nk;
+	s.weight = 1;
+	if (flags & CPU_REC_USER_FAILED)
+		s.flags |= MODEL_SAMPLE_USER_FAILED;
+	if (flags & CPU_REC_KERNEL_FAILED)
+		s.flags |= MODEL_SAMPLE_KERNEL_FAILED;
+	if (flags & CPU_REC_KTHREAD)
+		s.flags |= MODEL_SAMPLE_KERNEL_THREAD;
+	if (nu == CPU_MAX_FRAMES || nk == CPU_MAX_FRAMES)
+		s.flags |= MODEL_SAMPLE_TRUNCATED;
+	model_add_sample(p->m, &s);
+	p->consumed++;
+	return 0;
+bad:
+	/* The kernel wrote it, so this is a bug, but still not a silent loss. */
+	model_add_lost(p->m, MODEL_LOST_RINGBUF, 1);
+	return 0;
+}
+
+static void read_counters(const struct probe_cpu *p, struct cpu_counters *sum)
+{
+	__u32 zero = 0;
+
+	memset(sum, 0, sizeof(*sum));
+	if (bpf_map_lookup_elem(bpf_map__fd(p->skel->maps.counters), &zero, p->percpu))
+		return;
+	for (int i = 0; i < p->nr_possible; i++) {
+		sum->samples += p->percpu[i].samples;
+		sum->ringbuf_lost += p->percpu[i].ringbuf_lost;
+		sum->no_user += p->percpu[i].no_user;
+		sum->no_kernel += p->percpu[i].no_kernel;
+		sum->no_stack += p->percpu[i].no_stack;
+		sum->targets_full += p->percpu[i].targets_full;
+	}
+}
+
+static void report_lost(struct probe_cpu *p, struct model *m)
+{
+	struct cpu_counters now;
+
+	read_counters(p, &now);
+	if (now.ringbuf_lost > p->reported.ringbuf_lost)
+		model_add_lost(m, MODEL_LOST_RINGBUF, now.ringbuf_lost - p->reported.ringbuf_lost);
+	if (now.no_stack > p->reported.no_stack)
+		model_add_lost(m, MODEL_LOST_NO_STACK, now.no_stack - p->reported.no_stack);
+	if (now.targets_full > p->reported.targets_full)
+		model_add_lost(m, MODEL_LOST_MAP_FULL, now.targets_full - p->reported.targets_full);
+	p->reported = now;
+}
+
+int probe_cpu_new(const struct probe_cpu_opts *opts, struct probe_cpu **out, char *err,
+		  size_t errlen)
+{
+	unsigned freq_hz = opts && opts->freq_hz ? opts->freq_hz : DEFAULT_FREQ_HZ;
+	size_t nr_pids = opts && opts->pids ? opts->nr_pids : 0;
+	struct probe_cpu *p;
+	int e;
+
+	*out = NULL;
+	set_err(err, errlen, "unknown error");
+	arm_libbpf_log();
+
+	if (nr_pids > CPU_MAX_TARGETS) {
+		set_err(err, errlen, "too many target processes: %zu (at most %d)", nr_pids,
+			CPU_MAX_TARGETS);
+		return -E2BIG;
+	}
+	if (access(BTF_PATH, R_OK) != 0) {
+		e = -errno;
+		set_err(err, errlen,
+			"cannot load BPF programs: kernel BTF is not available (%s: %s; needs a "
+			"kernel built with CONFIG_DEBUG_INFO_BTF=y)",
+			BTF_PATH, strerror(-e));
+		return e == -ENOENT ? -EOPNOTSUPP : e;
+	}
+
+	p = xcalloc(1, sizeof(*p));
+	p->filter = nr_pids > 0 || (opts && opts->filter);
+	e = libbpf_num_possible_cpus();
+	if (e <= 0) {
+		set_err(err, errlen, "failed to count possible CPUs: %s", strerror(e ? -e : EINVAL));
+		e = e ? e : -EINVAL;
+		goto err;
+	}
+	p->nr_possible = e;
+	p->percpu = xcalloc((size_t)p->nr_possible, sizeof(*p->percpu));
+
+	p->skel = cpu_bpf__open();
+	if (!p->skel) {
+		e = -errno;
+		set_err(err, errlen, "failed to open BPF object: %s", strerror(-e));
+		append_libbpf(err, errlen);
+		goto err;
+	}
+	p->skel->rodata->filter_pids = p->filter;
+	bpf_program__set_autoload(p->skel->progs.on_proc_fork,
+				  p->filter && opts && opts->follow_children);
+	bpf_program__set_autoload(p->skel->progs.on_proc_exit, p->filter);
+	e = bpf_map__set_max_entries(p->skel->maps.events, (__u32)ring_size(p->nr_possible));
+	if (e) {
+		set_err(err, errlen, "failed to size the ring buffer: %s", strerror(-e));
+		goto err;
+	}
+
+	e = cpu_bpf__load(p->skel);
+	if (e) {
+		if (e == -EPERM || e == -EACCES)
+			set_err(err, errlen,
+				"cannot load BPF programs: %s (need root or CAP_BPF+CAP_PERFMON; "
+				"try: sudo flametop)",
+				strerror(-e));
+		else
+			set_err(err, errlen, "cannot load BPF programs: %s", strerror(-e));
+		append_libbpf(err, errlen);
+		goto err;
+	}
+
+	for (size_t i = 0; i < nr_pids; i++) {
+		e = probe_cpu_add_pid(p, opts->pids[i]);
+		if (e) {
+			set_err(err, errlen, "failed to add target pid %u: %s", opts->pids[i],
+				strerror(-e));
+			goto err;
+		}
+	}
+
+	/* Follow forks before the first sample, so no child slips through. */
+	if (p->filter) {
+		e = cpu_bpf__attach(p->skel);
+		if (e) {
+			set_err(err, errlen, "failed to attach process tracepoints: %s",
+				strerror(-e));
+			append_libbpf(err, errlen);
+			goto err;
+		}
+	}
+
+	p->rb = ring_buffer__new(bpf_map__fd(p->skel->maps.events), on_record, p, NULL);
+	if (!p->rb) {
+		e = -errno;
+		set_err(err, errlen, "failed to create ring buffer reader: %s", strerror(-e));
+		append_libbpf(err, errlen);
+		goto err;
+	}
+
+	e = attach_cpus(p, freq_hz, err, errlen);
+	if (e)
+		goto err;
+
+	if (err && errlen)
+		err[0] = '\0';
+	*out = p;
+	return 0;
+err:
+	probe_cpu_free(p);
+	return e < 0 ? e : -EINVAL;
+}
+
+void probe_cpu_free(struct probe_cpu *p)
+{
+	if (!p)
+		return;
+	for (int i = 0; i < p->nr_links; i++)
+		bpf_link__destroy(p->links[i]);
+	free(p->links);
+	ring_buffer__free(p->rb);
+	cpu_bpf__destroy(p->skel);
+	free(p->percpu);
+	free(p);
+}
+
+int probe_cpu_fd(const struct probe_cpu *p)
+{
+	return ring_buffer__epoll_fd(p->rb);
+}
+
+int probe_cpu_drain(struct probe_cpu *p, struct model *m)
+{
+	int e;
+
+	p->m = m;
+	p->consumed = 0;
+	e = ring_buffer__consume(p->rb);
+	p->m = NULL;
+	report_lost(p, m);
+	return e < 0 ? e : p->consumed;
+}
+
+int probe_cpu_add_pid(struct probe_cpu *p, uint32_t pid)
+{
+	__u8 one = 1;
+
+	if (!p->filter || pid == 0)
+		return -EINVAL;
+	if (bpf_map_update_elem(bpf_map__fd(p->skel->maps.targets), &pid, &one, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+void probe_cpu_counters(const struct probe_cpu *p, struct probe_cpu_counters *out)
+{
+	struct cpu_counters c;
+
+	read_counters(p, &c);
+	out->samples = c.samples;
+	out->ringbuf_lost = c.ringbuf_lost;
+	out->no_user = c.no_user;
+	out->no_kernel = c.no_kernel;
+	out->no_stack = c.no_stack;
+	out->targets_full = c.targets_full;
+}

@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "model/model.h"
+#include "model/threads.h"
+#include "probes/proc.h"
+
+static char proc_root[PATH_MAX];
+
+static int setup(void **state)
+{
+	const char *data = getenv("FLAMETOP_TEST_DATA");
+
+	snprintf(proc_root, sizeof(proc_root), "%s/proc", data ? data : "tests/data");
+	return 0;
+}
+
+static int parse(const char *line, struct proc_thread *t)
+{
+	return probe_proc_parse_stat(line, strlen(line), t);
+}
+
+static void test_proc_parse_plain(void **state)
+{
+	struct proc_thread t;
+
+	assert_int_equal(parse("4998 (cat) R 4996 4996 2452 0 -1 4194304 100 0 0 0 7 3 0 0 20 0 1 0 "
+			       "40996 3133440 408 18446744073709551615 0 0\n",
+			       &t),
+			 0);
+	assert_int_equal(t.tid, 4998);
+	assert_string_equal(t.comm, "cat");
+	assert_int_equal(t.state, 'R');
+	assert_int_equal(t.utime_ticks, 7);
+	assert_int_equal(t.stime_ticks, 3);
+	assert_int_equal(t.start_ticks, 40996);
+}
+
+static void test_proc_parse_comm_with_spaces_and_parens(void **state)
+{
+	struct proc_thread t;
+
+	/* prctl(PR_SET_NAME, "a) (b") makes the line look like it ends early */
+	assert_int_equal(parse("7 (a) S (b) S 1 7 7 0 -1 0 0 0 0 0 11 12 0 0 20 0 1 0 99 0 0\n", &t),
+			 0);
+	assert_string_equal(t.comm, "a) S (b");
+	assert_int_equal(t.state, 'S');
+	assert_int_equal(t.utime_ticks, 11);
+	assert_int_equal(t.stime_ticks, 12);
+	assert_int_equal(t.start_ticks, 99);
+
+	assert_int_equal(parse("8 () I 2 0 0 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5\n", &t), 0);
+	assert_string_equal(t.comm, "");
+	assert_int_equal(t.state, 'I');
+}
+
+static void test_proc_parse_long_kworker_name_truncated(void **state)
+{
+	struct proc_thread t;
+
+	/* /proc shows workqueue workers with names longer than TASK_COMM_LEN */
+	assert_int_equal(parse("77 (kworker/u8:2-events_unbound) I 2 0 0 0 -1 69238880 0 0 0 0 0 "
+			       "41 0 0 20 0 1 0 130 0 0\n",
+			       &t),
+			 0);
+	assert_string_equal(t.comm, "kworker/u8:2-ev");
+	assert_int_equal(t.stime_ticks, 41);
+}
+
+static void test_proc_parse_rejects_malformed(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"123",
+		"123 cat R 1",
+		"(cat) R 1 1 1 0 -1 0 0 0 0 0 1 1 0 0 20 0 1 0 5",
+		"x12 (cat) R 1 1 1 0 -1 0 0 0 0 0 1 1 0 0 20 0 1 0 5",
+		"0 (cat) R 1 1 1 0 -1 0 0 0 0 0 1 1 0 0 20 0 1 0 5",
+		"99999999999 (cat) R 1 1 1 0 -1 0 0 0 0 0 1 1 0 0 20 0 1 0 5",
+		"12 (cat R 1 1 1 0 -1 0 0 0 0 0 1 1 0 0 20 0 1 0 5",
+		"12 (cat)R 1 1 1 0 -1 0 0 0 0 0 1 1 0 0 20 0 1 0 5",
+		"12 (cat) RR 1 1 1 0 -1 0 0 0 0 0 1 1 0 0 20 0 1 0 5",
+		"12 (cat) R 1 1 1 0 -1 0 0 0 0 0 1x 1 0 0 20 0 1 0 5",
+		"12 (cat) R 1 1 1 0 -1 0 0 0 0 0 -1 1 0 0 20 0 1 0 5",
+		"12 (cat) R 1 1 1 0 -1 0 0 0 0 0 1 1 0 0 20 0 1 0 99999999999999999999999",
+		"12 (cat) R 1 1 1 0 -1 0 0 0 0 0 1 1 0 0 20 0 1",
+		"12 (cat) R 1 1 1 0 -1 0 0 0 0 0 1  1 0 0 20 0 1 0 5",
+		"12 (cat) R 1 1 1 0 -- 0 0 0 0 0 1 1 0 0 20 0 1 0 5",
+	};
+	struct proc_thread t;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (parse(bad[i], &t) != -EINVAL)
+			fail_msg("accepted malformed stat line %zu: \"%s\"", i, bad[i]);
+	}
+}
+
+static void test_proc_parse_respects_length(void **state)
+{
+	const char line[] = "5 (sh) S 1 5 5 0 -1 0 0 0 0 0 1 2 0 0 20 0 1 0 77 0 0\n";
+	char *copy = malloc(sizeof(line) - 1);
+	struct proc_thread t;
+	size_t cut;
+
+	/* not NUL-terminated: the parser must stay inside len */
+	memcpy(copy, line, sizeof(line) - 1);
+	assert_int_equal(probe_proc_parse_stat(copy, sizeof(line) - 1, &t), 0);
+	assert_int_equal(t.start_ticks, 77);
+	/* cut just before starttime's digits: the field is missing */
+	cut = (size_t)(strstr(line, " 77") - line) + 1;
+	assert_int_equal(probe_proc_parse_stat(copy, cut, &t), -EINVAL);
+	/* cut inside starttime keeps only its first digit, which is still a number */
+	assert_int_equal(probe_proc_parse_stat(copy, cut + 1, &t), 0);
+	assert_int_equal(t.start_ticks, 7);
+	free(copy);
+}
+
+static void test_proc_read_thread_fixture(void **state)
+{
+	struct proc_thread t;
+
+	assert_int_equal(probe_proc_read_thread(proc_root, 100, 101, &t), 0);
+	assert_int_equal(t.pid, 100);
+	assert_int_equal(t.tid, 101);
+	assert_string_equal(t.comm, "worker (1) x");
+	assert_string_equal(t.pcomm, "server");
+	assert_int_equal(t.state, 'R');
+	assert_int_equal(t.utime_ticks, 1200);
+	assert_int_equal(t.stime_ticks, 45);
+	assert_int_equal(t.start_ticks, 4250);
+
+	assert_int_equal(probe_proc_read_thread(proc_root, 200, 200, &t), 0);
+	assert_string_equal(t.comm, "my) (prog");
+	assert_string_equal(t.pcomm, "my) (prog");
+	assert_int_equal(t.state, 'D');
+	assert_true(t.start_ticks == UINT64_MAX);
+
+	assert_int_equal(probe_proc_read_thread(proc_root, 100, 102, &t), -EINVAL);
+	assert_int_equal(probe_proc_read_thread(proc_root, 100, 999, &t), -ENOENT);
+	assert_int_equal(probe_proc_read_thread(proc_root, 999, 999, &t), -ENOENT);
+}
+
+struct seen {
+	struct proc_thread t[16];
+	int n;
+};
+
+static void collect(const struct proc_thread *t, void *arg)
+{
+	struct seen *s = arg;
+
+	if (s->n < 16)
+		s->t[s->n] = *t;
+	s->n++;
+}
+
+static const struct proc_thread *find(const struct seen *s, uint32_t tid)
+{
+	for (int i = 0; i < s->n && i < 16; i++) {
+		if (s->t[i].tid == tid)
+			return &s->t[i];
+	}
+	return NULL;
+}
+
+static void test_proc_scan_one_process_skips_malformed(void **state)
+{
+	struct seen s = { 0 };
+
+	assert_int_equal(probe_proc_scan(proc_root, 100, collect, &s), 2);
+	assert_int_equal(s.n, 2);
+	assert_non_null(find(&s, 100));
+	assert_non_null(find(&s, 101));
+	assert_null(find(&s, 102));
+	assert_string_equal(find(&s, 101)->pcomm, "server");
+	assert_int_equal(find(&s, 101)->pid, 100);
+
+	assert_int_equal(probe_proc_scan(proc_root, 4242, collect, &s), -ENOENT);
+}
+
+static void test_proc_scan_all(void **state)
+{
+	struct seen s = { 0 };
+
+	/* 100 (two good threads), 200, and 301 whose leader is gone; "sys" is not a process */
+	assert_int_equal(probe_proc_scan(proc_root, 0, collect, &s), 4);
+	assert_non_null(find(&s, 200));
+	assert_non_null(find(&s, 301));
+	assert_int_equal(find(&s, 301)->pid, 300);
+	assert_string_equal(find(&s, 301)->comm, "orphan-thread");
+	assert_string_equal(find(&s, 301)->pcomm, "");
+
+	assert_true(probe_proc_scan("/nonexistent-proc-root", 0, collect, &s) < 0);
+}
+
+static void test_proc_update_names_threads_in_model(void **state)
+{
+	struct model_opts opts = { 0 };
+	const struct thread *th;
+	struct threads *tt;
+	struct model *m;
+	uint32_t idx;
+
+	assert_int_equal(model_new(&opts, &m), 0);
+	assert_int_equal(probe_proc_update(proc_root, 0, m), 4);
+	tt = model_threads(m);
+	idx = threads_find(tt, 101);
+	assert_int_not_equal(idx, UINT32_MAX);
+	th = threads_get(tt, idx);
+	assert_int_equal(th->pid, 100);
+	assert_string_equal(th->comm, "worker (1) x");
+	assert_string_equal(th->process, "server");
+	idx = threads_find(tt, 200);
+	assert_int_not_equal(idx, UINT32_MAX);
+	assert_string_equal(threads_get(tt, idx)->comm, "my) (prog");
+	model_free(m);
+}
+
+static void test_proc_exists(void **state)
+{
+	assert_true(probe_proc_exists(proc_root, 100));
+	assert_true(probe_proc_exists(proc_root, 300));
+	assert_false(probe_proc_exists(proc_root, 101)); /* a thread, not a process directory */
+	assert_false(probe_proc_exists(proc_root, 0));
+	/* and the real one: we exist */
+	assert_true(probe_proc_exists(NULL, (uint32_t)getpid()));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_proc_parse_plain),
+		cmocka_unit_test(test_proc_parse_comm_with_spaces_and_parens),
+		cmocka_unit_test(test_proc_parse_long_kworker_name_truncated),
+		cmocka_unit_test(test_proc_parse_rejects_malformed),
+		cmocka_unit_test(test_proc_parse_respects_length),
+		cmocka_unit_test(test_proc_read_thread_fixture),
+		cmocka_unit_test(test_proc_scan_one_process_skips_malformed),
+		cmocka_unit_test(test_proc_scan_all),
+		cmocka_unit_test(test_proc_update_names_threads_in_model),
+		cmocka_unit_test(test_proc_exists),
+	};
+
+	return cmocka_run_group_tests(tests, setup, NULL);
+}

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The live ncurses frontend. The program's poll loop (cli/run.c) owns time and input sources:
+ * it calls tui_input() when stdin is readable, tui_tick() after each model tick closes, and
+ * tui_free() to restore the terminal. The TUI never blocks and never writes to stdout/stderr
+ * while in curses mode: messages go through tui_log() and are printed after tui_free().
+ */
+#ifndef TUI_TUI_H
+#define TUI_TUI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct model;
+struct tui;
+
+/* What the header shows about the session; strings are borrowed for the TUI's lifetime. */
+struct tui_info {
+	const char *host;
+	const char *target;  /* "whole system", "pid 123,456", "cmd: ./app --x" */
+	const char *source;  /* e.g. "bpf" */
+	unsigned freq_hz;
+	unsigned nr_cpus;
+	unsigned tick_ms;    /* refresh interval */
+};
+
+enum tui_action {
+	TUI_NONE,
+	TUI_QUIT,
+};
+
+int tui_new(const struct tui_info *info, struct model *m, struct tui **out);
+/* Restores the terminal, then prints the kept warnings to stderr. NULL is a no-op. */
+void tui_free(struct tui *t);
+
+/* stdin is readable: handle every pending key. */
+enum tui_action tui_input(struct tui *t);
+/* A tick closed: refresh from the model (unless paused) and redraw. */
+void tui_tick(struct tui *t);
+/* A message for the status line (kept, printed after exit). printf-style. */
+void tui_log(struct tui *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A signal asked us to stop (SIGTERM, SIGHUP, SIGINT): restore the terminal now. */
+void tui_restore(struct tui *t);
+
+#endif

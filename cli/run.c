@@ -183,11 +183,17 @@ static void stop_child(struct session *s)
 	}
 }
 
+/* True while any -p target lives (a zombie has exited: its parent just has not reaped it). */
 static bool targets_alive(const struct session *s)
 {
-	for (size_t i = 0; i < s->o->nr_pids; i++)
-		if (probe_proc_exists("/proc", s->o->pids[i]))
+	for (size_t i = 0; i < s->o->nr_pids; i++) {
+		struct proc_thread t;
+		uint32_t pid = s->o->pids[i];
+
+		if (!probe_proc_read_thread("/proc", pid, pid, &t) && t.state != 'Z' &&
+		    t.state != 'X')
 			return true;
+	}
 	return false;
 }
 

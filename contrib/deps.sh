@@ -12,7 +12,7 @@ packages=(
 	# tests
 	libcmocka-dev golang-go tmux python3
 	# benchmarks and side-by-side comparisons
-	htop linux-perf
+	htop linux-perf time
 )
 
 missing=()

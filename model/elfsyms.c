@@ -36,6 +36,7 @@ struct elfsyms {
 	struct seg *segs; /* PT_LOAD */
 	size_t nr_segs;
 	char *build_id;
+	bool has_symtab;
 };
 
 /* A symbol while loading: enough to choose among aliases and to size zero-sized ones. */
@@ -43,17 +44,22 @@ struct rawsym {
 	uint64_t start;
 	uint64_t size;
 	uint64_t sec_end; /* end of the symbol's section, 0 when unknown */
-	uint32_t name;
-	uint16_t len;     /* strlen(name), saturated */
+	const char *name; /* points into the file's string table until elf_end() */
+	uint32_t len;
 	uint8_t bind;
 	uint8_t underscores;
+};
+
+/* What gets sorted: 16 bytes instead of a whole rawsym. */
+struct sortkey {
+	uint64_t start;
+	uint32_t idx;
 };
 
 struct loader {
 	struct rawsym *raw;
 	size_t nr_raw, cap_raw;
-	char *pool;
-	size_t pool_len, pool_cap;
+	size_t names_len; /* bytes needed for all names */
 	uint64_t *sec_end; /* per section index: sh_addr + sh_size of allocated sections, else 0 */
 	size_t nr_sec;
 };
@@ -186,64 +192,104 @@ static void read_symtab(Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh, struct load
 		len = strnlen(name, strdata->d_size - sym.st_name);
 		if (!len || len == strdata->d_size - sym.st_name)
 			continue; /* empty or not terminated */
-		if (ld->pool_len + len + 1 > UINT32_MAX)
+		if (ld->names_len + len + 1 > UINT32_MAX || ld->nr_raw >= UINT32_MAX)
 			break;
 
-		ld->pool = xgrow(ld->pool, &ld->pool_cap, ld->pool_len + len + 1, 1);
 		ld->raw = xgrow(ld->raw, &ld->cap_raw, ld->nr_raw + 1, sizeof(*ld->raw));
 		r = &ld->raw[ld->nr_raw++];
 		*r = (struct rawsym){
 			.start = sym.st_value,
 			.size = sym.st_size,
-			.name = (uint32_t)ld->pool_len,
-			.len = len > UINT16_MAX ? UINT16_MAX : (uint16_t)len,
+			.name = name,
+			.len = (uint32_t)len,
 			.bind = GELF_ST_BIND(sym.st_info),
 			.underscores = (uint8_t)count_underscores(name),
 		};
 		if (sym.st_shndx < ld->nr_sec)
 			r->sec_end = ld->sec_end[sym.st_shndx];
-		memcpy(ld->pool + ld->pool_len, name, len + 1);
-		ld->pool_len += len + 1;
+		ld->names_len += len + 1;
 	}
 }
 
-/* Address order; among aliases at one address the best name first (the rules of perf). */
-static int cmp_raw(const void *a, const void *b)
+/* Among aliases at one address, is x a better name than y? (The rules of perf.) */
+static bool better(const struct rawsym *x, const struct rawsym *y)
 {
-	const struct rawsym *x = a, *y = b;
-
-	if (x->start != y->start)
-		return x->start < y->start ? -1 : 1;
 	if (!x->size != !y->size)
-		return x->size ? -1 : 1;
+		return x->size;
 	if ((x->bind == STB_WEAK) != (y->bind == STB_WEAK))
-		return x->bind == STB_WEAK ? 1 : -1;
+		return y->bind == STB_WEAK;
 	if ((x->bind == STB_GLOBAL) != (y->bind == STB_GLOBAL))
-		return x->bind == STB_GLOBAL ? -1 : 1;
+		return x->bind == STB_GLOBAL;
 	if (x->underscores != y->underscores)
-		return x->underscores < y->underscores ? -1 : 1;
+		return x->underscores < y->underscores;
 	if (x->len != y->len)
-		return x->len > y->len ? -1 : 1;
-	return x->name < y->name ? -1 : x->name > y->name;
+		return x->len > y->len;
+	return strcmp(x->name, y->name) < 0;
+}
+
+/*
+ * Stable LSD radix sort by start, a byte at a time, skipping bytes that all keys share. Much
+ * faster than qsort on the tens of thousands of symbols of a big library. Returns a or tmp,
+ * whichever holds the result.
+ */
+static struct sortkey *radix_sort(struct sortkey *a, struct sortkey *tmp, size_t n)
+{
+	unsigned shift;
+	size_t i;
+
+	for (shift = 0; shift < 64; shift += 8) {
+		size_t count[256] = { 0 }, sum = 0, c;
+		struct sortkey *t;
+
+		for (i = 0; i < n; i++)
+			count[(a[i].start >> shift) & 255]++;
+		if (count[(a[0].start >> shift) & 255] == n)
+			continue;
+		for (i = 0; i < 256; i++) {
+			c = count[i];
+			count[i] = sum;
+			sum += c;
+		}
+		for (i = 0; i < n; i++)
+			tmp[count[(a[i].start >> shift) & 255]++] = a[i];
+		t = a;
+		a = tmp;
+		tmp = t;
+	}
+	return a;
 }
 
 /* Sorts, drops aliases, sizes zero-sized symbols and copies the kept names into es. */
 static void build_table(struct loader *ld, struct elfsyms *es)
 {
-	size_t i, n = 0, names_len = 0;
+	struct sortkey *keys, *tmp, *sorted;
+	size_t i, j, n = 0, names_len = 0;
 
 	if (!ld->nr_raw)
 		return;
-	qsort(ld->raw, ld->nr_raw, sizeof(*ld->raw), cmp_raw);
-	for (i = 0; i < ld->nr_raw; i++) {
-		if (n && ld->raw[n - 1].start == ld->raw[i].start)
-			continue;
-		ld->raw[n++] = ld->raw[i];
+	keys = xmalloc(ld->nr_raw * sizeof(*keys));
+	tmp = xmalloc(ld->nr_raw * sizeof(*tmp));
+	for (i = 0; i < ld->nr_raw; i++)
+		keys[i] = (struct sortkey){ .start = ld->raw[i].start, .idx = (uint32_t)i };
+	sorted = radix_sort(keys, tmp, ld->nr_raw);
+
+	/* One symbol per address: the best of each run of equal starts. */
+	for (i = 0; i < ld->nr_raw; i = j) {
+		uint32_t best = sorted[i].idx;
+
+		for (j = i + 1; j < ld->nr_raw && sorted[j].start == sorted[i].start; j++) {
+			if (better(&ld->raw[sorted[j].idx], &ld->raw[best]))
+				best = sorted[j].idx;
+		}
+		sorted[n++] = (struct sortkey){ .start = sorted[i].start, .idx = best };
+		names_len += ld->raw[best].len + 1;
 	}
 
 	es->syms = xmalloc(n * sizeof(*es->syms));
+	es->names = xmalloc(names_len);
+	names_len = 0;
 	for (i = 0; i < n; i++) {
-		const struct rawsym *r = &ld->raw[i];
+		const struct rawsym *r = &ld->raw[sorted[i].idx];
 		uint64_t end;
 
 		if (r->size) {
@@ -252,26 +298,18 @@ static void build_table(struct loader *ld, struct elfsyms *es)
 				end = UINT64_MAX;
 		} else {
 			/* Unsized (assembly): up to the next symbol, within its section. */
-			end = i + 1 < n ? ld->raw[i + 1].start : r->start + 1;
+			end = i + 1 < n ? sorted[i + 1].start : r->start + 1;
 			if (r->sec_end > r->start && (r->sec_end < end || i + 1 == n))
 				end = r->sec_end;
 		}
-		es->syms[i] = (struct esym){ .start = r->start, .end = end, .name = r->name };
-		names_len += strlen(ld->pool + r->name) + 1;
+		es->syms[i] = (struct esym){ .start = r->start, .end = end,
+					     .name = (uint32_t)names_len };
+		memcpy(es->names + names_len, r->name, r->len + 1);
+		names_len += r->len + 1;
 	}
 	es->nr_syms = n;
-
-	/* Keep only the names of kept symbols (.symtab and .dynsym repeat most of them). */
-	es->names = xmalloc(names_len ? names_len : 1);
-	names_len = 0;
-	for (i = 0; i < n; i++) {
-		const char *name = ld->pool + es->syms[i].name;
-		size_t len = strlen(name) + 1;
-
-		memcpy(es->names + names_len, name, len);
-		es->syms[i].name = (uint32_t)names_len;
-		names_len += len;
-	}
+	free(tmp);
+	free(keys);
 }
 
 static void read_symbols(Elf *elf, struct elfsyms *es)
@@ -293,13 +331,15 @@ static void read_symbols(Elf *elf, struct elfsyms *es)
 			ld.sec_end[idx] = sh.sh_addr + sh.sh_size;
 	}
 	while ((scn = elf_nextscn(elf, scn))) {
-		if (gelf_getshdr(scn, &sh) &&
-		    (sh.sh_type == SHT_SYMTAB || sh.sh_type == SHT_DYNSYM))
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		if (sh.sh_type == SHT_SYMTAB)
+			es->has_symtab = true;
+		if (sh.sh_type == SHT_SYMTAB || sh.sh_type == SHT_DYNSYM)
 			read_symtab(elf, scn, &sh, &ld);
 	}
 	build_table(&ld, es);
 	free(ld.sec_end);
-	free(ld.pool);
 	free(ld.raw);
 }
 
@@ -355,6 +395,32 @@ int elfsyms_load_mem(const void *buf, size_t len, struct elfsyms **out)
 	return err;
 }
 
+int elfsyms_peek_fd(int fd, char **build_id, bool *has_symtab)
+{
+	struct elfsyms tmp = { 0 };
+	Elf_Scn *scn = NULL;
+	GElf_Ehdr eh;
+	GElf_Shdr sh;
+	Elf *elf;
+
+	*build_id = NULL;
+	*has_symtab = false;
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh)) {
+		elf_end(elf);
+		return -ENOEXEC;
+	}
+	find_build_id(elf, &tmp);
+	while ((scn = elf_nextscn(elf, scn))) {
+		if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_SYMTAB)
+			*has_symtab = true;
+	}
+	elf_end(elf);
+	*build_id = tmp.build_id;
+	return 0;
+}
+
 void elfsyms_free(struct elfsyms *es)
 {
 	size_t i;
@@ -379,6 +445,11 @@ const char *elfsyms_build_id(const struct elfsyms *es)
 size_t elfsyms_count(const struct elfsyms *es)
 {
 	return es->nr_syms;
+}
+
+bool elfsyms_has_symtab(const struct elfsyms *es)
+{
+	return es->has_symtab;
 }
 
 bool elfsyms_vaddr(const struct elfsyms *es, uint64_t map_pgoff, uint64_t file_off,

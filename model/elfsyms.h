@@ -20,11 +20,18 @@ int elfsyms_load_fd(int fd, struct elfsyms **out);
  * by the fuzzer. */
 int elfsyms_load_mem(const void *buf, size_t len, struct elfsyms **out);
 void elfsyms_free(struct elfsyms *es);
+/*
+ * Reads only the build-id (malloc'd lowercase hex, or NULL) and whether the file has a .symtab,
+ * so that a cached table can be reused without parsing the symbols again. 0, or -errno.
+ */
+int elfsyms_peek_fd(int fd, char **build_id, bool *has_symtab);
 
 /* Lowercase hex of .note.gnu.build-id, or NULL. Owned by es. */
 const char *elfsyms_build_id(const struct elfsyms *es);
 /* Number of distinct function symbols. */
 size_t elfsyms_count(const struct elfsyms *es);
+/* True when the file had a .symtab (not stripped). */
+bool elfsyms_has_symtab(const struct elfsyms *es);
 
 /*
  * Translates a file offset inside a mapping of this file into an ELF virtual address, using the

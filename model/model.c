@@ -19,6 +19,7 @@ struct model {
 
 	/* The open tick: (thread, raw stack) → samples, resolved at close. */
 	struct counts pending;
+	struct counts pending_resolved; /* (thread, stack id) from model_add_resolved() */
 	struct tick cur;
 
 	/* Closed ticks: a ring of the newest `cap` ticks, oldest at `head`. */
@@ -56,6 +57,7 @@ int model_new(const struct model_opts *opts, struct model **out)
 	m->threads = threads_new();
 	m->stacks = stacks_new();
 	counts_init(&m->pending);
+	counts_init(&m->pending_resolved);
 	counts_init(&m->total_counts);
 	counts_init(&m->pids);
 	m->start_ns = now_ns();
@@ -73,6 +75,7 @@ void model_free(struct model *m)
 		free(m->ring[(m->head + i) % m->cap].counts);
 	free(m->ring);
 	counts_fini(&m->pending);
+	counts_fini(&m->pending_resolved);
 	counts_fini(&m->total_counts);
 	counts_fini(&m->pids);
 	free(m->exited_pids);
@@ -108,6 +111,15 @@ void model_add_sample(struct model *m, const struct model_sample *s)
 	m->cur.samples += w;
 	if (s->flags & MODEL_SAMPLE_TRUNCATED)
 		m->cur.truncated += w;
+}
+
+void model_add_resolved(struct model *m, uint32_t pid, uint32_t tid, const char *comm,
+			const char *pcomm, uint32_t stack, uint64_t count, uint64_t time_ns)
+{
+	uint32_t thread = threads_see(m->threads, pid, tid, comm, pcomm, time_ns);
+
+	counts_add(&m->pending_resolved, thread, stack, count);
+	m->cur.samples += count;
 }
 
 void model_add_lost(struct model *m, enum model_lost kind, uint64_t n)
@@ -163,6 +175,11 @@ int model_close_tick(struct model *m, uint64_t end_ns)
 
 		counts_add(&resolved, c->thread, stacks_of_raw(m->stacks, c->stack), c->count);
 	}
+	for (size_t i = 0; i < m->pending_resolved.nr; i++) {
+		const struct tick_count *c = &m->pending_resolved.v[i];
+
+		counts_add(&resolved, c->thread, c->stack, c->count);
+	}
 	counts_sort_by_key(&resolved);
 
 	if (m->len == m->cap) {
@@ -191,6 +208,7 @@ int model_close_tick(struct model *m, uint64_t end_ns)
 	m->total.nr_counts = m->total_counts.nr;
 
 	counts_clear(&m->pending);
+	counts_clear(&m->pending_resolved);
 	memset(&m->cur, 0, sizeof(m->cur));
 	m->cur.start_ns = t->end_ns;
 	forget_exited(m);

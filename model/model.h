@@ -55,6 +55,10 @@ void model_free(struct model *m);
 
 /* Feeding the model (sources). */
 void model_add_sample(struct model *m, const struct model_sample *s);
+/* count samples of a stack already interned in model_stacks() (a replay file, tests): no
+ * symbolization, no process maps. */
+void model_add_resolved(struct model *m, uint32_t pid, uint32_t tid, const char *comm,
+			const char *pcomm, uint32_t stack, uint64_t count, uint64_t time_ns);
 void model_add_lost(struct model *m, enum model_lost kind, uint64_t n);
 /* A thread seen in /proc: keeps names known even for threads that were never sampled. */
 void model_note_thread(struct model *m, uint32_t pid, uint32_t tid, const char *comm,

@@ -190,11 +190,16 @@ static uint32_t resolve_ip(struct stacks *st, struct syms *syms, uint32_t pid, u
 	f.module = sf.module ? sf.module : "[unknown]";
 	f.function = sf.function;
 	f.build_id = sf.build_id;
-	f.addr = ip;
-	/* Report the offset of the return address itself, as other tools do. */
-	f.offset = sf.offset + (look != ip);
 	f.kind = kind_of(sf.kind);
 	f.symbolized = sf.function != NULL;
+	if (f.symbolized) {
+		/* A frame is a function, not an instruction: samples anywhere in it merge. */
+		f.addr = look - sf.sym_offset;
+		f.offset = sf.offset - sf.sym_offset;
+	} else {
+		f.addr = ip;
+		f.offset = sf.offset + (ip - look);
+	}
 	return stacks_add_frame(st, &f);
 }
 

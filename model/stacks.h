@@ -31,8 +31,11 @@ struct frame {
 	const char *function; /* demangled name, or "module+0xOFFSET" when no symbol covers it */
 	const char *build_id; /* hex or NULL */
 	const char *file;     /* source file or NULL */
-	uint64_t addr;        /* address as sampled (process-relative for user frames) */
-	uint64_t offset;      /* address relative to module */
+	/* A symbolized frame stands for its whole function: addr is where the function starts in
+	 * the first process it was seen in, offset where it starts in its module. Otherwise they are
+	 * the sampled address and its offset in the module. */
+	uint64_t addr;
+	uint64_t offset;
 	uint32_t line;        /* 0 when unknown */
 	enum frame_kind kind;
 	bool symbolized;      /* function is a real symbol, not module+0xOFFSET */

@@ -11,6 +11,7 @@
 #define MODEL_SYMS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct syms;
@@ -61,5 +62,14 @@ void syms_forget_pid(struct syms *s, uint32_t pid);
 int syms_user(struct syms *s, uint32_t pid, uint64_t addr, struct syms_frame *out);
 /* Resolves one kernel address. Always fills *out. */
 int syms_kernel(struct syms *s, uint64_t addr, struct syms_frame *out);
+
+/*
+ * Loads kallsyms if not done yet and says whether kernel frames can get names: the number of
+ * kernel text symbols, -EPERM when kallsyms shows only zero addresses (kernel.kptr_restrict:
+ * run as root or set it to 0), or another -errno when kallsyms cannot be read.
+ */
+int syms_kernel_status(struct syms *s);
+/* How many distinct binaries have been opened and parsed (each is parsed once). */
+size_t syms_nr_binaries(const struct syms *s);
 
 #endif

@@ -397,10 +397,14 @@ int probe_cpu_new(const struct probe_cpu_opts *opts, struct probe_cpu **out, cha
 
 	e = cpu_bpf__load(p->skel);
 	if (e) {
-		if (e == -EPERM || e == -EACCES)
+		if (e == -EPERM)
 			set_err(err, errlen,
 				"cannot load BPF programs: %s (need root or CAP_BPF+CAP_PERFMON; "
 				"try: sudo flametop)",
+				strerror(-e));
+		else if (e == -EACCES) /* privileges are EPERM; EACCES is the verifier */
+			set_err(err, errlen,
+				"cannot load BPF programs: the kernel's verifier rejected them (%s)",
 				strerror(-e));
 		else
 			set_err(err, errlen, "cannot load BPF programs: %s", strerror(-e));

@@ -1,0 +1,1043 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The symbolizer: processes, their executable mappings, and the caches behind them.
+ *
+ *   struct syms ─┬─ procs (pid → proc) ── maps[] sorted by start ──→ bin (shared)
+ *                ├─ bins, indexed by file identity (dev, ino, size, mtime) and by build-id
+ *                ├─ strs: interned module names, paths and JIT names (live until syms_free)
+ *                ├─ vdso: our own vdso image, the same for every process on this kernel
+ *                └─ kernel: kallsyms, loaded on the first kernel lookup
+ *
+ * A bin's symbol table (elfsyms) is never freed before syms_free(), because lookups hand out
+ * borrowed names that point into it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "elfsyms.h"
+#include "kallsyms.h"
+#include "syms.h"
+#include "xalloc.h"
+
+#define JIT_RECHECK_NS (100 * 1000 * 1000ull)  /* stat perf-PID.map at most this often */
+#define MAPS_REREAD_NS (1000 * 1000 * 1000ull) /* re-read maps after a miss at most this often */
+#define USER_TOP 0x0000800000000000ull         /* above: not a user address (x86-64, arm64) */
+#define LOOK_BACK 4                            /* overlapping JIT entries searched backwards */
+
+static const char MOD_UNKNOWN[] = "[unknown]";
+static const char MOD_KERNEL[] = "[kernel.kallsyms]";
+static const char MOD_JIT[] = "[jit]";
+static const char MOD_VDSO[] = "[vdso]";
+
+/* ---- a small open-addressing hash table (linear probing, backward-shift deletion) ---- */
+
+struct hent {
+	uint64_t hash;
+	void *val; /* NULL: empty slot */
+};
+
+struct htab {
+	struct hent *e;
+	size_t cap; /* 0 or a power of two */
+	size_t len;
+};
+
+typedef bool (*htab_eq_fn)(const void *val, const void *key);
+
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	x ^= x >> 33;
+	return x;
+}
+
+static uint64_t hash_bytes(const char *s, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
+	return mix64(h);
+}
+
+static void *htab_find(const struct htab *h, uint64_t hash, htab_eq_fn eq, const void *key)
+{
+	size_t mask = h->cap - 1, i;
+
+	if (!h->cap)
+		return NULL;
+	for (i = hash & mask; h->e[i].val; i = (i + 1) & mask) {
+		if (h->e[i].hash == hash && eq(h->e[i].val, key))
+			return h->e[i].val;
+	}
+	return NULL;
+}
+
+static void htab_put(struct htab *h, uint64_t hash, void *val);
+
+static void htab_grow(struct htab *h)
+{
+	struct hent *old = h->e;
+	size_t old_cap = h->cap, i;
+
+	h->cap = old_cap ? old_cap * 2 : 64;
+	h->e = xcalloc(h->cap, sizeof(*h->e));
+	h->len = 0;
+	for (i = 0; i < old_cap; i++) {
+		if (old[i].val)
+			htab_put(h, old[i].hash, old[i].val);
+	}
+	free(old);
+}
+
+/* Adds val (the caller made sure no equal entry exists). */
+static void htab_put(struct htab *h, uint64_t hash, void *val)
+{
+	size_t mask, i;
+
+	if (2 * (h->len + 1) > h->cap)
+		htab_grow(h);
+	mask = h->cap - 1;
+	for (i = hash & mask; h->e[i].val; i = (i + 1) & mask)
+		;
+	h->e[i] = (struct hent){ .hash = hash, .val = val };
+	h->len++;
+}
+
+/* Removes the entry holding exactly val. */
+static void htab_del(struct htab *h, uint64_t hash, const void *val)
+{
+	size_t mask = h->cap - 1, i, j, home;
+
+	if (!h->cap)
+		return;
+	for (i = hash & mask; h->e[i].val != val; i = (i + 1) & mask) {
+		if (!h->e[i].val)
+			return;
+	}
+	h->e[i].val = NULL;
+	h->len--;
+	/* Pull later members of the cluster back so that no lookup stops at the hole. */
+	for (j = (i + 1) & mask; h->e[j].val; j = (j + 1) & mask) {
+		home = h->e[j].hash & mask;
+		if (i <= j ? (home > i && home <= j) : (home > i || home <= j))
+			continue;
+		h->e[i] = h->e[j];
+		h->e[j].val = NULL;
+		i = j;
+	}
+}
+
+/* ---- state ---- */
+
+struct bin {
+	struct elfsyms *es; /* NULL: not ELF */
+	struct elfsyms **old; /* tables replaced by a better copy (their names are still lent) */
+	size_t nr_old;
+};
+
+struct fileid {
+	uint64_t dev, ino, size;
+	int64_t mtime_ns;
+	struct bin *bin;
+};
+
+enum map_type {
+	MAP_FILE,
+	MAP_ANON, /* anonymous executable memory: JIT code */
+	MAP_VDSO,
+	MAP_OTHER, /* [vsyscall] and friends */
+};
+
+struct map {
+	uint64_t start, end, pgoff, inode;
+	const char *path;   /* interned; MAP_FILE only */
+	const char *module; /* interned */
+	struct bin *bin;    /* MAP_FILE: NULL when the file could not be opened */
+	enum map_type type;
+	bool deleted;
+};
+
+struct jsym {
+	uint64_t start, end;
+	const char *name; /* interned */
+	uint64_t seq;     /* line number: among equal starts the later line wins */
+};
+
+struct jit {
+	struct jsym *syms;
+	size_t nr, cap;
+	uint64_t seq;
+	uint64_t dev, ino, size; /* the file read, to notice changes */
+	int64_t mtime_ns;
+	size_t read_off; /* bytes consumed (complete lines) */
+	uint64_t checked_ns;
+	bool checked;
+};
+
+struct proc {
+	uint32_t pid;
+	uint32_t nspid; /* the pid inside its own pid namespace, 0 when unknown */
+	struct map *maps;
+	size_t nr_maps;
+	uint64_t read_ns; /* when maps were last (attempted to be) read */
+	struct jit jit;
+};
+
+struct syms {
+	char *proc_root;
+	char *kallsyms_path;
+	char *perf_map_dir;
+
+	struct htab strs;      /* char * */
+	struct htab procs;     /* struct proc * by pid */
+	struct htab files;     /* struct fileid * */
+	struct htab build_ids; /* struct bin * by build-id */
+	struct bin **bins;
+	size_t nr_bins, cap_bins;
+	struct fileid **fileids;
+	size_t nr_fileids, cap_fileids;
+
+	struct elfsyms *vdso;
+	uint64_t vdso_size;
+	bool vdso_tried;
+
+	struct kallsyms *kernel;
+	int kernel_err;
+	bool kernel_tried;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- interned strings ---- */
+
+struct strkey {
+	const char *s;
+	size_t len;
+};
+
+static bool str_eq(const void *val, const void *key)
+{
+	const struct strkey *k = key;
+	const char *v = val;
+
+	return !strncmp(v, k->s, k->len) && !v[k->len];
+}
+
+static const char *intern(struct syms *s, const char *str, size_t len)
+{
+	struct strkey key = { str, len };
+	uint64_t hash = hash_bytes(str, len);
+	char *v = htab_find(&s->strs, hash, str_eq, &key);
+
+	if (!v) {
+		v = xstrndup(str, len);
+		htab_put(&s->strs, hash, v);
+	}
+	return v;
+}
+
+/* ---- binaries ---- */
+
+static uint64_t fileid_hash(const struct fileid *f)
+{
+	return mix64(f->dev ^ mix64(f->ino ^ mix64(f->size ^ (uint64_t)f->mtime_ns)));
+}
+
+static bool fileid_eq(const void *val, const void *key)
+{
+	const struct fileid *a = val, *b = key;
+
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->mtime_ns == b->mtime_ns;
+}
+
+static bool build_id_eq(const void *val, const void *key)
+{
+	const struct bin *b = val;
+
+	return b->es && elfsyms_build_id(b->es) && !strcmp(elfsyms_build_id(b->es), key);
+}
+
+static struct bin *new_bin(struct syms *s, struct elfsyms *es)
+{
+	struct bin *b = xcalloc(1, sizeof(*b));
+
+	b->es = es;
+	s->bins = xgrow(s->bins, &s->cap_bins, s->nr_bins + 1, sizeof(*s->bins));
+	s->bins[s->nr_bins++] = b;
+	if (es && elfsyms_build_id(es))
+		htab_put(&s->build_ids, hash_bytes(elfsyms_build_id(es), strlen(elfsyms_build_id(es))),
+			 b);
+	return b;
+}
+
+/*
+ * The parsed binary behind an open file: the same file (identity) or another copy with the same
+ * build-id are parsed only once. A copy with a .symtab replaces a cached stripped one.
+ */
+static struct bin *bin_for_fd(struct syms *s, int fd, const struct stat *st)
+{
+	struct fileid key = {
+		.dev = st->st_dev,
+		.ino = st->st_ino,
+		.size = (uint64_t)st->st_size,
+		.mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec,
+	};
+	uint64_t hash = fileid_hash(&key);
+	struct fileid *f = htab_find(&s->files, hash, fileid_eq, &key);
+	struct elfsyms *es = NULL;
+	struct bin *b = NULL;
+	char *build_id = NULL;
+	bool has_symtab = false;
+
+	if (f)
+		return f->bin;
+
+	if (!elfsyms_peek_fd(fd, &build_id, &has_symtab) && build_id) {
+		b = htab_find(&s->build_ids, hash_bytes(build_id, strlen(build_id)), build_id_eq,
+			      build_id);
+		if (b && has_symtab && !elfsyms_has_symtab(b->es)) {
+			/* The unstripped twin of a stripped binary: take its symbols. */
+			if (!elfsyms_load_fd(fd, &es) && elfsyms_has_symtab(es)) {
+				b->old = xrealloc(b->old, (b->nr_old + 1) * sizeof(*b->old));
+				b->old[b->nr_old++] = b->es;
+				b->es = es;
+			} else {
+				elfsyms_free(es);
+			}
+		}
+	}
+	free(build_id);
+	if (!b) {
+		if (elfsyms_load_fd(fd, &es))
+			es = NULL;
+		b = new_bin(s, es);
+	}
+
+	f = xmalloc(sizeof(*f));
+	*f = key;
+	f->bin = b;
+	htab_put(&s->files, hash, f);
+	s->fileids = xgrow(s->fileids, &s->cap_fileids, s->nr_fileids + 1, sizeof(*s->fileids));
+	s->fileids[s->nr_fileids++] = f;
+	return b;
+}
+
+/* Opens path if it is a regular file. Returns the fd or -1. */
+static int open_regular(const char *path, struct stat *st)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, st) || !S_ISREG(st->st_mode)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Opens the file behind a mapping of process pid and returns its parsed binary, or NULL.
+ * Candidates, in order: <root>/PID/map_files/<lo>-<hi> (the very inode mapped, even deleted),
+ * <root>/PID/root/<path> (the process's mount namespace), <path>. For files that were not
+ * deleted the namespace path comes first, as map_files needs CAP_SYS_ADMIN. A candidate whose
+ * inode differs from the mapping's is used only when nothing better opens.
+ */
+static struct bin *open_bin(struct syms *s, uint32_t pid, const struct map *m)
+{
+	char cand[3][PATH_MAX];
+	int order_deleted[3] = { 0, 1, 2 }, order_live[3] = { 1, 0, 2 };
+	const int *order = m->deleted ? order_deleted : order_live;
+	struct stat st, fallback_st;
+	int fallback = -1, fd = -1, i, n;
+	struct bin *b;
+
+	n = snprintf(cand[0], sizeof(cand[0]), "%s/%" PRIu32 "/map_files/%" PRIx64 "-%" PRIx64,
+		     s->proc_root, pid, m->start, m->end);
+	if (n < 0 || (size_t)n >= sizeof(cand[0]))
+		cand[0][0] = '\0';
+	n = snprintf(cand[1], sizeof(cand[1]), "%s/%" PRIu32 "/root%s", s->proc_root, pid,
+		     m->path);
+	if (n < 0 || (size_t)n >= sizeof(cand[1]))
+		cand[1][0] = '\0';
+	n = snprintf(cand[2], sizeof(cand[2]), "%s", m->path);
+	if (n < 0 || (size_t)n >= sizeof(cand[2]))
+		cand[2][0] = '\0';
+
+	for (i = 0; i < 3; i++) {
+		const char *path = cand[order[i]];
+
+		if (!path[0] || (fd = open_regular(path, &st)) < 0)
+			continue;
+		if (!m->inode || st.st_ino == m->inode)
+			break;
+		if (fallback < 0) {
+			fallback = fd;
+			fallback_st = st;
+		} else {
+			close(fd);
+		}
+		fd = -1;
+	}
+	if (fd < 0 && fallback >= 0) {
+		fd = fallback;
+		st = fallback_st;
+		fallback = -1;
+	}
+	if (fallback >= 0)
+		close(fallback);
+	if (fd < 0)
+		return NULL;
+	b = bin_for_fd(s, fd, &st);
+	close(fd);
+	return b;
+}
+
+/* ---- the vdso ---- */
+
+/* Parses our own vdso once: it is the same image in every process on this kernel. */
+static void load_vdso(struct syms *s)
+{
+	unsigned long base;
+	char *line = NULL;
+	size_t cap = 0;
+	FILE *f;
+
+	if (s->vdso_tried)
+		return;
+	s->vdso_tried = true;
+	base = getauxval(AT_SYSINFO_EHDR);
+	if (!base)
+		return;
+	/* Our own map, not <proc_root>'s: this is the image we can read. */
+	f = fopen("/proc/self/maps", "re");
+	if (!f)
+		return;
+	while (getline(&line, &cap, f) > 0) {
+		unsigned long long lo, hi;
+		char *end;
+
+		if (!strstr(line, "[vdso]"))
+			continue;
+		errno = 0;
+		lo = strtoull(line, &end, 16);
+		if (errno || *end != '-')
+			break;
+		hi = strtoull(end + 1, &end, 16);
+		if (errno || *end != ' ' || lo != base || hi <= lo)
+			break;
+		if (!elfsyms_load_mem((const void *)base, hi - lo, &s->vdso))
+			s->vdso_size = hi - lo;
+		break;
+	}
+	free(line);
+	fclose(f);
+}
+
+/* ---- process maps ---- */
+
+static bool parse_u64(const char *p, char **end, int base, uint64_t *out)
+{
+	unsigned long long v;
+
+	if (*p == '-' || *p == '+' || *p == ' ')
+		return false;
+	errno = 0;
+	v = strtoull(p, end, base);
+	if (errno || *end == p)
+		return false;
+	*out = v;
+	return true;
+}
+
+static const char *basename_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash && slash[1] ? slash + 1 : path;
+}
+
+/*
+ * Parses one line of /proc/PID/maps: "lo-hi perms pgoff maj:min inode   path". Fills *m (path
+ * and module interned) for executable mappings; returns false for others and for garbage.
+ */
+static bool parse_maps_line(struct syms *s, char *line, struct map *m)
+{
+	static const char deleted[] = " (deleted)";
+	char *p = line, *end;
+	size_t len;
+
+	memset(m, 0, sizeof(*m));
+	if (!parse_u64(p, &end, 16, &m->start) || *end != '-')
+		return false;
+	if (!parse_u64(end + 1, &end, 16, &m->end) || *end != ' ' || m->end <= m->start)
+		return false;
+	p = end + 1;
+	if (strlen(p) < 5 || p[4] != ' ' || p[2] != 'x')
+		return false;
+	p += 5;
+	if (!parse_u64(p, &end, 16, &m->pgoff) || *end != ' ')
+		return false;
+	p = strchr(end + 1, ' '); /* skip maj:min */
+	if (!p || !parse_u64(p + 1, &end, 10, &m->inode))
+		return false;
+	p = end;
+	if (*p && *p != ' ' && *p != '\n')
+		return false;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	len = strcspn(p, "\n");
+	while (len && (p[len - 1] == ' ' || p[len - 1] == '\r'))
+		len--;
+
+	if (!len || !strncmp(p, "//anon", 6)) {
+		m->type = MAP_ANON;
+		m->module = MOD_JIT;
+	} else if (len == 6 && !strncmp(p, "[vdso]", 6)) {
+		m->type = MAP_VDSO;
+		m->module = MOD_VDSO;
+	} else if (!strncmp(p, "[anon", 5) || !strncmp(p, "[heap]", 6) ||
+		   !strncmp(p, "[stack", 6)) {
+		m->type = MAP_ANON;
+		m->module = MOD_JIT;
+	} else if (p[0] == '/') {
+		if (len > sizeof(deleted) - 1 &&
+		    !memcmp(p + len - (sizeof(deleted) - 1), deleted, sizeof(deleted) - 1)) {
+			m->deleted = true;
+			len -= sizeof(deleted) - 1;
+		}
+		m->type = MAP_FILE;
+		m->path = intern(s, p, len);
+		m->module = intern(s, basename_of(m->path), strlen(basename_of(m->path)));
+	} else {
+		m->type = MAP_OTHER; /* [vsyscall], anon_inode:..., ... */
+		m->module = intern(s, p, len);
+	}
+	return true;
+}
+
+static int cmp_map(const void *a, const void *b)
+{
+	const struct map *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static const struct map *find_map(const struct map *maps, size_t nr, uint64_t addr)
+{
+	size_t lo = 0, hi = nr, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (maps[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo && addr < maps[lo - 1].end ? &maps[lo - 1] : NULL;
+}
+
+/* The NSpid of a process in a pid namespace (its name for itself in perf-PID.map). */
+static uint32_t read_nspid(struct syms *s, uint32_t pid)
+{
+	char path[PATH_MAX], *line = NULL, *p, *end;
+	uint32_t nspid = 0;
+	uint64_t v;
+	size_t cap = 0;
+	FILE *f;
+
+	if (snprintf(path, sizeof(path), "%s/%" PRIu32 "/status", s->proc_root, pid) >=
+	    (int)sizeof(path))
+		return 0;
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (getline(&line, &cap, f) > 0) {
+		if (strncmp(line, "NSpid:", 6))
+			continue;
+		/* "NSpid:\t4242\t17": the last one is the innermost namespace. */
+		for (p = line + 6; *p;) {
+			while (*p == ' ' || *p == '\t')
+				p++;
+			if (!parse_u64(p, &end, 10, &v) || v > UINT32_MAX)
+				break;
+			nspid = (uint32_t)v;
+			p = end;
+		}
+		break;
+	}
+	free(line);
+	fclose(f);
+	return nspid;
+}
+
+/* (Re-)reads the executable mappings of p. On failure p keeps its previous maps. */
+static int read_maps(struct syms *s, struct proc *p)
+{
+	struct map *maps = NULL, m;
+	size_t nr = 0, cap = 0, lcap = 0, i;
+	char path[PATH_MAX], *line = NULL;
+	FILE *f;
+	int err;
+
+	p->read_ns = now_ns();
+	if (snprintf(path, sizeof(path), "%s/%" PRIu32 "/maps", s->proc_root, p->pid) >=
+	    (int)sizeof(path))
+		return -ENAMETOOLONG;
+	f = fopen(path, "re");
+	if (!f) {
+		err = errno == ENOENT ? -ESRCH : -errno;
+		return err;
+	}
+	while (getline(&line, &lcap, f) > 0) {
+		if (!parse_maps_line(s, line, &m))
+			continue;
+		maps = xgrow(maps, &cap, nr + 1, sizeof(*maps));
+		maps[nr++] = m;
+	}
+	err = ferror(f) ? -EIO : 0;
+	free(line);
+	fclose(f);
+	if (err && !nr) {
+		free(maps);
+		return err;
+	}
+	qsort(maps, nr, sizeof(*maps), cmp_map);
+
+	for (i = 0; i < nr; i++) {
+		struct map *mp = &maps[i];
+		const struct map *old;
+
+		if (mp->type == MAP_VDSO)
+			load_vdso(s);
+		if (mp->type != MAP_FILE)
+			continue;
+		/* Unchanged since the last read: no need to open the file again. */
+		old = find_map(p->maps, p->nr_maps, mp->start);
+		if (old && old->start == mp->start && old->end == mp->end &&
+		    old->pgoff == mp->pgoff && old->inode == mp->inode && old->path == mp->path &&
+		    old->bin) {
+			mp->bin = old->bin;
+			continue;
+		}
+		/* The text of one file is often split over neighbouring mappings. */
+		if (i && maps[i - 1].path == mp->path && maps[i - 1].inode == mp->inode &&
+		    maps[i - 1].bin) {
+			mp->bin = maps[i - 1].bin;
+			continue;
+		}
+		mp->bin = open_bin(s, p->pid, mp);
+	}
+
+	free(p->maps);
+	p->maps = maps;
+	p->nr_maps = nr;
+	p->nspid = read_nspid(s, p->pid);
+	return 0;
+}
+
+static bool proc_eq(const void *val, const void *key)
+{
+	return ((const struct proc *)val)->pid == *(const uint32_t *)key;
+}
+
+static struct proc *find_proc(struct syms *s, uint32_t pid)
+{
+	return htab_find(&s->procs, mix64(pid), proc_eq, &pid);
+}
+
+static void free_proc(struct proc *p)
+{
+	free(p->jit.syms);
+	free(p->maps);
+	free(p);
+}
+
+int syms_note_pid(struct syms *s, uint32_t pid)
+{
+	struct proc *p = find_proc(s, pid);
+
+	if (!p) {
+		p = xcalloc(1, sizeof(*p));
+		p->pid = pid;
+		htab_put(&s->procs, mix64(pid), p);
+	}
+	return read_maps(s, p);
+}
+
+void syms_forget_pid(struct syms *s, uint32_t pid)
+{
+	struct proc *p = find_proc(s, pid);
+
+	if (!p)
+		return;
+	htab_del(&s->procs, mix64(pid), p);
+	free_proc(p);
+}
+
+/* ---- JIT: perf-PID.map ---- */
+
+static bool parse_hex_field(char **pp, uint64_t *out)
+{
+	char *p = *pp, *end;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+		p += 2;
+	if (!parse_u64(p, &end, 16, out) || (*end != ' ' && *end != '\t'))
+		return false;
+	*pp = end;
+	return true;
+}
+
+/* Adds the complete lines of buf[0, len) to the table; returns the bytes consumed. */
+static size_t parse_perf_map(struct syms *s, struct jit *j, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	while (used < len) {
+		char *line = buf + used, *eol = memchr(line, '\n', len - used), *p;
+		uint64_t start, size;
+		size_t name_len;
+		struct jsym *js;
+
+		if (!eol)
+			break; /* the JIT is still writing this line */
+		*eol = '\0';
+		used = (size_t)(eol - buf) + 1;
+		p = line;
+		if (!parse_hex_field(&p, &start) || !parse_hex_field(&p, &size) || !size)
+			continue;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		name_len = strlen(p);
+		while (name_len && (p[name_len - 1] == '\r' || p[name_len - 1] == ' '))
+			name_len--;
+		if (!name_len)
+			continue;
+		j->syms = xgrow(j->syms, &j->cap, j->nr + 1, sizeof(*j->syms));
+		js = &j->syms[j->nr++];
+		js->start = start;
+		js->end = start + size < start ? UINT64_MAX : start + size;
+		js->name = intern(s, p, name_len);
+		js->seq = j->seq++;
+	}
+	return used;
+}
+
+static int cmp_jsym(const void *a, const void *b)
+{
+	const struct jsym *x = a, *y = b;
+
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Reads perf-PID.map from offset j->read_off on (0: from scratch). */
+static void read_perf_map(struct syms *s, struct jit *j, int fd, const struct stat *st)
+{
+	size_t len = 0, cap = 0, used, i, n;
+	char *buf = NULL;
+	ssize_t r;
+
+	if (lseek(fd, (off_t)j->read_off, SEEK_SET) < 0)
+		return;
+	for (;;) {
+		buf = xgrow(buf, &cap, len + 65536, 1);
+		r = read(fd, buf + len, cap - len - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+	}
+	used = parse_perf_map(s, j, buf, len);
+	free(buf);
+	j->read_off += used;
+	j->dev = st->st_dev;
+	j->ino = st->st_ino;
+	j->size = (uint64_t)st->st_size;
+	j->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+
+	/* Sorted by start; where a JIT reused an address, its latest entry wins. */
+	qsort(j->syms, j->nr, sizeof(*j->syms), cmp_jsym);
+	for (i = 0, n = 0; i < j->nr; i++) {
+		if (n && j->syms[n - 1].start == j->syms[i].start)
+			n--;
+		j->syms[n++] = j->syms[i];
+	}
+	j->nr = n;
+}
+
+/* Re-reads perf-PID.map if it changed, checking at most every JIT_RECHECK_NS. */
+static void refresh_jit(struct syms *s, struct proc *p)
+{
+	struct jit *j = &p->jit;
+	char path[2][PATH_MAX];
+	uint64_t now = now_ns();
+	struct stat st;
+	int i, fd = -1;
+
+	if (j->checked && now - j->checked_ns < JIT_RECHECK_NS)
+		return;
+	j->checked = true;
+	j->checked_ns = now;
+
+	/* A JIT in a container writes <its /tmp>/perf-<its pid>.map. */
+	snprintf(path[0], sizeof(path[0]), "%s/perf-%" PRIu32 ".map", s->perf_map_dir, p->pid);
+	path[1][0] = '\0';
+	if (p->nspid && p->nspid != p->pid &&
+	    snprintf(path[1], sizeof(path[1]), "%s/%" PRIu32 "/root%s/perf-%" PRIu32 ".map",
+		     s->proc_root, p->pid, s->perf_map_dir, p->nspid) >= (int)sizeof(path[1]))
+		path[1][0] = '\0';
+	for (i = 0; i < 2 && fd < 0; i++) {
+		if (path[i][0])
+			fd = open_regular(path[i], &st);
+	}
+	if (fd < 0)
+		return; /* gone: keep what we had, samples may still point there */
+
+	if (st.st_dev == j->dev && st.st_ino == j->ino && (uint64_t)st.st_size == j->size &&
+	    (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec == j->mtime_ns) {
+		close(fd);
+		return;
+	}
+	if (st.st_dev != j->dev || st.st_ino != j->ino || (uint64_t)st.st_size < j->read_off) {
+		/* A new file, or rewritten: start over. JITs normally only append. */
+		j->nr = 0;
+		j->read_off = 0;
+	}
+	read_perf_map(s, j, fd, &st);
+	close(fd);
+}
+
+static const struct jsym *find_jit(const struct jit *j, uint64_t addr)
+{
+	size_t lo = 0, hi = j->nr, mid, i;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (j->syms[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (i = lo; i > 0 && lo - i < LOOK_BACK; i--) {
+		if (addr < j->syms[i - 1].end)
+			return &j->syms[i - 1];
+	}
+	return NULL;
+}
+
+/* ---- lookups ---- */
+
+static struct proc *get_proc(struct syms *s, uint32_t pid)
+{
+	struct proc *p = find_proc(s, pid);
+
+	if (!p) {
+		/* Not noted: read it now, and remember even a failure so we do not retry per
+		 * frame. */
+		p = xcalloc(1, sizeof(*p));
+		p->pid = pid;
+		htab_put(&s->procs, mix64(pid), p);
+		read_maps(s, p);
+	}
+	return p;
+}
+
+static void resolve_elf(struct elfsyms *es, const struct map *m, uint64_t addr,
+			struct syms_frame *out)
+{
+	uint64_t file_off = addr - m->start + m->pgoff;
+
+	out->offset = file_off;
+	if (!es)
+		return;
+	out->build_id = elfsyms_build_id(es);
+	elfsyms_vaddr(es, m->pgoff, file_off, &out->offset);
+	out->function = elfsyms_lookup(es, out->offset, &out->sym_offset);
+}
+
+int syms_user(struct syms *s, uint32_t pid, uint64_t addr, struct syms_frame *out)
+{
+	const struct jsym *js;
+	const struct map *m;
+	struct proc *p;
+
+	*out = (struct syms_frame){
+		.module = MOD_UNKNOWN,
+		.addr = addr,
+		.offset = addr,
+		.kind = SYMS_UNKNOWN,
+	};
+	p = get_proc(s, pid);
+	m = find_map(p->maps, p->nr_maps, addr);
+	if (!m && addr >= 4096 && addr < USER_TOP && now_ns() - p->read_ns >= MAPS_REREAD_NS &&
+	    !read_maps(s, p))
+		m = find_map(p->maps, p->nr_maps, addr); /* mapped since (dlopen) */
+
+	if (m && m->type == MAP_FILE) {
+		out->kind = SYMS_USER;
+		out->module = m->module;
+		out->module_path = m->path;
+		resolve_elf(m->bin ? m->bin->es : NULL, m, addr, out);
+		return 0;
+	}
+	if (m && m->type == MAP_VDSO) {
+		out->kind = SYMS_VDSO;
+		out->module = MOD_VDSO;
+		/* A vdso of another size is not ours (a 32-bit process): no names then. */
+		resolve_elf(s->vdso && m->end - m->start == s->vdso_size ? s->vdso : NULL, m, addr,
+			    out);
+		return 0;
+	}
+	if (m && m->type == MAP_OTHER) {
+		out->kind = SYMS_USER;
+		out->module = m->module;
+		out->offset = addr - m->start + m->pgoff;
+		return 0;
+	}
+
+	/* Anonymous executable memory, or no mapping at all: perhaps JIT code. */
+	refresh_jit(s, p);
+	js = find_jit(&p->jit, addr);
+	if (js || m) {
+		out->kind = SYMS_JIT;
+		out->module = MOD_JIT;
+	}
+	if (js) {
+		out->function = js->name;
+		out->sym_offset = addr - js->start;
+	}
+	return 0;
+}
+
+static void load_kernel(struct syms *s)
+{
+	char path[PATH_MAX];
+	const char *file = s->kallsyms_path;
+
+	if (s->kernel_tried)
+		return;
+	s->kernel_tried = true;
+	if (!file) {
+		if (snprintf(path, sizeof(path), "%s/kallsyms", s->proc_root) >= (int)sizeof(path)) {
+			s->kernel_err = -ENAMETOOLONG;
+			return;
+		}
+		file = path;
+	}
+	s->kernel_err = kallsyms_load(file, &s->kernel);
+}
+
+int syms_kernel(struct syms *s, uint64_t addr, struct syms_frame *out)
+{
+	const char *module = NULL;
+
+	*out = (struct syms_frame){
+		.module = MOD_KERNEL,
+		.addr = addr,
+		.offset = addr,
+		.kind = SYMS_KERNEL,
+	};
+	load_kernel(s);
+	if (!s->kernel)
+		return 0;
+	out->function = kallsyms_lookup(s->kernel, addr, &out->sym_offset, &module);
+	if (module)
+		out->module = module;
+	return 0;
+}
+
+int syms_kernel_status(struct syms *s)
+{
+	size_t n;
+
+	load_kernel(s);
+	if (!s->kernel)
+		return s->kernel_err ? s->kernel_err : -ENOENT;
+	if (kallsyms_restricted(s->kernel))
+		return -EPERM;
+	n = kallsyms_count(s->kernel);
+	return n > INT_MAX ? INT_MAX : (int)n;
+}
+
+size_t syms_nr_binaries(const struct syms *s)
+{
+	return s->nr_bins;
+}
+
+/* ---- life cycle ---- */
+
+int syms_new(const struct syms_opts *opts, struct syms **out)
+{
+	struct syms *s;
+
+	*out = NULL;
+	s = xcalloc(1, sizeof(*s));
+	s->proc_root = xstrdup(opts && opts->proc_root && opts->proc_root[0] ? opts->proc_root :
+									     "/proc");
+	s->kallsyms_path = opts && opts->kallsyms ? xstrdup(opts->kallsyms) : NULL;
+	s->perf_map_dir = xstrdup(opts && opts->perf_map_dir ? opts->perf_map_dir : "/tmp");
+	*out = s;
+	return 0;
+}
+
+void syms_free(struct syms *s)
+{
+	size_t i, j;
+
+	if (!s)
+		return;
+	for (i = 0; i < s->procs.cap; i++) {
+		if (s->procs.e[i].val)
+			free_proc(s->procs.e[i].val);
+	}
+	for (i = 0; i < s->nr_fileids; i++)
+		free(s->fileids[i]);
+	for (i = 0; i < s->nr_bins; i++) {
+		for (j = 0; j < s->bins[i]->nr_old; j++)
+			elfsyms_free(s->bins[i]->old[j]);
+		free(s->bins[i]->old);
+		elfsyms_free(s->bins[i]->es);
+		free(s->bins[i]);
+	}
+	for (i = 0; i < s->strs.cap; i++)
+		free(s->strs.e[i].val);
+	kallsyms_free(s->kernel);
+	elfsyms_free(s->vdso);
+	free(s->fileids);
+	free(s->bins);
+	free(s->strs.e);
+	free(s->procs.e);
+	free(s->files.e);
+	free(s->build_ids.e);
+	free(s->perf_map_dir);
+	free(s->kallsyms_path);
+	free(s->proc_root);
+	free(s);
+}

@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "cli/options.h"
+
+/* The compound literal lives as long as the calling block: o->argv may point into it. */
+#define PARSE(o, err, ...) parse((char *[]){ "flametop", __VA_ARGS__, NULL }, (o), (err), sizeof(err))
+
+static int parse(char **argv, struct options *o, char *err, size_t errlen)
+{
+	int argc = 0;
+
+	while (argv[argc])
+		argc++;
+	return options_parse(argc, argv, o, err, errlen);
+}
+
+static void test_options_defaults_and_snapshot(void **state)
+{
+	struct options o;
+	char err[256] = "";
+
+	assert_int_equal(PARSE(&o, err, "snapshot"), 0);
+	assert_int_equal(o.cmd, CMD_SNAPSHOT);
+	assert_int_equal(o.freq_hz, 99);
+	assert_true(o.duration_s == 5);
+	assert_int_equal(o.format, FORMAT_TEXT);
+	assert_null(o.output);
+	assert_null(o.argv);
+	options_fini(&o);
+
+	assert_int_equal(PARSE(&o, err, "snapshot", "--duration", "2.5", "--format", "folded",
+			       "-o", "out.txt", "-F", "199", "-p", "12,34", "-p", "56"),
+			 0);
+	assert_true(o.duration_s == 2.5);
+	assert_int_equal(o.format, FORMAT_FOLDED);
+	assert_string_equal(o.output, "out.txt");
+	assert_int_equal(o.freq_hz, 199);
+	assert_int_equal(o.nr_pids, 3);
+	assert_int_equal(o.pids[0], 12);
+	assert_int_equal(o.pids[2], 56);
+	options_fini(&o);
+}
+
+static void test_options_command_after_dashes(void **state)
+{
+	struct options o;
+	char err[256] = "";
+
+	assert_int_equal(PARSE(&o, err, "snapshot", "--format", "json", "--", "./app", "-p", "x"),
+			 0);
+	assert_string_equal(o.argv[0], "./app");
+	assert_string_equal(o.argv[1], "-p"); /* the command's options are its own */
+	assert_string_equal(o.argv[2], "x");
+	assert_null(o.argv[3]);
+	options_fini(&o);
+
+	assert_int_equal(PARSE(&o, err, "-F", "49", "--", "sleep", "1"), 0);
+	assert_int_equal(o.cmd, CMD_LIVE);
+	assert_string_equal(o.argv[0], "sleep");
+	options_fini(&o);
+}
+
+static void test_options_seconds(void **state)
+{
+	double v;
+
+	assert_int_equal(options_parse_seconds("5", &v), 0);
+	assert_true(v == 5);
+	assert_int_equal(options_parse_seconds("500ms", &v), 0);
+	assert_true(v == 0.5);
+	assert_int_equal(options_parse_seconds("2m", &v), 0);
+	assert_true(v == 120);
+	assert_int_equal(options_parse_seconds("3s", &v), 0);
+	assert_true(v == 3);
+	const char *bad[] = { "abc", "", "0", "-1", "5x", "1e999", "nan", "inf", " 5", "+5",
+			      "5 ", "1e10" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(options_parse_seconds(bad[i], &v), -EINVAL);
+}
+
+struct bad_case {
+	const char *args[6];
+	const char *message; /* a part of the one-line error */
+};
+
+static void test_options_every_bad_value_is_one_line_error(void **state)
+{
+	static const struct bad_case cases[] = {
+		{ { "snapshot", "--duration", "abc" }, "invalid duration 'abc'" },
+		{ { "snapshot", "-p", "12abc" }, "invalid PID '12abc'" },
+		{ { "-p", "12abc" }, "invalid PID '12abc'" },
+		{ { "-p", "0" }, "invalid PID '0'" },
+		{ { "-p", "1,,2" }, "invalid PID list" },
+		{ { "-p", "1," }, "invalid PID list" },
+		{ { "-p", "99999999999999999999" }, "invalid PID" },
+		{ { "-p", "-5" }, "invalid PID" },
+		{ { "snapshot", "--format", "nosuch" }, "unknown format 'nosuch'" },
+		{ { "snapshot", "--nosuch" }, "unknown option '--nosuch'" },
+		{ { "-x" }, "unknown option '-x'" },
+		{ { "snapshot", "-F", "0" }, "invalid frequency '0'" },
+		{ { "snapshot", "-F", "99hz" }, "invalid frequency" },
+		{ { "snapshot", "-F", "1000000" }, "invalid frequency" },
+		{ { "snapshot", "--duration" }, "needs a value" },
+		{ { "-d", "0.01" }, "invalid delay" },
+		{ { "frobnicate" }, "unknown command 'frobnicate'" },
+		{ { "snapshot", "extra" }, "unexpected argument 'extra'" },
+		{ { "snapshot", "--" }, "no command after --" },
+		{ { "snapshot", "-p", "1", "--", "ls" }, "either -p PID or -- CMD" },
+		{ { "-o", "x" }, "for `flametop snapshot`" },
+		{ { "snapshot", "-o", "" }, "empty output file name" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *argv[8] = { "flametop" };
+		int argc = 1;
+		struct options o;
+		char err[256] = "";
+
+		for (int j = 0; cases[i].args[j]; j++)
+			argv[argc++] = (char *)cases[i].args[j];
+		assert_int_equal(options_parse(argc, argv, &o, err, sizeof(err)), -EINVAL);
+		if (!strstr(err, cases[i].message))
+			fail_msg("case %zu: '%s' does not contain '%s'", i, err, cases[i].message);
+		assert_null(strchr(err, '\n'));
+		options_fini(&o);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_options_defaults_and_snapshot),
+		cmocka_unit_test(test_options_command_after_dashes),
+		cmocka_unit_test(test_options_seconds),
+		cmocka_unit_test(test_options_every_bad_value_is_one_line_error),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

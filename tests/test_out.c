@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The snapshot writers (folded, json, text) over a model fed with synthetic samples. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "cli/out.h"
+#include "cli/report.h"
+#include "model/model.h"
+
+struct fixture {
+	struct model *m;
+	struct report_session s;
+	struct report r;
+	char *buf;
+	size_t len;
+};
+
+static void sample(struct model *m, uint32_t pid, uint32_t tid, const char *comm,
+		   const char *pcomm, const uint64_t *user, uint32_t nu, uint32_t n)
+{
+	struct model_sample s = { .pid = pid, .tid = tid, .comm = comm, .pcomm = pcomm,
+				  .user = user, .nr_user = nu, .weight = n };
+
+	model_add_sample(m, &s);
+}
+
+static int setup(void **state)
+{
+	static char *argv[] = { "./app", "--fast", NULL };
+	struct fixture *fx = calloc(1, sizeof(*fx));
+	uint64_t hot[] = { 0x30, 0x20, 0x10 }, cold[] = { 0x40, 0x20, 0x10 };
+
+	model_new(NULL, &fx->m);
+	/* two threads of "app" with the same hot stack: folded merges them */
+	sample(fx->m, 100, 100, "app", "app", hot, 3, 60);
+	sample(fx->m, 100, 101, "worker \"1\"", "app", hot, 3, 15);
+	sample(fx->m, 100, 101, "worker \"1\"", "app", cold, 3, 25);
+	model_add_lost(fx->m, MODEL_LOST_RINGBUF, 4);
+	model_close_tick(fx->m, model_start_ns(fx->m) + 1000000000ull);
+	snprintf(fx->s.host, sizeof(fx->s.host), "testhost");
+	snprintf(fx->s.kernel, sizeof(fx->s.kernel), "6.18.0");
+	fx->s.duration_s = 1;
+	fx->s.freq_hz = 100;
+	fx->s.nr_cpus = 2;
+	fx->s.source = "bpf";
+	fx->s.unwind = "fp";
+	fx->s.argv = argv;
+	fx->s.cmd_exited = true;
+	fx->s.cmd_status = 3 << 8; /* exit status 3 */
+	report_init(&fx->r, fx->m, &fx->s);
+	*state = fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *fx = *state;
+
+	report_fini(&fx->r);
+	model_free(fx->m);
+	free(fx->buf);
+	free(fx);
+	return 0;
+}
+
+static const char *render(struct fixture *fx, int (*write)(FILE *, const struct report *))
+{
+	FILE *f;
+
+	free(fx->buf);
+	f = open_memstream(&fx->buf, &fx->len);
+	assert_int_equal(write(f, &fx->r), 0);
+	fclose(f);
+	return fx->buf;
+}
+
+static void test_out_folded_merges_threads_root_first(void **state)
+{
+	struct fixture *fx = *state;
+	const char *out = render(fx, out_folded_write);
+
+	/* root first: the outermost frame (last in the leaf-first sample) follows the process */
+	assert_string_equal(out, "app;[unknown]+0x10;[unknown]+0x20;[unknown]+0x30 75\n"
+				 "app;[unknown]+0x10;[unknown]+0x20;[unknown]+0x40 25\n");
+}
+
+static void test_out_json_is_valid_and_has_the_schema_fields(void **state)
+{
+	struct fixture *fx = *state;
+	const char *out = render(fx, out_json_write);
+	static const char check[] =
+		"import json, sys\n"
+		"d = json.load(open(sys.argv[1]))\n"
+		"t, s = d['threads'], d['stacks']\n"
+		"assert d['schema_version'] == 1 and d['samples'] == 100\n"
+		"assert d['lost']['ringbuf'] == 4 and d['lost']['total'] == 4\n"
+		"assert d['host'] == 'testhost' and d['freq_hz'] == 100 and d['cpus'] == 2\n"
+		"assert d['target']['exit_status'] == 3\n"
+		"assert d['target']['command'] == ['./app', '--fast']\n"
+		"assert t[0]['tid'] == 100 and t[0]['cpu_samples'] == 60 and t[0]['comm'] == 'app'\n"
+		"assert t[1]['comm'] == 'worker \"1\"' and t[1]['process'] == 'app'\n"
+		"assert abs(t[0]['cpu_percent'] - 60) < 0.01\n"
+		"assert s[0]['count'] == 60 and len(s[0]['frames']) == 3\n"
+		"f = s[0]['frames'][2]\n"
+		"assert f['address'] == '0x30' and f['module'] == '[unknown]' and f['kind'] == 'unknown'\n"
+		"assert d['functions'][0]['self'] == 75 and d['functions'][0]['total'] == 75\n";
+	char json[] = "/tmp/flametop-test-json-XXXXXX", py[] = "/tmp/flametop-test-py-XXXXXX";
+	char cmd[256];
+	FILE *f = fdopen(mkstemp(json), "w"), *g = fdopen(mkstemp(py), "w");
+
+	fputs(out, f);
+	fclose(f);
+	fputs(check, g);
+	fclose(g);
+	/* A real JSON parser checks the syntax and the documented fields (docs/json.md). */
+	snprintf(cmd, sizeof(cmd), "python3 %s %s", py, json);
+	assert_int_equal(system(cmd), 0);
+	unlink(json);
+	unlink(py);
+}
+
+static void test_out_text_report(void **state)
+{
+	struct fixture *fx = *state;
+	const char *out = render(fx, out_text_write);
+
+	assert_non_null(strstr(out, "flametop snapshot of command ./app --fast"));
+	assert_non_null(strstr(out, "host      testhost, kernel 6.18.0, 2 CPUs"));
+	assert_non_null(strstr(out, "samples   100, lost 4 (ring full 4"));
+	assert_non_null(strstr(out, "command   exited with status 3"));
+	/* busiest thread first with its %CPU of one CPU: 60 samples at 100 Hz over 1 s */
+	assert_non_null(strstr(out, "     100      100  app              app                    60    60.0"));
+	/* top function by self: the hot leaf, 75 of 100 samples */
+	assert_non_null(strstr(out, "  75.0%   75.0%       75  [unknown]+0x30 [[unknown]]"));
+	assert_non_null(strstr(out, "#1  60 samples (60.0%)  app/app [100/100]"));
+}
+
+static void test_out_empty_window(void **state)
+{
+	struct model *m;
+	struct report_session s = { .source = "bpf", .unwind = "fp", .freq_hz = 99 };
+	struct report r;
+	char *buf = NULL;
+	size_t len;
+	FILE *f;
+
+	model_new(NULL, &m);
+	model_close_tick(m, model_start_ns(m) + 1);
+	report_init(&r, m, &s);
+	f = open_memstream(&buf, &len);
+	assert_int_equal(out_folded_write(f, &r), 0);
+	fflush(f);
+	assert_int_equal(len, 0);
+	assert_int_equal(out_json_write(f, &r), 0);
+	assert_int_equal(out_text_write(f, &r), 0);
+	fclose(f);
+	assert_non_null(strstr(buf, "\"threads\": []"));
+	assert_non_null(strstr(buf, "flametop snapshot of whole system"));
+	free(buf);
+	report_fini(&r);
+	model_free(m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_out_folded_merges_threads_root_first, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_out_json_is_valid_and_has_the_schema_fields,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_out_text_report, setup, teardown),
+		cmocka_unit_test(test_out_empty_window),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,667 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * probes/cpu on the real kernel: workloads with known answers are sampled for a few seconds and
+ * fed through the real model and symbolizer. Exits 77 (skipped) when this host cannot load BPF
+ * programs at all (no privileges, no BTF), after saying why.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <inttypes.h>
+#include <libelf.h>
+#include <limits.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <cmocka.h>
+
+#include "model/model.h"
+#include "model/stacks.h"
+#include "model/syms.h"
+#include "model/threads.h"
+#include "model/window.h"
+#include "probes/cpu.h"
+
+#define FREQ 99 /* flametop's default */
+/* The split tests sample faster: ~2,000 samples in 4 s put one standard deviation of a 75/25
+ * split near 1 point, so ±5 points does not flake when other processes share the CPUs. */
+#define FREQ_RATIO 499
+
+static char workloads[PATH_MAX];
+static struct syms *syms; /* NULL: the symbolizer failed; match by address instead */
+static long nr_cpus;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void workload_path(char *buf, size_t len, const char *name)
+{
+	if (snprintf(buf, len, "%s/%s", workloads, name) >= (int)len)
+		fail_msg("path too long: %s/%s", workloads, name);
+}
+
+/*
+ * Forks a child that waits for release() and then execs argv; *gate is the write end of the
+ * pipe it waits on. This is how `flametop -- CMD` makes a target before it runs anything.
+ */
+static pid_t spawn(char *const argv[], int *gate)
+{
+	int fds[2];
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		char c;
+
+		close(fds[1]);
+		if (read(fds[0], &c, 1) != 1)
+			_exit(126);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(fds[0]);
+	*gate = fds[1];
+	return pid;
+}
+
+static void release(int gate)
+{
+	assert_int_equal(write(gate, "x", 1), 1);
+	close(gate);
+}
+
+static double cpu_seconds(const struct rusage *ru)
+{
+	return (double)ru->ru_utime.tv_sec + (double)ru->ru_utime.tv_usec / 1e6 +
+	       (double)ru->ru_stime.tv_sec + (double)ru->ru_stime.tv_usec / 1e6;
+}
+
+/* A busy process that is not a target. */
+static pid_t spinner(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		for (volatile unsigned long i = 0;; i++)
+			;
+	}
+	return pid;
+}
+
+/* Kills a child and returns the CPU time it used, in seconds. */
+static double stop(pid_t pid)
+{
+	struct rusage ru;
+
+	if (pid <= 0)
+		return 0;
+	kill(pid, SIGKILL);
+	if (wait4(pid, NULL, 0, &ru) != pid)
+		return 0;
+	return cpu_seconds(&ru);
+}
+
+/* CPU time (all CPUs, seconds) spent not idle, from /proc/stat. */
+static double busy_seconds(void)
+{
+	unsigned long long v[8] = { 0 };
+	long hz = sysconf(_SC_CLK_TCK);
+	FILE *f = fopen("/proc/stat", "re");
+	int n;
+
+	if (!f)
+		return 0;
+	/* user nice system idle iowait irq softirq steal */
+	n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+		   &v[4], &v[5], &v[6], &v[7]);
+	fclose(f);
+	if (n != 8)
+		return 0;
+	return (double)(v[0] + v[1] + v[2] + v[5] + v[6]) / (double)hz;
+}
+
+/* A sample count matches CPU time: cpu-clock fires every 1/freq s of the CPU's time. */
+static void assert_rate(const char *what, uint64_t samples, double cpu_s, unsigned freq)
+{
+	double want = cpu_s * freq;
+
+	print_message("%s: %" PRIu64 " samples for %.2f s of CPU time (want ~%.0f)\n", what,
+		      samples, cpu_s, want);
+	assert_true(want >= 50); /* enough to judge */
+	assert_true((double)samples >= want * 0.8 && (double)samples <= want * 1.2 + 3);
+}
+
+/*
+ * Waits for a workload to finish on its own; fails the test if it did not exit 0. Returns the CPU
+ * time it and the children it waited for used, in seconds.
+ */
+static double reap(pid_t pid)
+{
+	struct rusage ru;
+	int status;
+
+	assert_int_equal(wait4(pid, &status, 0, &ru), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	return cpu_seconds(&ru);
+}
+
+struct run {
+	struct probe_cpu *p;
+	struct model *m;
+	long delivered; /* sum of drain() results */
+};
+
+/* The poll loop of flametop in small: drain on readiness and on a 100 ms timer, tick each second. */
+static void run_for(struct run *r, double secs)
+{
+	uint64_t end = now_ns() + (uint64_t)(secs * 1e9), next_tick = now_ns() + 1000000000ull;
+	struct pollfd pfd = { .fd = probe_cpu_fd(r->p), .events = POLLIN };
+
+	for (uint64_t now = now_ns(); now < end; now = now_ns()) {
+		int n;
+
+		poll(&pfd, 1, 100);
+		n = probe_cpu_drain(r->p, r->m);
+		assert_true(n >= 0);
+		r->delivered += n;
+		if (now_ns() >= next_tick) {
+			model_close_tick(r->m, now_ns());
+			next_tick += 1000000000ull;
+		}
+	}
+}
+
+static void new_run(struct run *r, const struct probe_cpu_opts *opts)
+{
+	struct model_opts mo = { .syms = syms };
+	char err[512];
+	int e;
+
+	memset(r, 0, sizeof(*r));
+	e = probe_cpu_new(opts, &r->p, err, sizeof(err));
+	if (e)
+		fail_msg("probe_cpu_new: %s", err);
+	assert_int_equal(model_new(&mo, &r->m), 0);
+}
+
+static void free_run(struct run *r)
+{
+	probe_cpu_free(r->p);
+	model_free(r->m);
+}
+
+/*
+ * Drains what is left, closes the last tick, and checks that every sample taken was delivered or
+ * reported lost: nothing vanishes. Whole-system probes keep sampling meanwhile, so the counters
+ * are read before and after the last drain and must bracket it (equal when the targets are gone).
+ */
+static void finish(struct run *r)
+{
+	struct probe_cpu_counters before, after;
+	struct window w;
+	uint64_t lo, hi;
+	int n;
+
+	probe_cpu_counters(r->p, &before);
+	usleep(2000); /* samples counted by then have reached the ring */
+	n = probe_cpu_drain(r->p, r->m);
+	assert_true(n >= 0);
+	r->delivered += n;
+	model_close_tick(r->m, now_ns());
+	probe_cpu_counters(r->p, &after);
+
+	lo = (uint64_t)r->delivered + before.no_stack + before.ringbuf_lost;
+	hi = (uint64_t)r->delivered + after.no_stack + after.ringbuf_lost;
+	print_message("counters: samples %" PRIu64 "..%" PRIu64 ", delivered %ld, no_stack %" PRIu64
+		      ", ringbuf_lost %" PRIu64 ", no_user %" PRIu64 ", no_kernel %" PRIu64 "\n",
+		      before.samples, after.samples, r->delivered, after.no_stack,
+		      after.ringbuf_lost, after.no_user, after.no_kernel);
+	assert_true(before.samples <= hi);
+	assert_true(lo <= after.samples);
+
+	/* and the model was told exactly that */
+	window_init(&w);
+	window_sum(&w, r->m, 0);
+	assert_int_equal(w.samples, (uint64_t)r->delivered);
+	assert_true(w.lost[MODEL_LOST_RINGBUF] >= before.ringbuf_lost &&
+		    w.lost[MODEL_LOST_RINGBUF] <= after.ringbuf_lost);
+	assert_true(w.lost[MODEL_LOST_NO_STACK] >= before.no_stack &&
+		    w.lost[MODEL_LOST_NO_STACK] <= after.no_stack);
+	window_fini(&w);
+}
+
+/* ---- matching frames to functions: by symbol name, else by address ---- */
+
+struct fn {
+	const char *name;
+	uint64_t lo, hi; /* run-time addresses in the target, when matching by address */
+};
+
+/* Finds name in path's .symtab: [*value, *value + *size) as a file offset range. */
+static int elf_func_offsets(const char *path, const char *name, uint64_t *lo, uint64_t *hi)
+{
+	Elf_Scn *scn = NULL;
+	int fd, e = -ENOENT;
+	size_t nphdr;
+	Elf *elf;
+
+	elf_version(EV_CURRENT);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	if (!elf || elf_getphdrnum(elf, &nphdr))
+		goto out;
+	while ((scn = elf_nextscn(elf, scn)) && e) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB || !(d = elf_getdata(scn, 0)))
+			continue;
+		for (size_t i = 0; i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Sym s;
+			const char *n;
+
+			if (!gelf_getsym(d, (int)i, &s) || !(n = elf_strptr(elf, sh.sh_link, s.st_name)))
+				continue;
+			if (strcmp(n, name) != 0)
+				continue;
+			/* symbol value → file offset through its PT_LOAD */
+			for (size_t k = 0; k < nphdr; k++) {
+				GElf_Phdr ph;
+
+				if (!gelf_getphdr(elf, (int)k, &ph) || ph.p_type != PT_LOAD ||
+				    s.st_value < ph.p_vaddr || s.st_value >= ph.p_vaddr + ph.p_memsz)
+					continue;
+				*lo = s.st_value - ph.p_vaddr + ph.p_offset;
+				*hi = *lo + s.st_size;
+				e = 0;
+				break;
+			}
+			break;
+		}
+	}
+out:
+	if (elf)
+		elf_end(elf);
+	close(fd);
+	return e;
+}
+
+/* Turns file-offset ranges into run-time ranges with pid's mapping of path. */
+static int map_funcs(pid_t pid, const char *path, struct fn *fns, int n)
+{
+	char maps[64], line[PATH_MAX + 128], real[PATH_MAX];
+	int found = 0;
+	FILE *f;
+
+	if (!realpath(path, real))
+		return -errno;
+	for (int i = 0; i < n; i++) {
+		if (elf_func_offsets(real, fns[i].name, &fns[i].lo, &fns[i].hi))
+			return -ENOENT;
+	}
+	snprintf(maps, sizeof(maps), "/proc/%d/maps", pid);
+	f = fopen(maps, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long start, end, off;
+		char perms[8], file[PATH_MAX];
+
+		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %4095s", &start, &end, perms, &off,
+			   file) != 5 || strcmp(file, real) != 0 || perms[2] != 'x')
+			continue;
+		for (int i = 0; i < n; i++) {
+			if (fns[i].lo >= off && fns[i].lo < off + (end - start)) {
+				fns[i].lo = fns[i].lo - off + start;
+				fns[i].hi = fns[i].hi - off + start;
+				found++;
+			}
+		}
+	}
+	fclose(f);
+	return found == n ? 0 : -ENOENT;
+}
+
+static bool frame_is(const struct frame *f, const struct fn *fn)
+{
+	if (f->function && strcmp(f->function, fn->name) == 0)
+		return true;
+	return fn->hi && f->addr >= fn->lo && f->addr < fn->hi;
+}
+
+/* Which of fns the leaf-most user frame that is one of them belongs to; -1: none. */
+static int classify(const struct stacks *st, uint32_t stack, const struct fn *fns, int n)
+{
+	uint32_t nr;
+	const uint32_t *frames = stacks_frames(st, stack, &nr);
+
+	for (uint32_t i = nr; i-- > 0;) {
+		const struct frame *f = stacks_frame(st, frames[i]);
+
+		if (f->kind == FRAME_KERNEL || f->kind == FRAME_SPECIAL)
+			continue;
+		for (int k = 0; k < n; k++) {
+			if (frame_is(f, &fns[k]))
+				return k;
+		}
+	}
+	return -1;
+}
+
+static bool has_kernel_frame(const struct stacks *st, uint32_t stack)
+{
+	uint32_t nr;
+	const uint32_t *frames = stacks_frames(st, stack, &nr);
+
+	for (uint32_t i = 0; i < nr; i++) {
+		if (stacks_frame(st, frames[i])->kind == FRAME_KERNEL)
+			return true;
+	}
+	return false;
+}
+
+static uint32_t pid_of(const struct model *m, uint32_t thread)
+{
+	return threads_get(model_threads(m), thread)->pid;
+}
+
+/*
+ * Samples pid for a few seconds and checks that the leaf-most of fns[0] / fns[1] splits the
+ * samples 75/25 (±5 points).
+ */
+static void check_split(const char *workload, const char *secs, struct fn fns[2])
+{
+	char path[PATH_MAX];
+	char *argv[] = { path, (char *)secs, NULL };
+	uint64_t per_fn[2] = { 0 }, matched = 0, total = 0;
+	struct probe_cpu_opts opts = { .freq_hz = FREQ_RATIO };
+	pid_t pid, other;
+	struct window w;
+	struct run r;
+	uint32_t target;
+	double share, cpu_s;
+	int gate;
+
+	workload_path(path, sizeof(path), workload);
+	if (access(path, X_OK) != 0)
+		skip();
+	pid = spawn(argv, &gate);
+	assert_true(pid > 0);
+	target = (uint32_t)pid;
+	opts.pids = &target;
+	opts.nr_pids = 1;
+	new_run(&r, &opts);
+	other = spinner();
+	release(gate);
+
+	if (!syms) {
+		usleep(200000); /* exec'd by now */
+		if (map_funcs(pid, path, fns, 2))
+			fail_msg("no symbolizer, and %s's functions not found by address", workload);
+	}
+	run_for(&r, 4.0);
+	stop(other);
+	cpu_s = stop(pid);
+	finish(&r);
+
+	window_init(&w);
+	window_sum(&w, r.m, 0);
+	for (size_t i = 0; i < w.nr_counts; i++) {
+		const struct tick_count *c = &w.counts[i];
+		int k;
+
+		/* the workload only: the spinner next to it was never a target */
+		assert_int_equal(pid_of(r.m, c->thread), pid);
+		total += c->count;
+		k = classify(model_stacks(r.m), c->stack, fns, 2);
+		if (k >= 0) {
+			per_fn[k] += c->count;
+			matched += c->count;
+		}
+	}
+	print_message("%s: %" PRIu64 " samples, %s %" PRIu64 ", %s %" PRIu64 ", other %" PRIu64
+		      "\n",
+		      workload, total, fns[0].name, per_fn[0], fns[1].name, per_fn[1],
+		      total - matched);
+	assert_rate(workload, total, cpu_s, FREQ_RATIO);
+	assert_int_equal(total, w.samples);
+	/* nearly every sample's stack reaches the hot function */
+	assert_true(matched * 10 >= total * 8);
+	share = 100.0 * (double)per_fn[0] / (double)matched;
+	print_message("%s: %s %.1f%% of matched samples (want 75 +- 5)\n", workload, fns[0].name,
+		      share);
+	assert_true(share >= 70.0 && share <= 80.0);
+	window_fini(&w);
+	free_run(&r);
+}
+
+static void test_probe_cpu_split31_ratio_and_pid_filter(void **state)
+{
+	struct fn fns[2] = { { .name = "spin_three" }, { .name = "spin_one" } };
+
+	check_split("split31", "30", fns);
+}
+
+static void test_probe_cpu_go_hot_loop(void **state)
+{
+	struct fn fns[2] = { { .name = "main.hotLoop" }, { .name = "main.coldLoop" } };
+
+	check_split("goprog", "30", fns);
+}
+
+static void test_probe_cpu_whole_system_kernel_stacks(void **state)
+{
+	char path[PATH_MAX];
+	char *argv[] = { path, "30", NULL };
+	uint64_t mine = 0, with_kernel = 0, kernel_read = 0, others = 0;
+	struct probe_cpu_opts opts = { .freq_hz = FREQ };
+	const double secs = 2.0;
+	double busy, cpu_s;
+	pid_t pid, other;
+	struct window w;
+	struct run r;
+	int gate;
+
+	workload_path(path, sizeof(path), "syscalls");
+	pid = spawn(argv, &gate);
+	assert_true(pid > 0);
+	release(gate);
+	other = spinner(); /* with syscalls, keeps both CPUs of a 2-CPU host busy */
+	new_run(&r, &opts);
+	busy = busy_seconds();
+	run_for(&r, secs);
+	busy = busy_seconds() - busy;
+	stop(other);
+	cpu_s = stop(pid);
+	finish(&r);
+
+	window_init(&w);
+	window_sum(&w, r.m, 0);
+	for (size_t i = 0; i < w.nr_counts; i++) {
+		const struct tick_count *c = &w.counts[i];
+		const struct stacks *st = model_stacks(r.m);
+		uint32_t nr;
+		const uint32_t *frames;
+
+		if (pid_of(r.m, c->thread) != (uint32_t)pid) {
+			others += c->count;
+			continue;
+		}
+		mine += c->count;
+		if (!has_kernel_frame(st, c->stack))
+			continue;
+		with_kernel += c->count;
+		frames = stacks_frames(st, c->stack, &nr);
+		for (uint32_t k = 0; k < nr; k++) {
+			const struct frame *f = stacks_frame(st, frames[k]);
+
+			if (f->kind == FRAME_KERNEL && f->function && strstr(f->function, "read")) {
+				kernel_read += c->count;
+				break;
+			}
+		}
+	}
+	print_message("whole system: %" PRIu64 " samples in %.0f s (%.0f/s on %ld CPUs), syscalls "
+		      "%" PRIu64 " (%" PRIu64 " with kernel frames, %" PRIu64 " in *read*), others "
+		      "%" PRIu64 "\n",
+		      w.samples, secs, (double)w.samples / secs, nr_cpus, mine, with_kernel,
+		      kernel_read, others);
+	/* whole system: the workload and the spinner, which is not a target of anything */
+	assert_true(others > 0);
+	assert_true(mine > 0);
+	/* every busy CPU is sampled at FREQ: the total follows the host's busy time (the
+	 * workload's own CPU time also counts the moments before and after the window) */
+	assert_rate("whole system", w.samples, busy, FREQ);
+	assert_true((double)mine <= cpu_s * FREQ * 1.2 + 3);
+	assert_true(w.samples <= (uint64_t)((secs + 0.5) * FREQ * (double)nr_cpus * 1.1));
+	/* reading 1 MiB from /dev/zero is nearly all kernel time */
+	assert_true(with_kernel * 2 >= mine);
+	if (syms)
+		assert_true(kernel_read * 2 >= mine);
+	window_fini(&w);
+	free_run(&r);
+}
+
+/* `flametop -- script.sh`: the shell is the target, the workload it forks must be sampled. */
+static void follow(bool follow_children, uint64_t *shell, uint64_t *children, uint64_t *sampled)
+{
+	struct probe_cpu_counters c;
+	double cpu_s;
+	char path[PATH_MAX], cmd[PATH_MAX + 32];
+	char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+	struct probe_cpu_opts opts = { .freq_hz = FREQ, .follow_children = follow_children };
+	struct window w;
+	struct run r;
+	uint32_t target;
+	pid_t pid;
+	int gate;
+
+	workload_path(path, sizeof(path), "split31");
+	snprintf(cmd, sizeof(cmd), "'%s' 2; exit 0", path); /* "; exit" keeps sh from exec'ing */
+	pid = spawn(argv, &gate);
+	assert_true(pid > 0);
+	target = (uint32_t)pid;
+	opts.pids = &target;
+	opts.nr_pids = 1;
+	new_run(&r, &opts);
+	release(gate);
+	run_for(&r, 2.5);
+	cpu_s = reap(pid);
+	finish(&r);
+	probe_cpu_counters(r.p, &c);
+	*sampled = c.samples;
+
+	*shell = *children = 0;
+	window_init(&w);
+	window_sum(&w, r.m, 0);
+	for (size_t i = 0; i < w.nr_counts; i++) {
+		const struct thread *t = threads_get(model_threads(r.m), w.counts[i].thread);
+
+		if (t->pid == (uint32_t)pid)
+			*shell += w.counts[i].count;
+		else if (strcmp(t->comm, "split31") == 0)
+			*children += w.counts[i].count;
+		else
+			fail_msg("sampled pid %u (%s), not a target", t->pid, t->comm);
+	}
+	if (follow_children)
+		assert_rate("follow children", *shell + *children, cpu_s, FREQ);
+	window_fini(&w);
+	free_run(&r);
+}
+
+static void test_probe_cpu_follow_children(void **state)
+{
+	uint64_t shell, children, sampled;
+
+	follow(true, &shell, &children, &sampled);
+	print_message("follow children: shell %" PRIu64 ", children %" PRIu64 "\n", shell,
+		      children);
+	assert_true(children >= 50); /* split31 ran for 2 s */
+
+	follow(false, &shell, &children, &sampled);
+	assert_int_equal(children, 0);
+	assert_int_equal(sampled, shell);
+}
+
+static void test_probe_cpu_add_pid_rules(void **state)
+{
+	struct probe_cpu_opts whole = { 0 }, later = { .filter = true };
+	struct run r;
+
+	new_run(&r, &whole);
+	assert_int_equal(probe_cpu_add_pid(r.p, 1), -EINVAL); /* a whole-system probe */
+	free_run(&r);
+
+	new_run(&r, &later);
+	assert_int_equal(probe_cpu_add_pid(r.p, 0), -EINVAL);
+	assert_int_equal(probe_cpu_add_pid(r.p, (uint32_t)getpid()), 0);
+	free_run(&r);
+}
+
+/* Can this host load the probe at all? Exits 77 (meson: skipped) with the reason if not. */
+static void require_bpf(void)
+{
+	struct probe_cpu_opts opts = { .filter = true };
+	struct probe_cpu *p;
+	char err[512];
+	int e = probe_cpu_new(&opts, &p, err, sizeof(err));
+
+	if (e == -EPERM || e == -EOPNOTSUPP || e == -ENOSYS || (e == -EACCES && geteuid() != 0)) {
+		printf("SKIP: %s\n", err);
+		exit(77);
+	}
+	if (e) {
+		fprintf(stderr, "probe_cpu_new: %s\n", err);
+		exit(1);
+	}
+	probe_cpu_free(p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_probe_cpu_add_pid_rules),
+		cmocka_unit_test(test_probe_cpu_split31_ratio_and_pid_filter),
+		cmocka_unit_test(test_probe_cpu_whole_system_kernel_stacks),
+		cmocka_unit_test(test_probe_cpu_follow_children),
+		cmocka_unit_test(test_probe_cpu_go_hot_loop),
+	};
+	struct syms_opts so = { .proc_root = "/proc" };
+	const char *dir = getenv("FLAMETOP_WORKLOADS");
+	int e, failed;
+
+	setvbuf(stdout, NULL, _IONBF, 0);
+	snprintf(workloads, sizeof(workloads), "%s", dir ? dir : "tests/workloads");
+	nr_cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	require_bpf();
+	e = syms_new(&so, &syms);
+	if (e) {
+		print_message("syms_new: %s: matching functions by address\n", strerror(-e));
+		syms = NULL;
+	}
+	failed = cmocka_run_group_tests(tests, NULL, NULL);
+	syms_free(syms);
+	return failed;
+}

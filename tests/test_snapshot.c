@@ -1,0 +1,323 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The real flametop binary on the real kernel, on workloads with known answers. Skips (77) only
+ * when the host cannot load BPF at all, and says why.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+struct run {
+	char *out; /* stdout */
+	char *err; /* stderr */
+	int status; /* exit status, or 128 + signal */
+	double seconds;
+};
+
+static const char *flametop, *workloads;
+
+static char *slurp(int fd)
+{
+	size_t len = 0, cap = 65536;
+	char *buf = malloc(cap);
+	ssize_t n;
+
+	while ((n = read(fd, buf + len, cap - len - 1)) > 0) {
+		len += n;
+		if (cap - len < 4096)
+			buf = realloc(buf, cap *= 2);
+	}
+	buf[len] = '\0';
+	return buf;
+}
+
+/* Runs argv; sends SIGINT after sigint_after seconds when > 0. */
+static void run(struct run *r, double sigint_after, char **argv)
+{
+	char outp[] = "/tmp/flametop-out-XXXXXX", errp[] = "/tmp/flametop-err-XXXXXX";
+	int out = mkstemp(outp), err = mkstemp(errp), status;
+	struct timespec a, b;
+	pid_t pid;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	pid = fork();
+	if (pid == 0) {
+		dup2(out, 1);
+		dup2(err, 2);
+		execv(argv[0], argv);
+		_exit(126);
+	}
+	if (sigint_after > 0) {
+		usleep(sigint_after * 1e6);
+		kill(pid, SIGINT);
+	}
+	waitpid(pid, &status, 0);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	r->seconds = (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9;
+	r->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	lseek(out, 0, SEEK_SET);
+	lseek(err, 0, SEEK_SET);
+	r->out = slurp(out);
+	r->err = slurp(err);
+	close(out);
+	close(err);
+	unlink(outp);
+	unlink(errp);
+}
+
+static void run_free(struct run *r)
+{
+	free(r->out);
+	free(r->err);
+}
+
+static char *workload(const char *name)
+{
+	static char paths[8][4096];
+	static int next;
+	char *p = paths[next++ % 8];
+
+	snprintf(p, 4096, "%s/%s", workloads, name);
+	return p;
+}
+
+/* Sums folded counts of lines containing every one of the (NULL-terminated) words. */
+static uint64_t folded_sum(const char *folded, ...)
+{
+	uint64_t sum = 0;
+	const char *line = folded;
+
+	while (line && *line) {
+		const char *end = strchr(line, '\n'), *space;
+		char buf[16384];
+		size_t len = end ? (size_t)(end - line) : strlen(line);
+		bool all = true;
+		va_list ap;
+
+		if (len >= sizeof(buf))
+			len = sizeof(buf) - 1;
+		memcpy(buf, line, len);
+		buf[len] = '\0';
+		space = strrchr(buf, ' ');
+		va_start(ap, folded);
+		for (const char *w; (w = va_arg(ap, const char *));)
+			all = all && strstr(buf, w);
+		va_end(ap);
+		if (all && space)
+			sum += strtoull(space + 1, NULL, 10);
+		line = end ? end + 1 : NULL;
+	}
+	return sum;
+}
+
+static void test_snapshot_split31_is_75_25(void **state)
+{
+	struct run r;
+	uint64_t three, one;
+	double share;
+
+	run(&r, 0,
+	    (char *[]){ (char *)flametop, "snapshot", "--format", "folded", "--duration", "20",
+			"-F", "199", "--", workload("split31"), "6", NULL });
+	assert_int_equal(r.status, 0);
+	three = folded_sum(r.out, ";spin_three", NULL);
+	one = folded_sum(r.out, ";spin_one", NULL);
+	print_message("spin_three %lu, spin_one %lu samples\n", (unsigned long)three,
+		      (unsigned long)one);
+	assert_true(three + one > 500);
+	share = 100.0 * three / (three + one);
+	if (share < 70 || share > 80)
+		fail_msg("spin_three has %.1f%% of the samples, expected 75 +- 5", share);
+	/* every line starts with the process, root first: main calls both */
+	assert_true(folded_sum(r.out, "split31;", ";main;", ";spin_three", NULL) > three * 0.9);
+	/* the window ended when the command exited, well before the 20 s duration */
+	assert_true(r.seconds < 12);
+	run_free(&r);
+}
+
+/* Finds a thread line of the json output and returns its cpu_samples, or -1. */
+static long json_thread_samples(const char *json, const char *comm)
+{
+	char key[128];
+	const char *p;
+
+	snprintf(key, sizeof(key), "\"comm\": \"%s\"", comm);
+	p = strstr(json, key);
+	if (!p || p > strstr(json, "\"functions\""))
+		return -1;
+	p = strstr(p, "\"cpu_samples\": ");
+	return p ? strtol(p + 15, NULL, 10) : -1;
+}
+
+static void test_snapshot_thread_names(void **state)
+{
+	struct run r;
+	long hot, warm, idle;
+
+	run(&r, 0,
+	    (char *[]){ (char *)flametop, "snapshot", "--format", "json", "--duration", "4", "-F",
+			"199", "--", workload("threads_named"), "10", NULL });
+	assert_int_equal(r.status, 0);
+	hot = json_thread_samples(r.out, "worker-hot");
+	warm = json_thread_samples(r.out, "worker-warm");
+	idle = json_thread_samples(r.out, "worker-idle");
+	print_message("worker-hot %ld, worker-warm %ld, worker-idle %ld samples\n", hot, warm,
+		      idle);
+	/* 4 s at 199 Hz: the spinning thread has up to ~800 samples (less on a busy machine), the
+	 * 30% one about a third of that, the sleeping one none */
+	assert_true(hot > 200);
+	assert_true(warm > hot * 0.1 && warm < hot * 0.7);
+	assert_true(idle < hot * 0.05);
+	/* the command was still running: it got SIGTERM and that is reported */
+	assert_non_null(strstr(r.out, "sent SIGTERM"));
+	assert_non_null(strstr(r.out, "\"exit_signal\": 15"));
+	run_free(&r);
+}
+
+static void test_snapshot_kernel_frames(void **state)
+{
+	struct run r;
+	uint64_t all, syscall;
+
+	run(&r, 0,
+	    (char *[]){ (char *)flametop, "snapshot", "--format", "folded", "--duration", "3",
+			"--", workload("syscalls"), "10", NULL });
+	assert_int_equal(r.status, 0);
+	all = folded_sum(r.out, "syscalls;", NULL);
+	syscall = folded_sum(r.out, "syscalls;", "entry_SYSCALL_64", NULL);
+	print_message("%lu of %lu samples under entry_SYSCALL_64\n", (unsigned long)syscall,
+		      (unsigned long)all);
+	assert_true(all > 100);
+	assert_true(syscall > all / 2);
+	run_free(&r);
+}
+
+static void test_snapshot_go_program(void **state)
+{
+	struct run r;
+	uint64_t hot, cold;
+
+	if (access(workload("goprog"), X_OK))
+		skip();
+	run(&r, 0,
+	    (char *[]){ (char *)flametop, "snapshot", "--format", "folded", "--duration", "3",
+			"--", workload("goprog"), "10", NULL });
+	assert_int_equal(r.status, 0);
+	hot = folded_sum(r.out, "main.hotLoop", NULL);
+	cold = folded_sum(r.out, "main.coldLoop", NULL);
+	print_message("main.hotLoop %lu, main.coldLoop %lu samples\n", (unsigned long)hot,
+		      (unsigned long)cold);
+	assert_true(hot > 100);
+	assert_true(hot > cold);
+	assert_true(folded_sum(r.out, "main.main;main.hotLoop", NULL) > hot / 2);
+	run_free(&r);
+}
+
+static void test_snapshot_errors_are_one_line_exit_2(void **state)
+{
+	static const char *const args[][6] = {
+		{ "snapshot", "--duration", "abc" },
+		{ "snapshot", "-p", "12abc" },
+		{ "snapshot", "--format", "nosuch" },
+		{ "snapshot", "--nosuch" },
+		{ "snapshot", "-p", "999999999" },
+		{ "snapshot", "--duration", "1", "--", "/nonexistent/cmd" },
+	};
+
+	for (size_t i = 0; i < sizeof(args) / sizeof(args[0]); i++) {
+		char *argv[8] = { (char *)flametop };
+		struct run r;
+		char *nl;
+
+		for (int j = 0; args[i][j]; j++)
+			argv[j + 1] = (char *)args[i][j];
+		run(&r, 0, argv);
+		nl = strchr(r.err, '\n');
+		if (r.status != 2 || !nl || nl[1] || strncmp(r.err, "flametop: ", 10))
+			fail_msg("case %zu: status %d, stderr '%s'", i, r.status, r.err);
+		assert_string_equal(r.out, "");
+		run_free(&r);
+	}
+}
+
+static void test_snapshot_sigint_ends_early_and_prints(void **state)
+{
+	struct run r;
+
+	run(&r, 1.5,
+	    (char *[]){ (char *)flametop, "snapshot", "--duration", "30", "-p", "1", NULL });
+	assert_int_equal(r.status, 0);
+	assert_true(r.seconds < 10);
+	assert_non_null(strstr(r.out, "flametop snapshot of pid 1"));
+	assert_non_null(strstr(r.out, "Busiest threads"));
+	run_free(&r);
+}
+
+static void test_snapshot_target_exits_during_window(void **state)
+{
+	struct run r;
+	char pidarg[16];
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		execl(workload("split31"), "split31", "1", NULL);
+		_exit(126);
+	}
+	snprintf(pidarg, sizeof(pidarg), "%d", pid);
+	run(&r, 0,
+	    (char *[]){ (char *)flametop, "snapshot", "--format", "folded", "--duration", "6",
+			"-p", pidarg, NULL });
+	waitpid(pid, NULL, 0);
+	assert_int_equal(r.status, 0);
+	/* about a second of samples was seen before it exited, and the snapshot ended early */
+	assert_true(folded_sum(r.out, "spin_", NULL) > 30);
+	assert_true(r.seconds < 5);
+	run_free(&r);
+}
+
+static int check_bpf(void **state)
+{
+	struct run r;
+
+	run(&r, 0,
+	    (char *[]){ (char *)flametop, "snapshot", "--duration", "0.2", "-p", "1", NULL });
+	if (r.status == 1 && (strstr(r.err, "permitted") || strstr(r.err, "BTF"))) {
+		fprintf(stderr, "SKIP: this host cannot run the BPF probes: %s", r.err);
+		exit(77);
+	}
+	run_free(&r);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_snapshot_errors_are_one_line_exit_2),
+		cmocka_unit_test(test_snapshot_split31_is_75_25),
+		cmocka_unit_test(test_snapshot_thread_names),
+		cmocka_unit_test(test_snapshot_kernel_frames),
+		cmocka_unit_test(test_snapshot_go_program),
+		cmocka_unit_test(test_snapshot_sigint_ends_early_and_prints),
+		cmocka_unit_test(test_snapshot_target_exits_during_window),
+	};
+
+	flametop = getenv("FLAMETOP");
+	workloads = getenv("FLAMETOP_WORKLOADS");
+	if (!flametop || !workloads) {
+		fprintf(stderr, "FLAMETOP and FLAMETOP_WORKLOADS must be set (meson test does)\n");
+		return 1;
+	}
+	return cmocka_run_group_tests(tests, check_bpf, NULL);
+}

@@ -1,0 +1,953 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The symbolizer on real binaries built for the test (tests/data/syms, found through
+ * FLAMETOP_SYMS_BIN) mapped by fake processes under a temporary proc root, on kallsyms and
+ * perf-PID.map fixtures, and on this very process through the real /proc.
+ *
+ * Expected answers come from reading the test binaries with libelf here, independently of
+ * model/elfsyms.c: a fake mapping of segment p at base B covers B + p_vaddr, so the address of a
+ * function at ELF address V is B + V.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <gelf.h>
+#include <inttypes.h>
+#include <libelf.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "model/elfsyms.h"
+#include "model/syms.h"
+
+int symtest_gamma(int x); /* libsymtest.so */
+int syms_test_live_marker(int x);
+
+static volatile int sink;
+
+__attribute__((noinline)) int syms_test_live_marker(int x)
+{
+	int i;
+
+	for (i = 0; i < x; i++)
+		sink += i;
+	return sink;
+}
+
+#define PAGE ((uint64_t)4096)
+#define PIE_BASE 0x555555554000ull
+#define LIB_BASE 0x7f1234500000ull
+
+struct fixture {
+	char root[256]; /* fake proc root, also the perf map dir */
+	struct syms *syms;
+};
+
+/* ---- helpers ---- */
+
+static const char *bin_dir(void)
+{
+	const char *d = getenv("FLAMETOP_SYMS_BIN");
+
+	if (!d)
+		fail_msg("FLAMETOP_SYMS_BIN is not set (run through meson test)");
+	return d;
+}
+
+static const char *data_dir(void)
+{
+	const char *d = getenv("FLAMETOP_TEST_DATA");
+
+	if (!d)
+		fail_msg("FLAMETOP_TEST_DATA is not set (run through meson test)");
+	return d;
+}
+
+/* A formatted string for immediate use: the buffer is reused after a few calls. */
+static const char *fmt(const char *f, ...)
+{
+	static char buf[8][PATH_MAX];
+	static int next;
+	char *b = buf[next++ % 8];
+	va_list ap;
+
+	va_start(ap, f);
+	vsnprintf(b, PATH_MAX, f, ap);
+	va_end(ap);
+	return b;
+}
+
+/* The path of a test binary; one buffer per name, valid until exit. */
+static const char *bin(const char *name)
+{
+	static char paths[16][PATH_MAX];
+	static const char *names[16];
+	int i;
+
+	for (i = 0; i < 16 && names[i]; i++) {
+		if (!strcmp(names[i], name))
+			return paths[i];
+	}
+	assert_true(i < 16);
+	names[i] = name;
+	snprintf(paths[i], PATH_MAX, "%s/%s", bin_dir(), name);
+	return paths[i];
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void copy_file(const char *from, const char *to, size_t max)
+{
+	char buf[65536];
+	size_t n, total = 0;
+	FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+
+	assert_non_null(in);
+	assert_non_null(out);
+	while (total < max && (n = fread(buf, 1, sizeof(buf), in)) > 0) {
+		if (n > max - total)
+			n = max - total;
+		assert_int_equal(fwrite(buf, 1, n, out), n);
+		total += n;
+	}
+	fclose(in);
+	assert_int_equal(fclose(out), 0);
+	chmod(to, 0755);
+}
+
+static uint64_t inode_of(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_ino;
+}
+
+/* Looks a function up in .symtab, then .dynsym. Returns false when absent. */
+static bool elf_sym(Elf *elf, const char *name, uint64_t *value)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	GElf_Sym sym;
+	int pass, i;
+
+	for (pass = 0; pass < 2; pass++) {
+		while ((scn = elf_nextscn(elf, scn))) {
+			Elf_Data *d;
+
+			if (!gelf_getshdr(scn, &sh) ||
+			    sh.sh_type != (pass ? SHT_DYNSYM : SHT_SYMTAB))
+				continue;
+			d = elf_getdata(scn, NULL);
+			for (i = 0; d && gelf_getsym(d, i, &sym); i++) {
+				const char *n = elf_strptr(elf, sh.sh_link, sym.st_name);
+
+				if (n && !strcmp(n, name) && sym.st_shndx != SHN_UNDEF) {
+					*value = sym.st_value;
+					return true;
+				}
+			}
+		}
+	}
+	return false;
+}
+
+static bool file_sym(const char *path, const char *name, uint64_t *value)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	Elf *elf;
+	bool ok;
+
+	assert_true(fd >= 0);
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	assert_non_null(elf);
+	ok = elf_sym(elf, name, value);
+	elf_end(elf);
+	close(fd);
+	return ok;
+}
+
+static uint64_t file_sym_or_fail(const char *path, const char *name)
+{
+	uint64_t v = 0;
+
+	if (!file_sym(path, name, &v))
+		fail_msg("%s has no symbol %s", path, name);
+	return v;
+}
+
+/*
+ * Writes the maps lines a loader would create for file `real` mapped at base (0 for a fixed
+ * address executable), naming it `shown` (the path as the process sees it).
+ */
+static void map_file(FILE *maps, const char *real, const char *shown, uint64_t base)
+{
+	uint64_t ino = inode_of(real);
+	int fd = open(real, O_RDONLY | O_CLOEXEC);
+	GElf_Phdr ph;
+	size_t n, i;
+	Elf *elf;
+
+	assert_true(fd >= 0);
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	assert_non_null(elf);
+	assert_int_equal(elf_getphdrnum(elf, &n), 0);
+	for (i = 0; i < n; i++) {
+		uint64_t lo, hi;
+
+		assert_non_null(gelf_getphdr(elf, (int)i, &ph));
+		if (ph.p_type != PT_LOAD)
+			continue;
+		lo = base + (ph.p_vaddr & ~(PAGE - 1));
+		hi = (base + ph.p_vaddr + ph.p_memsz + PAGE - 1) & ~(PAGE - 1);
+		fprintf(maps, "%" PRIx64 "-%" PRIx64 " %c%c%cp %08" PRIx64 " 08:01 %" PRIu64
+			"                    %s\n",
+			lo, hi, ph.p_flags & PF_R ? 'r' : '-', ph.p_flags & PF_W ? 'w' : '-',
+			ph.p_flags & PF_X ? 'x' : '-', ph.p_offset & ~(PAGE - 1), ino, shown);
+	}
+	elf_end(elf);
+	close(fd);
+}
+
+static FILE *open_maps(struct fixture *fx, uint32_t pid)
+{
+	const char *dir = fmt("%s/%" PRIu32, fx->root, pid);
+	FILE *f;
+
+	mkdir(dir, 0755);
+	f = fopen(fmt("%s/maps", dir), "w");
+	assert_non_null(f);
+	return f;
+}
+
+static void close_maps(FILE *f)
+{
+	assert_int_equal(fclose(f), 0);
+}
+
+/* A fake process that maps one file at base, plus libsymtest.so at LIB_BASE. */
+static void fake_proc(struct fixture *fx, uint32_t pid, const char *real, const char *shown,
+		      uint64_t base)
+{
+	FILE *maps = open_maps(fx, pid);
+
+	map_file(maps, real, shown, base);
+	fprintf(maps, "7ffc00000000-7ffc00021000 rw-p 00000000 00:00 0                  [stack]\n");
+	map_file(maps, bin("libsymtest.so"), bin("libsymtest.so"), LIB_BASE);
+	close_maps(maps);
+}
+
+static struct syms_frame user(struct fixture *fx, uint32_t pid, uint64_t addr)
+{
+	struct syms_frame fr;
+
+	assert_int_equal(syms_user(fx->syms, pid, addr, &fr), 0);
+	assert_non_null(fr.module);
+	assert_int_equal(fr.addr, addr);
+	return fr;
+}
+
+/* The function at ELF address vaddr + off of a file mapped at base resolves to name + off. */
+static void expect_fn(struct fixture *fx, uint32_t pid, uint64_t base, uint64_t vaddr,
+		      uint64_t off, const char *name, const char *module)
+{
+	struct syms_frame fr = user(fx, pid, base + vaddr + off);
+
+	assert_int_equal(fr.kind, SYMS_USER);
+	assert_string_equal(fr.module, module);
+	if (!fr.function)
+		fail_msg("no function at %#" PRIx64 ", wanted %s", base + vaddr + off, name);
+	assert_string_equal(fr.function, name);
+	assert_int_equal(fr.sym_offset, off);
+	assert_int_equal(fr.offset, vaddr + off);
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int setup(void **state)
+{
+	struct fixture *fx = calloc(1, sizeof(*fx));
+	struct syms_opts opts = { 0 };
+
+	if (!fx)
+		return -1;
+	strcpy(fx->root, "/tmp/flametop-syms-XXXXXX");
+	if (!mkdtemp(fx->root))
+		return -1;
+	opts.proc_root = fx->root;
+	opts.perf_map_dir = fx->root;
+	opts.kallsyms = fmt("%s/syms/kallsyms", data_dir());
+	if (syms_new(&opts, &fx->syms))
+		return -1;
+	*state = fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *fx = *state;
+
+	syms_free(fx->syms);
+	nftw(fx->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(fx);
+	return 0;
+}
+
+/* ---- tests ---- */
+
+static void test_syms_pie_executable(void **state)
+{
+	struct fixture *fx = *state;
+	const char *exe = bin("syms-target");
+	uint64_t alpha = file_sym_or_fail(exe, "syms_target_alpha");
+	uint64_t beta = file_sym_or_fail(exe, "syms_target_beta");
+	uint64_t rust = file_sym_or_fail(exe, "_ZN4core3fmt5write17h0123456789abcdefE");
+	struct syms_frame fr;
+
+	fake_proc(fx, 100, exe, exe, PIE_BASE);
+	assert_int_equal(syms_note_pid(fx->syms, 100), 0);
+
+	expect_fn(fx, 100, PIE_BASE, alpha, 3, "syms_target_alpha", "syms-target");
+	expect_fn(fx, 100, PIE_BASE, beta, 0, "syms_target_beta", "syms-target");
+	/* Legacy Rust: demangled, hash dropped. */
+	expect_fn(fx, 100, PIE_BASE, rust, 1, "core::fmt::write", "syms-target");
+
+	fr = user(fx, 100, PIE_BASE + alpha);
+	assert_string_equal(fr.module_path, exe);
+	assert_non_null(fr.build_id);
+	assert_int_equal(strlen(fr.build_id), 40);
+	assert_int_equal(strspn(fr.build_id, "0123456789abcdef"), 40);
+
+	/* Nothing mapped there. */
+	fr = user(fx, 100, 0x1000);
+	assert_int_equal(fr.kind, SYMS_UNKNOWN);
+	assert_string_equal(fr.module, "[unknown]");
+	assert_null(fr.function);
+	assert_int_equal(fr.offset, 0x1000);
+}
+
+static void test_syms_fixed_address_executable(void **state)
+{
+	struct fixture *fx = *state;
+	const char *exe = bin("syms-target-nopie");
+	uint64_t alpha = file_sym_or_fail(exe, "syms_target_alpha");
+
+	assert_true(alpha >= 0x400000); /* really linked at a fixed address */
+	fake_proc(fx, 101, exe, exe, 0);
+	assert_int_equal(syms_note_pid(fx->syms, 101), 0);
+	expect_fn(fx, 101, 0, alpha, 5, "syms_target_alpha", "syms-target-nopie");
+}
+
+static void test_syms_shared_library(void **state)
+{
+	struct fixture *fx = *state;
+	const char *lib = bin("libsymtest.so");
+	uint64_t gamma = file_sym_or_fail(lib, "symtest_gamma");
+
+	fake_proc(fx, 102, bin("syms-target"), bin("syms-target"), PIE_BASE);
+	assert_int_equal(syms_note_pid(fx->syms, 102), 0);
+	expect_fn(fx, 102, LIB_BASE, gamma, 2, "symtest_gamma", "libsymtest.so");
+}
+
+static void test_syms_cxx_demangled(void **state)
+{
+	struct fixture *fx = *state;
+	const char *lib = bin("libsymtest.so");
+	uint64_t method;
+
+	if (!file_sym(lib, "_ZN2ns5KlassIiE6methodEi", &method))
+		skip(); /* built without a C++ compiler */
+	fake_proc(fx, 103, bin("syms-target"), bin("syms-target"), PIE_BASE);
+	assert_int_equal(syms_note_pid(fx->syms, 103), 0);
+	expect_fn(fx, 103, LIB_BASE, method, 4, "ns::Klass<int>::method(int)", "libsymtest.so");
+}
+
+static void test_syms_stripped(void **state)
+{
+	struct fixture *fx = *state;
+	const char *stripped = bin("syms-target-stripped");
+	uint64_t alpha = file_sym_or_fail(bin("syms-target"), "syms_target_alpha");
+	uint64_t unused;
+	struct syms_frame fr;
+
+	/* strip --strip-all keeps the layout: the unstripped file says where alpha is. */
+	assert_false(file_sym(stripped, "syms_target_alpha", &unused));
+	fake_proc(fx, 104, stripped, stripped, PIE_BASE);
+	assert_int_equal(syms_note_pid(fx->syms, 104), 0);
+	fr = user(fx, 104, PIE_BASE + alpha + 3);
+	assert_int_equal(fr.kind, SYMS_USER);
+	assert_string_equal(fr.module, "syms-target-stripped");
+	assert_null(fr.function);
+	assert_int_equal(fr.offset, alpha + 3); /* still an ELF address, for module+0xOFFSET */
+
+	/* Once the unstripped twin (same build-id) is seen, both resolve from its .symtab. */
+	fake_proc(fx, 105, bin("syms-target"), bin("syms-target"), PIE_BASE);
+	assert_int_equal(syms_note_pid(fx->syms, 105), 0);
+	expect_fn(fx, 104, PIE_BASE, alpha, 3, "syms_target_alpha", "syms-target-stripped");
+	expect_fn(fx, 105, PIE_BASE, alpha, 3, "syms_target_alpha", "syms-target");
+	assert_int_equal(syms_nr_binaries(fx->syms), 2); /* the target and libsymtest.so */
+}
+
+static void test_syms_stripped_dynsym(void **state)
+{
+	struct fixture *fx = *state;
+	const char *exe = bin("syms-target-dynsym");
+	uint64_t alpha = file_sym_or_fail(exe, "syms_target_alpha"); /* from .dynsym */
+
+	fake_proc(fx, 106, exe, exe, PIE_BASE);
+	assert_int_equal(syms_note_pid(fx->syms, 106), 0);
+	expect_fn(fx, 106, PIE_BASE, alpha, 7, "syms_target_alpha", "syms-target-dynsym");
+}
+
+static void test_syms_binaries_shared_by_build_id(void **state)
+{
+	struct fixture *fx = *state;
+	const char *exe = bin("syms-target");
+	char copy[PATH_MAX];
+	uint64_t alpha = file_sym_or_fail(exe, "syms_target_alpha");
+	struct syms_frame fr;
+	const char *name;
+
+	snprintf(copy, sizeof(copy), "%s/copy-of-target", fx->root);
+	fake_proc(fx, 200, exe, exe, PIE_BASE);
+	fake_proc(fx, 201, exe, exe, PIE_BASE + 0x10000000);
+	assert_int_equal(syms_note_pid(fx->syms, 200), 0);
+	assert_int_equal(syms_note_pid(fx->syms, 201), 0);
+	assert_int_equal(syms_nr_binaries(fx->syms), 2);
+
+	/* Another file (another inode) with the same build-id is not parsed again. */
+	copy_file(exe, copy, SIZE_MAX);
+	fake_proc(fx, 202, copy, copy, PIE_BASE);
+	assert_int_equal(syms_note_pid(fx->syms, 202), 0);
+	assert_int_equal(syms_nr_binaries(fx->syms), 2);
+	expect_fn(fx, 202, PIE_BASE, alpha, 1, "syms_target_alpha", "copy-of-target");
+
+	fr = user(fx, 200, PIE_BASE + alpha + 2);
+	name = fr.function;
+	assert_string_equal(name, "syms_target_alpha");
+	expect_fn(fx, 201, PIE_BASE + 0x10000000, alpha, 2, "syms_target_alpha", "syms-target");
+
+	/* Forgetting a process keeps the others and the strings already handed out. */
+	syms_forget_pid(fx->syms, 200);
+	assert_string_equal(name, "syms_target_alpha");
+	assert_string_equal(fr.module, "syms-target");
+	expect_fn(fx, 201, PIE_BASE + 0x10000000, alpha, 2, "syms_target_alpha", "syms-target");
+	assert_int_equal(syms_nr_binaries(fx->syms), 2);
+}
+
+static void test_syms_container_root(void **state)
+{
+	struct fixture *fx = *state;
+	char ctr[PATH_MAX];
+	uint64_t alpha = file_sym_or_fail(bin("syms-target"), "syms_target_alpha");
+	FILE *maps;
+
+	snprintf(ctr, sizeof(ctr), "%s/container", fx->root);
+	/* The process sees /opt/app/bin/app; only <root>/PID/root/ leads to it. */
+	mkdir(ctr, 0755);
+	mkdir(fmt("%s/opt", ctr), 0755);
+	mkdir(fmt("%s/opt/app", ctr), 0755);
+	mkdir(fmt("%s/opt/app/bin", ctr), 0755);
+	copy_file(bin("syms-target"), fmt("%s/opt/app/bin/app", ctr), SIZE_MAX);
+	maps = open_maps(fx, 300);
+	map_file(maps, fmt("%s/opt/app/bin/app", ctr), "/opt/app/bin/app", PIE_BASE);
+	close_maps(maps);
+	assert_int_equal(symlink(ctr, fmt("%s/300/root", fx->root)), 0);
+
+	assert_int_equal(syms_note_pid(fx->syms, 300), 0);
+	expect_fn(fx, 300, PIE_BASE, alpha, 3, "syms_target_alpha", "app");
+	assert_string_equal(user(fx, 300, PIE_BASE + alpha).module_path, "/opt/app/bin/app");
+}
+
+static void test_syms_deleted_binary(void **state)
+{
+	struct fixture *fx = *state;
+	char kept[PATH_MAX];
+	uint64_t alpha = file_sym_or_fail(bin("syms-target"), "syms_target_alpha");
+	char line[512], lo[32], hi[32], perms[8];
+	FILE *maps, *tmp;
+
+	snprintf(kept, sizeof(kept), "%s/kept-inode", fx->root);
+	/* The file was deleted after exec: only map_files/<lo>-<hi> still reaches its inode. */
+	copy_file(bin("syms-target"), kept, SIZE_MAX);
+	tmp = tmpfile();
+	assert_non_null(tmp);
+	map_file(tmp, kept, "/usr/bin/gone-target (deleted)", PIE_BASE);
+	rewind(tmp);
+	mkdir(fmt("%s/301", fx->root), 0755);
+	mkdir(fmt("%s/301/map_files", fx->root), 0755);
+	maps = open_maps(fx, 301);
+	while (fgets(line, sizeof(line), tmp)) {
+		fputs(line, maps);
+		assert_int_equal(sscanf(line, "%31[0-9a-f]-%31[0-9a-f] %7s", lo, hi, perms), 3);
+		assert_int_equal(symlink(kept, fmt("%s/301/map_files/%s-%s", fx->root, lo, hi)),
+				 0);
+	}
+	fclose(tmp);
+	close_maps(maps);
+
+	assert_int_equal(syms_note_pid(fx->syms, 301), 0);
+	/* Even when the file is gone by the time the sample is resolved. */
+	assert_int_equal(unlink(kept), 0);
+	expect_fn(fx, 301, PIE_BASE, alpha, 3, "syms_target_alpha", "gone-target");
+}
+
+static void test_syms_process_exited_before_lookup(void **state)
+{
+	struct fixture *fx = *state;
+	uint64_t alpha = file_sym_or_fail(bin("syms-target"), "syms_target_alpha");
+
+	fake_proc(fx, 302, bin("syms-target"), bin("syms-target"), PIE_BASE);
+	assert_int_equal(syms_note_pid(fx->syms, 302), 0);
+	/* The process is gone: its /proc entry with it. */
+	assert_int_equal(remove(fmt("%s/302/maps", fx->root)), 0);
+	assert_int_equal(rmdir(fmt("%s/302", fx->root)), 0);
+	expect_fn(fx, 302, PIE_BASE, alpha, 3, "syms_target_alpha", "syms-target");
+	assert_int_equal(syms_note_pid(fx->syms, 302), -ESRCH);
+	expect_fn(fx, 302, PIE_BASE, alpha, 3, "syms_target_alpha", "syms-target");
+}
+
+static void test_syms_jit_perf_map(void **state)
+{
+	struct fixture *fx = *state;
+	char map[PATH_MAX];
+	struct syms_frame fr;
+	FILE *maps, *f;
+
+	snprintf(map, sizeof(map), "%s/perf-400.map", fx->root);
+	maps = open_maps(fx, 400);
+	fprintf(maps, "7f0000000000-7f0000004000 rwxp 00000000 00:00 0 \n");
+	close_maps(maps);
+	copy_file(fmt("%s/syms/perf.map", data_dir()), map, SIZE_MAX);
+	assert_int_equal(syms_note_pid(fx->syms, 400), 0);
+
+	fr = user(fx, 400, 0x7f0000001010);
+	assert_int_equal(fr.kind, SYMS_JIT);
+	assert_string_equal(fr.module, "[jit]");
+	assert_string_equal(fr.function, "LazyCompile:*hot_loop /srv/app.js:12");
+	assert_int_equal(fr.sym_offset, 0x10);
+
+	fr = user(fx, 400, 0x7f0000002080); /* a line with 0x prefixes */
+	assert_string_equal(fr.function, "java.lang.String::hashCode()");
+	assert_int_equal(fr.sym_offset, 0x80);
+
+	fr = user(fx, 400, 0x7f0000005004); /* named, though no mapping covers it */
+	assert_int_equal(fr.kind, SYMS_JIT);
+	assert_string_equal(fr.function, "code outside any mapping");
+
+	fr = user(fx, 400, 0x7f0000003010); /* anonymous code nobody named */
+	assert_int_equal(fr.kind, SYMS_JIT);
+	assert_string_equal(fr.module, "[jit]");
+	assert_null(fr.function);
+
+	/* The JIT writes more: picked up on a later lookup. */
+	f = fopen(map, "a");
+	assert_non_null(f);
+	fprintf(f, "7f0000003000 100 late_function\n");
+	fclose(f);
+	usleep(250 * 1000);
+	fr = user(fx, 400, 0x7f0000003010);
+	assert_non_null(fr.function);
+	assert_string_equal(fr.function, "late_function");
+	/* Older names stay valid. */
+	assert_string_equal(user(fx, 400, 0x7f0000001010).function,
+			    "LazyCompile:*hot_loop /srv/app.js:12");
+}
+
+/* Where our own vdso lives, its size, and a copy of the image. */
+static bool own_vdso(uint64_t *base, uint64_t *size)
+{
+	char line[512];
+	bool found = false;
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	*base = getauxval(AT_SYSINFO_EHDR);
+	if (!f || !*base)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long lo, hi;
+
+		if (strstr(line, "[vdso]") && sscanf(line, "%llx-%llx", &lo, &hi) == 2) {
+			*size = hi - lo;
+			found = lo == *base;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* The file offset of ELF address vaddr in the vdso image, and the clock_gettime symbol. */
+static bool vdso_clock_gettime(uint64_t base, uint64_t size, uint64_t *off)
+{
+	char *copy = malloc(size);
+	uint64_t v;
+	GElf_Phdr ph;
+	size_t n, i;
+	bool ok = false;
+	Elf *elf;
+
+	memcpy(copy, (const void *)base, size);
+	elf_version(EV_CURRENT);
+	elf = elf_memory(copy, size);
+	if (elf && (elf_sym(elf, "__vdso_clock_gettime", &v) || elf_sym(elf, "clock_gettime", &v)) &&
+	    !elf_getphdrnum(elf, &n)) {
+		for (i = 0; i < n; i++) {
+			if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD &&
+			    v >= ph.p_vaddr && v < ph.p_vaddr + ph.p_filesz) {
+				*off = v - ph.p_vaddr + ph.p_offset;
+				ok = true;
+			}
+		}
+	}
+	elf_end(elf);
+	free(copy);
+	return ok;
+}
+
+static void test_syms_vdso(void **state)
+{
+	struct fixture *fx = *state;
+	uint64_t base, size, off, fake = 0x7ffd12340000ull;
+	struct syms_frame fr;
+	FILE *maps;
+
+	if (!own_vdso(&base, &size) || !vdso_clock_gettime(base, size, &off))
+		skip();
+	maps = open_maps(fx, 500);
+	fprintf(maps, "%" PRIx64 "-%" PRIx64 " r--p 00000000 00:00 0 [vvar]\n", fake - 0x4000,
+		fake);
+	fprintf(maps, "%" PRIx64 "-%" PRIx64 " r-xp 00000000 00:00 0 [vdso]\n", fake,
+		fake + size);
+	close_maps(maps);
+	assert_int_equal(syms_note_pid(fx->syms, 500), 0);
+
+	fr = user(fx, 500, fake + off + 2);
+	assert_int_equal(fr.kind, SYMS_VDSO);
+	assert_string_equal(fr.module, "[vdso]");
+	assert_non_null(fr.function);
+	assert_non_null(strstr(fr.function, "clock_gettime"));
+	assert_int_equal(fr.sym_offset, 2);
+}
+
+static void test_syms_kernel(void **state)
+{
+	struct fixture *fx = *state;
+	struct syms_frame fr;
+
+	assert_int_equal(syms_kernel_status(fx->syms), 8);
+
+	assert_int_equal(syms_kernel(fx->syms, 0xffffffff81000110, &fr), 0);
+	assert_int_equal(fr.kind, SYMS_KERNEL);
+	assert_string_equal(fr.module, "[kernel.kallsyms]");
+	assert_string_equal(fr.function, "secondary_startup_64");
+	assert_int_equal(fr.sym_offset, 0x10);
+	assert_int_equal(fr.offset, 0xffffffff81000110);
+
+	/* Aliases: the name without leading underscores wins. */
+	syms_kernel(fx->syms, 0xffffffff81000008, &fr);
+	assert_string_equal(fr.function, "startup_64");
+	/* Data symbols are skipped: the text symbol before them still covers. */
+	syms_kernel(fx->syms, 0xffffffff81000810, &fr);
+	assert_string_equal(fr.function, "ksys_read_alias");
+	syms_kernel(fx->syms, 0xffffffff81001004, &fr);
+	assert_string_equal(fr.function, "arch_weak_hook");
+
+	syms_kernel(fx->syms, 0xffffffffc0a01210, &fr);
+	assert_string_equal(fr.module, "[kvm]");
+	assert_string_equal(fr.function, "kvm_vcpu_ioctl");
+	assert_int_equal(fr.sym_offset, 0x10);
+	syms_kernel(fx->syms, 0xffffffffc0b00004, &fr); /* Rust in the kernel */
+	assert_string_equal(fr.module, "[rust_hello]");
+	assert_string_equal(fr.function, "kernel::hello");
+
+	/* Below the first symbol, and far past a module's last one. */
+	syms_kernel(fx->syms, 0xffffffff80000000, &fr);
+	assert_null(fr.function);
+	assert_string_equal(fr.module, "[kernel.kallsyms]");
+	syms_kernel(fx->syms, 0xffffffffc0a80000, &fr);
+	assert_null(fr.function);
+	assert_string_equal(fr.module, "[kernel.kallsyms]");
+}
+
+static void test_syms_kernel_restricted(void **state)
+{
+	struct syms_opts opts = { .proc_root = "/nonexistent" };
+	struct syms_frame fr;
+	struct syms *s;
+
+	(void)state;
+	opts.kallsyms = fmt("%s/syms/kallsyms-restricted", data_dir());
+	assert_int_equal(syms_new(&opts, &s), 0);
+	assert_int_equal(syms_kernel_status(s), -EPERM);
+	assert_int_equal(syms_kernel(s, 0xffffffff81000110, &fr), 0);
+	assert_null(fr.function);
+	assert_string_equal(fr.module, "[kernel.kallsyms]");
+	assert_int_equal(fr.kind, SYMS_KERNEL);
+	syms_free(s);
+
+	opts.kallsyms = NULL; /* /nonexistent/kallsyms */
+	assert_int_equal(syms_new(&opts, &s), 0);
+	assert_int_equal(syms_kernel_status(s), -ENOENT);
+	assert_int_equal(syms_kernel(s, 0xffffffff81000110, &fr), 0);
+	assert_null(fr.function);
+	assert_string_equal(fr.module, "[kernel.kallsyms]");
+	syms_free(s);
+}
+
+static void test_syms_garbage(void **state)
+{
+	struct fixture *fx = *state;
+	char notelf[PATH_MAX];
+	char trunc[PATH_MAX];
+	const char *longpath;
+	char big[5000];
+	struct syms_frame fr;
+	FILE *maps;
+
+	snprintf(trunc, sizeof(trunc), "%s/truncated", fx->root);
+	snprintf(notelf, sizeof(notelf), "%s/not-elf", fx->root);
+	write_file(notelf, "just some text, mapped executable\n");
+	copy_file(bin("syms-target"), trunc, 300);
+	memset(big, 'a', sizeof(big) - 1);
+	big[0] = '/';
+	big[sizeof(big) - 1] = '\0';
+	longpath = big;
+
+	maps = open_maps(fx, 600);
+	fputs("garbage\n"
+	      "-\n"
+	      "\n"
+	      "0-0 r-xp 0 0:0 0\n"
+	      "ffffffffffffffffffffffff-1 r-xp 00000000 00:00 0 /overflow\n"
+	      "7000-6000 r-xp 00000000 00:00 0 /reversed\n"
+	      "10000-20000 r-xp zz 08:01 12 /bad/pgoff\n"
+	      "10000-20000 r-x\n"
+	      "20000-30000 r-xp 00000000 08:01 -5 /negative/inode\n"
+	      "30000-40000 r-xp 00000000 08:01 99999999 /nonexistent/file\n",
+	      maps);
+	fprintf(maps, "40000-50000 r-xp 00000000 08:01 %" PRIu64 " %s\n", inode_of(notelf), notelf);
+	fprintf(maps, "50000-60000 r-xp 00000000 08:01 %" PRIu64 " %s\n", inode_of(trunc), trunc);
+	fprintf(maps, "60000-61000 r-xp 00000000 00:00 0 [vsyscall]\n");
+	fprintf(maps, "70000-71000 r-xp 00001000 08:01 7 /path with spaces/x (deleted)\n");
+	fprintf(maps, "80000-81000 r-xp 00000000 08:01 7 %s\n", longpath);
+	fprintf(maps, "90000-91000 r-xp 00000000 08:01 7 /no/newline/at/end");
+	close_maps(maps);
+	assert_int_equal(syms_note_pid(fx->syms, 600), 0);
+
+	fr = user(fx, 600, 0x30010);
+	assert_int_equal(fr.kind, SYMS_USER);
+	assert_string_equal(fr.module, "file");
+	assert_null(fr.function);
+	assert_int_equal(fr.offset, 0x10);
+	fr = user(fx, 600, 0x40010);
+	assert_string_equal(fr.module, "not-elf");
+	assert_null(fr.function);
+	fr = user(fx, 600, 0x50010);
+	assert_string_equal(fr.module, "truncated");
+	assert_null(fr.function);
+	fr = user(fx, 600, 0x60010);
+	assert_string_equal(fr.module, "[vsyscall]");
+	fr = user(fx, 600, 0x70010);
+	assert_string_equal(fr.module, "x");
+	assert_string_equal(fr.module_path, "/path with spaces/x");
+	assert_int_equal(fr.offset, 0x1010);
+	fr = user(fx, 600, 0x80010);
+	assert_string_equal(fr.module_path, longpath);
+	fr = user(fx, 600, 0x90010);
+	assert_string_equal(fr.module, "end");
+	fr = user(fx, 600, 0x6500);
+	assert_string_equal(fr.module, "[unknown]");
+
+	/* A process that never existed, one that is unknown, and a NULL symbolizer. */
+	assert_int_equal(syms_note_pid(fx->syms, 999999), -ESRCH);
+	fr = user(fx, 999998, 0x400000);
+	assert_int_equal(fr.kind, SYMS_UNKNOWN);
+	assert_string_equal(fr.module, "[unknown]");
+	syms_forget_pid(fx->syms, 999997);
+	syms_free(NULL);
+}
+
+static void test_syms_elf_garbage(void **state)
+{
+	const char *exe = bin("syms-target");
+	struct elfsyms *es;
+	unsigned char *buf;
+	struct stat st;
+	size_t len, i;
+	uint64_t off;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(stat(exe, &st), 0);
+	len = (size_t)st.st_size;
+	buf = malloc(len);
+	f = fopen(exe, "rb");
+	assert_non_null(f);
+	assert_int_equal(fread(buf, 1, len, f), len);
+	fclose(f);
+
+	assert_int_equal(elfsyms_load_mem(buf, len, &es), 0);
+	assert_true(elfsyms_count(es) >= 3);
+	assert_true(elfsyms_has_symtab(es));
+	elfsyms_free(es);
+
+	/* Every truncation, and the whole file with bytes flipped. */
+	for (i = 0; i < len; i += i < 256 ? 1 : 97) {
+		if (!elfsyms_load_mem(buf, i, &es)) {
+			elfsyms_lookup(es, 0x1100, &off);
+			elfsyms_free(es);
+		}
+	}
+	for (i = 0; i < len; i += 13) {
+		buf[i] ^= 0x5a;
+		if (!elfsyms_load_mem(buf, len, &es)) {
+			elfsyms_lookup(es, 0x1100, &off);
+			elfsyms_free(es);
+		}
+		buf[i] ^= 0x5a;
+	}
+	assert_int_equal(elfsyms_load_mem("\x7f" "ELF", 4, &es), -ENOEXEC);
+	assert_int_equal(elfsyms_load_mem("", 0, &es), -ENOEXEC);
+	elfsyms_free(NULL);
+	free(buf);
+}
+
+/* This very process, through the real /proc. */
+static void test_syms_live_process(void **state)
+{
+	struct syms_opts opts = { .proc_root = "/proc" };
+	uint64_t base, size, off;
+	struct syms_frame fr;
+	struct syms *s;
+	void *method;
+
+	(void)state;
+	assert_int_equal(syms_new(&opts, &s), 0);
+	assert_int_equal(syms_note_pid(s, (uint32_t)getpid()), 0);
+
+	syms_user(s, (uint32_t)getpid(), (uintptr_t)syms_test_live_marker + 1, &fr);
+	assert_int_equal(fr.kind, SYMS_USER);
+	assert_string_equal(fr.module, "test_syms");
+	assert_string_equal(fr.function, "syms_test_live_marker");
+	assert_int_equal(fr.sym_offset, 1);
+
+	syms_user(s, (uint32_t)getpid(), (uintptr_t)dlsym(RTLD_DEFAULT, "printf") + 4, &fr);
+	assert_string_equal(fr.module, "libc.so.6");
+	assert_string_equal(fr.function, "printf");
+	assert_int_equal(fr.sym_offset, 4);
+	assert_non_null(fr.build_id);
+
+	syms_user(s, (uint32_t)getpid(), (uintptr_t)dlsym(RTLD_DEFAULT, "malloc") + 8, &fr);
+	assert_string_equal(fr.module, "libc.so.6");
+	assert_string_equal(fr.function, "malloc");
+
+	syms_user(s, (uint32_t)getpid(), (uintptr_t)symtest_gamma + 2, &fr);
+	assert_string_equal(fr.module, "libsymtest.so");
+	assert_string_equal(fr.function, "symtest_gamma");
+
+	method = dlsym(RTLD_DEFAULT, "_ZN2ns5KlassIiE6methodEi");
+	if (method) {
+		syms_user(s, (uint32_t)getpid(), (uintptr_t)method, &fr);
+		assert_string_equal(fr.function, "ns::Klass<int>::method(int)");
+		assert_int_equal(fr.sym_offset, 0);
+	}
+
+	if (own_vdso(&base, &size) && vdso_clock_gettime(base, size, &off)) {
+		syms_user(s, (uint32_t)getpid(), base + off, &fr);
+		assert_int_equal(fr.kind, SYMS_VDSO);
+		assert_string_equal(fr.module, "[vdso]");
+		assert_non_null(strstr(fr.function, "clock_gettime"));
+	}
+	syms_free(s);
+}
+
+/* The running kernel, when this user may see kallsyms addresses. */
+static void test_syms_live_kernel(void **state)
+{
+	struct syms_opts opts = { .proc_root = "/proc" };
+	unsigned long long addr = 0;
+	char line[512], name[256], type;
+	struct syms_frame fr;
+	struct syms *s;
+	FILE *f;
+
+	(void)state;
+	f = fopen("/proc/kallsyms", "r");
+	if (!f)
+		skip();
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%llx %c %255s", &addr, &type, name) == 3 &&
+		    !strcmp(name, "schedule") && (type == 'T' || type == 't'))
+			break;
+		addr = 0;
+	}
+	fclose(f);
+	assert_int_equal(syms_new(&opts, &s), 0);
+	if (!addr) {
+		assert_true(syms_kernel_status(s) <= 0 || syms_kernel_status(s) > 0);
+		syms_free(s);
+		skip(); /* kptr_restrict */
+	}
+	assert_true(syms_kernel_status(s) > 1000);
+	assert_int_equal(syms_kernel(s, addr + 1, &fr), 0);
+	assert_string_equal(fr.function, "schedule");
+	assert_string_equal(fr.module, "[kernel.kallsyms]");
+	assert_int_equal(fr.sym_offset, 1);
+	syms_free(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_syms_pie_executable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_syms_fixed_address_executable, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_syms_shared_library, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_syms_cxx_demangled, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_syms_stripped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_syms_stripped_dynsym, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_syms_binaries_shared_by_build_id, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_syms_container_root, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_syms_deleted_binary, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_syms_process_exited_before_lookup, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_syms_jit_perf_map, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_syms_vdso, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_syms_kernel, setup, teardown),
+		cmocka_unit_test(test_syms_kernel_restricted),
+		cmocka_unit_test_setup_teardown(test_syms_garbage, setup, teardown),
+		cmocka_unit_test(test_syms_elf_garbage),
+		cmocka_unit_test(test_syms_live_process),
+		cmocka_unit_test(test_syms_live_kernel),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

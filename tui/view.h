@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Views, tmux style: each view is one file exporting one ops table. The frontend (tui.c) owns
+ * the window, the header and the key bar; a view draws its area of the canvas and answers keys
+ * with "what should happen next" flags instead of drawing from key handlers (htop style).
+ */
+#ifndef TUI_VIEW_H
+#define TUI_VIEW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model/calltree.h"
+
+struct canvas;
+struct model;
+struct stacks;
+struct threads;
+struct window;
+
+#define VIEW_PATH_MAX 256
+
+/* What the stack view shows; set by the view that opens it. */
+struct view_target {
+	struct calltree_filter filter; /* whose samples: one thread, one process, or all */
+	const char *path[VIEW_PATH_MAX]; /* a flame frame: function names, root first */
+	uint32_t path_len;               /* 0: no frame */
+	const char *function;            /* a function anywhere on the stack, or NULL */
+	char what[160];                  /* whose, for the title: "thread worker-hot (1235)" */
+};
+
+/* Shared by the frontend and the views; the frontend owns everything in it. */
+struct view_ctx {
+	struct model *model;
+	struct stacks *stacks;
+	struct threads *threads;
+	const struct window *win; /* the window in effect (frozen while paused) */
+	double win_secs;          /* the time it covers; 0 before the first tick */
+	uint64_t last_seq;        /* the newest tick in win, when win->nr_ticks */
+	unsigned freq_hz;
+	unsigned tick_ms;
+	struct view_target target; /* for VIEW_OPEN_STACK */
+	char *const *log;          /* kept warnings, oldest first */
+	size_t nr_log;
+};
+
+/* What .key() asks for next (flags). */
+enum view_result {
+	VIEW_IGNORED = 0,        /* not ours: the frontend may use the key */
+	VIEW_HANDLED = 1 << 0,   /* taken */
+	VIEW_REDRAW = 1 << 1,    /* the screen needs drawing */
+	VIEW_OPEN_STACK = 1 << 2, /* show the stack view for ctx->target */
+	VIEW_BACK = 1 << 3,      /* return to the view before this one */
+};
+
+struct view_hint {
+	const char *key, *label;
+};
+
+struct view_ops {
+	const char *name;
+	const char *search_prompt;     /* "Filter" or "Search"; NULL: no '/' in this view */
+	const struct view_hint *hints; /* for the key bar, ended by { NULL } */
+	void *(*create)(struct view_ctx *ctx);
+	void (*destroy)(void *v);
+	/* ctx->win changed (a tick, the window length): recompute, keeping the selection. */
+	void (*update)(void *v);
+	/* Draws rows [y, y + h) of the canvas, full width. */
+	void (*draw)(void *v, struct canvas *c, int y, int h);
+	int (*key)(void *v, int key);
+	/* The view's area is now w x h. */
+	void (*resize)(void *v, int w, int h);
+	/* The search or filter text changed ("" clears it); NULL when search_prompt is. */
+	void (*search)(void *v, const char *text);
+	/* The view is shown (again); may be NULL. */
+	void (*enter)(void *v);
+};
+
+extern const struct view_ops view_threads_ops;
+extern const struct view_ops view_flame_ops;
+extern const struct view_ops view_stack_ops;
+extern const struct view_ops view_help_ops;
+
+/* Helpers the views share (tui.c). */
+/* "12.5" style percentage of part in whole, or "-" when whole is 0. */
+void view_pct(char *buf, size_t len, uint64_t part, uint64_t whole);
+/* Moves a cursor over nr rows for a navigation key with a page of page rows; returns whether
+ * the key was one. */
+bool view_move(int key, size_t *cur, size_t nr, int page);
+/* Keeps cur within [*top, *top + rows). */
+void view_scroll(size_t cur, size_t *top, size_t nr, int rows);
+
+#endif

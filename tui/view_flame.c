@@ -1,0 +1,570 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The flame view: an ASCII flame graph of the window, one row per stack depth, widths
+ * proportional to samples. The selection and the zoom are paths of function names, so they
+ * stay on the same frame while the graph changes under them from tick to tick. A strip at the
+ * bottom shows the selected frame's share tick by tick, newest on the right.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "model/calltree.h"
+#include "model/model.h"
+#include "model/stacks.h"
+#include "model/window.h"
+#include "model/xalloc.h"
+#include "canvas.h"
+#include "term.h"
+#include "view.h"
+
+#define STRIP_CAP 1024
+#define STRIP_LABEL "share/s "
+
+/* A frame as laid out: columns [x0, x1) on row rel (depth below the zoomed frame). */
+struct box {
+	uint32_t node;
+	int x0, x1;
+	uint32_t rel;
+};
+
+struct strip_cell {
+	uint64_t seq;
+	float share;
+	bool valid;
+};
+
+struct flame_view {
+	struct view_ctx *ctx;
+	struct calltree ct;
+	/* What the user chose, as paths: they may be deeper than what the window has now. */
+	const char *sel[VIEW_PATH_MAX];
+	uint32_t sel_len;
+	const char *zoom[VIEW_PATH_MAX];
+	uint32_t zoom_len;
+	/* Where Down goes back to after Up. */
+	const char *trail[VIEW_PATH_MAX];
+	uint32_t trail_len;
+	/* The paths resolved against ct. */
+	uint32_t sel_node, zoom_node;
+	bool root_bottom;
+	char search[128];
+	bool *marks;
+	size_t cap_marks;
+	uint64_t match_total;
+	uint32_t scroll;
+	int w, h;
+	struct box *boxes;
+	size_t nr_boxes, cap_boxes;
+	uint32_t *box_of; /* node → box index, CALLTREE_NONE when too narrow */
+	size_t cap_box_of;
+	uint32_t max_rel;
+	/* the strip: shares by tick seq for strip_path */
+	struct calltree_matcher mt;
+	const char *strip_path[VIEW_PATH_MAX];
+	uint32_t strip_len;
+	bool strip_set;
+	struct strip_cell strip[STRIP_CAP];
+};
+
+static void *create(struct view_ctx *ctx)
+{
+	struct flame_view *v = xcalloc(1, sizeof(*v));
+
+	v->ctx = ctx;
+	calltree_init(&v->ct);
+	calltree_matcher_init(&v->mt);
+	return v;
+}
+
+static void destroy(void *p)
+{
+	struct flame_view *v = p;
+
+	if (!v)
+		return;
+	calltree_fini(&v->ct);
+	calltree_matcher_fini(&v->mt);
+	free(v->marks);
+	free(v->boxes);
+	free(v->box_of);
+	free(v);
+}
+
+static const struct calltree_node *node(const struct flame_view *v, uint32_t n)
+{
+	return &v->ct.nodes[n];
+}
+
+static uint32_t graph_rows(const struct flame_view *v)
+{
+	return v->h > 2 ? v->h - 2 : 0;
+}
+
+/* Sets a stored path from a node. */
+static uint32_t path_of(const struct flame_view *v, uint32_t n, const char **path)
+{
+	uint32_t d = calltree_path(&v->ct, n, path, VIEW_PATH_MAX);
+
+	return d < VIEW_PATH_MAX ? d : VIEW_PATH_MAX;
+}
+
+static bool is_prefix(const char *const *a, uint32_t na, const char *const *b, uint32_t nb)
+{
+	if (na > nb)
+		return false;
+	for (uint32_t i = 0; i < na; i++)
+		if (a[i] != b[i])
+			return false;
+	return true;
+}
+
+/* The user moved the selection to n. */
+static void select_node(struct flame_view *v, uint32_t n)
+{
+	v->sel_node = n;
+	v->sel_len = path_of(v, n, v->sel);
+	if (!is_prefix(v->sel, v->sel_len, v->trail, v->trail_len)) {
+		memcpy(v->trail, v->sel, v->sel_len * sizeof(*v->sel));
+		v->trail_len = v->sel_len;
+	}
+}
+
+static void lay(struct flame_view *v, uint32_t n, uint64_t s0, uint64_t z, uint32_t rel)
+{
+	const struct calltree_node *nd = node(v, n);
+	int x0 = s0 * v->w / z, x1 = (s0 + nd->total) * v->w / z;
+	uint64_t s = s0;
+
+	if (x1 <= x0)
+		return;
+	v->boxes = xgrow(v->boxes, &v->cap_boxes, v->nr_boxes + 1, sizeof(*v->boxes));
+	v->box_of[n] = v->nr_boxes;
+	v->boxes[v->nr_boxes++] = (struct box){ .node = n, .x0 = x0, .x1 = x1, .rel = rel };
+	if (rel > v->max_rel)
+		v->max_rel = rel;
+	for (uint32_t c = nd->first_child; c != CALLTREE_NONE; c = node(v, c)->next_sibling) {
+		lay(v, c, s, z, rel + 1);
+		s += node(v, c)->total;
+	}
+}
+
+/* Keeps the selection on a visible frame and on screen. */
+static void scroll_to_sel(struct flame_view *v)
+{
+	uint32_t rows = graph_rows(v), rel;
+
+	if (v->box_of[v->sel_node] == CALLTREE_NONE) {
+		uint32_t n = v->sel_node;
+
+		while (n != v->zoom_node && v->box_of[n] == CALLTREE_NONE)
+			n = node(v, n)->parent;
+		v->sel_node = n; /* the stored path stays: the frame may come back */
+	}
+	rel = node(v, v->sel_node)->depth - node(v, v->zoom_node)->depth;
+	if (!rows)
+		return;
+	if (rel < v->scroll)
+		v->scroll = rel;
+	if (rel >= v->scroll + rows)
+		v->scroll = rel - rows + 1;
+	if (v->max_rel + 1 > rows) {
+		if (v->scroll > v->max_rel + 1 - rows)
+			v->scroll = v->max_rel + 1 - rows;
+	} else {
+		v->scroll = 0;
+	}
+}
+
+/* Resolves the paths against the tree and lays it out for the current width. */
+static void relayout(struct flame_view *v)
+{
+	uint64_t z;
+
+	v->zoom_node = calltree_find(&v->ct, v->zoom, v->zoom_len, NULL);
+	v->sel_node = calltree_find(&v->ct, v->sel, v->sel_len, NULL);
+	if (!calltree_is_under(&v->ct, v->sel_node, v->zoom_node))
+		v->sel_node = v->zoom_node;
+	v->box_of = xgrow(v->box_of, &v->cap_box_of, v->ct.nr, sizeof(*v->box_of));
+	memset(v->box_of, 0xff, v->ct.nr * sizeof(*v->box_of));
+	v->nr_boxes = 0;
+	v->max_rel = 0;
+	z = node(v, v->zoom_node)->total;
+	if (z && v->w > 0)
+		lay(v, v->zoom_node, 0, z, 0);
+	scroll_to_sel(v);
+}
+
+static void research(struct flame_view *v)
+{
+	v->marks = xgrow(v->marks, &v->cap_marks, v->ct.nr, sizeof(*v->marks));
+	v->match_total = calltree_search(&v->ct, v->search, v->marks);
+}
+
+/* Shares per tick of the selected path, from the newest tick of the window back. */
+static void strip_update(struct flame_view *v)
+{
+	const struct model *m = v->ctx->model;
+	const char *path[VIEW_PATH_MAX];
+	uint32_t len = path_of(v, v->sel_node, path);
+	size_t have = model_nr_ticks(m), n;
+	const struct tick *newest;
+
+	if (!v->strip_set || len != v->strip_len ||
+	    memcmp(path, v->strip_path, len * sizeof(*path))) {
+		memcpy(v->strip_path, path, len * sizeof(*path));
+		v->strip_len = len;
+		v->strip_set = true;
+		calltree_matcher_set(&v->mt, v->strip_path, v->strip_len, NULL);
+		for (size_t i = 0; i < STRIP_CAP; i++)
+			v->strip[i].valid = false;
+	}
+	if (!have || !v->ctx->win->nr_ticks)
+		return;
+	newest = model_tick(m, 0);
+	n = v->w < STRIP_CAP ? v->w : STRIP_CAP;
+	for (size_t i = 0; i < n && i <= v->ctx->last_seq; i++) {
+		uint64_t seq = v->ctx->last_seq - i;
+		const struct tick *t = seq <= newest->seq ? model_tick(m, newest->seq - seq) : NULL;
+		struct strip_cell *sc = &v->strip[seq % STRIP_CAP];
+		uint64_t hit;
+
+		if (!t)
+			break;
+		if (sc->valid && sc->seq == seq)
+			continue;
+		hit = calltree_matcher_count(&v->mt, v->ctx->stacks, v->ctx->threads, t->counts,
+					     t->nr_counts);
+		*sc = (struct strip_cell){ .seq = seq, .valid = true,
+					   .share = t->samples ? (float)hit / t->samples : 0 };
+	}
+}
+
+static void update(void *p)
+{
+	struct flame_view *v = p;
+	const struct window *w = v->ctx->win;
+
+	calltree_build(&v->ct, v->ctx->stacks, v->ctx->threads, w->counts, w->nr_counts, NULL);
+	research(v);
+	relayout(v);
+	strip_update(v);
+}
+
+static enum canvas_role box_role(const struct flame_view *v, uint32_t n)
+{
+	const struct calltree_node *nd = node(v, n);
+	const struct frame *f;
+	size_t h = 5381;
+
+	if (n == v->sel_node)
+		return CANVAS_FLAME_SEL;
+	if (v->search[0] && v->marks[n])
+		return CANVAS_FLAME_MATCH;
+	f = nd->frame != CALLTREE_NONE ? stacks_frame(v->ctx->stacks, nd->frame) : NULL;
+	if (!f || f->kind == FRAME_SPECIAL || f->kind == FRAME_UNKNOWN || f->kind == FRAME_JIT)
+		return CANVAS_FLAME_OTHER;
+	if (f->kind == FRAME_KERNEL)
+		return CANVAS_FLAME_KERNEL;
+	/* The colour follows the name, so a function keeps it from tick to tick. */
+	for (const char *s = nd->name; *s; s++)
+		h = h * 33 + (unsigned char)*s;
+	return (h >> 3) & 1 ? CANVAS_FLAME_USER_B : CANVAS_FLAME_USER_A;
+}
+
+static void pct(char *buf, size_t len, uint64_t part, uint64_t whole)
+{
+	view_pct(buf, len, part, whole);
+}
+
+static void draw_title(struct flame_view *v, struct canvas *c, int y)
+{
+	const struct calltree_node *sel = node(v, v->sel_node), *root = node(v, 0);
+	char a[16], b[16];
+	int x = 0;
+
+	if (!root->total) {
+		canvas_put(c, y, 0, -1, CANVAS_DIM, "no samples in this window yet");
+		return;
+	}
+	pct(a, sizeof(a), sel->total, root->total);
+	pct(b, sizeof(b), sel->self, root->total);
+	x += canvas_put(c, y, x, c->w / 2, CANVAS_HEADER_VALUE, sel->name);
+	x += canvas_printf(c, y, x, -1, CANVAS_DEFAULT, "  %s%% (%llu)  self %s%%", a,
+			   (unsigned long long)sel->total, b);
+	if (v->search[0]) {
+		pct(a, sizeof(a), v->match_total, root->total);
+		x += canvas_put(c, y, x, -1, CANVAS_DEFAULT, "  /");
+		x += canvas_put(c, y, x, 20, CANVAS_FLAME_MATCH, v->search);
+		x += canvas_printf(c, y, x, -1, CANVAS_DEFAULT, " %s%%", a);
+	}
+	if (v->zoom_node) {
+		x += canvas_put(c, y, x, -1, CANVAS_DEFAULT, "  zoom: ");
+		x += canvas_put(c, y, x, -1, CANVAS_HEADER_VALUE, node(v, v->zoom_node)->name);
+	}
+}
+
+static void draw_box(struct flame_view *v, struct canvas *c, int y, const struct box *b)
+{
+	enum canvas_role role = box_role(v, b->node);
+	int w = b->x1 - b->x0;
+
+	if (w == 1) {
+		canvas_putc(c, y, b->x0, role, '.');
+		return;
+	}
+	/* The last column is a gap, so neighbours stand apart even without colour. */
+	canvas_put_fit(c, y, b->x0, w - 1, role, node(v, b->node)->name, 0);
+}
+
+static void draw_strip(struct flame_view *v, struct canvas *c, int y)
+{
+	static const uint32_t bars[9] = { ' ', 0x2581, 0x2582, 0x2583, 0x2584,
+					  0x2585, 0x2586, 0x2587, 0x2588 };
+	static const char ascii[] = " .:-=+*#@";
+	int x0 = canvas_put(c, y, 0, -1, CANVAS_DIM, STRIP_LABEL);
+
+	if (!v->ctx->win->nr_ticks)
+		return;
+	for (int i = 0; x0 + i < c->w && (uint64_t)i <= v->ctx->last_seq; i++) {
+		uint64_t seq = v->ctx->last_seq - i;
+		const struct strip_cell *sc = &v->strip[seq % STRIP_CAP];
+		int level;
+
+		if (!sc->valid || sc->seq != seq)
+			break;
+		level = sc->share <= 0 ? 0 : 1 + (int)(sc->share * 7.999f);
+		if (level > 8)
+			level = 8;
+		canvas_putc(c, y, c->w - 1 - i, CANVAS_STRIP,
+			    c->ascii ? (uint32_t)ascii[level] : bars[level]);
+	}
+}
+
+static void draw(void *p, struct canvas *c, int y, int h)
+{
+	struct flame_view *v = p;
+	uint32_t rows = graph_rows(v);
+
+	if (h <= 0)
+		return;
+	draw_title(v, c, y);
+	for (size_t i = 0; i < v->nr_boxes; i++) {
+		const struct box *b = &v->boxes[i];
+		int row;
+
+		if (b->rel < v->scroll || b->rel >= v->scroll + rows)
+			continue;
+		row = v->root_bottom ? y + rows - (b->rel - v->scroll) : y + 1 + (b->rel - v->scroll);
+		draw_box(v, c, row, b);
+	}
+	if (h >= 3)
+		draw_strip(v, c, y + h - 1);
+}
+
+/* The child to go down to: back along the trail, else the widest visible one. */
+static uint32_t child_to(const struct flame_view *v)
+{
+	uint32_t depth = node(v, v->sel_node)->depth, best = CALLTREE_NONE;
+
+	if (depth < v->trail_len && is_prefix(v->sel, v->sel_len, v->trail, v->trail_len)) {
+		uint32_t c = calltree_child(&v->ct, v->sel_node, v->trail[depth]);
+
+		if (c != CALLTREE_NONE && v->box_of[c] != CALLTREE_NONE)
+			return c;
+	}
+	for (uint32_t c = node(v, v->sel_node)->first_child; c != CALLTREE_NONE;
+	     c = node(v, c)->next_sibling)
+		if (v->box_of[c] != CALLTREE_NONE &&
+		    (best == CALLTREE_NONE || node(v, c)->total > node(v, best)->total))
+			best = c;
+	return best;
+}
+
+/* The box beside the selection on its row, in direction dir. */
+static uint32_t beside(const struct flame_view *v, int dir)
+{
+	const struct box *cur = &v->boxes[v->box_of[v->sel_node]];
+	const struct box *best = NULL;
+
+	for (size_t i = 0; i < v->nr_boxes; i++) {
+		const struct box *b = &v->boxes[i];
+
+		if (b->rel != cur->rel || b == cur)
+			continue;
+		if (dir < 0 && b->x0 < cur->x0 && (!best || b->x0 > best->x0))
+			best = b;
+		if (dir > 0 && b->x0 > cur->x0 && (!best || b->x0 < best->x0))
+			best = b;
+	}
+	return best ? best->node : CALLTREE_NONE;
+}
+
+/* The next (dir > 0) or previous matching frame, in reading order. */
+static uint32_t next_match(const struct flame_view *v, int dir)
+{
+	const struct box *cur = &v->boxes[v->box_of[v->sel_node]], *best = NULL;
+
+	for (size_t i = 0; i < v->nr_boxes; i++) {
+		const struct box *b = &v->boxes[i];
+		long long kb = (long long)b->rel << 20 | b->x0, kc = (long long)cur->rel << 20 | cur->x0;
+
+		if (!v->marks[b->node] || b == cur)
+			continue;
+		if (dir > 0 && kb > kc &&
+		    (!best || kb < ((long long)best->rel << 20 | best->x0)))
+			best = b;
+		if (dir < 0 && kb < kc &&
+		    (!best || kb > ((long long)best->rel << 20 | best->x0)))
+			best = b;
+	}
+	return best ? best->node : CALLTREE_NONE;
+}
+
+static void open_stack(struct flame_view *v)
+{
+	struct view_target *t = &v->ctx->target;
+
+	memset(t, 0, sizeof(*t));
+	t->filter.thread = CALLTREE_NONE;
+	t->path_len = path_of(v, v->sel_node, t->path);
+	t->function = v->sel_node ? node(v, v->sel_node)->name : NULL;
+	snprintf(t->what, sizeof(t->what), "all threads");
+}
+
+static int key(void *p, int k)
+{
+	struct flame_view *v = p;
+	uint32_t to = CALLTREE_NONE, n = v->sel_node;
+	int toward_root = v->root_bottom ? TERM_KEY_DOWN : TERM_KEY_UP;
+	int toward_leaf = v->root_bottom ? TERM_KEY_UP : TERM_KEY_DOWN;
+
+	if (!v->nr_boxes && k != 'f')
+		return VIEW_IGNORED;
+	if (k == toward_root) {
+		if (n != v->zoom_node)
+			to = node(v, n)->parent;
+	} else if (k == toward_leaf) {
+		to = child_to(v);
+	} else if (k == TERM_KEY_PGUP || k == TERM_KEY_PGDN) {
+		bool up = (k == TERM_KEY_PGUP) != v->root_bottom;
+
+		for (uint32_t i = 0; i < graph_rows(v); i++) {
+			uint32_t next = CALLTREE_NONE;
+
+			if (up && n != v->zoom_node)
+				next = node(v, n)->parent;
+			else if (!up) {
+				v->sel_node = n;
+				next = child_to(v);
+			}
+			if (next == CALLTREE_NONE)
+				break;
+			n = next;
+		}
+		to = n;
+	} else {
+		switch (k) {
+		case TERM_KEY_LEFT:
+			to = beside(v, -1);
+			break;
+		case TERM_KEY_RIGHT:
+			to = beside(v, 1);
+			break;
+		case TERM_KEY_HOME:
+			to = v->zoom_node;
+			break;
+		case TERM_KEY_END:
+			for (;;) {
+				v->sel_node = n;
+				to = child_to(v);
+				if (to == CALLTREE_NONE)
+					break;
+				n = to;
+			}
+			to = n;
+			break;
+		case 'n':
+		case 'N':
+			if (!v->search[0])
+				return VIEW_IGNORED;
+			to = next_match(v, k == 'n' ? 1 : -1);
+			break;
+		case 'f':
+			v->root_bottom = !v->root_bottom;
+			return VIEW_HANDLED | VIEW_REDRAW;
+		case TERM_KEY_ENTER:
+			if (v->sel_node == v->zoom_node) {
+				open_stack(v);
+				return VIEW_HANDLED | VIEW_OPEN_STACK;
+			}
+			v->zoom_len = path_of(v, v->sel_node, v->zoom);
+			v->scroll = 0;
+			relayout(v);
+			strip_update(v);
+			return VIEW_HANDLED | VIEW_REDRAW;
+		case 's':
+			open_stack(v);
+			return VIEW_HANDLED | VIEW_OPEN_STACK;
+		case TERM_KEY_ESC:
+			if (v->zoom_len) {
+				v->zoom_len = path_of(v, v->zoom_node, v->zoom);
+				v->zoom_len = v->zoom_len ? v->zoom_len - 1 : 0;
+				relayout(v);
+				strip_update(v);
+				return VIEW_HANDLED | VIEW_REDRAW;
+			}
+			if (v->search[0]) {
+				v->search[0] = 0;
+				research(v);
+				return VIEW_HANDLED | VIEW_REDRAW;
+			}
+			return VIEW_IGNORED;
+		default:
+			return VIEW_IGNORED;
+		}
+	}
+	v->sel_node = n;
+	if (to != CALLTREE_NONE && to != n)
+		select_node(v, to);
+	else
+		select_node(v, n);
+	scroll_to_sel(v);
+	strip_update(v);
+	return VIEW_HANDLED | VIEW_REDRAW;
+}
+
+static void resize(void *p, int w, int h)
+{
+	struct flame_view *v = p;
+
+	v->w = w;
+	v->h = h;
+	relayout(v);
+	strip_update(v);
+}
+
+static void search(void *p, const char *text)
+{
+	struct flame_view *v = p;
+
+	snprintf(v->search, sizeof(v->search), "%s", text);
+	research(v);
+}
+
+static const struct view_hint hints[] = {
+	{ "Enter", "Zoom" }, { "Esc", "Out" }, { "s", "Stacks" }, { "/", "Search" },
+	{ "f", "Flip" }, { NULL },
+};
+
+const struct view_ops view_flame_ops = {
+	.name = "flame",
+	.search_prompt = "Search",
+	.hints = hints,
+	.create = create,
+	.destroy = destroy,
+	.update = update,
+	.draw = draw,
+	.key = key,
+	.resize = resize,
+	.search = search,
+};

@@ -20,6 +20,9 @@ struct model {
 	/* The open tick: (thread, raw stack) → samples, resolved at close. */
 	struct counts pending;
 	struct counts pending_resolved; /* (thread, stack id) from model_add_resolved() */
+	struct counts pending_offcpu;   /* (thread, raw stack) → blocked ns */
+	struct counts pending_offcpu_resolved; /* (thread, stack id) → blocked ns */
+	struct counts pending_states;   /* (thread, state) → ns */
 	struct tick cur;
 
 	/* Closed ticks: a ring of the newest `cap` ticks, oldest at `head`. */
@@ -27,8 +30,8 @@ struct model {
 	size_t cap, len, head;
 	uint64_t next_seq;
 
-	/* Everything since start, (thread, stack) → samples. */
-	struct counts total_counts;
+	/* Everything since start, (thread, stack) → samples, → blocked ns; (thread, state) → ns. */
+	struct counts total_counts, total_offcpu, total_states;
 	struct tick total;
 
 	uint64_t start_ns;
@@ -47,6 +50,25 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
+static void tick_free_layers(struct tick *t)
+{
+	free(t->counts);
+	free(t->offcpu);
+	free(t->states);
+}
+
+const char *model_state_name(enum model_state s)
+{
+	static const char *const names[] = {
+		[MODEL_STATE_RUNNING] = "running", [MODEL_STATE_RUNNABLE] = "runnable",
+		[MODEL_STATE_LOCK] = "lock",       [MODEL_STATE_IO] = "io",
+		[MODEL_STATE_POLL] = "poll",       [MODEL_STATE_SLEEP] = "sleep",
+		[MODEL_STATE_OTHER] = "other",
+	};
+
+	return (unsigned)s < MODEL_STATE_NR ? names[s] : "other";
+}
+
 int model_new(const struct model_opts *opts, struct model **out)
 {
 	struct model *m = xcalloc(1, sizeof(*m));
@@ -58,7 +80,12 @@ int model_new(const struct model_opts *opts, struct model **out)
 	m->stacks = stacks_new();
 	counts_init(&m->pending);
 	counts_init(&m->pending_resolved);
+	counts_init(&m->pending_offcpu);
+	counts_init(&m->pending_offcpu_resolved);
+	counts_init(&m->pending_states);
 	counts_init(&m->total_counts);
+	counts_init(&m->total_offcpu);
+	counts_init(&m->total_states);
 	counts_init(&m->pids);
 	m->start_ns = now_ns();
 	m->cur.start_ns = m->start_ns;
@@ -72,11 +99,16 @@ void model_free(struct model *m)
 	if (!m)
 		return;
 	for (size_t i = 0; i < m->len; i++)
-		free(m->ring[(m->head + i) % m->cap].counts);
+		tick_free_layers(&m->ring[(m->head + i) % m->cap]);
 	free(m->ring);
 	counts_fini(&m->pending);
 	counts_fini(&m->pending_resolved);
+	counts_fini(&m->pending_offcpu);
+	counts_fini(&m->pending_offcpu_resolved);
+	counts_fini(&m->pending_states);
 	counts_fini(&m->total_counts);
+	counts_fini(&m->total_offcpu);
+	counts_fini(&m->total_states);
 	counts_fini(&m->pids);
 	free(m->exited_pids);
 	threads_free(m->threads);
@@ -122,6 +154,36 @@ void model_add_resolved(struct model *m, uint32_t pid, uint32_t tid, const char 
 	m->cur.samples += count;
 }
 
+void model_add_state(struct model *m, uint32_t pid, uint32_t tid, const char *comm,
+		     const char *pcomm, enum model_state state, uint64_t ns)
+{
+	uint32_t thread = threads_see(m->threads, pid, tid, comm, pcomm, 0);
+
+	if ((unsigned)state < MODEL_STATE_NR && ns)
+		counts_add(&m->pending_states, thread, state, ns);
+}
+
+void model_add_offcpu(struct model *m, const struct model_offcpu *o)
+{
+	enum model_state reason = (unsigned)o->reason < MODEL_STATE_NR ? o->reason
+									: MODEL_STATE_OTHER;
+	uint32_t thread, raw;
+
+	note_pid(m, o->pid);
+	thread = threads_see(m->threads, o->pid, o->tid, o->comm, o->pcomm, o->time_ns);
+	raw = stacks_add_raw(m->stacks, o->pid, o->user, o->nr_user, o->kernel, o->nr_kernel,
+			     o->flags | STACKS_REASON(reason));
+	counts_add(&m->pending_offcpu, thread, raw, o->ns);
+}
+
+void model_add_offcpu_resolved(struct model *m, uint32_t pid, uint32_t tid, const char *comm,
+			       const char *pcomm, uint32_t stack, uint64_t ns)
+{
+	uint32_t thread = threads_see(m->threads, pid, tid, comm, pcomm, 0);
+
+	counts_add(&m->pending_offcpu_resolved, thread, stack, ns);
+}
+
 void model_add_lost(struct model *m, enum model_lost kind, uint64_t n)
 {
 	if (kind < MODEL_LOST_NR)
@@ -163,27 +225,38 @@ static void forget_exited(struct model *m)
 	m->nr_exited = 0;
 }
 
+/*
+ * One layer of the open tick as a closed array sorted by (thread, stack): raw stacks mapped to
+ * their resolved ids, merged with entries that came resolved, added to the layer's total.
+ * The caller owns the array.
+ */
+static struct tick_count *close_layer(struct model *m, const struct counts *raw,
+				      const struct counts *resolved, struct counts *total,
+				      size_t *nr)
+{
+	struct counts c;
+
+	counts_init(&c);
+	for (size_t i = 0; raw && i < raw->nr; i++)
+		counts_add(&c, raw->v[i].thread, stacks_of_raw(m->stacks, raw->v[i].stack),
+			   raw->v[i].count);
+	for (size_t i = 0; i < resolved->nr; i++)
+		counts_add(&c, resolved->v[i].thread, resolved->v[i].stack, resolved->v[i].count);
+	counts_sort_by_key(&c);
+	for (size_t i = 0; i < c.nr; i++)
+		counts_add(total, c.v[i].thread, c.v[i].stack, c.v[i].count);
+	free(c.slots);
+	*nr = c.nr;
+	return c.v;
+}
+
 int model_close_tick(struct model *m, uint64_t end_ns)
 {
-	struct counts resolved;
 	struct tick *t;
 
 	stacks_resolve(m->stacks, m->syms);
-	counts_init(&resolved);
-	for (size_t i = 0; i < m->pending.nr; i++) {
-		const struct tick_count *c = &m->pending.v[i];
-
-		counts_add(&resolved, c->thread, stacks_of_raw(m->stacks, c->stack), c->count);
-	}
-	for (size_t i = 0; i < m->pending_resolved.nr; i++) {
-		const struct tick_count *c = &m->pending_resolved.v[i];
-
-		counts_add(&resolved, c->thread, c->stack, c->count);
-	}
-	counts_sort_by_key(&resolved);
-
 	if (m->len == m->cap) {
-		free(m->ring[m->head].counts);
+		tick_free_layers(&m->ring[m->head]);
 		m->head = (m->head + 1) % m->cap;
 		m->len--;
 	}
@@ -191,13 +264,12 @@ int model_close_tick(struct model *m, uint64_t end_ns)
 	*t = m->cur;
 	t->seq = m->next_seq++;
 	t->end_ns = end_ns > t->start_ns ? end_ns : t->start_ns;
-	t->counts = resolved.v;
-	t->nr_counts = resolved.nr;
-	free(resolved.slots);
+	t->counts = close_layer(m, &m->pending, &m->pending_resolved, &m->total_counts,
+				&t->nr_counts);
+	t->offcpu = close_layer(m, &m->pending_offcpu, &m->pending_offcpu_resolved,
+				&m->total_offcpu, &t->nr_offcpu);
+	t->states = close_layer(m, NULL, &m->pending_states, &m->total_states, &t->nr_states);
 
-	for (size_t i = 0; i < t->nr_counts; i++)
-		counts_add(&m->total_counts, t->counts[i].thread, t->counts[i].stack,
-			   t->counts[i].count);
 	m->total.seq = t->seq;
 	m->total.end_ns = t->end_ns;
 	m->total.samples += t->samples;
@@ -206,9 +278,16 @@ int model_close_tick(struct model *m, uint64_t end_ns)
 		m->total.lost[k] += t->lost[k];
 	m->total.counts = m->total_counts.v;
 	m->total.nr_counts = m->total_counts.nr;
+	m->total.offcpu = m->total_offcpu.v;
+	m->total.nr_offcpu = m->total_offcpu.nr;
+	m->total.states = m->total_states.v;
+	m->total.nr_states = m->total_states.nr;
 
 	counts_clear(&m->pending);
 	counts_clear(&m->pending_resolved);
+	counts_clear(&m->pending_offcpu);
+	counts_clear(&m->pending_offcpu_resolved);
+	counts_clear(&m->pending_states);
 	memset(&m->cur, 0, sizeof(m->cur));
 	m->cur.start_ns = t->end_ns;
 	forget_exited(m);

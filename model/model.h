@@ -45,6 +45,34 @@ enum model_lost {
 	MODEL_LOST_NR,
 };
 
+/* Where a thread's time goes (probes/sched). The blocked states are also off-CPU reasons. */
+enum model_state {
+	MODEL_STATE_RUNNING,
+	MODEL_STATE_RUNNABLE, /* woken or preempted, waiting for a CPU */
+	MODEL_STATE_LOCK,     /* futex */
+	MODEL_STATE_IO,       /* uninterruptible (D) or blocking file / block I/O */
+	MODEL_STATE_POLL,     /* poll, select, epoll */
+	MODEL_STATE_SLEEP,    /* nanosleep and friends */
+	MODEL_STATE_OTHER,
+	MODEL_STATE_NR,
+};
+
+/* "running", "runnable", "lock", "io", "poll", "sleep", "other". */
+const char *model_state_name(enum model_state s);
+
+/* An off-CPU interval: a thread blocked for ns with this stack, for this reason. The stack gets
+ * the reason as its leaf-most frame ("[lock]"). Borrowed for the duration of the call. */
+struct model_offcpu {
+	uint64_t time_ns; /* when it was woken (CLOCK_MONOTONIC) */
+	uint32_t pid, tid;
+	const char *comm, *pcomm;
+	const uint64_t *user, *kernel; /* leaf first */
+	uint32_t nr_user, nr_kernel;
+	uint32_t flags;             /* MODEL_SAMPLE_* */
+	enum model_state reason;    /* MODEL_STATE_RUNNABLE .. MODEL_STATE_OTHER */
+	uint64_t ns;
+};
+
 struct model_opts {
 	unsigned history;  /* ticks kept; 0 for the default (3600) */
 	struct syms *syms; /* borrowed; NULL leaves frames as module+0xOFFSET */
@@ -60,6 +88,14 @@ void model_add_sample(struct model *m, const struct model_sample *s);
 void model_add_resolved(struct model *m, uint32_t pid, uint32_t tid, const char *comm,
 			const char *pcomm, uint32_t stack, uint64_t count, uint64_t time_ns);
 void model_add_lost(struct model *m, enum model_lost kind, uint64_t n);
+/* Time a thread spent in a state during the open tick. */
+void model_add_state(struct model *m, uint32_t pid, uint32_t tid, const char *comm,
+		     const char *pcomm, enum model_state state, uint64_t ns);
+/* Blocked time by stack and reason. */
+void model_add_offcpu(struct model *m, const struct model_offcpu *o);
+/* Blocked ns of a stack already interned (it ends with its reason frame): replay, tests. */
+void model_add_offcpu_resolved(struct model *m, uint32_t pid, uint32_t tid, const char *comm,
+			       const char *pcomm, uint32_t stack, uint64_t ns);
 /* A thread seen in /proc: keeps names known even for threads that were never sampled. */
 void model_note_thread(struct model *m, uint32_t pid, uint32_t tid, const char *comm,
 		       const char *pcomm);
@@ -84,8 +120,13 @@ struct tick {
 	uint64_t samples;  /* total samples, including those without a stack */
 	uint64_t truncated; /* samples whose stack is known to be incomplete */
 	uint64_t lost[MODEL_LOST_NR];
-	struct tick_count *counts; /* sorted by (thread, stack) */
+	struct tick_count *counts; /* on-CPU samples, sorted by (thread, stack) */
 	size_t nr_counts;
+	struct tick_count *offcpu; /* blocked ns (count) by (thread, stack), sorted by key */
+	size_t nr_offcpu;
+	struct tick_count *states; /* ns (count) by (thread, state): `stack` holds the
+				      enum model_state; sorted by key */
+	size_t nr_states;
 };
 
 /* Ticks closed so far that are still in the history (at most opts.history). */

@@ -83,7 +83,8 @@ uint32_t stacks_add_raw(struct stacks *st, uint32_t pid, const uint64_t *user, u
 	k->nr_user = nr_user;
 	k->nr_kernel = nr_kernel;
 	k->flags = flags & (MODEL_SAMPLE_USER_FAILED | MODEL_SAMPLE_KERNEL_FAILED |
-			    MODEL_SAMPLE_TRUNCATED | MODEL_SAMPLE_KERNEL_THREAD);
+			    MODEL_SAMPLE_TRUNCATED | MODEL_SAMPLE_KERNEL_THREAD |
+			    STACKS_REASON_MASK);
 	k->pad = 0;
 	if (nr_user)
 		memcpy(k->ips, user, nr_user * sizeof(*user));
@@ -226,6 +227,13 @@ size_t stacks_resolve(struct stacks *st, struct syms *syms)
 			frames[n++] = resolve_ip(st, syms, k->pid, kernel[i], true, i == 0);
 		if (!n)
 			frames[n++] = special(st, "[no stack]");
+		if (k->flags & STACKS_REASON_MASK) {
+			char reason[32];
+
+			snprintf(reason, sizeof(reason), "[%s]",
+				 model_state_name(((k->flags >> 8) & 0xff) - 1));
+			frames[n++] = special(st, reason);
+		}
 		st->raw_stack[st->resolved] = stacks_add_stack(st, frames, n);
 	}
 	return done;

@@ -44,6 +44,11 @@ struct frame {
 struct stacks *stacks_new(void);
 void stacks_free(struct stacks *st);
 
+/* An off-CPU raw stack carries its reason (enum model_state) in flags: STACKS_REASON(r). The
+ * resolved stack ends with the reason as a marker frame, e.g. "[lock]". */
+#define STACKS_REASON(r) (((uint32_t)(r) + 1) << 8)
+#define STACKS_REASON_MASK (0xffu << 8)
+
 /* Interns a raw stack (addresses leaf first, as the kernel gives them). Returns a raw id. */
 uint32_t stacks_add_raw(struct stacks *st, uint32_t pid, const uint64_t *user, uint32_t nr_user,
 			const uint64_t *kernel, uint32_t nr_kernel, uint32_t flags);

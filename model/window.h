@@ -21,9 +21,12 @@ struct window {
 	size_t nr_counts;
 	uint64_t *thread_samples;  /* indexed by thread index, nr_threads long */
 	uint32_t nr_threads;
+	struct tick_count *offcpu; /* blocked ns by (thread, stack), most first */
+	size_t nr_offcpu;
+	/* ns per state, indexed by thread index: thread_states[idx][MODEL_STATE_*] */
+	uint64_t (*thread_states)[MODEL_STATE_NR];
 	/* private */
-	size_t cap_counts;
-	void *index;
+	void *index, *offcpu_index;
 };
 
 void window_init(struct window *w);

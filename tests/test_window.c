@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "model/model.h"
+#include "model/stacks.h"
 #include "model/threads.h"
 #include "model/window.h"
 
@@ -128,12 +129,57 @@ static void test_window_empty_model(void **state)
 	model_free(NULL);
 }
 
+static void test_window_states_and_offcpu(void **state)
+{
+	struct model *m;
+	struct window w;
+	uint64_t user[] = { 0x10, 0x20 }, kern[] = { 0xffff10 };
+	struct model_offcpu o = { .pid = 40, .tid = 41, .comm = "waiter", .pcomm = "app",
+				  .user = user, .nr_user = 2, .kernel = kern, .nr_kernel = 1,
+				  .reason = MODEL_STATE_LOCK, .ns = 700 };
+	const struct stacks *st;
+	uint32_t idx, nr;
+	const uint32_t *frames;
+
+	model_new(NULL, &m);
+	window_init(&w);
+	for (int i = 0; i < 3; i++) {
+		model_add_state(m, 40, 41, "waiter", "app", MODEL_STATE_LOCK, 700);
+		model_add_state(m, 40, 41, "waiter", "app", MODEL_STATE_RUNNING, 200);
+		model_add_state(m, 40, 41, "waiter", "app", MODEL_STATE_RUNNABLE, 100);
+		model_add_offcpu(m, &o);
+		model_close_tick(m, model_start_ns(m) + (i + 1) * 1000ull);
+	}
+	assert_int_equal(model_tick(m, 0)->nr_states, 3);
+	window_sum(&w, m, 2);
+	idx = threads_find(model_threads(m), 41);
+	assert_int_equal(w.thread_states[idx][MODEL_STATE_LOCK], 1400);
+	assert_int_equal(w.thread_states[idx][MODEL_STATE_RUNNING], 400);
+	assert_int_equal(w.thread_states[idx][MODEL_STATE_SLEEP], 0);
+	assert_int_equal(w.nr_offcpu, 1);
+	assert_int_equal(w.offcpu[0].count, 1400);
+	assert_int_equal(w.nr_counts, 0); /* off-CPU time is not on-CPU samples */
+	/* the reason is the leaf-most frame of the blocked stack */
+	st = model_stacks(m);
+	frames = stacks_frames(st, w.offcpu[0].stack, &nr);
+	assert_int_equal(nr, 4);
+	assert_string_equal(stacks_frame(st, frames[3])->function, "[lock]");
+	assert_int_equal(stacks_frame(st, frames[3])->kind, FRAME_SPECIAL);
+	window_sum(&w, m, 0);
+	assert_int_equal(w.thread_states[idx][MODEL_STATE_RUNNABLE], 300);
+	assert_int_equal(w.offcpu[0].count, 2100);
+	assert_string_equal(model_state_name(MODEL_STATE_IO), "io");
+	window_fini(&w);
+	model_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_window_ticks_and_sums),
 		cmocka_unit_test(test_window_exited_thread_keeps_its_name),
 		cmocka_unit_test(test_window_empty_model),
+		cmocka_unit_test(test_window_states_and_offcpu),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -22,6 +22,7 @@ struct tui_info {
 	unsigned freq_hz;
 	unsigned nr_cpus;
 	unsigned tick_ms;    /* refresh interval */
+	const char *unwind;  /* how stacks are walked, e.g. "fp"; NULL shows "fp" */
 };
 
 enum tui_action {
@@ -41,5 +42,21 @@ void tui_tick(struct tui *t);
 void tui_log(struct tui *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A signal asked us to stop (SIGTERM, SIGHUP, SIGINT): restore the terminal now. */
 void tui_restore(struct tui *t);
+/* The user paused the view (space); the model should keep counting. */
+bool tui_paused(const struct tui *t);
+
+/*
+ * Without a terminal (tests, and later replay scripting): the same frontend drawing into an
+ * in-memory canvas of w x h, fed keys by tui_key(). The header clock shows 00:00:00.
+ */
+struct canvas;
+int tui_new_headless(const struct tui_info *info, struct model *m, int w, int h, bool ascii,
+		     struct tui **out);
+/* One key, as term_getkey() gives it (a code point or a TERM_KEY_* from tui/term.h). */
+enum tui_action tui_key(struct tui *t, int key);
+/* The headless canvas is now w x h (what KEY_RESIZE does on a terminal). */
+void tui_resize(struct tui *t, int w, int h);
+/* What was drawn last; borrowed. */
+const struct canvas *tui_canvas(const struct tui *t);
 
 #endif

@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The help view: the keys, what the header means, and the warnings kept so far. */
+#include <stdio.h>
+#include <string.h>
+
+#include "model/xalloc.h"
+#include "canvas.h"
+#include "term.h"
+#include "view.h"
+
+static const char *const text[] = {
+	"#Anywhere",
+	"  1 2 Tab      threads / flame / next view      h ? F1   this help",
+	"  space        pause (the view freezes, the probes keep counting)",
+	"  w            window: last 1s, 10s, 60s, since start",
+	"  q F10        quit                             Ctrl-L   repaint",
+	"",
+	"#Threads",
+	"  arrows PgUp PgDn Home End   move              Enter    stacks of the thread",
+	"  /            filter by name or pid            < >      sort column",
+	"  P N T        sort by %CPU, pid, name          I        invert the order",
+	"  H            threads / processes",
+	"",
+	"#Flame",
+	"  arrows       caller, callee, frames beside    Home End root, hottest leaf",
+	"  Enter        zoom in (on the zoomed frame: its stacks)     Esc  zoom out",
+	"  s            stacks through the frame         f        root at top / bottom",
+	"  /            highlight matches, total share   n N      next / previous match",
+	"",
+	"#Stack",
+	"  Enter        go to the function under the cursor           Esc  back",
+	"",
+	"#Header",
+	"  %CPU is of one CPU: samples / (rate x window) x 100. lost: samples dropped",
+	"  before they reached flametop. unwind: how stacks are walked (fp: frame",
+	"  pointers) and the share known to be cut short.",
+};
+
+#define NR_TEXT (sizeof(text) / sizeof(text[0]))
+
+struct help_view {
+	struct view_ctx *ctx;
+	size_t top;
+	int h;
+};
+
+static void *create(struct view_ctx *ctx)
+{
+	struct help_view *v = xcalloc(1, sizeof(*v));
+
+	v->ctx = ctx;
+	return v;
+}
+
+static void destroy(void *p)
+{
+	free(p);
+}
+
+static size_t nr_lines(const struct help_view *v)
+{
+	return NR_TEXT + 2 + (v->ctx->nr_log ? v->ctx->nr_log : 1);
+}
+
+static void draw_line(struct help_view *v, struct canvas *c, int y, size_t i)
+{
+	char buf[64];
+
+	if (i < NR_TEXT) {
+		if (text[i][0] == '#')
+			canvas_put(c, y, 0, -1, CANVAS_HEADER, text[i] + 1);
+		else
+			canvas_put(c, y, 0, -1, CANVAS_DEFAULT, text[i]);
+		return;
+	}
+	i -= NR_TEXT;
+	if (i == 0)
+		return;
+	if (i == 1) {
+		snprintf(buf, sizeof(buf), "Warnings (%zu)", v->ctx->nr_log);
+		canvas_put(c, y, 0, -1, CANVAS_HEADER, buf);
+		return;
+	}
+	if (!v->ctx->nr_log) {
+		canvas_put(c, y, 2, -1, CANVAS_DIM, "none");
+		return;
+	}
+	canvas_put(c, y, 2, -1, CANVAS_WARNING, v->ctx->log[i - 2]);
+}
+
+static void draw(void *p, struct canvas *c, int y, int h)
+{
+	struct help_view *v = p;
+	size_t n = nr_lines(v);
+
+	if (h <= 0)
+		return;
+	canvas_put(c, y, 0, -1, CANVAS_HEADER_VALUE, "flametop help");
+	canvas_put(c, y, 14, -1, CANVAS_DIM, "  (Esc to return)");
+	if (v->top + (h - 1) > n)
+		v->top = n > (size_t)(h - 1) ? n - (h - 1) : 0;
+	for (int i = 0; i < h - 1 && v->top + i < n; i++)
+		draw_line(v, c, y + 1 + i, v->top + i);
+}
+
+static int key(void *p, int k)
+{
+	struct help_view *v = p;
+	size_t n = nr_lines(v), page = v->h > 2 ? v->h - 2 : 1;
+
+	switch (k) {
+	case TERM_KEY_UP:
+		v->top = v->top ? v->top - 1 : 0;
+		break;
+	case TERM_KEY_DOWN:
+		v->top = v->top + 1 < n ? v->top + 1 : v->top;
+		break;
+	case TERM_KEY_PGUP:
+		v->top = v->top > page ? v->top - page : 0;
+		break;
+	case TERM_KEY_PGDN:
+		v->top = v->top + page < n ? v->top + page : v->top;
+		break;
+	case TERM_KEY_HOME:
+		v->top = 0;
+		break;
+	case TERM_KEY_END:
+		v->top = n;
+		break;
+	case TERM_KEY_ESC:
+	case TERM_KEY_ENTER:
+	case 'h':
+	case '?':
+	case TERM_KEY_F1:
+		return VIEW_HANDLED | VIEW_BACK;
+	default:
+		return VIEW_IGNORED;
+	}
+	return VIEW_HANDLED | VIEW_REDRAW;
+}
+
+static void resize(void *p, int w, int h)
+{
+	struct help_view *v = p;
+
+	v->h = h;
+}
+
+static void enter(void *p)
+{
+	struct help_view *v = p;
+
+	v->top = 0;
+}
+
+static void update(void *p)
+{
+}
+
+static const struct view_hint hints[] = {
+	{ "Esc", "Back" }, { NULL },
+};
+
+const struct view_ops view_help_ops = {
+	.name = "help",
+	.hints = hints,
+	.create = create,
+	.destroy = destroy,
+	.update = update,
+	.draw = draw,
+	.key = key,
+	.resize = resize,
+	.enter = enter,
+};

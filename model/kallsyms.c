@@ -114,6 +114,8 @@ int kallsyms_load_mem(const char *buf, size_t len, struct kallsyms **out)
 			eol = end;
 		q = p;
 		p = eol + 1;
+		if (memchr(q, '\0', (size_t)(eol - q)))
+			continue; /* not text */
 		if (!parse_hex(&q, eol, &addr) || eol - q < 4 || q[0] != ' ' || q[2] != ' ')
 			continue;
 		lines++;

@@ -5,6 +5,7 @@
  * callers and callees of the selected function, or a thread's top functions. Enter on any
  * function line goes to that function; Esc comes back.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -35,7 +36,7 @@ struct line {
 	uint64_t count;
 	uint64_t self;    /* LINE_FUNC: also the self samples, when shown */
 	bool has_self;
-	char text[96];    /* LINE_TEXT, LINE_STACK */
+	char text[200];   /* LINE_TEXT, LINE_STACK */
 };
 
 struct stack_view {
@@ -86,11 +87,15 @@ static struct line *add(struct stack_view *v, enum line_kind kind)
 	return &v->lines[v->nr++];
 }
 
-static void add_text(struct stack_view *v, const char *fmt, const char *arg)
+static void __attribute__((format(printf, 2, 3))) add_text(struct stack_view *v,
+							   const char *fmt, ...)
 {
 	struct line *l = add(v, LINE_TEXT);
+	va_list ap;
 
-	snprintf(l->text, sizeof(l->text), fmt, arg);
+	va_start(ap, fmt);
+	vsnprintf(l->text, sizeof(l->text), fmt, ap);
+	va_end(ap);
 }
 
 static void add_funcs(struct stack_view *v, const struct calltree_func *f, size_t nr,
@@ -141,7 +146,6 @@ static void add_stacks(struct stack_view *v, uint32_t path_node)
 {
 	uint32_t *leaves = xmalloc((v->ct.nr + 1) * sizeof(*leaves));
 	size_t nr = 0;
-	char buf[96];
 
 	v->sel_total = 0;
 	for (uint32_t n = 0; n < v->ct.nr; n++) {
@@ -155,8 +159,7 @@ static void add_stacks(struct stack_view *v, uint32_t path_node)
 		qsort(leaves, nr, sizeof(*leaves), by_self);
 	sort_view = NULL;
 	add(v, LINE_BLANK);
-	snprintf(buf, sizeof(buf), "%zu", nr);
-	add_text(v, nr == 1 ? "1 stack, leaf first" : "%s stacks, leaf first", buf);
+	add_text(v, "%zu stack%s, leaf first", nr, nr == 1 ? "" : "s");
 	for (size_t i = 0; i < nr && i < MAX_STACKS; i++) {
 		struct line *l = add(v, LINE_STACK);
 
@@ -175,8 +178,7 @@ static void add_stacks(struct stack_view *v, uint32_t path_node)
 		}
 	}
 	if (nr > MAX_STACKS) {
-		snprintf(buf, sizeof(buf), "%zu", nr - MAX_STACKS);
-		add_text(v, "... and %s more", buf);
+		add_text(v, "... and %zu more", nr - MAX_STACKS);
 	}
 	free(leaves);
 }

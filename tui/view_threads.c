@@ -157,7 +157,7 @@ static int by_sort(const void *a, const void *b)
 	default:
 		break;
 	}
-	if (cols[v->sort].desc)
+	if (v->sort < COL_NR && cols[v->sort].desc)
 		r = -r;
 	if (v->invert)
 		r = -r;

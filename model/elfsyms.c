@@ -488,7 +488,8 @@ static const char *name_of(struct elfsyms *es, struct esym *sym)
 			free(dem);
 			sym->dem = 1;
 		} else {
-			es->dems = xgrow(es->dems, &es->cap_dems, es->nr_dems + 1, sizeof(*es->dems));
+			es->dems = xgrow(es->dems, &es->cap_dems, es->nr_dems + 1,
+					 sizeof(*es->dems));
 			es->dems[es->nr_dems++] = dem;
 			sym->dem = (uint32_t)es->nr_dems + 1;
 		}

@@ -168,23 +168,31 @@ int kallsyms_load_mem(const char *buf, size_t len, struct kallsyms **out)
 		k->restricted = true;
 		k->nr_syms = 0;
 	}
-	if (k->nr_syms)
+	/* The kernel lists its symbols in address order: sort only if that ever changes. */
+	for (i = 1; i < k->nr_syms && k->syms[i - 1].start <= k->syms[i].start; i++)
+		;
+	if (i < k->nr_syms)
 		qsort(k->syms, k->nr_syms, sizeof(*k->syms), cmp_ksym);
+	/* One symbol per address: the best alias. */
 	for (i = 0, n = 0; i < k->nr_syms; i++) {
-		if (n && k->syms[n - 1].start == k->syms[i].start)
+		if (n && k->syms[n - 1].start == k->syms[i].start) {
+			if (cmp_ksym(&k->syms[i], &k->syms[n - 1]) < 0)
+				k->syms[n - 1] = k->syms[i];
 			continue;
+		}
 		k->syms[n++] = k->syms[i];
 	}
 	k->nr_syms = n;
 	for (i = 0; i < n; i++) {
 		struct ksym *ks = &k->syms[i];
-		uint64_t cap = ks->start + MAX_UNSIZED < ks->start ? UINT64_MAX :
-								    ks->start + MAX_UNSIZED;
+		uint64_t cap = ks->start + MAX_UNSIZED;
 
-		if (i + 1 == n || k->syms[i + 1].mod != ks->mod)
-			ks->end = i + 1 < n && k->syms[i + 1].start < cap ? k->syms[i + 1].start : cap;
-		else
+		if (cap < ks->start)
+			cap = UINT64_MAX;
+		if (i + 1 < n && (k->syms[i + 1].mod == ks->mod || k->syms[i + 1].start < cap))
 			ks->end = k->syms[i + 1].start;
+		else
+			ks->end = cap;
 	}
 	*out = k;
 	return 0;

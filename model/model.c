@@ -87,7 +87,7 @@ int model_new(const struct model_opts *opts, struct model **out)
 	counts_init(&m->total_offcpu);
 	counts_init(&m->total_states);
 	counts_init(&m->pids);
-	m->start_ns = now_ns();
+	m->start_ns = opts && opts->start_ns ? opts->start_ns : now_ns();
 	m->cur.start_ns = m->start_ns;
 	m->total.start_ns = m->start_ns;
 	*out = m;
@@ -182,6 +182,29 @@ void model_add_offcpu_resolved(struct model *m, uint32_t pid, uint32_t tid, cons
 	uint32_t thread = threads_see(m->threads, pid, tid, comm, pcomm, 0);
 
 	counts_add(&m->pending_offcpu_resolved, thread, stack, ns);
+}
+
+void model_add_tick(struct model *m, const struct tick *t)
+{
+	uint32_t nr_threads = threads_count(m->threads);
+
+	m->cur.start_ns = t->start_ns;
+	m->cur.samples += t->samples;
+	m->cur.truncated += t->truncated;
+	for (int k = 0; k < MODEL_LOST_NR; k++)
+		m->cur.lost[k] += t->lost[k];
+	for (size_t i = 0; i < t->nr_counts; i++)
+		if (t->counts[i].thread < nr_threads)
+			counts_add(&m->pending_resolved, t->counts[i].thread, t->counts[i].stack,
+				   t->counts[i].count);
+	for (size_t i = 0; i < t->nr_offcpu; i++)
+		if (t->offcpu[i].thread < nr_threads)
+			counts_add(&m->pending_offcpu_resolved, t->offcpu[i].thread,
+				   t->offcpu[i].stack, t->offcpu[i].count);
+	for (size_t i = 0; i < t->nr_states; i++)
+		if (t->states[i].thread < nr_threads && t->states[i].stack < MODEL_STATE_NR)
+			counts_add(&m->pending_states, t->states[i].thread, t->states[i].stack,
+				   t->states[i].count);
 }
 
 void model_add_lost(struct model *m, enum model_lost kind, uint64_t n)

@@ -16,6 +16,7 @@ struct model;
 struct syms;
 struct threads;
 struct stacks;
+struct tick;
 
 /* One on-CPU sample as a source saw it. Everything is borrowed for the duration of the call. */
 struct model_sample {
@@ -76,6 +77,7 @@ struct model_offcpu {
 struct model_opts {
 	unsigned history;  /* ticks kept; 0 for the default (3600) */
 	struct syms *syms; /* borrowed; NULL leaves frames as module+0xOFFSET */
+	uint64_t start_ns; /* CLOCK_MONOTONIC start; 0 for now (a replay passes the recording's) */
 };
 
 int model_new(const struct model_opts *opts, struct model **out);
@@ -101,6 +103,14 @@ void model_note_thread(struct model *m, uint32_t pid, uint32_t tid, const char *
 		       const char *pcomm);
 /* The thread has exited: it keeps its name in the ticks it lived in. */
 void model_thread_exit(struct model *m, uint32_t tid);
+
+/*
+ * A replay source: adds a tick as recorded (its figures, and counts whose thread and stack are
+ * this model's indexes and stack ids) to the open tick, whose start becomes t->start_ns. The
+ * source then closes it with model_close_tick(m, t->end_ns); t->seq and t->end_ns are not read.
+ * Entries naming an unknown thread are dropped. t is borrowed for the call.
+ */
+void model_add_tick(struct model *m, const struct tick *t);
 
 /* Closes the current tick at end_ns: symbolizes new stacks and appends it to the history. */
 int model_close_tick(struct model *m, uint64_t end_ns);

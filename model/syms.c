@@ -191,6 +191,7 @@ struct jit {
 struct proc {
 	uint32_t pid;
 	uint32_t nspid; /* the pid inside its own pid namespace, 0 when unknown */
+	uint32_t uid;   /* owner of <proc_root>/PID */
 	struct map *maps;
 	size_t nr_maps;
 	uint64_t read_ns; /* when maps were last (attempted to be) read */
@@ -280,14 +281,14 @@ static bool build_id_eq(const void *val, const void *key)
 
 static struct bin *new_bin(struct syms *s, struct elfsyms *es)
 {
+	const char *build_id = es ? elfsyms_build_id(es) : NULL;
 	struct bin *b = xcalloc(1, sizeof(*b));
 
 	b->es = es;
 	s->bins = xgrow(s->bins, &s->cap_bins, s->nr_bins + 1, sizeof(*s->bins));
 	s->bins[s->nr_bins++] = b;
-	if (es && elfsyms_build_id(es))
-		htab_put(&s->build_ids, hash_bytes(elfsyms_build_id(es), strlen(elfsyms_build_id(es))),
-			 b);
+	if (build_id)
+		htab_put(&s->build_ids, hash_bytes(build_id, strlen(build_id)), b);
 	return b;
 }
 
@@ -343,10 +344,13 @@ static struct bin *bin_for_fd(struct syms *s, int fd, const struct stat *st)
 	return b;
 }
 
-/* Opens path if it is a regular file. Returns the fd or -1. */
-static int open_regular(const char *path, struct stat *st)
+/*
+ * Opens path if it is a regular file. Returns the fd or -1. O_NONBLOCK: a FIFO planted where a
+ * file is expected must not hang us (it is then refused as not regular).
+ */
+static int open_regular(const char *path, int flags, struct stat *st)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | flags);
 
 	if (fd < 0)
 		return -1;
@@ -388,7 +392,7 @@ static struct bin *open_bin(struct syms *s, uint32_t pid, const struct map *m)
 	for (i = 0; i < 3; i++) {
 		const char *path = cand[order[i]];
 
-		if (!path[0] || (fd = open_regular(path, &st)) < 0)
+		if (!path[0] || (fd = open_regular(path, 0, &st)) < 0)
 			continue;
 		if (!m->inode || st.st_ino == m->inode)
 			break;
@@ -598,6 +602,7 @@ static int read_maps(struct syms *s, struct proc *p)
 	struct map *maps = NULL, m;
 	size_t nr = 0, cap = 0, lcap = 0, i;
 	char path[PATH_MAX], *line = NULL;
+	struct stat st;
 	FILE *f;
 	int err;
 
@@ -623,7 +628,8 @@ static int read_maps(struct syms *s, struct proc *p)
 		free(maps);
 		return err;
 	}
-	qsort(maps, nr, sizeof(*maps), cmp_map);
+	if (nr)
+		qsort(maps, nr, sizeof(*maps), cmp_map);
 
 	for (i = 0; i < nr; i++) {
 		struct map *mp = &maps[i];
@@ -654,6 +660,10 @@ static int read_maps(struct syms *s, struct proc *p)
 	p->maps = maps;
 	p->nr_maps = nr;
 	p->nspid = read_nspid(s, p->pid);
+	p->uid = UINT32_MAX;
+	path[strlen(path) - strlen("/maps")] = '\0';
+	if (!stat(path, &st))
+		p->uid = st.st_uid;
 	return 0;
 }
 
@@ -783,7 +793,8 @@ static void read_perf_map(struct syms *s, struct jit *j, int fd, const struct st
 	j->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
 
 	/* Sorted by start; where a JIT reused an address, its latest entry wins. */
-	qsort(j->syms, j->nr, sizeof(*j->syms), cmp_jsym);
+	if (j->nr)
+		qsort(j->syms, j->nr, sizeof(*j->syms), cmp_jsym);
 	for (i = 0, n = 0; i < j->nr; i++) {
 		if (n && j->syms[n - 1].start == j->syms[i].start)
 			n--;
@@ -799,7 +810,7 @@ static void refresh_jit(struct syms *s, struct proc *p)
 	char path[2][PATH_MAX];
 	uint64_t now = now_ns();
 	struct stat st;
-	int i, fd = -1;
+	int i, n, fd = -1;
 
 	if (j->checked && now - j->checked_ns < JIT_RECHECK_NS)
 		return;
@@ -807,15 +818,24 @@ static void refresh_jit(struct syms *s, struct proc *p)
 	j->checked_ns = now;
 
 	/* A JIT in a container writes <its /tmp>/perf-<its pid>.map. */
-	snprintf(path[0], sizeof(path[0]), "%s/perf-%" PRIu32 ".map", s->perf_map_dir, p->pid);
+	n = snprintf(path[0], sizeof(path[0]), "%s/perf-%" PRIu32 ".map", s->perf_map_dir, p->pid);
+	if (n < 0 || (size_t)n >= sizeof(path[0]))
+		path[0][0] = '\0';
 	path[1][0] = '\0';
-	if (p->nspid && p->nspid != p->pid &&
-	    snprintf(path[1], sizeof(path[1]), "%s/%" PRIu32 "/root%s/perf-%" PRIu32 ".map",
-		     s->proc_root, p->pid, s->perf_map_dir, p->nspid) >= (int)sizeof(path[1]))
-		path[1][0] = '\0';
+	if (p->nspid && p->nspid != p->pid) {
+		n = snprintf(path[1], sizeof(path[1]), "%s/%" PRIu32 "/root%s/perf-%" PRIu32 ".map",
+			     s->proc_root, p->pid, s->perf_map_dir, p->nspid);
+		if (n < 0 || (size_t)n >= sizeof(path[1]))
+			path[1][0] = '\0';
+	}
 	for (i = 0; i < 2 && fd < 0; i++) {
 		if (path[i][0])
-			fd = open_regular(path[i], &st);
+			fd = open_regular(path[i], O_NOFOLLOW, &st);
+		/* Anyone can write to /tmp: only believe files of the process's owner or root. */
+		if (fd >= 0 && st.st_uid != 0 && st.st_uid != p->uid) {
+			close(fd);
+			fd = -1;
+		}
 	}
 	if (fd < 0)
 		return; /* gone: keep what we had, samples may still point there */
@@ -940,12 +960,14 @@ static void load_kernel(struct syms *s)
 {
 	char path[PATH_MAX];
 	const char *file = s->kallsyms_path;
+	int n;
 
 	if (s->kernel_tried)
 		return;
 	s->kernel_tried = true;
 	if (!file) {
-		if (snprintf(path, sizeof(path), "%s/kallsyms", s->proc_root) >= (int)sizeof(path)) {
+		n = snprintf(path, sizeof(path), "%s/kallsyms", s->proc_root);
+		if (n < 0 || (size_t)n >= sizeof(path)) {
 			s->kernel_err = -ENAMETOOLONG;
 			return;
 		}

@@ -58,6 +58,10 @@ void syms_forget_pid(struct syms *s, uint32_t pid);
 /*
  * Resolves one user address of process pid. Always fills *out (kind SYMS_UNKNOWN and
  * module "[unknown]" when nothing covers it) and returns 0, or -errno on a hard failure.
+ * A pid never noted is noted on its first lookup. An address outside every known mapping
+ * re-reads the process's maps (at most once a second: dlopen). Anonymous executable memory is
+ * SYMS_JIT; <perf_map_dir>/perf-PID.map names it and is re-read when it changes (checked at
+ * most every 100 ms).
  */
 int syms_user(struct syms *s, uint32_t pid, uint64_t addr, struct syms_frame *out);
 /* Resolves one kernel address. Always fills *out. */

@@ -616,7 +616,8 @@ static bool vdso_clock_gettime(uint64_t base, uint64_t size, uint64_t *off)
 	memcpy(copy, (const void *)base, size);
 	elf_version(EV_CURRENT);
 	elf = elf_memory(copy, size);
-	if (elf && (elf_sym(elf, "__vdso_clock_gettime", &v) || elf_sym(elf, "clock_gettime", &v)) &&
+	if (elf &&
+	    (elf_sym(elf, "__vdso_clock_gettime", &v) || elf_sym(elf, "clock_gettime", &v)) &&
 	    !elf_getphdrnum(elf, &n)) {
 		for (i = 0; i < n; i++) {
 			if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD &&
@@ -634,7 +635,7 @@ static bool vdso_clock_gettime(uint64_t base, uint64_t size, uint64_t *off)
 static void test_syms_vdso(void **state)
 {
 	struct fixture *fx = *state;
-	uint64_t base, size, off, fake = 0x7ffd12340000ull;
+	uint64_t base = 0, size = 0, off = 0, fake = 0x7ffd12340000ull;
 	struct syms_frame fr;
 	FILE *maps;
 
@@ -843,7 +844,7 @@ static void test_syms_elf_garbage(void **state)
 static void test_syms_live_process(void **state)
 {
 	struct syms_opts opts = { .proc_root = "/proc" };
-	uint64_t base, size, off;
+	uint64_t base = 0, size = 0, off = 0;
 	struct syms_frame fr;
 	struct syms *s;
 	void *method;

@@ -205,23 +205,61 @@ static void go_back(struct tui *t)
 
 /* ---- drawing ---- */
 
-static int put_pair(struct canvas *c, int y, int x, const char *label, const char *value,
-		    enum canvas_role vrole)
-{
-	int n = canvas_put(c, y, x, -1, CANVAS_HEADER, label);
+/* A piece of a line that may be dropped when the line does not fit: lowest prio goes first. */
+struct seg {
+	const char *label; /* in CANVAS_HEADER / CANVAS_KEY */
+	char value[160];   /* in role */
+	enum canvas_role role;
+	int prio;
+	bool on;
+};
 
-	return n + canvas_put(c, y, x + n, -1, vrole, value);
+/* Draws segs from x in at most maxw columns, sep between them, dropping what does not fit. */
+static int put_segs(struct canvas *c, int y, int x, int maxw, struct seg *segs, int n,
+		    const char *sep, enum canvas_role label_role)
+{
+	int total, x0 = x;
+
+	for (int i = 0; i < n; i++)
+		segs[i].on = true;
+	for (;;) {
+		int drop = -1;
+
+		total = 0;
+		for (int i = 0; i < n; i++)
+			if (segs[i].on)
+				total += (total ? canvas_width(c, sep) : 0) +
+					 canvas_width(c, segs[i].label) +
+					 canvas_width(c, segs[i].value);
+		if (total <= maxw)
+			break;
+		for (int i = 0; i < n; i++)
+			if (segs[i].on && (drop < 0 || segs[i].prio <= segs[drop].prio))
+				drop = i;
+		if (drop < 0)
+			break;
+		segs[drop].on = false;
+	}
+	for (int i = 0; i < n; i++) {
+		if (!segs[i].on)
+			continue;
+		if (x > x0)
+			x += canvas_put(c, y, x, x0 + maxw - x, CANVAS_HEADER, sep);
+		x += canvas_put(c, y, x, x0 + maxw - x, label_role, segs[i].label);
+		x += canvas_put(c, y, x, x0 + maxw - x, segs[i].role, segs[i].value);
+	}
+	return x - x0;
 }
 
 static void draw_header(struct tui *t)
 {
 	struct canvas *c = &t->canvas;
 	const struct window *w = &t->win;
-	char clock[16], buf[64], right[48];
+	char clock[16], buf[64];
 	time_t now = t->term ? time(NULL) : 0;
 	struct tm tm;
 	uint64_t lost = 0;
-	int x = 0, rx;
+	int x, rx, n;
 
 	if (t->term)
 		localtime_r(&now, &tm);
@@ -229,93 +267,117 @@ static void draw_header(struct tui *t)
 		gmtime_r(&now, &tm);
 	strftime(clock, sizeof(clock), "%H:%M:%S", &tm);
 
-	/* Row 0: who and what, the window on the right. */
-	snprintf(right, sizeof(right), "window: %s", windows[t->win_mode].label);
-	rx = c->w - canvas_width(c, right);
-	x += canvas_put(c, 0, x, -1, CANVAS_HEADER_VALUE, "flametop");
-	x += put_pair(c, 0, x, " on ", t->info.host ? t->info.host : "?", CANVAS_HEADER_VALUE);
-	x += canvas_put(c, 0, x, -1, CANVAS_HEADER, "  ");
-	x += canvas_put(c, 0, x, -1, CANVAS_HEADER_VALUE, clock);
-	x += canvas_put(c, 0, x, -1, CANVAS_HEADER, "  ");
-	canvas_put_fit(c, 0, x, rx - 1 - x, CANVAS_HEADER_VALUE,
-		       t->info.target ? t->info.target : "whole system", 0);
-	if (rx > x + 8) {
-		canvas_put(c, 0, rx, -1, CANVAS_HEADER, "window: ");
-		canvas_put(c, 0, rx + 8, -1, CANVAS_HEADER_VALUE, windows[t->win_mode].label);
+	/* Row 0: who, when, what; the window on the right. The target takes what is left. */
+	{
+		const char *win = windows[t->win_mode].label;
+		struct seg segs[] = {
+			{ "flametop on ", "", CANVAS_HEADER_VALUE, 3 },
+			{ "", "", CANVAS_HEADER_VALUE, 2 },
+		};
+
+		snprintf(segs[0].value, sizeof(segs[0].value), "%s",
+			 t->info.host ? t->info.host : "?");
+		snprintf(segs[1].value, sizeof(segs[1].value), "%s", clock);
+		n = canvas_width(c, win);
+		rx = c->w - n - (c->w >= n + 8 + 20 ? 8 : 0);
+		if (rx < 0)
+			rx = 0;
+		x = put_segs(c, 0, 0, rx - 1, segs, 2, "  ", CANVAS_HEADER);
+		if (x)
+			x += 2;
+		if (rx - 1 - x >= 8)
+			canvas_put_fit(c, 0, x, rx - 1 - x, CANVAS_HEADER_VALUE,
+				       t->info.target ? t->info.target : "whole system", 0);
+		if (c->w - rx > n)
+			rx += canvas_put(c, 0, rx, -1, CANVAS_HEADER, "window: ");
+		canvas_put(c, 0, rx, -1, CANVAS_HEADER_VALUE, win);
 	}
 
-	/* Row 1: the numbers. */
-	x = 0;
-	snprintf(buf, sizeof(buf), "%u Hz", t->info.freq_hz);
-	x += put_pair(c, 1, x, "rate ", buf, CANVAS_HEADER_VALUE);
-	if (t->info.source)
-		x += canvas_printf(c, 1, x, -1, CANVAS_HEADER, " (%s)", t->info.source);
-	if (t->ctx.win_secs > 0)
-		snprintf(buf, sizeof(buf), "%.1f", w->samples / t->ctx.win_secs);
-	else
-		snprintf(buf, sizeof(buf), "-");
-	x += put_pair(c, 1, x, "  samples/s ", buf, CANVAS_HEADER_VALUE);
-	for (int k = 0; k < MODEL_LOST_NR; k++)
-		lost += w->lost[k];
-	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)lost);
-	x += put_pair(c, 1, x, "  lost ", buf, lost ? CANVAS_WARNING : CANVAS_HEADER_VALUE);
-	x += put_pair(c, 1, x, "  unwind ", t->info.unwind ? t->info.unwind : "fp",
-		      CANVAS_HEADER_VALUE);
-	view_pct(buf, sizeof(buf), w->truncated, w->samples);
-	x += canvas_printf(c, 1, x, -1, CANVAS_HEADER, " %s%s cut", buf, w->samples ? "%" : "");
-	if (t->paused) {
-		int px = c->w - 8;
+	/* Row 1: the numbers; PAUSED on the right. */
+	{
+		struct seg segs[] = {
+			{ "rate ", "", CANVAS_HEADER_VALUE, 1 },
+			{ "samples/s ", "", CANVAS_HEADER_VALUE, 4 },
+			{ "lost ", "", CANVAS_HEADER_VALUE, 3 },
+			{ "unwind ", "", CANVAS_HEADER_VALUE, 2 },
+		};
+		int right = t->paused ? 9 : 0;
 
-		if (px < x + 1)
-			px = x + 1;
-		canvas_put(c, 1, px, -1, CANVAS_PAUSED, " PAUSED ");
+		snprintf(segs[0].value, sizeof(segs[0].value), "%u Hz%s%s%s", t->info.freq_hz,
+			 t->info.source ? " (" : "", t->info.source ? t->info.source : "",
+			 t->info.source ? ")" : "");
+		if (t->ctx.win_secs > 0)
+			snprintf(segs[1].value, sizeof(segs[1].value), "%.1f",
+				 w->samples / t->ctx.win_secs);
+		else
+			snprintf(segs[1].value, sizeof(segs[1].value), "-");
+		for (int k = 0; k < MODEL_LOST_NR; k++)
+			lost += w->lost[k];
+		snprintf(segs[2].value, sizeof(segs[2].value), "%llu", (unsigned long long)lost);
+		if (lost)
+			segs[2].role = CANVAS_WARNING;
+		view_pct(buf, sizeof(buf), w->truncated, w->samples);
+		snprintf(segs[3].value, sizeof(segs[3].value), "%s%s%s%s",
+			 t->info.unwind ? t->info.unwind : "fp", w->samples ? ", " : "",
+			 w->samples ? buf : "", w->samples ? "% truncated" : "");
+		put_segs(c, 1, 0, c->w - right, segs, 4, "  ", CANVAS_HEADER);
+		if (t->paused)
+			canvas_put(c, 1, c->w - 8, -1, CANVAS_PAUSED, " PAUSED ");
 	}
 
 	/* Row 2: the status line: the newest kept warning. */
 	if (t->nr_log) {
+		char more[48] = "";
+
 		x = canvas_put(c, 2, 0, -1, CANVAS_WARNING, "! ");
-		if (t->nr_log > 1) {
-			snprintf(right, sizeof(right), " (+%zu, h)", t->nr_log - 1 + t->dropped);
-			rx = c->w - canvas_width(c, right);
-			canvas_put_fit(c, 2, x, rx - x, CANVAS_WARNING, t->log[t->nr_log - 1], 0);
-			canvas_put(c, 2, rx, -1, CANVAS_DIM, right);
-		} else {
-			canvas_put_fit(c, 2, x, c->w - x, CANVAS_WARNING, t->log[t->nr_log - 1], 0);
-		}
+		if (t->nr_log + t->dropped > 1)
+			snprintf(more, sizeof(more), " (+%zu, h)", t->nr_log - 1 + t->dropped);
+		rx = c->w - canvas_width(c, more);
+		canvas_put_fit(c, 2, x, rx - x, CANVAS_WARNING, t->log[t->nr_log - 1], 0);
+		canvas_put(c, 2, rx, -1, CANVAS_DIM, more);
 	}
 }
 
-static int draw_hints(struct canvas *c, int y, int x, const struct view_hint *h)
-{
-	for (; h && h->key && x < c->w; h++) {
-		x += canvas_put(c, y, x, -1, CANVAS_KEY, h->key);
-		x += canvas_put(c, y, x, -1, CANVAS_KEY_LABEL, h->label);
-		x += canvas_put(c, y, x, -1, CANVAS_KEY_LABEL, " ");
-	}
-	return x;
-}
-
+/* The key bar: the view's keys, then the global ones; what does not fit is left out, the
+ * least useful first (q and h stay). */
 static void draw_bar(struct tui *t)
 {
+	static const int global_prio[] = { 1, 1, 2, 2, 4, 4 };
 	struct canvas *c = &t->canvas;
-	int y = c->h - 1, x;
+	struct seg segs[24];
+	int y = c->h - 1, x, n = 0;
 
 	if (t->editing) {
+		static const struct view_hint edit_hints[] = {
+			{ "Enter", "Done" },
+			{ "Esc", "Cancel" },
+		};
+
 		x = canvas_printf(c, y, 0, -1, CANVAS_PROMPT, "%s: ", ops[t->cur]->search_prompt);
 		x += canvas_put(c, y, x, c->w - x - 1, CANVAS_DEFAULT, t->search[t->cur]);
 		canvas_putc(c, y, x, CANVAS_PROMPT, ' ');
 		x += 2;
 		if (c->w - x > 26) {
-			static const struct view_hint edit_hints[] = {
-				{ "Enter", "Done" }, { "Esc", "Cancel" }, { NULL },
-			};
-
-			draw_hints(c, y, c->w - 24, edit_hints);
+			for (int i = 0; i < 2; i++) {
+				segs[i] = (struct seg){ .label = edit_hints[i].key,
+							.role = CANVAS_KEY_LABEL, .prio = 1 };
+				snprintf(segs[i].value, sizeof(segs[i].value), "%s ",
+					 edit_hints[i].label);
+			}
+			put_segs(c, y, c->w - 24, 24, segs, 2, "", CANVAS_KEY);
 		}
 		return;
 	}
-	x = draw_hints(c, y, 0, ops[t->cur]->hints);
-	draw_hints(c, y, x, global_hints);
+	for (const struct view_hint *h = ops[t->cur]->hints; h && h->key && n < 16; h++, n++) {
+		segs[n] = (struct seg){ .label = h->key, .role = CANVAS_KEY_LABEL, .prio = 3 };
+		snprintf(segs[n].value, sizeof(segs[n].value), "%s ", h->label);
+	}
+	for (int i = 0; global_hints[i].key; i++, n++) {
+		segs[n] = (struct seg){ .label = global_hints[i].key, .role = CANVAS_KEY_LABEL,
+					.prio = global_prio[i] };
+		snprintf(segs[n].value, sizeof(segs[n].value), "%s ", global_hints[i].label);
+	}
+	put_segs(c, y, 0, c->w, segs, n, "", CANVAS_KEY);
 }
 
 static void draw(struct tui *t)
@@ -324,10 +386,10 @@ static void draw(struct tui *t)
 
 	canvas_clear(c);
 	if (c->w < TUI_MIN_W || c->h < TUI_MIN_H) {
-		canvas_put(c, 0, 0, -1, CANVAS_WARNING, "flametop:");
-		canvas_printf(c, 1, 0, -1, CANVAS_DEFAULT, "terminal too small (%dx%d)", c->w, c->h);
-		canvas_printf(c, 2, 0, -1, CANVAS_DEFAULT, "need %dx%d; q quits", TUI_MIN_W,
-			      TUI_MIN_H);
+		canvas_put(c, 0, 0, -1, CANVAS_WARNING, "too small:");
+		canvas_printf(c, 1, 0, -1, CANVAS_DEFAULT, "%dx%d, need %dx%d", c->w, c->h,
+			      TUI_MIN_W, TUI_MIN_H);
+		canvas_put(c, 2, 0, -1, CANVAS_DEFAULT, "q quits");
 	} else {
 		draw_header(t);
 		if (t->have_data)

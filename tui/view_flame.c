@@ -72,6 +72,7 @@ static void *create(struct view_ctx *ctx)
 
 	v->ctx = ctx;
 	calltree_init(&v->ct);
+	calltree_build(&v->ct, NULL, NULL, NULL, 0, NULL); /* just the root, until a window */
 	calltree_matcher_init(&v->mt);
 	return v;
 }
@@ -289,7 +290,7 @@ static void draw_title(struct flame_view *v, struct canvas *c, int y)
 	pct(a, sizeof(a), sel->total, root->total);
 	pct(b, sizeof(b), sel->self, root->total);
 	x += canvas_put(c, y, x, c->w / 2, CANVAS_HEADER_VALUE, sel->name);
-	x += canvas_printf(c, y, x, -1, CANVAS_DEFAULT, "  %s%% (%llu)  self %s%%", a,
+	x += canvas_printf(c, y, x, -1, CANVAS_DEFAULT, "  %s%%  %llu samples  self %s%%", a,
 			   (unsigned long long)sel->total, b);
 	if (v->search[0]) {
 		pct(a, sizeof(a), v->match_total, root->total);
@@ -301,6 +302,10 @@ static void draw_title(struct flame_view *v, struct canvas *c, int y)
 		x += canvas_put(c, y, x, -1, CANVAS_DEFAULT, "  zoom: ");
 		x += canvas_put(c, y, x, -1, CANVAS_HEADER_VALUE, node(v, v->zoom_node)->name);
 	}
+	/* Deeper than the screen: which levels are shown. */
+	if (v->max_rel + 1 > graph_rows(v) && graph_rows(v))
+		canvas_printf(c, y, x, -1, CANVAS_DIM, "  levels %u-%u of %u", v->scroll + 1,
+			      v->scroll + graph_rows(v), v->max_rel + 1);
 }
 
 static void draw_box(struct flame_view *v, struct canvas *c, int y, const struct box *b)
@@ -316,23 +321,35 @@ static void draw_box(struct flame_view *v, struct canvas *c, int y, const struct
 	canvas_put_fit(c, y, b->x0, w - 1, role, node(v, b->node)->name, 0);
 }
 
+/* The selected frame's share, tick by tick, newest on the right, scaled to the largest share
+ * shown (the label says what that is). */
 static void draw_strip(struct flame_view *v, struct canvas *c, int y)
 {
 	static const uint32_t bars[9] = { ' ', 0x2581, 0x2582, 0x2583, 0x2584,
 					  0x2585, 0x2586, 0x2587, 0x2588 };
 	static const char ascii[] = " .:-=+*#@";
-	int x0 = canvas_put(c, y, 0, -1, CANVAS_DIM, STRIP_LABEL);
+	float max = 0;
+	char label[48];
+	int x0, n = 0;
 
-	if (!v->ctx->win->nr_ticks)
-		return;
-	for (int i = 0; x0 + i < c->w && (uint64_t)i <= v->ctx->last_seq; i++) {
+	for (int i = 0; i < c->w && (uint64_t)i <= v->ctx->last_seq && v->ctx->win->nr_ticks;
+	     i++, n++) {
 		uint64_t seq = v->ctx->last_seq - i;
 		const struct strip_cell *sc = &v->strip[seq % STRIP_CAP];
-		int level;
 
 		if (!sc->valid || sc->seq != seq)
 			break;
-		level = sc->share <= 0 ? 0 : 1 + (int)(sc->share * 7.999f);
+		if (sc->share > max)
+			max = sc->share;
+	}
+	snprintf(label, sizeof(label), "share/s, top %.0f%% ", max * 100);
+	x0 = canvas_put(c, y, 0, -1, CANVAS_DIM, n ? label : "share/s ");
+	for (int i = 0; i < n && x0 + i < c->w; i++) {
+		const struct strip_cell *sc = &v->strip[(v->ctx->last_seq - i) % STRIP_CAP];
+		int level = 0;
+
+		if (sc->share > 0)
+			level = 1 + (int)(sc->share / max * 7.999f);
 		if (level > 8)
 			level = 8;
 		canvas_putc(c, y, c->w - 1 - i, CANVAS_STRIP,

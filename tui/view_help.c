@@ -57,35 +57,35 @@ static void destroy(void *p)
 	free(p);
 }
 
+/* Kept warnings come first when there are any: that is what "(+N, h)" sends people here for. */
+static size_t nr_warn_lines(const struct help_view *v)
+{
+	return v->ctx->nr_log ? v->ctx->nr_log + 2 : 0;
+}
+
 static size_t nr_lines(const struct help_view *v)
 {
-	return NR_TEXT + 2 + (v->ctx->nr_log ? v->ctx->nr_log : 1);
+	return nr_warn_lines(v) + NR_TEXT;
 }
 
 static void draw_line(struct help_view *v, struct canvas *c, int y, size_t i)
 {
 	char buf[64];
 
-	if (i < NR_TEXT) {
-		if (text[i][0] == '#')
-			canvas_put(c, y, 0, -1, CANVAS_HEADER, text[i] + 1);
-		else
-			canvas_put(c, y, 0, -1, CANVAS_DEFAULT, text[i]);
+	if (i < nr_warn_lines(v)) {
+		if (i == 0) {
+			snprintf(buf, sizeof(buf), "Warnings (%zu)", v->ctx->nr_log);
+			canvas_put(c, y, 0, -1, CANVAS_HEADER, buf);
+		} else if (i <= v->ctx->nr_log) {
+			canvas_put(c, y, 2, -1, CANVAS_WARNING, v->ctx->log[i - 1]);
+		}
 		return;
 	}
-	i -= NR_TEXT;
-	if (i == 0)
-		return;
-	if (i == 1) {
-		snprintf(buf, sizeof(buf), "Warnings (%zu)", v->ctx->nr_log);
-		canvas_put(c, y, 0, -1, CANVAS_HEADER, buf);
-		return;
-	}
-	if (!v->ctx->nr_log) {
-		canvas_put(c, y, 2, -1, CANVAS_DIM, "none");
-		return;
-	}
-	canvas_put(c, y, 2, -1, CANVAS_WARNING, v->ctx->log[i - 2]);
+	i -= nr_warn_lines(v);
+	if (text[i][0] == '#')
+		canvas_put(c, y, 0, -1, CANVAS_HEADER, text[i] + 1);
+	else
+		canvas_put(c, y, 0, -1, CANVAS_DEFAULT, text[i]);
 }
 
 static void draw(void *p, struct canvas *c, int y, int h)

@@ -98,13 +98,16 @@ static void __attribute__((format(printf, 2, 3))) add_text(struct stack_view *v,
 	va_end(ap);
 }
 
+/* Function lines; an entry named self_of is that function's own samples: "(self)". */
 static void add_funcs(struct stack_view *v, const struct calltree_func *f, size_t nr,
-		      bool with_self)
+		      bool with_self, const char *self_of)
 {
 	for (size_t i = 0; i < nr && i < MAX_FUNCS; i++) {
 		struct line *l = add(v, LINE_FUNC);
 
 		l->name = f[i].name;
+		if (self_of && f[i].name == self_of)
+			snprintf(l->text, sizeof(l->text), "(self)");
 		l->frame = f[i].frame;
 		l->count = f[i].total ? f[i].total : f[i].self;
 		l->self = f[i].self;
@@ -213,16 +216,16 @@ static void rebuild(struct stack_view *v)
 	if (t->function) {
 		add_text(v, "Callers of %s", t->function);
 		n = calltree_callers(&v->ct, t->function, &f);
-		add_funcs(v, f, n, false);
+		add_funcs(v, f, n, false, NULL);
 		free(f);
 		add_text(v, "Callees of %s", t->function);
 		n = calltree_callees(&v->ct, t->function, &f);
-		add_funcs(v, f, n, true);
+		add_funcs(v, f, n, false, t->function);
 		free(f);
 	} else {
 		add_text(v, "%s", "Top functions (total, self)");
 		n = calltree_functions(&v->ct, &f);
-		add_funcs(v, f, n, true);
+		add_funcs(v, f, n, true, NULL);
 		free(f);
 	}
 	if (t->path_len && path_node == CALLTREE_NONE) {
@@ -293,14 +296,15 @@ struct cols {
 
 static struct cols layout(const struct stack_view *v, int w)
 {
-	struct cols k = { .mod = 18, .file = v->have_files ? 22 : 0 };
-	int fixed = 4 + 8 + 7;
+	/* indent, a space after the function, samples (7) and share (8) */
+	const int fixed = 4 + 1 + 7 + 8;
+	struct cols k = { .mod = 18, .file = v->have_files ? 24 : 0 };
 
 	if (w < 100 && k.file)
 		k.file = 18;
-	if (w - fixed - k.mod - k.file < 20)
+	if (w - fixed - (k.mod + 1) - (k.file + 1) < 20)
 		k.file = 0;
-	if (w - fixed - k.mod - k.file < 16)
+	if (w - fixed - (k.mod + 1) < 16)
 		k.mod = 0;
 	k.fn = w - fixed - (k.mod ? k.mod + 1 : 0) - (k.file ? k.file + 1 : 0);
 	if (k.fn < 1)
@@ -339,7 +343,8 @@ static void draw_line(struct stack_view *v, struct canvas *c, int y, const struc
 			role = CANVAS_DIM;
 		break;
 	}
-	canvas_put_fit(c, y, x, k->fn + (4 - x), role, l->name ? l->name : "?", 0);
+	canvas_put_fit(c, y, x, k->fn + (4 - x), role,
+		       l->text[0] ? l->text : l->name ? l->name : "?", 0);
 	x = 4 + k->fn + 1;
 	if (k->mod) {
 		canvas_put_fit(c, y, x, k->mod, CANVAS_DIM, f ? f->module : "", 0);

@@ -40,7 +40,7 @@ static const struct {
 	[COL_HOT] = { "HOTTEST FRAME", "HOTTEST FRAME", 0, 0, false, false },
 };
 
-#define HOT_MIN 10 /* the hottest frame column keeps at least this */
+#define HOT_MIN 8 /* the hottest frame column keeps at least this */
 #define CPU_HOT 50.0
 
 struct row {
@@ -163,7 +163,10 @@ static int by_sort(const void *a, const void *b)
 		r = -r;
 	if (r)
 		return r;
-	/* Ties: busiest first, then by pid and tid, so the order never flickers. */
+	/* Ties: busiest first (threads of a process by tid when sorted by pid), then by pid
+	 * and tid, so the order never flickers. */
+	if (v->sort == COL_PID && x->tid != y->tid)
+		return x->tid < y->tid ? -1 : 1;
 	if (x->samples != y->samples)
 		return x->samples > y->samples ? -1 : 1;
 	if (x->pid != y->pid)

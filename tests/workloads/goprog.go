@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 
-// Known answer: main.hotLoop takes 3/4 of the CPU time and main.coldLoop 1/4: they alternate 3 ms
-// and 1 ms slices of the thread's CPU time (so the split holds when other processes compete for
-// the CPU). Go keeps frame pointers on amd64, so a frame-pointer walk sees both.
+// Known answer: main.hotLoop takes 3/4 of the CPU time and main.coldLoop 1/4: each round they
+// spin 3 and 1 slices of the thread's CPU time (so the split holds when other processes compete
+// for the CPU), the slice drawn between 0.5 and 1 ms so rounds never lock to the scheduler tick
+// (see split31.c). Go keeps frame pointers on amd64, so a frame-pointer walk sees both.
 // usage: goprog [SECONDS]   (default 10; exits 0)
 package main
 
@@ -29,9 +30,9 @@ func threadCPU() time.Duration {
 }
 
 //go:noinline
-func hotLoop() {
+func hotLoop(slice time.Duration) {
 	x := sink
-	end := threadCPU() + 3*time.Millisecond
+	end := threadCPU() + 3*slice
 	for threadCPU() < end {
 		for i := 0; i < 10000; i++ {
 			x = x*6364136223846793005 + 1442695040888963407
@@ -41,9 +42,9 @@ func hotLoop() {
 }
 
 //go:noinline
-func coldLoop() {
+func coldLoop(slice time.Duration) {
 	x := sink
-	end := threadCPU() + 1*time.Millisecond
+	end := threadCPU() + slice
 	for threadCPU() < end {
 		for i := 0; i < 10000; i++ {
 			x = x*2862933555777941757 + 3037000493
@@ -64,9 +65,14 @@ func main() {
 		secs = v
 	}
 	end := time.Now().Add(time.Duration(secs) * time.Second)
+	x := uint64(0x9e3779b97f4a7c15) // xorshift64: the same sequence every run
 	for time.Now().Before(end) {
-		hotLoop()
-		coldLoop()
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		slice := time.Duration(500000 + x%500001)
+		hotLoop(slice)
+		coldLoop(slice)
 	}
 	if sink == 42 {
 		fmt.Println("unlikely")

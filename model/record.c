@@ -1,0 +1,511 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "intern.h"
+#include "model.h"
+#include "recfmt.h"
+#include "record.h"
+#include "stacks.h"
+#include "threads.h"
+#include "xalloc.h"
+
+#define ZSTD_LEVEL 3
+#define TABLE_CHUNK (1u << 20) /* a table chunk is closed past this many payload bytes */
+
+/* What the file last said about a thread, to write only what changed. */
+struct shadow {
+	const char *comm, *process; /* interned in the model's thread table */
+	bool exited;
+};
+
+/* One table being written: entries of the open chunk, and the finished chunks. */
+struct table {
+	enum recfmt_type type;
+	uint64_t first, count;
+	struct recfmt_buf entries, chunks;
+};
+
+struct record {
+	int fd; /* borrowed */
+	uint64_t start_ns;
+	struct intern *strs; /* string → file id */
+	uint32_t nr_strs;    /* strings written */
+	uint32_t nr_frames, nr_stacks, nr_threads;
+	struct shadow *threads;
+	size_t threads_cap;
+	bool have_seq;
+	uint64_t last_seq;
+	uint64_t bytes, ticks;
+	ZSTD_CCtx *cctx;
+	struct table t_strs, t_frames, t_stacks, t_threads;
+	struct recfmt_buf payload, zbuf, ticks_out, updates;
+};
+
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (w == 0)
+			return -EIO;
+		p += w;
+		n -= w;
+	}
+	return 0;
+}
+
+/* Appends one chunk (header and payload, compressed when that is smaller) to out. */
+static int emit(struct record *r, struct recfmt_buf *out, enum recfmt_type type, const uint8_t *p,
+		size_t n)
+{
+	struct recfmt_chunk c = { .type = type, .raw = n };
+	uint8_t hdr[RECFMT_CHUNK_HEADER];
+	const uint8_t *stored = p;
+	size_t bound = ZSTD_compressBound(n), z;
+
+	if (n > RECFMT_MAX_RAW)
+		return -EFBIG;
+	r->zbuf.len = 0;
+	r->zbuf.p = xgrow(r->zbuf.p, &r->zbuf.cap, bound, 1);
+	z = ZSTD_compressCCtx(r->cctx, r->zbuf.p, bound, p, n, ZSTD_LEVEL);
+	if (!ZSTD_isError(z) && z < n) {
+		c.flags = RECFMT_ZSTD;
+		stored = r->zbuf.p;
+		c.stored = z;
+	} else {
+		c.stored = n;
+	}
+	recfmt_pack_chunk(hdr, &c);
+	c.crc = recfmt_chunk_crc(hdr, stored, c.stored);
+	recfmt_pack_chunk(hdr, &c);
+	recfmt_put(out, hdr, sizeof(hdr));
+	recfmt_put(out, stored, c.stored);
+	return 0;
+}
+
+static void table_init(struct table *t, enum recfmt_type type)
+{
+	memset(t, 0, sizeof(*t));
+	t->type = type;
+}
+
+static void table_fini(struct table *t)
+{
+	recfmt_buf_fini(&t->entries);
+	recfmt_buf_fini(&t->chunks);
+}
+
+/* Closes the open chunk of t (with extra appended after its entries, may be NULL). */
+static int table_flush(struct record *r, struct table *t, const struct recfmt_buf *extra)
+{
+	int ret;
+
+	if (!t->count && (!extra || !extra->len))
+		return 0;
+	r->payload.len = 0;
+	recfmt_put_u(&r->payload, t->first);
+	recfmt_put_u(&r->payload, t->count);
+	recfmt_put(&r->payload, t->entries.p, t->entries.len);
+	if (t->type == RECFMT_THREADS) {
+		if (extra && extra->len)
+			recfmt_put(&r->payload, extra->p, extra->len);
+		else
+			recfmt_put_u(&r->payload, 0);
+	}
+	ret = emit(r, &t->chunks, t->type, r->payload.p, r->payload.len);
+	t->first += t->count;
+	t->count = 0;
+	t->entries.len = 0;
+	return ret;
+}
+
+static int table_next(struct record *r, struct table *t)
+{
+	t->count++;
+	return t->entries.len >= TABLE_CHUNK ? table_flush(r, t, NULL) : 0;
+}
+
+/* A string reference: 0 for NULL, else the file id + 1; new strings go to the strings table. */
+static uint64_t sref(struct record *r, const char *s)
+{
+	uint32_t id;
+
+	if (!s)
+		return 0;
+	id = intern_put(r->strs, s, strlen(s) + 1);
+	if (id == r->nr_strs) {
+		recfmt_put_str(&r->t_strs.entries, s);
+		r->nr_strs++;
+		table_next(r, &r->t_strs);
+	}
+	return (uint64_t)id + 1;
+}
+
+static void put_header(struct recfmt_buf *b, enum recfmt_key key, const void *v, size_t n)
+{
+	recfmt_put_u(b, key);
+	recfmt_put_u(b, n);
+	recfmt_put(b, v, n);
+}
+
+static void put_header_str(struct recfmt_buf *b, enum recfmt_key key, const char *s)
+{
+	if (s)
+		put_header(b, key, s, strlen(s));
+}
+
+static void put_header_u(struct recfmt_buf *b, enum recfmt_key key, uint64_t v)
+{
+	struct recfmt_buf tmp = { 0 };
+
+	recfmt_put_u(&tmp, v);
+	put_header(b, key, tmp.p, tmp.len);
+	recfmt_buf_fini(&tmp);
+}
+
+static void header_payload(struct recfmt_buf *b, const struct record_info *in)
+{
+	struct recfmt_buf v = { 0 };
+
+	put_header_str(b, RECFMT_KEY_TOOL, "flametop " FLAMETOP_VERSION);
+	put_header_str(b, RECFMT_KEY_HOST, in->host);
+	put_header_str(b, RECFMT_KEY_KERNEL, in->kernel);
+	recfmt_put_u(&v, in->start_wall.tv_sec);
+	recfmt_put_u(&v, in->start_wall.tv_nsec);
+	put_header(b, RECFMT_KEY_START_WALL, v.p, v.len);
+	put_header_u(b, RECFMT_KEY_START_NS, in->start_ns);
+	put_header_u(b, RECFMT_KEY_FREQ, in->freq_hz);
+	put_header_u(b, RECFMT_KEY_CPUS, in->nr_cpus);
+	put_header_u(b, RECFMT_KEY_TICK_MS, in->tick_ms);
+	put_header_str(b, RECFMT_KEY_SOURCE, in->source);
+	put_header_str(b, RECFMT_KEY_UNWIND, in->unwind);
+	put_header_str(b, RECFMT_KEY_TARGET, in->target);
+	for (char *const *a = in->cmdline; a && *a; a++)
+		put_header_str(b, RECFMT_KEY_CMDLINE, *a);
+	for (size_t i = 0; i < in->nr_pids; i++)
+		put_header_u(b, RECFMT_KEY_PID, in->pids[i]);
+	for (char *const *a = in->command; a && *a; a++)
+		put_header_str(b, RECFMT_KEY_COMMAND, *a);
+	for (size_t i = 0; i < in->nr_probes; i++) {
+		v.len = 0;
+		recfmt_put_str(&v, in->probes[i].name);
+		recfmt_put_str(&v, in->probes[i].status);
+		recfmt_put_str(&v, in->probes[i].reason);
+		put_header(b, RECFMT_KEY_PROBE, v.p, v.len);
+	}
+	put_header_u(b, RECFMT_KEY_PART, in->part);
+	recfmt_buf_fini(&v);
+}
+
+int record_new(int fd, const struct record_info *info, struct record **out)
+{
+	struct record *r = xcalloc(1, sizeof(*r));
+	struct recfmt_buf b = { 0 }, file = { 0 };
+	uint8_t fh[RECFMT_FILE_HEADER];
+	int ret;
+
+	r->fd = fd;
+	r->start_ns = info->start_ns;
+	r->strs = intern_new();
+	r->cctx = ZSTD_createCCtx();
+	if (!r->cctx) {
+		ret = -ENOMEM;
+		goto err;
+	}
+	table_init(&r->t_strs, RECFMT_STRINGS);
+	table_init(&r->t_frames, RECFMT_FRAMES);
+	table_init(&r->t_stacks, RECFMT_STACKS);
+	table_init(&r->t_threads, RECFMT_THREADS);
+
+	recfmt_pack_file_header(fh);
+	recfmt_put(&file, fh, sizeof(fh));
+	header_payload(&b, info);
+	ret = emit(r, &file, RECFMT_HEADER, b.p, b.len);
+	if (!ret)
+		ret = write_all(fd, file.p, file.len);
+	recfmt_buf_fini(&b);
+	if (ret) {
+		recfmt_buf_fini(&file);
+		goto err;
+	}
+	r->bytes = file.len;
+	recfmt_buf_fini(&file);
+	*out = r;
+	return 0;
+err:
+	record_free(r);
+	return ret;
+}
+
+void record_free(struct record *r)
+{
+	if (!r)
+		return;
+	ZSTD_freeCCtx(r->cctx);
+	intern_free(r->strs);
+	free(r->threads);
+	table_fini(&r->t_strs);
+	table_fini(&r->t_frames);
+	table_fini(&r->t_stacks);
+	table_fini(&r->t_threads);
+	recfmt_buf_fini(&r->payload);
+	recfmt_buf_fini(&r->zbuf);
+	recfmt_buf_fini(&r->ticks_out);
+	recfmt_buf_fini(&r->updates);
+	free(r);
+}
+
+static int write_frames(struct record *r, const struct stacks *st)
+{
+	uint32_t n = stacks_nr_frames(st);
+	int ret = 0;
+
+	for (; r->nr_frames < n && !ret; r->nr_frames++) {
+		const struct frame *f = stacks_frame(st, r->nr_frames);
+		struct recfmt_buf *b = &r->t_frames.entries;
+		uint64_t module = sref(r, f->module), function = sref(r, f->function);
+		uint64_t build_id = sref(r, f->build_id), file = sref(r, f->file);
+		size_t mark = recfmt_open(b);
+
+		recfmt_put_u(b, module);
+		recfmt_put_u(b, function);
+		recfmt_put_u(b, build_id);
+		recfmt_put_u(b, file);
+		recfmt_put_u(b, f->addr);
+		recfmt_put_u(b, f->offset);
+		recfmt_put_u(b, f->line);
+		recfmt_put_u(b, f->kind);
+		recfmt_put_u(b, f->symbolized ? RECFMT_FRAME_SYMBOLIZED : 0);
+		recfmt_close(b, mark);
+		ret = table_next(r, &r->t_frames);
+	}
+	return ret;
+}
+
+/* Each stack shares a prefix with the previous one of its chunk: prefix, rest, rest's ids. */
+static int write_stacks(struct record *r, const struct stacks *st)
+{
+	uint32_t n = stacks_count(st), nprev = 0;
+	const uint32_t *prev = NULL;
+	int ret = 0;
+
+	for (; r->nr_stacks < n && !ret; r->nr_stacks++) {
+		struct recfmt_buf *b = &r->t_stacks.entries;
+		uint32_t nr, p = 0;
+		const uint32_t *f = stacks_frames(st, r->nr_stacks, &nr);
+
+		if (!r->t_stacks.count)
+			nprev = 0; /* a new chunk stands alone */
+		while (p < nr && p < nprev && f[p] == prev[p])
+			p++;
+		recfmt_put_u(b, p);
+		recfmt_put_u(b, nr - p);
+		for (uint32_t i = p; i < nr; i++)
+			recfmt_put_u(b, f[i]);
+		prev = f;
+		nprev = nr;
+		ret = table_next(r, &r->t_stacks);
+	}
+	return ret;
+}
+
+static int write_threads(struct record *r, const struct threads *th)
+{
+	uint32_t n = threads_count(th), nupd = 0;
+	struct recfmt_buf *u = &r->updates;
+	int ret = 0;
+
+	u->len = 0;
+	/* changes of threads the file knows, before new ones grow the shadow */
+	for (uint32_t i = 0; i < r->nr_threads; i++) {
+		const struct thread *t = threads_get(th, i);
+		struct shadow *s = &r->threads[i];
+		size_t mark;
+
+		if (t->comm == s->comm && t->process == s->process && t->exited == s->exited)
+			continue;
+		nupd++;
+		mark = recfmt_open(u);
+		recfmt_put_u(u, i);
+		recfmt_put_u(u, sref(r, t->comm));
+		recfmt_put_u(u, sref(r, t->process));
+		recfmt_put_u(u, t->exited ? RECFMT_THREAD_EXITED : 0);
+		recfmt_close(u, mark);
+		*s = (struct shadow){ t->comm, t->process, t->exited };
+	}
+	if (n > r->nr_threads)
+		r->threads = xgrow(r->threads, &r->threads_cap, n, sizeof(*r->threads));
+	for (; r->nr_threads < n && !ret; r->nr_threads++) {
+		const struct thread *t = threads_get(th, r->nr_threads);
+		struct recfmt_buf *b = &r->t_threads.entries;
+		uint64_t comm = sref(r, t->comm), process = sref(r, t->process);
+		size_t mark = recfmt_open(b);
+
+		recfmt_put_u(b, t->pid);
+		recfmt_put_u(b, t->tid);
+		recfmt_put_u(b, comm);
+		recfmt_put_u(b, process);
+		recfmt_put_u(b, t->first_ns);
+		recfmt_put_u(b, t->last_ns);
+		recfmt_put_u(b, t->exited ? RECFMT_THREAD_EXITED : 0);
+		recfmt_close(b, mark);
+		r->threads[r->nr_threads] = (struct shadow){ t->comm, t->process, t->exited };
+		ret = table_next(r, &r->t_threads);
+	}
+	if (ret)
+		return ret;
+	if (nupd) {
+		struct recfmt_buf extra = { 0 };
+
+		recfmt_put_u(&extra, nupd);
+		recfmt_put(&extra, u->p, u->len);
+		ret = table_flush(r, &r->t_threads, &extra);
+		recfmt_buf_fini(&extra);
+		return ret;
+	}
+	return table_flush(r, &r->t_threads, NULL);
+}
+
+/* Entries sorted by (thread, stack): deltas keep them small. */
+static void put_counts(struct recfmt_buf *b, enum recfmt_section sec, const struct tick_count *v,
+		       size_t n)
+{
+	uint32_t thread = 0, stack = 0;
+	size_t mark;
+
+	recfmt_put_u(b, sec);
+	mark = recfmt_open(b);
+	recfmt_put_u(b, n);
+	for (size_t i = 0; i < n; i++) {
+		int64_t dt = (int64_t)v[i].thread - thread;
+
+		recfmt_put_s(b, dt);
+		recfmt_put_s(b, dt ? (int64_t)v[i].stack : (int64_t)v[i].stack - stack);
+		recfmt_put_u(b, v[i].count);
+		thread = v[i].thread;
+		stack = v[i].stack;
+	}
+	recfmt_close(b, mark);
+}
+
+static int write_tick(struct record *r, const struct tick *t)
+{
+	struct recfmt_buf *b = &r->payload;
+	size_t mark;
+
+	b->len = 0;
+	recfmt_put_u(b, RECFMT_SEC_FIGURES);
+	mark = recfmt_open(b);
+	recfmt_put_u(b, t->seq);
+	recfmt_put_s(b, (int64_t)(t->start_ns - r->start_ns));
+	recfmt_put_u(b, t->end_ns - t->start_ns);
+	recfmt_put_u(b, t->samples);
+	recfmt_put_u(b, t->truncated);
+	recfmt_put_u(b, MODEL_LOST_NR);
+	for (int k = 0; k < MODEL_LOST_NR; k++)
+		recfmt_put_u(b, t->lost[k]);
+	recfmt_close(b, mark);
+	if (t->nr_counts)
+		put_counts(b, RECFMT_SEC_CPU, t->counts, t->nr_counts);
+	if (t->nr_offcpu)
+		put_counts(b, RECFMT_SEC_OFFCPU, t->offcpu, t->nr_offcpu);
+	if (t->nr_states)
+		put_counts(b, RECFMT_SEC_STATES, t->states, t->nr_states);
+	return emit(r, &r->ticks_out, RECFMT_TICK, b->p, b->len);
+}
+
+static void out_append(struct recfmt_buf *out, struct recfmt_buf *part)
+{
+	recfmt_put(out, part->p, part->len);
+	part->len = 0;
+}
+
+int record_tick(struct record *r, const struct model *m)
+{
+	const struct stacks *st = model_stacks(m);
+	size_t nr = model_nr_ticks(m);
+	struct recfmt_buf out = { 0 };
+	uint64_t nticks = 0;
+	int ret;
+
+	r->ticks_out.len = 0;
+	/* frames and threads name strings, so strings are flushed after them but written first */
+	ret = write_frames(r, st);
+	if (!ret)
+		ret = write_stacks(r, st);
+	if (!ret)
+		ret = write_threads(r, model_threads(m));
+	if (!ret)
+		ret = table_flush(r, &r->t_frames, NULL);
+	if (!ret)
+		ret = table_flush(r, &r->t_stacks, NULL);
+	if (!ret)
+		ret = table_flush(r, &r->t_strs, NULL);
+	for (size_t ago = nr; ago-- > 0 && !ret;) {
+		const struct tick *t = model_tick(m, ago);
+
+		if (r->have_seq ? t->seq <= r->last_seq : ago != 0)
+			continue;
+		ret = write_tick(r, t);
+		r->have_seq = true;
+		r->last_seq = t->seq;
+		nticks++;
+	}
+	if (!ret) {
+		out_append(&out, &r->t_strs.chunks);
+		out_append(&out, &r->t_frames.chunks);
+		out_append(&out, &r->t_stacks.chunks);
+		out_append(&out, &r->t_threads.chunks);
+		out_append(&out, &r->ticks_out);
+		ret = write_all(r->fd, out.p, out.len);
+	}
+	if (!ret) {
+		r->bytes += out.len;
+		r->ticks += nticks;
+	}
+	recfmt_buf_fini(&out);
+	return ret;
+}
+
+int record_end(struct record *r, const struct record_end *e)
+{
+	struct recfmt_buf b = { 0 }, out = { 0 };
+	unsigned flags = (e->cmd_exited ? RECFMT_END_CMD_EXITED : 0) |
+			 (e->cmd_terminated ? RECFMT_END_CMD_TERMINATED : 0);
+	int ret;
+
+	recfmt_put_u(&b, r->ticks);
+	recfmt_put_u(&b, e->duration_s > 0 ? (uint64_t)(e->duration_s * 1e9) : 0);
+	recfmt_put_u(&b, flags);
+	recfmt_put_s(&b, e->cmd_status);
+	recfmt_put_str(&b, e->next);
+	ret = emit(r, &out, RECFMT_END, b.p, b.len);
+	if (!ret)
+		ret = write_all(r->fd, out.p, out.len);
+	if (!ret) {
+		r->bytes += out.len;
+		if (fdatasync(r->fd) && errno != EINVAL && errno != EROFS)
+			ret = -errno;
+	}
+	recfmt_buf_fini(&b);
+	recfmt_buf_fini(&out);
+	return ret;
+}
+
+uint64_t record_bytes(const struct record *r)
+{
+	return r->bytes;
+}
+
+uint64_t record_ticks(const struct record *r)
+{
+	return r->ticks;
+}

@@ -1,0 +1,1080 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "intern.h"
+#include "model.h"
+#include "recfmt.h"
+#include "replay.h"
+#include "stacks.h"
+#include "threads.h"
+#include "xalloc.h"
+
+#define MAX_WARNINGS 64
+#define MAX_LIST 4096          /* repeated header records kept */
+#define RESYNC_SLACK (64u << 20) /* checksum work allowed beyond twice the file size */
+
+static const char lost_str[] = "[lost]";
+
+/* A chunk worth applying (tables and ticks), in file order. */
+struct ichunk {
+	uint64_t off;
+	struct recfmt_chunk c;
+};
+
+struct itick {
+	size_t chunk; /* index into chunks */
+	uint64_t start_ns, end_ns;
+};
+
+struct replay {
+	/* the source: bytes in memory, or an fd read with pread() */
+	const uint8_t *mem;
+	int fd;
+	uint64_t size;
+
+	struct replay_info info;
+	struct replay_damage damage;
+	char *warnings[MAX_WARNINGS];
+	size_t nr_warnings;
+
+	struct ichunk *chunks;
+	size_t nr_chunks, cap_chunks;
+	struct itick *ticks;
+	size_t nr_ticks, cap_ticks;
+	uint64_t resync_budget;
+
+	ZSTD_DCtx *dctx;
+	struct recfmt_buf in, raw; /* a chunk as stored, and its payload decompressed */
+
+	/* the bound model, and the file's ids mapped to it */
+	struct model *m;
+	size_t next_chunk, pos;
+	struct intern *names;
+	const char **strs;
+	size_t nr_strs, cap_strs;
+	uint32_t *frames, *stacks, *threads;
+	uint32_t lost_frame, lost_stack; /* placeholders for lost ids, made on first need */
+	uint32_t ids[RECFMT_MAX_FRAMES], mapped[RECFMT_MAX_FRAMES];
+	size_t nr_frames, cap_frames, nr_stacks, cap_stacks, nr_threads, cap_threads;
+	struct tick_count *layer[3];
+	size_t cap_layer[3];
+};
+
+static void warn(struct replay *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void warn(struct replay *r, const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+
+	if (r->nr_warnings++ >= MAX_WARNINGS)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	r->warnings[r->nr_warnings - 1] = xstrdup(buf);
+}
+
+static const char *type_name(unsigned type)
+{
+	static const char *const names[] = {
+		[RECFMT_HEADER] = "header",   [RECFMT_STRINGS] = "strings", [RECFMT_FRAMES] = "frames",
+		[RECFMT_STACKS] = "stacks",   [RECFMT_THREADS] = "threads", [RECFMT_TICK] = "tick",
+		[RECFMT_END] = "end",
+	};
+
+	return type < sizeof(names) / sizeof(names[0]) && names[type] ? names[type] : "unknown";
+}
+
+/* n bytes at off: a pointer into memory or into buf. 0, -ENODATA past the end, -errno. */
+static int read_at(struct replay *r, uint64_t off, size_t n, struct recfmt_buf *buf,
+		   const uint8_t **out)
+{
+	size_t done = 0;
+
+	if (off > r->size || r->size - off < n)
+		return -ENODATA;
+	if (r->mem) {
+		*out = r->mem + off;
+		return 0;
+	}
+	buf->p = xgrow(buf->p, &buf->cap, n ? n : 1, 1);
+	while (done < n) {
+		ssize_t got = pread(r->fd, buf->p + done, n - done, off + done);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return -errno;
+		if (got == 0)
+			return -ENODATA; /* the file shrank */
+		done += got;
+	}
+	*out = buf->p;
+	return 0;
+}
+
+/*
+ * Checks the chunk at off. 0 when it is whole and its checksum matches (*payload points at the
+ * stored bytes); -EBADMSG when it is not a chunk or is damaged; -ENODATA when the file ends
+ * inside it (*need gets its whole size when its header was readable); -errno of a read.
+ */
+static int chunk_at(struct replay *r, uint64_t off, struct recfmt_chunk *c,
+		    const uint8_t **payload, uint64_t *need)
+{
+	uint8_t hdr[RECFMT_CHUNK_HEADER];
+	const uint8_t *p;
+	int ret;
+
+	*need = 0;
+	ret = read_at(r, off, sizeof(hdr), &r->in, &p);
+	if (ret)
+		return ret;
+	memcpy(hdr, p, sizeof(hdr));
+	if (recfmt_parse_chunk(hdr, c))
+		return -EBADMSG;
+	*need = sizeof(hdr) + (uint64_t)c->stored;
+	ret = read_at(r, off + sizeof(hdr), c->stored, &r->in, payload);
+	if (ret)
+		return ret;
+	return recfmt_chunk_crc(hdr, *payload, c->stored) == c->crc ? 0 : -EBADMSG;
+}
+
+/*
+ * The next offset after from where a chunk starts: a whole one whose checksum matches, or one
+ * whose header is sound but which the end of the file cuts. UINT64_MAX when there is none, or
+ * when the checksum work of false candidates exceeds the budget (hostile input cannot make this
+ * quadratic).
+ */
+static uint64_t resync(struct replay *r, uint64_t from)
+{
+	struct recfmt_buf scan = { 0 };
+	uint64_t found = UINT64_MAX;
+
+	for (uint64_t off = from; off + RECFMT_CHUNK_HEADER <= r->size;) {
+		size_t n = r->size - off > 65536 ? 65536 : r->size - off;
+		const uint8_t *p;
+
+		if (read_at(r, off, n, &scan, &p))
+			break;
+		for (size_t i = 0; i + 4 <= n; i++) {
+			struct recfmt_chunk c;
+			const uint8_t *payload;
+			uint64_t need;
+			int ret;
+
+			if (memcmp(p + i, RECFMT_SYNC, 4))
+				continue;
+			ret = chunk_at(r, off + i, &c, &payload, &need);
+			if (ret == 0 || (ret == -ENODATA && need)) {
+				found = off + i;
+				goto out;
+			}
+			if (ret != -EBADMSG && ret != -ENODATA)
+				goto out;
+			if (need > r->resync_budget)
+				goto out;
+			r->resync_budget -= need;
+		}
+		if (n < 65536)
+			break;
+		off += n - 3; /* a marker may straddle two blocks */
+	}
+out:
+	recfmt_buf_fini(&scan);
+	return found;
+}
+
+/* The payload of chunk c (stored at payload), decompressed into r->raw. 0 or -EBADMSG. */
+static int decode(struct replay *r, const struct recfmt_chunk *c, const uint8_t *payload,
+		  struct recfmt_rd *out)
+{
+	size_t n;
+
+	if (!(c->flags & RECFMT_ZSTD)) {
+		out->p = payload;
+		out->end = payload + c->stored;
+		out->bad = false;
+		return 0;
+	}
+	if (c->flags & ~RECFMT_ZSTD)
+		return -EBADMSG;
+	if (!r->dctx)
+		r->dctx = ZSTD_createDCtx();
+	if (!r->dctx)
+		return -ENOMEM;
+	r->raw.p = xgrow(r->raw.p, &r->raw.cap, c->raw ? c->raw : 1, 1);
+	n = ZSTD_decompressDCtx(r->dctx, r->raw.p, c->raw, payload, c->stored);
+	if (ZSTD_isError(n) || n != c->raw)
+		return -EBADMSG;
+	out->p = r->raw.p;
+	out->end = r->raw.p + n;
+	out->bad = false;
+	return 0;
+}
+
+static char *get_string(struct recfmt_rd *rd)
+{
+	size_t n;
+	const uint8_t *p = recfmt_get_bytes(rd, RECFMT_MAX_STRING, &n);
+
+	return p ? xstrndup((const char *)p, n) : NULL;
+}
+
+static void set_str(const char **dst, struct recfmt_rd *rd)
+{
+	char *s = get_string(rd);
+
+	if (!s)
+		return;
+	free((char *)*dst);
+	*dst = s;
+}
+
+static void push_str(char ***v, size_t *nr, char *s)
+{
+	if (!s || *nr >= MAX_LIST) {
+		free(s);
+		return;
+	}
+	*v = xrealloc(*v, (*nr + 2) * sizeof(**v));
+	(*v)[(*nr)++] = s;
+	(*v)[*nr] = NULL;
+}
+
+static void parse_header(struct replay *r, struct recfmt_rd *rd)
+{
+	struct replay_info *in = &r->info;
+	size_t nr_cmdline = 0, nr_command = 0;
+
+	while (recfmt_left(rd)) {
+		uint64_t key = recfmt_get_u(rd);
+		struct recfmt_rd v = recfmt_get_record(rd);
+
+		if (rd->bad)
+			break;
+		switch (key) {
+		case RECFMT_KEY_TOOL:
+		case RECFMT_KEY_HOST:
+		case RECFMT_KEY_KERNEL:
+		case RECFMT_KEY_SOURCE:
+		case RECFMT_KEY_UNWIND:
+		case RECFMT_KEY_TARGET: {
+			const char **dst[] = {
+				[RECFMT_KEY_TOOL] = &in->tool,     [RECFMT_KEY_HOST] = &in->host,
+				[RECFMT_KEY_KERNEL] = &in->kernel, [RECFMT_KEY_SOURCE] = &in->source,
+				[RECFMT_KEY_UNWIND] = &in->unwind, [RECFMT_KEY_TARGET] = &in->target,
+			};
+			size_t n = recfmt_left(&v);
+
+			if (n <= RECFMT_MAX_STRING) {
+				free((char *)*dst[key]);
+				*dst[key] = xstrndup((const char *)v.p, n);
+			}
+			break;
+		}
+		case RECFMT_KEY_START_WALL:
+			in->start_wall.tv_sec = (time_t)recfmt_get_u(&v);
+			in->start_wall.tv_nsec = recfmt_get_u(&v) % 1000000000u;
+			break;
+		case RECFMT_KEY_START_NS:
+			in->start_ns = recfmt_get_u(&v);
+			break;
+		case RECFMT_KEY_FREQ:
+			in->freq_hz = (unsigned)recfmt_get_u(&v);
+			break;
+		case RECFMT_KEY_CPUS:
+			in->nr_cpus = (unsigned)recfmt_get_u(&v);
+			break;
+		case RECFMT_KEY_TICK_MS:
+			in->tick_ms = (unsigned)recfmt_get_u(&v);
+			break;
+		case RECFMT_KEY_PART:
+			in->part = (unsigned)recfmt_get_u(&v);
+			break;
+		case RECFMT_KEY_CMDLINE:
+		case RECFMT_KEY_COMMAND: {
+			size_t n = recfmt_left(&v);
+			char *s = n <= RECFMT_MAX_STRING ? xstrndup((const char *)v.p, n) : NULL;
+
+			if (key == RECFMT_KEY_CMDLINE)
+				push_str(&in->cmdline, &nr_cmdline, s);
+			else
+				push_str(&in->command, &nr_command, s);
+			break;
+		}
+		case RECFMT_KEY_PID: {
+			uint64_t pid = recfmt_get_u(&v);
+
+			if (!v.bad && in->nr_pids < MAX_LIST && pid <= UINT32_MAX) {
+				in->pids = xrealloc(in->pids, (in->nr_pids + 1) * sizeof(*in->pids));
+				in->pids[in->nr_pids++] = pid;
+			}
+			break;
+		}
+		case RECFMT_KEY_PROBE: {
+			struct record_probe p = { 0 };
+
+			p.name = get_string(&v);
+			p.status = get_string(&v);
+			p.reason = get_string(&v);
+			if (p.name && p.status && p.reason && in->nr_probes < MAX_LIST) {
+				in->probes = xrealloc(in->probes,
+						      (in->nr_probes + 1) * sizeof(*in->probes));
+				in->probes[in->nr_probes++] = p;
+			} else {
+				free((char *)p.name);
+				free((char *)p.status);
+				free((char *)p.reason);
+			}
+			break;
+		}
+		default:
+			break; /* a newer field */
+		}
+	}
+	if (!in->cmdline)
+		push_str(&in->cmdline, &nr_cmdline, xstrdup("flametop"));
+}
+
+static void parse_end(struct replay *r, struct recfmt_rd *rd)
+{
+	struct replay_info *in = &r->info;
+	uint64_t flags, ns;
+
+	recfmt_get_u(rd); /* ticks written */
+	ns = recfmt_get_u(rd);
+	flags = recfmt_get_u(rd);
+	in->cmd_status = (int)recfmt_get_s(rd);
+	if (rd->bad)
+		return;
+	in->ended = true;
+	in->duration_s = ns / 1e9;
+	in->cmd_exited = flags & RECFMT_END_CMD_EXITED;
+	in->cmd_terminated = flags & RECFMT_END_CMD_TERMINATED;
+	set_str(&in->next, rd);
+}
+
+/* The figures section of a tick payload: start and end on the recording's clock. */
+static int tick_times(const struct replay *r, struct recfmt_rd rd, uint64_t *seq, uint64_t *start,
+		      uint64_t *end)
+{
+	while (recfmt_left(&rd)) {
+		uint64_t id = recfmt_get_u(&rd);
+		struct recfmt_rd sec = recfmt_get_record(&rd);
+
+		if (rd.bad)
+			break;
+		if (id == RECFMT_SEC_FIGURES) {
+			*seq = recfmt_get_u(&sec);
+			*start = r->info.start_ns + (uint64_t)recfmt_get_s(&sec);
+			*end = *start + recfmt_get_u(&sec);
+			if (sec.bad || *end < *start)
+				return -EBADMSG;
+			return 0;
+		}
+	}
+	return -EBADMSG;
+}
+
+static void index_chunk(struct replay *r, uint64_t off, const struct recfmt_chunk *c,
+			const uint8_t *payload)
+{
+	struct recfmt_rd rd;
+	uint64_t seq, start, end;
+
+	switch (c->type) {
+	case RECFMT_HEADER:
+		warn(r, "a second header chunk at offset %" PRIu64 " was ignored", off);
+		return;
+	case RECFMT_END:
+		if (decode(r, c, payload, &rd)) {
+			r->damage.bad_chunks++;
+			warn(r, "the end chunk at offset %" PRIu64 " cannot be decoded: skipped", off);
+			return;
+		}
+		parse_end(r, &rd);
+		return;
+	case RECFMT_STRINGS:
+	case RECFMT_FRAMES:
+	case RECFMT_STACKS:
+	case RECFMT_THREADS:
+		if (c->flags & ~RECFMT_ZSTD)
+			goto unknown;
+		break;
+	case RECFMT_TICK:
+		if (c->flags & ~RECFMT_ZSTD)
+			goto unknown;
+		if (decode(r, c, payload, &rd) || tick_times(r, rd, &seq, &start, &end)) {
+			r->damage.bad_chunks++;
+			warn(r, "the tick chunk at offset %" PRIu64 " cannot be decoded: skipped", off);
+			return;
+		}
+		r->ticks = xgrow(r->ticks, &r->cap_ticks, r->nr_ticks + 1, sizeof(*r->ticks));
+		r->ticks[r->nr_ticks++] = (struct itick){ r->nr_chunks, start, end };
+		break;
+	default:
+		goto unknown;
+	}
+	r->chunks = xgrow(r->chunks, &r->cap_chunks, r->nr_chunks + 1, sizeof(*r->chunks));
+	r->chunks[r->nr_chunks++] = (struct ichunk){ off, *c };
+	return;
+unknown:
+	if (!r->damage.unknown_chunks++)
+		warn(r, "chunks of a type or encoding this flametop does not know (type %u at offset "
+			"%" PRIu64 ") were skipped: written by a newer flametop?",
+		     c->type, off);
+}
+
+/* Checks and indexes every chunk from off (the one after the header chunk) to the end. */
+static int scan(struct replay *r, uint64_t off)
+{
+
+	while (off < r->size) {
+		struct recfmt_chunk c;
+		const uint8_t *payload;
+		uint64_t need, next;
+		int ret = chunk_at(r, off, &c, &payload, &need);
+
+		if (ret == 0) {
+			index_chunk(r, off, &c, payload);
+			off += need;
+			continue;
+		}
+		if (ret != -EBADMSG && ret != -ENODATA)
+			return ret;
+		next = resync(r, off + 1);
+		if (next == UINT64_MAX && ret == -ENODATA) {
+			r->damage.cut = true;
+			r->damage.missing_bytes = need ? need - (r->size - off)
+						       : RECFMT_CHUNK_HEADER - (r->size - off);
+			r->damage.skipped_bytes += r->size - off;
+			warn(r, "the file is cut short: its last chunk (at offset %" PRIu64
+				") misses %" PRIu64 " of its %" PRIu64 " bytes",
+			     off, r->damage.missing_bytes,
+			     need ? need : (uint64_t)RECFMT_CHUNK_HEADER);
+			break;
+		}
+		r->damage.bad_chunks++;
+		if (next == UINT64_MAX) {
+			r->damage.skipped_bytes += r->size - off;
+			warn(r, "%" PRIu64 " bytes from offset %" PRIu64
+				" are not a readable chunk: skipped",
+			     r->size - off, off);
+			break;
+		}
+		r->damage.skipped_bytes += next - off;
+		warn(r, "the chunk at offset %" PRIu64 " is damaged (%" PRIu64
+			" bytes, bad checksum or header): skipped",
+		     off, next - off);
+		off = next;
+	}
+	return 0;
+}
+
+#define NR_INFO_STRINGS 7
+
+/* The info's strings: owned, "" when the file does not say. */
+static void info_strings(struct replay_info *in, const char **strs[NR_INFO_STRINGS])
+{
+	strs[0] = &in->tool;
+	strs[1] = &in->host;
+	strs[2] = &in->kernel;
+	strs[3] = &in->source;
+	strs[4] = &in->unwind;
+	strs[5] = &in->target;
+	strs[6] = &in->next;
+}
+
+static int open_common(struct replay *r, char *err, size_t errlen)
+{
+	const char **strs[NR_INFO_STRINGS];
+	uint8_t fh[RECFMT_FILE_HEADER];
+	struct recfmt_chunk c;
+	struct recfmt_rd rd;
+	const uint8_t *p;
+	uint64_t need;
+	int ret;
+
+	r->resync_budget = 2 * r->size + RESYNC_SLACK;
+	info_strings(&r->info, strs);
+	for (size_t i = 0; i < NR_INFO_STRINGS; i++)
+		*strs[i] = xstrdup("");
+	ret = read_at(r, 0, r->size < sizeof(fh) ? r->size : sizeof(fh), &r->in, &p);
+	if (ret) {
+		snprintf(err, errlen, "%s", strerror(-ret));
+		return ret;
+	}
+	if (r->size < RECFMT_MAGIC_LEN || memcmp(p, RECFMT_MAGIC, RECFMT_MAGIC_LEN)) {
+		if (r->size < RECFMT_MAGIC_LEN && r->size &&
+		    !memcmp(p, RECFMT_MAGIC, r->size))
+			snprintf(err, errlen, "the recording is cut short before its header");
+		else
+			snprintf(err, errlen, "not a flametop recording");
+		return -EBADMSG;
+	}
+	if (r->size < sizeof(fh)) {
+		snprintf(err, errlen, "the recording is cut short before its header");
+		return -EBADMSG;
+	}
+	memcpy(fh, p, sizeof(fh));
+	r->info.major = fh[8] | fh[9] << 8;
+	r->info.minor = fh[10] | fh[11] << 8;
+	if (r->info.major != RECFMT_MAJOR) {
+		snprintf(err, errlen,
+			 "a recording in format version %u.%u, which this flametop (format %u) "
+			 "cannot read",
+			 r->info.major, r->info.minor, RECFMT_MAJOR);
+		return -EPROTONOSUPPORT;
+	}
+	ret = chunk_at(r, RECFMT_FILE_HEADER, &c, &p, &need);
+	if (ret == -ENODATA) {
+		snprintf(err, errlen, "the recording is cut short inside its header");
+		return -EBADMSG;
+	}
+	if (ret == 0 && c.type == RECFMT_HEADER)
+		ret = decode(r, &c, p, &rd);
+	else if (ret == 0)
+		ret = -EBADMSG;
+	if (ret == -EBADMSG) {
+		snprintf(err, errlen, "the recording's header is damaged");
+		return ret;
+	}
+	if (ret) {
+		snprintf(err, errlen, "%s", strerror(-ret));
+		return ret;
+	}
+	parse_header(r, &rd);
+	ret = scan(r, RECFMT_FILE_HEADER + need);
+	if (ret) {
+		snprintf(err, errlen, "%s", strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
+
+static int open_with(struct replay *r, struct replay **out, char *err, size_t errlen)
+{
+	int ret = open_common(r, err, errlen);
+
+	if (ret) {
+		replay_free(r);
+		return ret;
+	}
+	*out = r;
+	return 0;
+}
+
+int replay_open_fd(int fd, struct replay **out, char *err, size_t errlen)
+{
+	struct replay *r = xcalloc(1, sizeof(*r));
+	off_t end = lseek(fd, 0, SEEK_END);
+
+	r->fd = fd;
+	if (end < 0) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		free(r);
+		return -errno;
+	}
+	r->size = end;
+	return open_with(r, out, err, errlen);
+}
+
+int replay_open_mem(const void *data, size_t len, struct replay **out, char *err, size_t errlen)
+{
+	struct replay *r = xcalloc(1, sizeof(*r));
+	static const uint8_t empty[1];
+
+	r->mem = data ? data : empty;
+	r->fd = -1;
+	r->size = len;
+	return open_with(r, out, err, errlen);
+}
+
+static void free_list(char **v)
+{
+	for (char **p = v; p && *p; p++)
+		free(*p);
+	free(v);
+}
+
+static void unbind(struct replay *r)
+{
+	intern_free(r->names);
+	r->names = NULL;
+	r->nr_strs = r->nr_frames = r->nr_stacks = r->nr_threads = 0;
+	r->lost_frame = r->lost_stack = UINT32_MAX;
+	r->next_chunk = r->pos = 0;
+	r->m = NULL;
+}
+
+void replay_free(struct replay *r)
+{
+	const char **strs[NR_INFO_STRINGS];
+	struct replay_info *in;
+
+	if (!r)
+		return;
+	in = &r->info;
+	unbind(r);
+	info_strings(in, strs);
+	for (size_t i = 0; i < NR_INFO_STRINGS; i++)
+		free((char *)*strs[i]);
+	free_list(in->cmdline);
+	free_list(in->command);
+	free(in->pids);
+	for (size_t i = 0; i < in->nr_probes; i++) {
+		free((char *)in->probes[i].name);
+		free((char *)in->probes[i].status);
+		free((char *)in->probes[i].reason);
+	}
+	free(in->probes);
+	for (size_t i = 0; i < r->nr_warnings && i < MAX_WARNINGS; i++)
+		free(r->warnings[i]);
+	free(r->chunks);
+	free(r->ticks);
+	ZSTD_freeDCtx(r->dctx);
+	recfmt_buf_fini(&r->in);
+	recfmt_buf_fini(&r->raw);
+	free(r->strs);
+	free(r->frames);
+	free(r->stacks);
+	free(r->threads);
+	for (int i = 0; i < 3; i++)
+		free(r->layer[i]);
+	free(r);
+}
+
+const struct replay_info *replay_info(const struct replay *r)
+{
+	return &r->info;
+}
+
+const struct replay_damage *replay_damage(const struct replay *r)
+{
+	return &r->damage;
+}
+
+size_t replay_nr_warnings(const struct replay *r)
+{
+	return r->nr_warnings;
+}
+
+const char *replay_warning(const struct replay *r, size_t i)
+{
+	return i < r->nr_warnings && i < MAX_WARNINGS ? r->warnings[i] : NULL;
+}
+
+size_t replay_nr_ticks(const struct replay *r)
+{
+	return r->nr_ticks;
+}
+
+void replay_tick_time(const struct replay *r, size_t i, uint64_t *start_ns, uint64_t *end_ns)
+{
+	*start_ns = i < r->nr_ticks ? r->ticks[i].start_ns : 0;
+	*end_ns = i < r->nr_ticks ? r->ticks[i].end_ns : 0;
+}
+
+struct timespec replay_wall(const struct replay *r, uint64_t ns)
+{
+	struct timespec ts = r->info.start_wall;
+	int64_t d = (int64_t)(ns - r->info.start_ns);
+	int64_t nsec = ts.tv_nsec + d % 1000000000;
+
+	ts.tv_sec += d / 1000000000;
+	if (nsec < 0) {
+		nsec += 1000000000;
+		ts.tv_sec--;
+	} else if (nsec >= 1000000000) {
+		nsec -= 1000000000;
+		ts.tv_sec++;
+	}
+	ts.tv_nsec = nsec;
+	return ts;
+}
+
+size_t replay_find(const struct replay *r, uint64_t ns)
+{
+	for (size_t i = 0; i < r->nr_ticks; i++)
+		if (r->ticks[i].end_ns > ns)
+			return i;
+	return r->nr_ticks;
+}
+
+void replay_bind(struct replay *r, struct model *m)
+{
+	unbind(r);
+	r->m = m;
+	r->names = intern_new();
+}
+
+/* Grows a file-id map so that id fits, filling a gap (ids of a lost chunk) with fill. */
+static bool map_reach(uint32_t **map, size_t *nr, size_t *cap, uint64_t first, uint32_t fill)
+{
+	if (first <= *nr)
+		return true;
+	if (first - *nr > RECFMT_MAX_GAP)
+		return false;
+	*map = xgrow(*map, cap, first, sizeof(**map));
+	while (*nr < first)
+		(*map)[(*nr)++] = fill;
+	return true;
+}
+
+static void map_push(uint32_t **map, size_t *nr, size_t *cap, uint32_t v)
+{
+	*map = xgrow(*map, cap, *nr + 1, sizeof(**map));
+	(*map)[(*nr)++] = v;
+}
+
+static const char *str_ref(struct replay *r, uint64_t ref)
+{
+	if (!ref)
+		return NULL;
+	if (ref - 1 < r->nr_strs)
+		return r->strs[ref - 1];
+	r->damage.dropped++;
+	return lost_str;
+}
+
+static void apply_strings(struct replay *r, struct recfmt_rd *rd)
+{
+	uint64_t first = recfmt_get_u(rd), count = recfmt_get_u(rd);
+
+	if (rd->bad || first > r->nr_strs + (uint64_t)RECFMT_MAX_GAP)
+		return;
+	while (r->nr_strs < first) {
+		r->strs = xgrow(r->strs, &r->cap_strs, r->nr_strs + 1, sizeof(*r->strs));
+		r->strs[r->nr_strs++] = lost_str;
+	}
+	for (uint64_t i = 0; i < count && recfmt_left(rd); i++) {
+		size_t n;
+		const uint8_t *p = recfmt_get_bytes(rd, RECFMT_MAX_STRING, &n);
+		char buf[RECFMT_MAX_STRING + 1];
+
+		if (!p)
+			break;
+		if (first + i < r->nr_strs)
+			continue; /* already known */
+		memcpy(buf, p, n);
+		buf[n] = '\0';
+		r->strs = xgrow(r->strs, &r->cap_strs, r->nr_strs + 1, sizeof(*r->strs));
+		r->strs[r->nr_strs++] = intern_str(r->names, buf);
+	}
+}
+
+static uint32_t special_frame(struct replay *r, const char *name)
+{
+	struct frame f = { .module = "[flametop]", .function = name, .kind = FRAME_SPECIAL };
+
+	return stacks_add_frame(model_stacks(r->m), &f);
+}
+
+static uint32_t lost_frame(struct replay *r)
+{
+	if (r->lost_frame == UINT32_MAX)
+		r->lost_frame = special_frame(r, lost_str);
+	return r->lost_frame;
+}
+
+static uint32_t lost_stack(struct replay *r)
+{
+	uint32_t f = lost_frame(r);
+
+	if (r->lost_stack == UINT32_MAX)
+		r->lost_stack = stacks_add_stack(model_stacks(r->m), &f, 1);
+	return r->lost_stack;
+}
+
+static void apply_frames(struct replay *r, struct recfmt_rd *rd)
+{
+	struct stacks *st = model_stacks(r->m);
+	uint64_t first = recfmt_get_u(rd), count = recfmt_get_u(rd);
+
+	if (rd->bad || first > r->nr_frames + (uint64_t)RECFMT_MAX_GAP)
+		return;
+	if (first > r->nr_frames)
+		map_reach(&r->frames, &r->nr_frames, &r->cap_frames, first, lost_frame(r));
+	for (uint64_t i = 0; i < count && recfmt_left(rd); i++) {
+		struct recfmt_rd f = recfmt_get_record(rd);
+		struct frame fr = { 0 };
+		uint64_t kind;
+
+		if (rd->bad)
+			break;
+		fr.module = str_ref(r, recfmt_get_u(&f));
+		fr.function = str_ref(r, recfmt_get_u(&f));
+		fr.build_id = str_ref(r, recfmt_get_u(&f));
+		fr.file = str_ref(r, recfmt_get_u(&f));
+		fr.addr = recfmt_get_u(&f);
+		fr.offset = recfmt_get_u(&f);
+		fr.line = (uint32_t)recfmt_get_u(&f);
+		kind = recfmt_get_u(&f);
+		fr.kind = kind <= FRAME_SPECIAL ? (enum frame_kind)kind : FRAME_UNKNOWN;
+		fr.symbolized = recfmt_get_u(&f) & RECFMT_FRAME_SYMBOLIZED;
+		if (first + i < r->nr_frames)
+			continue;
+		map_push(&r->frames, &r->nr_frames, &r->cap_frames, stacks_add_frame(st, &fr));
+	}
+}
+
+static void apply_stacks(struct replay *r, struct recfmt_rd *rd)
+{
+	uint32_t *ids = r->ids, *mapped = r->mapped;
+	struct stacks *st = model_stacks(r->m);
+	uint64_t first = recfmt_get_u(rd), count = recfmt_get_u(rd);
+	uint32_t n = 0;
+
+	if (rd->bad || first > r->nr_stacks + (uint64_t)RECFMT_MAX_GAP)
+		return;
+	if (first > r->nr_stacks)
+		map_reach(&r->stacks, &r->nr_stacks, &r->cap_stacks, first, lost_stack(r));
+	for (uint64_t i = 0; i < count && recfmt_left(rd); i++) {
+		uint64_t prefix = recfmt_get_u(rd), rest = recfmt_get_u(rd);
+
+		if (rd->bad || prefix > n || rest > RECFMT_MAX_FRAMES - prefix)
+			break;
+		n = prefix;
+		for (uint64_t j = 0; j < rest; j++)
+			ids[n++] = (uint32_t)recfmt_get_u(rd);
+		if (rd->bad)
+			break;
+		if (first + i < r->nr_stacks)
+			continue;
+		for (uint32_t j = 0; j < n; j++) {
+			if (ids[j] < r->nr_frames) {
+				mapped[j] = r->frames[ids[j]];
+			} else {
+				mapped[j] = lost_frame(r);
+				r->damage.dropped++;
+			}
+		}
+		if (!n)
+			mapped[0] = special_frame(r, "[no stack]");
+		map_push(&r->stacks, &r->nr_stacks, &r->cap_stacks,
+			 stacks_add_stack(st, mapped, n ? n : 1));
+	}
+}
+
+static void apply_threads(struct replay *r, struct recfmt_rd *rd)
+{
+	struct threads *th = model_threads(r->m);
+	uint64_t first = recfmt_get_u(rd), count = recfmt_get_u(rd), nupd;
+
+	if (rd->bad || first > r->nr_threads + (uint64_t)RECFMT_MAX_GAP)
+		return;
+	/* a thread of a lost chunk is unknown: its entries are dropped */
+	map_reach(&r->threads, &r->nr_threads, &r->cap_threads, first, UINT32_MAX);
+	for (uint64_t i = 0; i < count && recfmt_left(rd); i++) {
+		struct recfmt_rd t = recfmt_get_record(rd);
+		uint64_t pid, tid, first_ns, last_ns, flags;
+		const char *comm, *process;
+		uint32_t idx;
+
+		if (rd->bad)
+			return;
+		pid = recfmt_get_u(&t);
+		tid = recfmt_get_u(&t);
+		comm = str_ref(r, recfmt_get_u(&t));
+		process = str_ref(r, recfmt_get_u(&t));
+		first_ns = recfmt_get_u(&t);
+		last_ns = recfmt_get_u(&t);
+		flags = recfmt_get_u(&t);
+		if (first + i < r->nr_threads)
+			continue;
+		/* a new thread: a live one of the same tid has exited meanwhile */
+		if (threads_find(th, (uint32_t)tid) != UINT32_MAX)
+			model_thread_exit(r->m, (uint32_t)tid);
+		idx = threads_see(th, (uint32_t)pid, (uint32_t)tid, comm, process, first_ns);
+		if (last_ns > first_ns)
+			threads_see(th, (uint32_t)pid, (uint32_t)tid, NULL, NULL, last_ns);
+		if (flags & RECFMT_THREAD_EXITED)
+			model_thread_exit(r->m, (uint32_t)tid);
+		map_push(&r->threads, &r->nr_threads, &r->cap_threads, idx);
+	}
+	nupd = recfmt_get_u(rd);
+	for (uint64_t i = 0; i < nupd && recfmt_left(rd); i++) {
+		struct recfmt_rd u = recfmt_get_record(rd);
+		uint64_t id = recfmt_get_u(&u), flags;
+		const char *comm = str_ref(r, recfmt_get_u(&u));
+		const char *process = str_ref(r, recfmt_get_u(&u));
+		const struct thread *t;
+
+		flags = recfmt_get_u(&u);
+		if (rd->bad)
+			return;
+		if (id >= r->nr_threads || !(t = threads_get(th, r->threads[id]))) {
+			r->damage.dropped++;
+			continue;
+		}
+		if (t->exited || threads_find(th, t->tid) != r->threads[id])
+			continue;
+		if ((comm && strcmp(comm, t->comm)) || (process && strcmp(process, t->process)))
+			threads_see(th, t->pid, t->tid, comm, process, 0);
+		if (flags & RECFMT_THREAD_EXITED)
+			model_thread_exit(r->m, t->tid);
+	}
+}
+
+/* One layer of a tick: entries mapped to the model's threads and stacks. */
+static size_t read_layer(struct replay *r, struct recfmt_rd *sec, int which, bool states)
+{
+	uint64_t n = recfmt_get_u(sec), thread = 0, stack = 0;
+	size_t cap = recfmt_left(sec) / 3, out = 0; /* an entry takes at least 3 bytes */
+
+	if (n < cap)
+		cap = n;
+	r->layer[which] = xgrow(r->layer[which], &r->cap_layer[which], cap ? cap : 1,
+				sizeof(*r->layer[which]));
+	for (uint64_t i = 0; i < cap; i++) {
+		int64_t dt = recfmt_get_s(sec), ds = recfmt_get_s(sec);
+		uint64_t count = recfmt_get_u(sec);
+
+		if (sec->bad)
+			break;
+		thread += (uint64_t)dt;
+		stack = dt ? (uint64_t)ds : stack + (uint64_t)ds;
+		if (thread >= r->nr_threads || r->threads[thread] == UINT32_MAX ||
+		    (states ? stack >= MODEL_STATE_NR : stack >= r->nr_stacks)) {
+			r->damage.dropped++;
+			continue;
+		}
+		r->layer[which][out++] = (struct tick_count){
+			.thread = r->threads[thread],
+			.stack = states ? (uint32_t)stack : r->stacks[stack],
+			.count = count,
+		};
+	}
+	return out;
+}
+
+static void apply_tick(struct replay *r, struct recfmt_rd *rd, bool skip)
+{
+	struct tick t = { 0 };
+	bool have_figures = false;
+
+	while (recfmt_left(rd)) {
+		uint64_t id = recfmt_get_u(rd);
+		struct recfmt_rd sec = recfmt_get_record(rd);
+		uint64_t nlost;
+
+		if (rd->bad)
+			break;
+		switch (id) {
+		case RECFMT_SEC_FIGURES:
+			t.seq = recfmt_get_u(&sec);
+			t.start_ns = r->info.start_ns + (uint64_t)recfmt_get_s(&sec);
+			t.end_ns = t.start_ns + recfmt_get_u(&sec);
+			if (sec.bad)
+				break;
+			have_figures = true;
+			t.samples = recfmt_get_u(&sec);
+			t.truncated = recfmt_get_u(&sec);
+			nlost = recfmt_get_u(&sec);
+			for (uint64_t k = 0; k < nlost && recfmt_left(&sec); k++) {
+				uint64_t v = recfmt_get_u(&sec);
+
+				if (k < MODEL_LOST_NR)
+					t.lost[k] = v;
+			}
+			break;
+		case RECFMT_SEC_CPU:
+			if (!skip) {
+				t.nr_counts = read_layer(r, &sec, 0, false);
+				t.counts = r->layer[0];
+			}
+			break;
+		case RECFMT_SEC_OFFCPU:
+			if (!skip) {
+				t.nr_offcpu = read_layer(r, &sec, 1, false);
+				t.offcpu = r->layer[1];
+			}
+			break;
+		case RECFMT_SEC_STATES:
+			if (!skip) {
+				t.nr_states = read_layer(r, &sec, 2, true);
+				t.states = r->layer[2];
+			}
+			break;
+		default:
+			break; /* a newer section */
+		}
+	}
+	if (skip || !have_figures)
+		return;
+	model_add_tick(r->m, &t);
+	model_close_tick(r->m, t.end_ns);
+}
+
+/* Applies chunks up to and including the next tick. 1 when a tick was consumed. */
+static int step(struct replay *r, bool skip)
+{
+	if (!r->m)
+		return -EINVAL;
+	while (r->next_chunk < r->nr_chunks) {
+		const struct ichunk *ic = &r->chunks[r->next_chunk++];
+		struct recfmt_chunk c;
+		const uint8_t *payload;
+		struct recfmt_rd rd;
+		uint64_t need;
+		int ret = chunk_at(r, ic->off, &c, &payload, &need);
+
+		if (ret && ret != -EBADMSG && ret != -ENODATA)
+			return ret;
+		if (!ret && (c.type != ic->c.type || c.crc != ic->c.crc))
+			ret = -EBADMSG; /* the file changed since it was opened */
+		if (!ret)
+			ret = decode(r, &c, payload, &rd);
+		if (ret) {
+			r->damage.bad_chunks++;
+			warn(r, "the %s chunk at offset %" PRIu64 " cannot be read any more: skipped",
+			     type_name(ic->c.type), ic->off);
+			if (ic->c.type == RECFMT_TICK) {
+				r->pos++;
+				return 1;
+			}
+			continue;
+		}
+		switch (c.type) {
+		case RECFMT_STRINGS:
+			apply_strings(r, &rd);
+			break;
+		case RECFMT_FRAMES:
+			apply_frames(r, &rd);
+			break;
+		case RECFMT_STACKS:
+			apply_stacks(r, &rd);
+			break;
+		case RECFMT_THREADS:
+			apply_threads(r, &rd);
+			break;
+		case RECFMT_TICK:
+			apply_tick(r, &rd, skip);
+			r->pos++;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int replay_next(struct replay *r)
+{
+	return step(r, false);
+}
+
+int replay_skip(struct replay *r)
+{
+	return step(r, true);
+}
+
+size_t replay_pos(const struct replay *r)
+{
+	return r->pos;
+}

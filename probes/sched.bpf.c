@@ -1,0 +1,544 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Thread states and off-CPU stacks from the scheduler's tracepoints.
+ *
+ * Every thread of the targets has an entry in "threads" (struct sched_thread) that the state
+ * machine of sched_state.h moves on sched_switch and sched_wakeup(_new): the time of every closed
+ * interval is added to acc_ns[state]; the open one starts at since_ns. User space reads the map
+ * once per tick and closes the open intervals itself (sched_acct.c), so nothing needs to happen
+ * here at tick boundaries and a thread asleep for an hour still shows 100 % sleep in every tick.
+ *
+ * When a thread blocks, its user and kernel stacks are taken (it is `current` in sched_switch)
+ * into its slot in "stacks"; when the block ends (wakeup, or switch-in if the wakeup was missed)
+ * and lasted at least min_block_ns, the slot goes to user space through the ring buffer as a
+ * struct sched_block_rec. A thread's exit sends its last totals and deletes both entries (tids
+ * are reused).
+ *
+ * Each program exists twice: tp_btf (preferred: typed arguments, and the woken task's registers
+ * for threads first seen at their wakeup) and raw_tp (the fallback when tp_btf does not load);
+ * the loader picks one set with bpf_program__set_autoload().
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+
+#include "sched_abi.h"
+#include "sched_state.h"
+
+#define PF_EXITING 0x00000004
+#define PF_KTHREAD 0x00200000
+#define E2BIG 7
+#define EEXIST 17
+#define ENOSYS 38
+
+/* Set by the loader between __open() and __load(). */
+const volatile bool filter_pids = false;
+const volatile __u64 min_block_ns = 1000000;
+
+/* Set by the loader before it attaches: a thread first seen by an event has been in its state
+ * since then (it had no event before), or since its process became a target. */
+__u64 attach_ns = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20); /* resized by the loader */
+} events SEC(".maps");
+
+/* Target processes (tgid → when it became one) when filter_pids is set. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SCHED_MAX_TARGETS);
+	__type(key, __u32);
+	__type(value, __u64);
+} targets SEC(".maps");
+
+/* tid → state; entries are made on the first event and deleted at exit. Not preallocated:
+ * memory follows the number of live threads; max_entries (set by the loader) is the bound. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 32768);
+	__type(key, __u32);
+	__type(value, struct sched_thread);
+} threads SEC(".maps");
+
+/* tid → the stacks of its current (or last) block. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 32768);
+	__type(key, __u32);
+	__type(value, struct sched_block_rec);
+} stacks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sched_counters);
+} counters SEC(".maps");
+
+/* A blank slot to insert into "stacks" (too big for the BPF stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sched_block_rec);
+} blank SEC(".maps");
+
+/* Kernels before 5.14 call it state. */
+struct task_struct___o {
+	volatile long state;
+} __attribute__((preserve_access_index));
+
+static __always_inline __u32 task_state(struct task_struct *t)
+{
+	if (bpf_core_field_exists(t->__state))
+		return BPF_CORE_READ(t, __state);
+	return (__u32)BPF_CORE_READ((struct task_struct___o *)t, state);
+}
+
+static __always_inline struct sched_counters *get_counters(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&counters, &zero);
+}
+
+static __always_inline bool is_target(__u32 pid)
+{
+	return !filter_pids || bpf_map_lookup_elem(&targets, &pid);
+}
+
+/* Since when a thread first seen now has been in its state: since attach, or since its process
+ * became a target, whichever is later. */
+static __always_inline __u64 first_since(__u32 pid, __u64 now)
+{
+	__u64 since = attach_ns, *added;
+
+	if (filter_pids) {
+		added = bpf_map_lookup_elem(&targets, &pid);
+		if (added && *added > since)
+			since = *added;
+	}
+	return since && since <= now ? since : now;
+}
+
+static __always_inline void begin(struct sched_thread *t)
+{
+	__sync_fetch_and_add(&t->seq, 1);
+}
+
+static __always_inline void end(struct sched_thread *t)
+{
+	__sync_fetch_and_add(&t->seq, 1);
+	t->seq_end = t->seq;
+}
+
+/*
+ * The entry of tid, made in state `state` since `since` when there is none (or when the one
+ * there belongs to another process: a reused tid whose exit was missed). *made says which.
+ */
+static __always_inline struct sched_thread *get_thread(struct task_struct *task, __u32 tid,
+						       __u32 pid, __u32 state, __u64 since,
+						       __u64 now, bool *made)
+{
+	struct sched_thread *t = bpf_map_lookup_elem(&threads, &tid);
+	struct sched_thread n;
+	struct sched_counters *cnt;
+	__u32 flags;
+	long err;
+
+	*made = false;
+	if (t && t->pid == pid)
+		return t;
+	flags = BPF_CORE_READ(task, flags);
+	if (flags & PF_EXITING)
+		return NULL; /* its exit was (or is about to be) reported */
+	sched_thread_init(&n, pid, state, since, now);
+	if (flags & PF_KTHREAD)
+		n.flags |= SCHED_THR_KTHREAD;
+	BPF_CORE_READ_INTO(&n.comm, task, comm);
+	BPF_CORE_READ_INTO(&n.pcomm, task, group_leader, comm);
+	err = bpf_map_update_elem(&threads, &tid, &n, t ? BPF_ANY : BPF_NOEXIST);
+	if (err && err != -EEXIST) {
+		cnt = get_counters();
+		if (cnt)
+			cnt->threads_full++;
+		return NULL;
+	}
+	*made = !err;
+	t = bpf_map_lookup_elem(&threads, &tid);
+	return t && t->pid == pid ? t : NULL;
+}
+
+/* Why `task` (blocked in task state `state`) waits: its state, else the syscall it is in. */
+static __always_inline __u32 blocked_reason(struct task_struct *task, struct pt_regs *regs,
+					    __u32 state, bool kthread, __s32 *syscall)
+{
+	long nr = -1, fd;
+	__u32 reason;
+
+	*syscall = -1;
+#if defined(__TARGET_ARCH_x86)
+	if (regs && !kthread && (long)BPF_CORE_READ(regs, ax) == -ENOSYS)
+		nr = (long)BPF_CORE_READ(regs, orig_ax);
+#endif
+	if (nr >= 0 && nr < 1024)
+		*syscall = (__s32)nr;
+	reason = sched_reason(state, kthread, nr);
+	if (reason != SCHED_BY_FD)
+		return reason;
+#if defined(__TARGET_ARCH_x86)
+	/* read/write family: the first argument is the fd; files and block devices are I/O */
+	fd = (long)BPF_CORE_READ(regs, di);
+	{
+		struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+		struct file **fds, *f = NULL;
+
+		if (!fdt || fd < 0 || fd >= (long)BPF_CORE_READ(fdt, max_fds))
+			return SCHED_OTHER;
+		fds = BPF_CORE_READ(fdt, fd);
+		if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
+			return SCHED_OTHER;
+		return sched_fd_reason(BPF_CORE_READ(f, f_inode, i_mode));
+	}
+#else
+	return SCHED_OTHER;
+#endif
+}
+
+/* Takes the blocking thread's stacks into its slot. current == the thread. */
+static __always_inline void keep_stacks(void *ctx, __u32 tid, const struct sched_thread *t,
+					bool kthread, struct sched_counters *cnt)
+{
+	struct sched_block_rec *r = bpf_map_lookup_elem(&stacks, &tid);
+	__u32 zero = 0, nu = 0, nk = 0, flags = 0;
+	long ret;
+
+	if (!r) {
+		struct sched_block_rec *b = bpf_map_lookup_elem(&blank, &zero);
+
+		if (!b)
+			return;
+		ret = bpf_map_update_elem(&stacks, &tid, b, BPF_NOEXIST);
+		if (ret && ret != -EEXIST) {
+			cnt->stacks_full++;
+			return;
+		}
+		r = bpf_map_lookup_elem(&stacks, &tid);
+		if (!r)
+			return;
+	}
+	if (kthread) {
+		flags |= SCHED_STK_KTHREAD;
+	} else {
+		ret = bpf_get_stack(ctx, r->frames, SCHED_MAX_UFRAMES * 8, BPF_F_USER_STACK);
+		if (ret > 0) {
+			nu = (__u64)ret / 8;
+			if (nu > SCHED_MAX_UFRAMES)
+				nu = SCHED_MAX_UFRAMES;
+		} else {
+			flags |= SCHED_STK_USER_FAILED;
+		}
+	}
+	ret = bpf_get_stack(ctx, &r->frames[nu], SCHED_MAX_KFRAMES * 8, 0);
+	if (ret > 0) {
+		nk = (__u64)ret / 8;
+		if (nk > SCHED_MAX_KFRAMES)
+			nk = SCHED_MAX_KFRAMES;
+	} else {
+		flags |= SCHED_STK_KERNEL_FAILED;
+	}
+	r->type = SCHED_REC_BLOCK;
+	r->pid = t->pid;
+	r->tid = tid;
+	r->reason = t->state;
+	r->born_ns = t->born_ns;
+	r->since_ns = t->since_ns;
+	r->end_ns = 0;
+	r->nr_user = nu;
+	r->nr_kernel = nk;
+	r->flags = flags;
+	r->syscall = t->syscall;
+	__builtin_memcpy(r->comm, t->comm, SCHED_COMM_LEN);
+	__builtin_memcpy(r->pcomm, t->pcomm, SCHED_COMM_LEN);
+}
+
+/* A block of `blocked` ns that began at `since` ended now: send its stacks when long enough. */
+static __always_inline void send_block(__u32 tid, const struct sched_thread *t, __u64 since,
+				       __u64 blocked, __u64 now, struct sched_counters *cnt)
+{
+	struct sched_block_rec *r;
+	__u64 n;
+
+	if (blocked < min_block_ns)
+		return;
+	r = bpf_map_lookup_elem(&stacks, &tid);
+	if (!r || r->since_ns != since || r->born_ns != t->born_ns) {
+		cnt->no_stack++;
+		return;
+	}
+	r->end_ns = now;
+	n = (__u64)r->nr_user + r->nr_kernel;
+	if (n > SCHED_MAX_UFRAMES + SCHED_MAX_KFRAMES)
+		return;
+	if (bpf_ringbuf_output(&events, r, SCHED_BLOCK_HDR_SIZE + n * 8, BPF_RB_NO_WAKEUP))
+		cnt->ringbuf_lost++;
+	else
+		cnt->blocks++;
+}
+
+/* Final totals of tid and the end of its entries. */
+static __always_inline void send_exit(__u32 tid, __u64 now, struct sched_counters *cnt)
+{
+	struct sched_thread *t = bpf_map_lookup_elem(&threads, &tid);
+	struct sched_exit_rec *e;
+
+	if (!t)
+		return;
+	begin(t);
+	sched_thread_move(t, t->state, now);
+	end(t);
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (e) {
+		e->type = SCHED_REC_EXIT;
+		e->pid = t->pid;
+		e->tid = tid;
+		e->pad = 0;
+		e->born_ns = t->born_ns;
+		e->time_ns = now;
+		for (int i = 0; i < SCHED_NR_STATES; i++)
+			e->acc_ns[i] = t->acc_ns[i];
+		__builtin_memcpy(e->comm, t->comm, SCHED_COMM_LEN);
+		__builtin_memcpy(e->pcomm, t->pcomm, SCHED_COMM_LEN);
+		bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+		cnt->exits++;
+	} else {
+		cnt->ringbuf_lost++;
+	}
+	bpf_map_delete_elem(&threads, &tid);
+	bpf_map_delete_elem(&stacks, &tid);
+}
+
+static __always_inline int handle_switch(void *ctx, bool preempt, struct task_struct *prev,
+					 struct task_struct *next)
+{
+	__u64 now = bpf_ktime_get_ns(), since = 0, blocked;
+	struct sched_counters *cnt = get_counters();
+	struct sched_thread *t;
+	__u32 tid, pid;
+	bool made;
+
+	if (!cnt)
+		return 0;
+
+	/* prev is current: its registers and stacks are ours to read */
+	tid = BPF_CORE_READ(prev, pid);
+	pid = BPF_CORE_READ(prev, tgid);
+	if (tid && is_target(pid)) {
+		__u32 state = task_state(prev), to = SCHED_RUNNABLE;
+		bool kthread = BPF_CORE_READ(prev, flags) & PF_KTHREAD;
+		__s32 syscall = -1;
+
+		if (state & SCHED_TASK_DEAD) {
+			/* the last switch of an exited thread: its entry is gone (or goes now) */
+			send_exit(tid, now, cnt);
+			goto next;
+		}
+		t = get_thread(prev, tid, pid, SCHED_RUNNING, first_since(pid, now), now, &made);
+		if (!t)
+			goto next;
+		if (!preempt && state != SCHED_TASK_RUNNING) {
+			struct task_struct *cur = bpf_get_current_task_btf();
+
+			to = blocked_reason(prev, (struct pt_regs *)bpf_task_pt_regs(cur), state,
+					    kthread, &syscall);
+		}
+		begin(t);
+		sched_on_switch_out(t, to, now);
+		t->syscall = syscall;
+		bpf_get_current_comm(t->comm, sizeof(t->comm));
+		end(t);
+		cnt->switches++;
+		if (sched_state_blocked(to))
+			keep_stacks(ctx, tid, t, kthread, cnt);
+	}
+next:
+	tid = BPF_CORE_READ(next, pid);
+	pid = BPF_CORE_READ(next, tgid);
+	if (!tid || !is_target(pid))
+		return 0;
+	t = get_thread(next, tid, pid, SCHED_RUNNABLE, first_since(pid, now), now, &made);
+	if (!t)
+		return 0;
+	begin(t);
+	blocked = sched_on_switch_in(t, now, &since);
+	end(t);
+	cnt->switches++;
+	if (blocked && !made)
+		send_block(tid, t, since, blocked, now, cnt); /* its wakeup was missed */
+	return 0;
+}
+
+static __always_inline int handle_wakeup(struct task_struct *p, bool is_new, bool btf)
+{
+	__u64 now = bpf_ktime_get_ns(), since = 0, blocked;
+	struct sched_counters *cnt;
+	struct sched_thread *t;
+	__u32 tid = BPF_CORE_READ(p, pid), pid = BPF_CORE_READ(p, tgid), first = SCHED_RUNNABLE;
+	bool made;
+
+	if (!tid || !is_target(pid))
+		return 0;
+	cnt = get_counters();
+	if (!cnt)
+		return 0;
+	cnt->wakeups++;
+	if (is_new) {
+		get_thread(p, tid, pid, SCHED_RUNNABLE, now, now, &made);
+		return 0;
+	}
+	t = bpf_map_lookup_elem(&threads, &tid);
+	if (!t || t->pid != pid) {
+		/* Blocked since before we could see it: the reason from the syscall it is in
+		 * (with tp_btf; raw_tp has no typed task to read registers from). */
+		bool kthread = BPF_CORE_READ(p, flags) & PF_KTHREAD;
+		__s32 syscall = -1;
+
+		first = SCHED_OTHER;
+		if (btf)
+			first = blocked_reason(p, (struct pt_regs *)bpf_task_pt_regs(p),
+					       SCHED_TASK_INTERRUPTIBLE, kthread, &syscall);
+	}
+	t = get_thread(p, tid, pid, first, first_since(pid, now), now, &made);
+	if (!t)
+		return 0;
+	begin(t);
+	blocked = sched_on_wakeup(t, now, &since);
+	end(t);
+	if (blocked && !made)
+		send_block(tid, t, since, blocked, now, cnt);
+	return 0;
+}
+
+/* A target's new process (not a new thread) becomes a target: `flametop -- script.sh`. */
+static __always_inline int handle_fork(struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ppid = BPF_CORE_READ(parent, tgid);
+	__u32 cpid = BPF_CORE_READ(child, pid);
+	__u64 now = bpf_ktime_get_ns();
+
+	if (!filter_pids || cpid != (__u32)BPF_CORE_READ(child, tgid))
+		return 0;
+	if (!bpf_map_lookup_elem(&targets, &ppid))
+		return 0;
+	if (bpf_map_update_elem(&targets, &cpid, &now, BPF_NOEXIST) == -E2BIG) {
+		struct sched_counters *cnt = get_counters();
+
+		if (cnt)
+			cnt->targets_full++;
+	}
+	return 0;
+}
+
+static __always_inline int handle_exit(struct task_struct *task)
+{
+	struct sched_counters *cnt = get_counters();
+	__u32 tid = BPF_CORE_READ(task, pid);
+	__u32 tgid;
+
+	if (cnt)
+		send_exit(tid, bpf_ktime_get_ns(), cnt);
+	/* a target whose last thread exits stops being one: its pid may be reused by anything */
+	if (filter_pids && BPF_CORE_READ(task, signal, live.counter) == 0) {
+		tgid = BPF_CORE_READ(task, tgid);
+		bpf_map_delete_elem(&targets, &tgid);
+	}
+	return 0;
+}
+
+/* exec from a thread other than the leader: the thread takes the leader's tid, its own ends. */
+static __always_inline int handle_exec(struct task_struct *p, __u32 old_pid)
+{
+	struct sched_counters *cnt = get_counters();
+
+	if (cnt && old_pid != (__u32)BPF_CORE_READ(p, pid))
+		send_exit(old_pid, bpf_ktime_get_ns(), cnt);
+	return 0;
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	return handle_switch(ctx, preempt, prev, next);
+}
+
+SEC("tp_btf/sched_wakeup")
+int BPF_PROG(on_wakeup, struct task_struct *p)
+{
+	return handle_wakeup(p, false, true);
+}
+
+SEC("tp_btf/sched_wakeup_new")
+int BPF_PROG(on_wakeup_new, struct task_struct *p)
+{
+	return handle_wakeup(p, true, true);
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
+{
+	return handle_fork(parent, child);
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_exit, struct task_struct *task)
+{
+	return handle_exit(task);
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid)
+{
+	return handle_exec(p, (__u32)old_pid);
+}
+
+SEC("raw_tp/sched_switch")
+int BPF_PROG(on_switch_raw, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	return handle_switch(ctx, preempt, prev, next);
+}
+
+SEC("raw_tp/sched_wakeup")
+int BPF_PROG(on_wakeup_raw, struct task_struct *p)
+{
+	return handle_wakeup(p, false, false);
+}
+
+SEC("raw_tp/sched_wakeup_new")
+int BPF_PROG(on_wakeup_new_raw, struct task_struct *p)
+{
+	return handle_wakeup(p, true, false);
+}
+
+SEC("raw_tp/sched_process_fork")
+int BPF_PROG(on_fork_raw, struct task_struct *parent, struct task_struct *child)
+{
+	return handle_fork(parent, child);
+}
+
+SEC("raw_tp/sched_process_exit")
+int BPF_PROG(on_exit_raw, struct task_struct *task)
+{
+	return handle_exit(task);
+}
+
+SEC("raw_tp/sched_process_exec")
+int BPF_PROG(on_exec_raw, struct task_struct *p, pid_t old_pid)
+{
+	return handle_exec(p, (__u32)old_pid);
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,685 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * probes/sched loader: loads sched.bpf.c (tp_btf programs, else raw_tp ones), seeds the threads
+ * that already exist from /proc, drains the ring buffer and, once per tick, reads the "threads"
+ * map into sched_acct, which makes the model events. Loss is never silent: counter deltas become
+ * model_add_lost() calls on every drain.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <linux/types.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "model/model.h"
+#include "model/xalloc.h"
+#include "probes/proc.h"
+#include "probes/sched.h"
+#include "probes/sched_abi.h"
+#include "probes/sched_acct.h"
+#include "probes/sched_state.h"
+#include "sched.skel.h"
+
+_Static_assert(sizeof(struct sched_counters) == 9 * 8, "sched_counters layout");
+
+#define BTF_PATH "/sys/kernel/btf/vmlinux"
+#define MIN_THREADS_BOUND 65536
+#define MAX_THREADS_BOUND (1u << 20)
+#define BATCH 256
+#define READ_TRIES 4
+
+struct probe_sched {
+	struct sched_bpf *skel;
+	struct ring_buffer *rb;
+	struct sched_acct *acct;
+	const char *mode;
+	char proc_root[256];
+	bool filter;
+	int nr_possible;
+	uint32_t max_threads;
+	uint64_t nr_threads; /* read at the last tick */
+	bool no_batch;       /* the kernel has no batch lookups for hash maps */
+	struct sched_counters *percpu;
+	struct sched_counters reported;
+	/* pass buffers */
+	__u32 *keys;
+	struct sched_thread *vals;
+	/* valid during drain() only */
+	struct model *m;
+	int consumed;
+};
+
+/*
+ * libbpf must never write to the terminal (the TUI owns it): its messages are dropped, except the
+ * first warning, which error messages quote. FLAMETOP_LIBBPF_DEBUG=1 sends everything to stderr.
+ * (The same policy as probes/cpu.c.)
+ */
+static char libbpf_msg[256];
+static bool libbpf_debug;
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char *nl;
+
+	if (libbpf_debug)
+		return vfprintf(stderr, fmt, ap);
+	if (level != LIBBPF_WARN || libbpf_msg[0])
+		return 0;
+	vsnprintf(libbpf_msg, sizeof(libbpf_msg), fmt, ap);
+	nl = strchr(libbpf_msg, '\n');
+	if (nl)
+		*nl = '\0';
+	return 0;
+}
+
+static void arm_libbpf_log(void)
+{
+	const char *dbg = getenv("FLAMETOP_LIBBPF_DEBUG");
+
+	libbpf_debug = dbg && *dbg && strcmp(dbg, "0") != 0;
+	libbpf_set_print(libbpf_print);
+	libbpf_msg[0] = '\0';
+}
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static void append_libbpf(char *err, size_t errlen)
+{
+	size_t n;
+
+	if (!err || !errlen || !libbpf_msg[0])
+		return;
+	n = strlen(err);
+	if (n + 1 < errlen)
+		snprintf(err + n, errlen - n, " (%s)", libbpf_msg);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static size_t ring_size(int nr_cpus)
+{
+	/* 512 KiB per CPU (~270 worst-case records), 4..64 MiB, a power of two. */
+	size_t want = (size_t)nr_cpus * (512u << 10), sz = 4u << 20;
+
+	while (sz < want && sz < (64u << 20))
+		sz <<= 1;
+	return sz;
+}
+
+/* Threads on the system now, from /proc/loadavg ("0.00 0.01 0.05 1/123 4567"). */
+static uint32_t system_threads(const char *root)
+{
+	char path[300], buf[256], *slash, *end;
+	unsigned long n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/loadavg", root);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (!fgets(buf, sizeof(buf), f)) {
+		fclose(f);
+		return 0;
+	}
+	fclose(f);
+	slash = strchr(buf, '/');
+	if (!slash)
+		return 0;
+	errno = 0;
+	n = strtoul(slash + 1, &end, 10);
+	return errno || end == slash + 1 || n > UINT32_MAX ? 0 : (uint32_t)n;
+}
+
+/*
+ * The text of __schedule from kallsyms, [lo, hi): kernel stacks taken in the tracepoint start
+ * with bpf_prog_*, bpf_trace_run*, __traceiter_* and __schedule, stripped up to it. Core kernel
+ * symbols are listed in address order, so hi is the next higher address listed.
+ */
+static void find_schedule(const char *root, uint64_t *lo, uint64_t *hi)
+{
+	char path[300], line[512];
+	FILE *f;
+
+	*lo = *hi = 0;
+	snprintf(path, sizeof(path), "%s/kallsyms", root);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char type, name[256];
+		unsigned long long addr;
+
+		if (sscanf(line, "%llx %c %255s", &addr, &type, name) != 3)
+			continue;
+		if (!*lo) {
+			if ((type == 't' || type == 'T') && !strcmp(name, "__schedule"))
+				*lo = addr;
+		} else if (addr > *lo) {
+			*hi = addr;
+			break;
+		}
+	}
+	fclose(f);
+	if (!*hi || *hi - *lo > (1u << 20))
+		*lo = *hi = 0; /* hidden (kptr_restrict) or not what we think */
+}
+
+/* ---- seeding from /proc ---- */
+
+/* The syscall a blocked thread is in, and its first argument, from /proc/PID/task/TID/syscall. */
+static long read_syscall(const struct probe_sched *p, uint32_t pid, uint32_t tid, long *arg0)
+{
+	char path[320], buf[256];
+	unsigned long long a0 = 0;
+	long nr;
+	FILE *f;
+	int n;
+
+	snprintf(path, sizeof(path), "%s/%u/task/%u/syscall", p->proc_root, pid, tid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	n = fgets(buf, sizeof(buf), f) ? sscanf(buf, "%ld %llx", &nr, &a0) : 0;
+	fclose(f);
+	if (n < 1)
+		return -1; /* "running" */
+	*arg0 = (long)a0;
+	return nr;
+}
+
+static __u32 seed_state(const struct probe_sched *p, const struct proc_thread *pt, __s32 *sc)
+{
+	long nr, fd = -1;
+	__u32 r;
+
+	*sc = -1;
+	switch (pt->state) {
+	case 'R':
+		return SCHED_RUNNING; /* or runnable: /proc cannot tell; the next switch will */
+	case 'D':
+		return SCHED_IO;
+	case 'S':
+		break;
+	default:
+		return SCHED_OTHER; /* I (idle kthread), T, t, P */
+	}
+	nr = read_syscall(p, pt->pid, pt->tid, &fd);
+	if (nr >= 0 && nr < 1024)
+		*sc = (__s32)nr;
+	r = sched_reason(SCHED_TASK_INTERRUPTIBLE, false, nr);
+	if (r == SCHED_BY_FD) {
+		char path[340];
+		struct stat st;
+
+		snprintf(path, sizeof(path), "%s/%u/task/%u/fd/%ld", p->proc_root, pt->pid,
+			 pt->tid, fd);
+		r = fd >= 0 && !stat(path, &st) ? sched_fd_reason(st.st_mode) : SCHED_OTHER;
+	}
+	return r;
+}
+
+struct seed_ctx {
+	struct probe_sched *p;
+	uint64_t since, now;
+	int fd;
+};
+
+static void seed_one(const struct proc_thread *pt, void *arg)
+{
+	struct seed_ctx *c = arg;
+	struct sched_thread t;
+	__u32 tid = pt->tid;
+	__s32 sc;
+
+	if (pt->state == 'Z' || pt->state == 'X' || !tid)
+		return;
+	sched_thread_init(&t, pt->pid, seed_state(c->p, pt, &sc), c->since, c->now);
+	t.syscall = sc;
+	t.flags |= SCHED_THR_SEEDED;
+	memcpy(t.comm, pt->comm, SCHED_COMM_LEN);
+	memcpy(t.pcomm, pt->pcomm, SCHED_COMM_LEN);
+	/* BPF may have seen the thread already: what it knows is newer */
+	bpf_map_update_elem(c->fd, &tid, &t, BPF_NOEXIST);
+}
+
+/* Threads with no event since attach would otherwise be unknown until their next switch. */
+static void seed(struct probe_sched *p, uint32_t pid, uint64_t since)
+{
+	struct seed_ctx c = {
+		.p = p,
+		.since = since,
+		.now = now_ns(),
+		.fd = bpf_map__fd(p->skel->maps.threads),
+	};
+
+	probe_proc_scan(p->proc_root, pid, seed_one, &c);
+}
+
+/* ---- loading ---- */
+
+static void choose_programs(struct sched_bpf *s, bool raw, bool follow)
+{
+	struct bpf_program *btf[] = { s->progs.on_switch, s->progs.on_wakeup,
+				      s->progs.on_wakeup_new, s->progs.on_fork,
+				      s->progs.on_exit, s->progs.on_exec };
+	struct bpf_program *rawp[] = { s->progs.on_switch_raw, s->progs.on_wakeup_raw,
+				       s->progs.on_wakeup_new_raw, s->progs.on_fork_raw,
+				       s->progs.on_exit_raw, s->progs.on_exec_raw };
+
+	for (size_t i = 0; i < sizeof(btf) / sizeof(btf[0]); i++) {
+		bool fork = i == 3;
+
+		bpf_program__set_autoload(btf[i], !raw && (!fork || follow));
+		bpf_program__set_autoload(rawp[i], raw && (!fork || follow));
+	}
+}
+
+static void load_err(int e, char *err, size_t errlen)
+{
+	if (e == -EPERM)
+		set_err(err, errlen,
+			"cannot load BPF programs: %s (need root or CAP_BPF+CAP_PERFMON; try: sudo "
+			"flametop)",
+			strerror(-e));
+	else if (e == -EACCES)
+		set_err(err, errlen,
+			"cannot load BPF programs: the kernel's verifier rejected them (%s)",
+			strerror(-e));
+	else
+		set_err(err, errlen, "cannot load BPF programs: %s", strerror(-e));
+	append_libbpf(err, errlen);
+}
+
+/* Opens, sizes and loads one program set. */
+static int load(struct probe_sched *p, const struct probe_sched_opts *opts, bool raw,
+		char *err, size_t errlen)
+{
+	uint64_t min_us = opts && opts->min_block_us ? opts->min_block_us
+						      : PROBE_SCHED_MIN_BLOCK_US;
+	int e;
+
+	libbpf_msg[0] = '\0';
+	p->skel = sched_bpf__open();
+	if (!p->skel) {
+		e = -errno;
+		set_err(err, errlen, "failed to open BPF object: %s", strerror(-e));
+		append_libbpf(err, errlen);
+		return e;
+	}
+	p->skel->rodata->filter_pids = p->filter;
+	p->skel->rodata->min_block_ns = min_us * 1000;
+	choose_programs(p->skel, raw, p->filter && opts && opts->follow_children);
+	e = bpf_map__set_max_entries(p->skel->maps.events, (__u32)ring_size(p->nr_possible));
+	if (!e)
+		e = bpf_map__set_max_entries(p->skel->maps.threads, p->max_threads);
+	if (!e)
+		e = bpf_map__set_max_entries(p->skel->maps.stacks, p->max_threads);
+	if (e) {
+		set_err(err, errlen, "failed to size the BPF maps: %s", strerror(-e));
+		return e;
+	}
+	e = sched_bpf__load(p->skel);
+	if (e) {
+		load_err(e, err, errlen);
+		return e;
+	}
+	return 0;
+}
+
+static int attach(struct probe_sched *p, char *err, size_t errlen)
+{
+	int e;
+
+	p->skel->bss->attach_ns = now_ns();
+	e = sched_bpf__attach(p->skel);
+	if (e) {
+		set_err(err, errlen, "failed to attach to the scheduler's tracepoints: %s",
+			strerror(-e));
+		append_libbpf(err, errlen);
+	}
+	return e;
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct probe_sched *p = ctx;
+	__u32 type = size >= sizeof(__u32) ? *(const __u32 *)data : 0;
+	int e = -EINVAL;
+
+	if (type == SCHED_REC_BLOCK)
+		e = sched_acct_block(p->acct, p->m, data, size);
+	else if (type == SCHED_REC_EXIT)
+		e = sched_acct_exit(p->acct, p->m, data, size);
+	if (e)
+		model_add_lost(p->m, MODEL_LOST_RINGBUF, 1); /* a bug, but not a silent one */
+	else
+		p->consumed++;
+	return 0;
+}
+
+int probe_sched_new(const struct probe_sched_opts *opts, struct probe_sched **out, char *err,
+		    size_t errlen)
+{
+	size_t nr_pids = opts && opts->pids ? opts->nr_pids : 0;
+	const char *force = getenv("FLAMETOP_SCHED_RAW_TP");
+	bool raw = force && *force && strcmp(force, "0") != 0;
+	struct sched_acct_opts ao = { 0 };
+	char btf_err[512] = "";
+	struct probe_sched *p;
+	uint64_t attach_ns;
+	uint32_t nthreads;
+	int e;
+
+	*out = NULL;
+	set_err(err, errlen, "unknown error");
+	arm_libbpf_log();
+	if (nr_pids > SCHED_MAX_TARGETS) {
+		set_err(err, errlen, "too many target processes: %zu (at most %d)", nr_pids,
+			SCHED_MAX_TARGETS);
+		return -E2BIG;
+	}
+	if (access(BTF_PATH, R_OK) != 0) {
+		e = -errno;
+		set_err(err, errlen,
+			"cannot load BPF programs: kernel BTF is not available (%s: %s; needs a "
+			"kernel built with CONFIG_DEBUG_INFO_BTF=y)",
+			BTF_PATH, strerror(-e));
+		return e == -ENOENT ? -EOPNOTSUPP : e;
+	}
+
+	p = xcalloc(1, sizeof(*p));
+	snprintf(p->proc_root, sizeof(p->proc_root), "%s",
+		 opts && opts->proc_root ? opts->proc_root : "/proc");
+	p->filter = nr_pids > 0 || (opts && opts->filter);
+	e = libbpf_num_possible_cpus();
+	if (e <= 0) {
+		set_err(err, errlen, "failed to count possible CPUs: %s", strerror(e ? -e : EINVAL));
+		e = e ? e : -EINVAL;
+		goto err;
+	}
+	p->nr_possible = e;
+	p->percpu = xcalloc((size_t)p->nr_possible, sizeof(*p->percpu));
+	nthreads = system_threads(p->proc_root);
+	p->max_threads = nthreads > MIN_THREADS_BOUND / 2 ? 2 * nthreads : MIN_THREADS_BOUND;
+	if (p->max_threads > MAX_THREADS_BOUND)
+		p->max_threads = MAX_THREADS_BOUND;
+	p->keys = xcalloc(BATCH, sizeof(*p->keys));
+	p->vals = xcalloc(BATCH, sizeof(*p->vals));
+
+	/* tp_btf first; raw_tp when it does not load or attach (detected, not assumed) */
+	p->mode = raw ? "raw_tp" : "tp_btf";
+	e = load(p, opts, raw, err, errlen);
+	if (!e)
+		e = attach(p, err, errlen);
+	if (e && !raw && e != -EPERM) {
+		snprintf(btf_err, sizeof(btf_err), "%s", err ? err : "");
+		sched_bpf__destroy(p->skel);
+		p->skel = NULL;
+		p->mode = "raw_tp";
+		e = load(p, opts, true, err, errlen);
+		if (!e)
+			e = attach(p, err, errlen);
+		if (e && err && errlen) {
+			size_t n = strlen(err);
+
+			snprintf(err + n, errlen - n, "; with tp_btf: %s", btf_err);
+		}
+	}
+	if (e)
+		goto err;
+	attach_ns = p->skel->bss->attach_ns;
+
+	for (size_t i = 0; i < nr_pids; i++) {
+		__u64 v = attach_ns;
+
+		if (bpf_map_update_elem(bpf_map__fd(p->skel->maps.targets), &opts->pids[i], &v,
+					BPF_ANY)) {
+			e = -errno;
+			set_err(err, errlen, "failed to add target pid %u: %s", opts->pids[i],
+				strerror(-e));
+			goto err;
+		}
+	}
+
+	find_schedule(p->proc_root, &ao.sched_lo, &ao.sched_hi);
+	ao.min_block_ns = p->skel->rodata->min_block_ns;
+	sched_acct_new(&ao, &p->acct);
+
+	p->rb = ring_buffer__new(bpf_map__fd(p->skel->maps.events), on_record, p, NULL);
+	if (!p->rb) {
+		e = -errno;
+		set_err(err, errlen, "failed to create ring buffer reader: %s", strerror(-e));
+		append_libbpf(err, errlen);
+		goto err;
+	}
+
+	if (!p->filter)
+		seed(p, 0, attach_ns);
+	for (size_t i = 0; i < nr_pids; i++)
+		seed(p, opts->pids[i], attach_ns);
+
+	if (err && errlen)
+		err[0] = '\0';
+	*out = p;
+	return 0;
+err:
+	probe_sched_free(p);
+	return e < 0 ? e : -EINVAL;
+}
+
+void probe_sched_free(struct probe_sched *p)
+{
+	if (!p)
+		return;
+	ring_buffer__free(p->rb);
+	sched_bpf__destroy(p->skel);
+	sched_acct_free(p->acct);
+	free(p->percpu);
+	free(p->keys);
+	free(p->vals);
+	free(p);
+}
+
+int probe_sched_fd(const struct probe_sched *p)
+{
+	return ring_buffer__epoll_fd(p->rb);
+}
+
+static void read_counters(const struct probe_sched *p, struct sched_counters *sum)
+{
+	__u32 zero = 0;
+
+	memset(sum, 0, sizeof(*sum));
+	if (bpf_map_lookup_elem(bpf_map__fd(p->skel->maps.counters), &zero, p->percpu))
+		return;
+	for (int i = 0; i < p->nr_possible; i++) {
+		const struct sched_counters *c = &p->percpu[i];
+
+		sum->switches += c->switches;
+		sum->wakeups += c->wakeups;
+		sum->blocks += c->blocks;
+		sum->exits += c->exits;
+		sum->ringbuf_lost += c->ringbuf_lost;
+		sum->threads_full += c->threads_full;
+		sum->stacks_full += c->stacks_full;
+		sum->targets_full += c->targets_full;
+		sum->no_stack += c->no_stack;
+	}
+}
+
+static void report_lost(struct probe_sched *p, struct model *m)
+{
+	struct sched_counters now, *was = &p->reported;
+	uint64_t full, was_full;
+
+	read_counters(p, &now);
+	if (now.ringbuf_lost > was->ringbuf_lost)
+		model_add_lost(m, MODEL_LOST_RINGBUF, now.ringbuf_lost - was->ringbuf_lost);
+	full = now.threads_full + now.stacks_full + now.targets_full;
+	was_full = was->threads_full + was->stacks_full + was->targets_full;
+	if (full > was_full)
+		model_add_lost(m, MODEL_LOST_MAP_FULL, full - was_full);
+	if (now.no_stack > was->no_stack)
+		model_add_lost(m, MODEL_LOST_NO_STACK, now.no_stack - was->no_stack);
+	*was = now;
+}
+
+int probe_sched_drain(struct probe_sched *p, struct model *m)
+{
+	int e;
+
+	p->m = m;
+	p->consumed = 0;
+	e = ring_buffer__consume(p->rb);
+	p->m = NULL;
+	report_lost(p, m);
+	return e < 0 ? e : p->consumed;
+}
+
+/* A consistent copy of tid's entry (see struct sched_thread): false when it is gone. */
+static bool reread(int fd, __u32 tid, struct sched_thread *t)
+{
+	for (int i = 0; i < READ_TRIES; i++) {
+		if (bpf_map_lookup_elem(fd, &tid, t))
+			return false;
+		if (!(t->seq & 1) && t->seq == t->seq_end)
+			return true;
+	}
+	return true; /* busy thread: take the last copy, totals only ever grow */
+}
+
+static void account(struct probe_sched *p, struct model *m, __u32 tid, struct sched_thread *t)
+{
+	struct sched_block_rec slot;
+
+	if ((t->seq & 1 || t->seq != t->seq_end) &&
+	    !reread(bpf_map__fd(p->skel->maps.threads), tid, t))
+		return;
+	p->nr_threads++;
+	if (sched_acct_thread(p->acct, m, tid, t) &&
+	    !bpf_map_lookup_elem(bpf_map__fd(p->skel->maps.stacks), &tid, &slot))
+		sched_acct_open_block(p->acct, m, tid, t, &slot);
+}
+
+/* One pass over "threads" with batch lookups (one syscall per BATCH entries). */
+static int pass_batch(struct probe_sched *p, struct model *m)
+{
+	int fd = bpf_map__fd(p->skel->maps.threads);
+	__u32 in = 0, out = 0;
+	bool first = true;
+
+	for (;;) {
+		__u32 n = BATCH;
+		int e = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, p->keys, p->vals, &n,
+					     NULL);
+
+		if (e && errno != ENOENT)
+			return -errno;
+		for (__u32 i = 0; i < n; i++)
+			account(p, m, p->keys[i], &p->vals[i]);
+		if (e) /* ENOENT: that was the last batch */
+			return 0;
+		in = out;
+		first = false;
+	}
+}
+
+static int pass_keys(struct probe_sched *p, struct model *m)
+{
+	int fd = bpf_map__fd(p->skel->maps.threads);
+	__u32 key, next;
+	bool first = true;
+
+	while (!bpf_map_get_next_key(fd, first ? NULL : &key, &next)) {
+		struct sched_thread t;
+
+		first = false;
+		key = next;
+		if (!bpf_map_lookup_elem(fd, &key, &t))
+			account(p, m, key, &t);
+	}
+	return 0;
+}
+
+int probe_sched_tick(struct probe_sched *p, struct model *m, uint64_t now)
+{
+	int e = 0;
+
+	probe_sched_drain(p, m);
+	sched_acct_begin(p->acct, now);
+	p->nr_threads = 0;
+	if (!p->no_batch) {
+		e = pass_batch(p, m);
+		if (e == -EINVAL || e == -ENOTSUP || e == -EOPNOTSUPP) {
+			/* no batch ops (before 5.6): walk the keys; entries already accounted
+			 * in this pass only get their (zero) delta again */
+			p->no_batch = true;
+			e = 0;
+		}
+	}
+	if (p->no_batch)
+		e = pass_keys(p, m);
+	sched_acct_end(p->acct);
+	return e < 0 ? e : (int)p->nr_threads;
+}
+
+int probe_sched_add_pid(struct probe_sched *p, uint32_t pid)
+{
+	__u64 now = now_ns();
+
+	if (!p->filter || pid == 0)
+		return -EINVAL;
+	if (bpf_map_update_elem(bpf_map__fd(p->skel->maps.targets), &pid, &now, BPF_ANY))
+		return -errno;
+	seed(p, pid, now);
+	return 0;
+}
+
+const char *probe_sched_mode(const struct probe_sched *p)
+{
+	return p->mode;
+}
+
+void probe_sched_counters(const struct probe_sched *p, struct probe_sched_counters *out)
+{
+	struct sched_counters c;
+
+	read_counters(p, &c);
+	memset(out, 0, sizeof(*out));
+	out->switches = c.switches;
+	out->wakeups = c.wakeups;
+	out->blocks = c.blocks;
+	out->exits = c.exits;
+	out->ringbuf_lost = c.ringbuf_lost;
+	out->threads_full = c.threads_full;
+	out->stacks_full = c.stacks_full;
+	out->targets_full = c.targets_full;
+	out->no_stack = c.no_stack;
+	out->threads = p->nr_threads;
+	out->max_threads = p->max_threads;
+}

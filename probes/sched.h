@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * probes/sched: where threads wait. BPF programs on sched_switch, sched_wakeup(_new) and process
+ * exit keep every target thread's time running, runnable (waiting for a CPU) and blocked by
+ * reason (lock, io, poll, sleep, other), and the user+kernel stacks of blocks of at least
+ * min_block_us. probe_sched_tick() turns them into exact per-tick model_add_state() and
+ * model_add_offcpu() calls (sched_acct.h says how). Losses (ring full, map full) are reported to
+ * the model as lost, never silently dropped.
+ */
+#ifndef PROBES_SCHED_H
+#define PROBES_SCHED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct model;
+struct probe_sched;
+
+#define PROBE_SCHED_MIN_BLOCK_US 1000 /* default --min-block */
+
+struct probe_sched_opts {
+	const uint32_t *pids; /* target processes (all their threads); NULL/0: whole system */
+	size_t nr_pids;
+	bool follow_children;  /* processes forked by a target become targets too */
+	bool filter;           /* only targets, even with no pids yet (probe_sched_add_pid()) */
+	uint64_t min_block_us; /* shortest block reported with stacks; 0: the default */
+	const char *proc_root; /* NULL: "/proc" */
+};
+
+/* Cumulative counters since the probe started (summed over CPUs). */
+struct probe_sched_counters {
+	uint64_t switches;     /* switch-outs and switch-ins of target threads */
+	uint64_t wakeups;      /* wakeups of target threads */
+	uint64_t blocks;       /* blocks sent with their stacks */
+	uint64_t exits;        /* thread exits reported */
+	uint64_t ringbuf_lost; /* records dropped: the ring was full (MODEL_LOST_RINGBUF) */
+	uint64_t threads_full; /* events of threads the "threads" map had no room for */
+	uint64_t stacks_full;  /* blocks whose stacks the "stacks" map had no room for */
+	uint64_t targets_full; /* followed children not added: target map full */
+	uint64_t no_stack;     /* long blocks sent without stacks: counted as MODEL_LOST_NO_STACK */
+	uint64_t threads;      /* entries in the "threads" map at the last tick */
+	uint64_t max_threads;  /* its bound */
+};
+
+/*
+ * Loads and attaches: tp_btf programs, else raw_tp ones (FLAMETOP_SCHED_RAW_TP=1 forces
+ * raw_tp). Threads that exist already are seeded from /proc so their first tick is right too.
+ * On failure returns -errno and writes a one-line reason a person can act on into err.
+ */
+int probe_sched_new(const struct probe_sched_opts *opts, struct probe_sched **out, char *err,
+		    size_t errlen);
+void probe_sched_free(struct probe_sched *p);
+
+/* The fd to poll() for readability; records are sent without wakeups, so the owner also calls
+ * drain() on its timer. */
+int probe_sched_fd(const struct probe_sched *p);
+/* Feeds pending ring records (ended blocks, exits) to m; never blocks. Returns records or
+ * -errno. */
+int probe_sched_drain(struct probe_sched *p, struct model *m);
+/* Drains, then reports every thread's state times up to now (and blocks still open). Call it
+ * right before model_close_tick(m, now) with the same now. Returns threads read or -errno. */
+int probe_sched_tick(struct probe_sched *p, struct model *m, uint64_t now);
+/* Adds a target process after start (only for a probe made with pids or opts.filter). */
+int probe_sched_add_pid(struct probe_sched *p, uint32_t pid);
+/* "tp_btf" or "raw_tp": which programs are attached. */
+const char *probe_sched_mode(const struct probe_sched *p);
+void probe_sched_counters(const struct probe_sched *p, struct probe_sched_counters *out);
+
+#endif

@@ -1,0 +1,385 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/model.h"
+#include "model/xalloc.h"
+#include "probes/sched_acct.h"
+#include "probes/sched_state.h"
+
+_Static_assert(SCHED_RUNNING == MODEL_STATE_RUNNING && SCHED_RUNNABLE == MODEL_STATE_RUNNABLE &&
+		       SCHED_LOCK == MODEL_STATE_LOCK && SCHED_IO == MODEL_STATE_IO &&
+		       SCHED_POLL == MODEL_STATE_POLL && SCHED_SLEEP == MODEL_STATE_SLEEP &&
+		       SCHED_OTHER == MODEL_STATE_OTHER && SCHED_NR_STATES == MODEL_STATE_NR,
+	       "sched states follow enum model_state");
+_Static_assert(sizeof(struct sched_thread) == 136, "sched_thread layout");
+_Static_assert(offsetof(struct sched_block_rec, frames) == SCHED_BLOCK_HDR_SIZE,
+	       "sched_block_rec header layout");
+_Static_assert(sizeof(struct sched_block_rec) == SCHED_BLOCK_MAX_SIZE, "sched_block_rec layout");
+_Static_assert(sizeof(struct sched_exit_rec) == 64 + 8 * SCHED_NR_STATES, "sched_exit_rec layout");
+
+#define STRIP_SCAN 8 /* tracepoint noise is at most this many frames deep */
+#define GC_PASSES 2  /* forget what two passes in a row did not see */
+
+enum kind { KIND_THREAD = 1, KIND_BLOCK };
+
+/* A thread (key: tid, born_ns) or an open block (key: tid, since_ns) we remember. */
+struct item {
+	uint64_t key2;
+	uint64_t last_pass;
+	uint32_t tid;
+	uint32_t pid;
+	uint32_t next; /* hash chain: index + 1, 0 ends */
+	uint8_t kind;  /* 0: free */
+	char comm[SCHED_COMM_LEN + 1];
+	char pcomm[SCHED_COMM_LEN + 1];
+	union {
+		struct {
+			uint64_t reported[SCHED_NR_STATES]; /* totals already reported */
+		} th;
+		struct {
+			uint64_t flushed; /* ns of the block already reported */
+			uint64_t *frames; /* user then kernel (already stripped), leaf first */
+			uint32_t nr_user, nr_kernel, flags, reason;
+		} bl;
+	};
+};
+
+struct sched_acct {
+	struct sched_acct_opts o;
+	uint64_t now, pass;
+	struct item *items;
+	size_t nr_items, cap_items; /* items[0..nr_items) in use or on the free list */
+	uint32_t free_head;         /* index + 1 */
+	uint32_t *heads;            /* nbuckets, index + 1 */
+	size_t nbuckets, count[3];  /* count[kind] */
+};
+
+static uint32_t hash(uint8_t kind, uint32_t tid, uint64_t key2)
+{
+	uint64_t h = ((uint64_t)tid << 3 | kind) * 0x9e3779b97f4a7c15ull ^ key2 * 0xc2b2ae3d27d4eb4full;
+
+	return (uint32_t)(h ^ h >> 29);
+}
+
+static void rehash(struct sched_acct *a, size_t nb)
+{
+	free(a->heads);
+	a->heads = xcalloc(nb, sizeof(*a->heads));
+	a->nbuckets = nb;
+	for (size_t i = 0; i < a->nr_items; i++) {
+		struct item *it = &a->items[i];
+		uint32_t b;
+
+		if (!it->kind)
+			continue;
+		b = hash(it->kind, it->tid, it->key2) & (nb - 1);
+		it->next = a->heads[b];
+		a->heads[b] = (uint32_t)i + 1;
+	}
+}
+
+static struct item *find(const struct sched_acct *a, uint8_t kind, uint32_t tid, uint64_t key2)
+{
+	uint32_t i = a->heads[hash(kind, tid, key2) & (a->nbuckets - 1)];
+
+	while (i) {
+		struct item *it = &a->items[i - 1];
+
+		if (it->kind == kind && it->tid == tid && it->key2 == key2)
+			return it;
+		i = it->next;
+	}
+	return NULL;
+}
+
+static struct item *insert(struct sched_acct *a, uint8_t kind, uint32_t tid, uint64_t key2)
+{
+	struct item *it;
+	uint32_t idx, b;
+
+	if (a->count[KIND_THREAD] + a->count[KIND_BLOCK] + 1 > a->nbuckets)
+		rehash(a, a->nbuckets * 2);
+	if (a->free_head) {
+		idx = a->free_head - 1;
+		a->free_head = a->items[idx].next;
+	} else {
+		a->items = xgrow(a->items, &a->cap_items, a->nr_items + 1, sizeof(*a->items));
+		idx = (uint32_t)a->nr_items++;
+	}
+	it = &a->items[idx];
+	memset(it, 0, sizeof(*it));
+	it->kind = kind;
+	it->tid = tid;
+	it->key2 = key2;
+	it->last_pass = a->pass;
+	b = hash(kind, tid, key2) & (a->nbuckets - 1);
+	it->next = a->heads[b];
+	a->heads[b] = idx + 1;
+	a->count[kind]++;
+	return it;
+}
+
+static void remove_item(struct sched_acct *a, struct item *it)
+{
+	uint32_t idx = (uint32_t)(it - a->items), *p;
+
+	p = &a->heads[hash(it->kind, it->tid, it->key2) & (a->nbuckets - 1)];
+	while (*p && *p != idx + 1)
+		p = &a->items[*p - 1].next;
+	if (*p)
+		*p = it->next;
+	if (it->kind == KIND_BLOCK)
+		free(it->bl.frames);
+	a->count[it->kind]--;
+	memset(it, 0, sizeof(*it));
+	it->next = a->free_head;
+	a->free_head = idx + 1;
+}
+
+static void copy_comm(char dst[SCHED_COMM_LEN + 1], const char *src)
+{
+	memcpy(dst, src, SCHED_COMM_LEN);
+	dst[SCHED_COMM_LEN] = '\0';
+}
+
+int sched_acct_new(const struct sched_acct_opts *opts, struct sched_acct **out)
+{
+	struct sched_acct *a = xcalloc(1, sizeof(*a));
+
+	if (opts)
+		a->o = *opts;
+	a->nbuckets = 256;
+	a->heads = xcalloc(a->nbuckets, sizeof(*a->heads));
+	*out = a;
+	return 0;
+}
+
+void sched_acct_free(struct sched_acct *a)
+{
+	if (!a)
+		return;
+	for (size_t i = 0; i < a->nr_items; i++)
+		if (a->items[i].kind == KIND_BLOCK)
+			free(a->items[i].bl.frames);
+	free(a->items);
+	free(a->heads);
+	free(a);
+}
+
+uint32_t sched_acct_strip(const uint64_t *kernel, uint32_t nr, uint64_t lo, uint64_t hi)
+{
+	if (!lo || hi <= lo)
+		return 0;
+	for (uint32_t i = 0; i < nr && i < STRIP_SCAN; i++)
+		if (kernel[i] >= lo && kernel[i] < hi)
+			return i + 1;
+	return 0;
+}
+
+static uint32_t model_flags(uint32_t stk)
+{
+	uint32_t f = 0;
+
+	if (stk & SCHED_STK_USER_FAILED)
+		f |= MODEL_SAMPLE_USER_FAILED;
+	if (stk & SCHED_STK_KERNEL_FAILED)
+		f |= MODEL_SAMPLE_KERNEL_FAILED;
+	if (stk & SCHED_STK_KTHREAD)
+		f |= MODEL_SAMPLE_KERNEL_THREAD;
+	return f;
+}
+
+/* Reports ns of blocked time with these stacks (kernel frames not stripped yet). */
+static void add_offcpu(struct sched_acct *a, struct model *m, const struct sched_block_rec *r,
+		       const char *comm, const char *pcomm, uint64_t time_ns, uint64_t ns)
+{
+	const uint64_t *u = (const uint64_t *)r->frames, *k = u + r->nr_user;
+	uint32_t skip = sched_acct_strip(k, r->nr_kernel, a->o.sched_lo, a->o.sched_hi);
+	struct model_offcpu o = {
+		.time_ns = time_ns,
+		.pid = r->pid,
+		.tid = r->tid,
+		.comm = comm,
+		.pcomm = pcomm && *pcomm ? pcomm : NULL,
+		.user = r->nr_user ? u : NULL,
+		.kernel = r->nr_kernel > skip ? k + skip : NULL,
+		.nr_user = r->nr_user,
+		.nr_kernel = r->nr_kernel - skip,
+		.flags = model_flags(r->flags),
+		.reason = r->reason < SCHED_NR_STATES ? (enum model_state)r->reason
+						     : MODEL_STATE_OTHER,
+		.ns = ns,
+	};
+
+	if (r->nr_user == SCHED_MAX_UFRAMES || r->nr_kernel == SCHED_MAX_KFRAMES)
+		o.flags |= MODEL_SAMPLE_TRUNCATED;
+	if (ns)
+		model_add_offcpu(m, &o);
+}
+
+/* Reports an open block up to `upto` ns from its start. */
+static void flush_block(struct sched_acct *a, struct model *m, struct item *b, uint64_t upto)
+{
+	const uint64_t *k = b->bl.frames + b->bl.nr_user;
+	struct model_offcpu o = {
+		.time_ns = a->now,
+		.pid = b->pid,
+		.tid = b->tid,
+		.comm = b->comm,
+		.pcomm = *b->pcomm ? b->pcomm : NULL,
+		.user = b->bl.nr_user ? b->bl.frames : NULL,
+		.kernel = b->bl.nr_kernel ? k : NULL,
+		.nr_user = b->bl.nr_user,
+		.nr_kernel = b->bl.nr_kernel,
+		.flags = b->bl.flags,
+		.reason = (enum model_state)b->bl.reason,
+	};
+
+	b->last_pass = a->pass;
+	if (upto <= b->bl.flushed)
+		return;
+	o.ns = upto - b->bl.flushed;
+	model_add_offcpu(m, &o);
+	b->bl.flushed = upto;
+}
+
+void sched_acct_begin(struct sched_acct *a, uint64_t now)
+{
+	a->now = now;
+	a->pass++;
+}
+
+bool sched_acct_thread(struct sched_acct *a, struct model *m, uint32_t tid,
+		       const struct sched_thread *t)
+{
+	struct item *it = find(a, KIND_THREAD, tid, t->born_ns);
+	__u64 totals[SCHED_NR_STATES];
+	struct item *b;
+
+	if (!it)
+		it = insert(a, KIND_THREAD, tid, t->born_ns);
+	it->pid = t->pid;
+	it->last_pass = a->pass;
+	copy_comm(it->comm, t->comm);
+	copy_comm(it->pcomm, t->pcomm);
+	sched_thread_totals(t, a->now, totals);
+	for (int s = 0; s < SCHED_NR_STATES; s++) {
+		if (totals[s] <= it->th.reported[s])
+			continue;
+		model_add_state(m, t->pid, tid, it->comm, *it->pcomm ? it->pcomm : NULL,
+				(enum model_state)s, totals[s] - it->th.reported[s]);
+		it->th.reported[s] = totals[s];
+	}
+
+	if (!sched_state_blocked(t->state) || a->now <= t->since_ns ||
+	    a->now - t->since_ns < a->o.min_block_ns)
+		return false;
+	b = find(a, KIND_BLOCK, tid, t->since_ns);
+	if (!b)
+		return true;
+	flush_block(a, m, b, a->now - t->since_ns);
+	return false;
+}
+
+bool sched_acct_open_block(struct sched_acct *a, struct model *m, uint32_t tid,
+			   const struct sched_thread *t, const struct sched_block_rec *slot)
+{
+	uint32_t nu = slot->nr_user, nk = slot->nr_kernel, skip;
+	struct item *b;
+
+	if (slot->since_ns != t->since_ns || slot->born_ns != t->born_ns || slot->tid != tid ||
+	    nu > SCHED_MAX_UFRAMES || nk > SCHED_MAX_KFRAMES || !sched_state_blocked(t->state) ||
+	    a->now <= t->since_ns)
+		return false;
+	if (find(a, KIND_BLOCK, tid, t->since_ns))
+		return false;
+	skip = sched_acct_strip((const uint64_t *)slot->frames + nu, nk, a->o.sched_lo, a->o.sched_hi);
+	b = insert(a, KIND_BLOCK, tid, t->since_ns);
+	b->pid = t->pid;
+	copy_comm(b->comm, slot->comm);
+	copy_comm(b->pcomm, slot->pcomm);
+	b->bl.nr_user = nu;
+	b->bl.nr_kernel = nk - skip;
+	b->bl.reason = t->state;
+	b->bl.flags = model_flags(slot->flags);
+	if (nu == SCHED_MAX_UFRAMES || nk == SCHED_MAX_KFRAMES)
+		b->bl.flags |= MODEL_SAMPLE_TRUNCATED;
+	b->bl.frames = xmalloc(((size_t)nu + nk - skip + 1) * sizeof(uint64_t));
+	memcpy(b->bl.frames, slot->frames, nu * sizeof(uint64_t));
+	memcpy(b->bl.frames + nu, slot->frames + nu + skip, (nk - skip) * sizeof(uint64_t));
+	flush_block(a, m, b, a->now - t->since_ns);
+	return true;
+}
+
+void sched_acct_end(struct sched_acct *a)
+{
+	for (size_t i = 0; i < a->nr_items; i++) {
+		struct item *it = &a->items[i];
+
+		if (it->kind && it->last_pass + GC_PASSES <= a->pass)
+			remove_item(a, it);
+	}
+}
+
+int sched_acct_block(struct sched_acct *a, struct model *m, const struct sched_block_rec *r,
+		     size_t size)
+{
+	struct item *b;
+	uint64_t ns, flushed = 0;
+	char comm[SCHED_COMM_LEN + 1], pcomm[SCHED_COMM_LEN + 1];
+
+	if (size < SCHED_BLOCK_HDR_SIZE || r->type != SCHED_REC_BLOCK ||
+	    r->nr_user > SCHED_MAX_UFRAMES || r->nr_kernel > SCHED_MAX_KFRAMES ||
+	    size < SCHED_BLOCK_HDR_SIZE + ((size_t)r->nr_user + r->nr_kernel) * 8 ||
+	    r->end_ns < r->since_ns)
+		return -EINVAL;
+	ns = r->end_ns - r->since_ns;
+	b = find(a, KIND_BLOCK, r->tid, r->since_ns);
+	if (b) {
+		flushed = b->bl.flushed;
+		remove_item(a, b);
+	}
+	if (ns <= flushed)
+		return 0;
+	copy_comm(comm, r->comm);
+	copy_comm(pcomm, r->pcomm);
+	add_offcpu(a, m, r, comm, pcomm, r->end_ns, ns - flushed);
+	return 0;
+}
+
+int sched_acct_exit(struct sched_acct *a, struct model *m, const struct sched_exit_rec *r,
+		    size_t size)
+{
+	static const uint64_t zero[SCHED_NR_STATES];
+	char comm[SCHED_COMM_LEN + 1], pcomm[SCHED_COMM_LEN + 1];
+	const uint64_t *reported = zero;
+	struct item *it;
+
+	if (size < sizeof(*r) || r->type != SCHED_REC_EXIT)
+		return -EINVAL;
+	it = find(a, KIND_THREAD, r->tid, r->born_ns);
+	if (it)
+		reported = it->th.reported;
+	copy_comm(comm, r->comm);
+	copy_comm(pcomm, r->pcomm);
+	for (int s = 0; s < SCHED_NR_STATES; s++)
+		if (r->acc_ns[s] > reported[s])
+			model_add_state(m, r->pid, r->tid, *comm ? comm : NULL, *pcomm ? pcomm : NULL,
+					(enum model_state)s, r->acc_ns[s] - reported[s]);
+	if (it)
+		remove_item(a, it);
+	model_thread_exit(m, r->tid);
+	return 0;
+}
+
+size_t sched_acct_nr_threads(const struct sched_acct *a)
+{
+	return a->count[KIND_THREAD];
+}
+
+size_t sched_acct_nr_blocks(const struct sched_acct *a)
+{
+	return a->count[KIND_BLOCK];
+}

@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * probes/sched, user-space half: turns what sched.bpf.c keeps (per-thread cumulative state
+ * times, open intervals, blocked intervals with stacks, exits) into exact per-tick model events.
+ * Pure C, no libbpf: the loader (sched.c) reads the maps and the ring and hands the copies here;
+ * tests drive it with synthetic entries.
+ *
+ * Per tick the loader calls, in this order, with the `now` it will close the tick at:
+ *   sched_acct_block()/sched_acct_exit() for each ring record (any time; drains come first),
+ *   sched_acct_begin(now), sched_acct_thread() for every entry of the "threads" map (and
+ *   sched_acct_open_block() when it asks for the thread's slot of "stacks"), sched_acct_end().
+ *
+ * States: for each (tid, born_ns) the totals last reported are kept; a pass reports the increase
+ * of acc_ns + the open interval up to now. So every tick gets exactly the time spent in it, an
+ * interval that spans ticks is split at their boundaries, and the sum over ticks is the kernel's
+ * sum. An exit record reports what happened since the last pass. A copy torn by a concurrent
+ * update can only shift time between two neighbouring ticks (totals only ever grow).
+ *
+ * Block hot spots: a block still open at a tick boundary and already min_block_ns long is
+ * reported up to now with the stacks of its slot (kept here until it ends), so a thread stuck for
+ * minutes shows where from the first tick; the record sent when it ends reports the rest.
+ */
+#ifndef PROBES_SCHED_ACCT_H
+#define PROBES_SCHED_ACCT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/types.h>
+
+#include "probes/sched_abi.h"
+
+struct model;
+struct sched_acct;
+
+struct sched_acct_opts {
+	uint64_t min_block_ns; /* shortest block reported with stacks */
+	/* Text of the kernel's __schedule, [lo, hi); 0 when unknown. Kernel frames taken in the
+	 * tracepoint (bpf_prog_*, bpf_trace_run*, __traceiter_*) up to and including the one in
+	 * __schedule are dropped: the first kept frame is schedule() or its caller. */
+	uint64_t sched_lo, sched_hi;
+};
+
+int sched_acct_new(const struct sched_acct_opts *opts, struct sched_acct **out);
+void sched_acct_free(struct sched_acct *a);
+
+/* A pass over the "threads" map at a tick boundary. */
+void sched_acct_begin(struct sched_acct *a, uint64_t now);
+/* One entry (a consistent copy). Returns true when the thread is in a block at least
+ * min_block_ns long whose stacks are not known here yet: pass its "stacks" slot to
+ * sched_acct_open_block(). */
+bool sched_acct_thread(struct sched_acct *a, struct model *m, uint32_t tid,
+		       const struct sched_thread *t);
+/* The slot of a thread for which sched_acct_thread() returned true (ignored when it belongs to
+ * another block). Returns true when it was used. */
+bool sched_acct_open_block(struct sched_acct *a, struct model *m, uint32_t tid,
+			   const struct sched_thread *t, const struct sched_block_rec *slot);
+/* Ends the pass: forgets threads and blocks that were not seen in the last two passes. */
+void sched_acct_end(struct sched_acct *a);
+
+/* Ring records. size is what the ring delivered; a malformed record returns -EINVAL. */
+int sched_acct_block(struct sched_acct *a, struct model *m, const struct sched_block_rec *r,
+		     size_t size);
+int sched_acct_exit(struct sched_acct *a, struct model *m, const struct sched_exit_rec *r,
+		    size_t size);
+
+/* Drops kernel frames up to and including the one in [lo, hi), if one of the first few is.
+ * Returns the index of the first frame kept. */
+uint32_t sched_acct_strip(const uint64_t *kernel, uint32_t nr, uint64_t lo, uint64_t hi);
+
+/* Threads and open blocks currently remembered (memory stays flat: tests and the benchmark). */
+size_t sched_acct_nr_threads(const struct sched_acct *a);
+size_t sched_acct_nr_blocks(const struct sched_acct *a);
+
+#endif

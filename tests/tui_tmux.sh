@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# The real flametop binary in a real terminal: tmux runs it, send-keys types, capture-pane reads
+# the screen. Checks that the threads view shows the workload's named threads, that 2 shows the
+# hot function in the flame view, that Enter/Esc drill in and out, that a resize to 40x10 and
+# back leaves the same screen a full repaint gives, and that q exits 0 with the prompt back and
+# the launched command stopped.
+# Needs FLAMETOP and FLAMETOP_WORKLOADS (set by meson test); skips (77) without tmux.
+set -u
+
+command -v tmux >/dev/null 2>&1 || { echo "tmux is not installed: skipping"; exit 77; }
+: "${FLAMETOP:?FLAMETOP is not set}" "${FLAMETOP_WORKLOADS:?FLAMETOP_WORKLOADS is not set}"
+
+sock="flametop-test-$$"
+T() { tmux -L "$sock" "$@"; }
+trap 'T kill-server >/dev/null 2>&1' EXIT
+
+screen() { T capture-pane -p -t t; }
+fail() {
+	echo "FAIL: $*"
+	echo "--- screen:"
+	screen
+	exit 1
+}
+step() { echo "ok: $*"; }
+
+# wait_for PATTERN [SECONDS]: until the screen matches (extended regex).
+wait_for() {
+	local deadline=$((SECONDS + ${2:-10}))
+
+	while [ "$SECONDS" -lt "$deadline" ]; do
+		screen | grep -qE -- "$1" && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+# The screen with digits masked: the header clock and rates move even while paused.
+masked() { screen | sed 's/[0-9]/#/g'; }
+
+# The last non-empty line is the shell prompt.
+prompt_back() {
+	local deadline=$((SECONDS + ${1:-10}))
+
+	while [ "$SECONDS" -lt "$deadline" ]; do
+		[ "$(screen | sed '/^[[:space:]]*$/d' | tail -n 1)" = 'PROMPT$' ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+T -f /dev/null new-session -d -s t -x 100 -y 30 \
+	"env -i PATH='$PATH' HOME='${HOME:-/root}' TERM=tmux-256color LANG=C.UTF-8 bash --norc --noprofile"
+T set-option -g status off
+T set-option -g window-size manual
+T send-keys -t t "PS1='PROMPT\$ '; clear" Enter
+prompt_back 5 || fail "no shell prompt in tmux"
+
+# ---- threads: the named threads of a workload ----
+T send-keys -t t "'$FLAMETOP' -- '$FLAMETOP_WORKLOADS/threads_named' 120" Enter
+wait_for 'worker-hot' 15 || fail "threads view does not show worker-hot"
+wait_for 'worker-warm' 10 || fail "threads view does not show worker-warm"
+grep -q . <(screen | grep -E '^ *PID +TID +PROCESS +THREAD +%CPU') ||
+	fail "no column header"
+step "threads view shows the workload's named threads"
+
+shell_pid=$(T display-message -p -t t '#{pane_pid}')
+ft_pid=$(pgrep -P "$shell_pid" | head -n 1)
+child_pid=$(pgrep -P "$ft_pid" | head -n 1)
+[ -n "$child_pid" ] || fail "cannot find the launched command (flametop pid ${ft_pid:-?})"
+
+# Enter on the busiest row (worker-hot, sorted by %CPU) opens its stacks; Esc comes back.
+T send-keys -t t Enter
+wait_for 'Stacks of thread worker-hot' 5 || fail "Enter did not open the thread's stacks"
+wait_for 'hot_spin' 5 || fail "the stack view does not show hot_spin"
+T send-keys -t t Escape
+wait_for '^ *PID +TID' 5 || fail "Esc did not return to the threads view"
+step "Enter/Esc drill into a thread's stacks and out"
+
+# ---- flame: the hot function, zoom in and out ----
+T send-keys -t t 2
+wait_for 'hot_spin' 5 || fail "the flame view does not show hot_spin"
+wait_for 'share/s' 5 || fail "the flame view has no history strip"
+T send-keys -t t End
+wait_for '^hot_spin +[0-9.]+%' 5 || fail "End did not select the hottest leaf hot_spin"
+T send-keys -t t Enter
+wait_for 'zoom: hot_spin' 5 || fail "Enter did not zoom into hot_spin"
+T send-keys -t t Escape
+sleep 0.5
+screen | grep -q 'zoom: hot_spin' && fail "Esc did not zoom out of hot_spin"
+step "2 shows hot_spin in the flame; Enter/Esc zoom in and out"
+
+# ---- resize to 40x10 and back ----
+T send-keys -t t ' '
+wait_for 'PAUSED' 5 || fail "space did not pause"
+T resize-window -t t -x 40 -y 10
+sleep 1.5
+[ "$(screen | head -n 1 | cut -c1-8)" = "flametop" ] || fail "no header at 40x10"
+[ "$(screen | LC_ALL=C.UTF-8 wc -L)" -le 40 ] || fail "lines wider than 40 columns at 40x10"
+T resize-window -t t -x 12 -y 4
+wait_for 'too small' 5 || fail "a tiny terminal does not say it is too small"
+T resize-window -t t -x 100 -y 30
+sleep 1.5
+after_resize=$(masked)
+T send-keys -t t C-l
+sleep 0.5
+repainted=$(masked)
+if [ "$after_resize" != "$repainted" ]; then
+	diff <(echo "$after_resize") <(echo "$repainted")
+	fail "the screen after resizing back differs from a full repaint"
+fi
+echo "$after_resize" | grep -q 'hot_spin' || fail "the flame is gone after resizing back"
+step "resize to 40x10 (and 12x4) and back leaves the screen a repaint gives"
+
+# ---- q quits: status 0, prompt back, command stopped ----
+T send-keys -t t q
+prompt_back 10 || fail "q did not bring the shell prompt back"
+T send-keys -t t 'echo "rc=$?"' Enter
+wait_for '^rc=0$' 5 || fail "flametop did not exit with status 0"
+for _ in $(seq 50); do
+	kill -0 "$child_pid" 2>/dev/null || break
+	sleep 0.1
+done
+kill -0 "$child_pid" 2>/dev/null && fail "the launched command (pid $child_pid) still runs"
+step "q exits with status 0, the prompt is back and the command stopped"
+
+# ---- split31: the known hot function in the flame ----
+T send-keys -t t "clear; '$FLAMETOP' -- '$FLAMETOP_WORKLOADS/split31' 120" Enter
+wait_for 'split31' 15 || fail "threads view does not show split31"
+T send-keys -t t 2
+wait_for 'spin_three' 10 || fail "the flame view does not show spin_three"
+T send-keys -t t End
+wait_for '^spin_three +[0-9.]+%' 5 || fail "End did not select spin_three (the hottest leaf)"
+T send-keys -t t q
+prompt_back 10 || fail "q did not bring the shell prompt back"
+step "split31: 2 shows spin_three as the hottest leaf"
+echo "PASS"

@@ -36,7 +36,7 @@ cleanup() {
 trap cleanup EXIT
 
 # Something to look at: a process with a hot, a warm and an idle thread.
-"$workloads/threads_named" 100000 &
+"$workloads/threads_named" 86400 &
 load_pid=$!
 
 # run NAME W H KEYS CMD...: prints bytes/s written by CMD to a W x H terminal.

@@ -3,7 +3,9 @@
 #include <locale.h>
 #include <stdio.h>
 
+#include "cli/convert.h"
 #include "cli/options.h"
+#include "cli/playback.h"
 #include "cli/run.h"
 
 int main(int argc, char **argv)
@@ -28,6 +30,15 @@ int main(int argc, char **argv)
 		break;
 	case CMD_SNAPSHOT:
 		status = run_snapshot(&o);
+		break;
+	case CMD_RECORD:
+		status = run_record(&o);
+		break;
+	case CMD_REPLAY:
+		status = playback_main(&o);
+		break;
+	case CMD_CONVERT:
+		status = convert_main(&o);
 		break;
 	default:
 		status = run_live(&o);

@@ -13,32 +13,57 @@
 
 #define MAX_FREQ 100000
 #define MAX_SECONDS (366.0 * 86400)
+#define MAX_MIN_BLOCK_US 60000000 /* a minute */
+#define DEFAULT_MIN_BLOCK_US 1000 /* probes/sched.h: PROBE_SCHED_MIN_BLOCK_US */
 
 void options_usage(FILE *f)
 {
-	fputs("usage: flametop [-p PID,...] [-F HZ] [-d SECONDS] [-- CMD ARGS...]\n"
-	      "       flametop snapshot [--duration SECONDS] [--format text|json|folded]\n"
+	fputs("usage: flametop [-p PID,...] [-F HZ] [-d SECONDS] [--record FILE] [-- CMD ARGS...]\n"
+	      "       flametop snapshot [--duration SECONDS] [--format FORMAT] [--metric METRIC]\n"
 	      "                         [-o FILE] [-F HZ] [-p PID,... | -- CMD ARGS...]\n"
+	      "       flametop record -o FILE [--duration SECONDS] [-F HZ] [--force]\n"
+	      "                       [--max-size SIZE] [--max-duration SECONDS] [--max-files N]\n"
+	      "                       [-p PID,... | -- CMD ARGS...]\n"
+	      "       flametop replay FILE\n"
+	      "       flametop convert FILE [--format FORMAT] [--metric METRIC] [--from TIME]\n"
+	      "                        [--to TIME] [-o OUT]\n"
 	      "\n"
 	      "A live, top-like profiler: where every thread spends its time.\n"
 	      "With no command, opens the live view of the whole system (or of -p/-- targets).\n"
 	      "\n"
 	      "commands:\n"
 	      "  snapshot          sample for a while, then print a report and exit\n"
+	      "  record            sample until stopped (or --duration) into a replay file\n"
+	      "  replay            the live view over a recording: space pause, . and , step,\n"
+	      "                    g go to a time, + and - speed (1x, 2x, 10x, fastest)\n"
+	      "  convert           a recording, or a time range of it, to another format\n"
 	      "\n"
 	      "options:\n"
 	      "  -p, --pid PID,...      profile these processes (all their threads)\n"
 	      "  -F, --freq HZ          samples per second per CPU (default 99)\n"
 	      "  -d, --delay SECONDS    live view refresh interval (default 1)\n"
-	      "      --duration SECONDS snapshot length (default 5); 500ms, 2m also work\n"
-	      "  -f, --format FORMAT    snapshot output: text (default), json, folded\n"
-	      "  -o, --output FILE      write the snapshot to FILE instead of stdout\n"
+	      "      --duration SECONDS snapshot length (default 5; record: until stopped)\n"
+	      "  -f, --format FORMAT    text (default), json, folded, pprof (gzip'd profile.proto\n"
+	      "                         for go tool pprof) or speedscope (its JSON file format)\n"
+	      "      --metric METRIC    what stacks count: cpu (default) or offcpu (blocked time)\n"
+	      "      --min-block USEC   shortest block kept with its stack (default 1000)\n"
+	      "  -o, --output FILE      write the report to FILE instead of stdout; for record,\n"
+	      "                         the recording (created mode 0600, never replaced)\n"
+	      "      --record FILE      live view: also record to FILE\n"
+	      "      --force            record: replace FILE when it exists\n"
+	      "      --max-size SIZE    record: start FILE.1, FILE.2, ... past SIZE (100M, 1G)\n"
+	      "      --max-duration SECONDS  record: ... or past SECONDS (10m, 1h)\n"
+	      "      --max-files N      record: keep only the newest N files\n"
+	      "      --from TIME, --to TIME  convert: a range: 30s or 5m from the start, -30s\n"
+	      "                         before the end, or a clock time 14:05[:30]\n"
 	      "  -h, --help             this help\n"
 	      "  -V, --version          print the version\n"
 	      "  -- CMD ARGS...         launch CMD and profile it (and the processes it starts)\n"
 	      "\n"
-	      "exit status: 0 ok, 1 runtime failure (e.g. probes could not start), 2 bad usage or\n"
-	      "input (unknown option, bad value, no such process), 3 out of memory.\n"
+	      "exit status: 0 ok, 1 runtime failure (e.g. probes could not start, a write failed),\n"
+	      "2 bad usage or input (unknown option, bad value, no such process, a file that is not\n"
+	      "a recording or whose header is damaged), 3 out of memory. A damaged recording still\n"
+	      "replays what is whole, with a warning.\n"
 	      "needs root, or CAP_BPF+CAP_PERFMON; `flametop doctor` tells what works here.\n",
 	      f);
 }
@@ -76,6 +101,45 @@ int options_parse_seconds(const char *s, double *out)
 	if (v <= 0 || v > MAX_SECONDS)
 		return -EINVAL;
 	*out = v;
+	return 0;
+}
+
+int options_parse_size(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+	int shift = 0;
+
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -EINVAL;
+	if (*end && end[1] && strcmp(end + 1, "B") && strcmp(end + 1, "iB"))
+		return -EINVAL;
+	switch (*end) {
+	case '\0':
+		break;
+	case 'K':
+	case 'k':
+		shift = 10;
+		break;
+	case 'M':
+		shift = 20;
+		break;
+	case 'G':
+		shift = 30;
+		break;
+	case 'T':
+		shift = 40;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (!v || v > (UINT64_MAX >> shift))
+		return -EINVAL;
+	*out = (uint64_t)v << shift;
 	return 0;
 }
 
@@ -129,6 +193,8 @@ static int parse_format(const char *s, enum options_format *f)
 		[FORMAT_TEXT] = "text",
 		[FORMAT_JSON] = "json",
 		[FORMAT_FOLDED] = "folded",
+		[FORMAT_PPROF] = "pprof",
+		[FORMAT_SPEEDSCOPE] = "speedscope",
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -140,7 +206,75 @@ static int parse_format(const char *s, enum options_format *f)
 	return -EINVAL;
 }
 
-enum { OPT_DURATION = 256 };
+enum {
+	OPT_DURATION = 256,
+	OPT_RECORD,
+	OPT_FORCE,
+	OPT_MAX_SIZE,
+	OPT_MAX_DURATION,
+	OPT_MAX_FILES,
+	OPT_METRIC,
+	OPT_MIN_BLOCK,
+	OPT_FROM,
+	OPT_TO,
+};
+
+static const char *const commands[] = {
+	[CMD_SNAPSHOT] = "snapshot",
+	[CMD_RECORD] = "record",
+	[CMD_REPLAY] = "replay",
+	[CMD_CONVERT] = "convert",
+};
+
+/* Checks that the options given fit the command. */
+static int check_command(struct options *o, const unsigned *given, char *err, size_t errlen)
+{
+	static const struct {
+		int opt;
+		const char *name;
+		unsigned cmds; /* bit per command that takes it */
+	} only[] = {
+		{ OPT_RECORD, "--record", 1u << CMD_LIVE },
+		{ OPT_FORCE, "--force", 1u << CMD_LIVE | 1u << CMD_RECORD },
+		{ OPT_MAX_SIZE, "--max-size", 1u << CMD_LIVE | 1u << CMD_RECORD },
+		{ OPT_MAX_DURATION, "--max-duration", 1u << CMD_LIVE | 1u << CMD_RECORD },
+		{ OPT_MAX_FILES, "--max-files", 1u << CMD_LIVE | 1u << CMD_RECORD },
+		{ OPT_METRIC, "--metric", 1u << CMD_SNAPSHOT | 1u << CMD_CONVERT },
+		{ OPT_MIN_BLOCK, "--min-block",
+		  1u << CMD_LIVE | 1u << CMD_SNAPSHOT | 1u << CMD_RECORD },
+		{ OPT_FROM, "--from", 1u << CMD_CONVERT },
+		{ OPT_TO, "--to", 1u << CMD_CONVERT },
+		{ 'f', "--format", 1u << CMD_SNAPSHOT | 1u << CMD_CONVERT },
+		{ 'o', "-o", 1u << CMD_SNAPSHOT | 1u << CMD_RECORD | 1u << CMD_CONVERT },
+		{ OPT_DURATION, "--duration", 1u << CMD_SNAPSHOT | 1u << CMD_RECORD },
+		{ 'p', "-p", 1u << CMD_LIVE | 1u << CMD_SNAPSHOT | 1u << CMD_RECORD },
+		{ 'F', "-F", 1u << CMD_LIVE | 1u << CMD_SNAPSHOT | 1u << CMD_RECORD },
+		{ 'd', "-d", 1u << CMD_LIVE },
+	};
+	const char *cmd = o->cmd == CMD_LIVE ? "the live view" : commands[o->cmd];
+
+	for (size_t i = 0; i < sizeof(only) / sizeof(only[0]); i++)
+		if (given[only[i].opt] && !(only[i].cmds & (1u << o->cmd)))
+			return fail(err, errlen, "%s is not an option of %s%s", only[i].name,
+				    o->cmd == CMD_LIVE ? "" : "flametop ", cmd);
+	if (o->argv && (o->cmd == CMD_REPLAY || o->cmd == CMD_CONVERT))
+		return fail(err, errlen, "flametop %s takes a recording, not a command", cmd);
+	if ((o->cmd == CMD_REPLAY || o->cmd == CMD_CONVERT) && !o->file)
+		return fail(err, errlen, "flametop %s needs a recording: flametop %s FILE", cmd, cmd);
+	if (o->cmd == CMD_RECORD) {
+		if (!o->output)
+			return fail(err, errlen, "flametop record needs -o FILE");
+		o->record = o->output;
+		o->output = NULL;
+	}
+	if (o->max_files && !o->max_size && !o->max_duration_s)
+		return fail(err, errlen, "--max-files needs --max-size or --max-duration");
+	if ((o->force || o->max_size || o->max_duration_s) && !o->record)
+		return fail(err, errlen, "--force and --max-* are for a recording (--record FILE)");
+	if (o->metric == METRIC_OFFCPU && (o->format == FORMAT_TEXT || o->format == FORMAT_JSON))
+		return fail(err, errlen, "--metric offcpu needs --format folded, pprof or speedscope");
+	return 0;
+}
 
 int options_parse(int argc, char **argv, struct options *o, char *err, size_t errlen)
 {
@@ -151,10 +285,20 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
 		{ "duration", required_argument, NULL, OPT_DURATION },
 		{ "format", required_argument, NULL, 'f' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "min-block", required_argument, NULL, OPT_MIN_BLOCK },
+		{ "record", required_argument, NULL, OPT_RECORD },
+		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "max-size", required_argument, NULL, OPT_MAX_SIZE },
+		{ "max-duration", required_argument, NULL, OPT_MAX_DURATION },
+		{ "max-files", required_argument, NULL, OPT_MAX_FILES },
+		{ "metric", required_argument, NULL, OPT_METRIC },
+		{ "from", required_argument, NULL, OPT_FROM },
+		{ "to", required_argument, NULL, OPT_TO },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
+	unsigned given[OPT_TO + 1] = { 0 };
 	int c, first = 1;
 	unsigned long ul;
 
@@ -164,16 +308,34 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
 	o->duration_s = 5;
 	o->delay_s = 1;
 	o->format = FORMAT_TEXT;
-	if (argc > 1 && !strcmp(argv[1], "snapshot")) {
-		o->cmd = CMD_SNAPSHOT;
+	o->min_block_us = DEFAULT_MIN_BLOCK_US;
+	o->cmdline = argv;
+	if (argc > 1 && argv[1][0] != '-') {
+		for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+			if (commands[i] && !strcmp(argv[1], commands[i]))
+				o->cmd = i;
+		if (o->cmd == CMD_LIVE)
+			return fail(err, errlen, "unknown command '%s' (try: flametop --help)",
+				    argv[1]);
 		first = 2;
-	} else if (argc > 1 && argv[1][0] != '-') {
-		return fail(err, errlen, "unknown command '%s' (try: flametop --help)", argv[1]);
 	}
 
 	optind = first;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:p:F:d:f:o:hV", longopts, NULL)) != -1) {
+	for (;;) {
+		c = getopt_long(argc, argv, "+:p:F:d:f:o:hV", longopts, NULL);
+		/* replay and convert take the recording before or among the options */
+		if (c == -1 && optind < argc && !o->file && strcmp(argv[optind - 1], "--") &&
+		    (o->cmd == CMD_REPLAY || o->cmd == CMD_CONVERT)) {
+			o->file = argv[optind++];
+			if (!*o->file)
+				return fail(err, errlen, "empty recording file name");
+			continue;
+		}
+		if (c == -1)
+			break;
+		if (c >= 0 && c <= OPT_TO)
+			given[c] = 1;
 		switch (c) {
 		case 'p': {
 			uint32_t *pids;
@@ -206,12 +368,67 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
 					    "invalid duration '%s': expected a positive number of "
 					    "seconds (5, 0.5, 2m)",
 					    optarg);
+			o->duration_set = true;
+			break;
+		case OPT_RECORD:
+			if (!*optarg)
+				return fail(err, errlen, "empty recording file name");
+			o->record = optarg;
+			break;
+		case OPT_FORCE:
+			o->force = true;
+			break;
+		case OPT_MAX_SIZE:
+			if (options_parse_size(optarg, &o->max_size) || o->max_size < 65536)
+				return fail(err, errlen,
+					    "invalid size '%s': expected bytes, at least 64K "
+					    "(100M, 1G)",
+					    optarg);
+			break;
+		case OPT_MAX_DURATION:
+			if (options_parse_seconds(optarg, &o->max_duration_s) ||
+			    o->max_duration_s < 1)
+				return fail(err, errlen,
+					    "invalid duration '%s': expected seconds, at least 1 "
+					    "(30s, 10m, 1h)",
+					    optarg);
+			break;
+		case OPT_MAX_FILES:
+			if (parse_uint(optarg, 1000000, &ul) || !ul)
+				return fail(err, errlen,
+					    "invalid number of files '%s': expected 1 or more",
+					    optarg);
+			o->max_files = ul;
+			break;
+		case OPT_METRIC:
+			if (!strcmp(optarg, "cpu"))
+				o->metric = METRIC_CPU;
+			else if (!strcmp(optarg, "offcpu"))
+				o->metric = METRIC_OFFCPU;
+			else
+				return fail(err, errlen,
+					    "unknown metric '%s': expected cpu or offcpu", optarg);
+			break;
+		case OPT_FROM:
+			o->from = optarg;
+			break;
+		case OPT_TO:
+			o->to = optarg;
 			break;
 		case 'f':
 			if (parse_format(optarg, &o->format))
 				return fail(err, errlen,
-					    "unknown format '%s': expected text, json or folded",
+					    "unknown format '%s': expected text, json, folded, pprof "
+					    "or speedscope",
 					    optarg);
+			break;
+		case OPT_MIN_BLOCK:
+			if (parse_uint(optarg, MAX_MIN_BLOCK_US, &ul) || !ul)
+				return fail(err, errlen,
+					    "invalid minimum block '%s': expected microseconds, "
+					    "1-%d",
+					    optarg, MAX_MIN_BLOCK_US);
+			o->min_block_us = ul;
 			break;
 		case 'o':
 			if (!*optarg)
@@ -246,7 +463,7 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
 		return fail(err, errlen, "use either -p PID or -- CMD, not both");
 	if (o->cmd == CMD_LIVE && (o->output || o->format != FORMAT_TEXT))
 		return fail(err, errlen, "-o and --format are for `flametop snapshot`");
-	return 0;
+	return check_command(o, given, err, errlen);
 }
 
 void options_fini(struct options *o)

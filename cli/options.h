@@ -17,6 +17,9 @@
 enum options_cmd {
 	CMD_LIVE,
 	CMD_SNAPSHOT,
+	CMD_RECORD,  /* headless recording to a replay file */
+	CMD_REPLAY,  /* the live view over a recording */
+	CMD_CONVERT, /* a recording to another format */
 	CMD_HELP,
 	CMD_VERSION,
 };
@@ -25,6 +28,14 @@ enum options_format {
 	FORMAT_TEXT,
 	FORMAT_JSON,
 	FORMAT_FOLDED,
+	FORMAT_PPROF,
+	FORMAT_SPEEDSCOPE,
+};
+
+/* What stack profiles count: on-CPU samples, or off-CPU (blocked) time. */
+enum options_metric {
+	METRIC_CPU,
+	METRIC_OFFCPU,
 };
 
 struct options {
@@ -37,6 +48,19 @@ struct options {
 	uint32_t *pids;       /* -p, owned */
 	size_t nr_pids;
 	char **argv;          /* the command after --, borrowed from main's argv; NULL if none */
+	bool duration_set;    /* --duration was given (record otherwise runs until stopped) */
+	enum options_metric metric; /* --metric */
+	uint64_t min_block_us;      /* --min-block: shortest block shown with its stack */
+	/* recording: -o of `record`, or --record of the live view */
+	const char *record;   /* NULL when not recording */
+	bool force;           /* --force: replace an existing file */
+	uint64_t max_size;    /* --max-size in bytes, 0 for none */
+	double max_duration_s; /* --max-duration, 0 for none */
+	unsigned max_files;   /* --max-files, 0 to keep every rotated file */
+	/* replay and convert */
+	const char *file;     /* the recording */
+	const char *from, *to; /* --from, --to as given: parsed against the recording */
+	char **cmdline;       /* main's argv (NULL-terminated), for a recording's header */
 };
 
 /*
@@ -49,6 +73,8 @@ void options_fini(struct options *o);
 int options_parse_pids(const char *s, uint32_t **pids, size_t *nr, char *err, size_t errlen);
 /* Parses a positive number of seconds ("5", "0.5", "2s", "1m"). Returns 0 or -EINVAL. */
 int options_parse_seconds(const char *s, double *out);
+/* Parses a size in bytes ("1048576", "512K", "100M", "2G"; powers of 1024). 0 or -EINVAL. */
+int options_parse_size(const char *s, uint64_t *out);
 void options_usage(FILE *f);
 
 #endif

@@ -50,12 +50,13 @@ int out_folded_write(FILE *f, const struct report *r)
 	const struct threads *th = model_threads(r->m);
 	struct intern *texts = intern_new();
 	struct line *lines = NULL;
-	size_t nr = 0, cap = 0, len, bufcap = 0;
+	size_t nr = 0, cap = 0, len, bufcap = 0, nv;
+	const struct tick_count *v = report_values(r, &nv);
 	char *buf = NULL;
 	int ret = 0;
 
-	for (size_t i = 0; i < r->w.nr_counts; i++) {
-		const struct tick_count *c = &r->w.counts[i];
+	for (size_t i = 0; i < nv; i++) {
+		const struct tick_count *c = &v[i];
 		uint32_t nf, id;
 		const uint32_t *frames = stacks_frames(st, c->stack, &nf);
 
@@ -72,8 +73,14 @@ int out_folded_write(FILE *f, const struct report *r)
 	}
 	if (nr)
 		qsort(lines, nr, sizeof(*lines), by_count);
-	for (size_t i = 0; i < nr; i++)
-		fprintf(f, "%s %lu\n", lines[i].text, (unsigned long)lines[i].count);
+	for (size_t i = 0; i < nr; i++) {
+		/* off-CPU values are blocked ns, printed as microseconds */
+		uint64_t n = r->session->metric == REPORT_OFFCPU ? lines[i].count / 1000
+								 : lines[i].count;
+
+		if (n)
+			fprintf(f, "%s %lu\n", lines[i].text, (unsigned long)n);
+	}
 	if (fflush(f) || ferror(f))
 		ret = -EIO;
 	free(buf);

@@ -95,6 +95,12 @@ static void header(FILE *f, const struct report *r)
 		else if (s->cmd_exited && WIFSIGNALED(s->cmd_status))
 			fprintf(f, ", \"exit_signal\": %d", WTERMSIG(s->cmd_status));
 	}
+	fputs("},\n  \"probes\": {\"cpu\": \"perf_event\", \"sched\": ", f);
+	str(f, s->sched_mode ? s->sched_mode : "off");
+	if (!s->sched_mode && s->sched_error[0]) {
+		fputs(", \"sched_error\": ", f);
+		str(f, s->sched_error);
+	}
 	fprintf(f, "},\n  \"samples\": %" PRIu64 ",\n  \"truncated\": %" PRIu64 ",\n",
 		r->w.samples, r->w.truncated);
 	fprintf(f,
@@ -117,8 +123,13 @@ static void threads(FILE *f, const struct report *r)
 		str(f, t->comm);
 		fputs(", \"process\": ", f);
 		str(f, t->process);
-		fprintf(f, ", \"cpu_samples\": %" PRIu64 ", \"cpu_percent\": %.2f}",
+		fprintf(f, ", \"cpu_samples\": %" PRIu64 ", \"cpu_percent\": %.2f",
 			r->threads[i].samples, report_cpu_percent(r, r->threads[i].samples));
+		fputs(", \"state_ms\": {", f);
+		for (int k = 0; k < MODEL_STATE_NR; k++)
+			fprintf(f, "%s\"%s\": %.3f", k ? ", " : "", model_state_name(k),
+				r->threads[i].state_ns[k] / 1e6);
+		fputs("}}", f);
 	}
 	fputs(r->nr_threads ? "\n  ],\n" : "],\n", f);
 }
@@ -181,7 +192,35 @@ static void stacks(FILE *f, const struct report *r)
 		}
 		fputs("]}", f);
 	}
-	fputs(r->w.nr_counts ? "\n  ]\n}\n" : "]\n}\n", f);
+	fputs(r->w.nr_counts ? "\n  ],\n" : "],\n", f);
+}
+
+/* Off-CPU hot spots: blocked time by (thread, stack), most first. */
+static void block(FILE *f, const struct report *r)
+{
+	const struct stacks *st = model_stacks(r->m);
+	const struct threads *th = model_threads(r->m);
+
+	fputs("  \"block\": [", f);
+	for (size_t i = 0; i < r->w.nr_offcpu; i++) {
+		const struct tick_count *c = &r->w.offcpu[i];
+		const struct thread *t = threads_get(th, c->thread);
+		uint32_t nr;
+		const uint32_t *frames = stacks_frames(st, c->stack, &nr);
+
+		fprintf(f, "%s\n    {\"blocked_us\": %" PRIu64 ", \"reason\": \"%s\", \"pid\": %u, "
+			"\"tid\": %u, \"comm\": ",
+			i ? "," : "", c->count / 1000,
+			model_state_name(report_block_reason(r, c->stack)), t->pid, t->tid);
+		str(f, t->comm);
+		fputs(", \"frames\": [", f);
+		for (uint32_t j = 0; j < nr; j++) {
+			fputs(j ? ",\n      " : "\n      ", f);
+			frame(f, stacks_frame(st, frames[j]));
+		}
+		fputs("]}", f);
+	}
+	fputs(r->w.nr_offcpu ? "\n  ]\n}\n" : "]\n}\n", f);
 }
 
 int out_json_write(FILE *f, const struct report *r)
@@ -190,5 +229,6 @@ int out_json_write(FILE *f, const struct report *r)
 	threads(f, r);
 	functions(f, r);
 	stacks(f, r);
+	block(f, r);
 	return fflush(f) || ferror(f) ? -EIO : 0;
 }

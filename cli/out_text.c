@@ -7,6 +7,7 @@
 
 #include "model/stacks.h"
 #include "model/threads.h"
+#include "model/xalloc.h"
 #include "out.h"
 #include "report.h"
 
@@ -14,6 +15,8 @@
 #define TOP_FUNCS 25
 #define TOP_STACKS 10
 #define STACK_DEPTH 24
+#define TOP_STATES 20
+#define TOP_BLOCKS 10
 
 static double pct(uint64_t n, uint64_t of)
 {
@@ -44,6 +47,101 @@ static void header(FILE *f, const struct report *r)
 	report_cmd_end(s, buf, sizeof(buf));
 	if (*buf)
 		fprintf(f, "command   %s\n", buf);
+	if (s->sched_mode)
+		fprintf(f, "states    thread states and off-CPU stacks from sched (%s)\n",
+			s->sched_mode);
+	else
+		fprintf(f, "states    none: %s\n",
+			s->sched_error[0] ? s->sched_error : "probes/sched did not run");
+}
+
+static uint64_t not_idle(const struct report_thread *t)
+{
+	return t->state_ns[MODEL_STATE_RUNNING] + t->state_ns[MODEL_STATE_RUNNABLE] +
+	       t->state_ns[MODEL_STATE_LOCK] + t->state_ns[MODEL_STATE_IO];
+}
+
+static int by_not_idle(const void *a, const void *b)
+{
+	const struct report_thread *const *x = a, *const *y = b;
+
+	if (not_idle(*x) != not_idle(*y))
+		return not_idle(*x) > not_idle(*y) ? -1 : 1;
+	return (*x)->idx < (*y)->idx ? -1 : (*x)->idx > (*y)->idx;
+}
+
+/* Where the threads that were not idle spent the window, in % of it. */
+static void states(FILE *f, const struct report *r)
+{
+	static const char *const heads[] = { "%RUN", "%RUNQ", "%LOCK", "%IO",
+					     "%POLL", "%SLEEP", "%OTHER" };
+	const struct threads *th = model_threads(r->m);
+	const struct report_thread **v;
+	size_t n = 0;
+
+	if (!r->session->sched_mode)
+		return;
+	v = xcalloc(r->nr_threads ? r->nr_threads : 1, sizeof(*v));
+	for (size_t i = 0; i < r->nr_threads; i++)
+		if (not_idle(&r->threads[i]))
+			v[n++] = &r->threads[i];
+	qsort(v, n, sizeof(*v), by_not_idle);
+	fprintf(f, "\nThread states (%% of the %.1f s window; %zu of %zu threads not idle)\n",
+		report_window_ns(r) / 1e9, n < TOP_STATES ? n : TOP_STATES, n);
+	fprintf(f, "%8s %8s  %-16s %-16s", "PID", "TID", "PROCESS", "THREAD");
+	for (int k = 0; k < MODEL_STATE_NR; k++)
+		fprintf(f, " %6s", heads[k]);
+	fputc('\n', f);
+	for (size_t i = 0; i < n && i < TOP_STATES; i++) {
+		const struct thread *t = threads_get(th, v[i]->idx);
+
+		fprintf(f, "%8u %8u  %-16.16s %-16.16s", t->pid, t->tid, t->process, t->comm);
+		for (int k = 0; k < MODEL_STATE_NR; k++)
+			fprintf(f, " %6.1f", report_state_percent(r, v[i], k));
+		fputc('\n', f);
+	}
+	free(v);
+}
+
+static void print_frames(FILE *f, const struct stacks *st, const uint32_t *frames, uint32_t nr)
+{
+	uint32_t shown = 0;
+
+	for (uint32_t j = nr; j-- > 0 && shown < STACK_DEPTH; shown++) {
+		const struct frame *fr = stacks_frame(st, frames[j]);
+
+		fprintf(f, "    %s", fr->function);
+		if (fr->kind != FRAME_SPECIAL)
+			fprintf(f, " [%s]", fr->module);
+		if (fr->file)
+			fprintf(f, " %s:%u", fr->file, fr->line);
+		fputc('\n', f);
+	}
+	if (nr > shown)
+		fprintf(f, "    ... %u more frames\n", nr - shown);
+}
+
+/* Off-CPU hot spots: where threads blocked longest, leaf (the reason) first. */
+static void blocks(FILE *f, const struct report *r)
+{
+	const struct stacks *st = model_stacks(r->m);
+	const struct threads *th = model_threads(r->m);
+	size_t n = r->w.nr_offcpu < TOP_BLOCKS ? r->w.nr_offcpu : TOP_BLOCKS;
+
+	if (!r->session->sched_mode)
+		return;
+	fprintf(f, "\nTop block hot spots (blocked time by stack, leaf first)\n");
+	for (size_t i = 0; i < n; i++) {
+		const struct tick_count *c = &r->w.offcpu[i];
+		const struct thread *t = threads_get(th, c->thread);
+		uint32_t nr;
+		const uint32_t *frames = stacks_frames(st, c->stack, &nr);
+
+		fprintf(f, "\n#%zu  %.1f ms blocked (%s)  %s/%s [%u/%u]\n", i + 1, c->count / 1e6,
+			model_state_name(report_block_reason(r, c->stack)), t->process, t->comm,
+			t->pid, t->tid);
+		print_frames(f, st, frames, nr);
+	}
 }
 
 static void threads(FILE *f, const struct report *r)
@@ -112,5 +210,7 @@ int out_text_write(FILE *f, const struct report *r)
 	threads(f, r);
 	functions(f, r);
 	stacks(f, r);
+	states(f, r);
+	blocks(f, r);
 	return fflush(f) || ferror(f) ? -EIO : 0;
 }

@@ -9,12 +9,21 @@
 #include "model/xalloc.h"
 #include "report.h"
 
+/* Time a thread was not idle: running, waiting for a CPU, for a lock or for I/O. */
+static uint64_t busy_ns(const struct report_thread *t)
+{
+	return t->state_ns[MODEL_STATE_RUNNING] + t->state_ns[MODEL_STATE_RUNNABLE] +
+	       t->state_ns[MODEL_STATE_LOCK] + t->state_ns[MODEL_STATE_IO];
+}
+
 static int by_samples(const void *a, const void *b)
 {
 	const struct report_thread *x = a, *y = b;
 
 	if (x->samples != y->samples)
 		return x->samples > y->samples ? -1 : 1;
+	if (busy_ns(x) != busy_ns(y))
+		return busy_ns(x) > busy_ns(y) ? -1 : 1;
 	return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
@@ -84,12 +93,15 @@ void report_init(struct report *r, const struct model *m, const struct report_se
 	window_sum(&r->w, m, 0);
 
 	r->threads = xcalloc(r->w.nr_threads ? r->w.nr_threads : 1, sizeof(*r->threads));
-	for (uint32_t i = 0; i < r->w.nr_threads; i++)
-		if (r->w.thread_samples[i])
-			r->threads[r->nr_threads++] = (struct report_thread){
-				.idx = i,
-				.samples = r->w.thread_samples[i],
-			};
+	for (uint32_t i = 0; i < r->w.nr_threads; i++) {
+		struct report_thread t = { .idx = i, .samples = r->w.thread_samples[i] };
+		uint64_t any = t.samples;
+
+		for (int k = 0; k < MODEL_STATE_NR; k++)
+			any |= t.state_ns[k] = r->w.thread_states[i][k];
+		if (any)
+			r->threads[r->nr_threads++] = t;
+	}
 	if (r->nr_threads)
 		qsort(r->threads, r->nr_threads, sizeof(*r->threads), by_samples);
 	sum_functions(r);
@@ -152,4 +164,47 @@ uint64_t report_lost(const struct report *r)
 	for (int k = 0; k < MODEL_LOST_NR; k++)
 		n += r->w.lost[k];
 	return n;
+}
+
+uint64_t report_window_ns(const struct report *r)
+{
+	return r->w.end_ns > r->w.start_ns ? r->w.end_ns - r->w.start_ns : 0;
+}
+
+double report_state_percent(const struct report *r, const struct report_thread *t,
+			    enum model_state s)
+{
+	uint64_t w = report_window_ns(r);
+
+	return w && (unsigned)s < MODEL_STATE_NR ? 100.0 * t->state_ns[s] / w : 0;
+}
+
+enum model_state report_block_reason(const struct report *r, uint32_t stack)
+{
+	const struct stacks *st = model_stacks(r->m);
+	uint32_t nr;
+	const uint32_t *frames = stacks_frames(st, stack, &nr);
+	const struct frame *f = nr ? stacks_frame(st, frames[nr - 1]) : NULL;
+	size_t len;
+
+	if (!f || f->kind != FRAME_SPECIAL || !f->function || f->function[0] != '[')
+		return MODEL_STATE_OTHER;
+	len = strlen(f->function);
+	for (int k = MODEL_STATE_LOCK; k < MODEL_STATE_NR; k++) {
+		const char *name = model_state_name(k);
+
+		if (len == strlen(name) + 2 && !strncmp(f->function + 1, name, len - 2))
+			return k;
+	}
+	return MODEL_STATE_OTHER;
+}
+
+const struct tick_count *report_values(const struct report *r, size_t *nr)
+{
+	if (r->session->metric == REPORT_OFFCPU) {
+		*nr = r->w.nr_offcpu;
+		return r->w.offcpu;
+	}
+	*nr = r->w.nr_counts;
+	return r->w.counts;
 }

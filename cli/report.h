@@ -17,6 +17,12 @@
 struct model;
 struct thread;
 
+/* What stack values count: on-CPU samples, or blocked nanoseconds. */
+enum report_metric {
+	REPORT_CPU,
+	REPORT_OFFCPU,
+};
+
 struct report_session {
 	char host[256];
 	char kernel[128];
@@ -32,11 +38,15 @@ struct report_session {
 	bool cmd_exited;            /* it ended and was reaped: cmd_status is valid */
 	int cmd_status;             /* its wait status */
 	bool cmd_terminated;        /* it was still running at the end and got SIGTERM */
+	enum report_metric metric;  /* what report_values() counts (text and json: cpu only) */
+	const char *sched_mode;     /* probes/sched attached ("tp_btf", "raw_tp"), or NULL */
+	char sched_error[512];      /* why it did not, when it did not */
 };
 
 struct report_thread {
 	uint32_t idx; /* thread table index */
 	uint64_t samples;
+	uint64_t state_ns[MODEL_STATE_NR]; /* time in each state (probes/sched) */
 };
 
 struct report_func {
@@ -49,7 +59,8 @@ struct report {
 	const struct report_session *session; /* borrowed */
 	const struct model *m;                /* borrowed */
 	struct window w;                      /* since start */
-	struct report_thread *threads;        /* threads with samples, busiest first */
+	struct report_thread *threads;        /* threads with samples or state time, busiest
+						 first (by samples, then by time not asleep) */
 	size_t nr_threads;
 	struct report_func *funcs;            /* by self, descending */
 	size_t nr_funcs;
@@ -65,5 +76,15 @@ void report_target(const struct report_session *s, char *buf, size_t len);
 /* How the command ended: "exited with status 0", "killed by signal 9", ... ("" if none). */
 void report_cmd_end(const struct report_session *s, char *buf, size_t len);
 uint64_t report_lost(const struct report *r);
+/* Length of the window in ns: the denominator of state percentages. */
+uint64_t report_window_ns(const struct report *r);
+/* Time of a thread in a state as a percentage of the window. */
+double report_state_percent(const struct report *r, const struct report_thread *t,
+			    enum model_state s);
+/* The reason of an off-CPU stack (its leaf-most marker frame, "[lock]"): MODEL_STATE_LOCK ..
+ * MODEL_STATE_OTHER. */
+enum model_state report_block_reason(const struct report *r, uint32_t stack);
+/* The (thread, stack) values of the session's metric, most first: samples or blocked ns. */
+const struct tick_count *report_values(const struct report *r, size_t *nr);
 
 #endif

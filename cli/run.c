@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
@@ -20,6 +21,8 @@
 #include "out.h"
 #include "probes/cpu.h"
 #include "probes/proc.h"
+#include "probes/sched.h"
+#include "recording.h"
 #include "report.h"
 #include "run.h"
 #include "tui/tui.h"
@@ -33,6 +36,7 @@ struct session {
 	struct syms *syms;
 	struct model *m;
 	struct probe_cpu *cpu;
+	struct probe_sched *sched; /* NULL when it could not start: rs.sched_error says why */
 	struct tui *tui;
 	int sfd, drain_fd, tick_fd;
 	sigset_t oldmask;
@@ -41,6 +45,11 @@ struct session {
 	uint64_t start_ns, deadline_ns;
 	struct report_session rs;
 	bool stop;
+	/* recording (record, or the live view's --record) */
+	struct recording *rec;
+	bool rec_failed;
+	char target[1024];
+	struct record_probe probes[4];
 };
 
 static uint64_t now_ns(void)
@@ -201,12 +210,20 @@ static void drain(struct session *s)
 {
 	if (s->cpu)
 		probe_cpu_drain(s->cpu, s->m);
+	if (s->sched)
+		probe_sched_drain(s->sched, s->m);
 }
 
+/* Thread states are closed at the same instant as the tick, so each tick gets exactly its time. */
 static void close_tick(struct session *s)
 {
+	uint64_t now;
+
 	drain(s);
-	model_close_tick(s->m, now_ns());
+	now = now_ns();
+	if (s->sched)
+		probe_sched_tick(s->sched, s->m, now);
+	model_close_tick(s->m, now);
 }
 
 static void session_fill_facts(struct session *s)
@@ -237,6 +254,7 @@ static void session_fini(struct session *s)
 		kill(s->child, SIGKILL);
 		reap(s, true);
 	}
+	probe_sched_free(s->sched);
 	probe_cpu_free(s->cpu);
 	model_free(s->m);
 	syms_free(s->syms);
@@ -253,6 +271,7 @@ static void session_fini(struct session *s)
 static int session_start(struct session *s, const struct options *o, bool live)
 {
 	struct probe_cpu_opts copts = { .freq_hz = o->freq_hz };
+	struct probe_sched_opts sched_opts = { 0 };
 	struct syms_opts sopts = { .proc_root = "/proc" };
 	struct model_opts mopts = { 0 };
 	char err[512] = "";
@@ -312,6 +331,19 @@ static int session_start(struct session *s, const struct options *o, bool live)
 		fprintf(stderr, "flametop: %s\n", err);
 		return EXIT_FAIL;
 	}
+	/* Thread states and off-CPU stacks: without them the session goes on (a degraded
+	 * picture beats none), and says so. */
+	sched_opts.pids = copts.pids;
+	sched_opts.nr_pids = copts.nr_pids;
+	sched_opts.follow_children = copts.follow_children;
+	sched_opts.min_block_us = o->min_block_us;
+	r = probe_sched_new(&sched_opts, &s->sched, err, sizeof(err));
+	if (r) {
+		snprintf(s->rs.sched_error, sizeof(s->rs.sched_error), "%s", err);
+		fprintf(stderr, "flametop: warning: no thread states or off-CPU stacks: %s\n", err);
+	} else {
+		s->rs.sched_mode = probe_sched_mode(s->sched);
+	}
 	s->drain_fd = timer_new(DRAIN_MS * 1000000ull);
 	s->tick_fd = timer_new(live ? (uint64_t)(o->delay_s * 1e9) : 1000000000ull);
 	if (s->drain_fd < 0 || s->tick_fd < 0) {
@@ -321,7 +353,9 @@ static int session_start(struct session *s, const struct options *o, bool live)
 
 	clock_gettime(CLOCK_REALTIME, &s->rs.start_wall);
 	s->start_ns = now_ns();
-	s->deadline_ns = s->start_ns + (uint64_t)(o->duration_s * 1e9);
+	/* record runs until stopped unless given a --duration */
+	if (o->cmd != CMD_RECORD || o->duration_set)
+		s->deadline_ns = s->start_ns + (uint64_t)(o->duration_s * 1e9);
 	if (o->argv) {
 		r = release(s);
 		if (r) {
@@ -349,42 +383,124 @@ static void on_signal(struct session *s)
 	}
 }
 
+/* Appends the tick just closed to the recording. A failed write ends the recording: headless,
+ * the whole session (exit status 1); in the live view, only the recording. */
+static void record(struct session *s)
+{
+	char err[512];
+
+	if (!s->rec || s->rec_failed || !recording_tick(s->rec, s->m, err, sizeof(err)))
+		return;
+	s->rec_failed = true;
+	if (s->tui) {
+		tui_log(s->tui, "%s: recording stopped", err);
+	} else {
+		fprintf(stderr, "flametop: %s\n", err);
+		s->stop = true;
+	}
+}
+
+/* The header of a recording: the session's facts, from when the model started. */
+static int begin_recording(struct session *s, char *err, size_t errlen)
+{
+	const struct options *o = s->o;
+	uint64_t m0 = model_start_ns(s->m), early = s->start_ns - m0;
+	struct record_info in = {
+		.host = s->rs.host,
+		.kernel = s->rs.kernel,
+		.start_ns = m0,
+		.start_wall = s->rs.start_wall,
+		.freq_hz = o->freq_hz,
+		.nr_cpus = s->rs.nr_cpus,
+		.tick_ms = s->live ? (unsigned)lround(o->delay_s * 1000) : 1000,
+		.source = s->rs.source,
+		.unwind = s->rs.unwind,
+		.target = s->target,
+		.cmdline = o->cmdline,
+		.pids = o->pids,
+		.nr_pids = o->nr_pids,
+		.command = o->argv,
+		.probes = s->probes,
+	};
+
+	in.start_wall.tv_sec -= early / 1000000000ull;
+	in.start_wall.tv_nsec -= early % 1000000000ull;
+	if (in.start_wall.tv_nsec < 0) {
+		in.start_wall.tv_nsec += 1000000000;
+		in.start_wall.tv_sec--;
+	}
+	report_target(&s->rs, s->target, sizeof(s->target));
+	/* what ran, and why the rest did not: probes add themselves here as they land */
+	s->probes[in.nr_probes++] = (struct record_probe){ "cpu", "ok", "" };
+	s->probes[in.nr_probes++] = (struct record_probe){ "proc", "ok", "" };
+	if (s->sched)
+		s->probes[in.nr_probes++] = (struct record_probe){ "sched", "ok", s->rs.sched_mode };
+	else
+		s->probes[in.nr_probes++] = (struct record_probe){ "sched", "failed",
+								   s->rs.sched_error };
+	return recording_begin(s->rec, &in, err, errlen);
+}
+
+/* Ends the recording with how the session ended. Returns 0 or -errno (reported). */
+static int end_recording(struct session *s)
+{
+	struct record_end e = {
+		.duration_s = s->rs.duration_s,
+		.cmd_exited = s->rs.cmd_exited,
+		.cmd_status = s->rs.cmd_status,
+		.cmd_terminated = s->rs.cmd_terminated,
+	};
+	char err[512];
+	int ret;
+
+	if (!s->rec)
+		return 0;
+	ret = recording_close(s->rec, &e, err, sizeof(err));
+	s->rec = NULL;
+	if (ret)
+		fprintf(stderr, "flametop: %s\n", err);
+	return ret;
+}
+
 static void on_tick(struct session *s)
 {
 	close_tick(s);
+	record(s);
 	if (s->o->nr_pids && !targets_alive(s))
 		s->stop = true;
-	if (s->tui) {
+	if (s->tui || (s->rec && !s->rec_failed)) {
 		if (s->o->nr_pids)
 			for (size_t i = 0; i < s->o->nr_pids; i++)
 				probe_proc_update("/proc", s->o->pids[i], s->m);
 		else if (!s->o->argv)
 			probe_proc_update("/proc", 0, s->m);
-		tui_tick(s->tui);
 	}
+	if (s->tui)
+		tui_tick(s->tui);
 }
 
 /* The poll loop: runs until a signal, the deadline (snapshot), the command's exit, or q. */
 static void session_loop(struct session *s)
 {
 	while (!s->stop) {
-		struct pollfd pfd[5] = {
+		struct pollfd pfd[6] = {
 			{ .fd = s->sfd, .events = POLLIN },
 			{ .fd = s->drain_fd, .events = POLLIN },
 			{ .fd = s->tick_fd, .events = POLLIN },
 			{ .fd = probe_cpu_fd(s->cpu), .events = POLLIN },
 			{ .fd = s->tui ? STDIN_FILENO : -1, .events = POLLIN },
+			{ .fd = s->sched ? probe_sched_fd(s->sched) : -1, .events = POLLIN },
 		};
 		int timeout = -1, n;
 
-		if (!s->live) {
+		if (!s->live && s->deadline_ns) {
 			uint64_t now = now_ns();
 
 			if (now >= s->deadline_ns)
 				break;
 			timeout = (s->deadline_ns - now + 999999) / 1000000;
 		}
-		n = poll(pfd, 5, timeout);
+		n = poll(pfd, 6, timeout);
 		if (n < 0) {
 			/* ncurses' SIGWINCH handler interrupts poll: let the TUI see KEY_RESIZE. */
 			if (errno == EINTR && s->tui && tui_input(s->tui) == TUI_QUIT)
@@ -397,7 +513,7 @@ static void session_loop(struct session *s)
 			timer_ack(s->drain_fd);
 			drain(s);
 		}
-		if (pfd[3].revents)
+		if (pfd[3].revents || pfd[5].revents)
 			drain(s);
 		if (pfd[2].revents) {
 			timer_ack(s->tick_fd);
@@ -436,18 +552,9 @@ int run_snapshot(const struct options *o)
 	s.rs.duration_s = (now_ns() - s.start_ns) / 1e9;
 	stop_child(&s);
 
+	s.rs.metric = o->metric == METRIC_OFFCPU ? REPORT_OFFCPU : REPORT_CPU;
 	report_init(&r, s.m, &s.rs);
-	switch (o->format) {
-	case FORMAT_JSON:
-		ret = out_json_write(f, &r);
-		break;
-	case FORMAT_FOLDED:
-		ret = out_folded_write(f, &r);
-		break;
-	default:
-		ret = out_text_write(f, &r);
-		break;
-	}
+	ret = out_write(f, &r, o->format);
 	report_fini(&r);
 	if (f != stdout && fclose(f))
 		ret = -EIO;
@@ -460,6 +567,86 @@ int run_snapshot(const struct options *o)
 	return EXIT_OK;
 }
 
+/* Creates the recording's file before the probes start: a bad path fails at once. */
+static int open_recording(const struct options *o, struct recording **rec)
+{
+	struct recording_opts ro = {
+		.path = o->record,
+		.force = o->force,
+		.max_size = o->max_size,
+		.max_duration_s = o->max_duration_s,
+		.max_files = o->max_files,
+	};
+	char err[512];
+
+	*rec = NULL;
+	if (!o->record)
+		return -1;
+	if (recording_new(&ro, rec, err, sizeof(err))) {
+		fprintf(stderr, "flametop: %s\n", err);
+		return EXIT_USAGE;
+	}
+	return -1;
+}
+
+/* Starts the session, then the recording when there is one. An exit status, or -1 (ok). */
+static int start_recorded(struct session *s, const struct options *o, bool live)
+{
+	struct recording *rec;
+	char err[512];
+	int status = open_recording(o, &rec);
+
+	if (status >= 0) {
+		memset(s, 0, sizeof(*s));
+		s->sfd = s->drain_fd = s->tick_fd = s->go_fd = s->exec_err_fd = -1;
+		sigemptyset(&s->oldmask);
+		sigprocmask(SIG_BLOCK, NULL, &s->oldmask);
+		return status;
+	}
+	status = session_start(s, o, live);
+	if (status >= 0) {
+		recording_abort(rec);
+		return status;
+	}
+	s->rec = rec;
+	if (rec && begin_recording(s, err, sizeof(err))) {
+		fprintf(stderr, "flametop: %s\n", err);
+		recording_abort(rec);
+		s->rec = NULL;
+		return EXIT_FAIL;
+	}
+	return -1;
+}
+
+int run_record(const struct options *o)
+{
+	struct session s;
+	int status;
+
+	status = start_recorded(&s, o, false);
+	if (status >= 0) {
+		session_fini(&s);
+		return status;
+	}
+	session_loop(&s);
+	if (!s.rec_failed) {
+		close_tick(&s);
+		record(&s);
+	}
+	s.rs.duration_s = (now_ns() - s.start_ns) / 1e9;
+	stop_child(&s);
+	status = s.rec_failed ? EXIT_FAIL : EXIT_OK;
+	if (!s.rec_failed)
+		fprintf(stderr, "flametop: recorded %.0f s (%" PRIu64 " ticks, %" PRIu64
+				" KiB%s) to '%s'\n",
+			s.rs.duration_s, recording_ticks(s.rec), recording_bytes(s.rec) / 1024,
+			recording_files(s.rec) > 1 ? ", rotated" : "", recording_path(s.rec));
+	if (end_recording(&s))
+		status = EXIT_FAIL;
+	session_fini(&s);
+	return status;
+}
+
 int run_live(const struct options *o)
 {
 	struct tui_info info = { 0 };
@@ -467,7 +654,7 @@ int run_live(const struct options *o)
 	struct session s;
 	int status;
 
-	status = session_start(&s, o, true);
+	status = start_recorded(&s, o, true);
 	if (status >= 0) {
 		session_fini(&s);
 		return status;
@@ -483,13 +670,17 @@ int run_live(const struct options *o)
 		fprintf(stderr, "flametop: cannot start the terminal interface (is this a "
 				"terminal? TERM=%s)\n",
 			getenv("TERM") ? getenv("TERM") : "");
+		recording_abort(s.rec);
+		s.rec = NULL;
 		session_fini(&s);
 		return EXIT_FAIL;
 	}
 	session_loop(&s);
+	s.rs.duration_s = (now_ns() - s.start_ns) / 1e9;
 	stop_child(&s);
 	tui_free(s.tui);
 	s.tui = NULL;
+	status = end_recording(&s) ? EXIT_FAIL : EXIT_OK;
 	session_fini(&s);
-	return EXIT_OK;
+	return status;
 }

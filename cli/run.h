@@ -10,5 +10,7 @@ struct options;
 
 int run_snapshot(const struct options *o);
 int run_live(const struct options *o);
+/* flametop record: the snapshot's session, headless, appending every tick to a replay file. */
+int run_record(const struct options *o);
 
 #endif

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "elfsyms.h"
+#include "elfunw.h"
 #include "kallsyms.h"
 #include "syms.h"
 #include "xalloc.h"
@@ -147,6 +148,8 @@ struct bin {
 	struct elfsyms *es; /* NULL: not ELF */
 	struct elfsyms **old; /* tables replaced by a better copy (their names are still lent) */
 	size_t nr_old;
+	struct elfunw *unw; /* unwind sections, read on the unwinder's first use */
+	bool unw_tried;
 };
 
 struct fileid {
@@ -195,6 +198,8 @@ struct proc {
 	struct map *maps;
 	size_t nr_maps;
 	uint64_t read_ns; /* when maps were last (attempted to be) read */
+	uint64_t gen;     /* bumped when the executable mappings change */
+	bool stale;       /* new code was mapped: re-read before the next lookup */
 	struct jit jit;
 };
 
@@ -213,6 +218,7 @@ struct syms {
 	size_t nr_fileids, cap_fileids;
 
 	struct elfsyms *vdso;
+	struct elfunw *vdso_unw;
 	uint64_t vdso_size;
 	bool vdso_tried;
 
@@ -362,20 +368,19 @@ static int open_regular(const char *path, int flags, struct stat *st)
 }
 
 /*
- * Opens the file behind a mapping of process pid and returns its parsed binary, or NULL.
+ * Opens the file behind a mapping of process pid: an fd (and its stat), or -1.
  * Candidates, in order: <root>/PID/map_files/<lo>-<hi> (the very inode mapped, even deleted),
  * <root>/PID/root/<path> (the process's mount namespace), <path>. For files that were not
  * deleted the namespace path comes first, as map_files needs CAP_SYS_ADMIN. A candidate whose
  * inode differs from the mapping's is used only when nothing better opens.
  */
-static struct bin *open_bin(struct syms *s, uint32_t pid, const struct map *m)
+static int open_map_file(struct syms *s, uint32_t pid, const struct map *m, struct stat *out_st)
 {
 	char cand[3][PATH_MAX];
 	int order_deleted[3] = { 0, 1, 2 }, order_live[3] = { 1, 0, 2 };
 	const int *order = m->deleted ? order_deleted : order_live;
 	struct stat st, fallback_st;
 	int fallback = -1, fd = -1, i, n;
-	struct bin *b;
 
 	n = snprintf(cand[0], sizeof(cand[0]), "%s/%" PRIu32 "/map_files/%" PRIx64 "-%" PRIx64,
 		     s->proc_root, pid, m->start, m->end);
@@ -411,6 +416,17 @@ static struct bin *open_bin(struct syms *s, uint32_t pid, const struct map *m)
 	}
 	if (fallback >= 0)
 		close(fallback);
+	if (fd >= 0)
+		*out_st = st;
+	return fd;
+}
+
+static struct bin *open_bin(struct syms *s, uint32_t pid, const struct map *m)
+{
+	struct stat st;
+	struct bin *b;
+	int fd = open_map_file(s, pid, m, &st);
+
 	if (fd < 0)
 		return NULL;
 	b = bin_for_fd(s, fd, &st);
@@ -451,8 +467,11 @@ static void load_vdso(struct syms *s)
 		hi = strtoull(end + 1, &end, 16);
 		if (errno || *end != ' ' || lo != base || hi <= lo)
 			break;
-		if (!elfsyms_load_mem((const void *)base, hi - lo, &s->vdso))
+		if (!elfsyms_load_mem((const void *)base, hi - lo, &s->vdso)) {
 			s->vdso_size = hi - lo;
+			if (elfunw_load_mem((const void *)base, hi - lo, &s->vdso_unw))
+				s->vdso_unw = NULL;
+		}
 		break;
 	}
 	free(line);
@@ -596,6 +615,18 @@ static uint32_t read_nspid(struct syms *s, uint32_t pid)
 	return nspid;
 }
 
+static bool maps_differ(const struct map *a, size_t na, const struct map *b, size_t nb)
+{
+	if (na != nb)
+		return true;
+	for (size_t i = 0; i < na; i++) {
+		if (a[i].start != b[i].start || a[i].end != b[i].end || a[i].pgoff != b[i].pgoff ||
+		    a[i].inode != b[i].inode || a[i].path != b[i].path)
+			return true;
+	}
+	return false;
+}
+
 /* (Re-)reads the executable mappings of p. On failure p keeps its previous maps. */
 static int read_maps(struct syms *s, struct proc *p)
 {
@@ -656,6 +687,9 @@ static int read_maps(struct syms *s, struct proc *p)
 		mp->bin = open_bin(s, p->pid, mp);
 	}
 
+	if (maps_differ(p->maps, p->nr_maps, maps, nr))
+		p->gen++;
+	p->stale = false;
 	free(p->maps);
 	p->maps = maps;
 	p->nr_maps = nr;
@@ -1013,6 +1047,98 @@ size_t syms_nr_binaries(const struct syms *s)
 	return s->nr_bins;
 }
 
+/* ---- for the unwinder ---- */
+
+/* The unwind sections of the file behind m, read once per binary. */
+static const struct elfunw *map_unw(struct syms *s, uint32_t pid, const struct map *m)
+{
+	struct stat st;
+	int fd;
+
+	if (!m->bin)
+		return NULL;
+	if (!m->bin->unw_tried) {
+		m->bin->unw_tried = true;
+		fd = open_map_file(s, pid, m, &st);
+		if (fd >= 0) {
+			if (elfunw_load_fd(fd, &m->bin->unw))
+				m->bin->unw = NULL;
+			close(fd);
+		}
+	}
+	return m->bin->unw;
+}
+
+static int fill_map(struct syms *s, uint32_t pid, const struct map *m, struct syms_map *out)
+{
+	*out = (struct syms_map){ .start = m->start, .end = m->end, .module = m->module };
+	switch (m->type) {
+	case MAP_FILE:
+		out->kind = SYMS_USER;
+		out->unw = map_unw(s, pid, m);
+		break;
+	case MAP_VDSO:
+		out->kind = SYMS_VDSO;
+		if (s->vdso_unw && m->end - m->start == s->vdso_size)
+			out->unw = s->vdso_unw;
+		break;
+	case MAP_ANON:
+		out->kind = SYMS_JIT;
+		return 0;
+	default:
+		return -ENOENT;
+	}
+	if (out->unw && !elfunw_bias(out->unw, m->start, m->pgoff, &out->bias))
+		out->unw = NULL;
+	return 0;
+}
+
+static struct proc *fresh_proc(struct syms *s, uint32_t pid)
+{
+	struct proc *p = get_proc(s, pid);
+
+	if (p->stale)
+		read_maps(s, p);
+	return p;
+}
+
+int syms_user_map(struct syms *s, uint32_t pid, uint64_t addr, struct syms_map *out)
+{
+	struct proc *p = fresh_proc(s, pid);
+	const struct map *m = find_map(p->maps, p->nr_maps, addr);
+
+	if (!m && addr >= 4096 && addr < USER_TOP && now_ns() - p->read_ns >= MAPS_REREAD_NS &&
+	    !read_maps(s, p))
+		m = find_map(p->maps, p->nr_maps, addr);
+	if (!m)
+		return -ENOENT;
+	return fill_map(s, pid, m, out);
+}
+
+int syms_exe_map(struct syms *s, uint32_t pid, struct syms_map *out)
+{
+	struct proc *p = fresh_proc(s, pid);
+
+	for (size_t i = 0; i < p->nr_maps; i++) {
+		if (p->maps[i].type == MAP_FILE)
+			return fill_map(s, pid, &p->maps[i], out);
+	}
+	return -ENOENT;
+}
+
+uint64_t syms_maps_gen(struct syms *s, uint32_t pid)
+{
+	return fresh_proc(s, pid)->gen;
+}
+
+void syms_maps_stale(struct syms *s, uint32_t pid)
+{
+	struct proc *p = find_proc(s, pid);
+
+	if (p)
+		p->stale = true;
+}
+
 /* ---- life cycle ---- */
 
 int syms_new(const struct syms_opts *opts, struct syms **out)
@@ -1042,6 +1168,7 @@ void syms_free(struct syms *s)
 	for (i = 0; i < s->nr_fileids; i++)
 		free(s->fileids[i]);
 	for (i = 0; i < s->nr_bins; i++) {
+		elfunw_free(s->bins[i]->unw);
 		for (j = 0; j < s->bins[i]->nr_old; j++)
 			elfsyms_free(s->bins[i]->old[j]);
 		free(s->bins[i]->old);
@@ -1052,6 +1179,7 @@ void syms_free(struct syms *s)
 		free(s->strs.e[i].val);
 	kallsyms_free(s->kernel);
 	elfsyms_free(s->vdso);
+	elfunw_free(s->vdso_unw);
 	free(s->fileids);
 	free(s->bins);
 	free(s->strs.e);

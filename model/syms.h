@@ -76,4 +76,34 @@ int syms_kernel_status(struct syms *s);
 /* How many distinct binaries have been opened and parsed (each is parsed once). */
 size_t syms_nr_binaries(const struct syms *s);
 
+/* ---- for the unwinder (model/unwind.c) ---- */
+
+struct elfunw;
+
+/*
+ * An executable mapping of a process. unw and module are borrowed from the symbolizer and valid
+ * until syms_free(); the range and bias describe the maps as last read (see syms_maps_gen()).
+ */
+struct syms_map {
+	uint64_t start, end;       /* [start, end) in the process */
+	uint64_t bias;             /* process address - ELF virtual address (SYMS_USER, SYMS_VDSO) */
+	const struct elfunw *unw;  /* the file's unwind sections; NULL: anonymous or unreadable */
+	const char *module;
+	enum syms_kind kind;       /* SYMS_USER, SYMS_VDSO or SYMS_JIT (anonymous memory) */
+};
+
+/*
+ * The executable mapping of pid that covers addr; the binary's unwind sections are read on first
+ * use and cached with the binary (by build-id). An address outside every mapping re-reads the maps
+ * like syms_user() does (dlopen). 0, or -ENOENT when nothing executable covers addr.
+ */
+int syms_user_map(struct syms *s, uint32_t pid, uint64_t addr, struct syms_map *out);
+/* The process's executable: its lowest file-backed executable mapping. 0 or -ENOENT. */
+int syms_exe_map(struct syms *s, uint32_t pid, struct syms_map *out);
+/* Changes whenever pid's executable mappings change (dlopen, exec): cached unwind state keyed on
+ * its addresses must then be dropped. 0 for a process never read. */
+uint64_t syms_maps_gen(struct syms *s, uint32_t pid);
+/* pid mapped new code or exec'd (a perf MMAP/COMM record): its maps are re-read on next use. */
+void syms_maps_stale(struct syms *s, uint32_t pid);
+
 #endif

@@ -65,6 +65,9 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	nl = strchr(libbpf_msg, '\n');
 	if (nl)
 		*nl = '\0';
+	/* noise: kernels >= 5.11 account BPF memory to the cgroup, not to the memlock limit */
+	if (strstr(libbpf_msg, "RLIMIT_MEMLOCK"))
+		libbpf_msg[0] = '\0';
 	return 0;
 }
 
@@ -177,6 +180,7 @@ static int open_cpu_clock(int cpu, unsigned freq_hz)
 
 static void perf_open_err(int e, unsigned freq_hz, char *err, size_t errlen)
 {
+	const char *rate = "/proc/sys/kernel/perf_event_max_sample_rate";
 	char val[64];
 
 	if (e == -EACCES || e == -EPERM) {
@@ -186,8 +190,7 @@ static void perf_open_err(int e, unsigned freq_hz, char *err, size_t errlen)
 			"cannot open perf events: %s (kernel.perf_event_paranoid is %s; need root "
 			"or CAP_PERFMON, or lower /proc/sys/kernel/perf_event_paranoid)",
 			strerror(-e), val);
-	} else if (e == -EINVAL &&
-		   read_sysctl("/proc/sys/kernel/perf_event_max_sample_rate", val, sizeof(val)) == 0 &&
+	} else if (e == -EINVAL && read_sysctl(rate, val, sizeof(val)) == 0 &&
 		   strtoull(val, NULL, 10) < freq_hz) {
 		set_err(err, errlen,
 			"cannot sample at %u Hz: above kernel.perf_event_max_sample_rate (%s)",
@@ -267,16 +270,20 @@ static int on_record(void *ctx, void *data, size_t size)
 	const struct cpu_record *r = data;
 	char comm[CPU_COMM_LEN + 1], pcomm[CPU_COMM_LEN + 1];
 	struct model_sample s = { 0 };
-	uint32_t nu, nk, flags;
+	uint32_t nu, nk, sent_nu, flags;
 
 	if (size < sizeof(*r))
 		goto bad;
-	nu = r->nr_user;
+	sent_nu = nu = r->nr_user; /* read once: the sizes checked are the sizes used */
 	nk = r->nr_kernel;
 	if (nu > CPU_MAX_FRAMES || nk > CPU_MAX_FRAMES ||
 	    size < sizeof(*r) + ((size_t)nu + nk) * sizeof(__u64))
 		goto bad;
 
+	/* A frame-pointer walk that wanders into code without frame pointers can end on a zero
+	 * return address, which is never a frame; the leaf (the IP itself) is kept as it is. */
+	while (nu > 1 && r->frames[nu - 1] == 0)
+		nu--;
 	memcpy(comm, r->comm, CPU_COMM_LEN);
 	comm[CPU_COMM_LEN] = '\0';
 	memcpy(pcomm, r->pcomm, CPU_COMM_LEN);
@@ -289,7 +296,7 @@ static int on_record(void *ctx, void *data, size_t size)
 	s.comm = comm;
 	s.pcomm = pcomm[0] ? pcomm : NULL;
 	s.user = nu ? (const uint64_t *)r->frames : NULL;
-	s.kernel = nk ? (const uint64_t *)r->frames + nu : NULL;
+	s.kernel = nk ? (const uint64_t *)r->frames + sent_nu : NULL;
 	s.nr_user = nu;
 	s.nr_kernel = nk;
 	s.weight = 1;
@@ -299,7 +306,7 @@ static int on_record(void *ctx, void *data, size_t size)
 		s.flags |= MODEL_SAMPLE_KERNEL_FAILED;
 	if (flags & CPU_REC_KTHREAD)
 		s.flags |= MODEL_SAMPLE_KERNEL_THREAD;
-	if (nu == CPU_MAX_FRAMES || nk == CPU_MAX_FRAMES)
+	if (sent_nu == CPU_MAX_FRAMES || nk == CPU_MAX_FRAMES)
 		s.flags |= MODEL_SAMPLE_TRUNCATED;
 	model_add_sample(p->m, &s);
 	p->consumed++;
@@ -371,8 +378,8 @@ int probe_cpu_new(const struct probe_cpu_opts *opts, struct probe_cpu **out, cha
 	p->filter = nr_pids > 0 || (opts && opts->filter);
 	e = libbpf_num_possible_cpus();
 	if (e <= 0) {
-		set_err(err, errlen, "failed to count possible CPUs: %s", strerror(e ? -e : EINVAL));
 		e = e ? e : -EINVAL;
+		set_err(err, errlen, "failed to count possible CPUs: %s", strerror(-e));
 		goto err;
 	}
 	p->nr_possible = e;
@@ -397,14 +404,16 @@ int probe_cpu_new(const struct probe_cpu_opts *opts, struct probe_cpu **out, cha
 
 	e = cpu_bpf__load(p->skel);
 	if (e) {
-		if (e == -EPERM)
+		if (e == -EPERM) {
 			set_err(err, errlen,
 				"cannot load BPF programs: %s (need root or CAP_BPF+CAP_PERFMON; "
 				"try: sudo flametop)",
 				strerror(-e));
-		else if (e == -EACCES) /* privileges are EPERM; EACCES is the verifier */
+			goto err;
+		}
+		if (e == -EACCES) /* privileges are EPERM; EACCES is the verifier */
 			set_err(err, errlen,
-				"cannot load BPF programs: the kernel's verifier rejected them (%s)",
+				"cannot load BPF programs: the verifier rejected them (%s)",
 				strerror(-e));
 		else
 			set_err(err, errlen, "cannot load BPF programs: %s", strerror(-e));

@@ -76,7 +76,7 @@ int probe_proc_parse_stat(const char *buf, size_t len, struct proc_thread *t)
 		return -EINVAL;
 	memset(t, 0, sizeof(*t));
 
-	/* "TID (comm) S ...": the comm may hold spaces and ')' itself, so it ends at the last ')' */
+	/* "TID (comm) S ...": comm may hold spaces and ')' itself, so it ends at the last ')' */
 	open = memchr(buf, '(', len);
 	if (!open || open == buf || open[-1] != ' ')
 		return -EINVAL;

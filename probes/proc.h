@@ -22,6 +22,8 @@ struct proc_thread {
 };
 
 /* Parses the content of /proc/PID/task/TID/stat into *t (pid, tid, comm, state, times).
+ * The line only knows the thread: pid and tid are both set to its first field, and pcomm is
+ * left empty (probe_proc_read_thread() fills both in). buf need not be NUL-terminated.
  * Returns 0 or -EINVAL for malformed input. */
 int probe_proc_parse_stat(const char *buf, size_t len, struct proc_thread *t);
 /* Reads one thread. -ENOENT/-ESRCH when it is gone. */

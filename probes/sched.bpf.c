@@ -359,7 +359,9 @@ static __always_inline int handle_switch(void *ctx, bool preempt, struct task_st
 		begin(t);
 		sched_on_switch_out(t, to, now);
 		t->syscall = syscall;
+		/* names change (prctl, exec): keep them current */
 		bpf_get_current_comm(t->comm, sizeof(t->comm));
+		BPF_CORE_READ_INTO(&t->pcomm, prev, group_leader, comm);
 		end(t);
 		cnt->switches++;
 		if (sched_state_blocked(to))

@@ -14,9 +14,11 @@
  *	switch-in                                    RUNNABLE -> RUNNING
  *	switch-in of a blocked thread                blocked  -> RUNNING    (the wakeup was missed:
  *	                                                                     the block ends here)
+ *	switch-in of a running thread                (other)  -> RUNNING    (the switch-out was
+ *	                                                                     missed: time unknown)
  *
- * Every transition closes [since_ns, now) into acc_ns[old state]. Events that do not fit (a
- * wakeup of a running thread, a switch-in of a running one) change nothing.
+ * Every transition closes [since_ns, now) into acc_ns[old state]. A wakeup of a thread that is not
+ * blocked changes nothing (it was woken before it got to sleep).
  */
 #ifndef PROBES_SCHED_STATE_H
 #define PROBES_SCHED_STATE_H
@@ -182,6 +184,11 @@ static __always_inline __u64 sched_on_switch_in(struct sched_thread *t, __u64 no
 	__u64 from = t->since_ns;
 	bool blocked = sched_state_blocked(t->state);
 
+	/* Running already: its switch-out was missed (seen here for a hypervisor agent's threads,
+	 * whose switch-outs never reach the tracepoint's programs). The interval held some running
+	 * and some waiting in unknown shares: it counts as other, not as running. */
+	if (t->state == SCHED_RUNNING)
+		t->state = SCHED_OTHER;
 	sched_thread_move(t, SCHED_RUNNING, now);
 	if (!blocked)
 		return 0;

@@ -32,6 +32,7 @@ static void test_options_defaults_and_snapshot(void **state)
 	assert_int_equal(o.freq_hz, 99);
 	assert_true(o.duration_s == 5);
 	assert_int_equal(o.format, FORMAT_TEXT);
+	assert_int_equal(o.min_block_us, 1000);
 	assert_null(o.output);
 	assert_null(o.argv);
 	options_fini(&o);
@@ -46,6 +47,19 @@ static void test_options_defaults_and_snapshot(void **state)
 	assert_int_equal(o.nr_pids, 3);
 	assert_int_equal(o.pids[0], 12);
 	assert_int_equal(o.pids[2], 56);
+	options_fini(&o);
+}
+
+static void test_options_min_block(void **state)
+{
+	struct options o;
+	char err[256] = "";
+
+	assert_int_equal(PARSE(&o, err, "snapshot", "--min-block", "250"), 0);
+	assert_int_equal(o.min_block_us, 250);
+	options_fini(&o);
+	assert_int_equal(PARSE(&o, err, "--min-block", "60000000", "-p", "1"), 0);
+	assert_int_equal(o.min_block_us, 60000000);
 	options_fini(&o);
 }
 
@@ -95,6 +109,14 @@ static void test_options_every_bad_value_is_one_line_error(void **state)
 {
 	static const struct bad_case cases[] = {
 		{ { "snapshot", "--duration", "abc" }, "invalid duration 'abc'" },
+		{ { "snapshot", "--min-block", "0" }, "invalid minimum block '0'" },
+		{ { "snapshot", "--min-block", "1ms" }, "invalid minimum block '1ms'" },
+		{ { "snapshot", "--min-block", "-5" }, "invalid minimum block '-5'" },
+		{ { "snapshot", "--min-block", "99999999999" }, "invalid minimum block" },
+		{ { "snapshot", "--min-block" }, "needs a value" },
+		{ { "snapshot", "--metric", "gpu" }, "unknown metric 'gpu'" },
+		{ { "snapshot", "--metric", "" }, "unknown metric ''" },
+		{ { "snapshot", "--metric", "offcpu" }, "--metric offcpu needs --format folded" },
 		{ { "snapshot", "-p", "12abc" }, "invalid PID '12abc'" },
 		{ { "-p", "12abc" }, "invalid PID '12abc'" },
 		{ { "-p", "0" }, "invalid PID '0'" },
@@ -139,6 +161,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_options_defaults_and_snapshot),
 		cmocka_unit_test(test_options_command_after_dashes),
+		cmocka_unit_test(test_options_min_block),
 		cmocka_unit_test(test_options_seconds),
 		cmocka_unit_test(test_options_every_bad_value_is_one_line_error),
 	};

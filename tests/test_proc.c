@@ -34,8 +34,8 @@ static void test_proc_parse_plain(void **state)
 {
 	struct proc_thread t;
 
-	assert_int_equal(parse("4998 (cat) R 4996 4996 2452 0 -1 4194304 100 0 0 0 7 3 0 0 20 0 1 0 "
-			       "40996 3133440 408 18446744073709551615 0 0\n",
+	assert_int_equal(parse("4998 (cat) R 4996 4996 2452 0 -1 4194304 100 0 0 0 7 3 0 0 20 0 1 "
+			       "0 40996 3133440 408 18446744073709551615 0 0\n",
 			       &t),
 			 0);
 	assert_int_equal(t.tid, 4998);
@@ -50,8 +50,8 @@ static void test_proc_parse_comm_with_spaces_and_parens(void **state)
 {
 	struct proc_thread t;
 
-	/* prctl(PR_SET_NAME, "a) (b") makes the line look like it ends early */
-	assert_int_equal(parse("7 (a) S (b) S 1 7 7 0 -1 0 0 0 0 0 11 12 0 0 20 0 1 0 99 0 0\n", &t),
+	/* prctl(PR_SET_NAME, "a) S (b") makes the line look like it ends early */
+	assert_int_equal(parse("7 (a) S (b) S 1 7 7 0 -1 0 0 0 0 0 11 12 0 0 20 0 1 0 99 0\n", &t),
 			 0);
 	assert_string_equal(t.comm, "a) S (b");
 	assert_int_equal(t.state, 'S');

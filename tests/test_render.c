@@ -500,6 +500,50 @@ static void test_render_widths_proportional(void **state)
 	model_free(m);
 }
 
+/* The column of the first cell on row y that starts s, or -1. */
+static int col_of(struct tui *t, int y, const char *s)
+{
+	const char *r = row(t, y), *p = strstr(r, s);
+
+	return p ? (int)(p - r) : -1;
+}
+
+/* An edge whose exact column wobbles around a boundary stays put: nothing to redraw. */
+static void test_render_flame_edges_do_not_flicker(void **state)
+{
+	struct model *m = new_model();
+	struct stacks *st = model_stacks(m);
+	uint32_t a = STACK(st, "main", "aaa"), b = STACK(st, "main", "bbb");
+	struct tui *t;
+	int first;
+
+	/* aaa's right edge: 499/1000 of 80 columns is 39.92, 501/1000 is 40.08 */
+	add(m, 1, 1, "x", "x", a, 499);
+	add(m, 1, 1, "x", "x", b, 501);
+	close_tick(m);
+	t = open_tui(m, 80, 24, false);
+	PRESS(t, '2', 'w', 'w', 'w'); /* last 1s */
+	first = col_of(t, 6, "bbb");
+	assert_true(first == 39 || first == 40);
+	for (int i = 0; i < 6; i++) {
+		add(m, 1, 1, "x", "x", a, i % 2 ? 499 : 501);
+		add(m, 1, 1, "x", "x", b, i % 2 ? 501 : 499);
+		close_tick(m);
+		tui_tick(t);
+		if (i == 0)
+			first = col_of(t, 6, "bbb");
+		assert_int_equal(col_of(t, 6, "bbb"), first);
+	}
+	/* a real move is followed */
+	add(m, 1, 1, "x", "x", a, 250);
+	add(m, 1, 1, "x", "x", b, 750);
+	close_tick(m);
+	tui_tick(t);
+	assert_int_equal(col_of(t, 6, "bbb"), 20);
+	tui_free(t);
+	model_free(m);
+}
+
 static void test_render_resize_round_trip(void **state)
 {
 	struct model *m = std_model(30);
@@ -632,6 +676,7 @@ int main(void)
 		cmocka_unit_test(test_render_empty),
 		cmocka_unit_test(test_render_selection_survives_ticks),
 		cmocka_unit_test(test_render_widths_proportional),
+		cmocka_unit_test(test_render_flame_edges_do_not_flicker),
 		cmocka_unit_test(test_render_resize_round_trip),
 		cmocka_unit_test(test_render_pause_freezes),
 		cmocka_unit_test(test_render_keys_and_roles),

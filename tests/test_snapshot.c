@@ -301,6 +301,59 @@ static int check_bpf(void **state)
 	return 0;
 }
 
+/* A number that follows key in the json object of the thread named comm, or -1. */
+static double json_thread_number(const char *json, const char *comm, const char *key)
+{
+	char want[64];
+	const char *t, *k, *end;
+
+	snprintf(want, sizeof(want), "\"comm\": \"%s\"", comm);
+	t = strstr(json, want);
+	if (!t)
+		return -1;
+	end = strchr(t, '\n'); /* one thread per line */
+	k = strstr(t, key);
+	if (!k || (end && k > end))
+		return -1;
+	return strtod(k + strlen(key), NULL);
+}
+
+/* Thread states in json (state_ms) and blocked time by stack in folded (--metric offcpu). */
+static void test_snapshot_states_and_block(void **state)
+{
+	struct run r;
+	double secs, sleep_ms, poll_ms;
+
+	run(&r, 0,
+	    (char *[]){ (char *)flametop, "snapshot", "--format", "json", "--duration", "20",
+			"--", workload("states"), "3", "mix", (char *)workloads, NULL });
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "\"sched\": \"tp_btf\""));
+	assert_non_null(strstr(r.out, "\"block\": ["));
+	secs = strtod(strstr(r.out, "\"duration_s\": ") + 14, NULL);
+	sleep_ms = json_thread_number(r.out, "sleeper", "\"sleep\": ");
+	poll_ms = json_thread_number(r.out, "poller", "\"poll\": ");
+	print_message("window %.2f s: sleeper asleep %.0f ms, poller in poll %.0f ms\n", secs,
+		      sleep_ms, poll_ms);
+	/* the threads start a moment after the window does */
+	assert_true(sleep_ms > secs * 1000 * 0.8);
+	assert_true(poll_ms > secs * 1000 * 0.8);
+	assert_true(json_thread_number(r.out, "waiter", "\"lock\": ") > secs * 1000 * 0.6);
+	run_free(&r);
+
+	run(&r, 0,
+	    (char *[]){ (char *)flametop, "snapshot", "--format", "folded", "--metric", "offcpu",
+			"--duration", "20", "--", workload("states"), "3", "mix",
+			(char *)workloads, NULL });
+	assert_int_equal(r.status, 0);
+	/* microseconds, the reason as the leaf; the poller's stack names its syscall */
+	assert_true(folded_sum(r.out, "states;", ";[poll] ", NULL) > 2000000);
+	assert_true(folded_sum(r.out, ";do_sys_poll;", ";[poll] ", NULL) > 2000000);
+	assert_true(folded_sum(r.out, ";[lock] ", NULL) > 1500000);
+	assert_true(folded_sum(r.out, ";[io] ", NULL) > 0);
+	run_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -311,6 +364,7 @@ int main(void)
 		cmocka_unit_test(test_snapshot_go_program),
 		cmocka_unit_test(test_snapshot_sigint_ends_early_and_prints),
 		cmocka_unit_test(test_snapshot_target_exits_during_window),
+		cmocka_unit_test(test_snapshot_states_and_block),
 	};
 
 	flametop = getenv("FLAMETOP");

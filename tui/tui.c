@@ -59,6 +59,13 @@ static const struct view_hint global_hints[] = {
 	{ "h", "Help" },    { "q", "Quit" },  { NULL },
 };
 
+/* A replay's: the player has space, . , + - and g. */
+static const struct view_hint player_hints[] = {
+	{ "1", "Threads" }, { "2", "Flame" }, { "Spc", "Play" }, { ".,", "Step" },
+	{ "g", "Go to" },   { "+-", "Speed" }, { "h", "Help" },  { "q", "Quit" },
+	{ NULL },
+};
+
 struct tui {
 	struct tui_info info;
 	struct model *m;
@@ -78,6 +85,10 @@ struct tui {
 	bool editing;
 	char search[V_NR][128];
 	char saved[128];
+	/* a replay's player, and its 'g' prompt */
+	struct tui_player player;
+	bool has_player, going;
+	char go[64];
 	/* kept warnings, oldest first */
 	char **log;
 	size_t nr_log, cap_log, dropped;
@@ -255,7 +266,7 @@ static void draw_header(struct tui *t)
 {
 	struct canvas *c = &t->canvas;
 	const struct window *w = &t->win;
-	char clock[16], buf[64];
+	char clock[32], buf[64], where[96] = "";
 	time_t now = t->term ? time(NULL) : 0;
 	struct tm tm;
 	uint64_t lost = 0;
@@ -266,6 +277,8 @@ static void draw_header(struct tui *t)
 	else
 		gmtime_r(&now, &tm);
 	strftime(clock, sizeof(clock), "%H:%M:%S", &tm);
+	if (t->has_player)
+		t->player.status(t->player.ctx, clock, sizeof(clock), where, sizeof(where));
 
 	/* Row 0: who, when, what; the window on the right. The target takes what is left. */
 	{
@@ -301,7 +314,7 @@ static void draw_header(struct tui *t)
 			{ "lost ", "", CANVAS_HEADER_VALUE, 3 },
 			{ "unwind ", "", CANVAS_HEADER_VALUE, 2 },
 		};
-		int right = t->paused ? 9 : 0;
+		int right = t->paused ? 9 : *where ? canvas_width(c, where) + 2 : 0;
 
 		snprintf(segs[0].value, sizeof(segs[0].value), "%u Hz%s%s%s", t->info.freq_hz,
 			 t->info.source ? " (" : "", t->info.source ? t->info.source : "",
@@ -323,6 +336,8 @@ static void draw_header(struct tui *t)
 		put_segs(c, 1, 0, c->w - right, segs, 4, "  ", CANVAS_HEADER);
 		if (t->paused)
 			canvas_put(c, 1, c->w - 8, -1, CANVAS_PAUSED, " PAUSED ");
+		else if (*where && right < c->w)
+			canvas_put(c, 1, c->w - right + 2, -1, CANVAS_HEADER_VALUE, where);
 	}
 
 	/* Row 2: the status line: the newest kept warning. */
@@ -344,9 +359,16 @@ static void draw_bar(struct tui *t)
 {
 	static const int global_prio[] = { 1, 1, 2, 2, 4, 4 };
 	struct canvas *c = &t->canvas;
+	const struct view_hint *global = t->has_player ? player_hints : global_hints;
 	struct seg segs[24];
 	int y = c->h - 1, x, n = 0;
 
+	if (t->going) {
+		x = canvas_put(c, y, 0, -1, CANVAS_PROMPT, "Go to (+5m, -30s, 14:05:30, end): ");
+		x += canvas_put(c, y, x, c->w - x - 1, CANVAS_DEFAULT, t->go);
+		canvas_putc(c, y, x, CANVAS_PROMPT, ' ');
+		return;
+	}
 	if (t->editing) {
 		static const struct view_hint edit_hints[] = {
 			{ "Enter", "Done" },
@@ -372,10 +394,11 @@ static void draw_bar(struct tui *t)
 		segs[n] = (struct seg){ .label = h->key, .role = CANVAS_KEY_LABEL, .prio = 3 };
 		snprintf(segs[n].value, sizeof(segs[n].value), "%s ", h->label);
 	}
-	for (int i = 0; global_hints[i].key; i++, n++) {
-		segs[n] = (struct seg){ .label = global_hints[i].key, .role = CANVAS_KEY_LABEL,
-					.prio = global_prio[i] };
-		snprintf(segs[n].value, sizeof(segs[n].value), "%s ", global_hints[i].label);
+	for (int i = 0; global[i].key && n < 24; i++, n++) {
+		segs[n] = (struct seg){ .label = global[i].key, .role = CANVAS_KEY_LABEL,
+					.prio = t->has_player ? (i >= 6 ? 4 : i >= 2 ? 2 : 1)
+							      : global_prio[i] };
+		snprintf(segs[n].value, sizeof(segs[n].value), "%s ", global[i].label);
 	}
 	put_segs(c, y, 0, c->w, segs, n, "", CANVAS_KEY);
 }
@@ -487,6 +510,37 @@ static void resize_to(struct tui *t, int w, int h)
 	resize_views(t);
 }
 
+/* The 'g' prompt of a replay: a time, handed to the player on Enter. */
+static void go_key(struct tui *t, int k)
+{
+	size_t len = strlen(t->go);
+	char err[160];
+
+	switch (k) {
+	case TERM_KEY_ENTER:
+		t->going = false;
+		if (*t->go && t->player.go(t->player.ctx, t->go, err, sizeof(err)))
+			tui_log(t, "%s", err);
+		refresh_data(t);
+		return;
+	case TERM_KEY_ESC:
+		t->going = false;
+		return;
+	case TERM_KEY_BACKSPACE:
+		if (len)
+			t->go[len - 1] = '\0';
+		return;
+	case TERM_KEY_CTRL_U:
+		t->go[0] = '\0';
+		return;
+	default:
+		if (k >= 0x20 && k < 0x7f && len + 1 < sizeof(t->go)) {
+			t->go[len] = k;
+			t->go[len + 1] = '\0';
+		}
+	}
+}
+
 enum tui_action tui_key(struct tui *t, int k)
 {
 	int r = VIEW_IGNORED;
@@ -501,6 +555,20 @@ enum tui_action tui_key(struct tui *t, int k)
 	}
 	if (t->editing) {
 		edit_key(t, k);
+		return TUI_NONE;
+	}
+	if (t->going) {
+		go_key(t, k);
+		return TUI_NONE;
+	}
+	if (t->has_player && (k == ' ' || k == '.' || k == ',' || k == '+' || k == '-')) {
+		t->player.key(t->player.ctx, k);
+		refresh_data(t);
+		return TUI_NONE;
+	}
+	if (t->has_player && k == 'g') {
+		t->going = true;
+		t->go[0] = '\0';
 		return TUI_NONE;
 	}
 	if (t->have_data && k != 'q' && k != TERM_KEY_F10)
@@ -624,6 +692,36 @@ void tui_log(struct tui *t, const char *fmt, ...)
 bool tui_paused(const struct tui *t)
 {
 	return t && t->paused;
+}
+
+void tui_set_player(struct tui *t, const struct tui_player *p)
+{
+	t->player = *p;
+	t->has_player = true;
+}
+
+void tui_set_model(struct tui *t, struct model *m)
+{
+	/* Views keep names and ids of the old model: they start over on the new one. */
+	for (int i = 0; i < V_NR; i++)
+		ops[i]->destroy(t->views[i]);
+	t->m = m;
+	memset(&t->ctx.target, 0, sizeof(t->ctx.target));
+	t->ctx.model = m;
+	t->ctx.stacks = model_stacks(m);
+	t->ctx.threads = model_threads(m);
+	window_sum(&t->win, m, 1);
+	for (int i = 0; i < V_NR; i++) {
+		t->views[i] = ops[i]->create(&t->ctx);
+		t->stale[i] = true;
+		if (ops[i]->search && t->search[i][0])
+			ops[i]->search(t->views[i], t->search[i]);
+	}
+	if (t->cur == V_STACK)
+		t->cur = V_THREADS;
+	t->nr_hist = 0;
+	t->have_data = false;
+	resize_views(t);
 }
 
 static struct tui *tui_alloc(const struct tui_info *info, struct model *m, int w, int h,

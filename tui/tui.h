@@ -9,6 +9,7 @@
 #define TUI_TUI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct model;
@@ -44,6 +45,28 @@ void tui_log(struct tui *t, const char *fmt, ...) __attribute__((format(printf, 
 void tui_restore(struct tui *t);
 /* The user paused the view (space); the model should keep counting. */
 bool tui_paused(const struct tui *t);
+
+/*
+ * A replay (flametop replay, cli/playback.c): the header shows the recording's clock and where
+ * the player is instead of the wall clock, and these keys go to the player instead: space
+ * (play/pause), '.' and ',' (a tick forward, back), '+' and '-' (speed), and 'g', which asks
+ * for a time on the prompt line. The TUI redraws from the model after each.
+ */
+struct tui_player {
+	void *ctx;
+	/* clock: the recording's time ("2026-11-21 14:05:30"); where: the player ("+01:05 of
+	 * 60:00  2x  paused"). */
+	void (*status)(void *ctx, char *clock, size_t clock_len, char *where, size_t where_len);
+	void (*key)(void *ctx, int key);
+	/* A time typed after 'g': 0, or -EINVAL with a one-line reason in err. */
+	int (*go)(void *ctx, const char *when, char *err, size_t errlen);
+};
+
+/* Makes t a replay's frontend; p is copied. */
+void tui_set_player(struct tui *t, const struct tui_player *p);
+/* The views now show m (a replay went back in time and rebuilt its model): they start over on
+ * it, keeping the view and the window shown. Call before the old model is freed. */
+void tui_set_model(struct tui *t, struct model *m);
 
 /*
  * Without a terminal (tests, and later replay scripting): the same frontend drawing into an

@@ -58,6 +58,18 @@ struct flame_view {
 	uint32_t *box_of; /* node → box index, CALLTREE_NONE when too narrow */
 	size_t cap_box_of;
 	uint32_t max_rel;
+	/*
+	 * The previous tick's tree and layout. A frame keeps its columns while its exact edges
+	 * stay within a column of them, so edges do not flicker between two columns from tick
+	 * to tick: less to redraw, less to send over a slow link.
+	 */
+	struct calltree prev_ct;
+	struct box *prev_boxes;
+	size_t cap_prev_boxes;
+	uint32_t *prev_box_of;
+	size_t cap_prev_box_of;
+	bool have_prev; /* prev_* is a layout at this width and zoom */
+	int laid_w;
 	/* the strip: shares by tick seq for strip_path */
 	struct calltree_matcher mt;
 	const char *strip_path[VIEW_PATH_MAX];
@@ -72,6 +84,7 @@ static void *create(struct view_ctx *ctx)
 
 	v->ctx = ctx;
 	calltree_init(&v->ct);
+	calltree_init(&v->prev_ct);
 	calltree_build(&v->ct, NULL, NULL, NULL, 0, NULL); /* just the root, until a window */
 	calltree_matcher_init(&v->mt);
 	return v;
@@ -84,10 +97,13 @@ static void destroy(void *p)
 	if (!v)
 		return;
 	calltree_fini(&v->ct);
+	calltree_fini(&v->prev_ct);
 	calltree_matcher_fini(&v->mt);
 	free(v->marks);
 	free(v->boxes);
 	free(v->box_of);
+	free(v->prev_boxes);
+	free(v->prev_box_of);
 	free(v);
 }
 
@@ -130,21 +146,52 @@ static void select_node(struct flame_view *v, uint32_t n)
 	}
 }
 
-static void lay(struct flame_view *v, uint32_t n, uint64_t s0, uint64_t z, uint32_t rel)
+/* An edge at exact column e: where it was (old, or -1) while that is within a column. */
+static int edge(double e, int old)
+{
+	if (old >= 0 && old > e - 1.0 && old < e + 1.0)
+		return old;
+	return (int)e;
+}
+
+/*
+ * Lays out node n, whose samples start at s0 of the zoomed frame's z, inside columns
+ * [lo, hi) (its parent's), starting at or after *min (where its left sibling ended). old is
+ * the same frame in the previous tick's tree, or CALLTREE_NONE.
+ */
+static void lay(struct flame_view *v, uint32_t n, uint32_t old, uint64_t s0, uint64_t z,
+		uint32_t rel, int lo, int hi, int *min)
 {
 	const struct calltree_node *nd = node(v, n);
-	int x0 = s0 * v->w / z, x1 = (s0 + nd->total) * v->w / z;
+	const struct box *ob = NULL;
+	int x0, x1, child_min;
 	uint64_t s = s0;
 
+	if (old != CALLTREE_NONE && v->prev_box_of[old] != CALLTREE_NONE)
+		ob = &v->prev_boxes[v->prev_box_of[old]];
+	x0 = edge((double)s0 * v->w / z, ob ? ob->x0 : -1);
+	x1 = edge((double)(s0 + nd->total) * v->w / z, ob ? ob->x1 : -1);
+	if (x0 < lo)
+		x0 = lo;
+	if (x0 < *min)
+		x0 = *min;
+	if (x1 > hi)
+		x1 = hi;
 	if (x1 <= x0)
 		return;
+	*min = x1;
 	v->boxes = xgrow(v->boxes, &v->cap_boxes, v->nr_boxes + 1, sizeof(*v->boxes));
 	v->box_of[n] = v->nr_boxes;
 	v->boxes[v->nr_boxes++] = (struct box){ .node = n, .x0 = x0, .x1 = x1, .rel = rel };
 	if (rel > v->max_rel)
 		v->max_rel = rel;
+	child_min = x0;
 	for (uint32_t c = nd->first_child; c != CALLTREE_NONE; c = node(v, c)->next_sibling) {
-		lay(v, c, s, z, rel + 1);
+		uint32_t oc = old != CALLTREE_NONE
+				      ? calltree_child(&v->prev_ct, old, node(v, c)->name)
+				      : CALLTREE_NONE;
+
+		lay(v, c, oc, s, z, rel + 1, x0, x1, &child_min);
 		s += node(v, c)->total;
 	}
 }
@@ -176,23 +223,43 @@ static void scroll_to_sel(struct flame_view *v)
 	}
 }
 
-/* Resolves the paths against the tree and lays it out for the current width. */
-static void relayout(struct flame_view *v)
+/* Resolves the paths against the tree and lays it out for the current width; with_prev keeps
+ * edges where the previous tick's layout had them (see edge()). */
+static void relayout_with(struct flame_view *v, bool with_prev)
 {
+	uint32_t old_zoom = CALLTREE_NONE;
 	uint64_t z;
+	int min = 0;
 
 	v->zoom_node = calltree_find(&v->ct, v->zoom, v->zoom_len, NULL);
 	v->sel_node = calltree_find(&v->ct, v->sel, v->sel_len, NULL);
 	if (!calltree_is_under(&v->ct, v->sel_node, v->zoom_node))
 		v->sel_node = v->zoom_node;
+	if (with_prev && v->have_prev && v->laid_w == v->w) {
+		const char *path[VIEW_PATH_MAX];
+		uint32_t len = path_of(v, v->zoom_node, path), matched;
+
+		old_zoom = calltree_find(&v->prev_ct, path, len, &matched);
+		/* Only when the old layout was of the same zoomed frame (its root row). */
+		if (matched < len || v->prev_box_of[old_zoom] == CALLTREE_NONE ||
+		    v->prev_boxes[v->prev_box_of[old_zoom]].rel != 0)
+			old_zoom = CALLTREE_NONE;
+	}
 	v->box_of = xgrow(v->box_of, &v->cap_box_of, v->ct.nr, sizeof(*v->box_of));
 	memset(v->box_of, 0xff, v->ct.nr * sizeof(*v->box_of));
 	v->nr_boxes = 0;
 	v->max_rel = 0;
 	z = node(v, v->zoom_node)->total;
 	if (z && v->w > 0)
-		lay(v, v->zoom_node, 0, z, 0);
+		lay(v, v->zoom_node, old_zoom, 0, z, 0, 0, v->w, &min);
+	v->laid_w = v->w;
+	v->have_prev = true;
 	scroll_to_sel(v);
+}
+
+static void relayout(struct flame_view *v)
+{
+	relayout_with(v, false);
 }
 
 static void research(struct flame_view *v)
@@ -245,9 +312,26 @@ static void update(void *p)
 	struct flame_view *v = p;
 	const struct window *w = v->ctx->win;
 
+	struct calltree tmp_ct = v->prev_ct;
+	struct box *tmp_boxes = v->prev_boxes;
+	uint32_t *tmp_box_of = v->prev_box_of;
+	size_t tmp_cap = v->cap_prev_boxes, tmp_cap_of = v->cap_prev_box_of;
+
+	/* This tick's layout becomes the previous one. */
+	v->prev_ct = v->ct;
+	v->prev_boxes = v->boxes;
+	v->cap_prev_boxes = v->cap_boxes;
+	v->prev_box_of = v->box_of;
+	v->cap_prev_box_of = v->cap_box_of;
+	v->ct = tmp_ct;
+	v->boxes = tmp_boxes;
+	v->cap_boxes = tmp_cap;
+	v->box_of = tmp_box_of;
+	v->cap_box_of = tmp_cap_of;
+
 	calltree_build(&v->ct, v->ctx->stacks, v->ctx->threads, w->counts, w->nr_counts, NULL);
 	research(v);
-	relayout(v);
+	relayout_with(v, true);
 	strip_update(v);
 }
 

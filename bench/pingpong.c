@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * A context-switch-heavy load: two threads pass a byte back and forth over two pipes, both
+ * pinned to one CPU, so every hop is a context switch. Each hop first does WORK_NS of
+ * computation (calibrated), which sets the switch rate: 0 is flat out, ~95000 gives ~10k
+ * switches/s. Prints "HOPS_PER_S HOPS SECONDS".
+ *
+ * usage: pingpong SECONDS [WORK_NS] [CPU]
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+static int ab[2], ba[2];
+static volatile int stop;
+static uint64_t iters_per_hop;
+static int cpu;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void work(uint64_t n)
+{
+	for (volatile uint64_t i = 0; i < n; i++)
+		;
+}
+
+static void pin(void)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+static void *pong(void *arg)
+{
+	char c;
+
+	pin();
+	while (read(ab[0], &c, 1) == 1 && !stop) {
+		work(iters_per_hop);
+		if (write(ba[1], &c, 1) != 1)
+			break;
+	}
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	double secs = argc > 1 ? atof(argv[1]) : 5;
+	uint64_t work_ns = argc > 2 ? strtoull(argv[2], NULL, 10) : 0, hops = 0, t0, t1;
+	pthread_t t;
+	char c = 'x';
+
+	cpu = argc > 3 ? atoi(argv[3]) : 0;
+	if (secs <= 0 || pipe(ab) || pipe(ba))
+		return 2;
+	pin();
+	if (work_ns) { /* calibrate: iterations per ns of work */
+		t0 = now_ns();
+		work(10000000);
+		t1 = now_ns();
+		iters_per_hop = work_ns * 10000000ull / (t1 - t0);
+	}
+	pthread_create(&t, NULL, pong, NULL);
+	t0 = now_ns();
+	while ((t1 = now_ns()) - t0 < (uint64_t)(secs * 1e9)) {
+		work(iters_per_hop);
+		if (write(ab[1], &c, 1) != 1 || read(ba[0], &c, 1) != 1)
+			return 1;
+		hops += 2;
+	}
+	stop = 1;
+	if (write(ab[1], &c, 1) != 1)
+		return 1;
+	pthread_join(t, NULL);
+	printf("%.0f %llu %.3f\n", hops / ((t1 - t0) / 1e9), (unsigned long long)hops,
+	       (t1 - t0) / 1e9);
+	return 0;
+}

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Issue 5's figures, measured side by side in one run (the machine is shared and noisy, so runs
+# alternate and medians are reported):
+#  1. a context-switch-heavy load: two threads ping-ponging a byte over pipes on one CPU, paced
+#     to ~10k switches/s (~95 us of work per hop) and flat out, alone / with probes/sched
+#     attached to the whole system / attached but filtered to another process / under a whole
+#     flametop snapshot (cpu + sched) / under bcc's offcputime when it can run here;
+#  2. memory: flametop on a workload that creates and ends 1,000 threads per second for a minute:
+#     its RSS and the BPF "threads"/"stacks" maps, sampled every 5 s, must stay flat.
+# usage: bench/sched-overhead.sh [BUILD_DIR] [REPS] [CHURN_SECONDS]   (as root)
+set -euo pipefail
+build=${1:-build}
+reps=${2:-5}
+churn_secs=${3:-60}
+flametop=$build/cli/flametop
+pingpong=$build/bench/pingpong
+attach=$build/bench/sched_attach
+states=$build/tests/workloads/states
+secs=5
+tmp=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
+
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+
+# Runs the load ($1 = work ns per hop) under configuration $2; prints hops/s.
+load_under() {
+	local work=$1 how=$2 p out
+	case $how in
+	alone)
+		"$pingpong" "$secs" "$work" | cut -d' ' -f1 ;;
+	sched)
+		"$attach" $((secs + 3)) > "$tmp/attach.out" & p=$!
+		sleep 1.5
+		"$pingpong" "$secs" "$work" | cut -d' ' -f1
+		wait "$p" ;;
+	filtered)
+		sleep 1000 & local other=$!
+		"$attach" $((secs + 3)) "$other" > /dev/null & p=$!
+		sleep 1.5
+		"$pingpong" "$secs" "$work" | cut -d' ' -f1
+		wait "$p"; kill "$other"; wait "$other" 2>/dev/null || true ;;
+	flametop)
+		"$flametop" snapshot --duration $((secs + 3)) --format folded -o "$tmp/f.folded" \
+			2> /dev/null & p=$!
+		sleep 1.5
+		"$pingpong" "$secs" "$work" | cut -d' ' -f1
+		wait "$p" ;;
+	offcputime)
+		offcputime-bpfcc -f $((secs + 3)) > /dev/null 2>&1 & p=$!
+		sleep 3
+		"$pingpong" "$secs" "$work" | cut -d' ' -f1
+		wait "$p" || true ;;
+	esac
+}
+
+configs="alone sched filtered flametop"
+offcpu_err=""
+if command -v offcputime-bpfcc > /dev/null; then
+	if out=$(timeout 60 offcputime-bpfcc -f 1 2>&1 > /dev/null) || [ -z "$out" ]; then
+		configs="$configs offcputime"
+	else
+		offcpu_err=$(printf '%s\n' "$out" | grep -v '^ *File\|^Traceback\|^ *[a-z_]* = \|^ *\^' |
+			grep -m2 -i 'error\|unable\|exception\|fail' | tr '\n' ' ')
+	fi
+else
+	offcpu_err="not installed (apt-get install bpfcc-tools)"
+fi
+
+for load in "paced:95000" "flat:0"; do
+	name=${load%%:*}; work=${load#*:}
+	for i in $(seq "$reps"); do
+		for how in $configs; do
+			load_under "$work" "$how" >> "$tmp/$name.$how"
+		done
+	done
+done
+
+echo "== pipe ping-pong on one CPU, hops/s (median of $reps runs of ${secs} s; each hop is a switch)"
+printf "%-10s %14s %9s %14s %9s\n" "" "paced" "slowdown" "flat out" "slowdown"
+for how in $configs; do
+	p=$(median < "$tmp/paced.$how"); f=$(median < "$tmp/flat.$how")
+	pa=$(median < "$tmp/paced.alone"); fa=$(median < "$tmp/flat.alone")
+	printf "%-10s %14.0f %8.2f%% %14.0f %8.2f%%\n" "$how" "$p" \
+		"$(awk -v a="$pa" -v b="$p" 'BEGIN {print (a - b) / a * 100}')" "$f" \
+		"$(awk -v a="$fa" -v b="$f" 'BEGIN {print (a - b) / a * 100}')"
+done
+echo "(alone: no probe; sched: probes/sched on the whole system; filtered: attached, filtered to"
+echo " another process; flametop: a whole-system snapshot, on-CPU sampling and sched)"
+[ -n "$offcpu_err" ] && echo "offcputime (bcc): cannot run here: $offcpu_err"
+[ -s "$tmp/attach.out" ] && echo "last sched run: $(cat "$tmp/attach.out")"
+
+echo
+echo "== memory: flametop on 1,000 new threads per second for ${churn_secs} s"
+"$flametop" snapshot --duration $((churn_secs + 10)) --format folded -o "$tmp/c.folded" -- \
+	"$states" "$churn_secs" churn . 2> "$tmp/c.err" & fpid=$!
+printf "%6s %10s %14s %14s\n" "t (s)" "RSS (KiB)" "threads map" "stacks map"
+for t in $(seq 0 5 "$churn_secs"); do
+	sleep_to=$(( t == 0 ? 3 : 5 ))
+	sleep "$sleep_to"
+	rss=$(awk '/VmRSS/ {print $2}' /proc/$fpid/status 2>/dev/null || echo -)
+	maps=$(bpftool -j map show 2>/dev/null | python3 -c '
+import json, sys
+pid = int(sys.argv[1]); out = {}
+for m in json.load(sys.stdin):
+    if m.get("name") in ("threads", "stacks") and any(p.get("pid") == pid for p in m.get("pids", [])):
+        out[m["name"]] = m["id"]
+print(out.get("threads", ""), out.get("stacks", ""))' "$fpid")
+	read -r tid sid <<< "$maps"
+	nt=$( [ -n "$tid" ] && bpftool map dump id "$tid" 2>/dev/null | grep -c '"key"' || echo -)
+	ns=$( [ -n "$sid" ] && bpftool map dump id "$sid" 2>/dev/null | grep -c '"key"' || echo -)
+	printf "%6d %10s %14s %14s\n" "$((t + 3))" "$rss" "$nt entries" "$ns entries"
+done
+wait "$fpid" || true
+grep -i "warning" "$tmp/c.err" || true
+exit 0

@@ -1,0 +1,343 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * pprof: a gzip'd perftools.profiles.Profile (github.com/google/pprof proto/profile.proto), what
+ * `go tool pprof`, Pyroscope and Parca read. One sample per (thread, stack), labelled with the
+ * thread; one location per frame (flametop frames are functions), one function per (name,
+ * file), one mapping per (module, build-id). Every location carries its function name, so the
+ * mappings say has_functions and pprof never looks for the binaries.
+ */
+#include <errno.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "model/intern.h"
+#include "model/stacks.h"
+#include "model/threads.h"
+#include "model/xalloc.h"
+#include "out.h"
+#include "report.h"
+
+/* profile.proto field numbers */
+enum {
+	PROFILE_SAMPLE_TYPE = 1,
+	PROFILE_SAMPLE = 2,
+	PROFILE_MAPPING = 3,
+	PROFILE_LOCATION = 4,
+	PROFILE_FUNCTION = 5,
+	PROFILE_STRING_TABLE = 6,
+	PROFILE_TIME_NANOS = 9,
+	PROFILE_DURATION_NANOS = 10,
+	PROFILE_PERIOD_TYPE = 11,
+	PROFILE_PERIOD = 12,
+	PROFILE_COMMENT = 13,
+	PROFILE_DEFAULT_SAMPLE_TYPE = 14,
+	VALUE_TYPE_TYPE = 1,
+	VALUE_TYPE_UNIT = 2,
+	SAMPLE_LOCATION_ID = 1,
+	SAMPLE_VALUE = 2,
+	SAMPLE_LABEL = 3,
+	LABEL_KEY = 1,
+	LABEL_STR = 2,
+	LABEL_NUM = 3,
+	MAPPING_ID = 1,
+	MAPPING_FILENAME = 5,
+	MAPPING_BUILD_ID = 6,
+	MAPPING_HAS_FUNCTIONS = 7,
+	MAPPING_HAS_FILENAMES = 8,
+	MAPPING_HAS_LINE_NUMBERS = 9,
+	LOCATION_ID = 1,
+	LOCATION_MAPPING_ID = 2,
+	LOCATION_ADDRESS = 3,
+	LOCATION_LINE = 4,
+	LINE_FUNCTION_ID = 1,
+	LINE_LINE = 2,
+	FUNCTION_ID = 1,
+	FUNCTION_NAME = 2,
+	FUNCTION_SYSTEM_NAME = 3,
+	FUNCTION_FILENAME = 4,
+};
+
+/* A protobuf message being encoded. */
+struct pb {
+	uint8_t *p;
+	size_t len, cap;
+};
+
+static void pb_raw(struct pb *b, const void *data, size_t n)
+{
+	if (!n)
+		return;
+	b->p = xgrow(b->p, &b->cap, b->len + n, 1);
+	memcpy(b->p + b->len, data, n);
+	b->len += n;
+}
+
+static void pb_varint(struct pb *b, uint64_t v)
+{
+	uint8_t tmp[10];
+	size_t n = 0;
+
+	do {
+		tmp[n] = v & 0x7f;
+		v >>= 7;
+		tmp[n++] |= v ? 0x80 : 0;
+	} while (v);
+	pb_raw(b, tmp, n);
+}
+
+/* A varint field; zero is the default and is left out, as proto3 does. */
+static void pb_uint(struct pb *b, unsigned field, uint64_t v)
+{
+	if (!v)
+		return;
+	pb_varint(b, (uint64_t)field << 3);
+	pb_varint(b, v);
+}
+
+static void pb_bytes(struct pb *b, unsigned field, const void *data, size_t n)
+{
+	pb_varint(b, (uint64_t)field << 3 | 2);
+	pb_varint(b, n);
+	pb_raw(b, data, n);
+}
+
+/* Appends sub as an embedded message and empties it for the next one. */
+static void pb_msg(struct pb *b, unsigned field, struct pb *sub)
+{
+	pb_bytes(b, field, sub->p, sub->len);
+	sub->len = 0;
+}
+
+static void pb_packed(struct pb *b, unsigned field, const uint64_t *v, size_t n,
+		      struct pb *tmp)
+{
+	tmp->len = 0;
+	for (size_t i = 0; i < n; i++)
+		pb_varint(tmp, v[i]);
+	pb_msg(b, field, tmp);
+}
+
+static void pb_free(struct pb *b)
+{
+	free(b->p);
+	memset(b, 0, sizeof(*b));
+}
+
+struct builder {
+	const struct report *r;
+	const struct stacks *st;
+	struct intern *strs;   /* string → index in string_table; "" is 0 */
+	struct intern *funcs;  /* (name, file) string indexes → function id - 1 */
+	struct intern *maps;   /* (module, build-id) string indexes → mapping id - 1 */
+	uint32_t *loc_of_frame; /* frame id → location id, 0 while unused */
+	struct pb out, tmp, sub, line;
+};
+
+static uint64_t str(struct builder *b, const char *s)
+{
+	return intern_put(b->strs, s ? s : "", strlen(s ? s : "") + 1);
+}
+
+static uint64_t function_id(struct builder *b, const struct frame *f)
+{
+	uint64_t key[2] = { str(b, f->function), str(b, f->file) };
+	uint32_t before = intern_count(b->funcs), id = intern_put(b->funcs, key, sizeof(key));
+
+	if (id == before) {
+		pb_uint(&b->sub, FUNCTION_ID, id + 1);
+		pb_uint(&b->sub, FUNCTION_NAME, key[0]);
+		pb_uint(&b->sub, FUNCTION_SYSTEM_NAME, key[0]);
+		pb_uint(&b->sub, FUNCTION_FILENAME, key[1]);
+		pb_msg(&b->out, PROFILE_FUNCTION, &b->sub);
+	}
+	return id + 1;
+}
+
+/* flametop's markers ("[no user stack]", "[lock]") belong to no mapping. */
+static uint64_t mapping_id(struct builder *b, const struct frame *f)
+{
+	uint64_t key[2];
+	uint32_t before, id;
+
+	if (f->kind == FRAME_SPECIAL)
+		return 0;
+	key[0] = str(b, f->module);
+	key[1] = str(b, f->build_id);
+	before = intern_count(b->maps);
+	id = intern_put(b->maps, key, sizeof(key));
+	if (id == before) {
+		pb_uint(&b->sub, MAPPING_ID, id + 1);
+		pb_uint(&b->sub, MAPPING_FILENAME, key[0]);
+		pb_uint(&b->sub, MAPPING_BUILD_ID, key[1]);
+		pb_uint(&b->sub, MAPPING_HAS_FUNCTIONS, 1);
+		pb_uint(&b->sub, MAPPING_HAS_FILENAMES, f->file != NULL);
+		pb_uint(&b->sub, MAPPING_HAS_LINE_NUMBERS, f->line != 0);
+		pb_msg(&b->out, PROFILE_MAPPING, &b->sub);
+	}
+	return id + 1;
+}
+
+static uint64_t location_id(struct builder *b, uint32_t frame, uint32_t *nr_locs)
+{
+	const struct frame *f = stacks_frame(b->st, frame);
+	uint64_t func, map;
+	struct pb loc = { 0 };
+
+	if (b->loc_of_frame[frame])
+		return b->loc_of_frame[frame];
+	func = function_id(b, f);
+	map = mapping_id(b, f);
+	b->loc_of_frame[frame] = ++*nr_locs;
+	pb_uint(&loc, LOCATION_ID, *nr_locs);
+	pb_uint(&loc, LOCATION_MAPPING_ID, map);
+	pb_uint(&loc, LOCATION_ADDRESS, f->addr);
+	pb_uint(&b->line, LINE_FUNCTION_ID, func);
+	pb_uint(&b->line, LINE_LINE, f->line);
+	pb_msg(&loc, LOCATION_LINE, &b->line);
+	pb_msg(&b->out, PROFILE_LOCATION, &loc);
+	pb_free(&loc);
+	return *nr_locs;
+}
+
+static void value_type(struct builder *b, unsigned field, const char *type, const char *unit)
+{
+	uint64_t t = str(b, type), u = str(b, unit);
+
+	pb_uint(&b->sub, VALUE_TYPE_TYPE, t);
+	pb_uint(&b->sub, VALUE_TYPE_UNIT, u);
+	pb_msg(&b->out, field, &b->sub);
+}
+
+static void label(struct builder *b, struct pb *sample, const char *key, const char *s,
+		  uint64_t num)
+{
+	uint64_t k = str(b, key), v = s ? str(b, s) : 0;
+
+	pb_uint(&b->sub, LABEL_KEY, k);
+	pb_uint(&b->sub, LABEL_STR, v);
+	pb_uint(&b->sub, LABEL_NUM, num);
+	pb_msg(sample, SAMPLE_LABEL, &b->sub);
+}
+
+static void build(struct builder *b)
+{
+	const struct report *r = b->r;
+	const struct report_session *s = r->session;
+	const struct threads *th = model_threads(r->m);
+	bool cpu = s->metric == REPORT_CPU;
+	uint64_t period = s->freq_hz ? 1000000000ull / s->freq_hz : 1;
+	uint32_t nr_locs = 0;
+	uint64_t *locs = NULL;
+	size_t cap = 0, nv;
+	const struct tick_count *v = report_values(r, &nv);
+	struct pb sample = { 0 };
+	char comment[512];
+
+	str(b, ""); /* string_table[0] */
+	if (cpu) {
+		value_type(b, PROFILE_SAMPLE_TYPE, "samples", "count");
+		value_type(b, PROFILE_SAMPLE_TYPE, "cpu", "nanoseconds");
+		value_type(b, PROFILE_PERIOD_TYPE, "cpu", "nanoseconds");
+		pb_uint(&b->out, PROFILE_PERIOD, period);
+		pb_uint(&b->out, PROFILE_DEFAULT_SAMPLE_TYPE, str(b, "cpu"));
+	} else {
+		value_type(b, PROFILE_SAMPLE_TYPE, "offcpu", "nanoseconds");
+		value_type(b, PROFILE_PERIOD_TYPE, "offcpu", "nanoseconds");
+		pb_uint(&b->out, PROFILE_PERIOD, 1);
+	}
+	pb_uint(&b->out, PROFILE_TIME_NANOS,
+		(uint64_t)s->start_wall.tv_sec * 1000000000ull + s->start_wall.tv_nsec);
+	pb_uint(&b->out, PROFILE_DURATION_NANOS, (uint64_t)(s->duration_s * 1e9));
+	snprintf(comment, sizeof(comment), "flametop " FLAMETOP_VERSION " on %s (kernel %s)",
+		 s->host, s->kernel);
+	pb_uint(&b->out, PROFILE_COMMENT, str(b, comment));
+
+	b->loc_of_frame = xcalloc(stacks_nr_frames(b->st) + 1, sizeof(*b->loc_of_frame));
+	for (size_t i = 0; i < nv; i++) {
+		const struct thread *t = threads_get(th, v[i].thread);
+		uint32_t nf;
+		const uint32_t *frames = stacks_frames(b->st, v[i].stack, &nf);
+		uint64_t values[2] = { v[i].count, v[i].count * period };
+
+		/* locations leaf first */
+		locs = xgrow(locs, &cap, nf + 1, sizeof(*locs));
+		for (uint32_t j = 0; j < nf; j++)
+			locs[j] = location_id(b, frames[nf - 1 - j], &nr_locs);
+		pb_packed(&sample, SAMPLE_LOCATION_ID, locs, nf, &b->tmp);
+		pb_packed(&sample, SAMPLE_VALUE, values, cpu ? 2 : 1, &b->tmp);
+		if (t) {
+			label(b, &sample, "thread", t->comm, 0);
+			label(b, &sample, "process", t->process, 0);
+			label(b, &sample, "pid", NULL, t->pid);
+			label(b, &sample, "tid", NULL, t->tid);
+		}
+		pb_msg(&b->out, PROFILE_SAMPLE, &sample);
+	}
+	/* the string table last: everything above has interned its strings */
+	for (uint32_t i = 0; i < intern_count(b->strs); i++) {
+		size_t len;
+		const char *p = intern_get(b->strs, i, &len);
+
+		pb_bytes(&b->out, PROFILE_STRING_TABLE, p, len - 1);
+	}
+	free(locs);
+	pb_free(&sample);
+}
+
+static int gzip_write(FILE *f, const uint8_t *p, size_t n)
+{
+	z_stream zs = { 0 };
+	uint8_t buf[65536];
+	int ret = 0, z;
+
+	if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY))
+		return -ENOMEM;
+	zs.next_in = (uint8_t *)p;
+	do {
+		/* zlib counts in uInt: feed at most 1 GiB at a time */
+		size_t feed = n > (1u << 30) ? (1u << 30) : n;
+
+		zs.avail_in = feed;
+		n -= feed;
+		do {
+			zs.next_out = buf;
+			zs.avail_out = sizeof(buf);
+			z = deflate(&zs, n ? Z_NO_FLUSH : Z_FINISH);
+			if (z == Z_STREAM_ERROR) {
+				ret = -EIO;
+				goto out;
+			}
+			if (fwrite(buf, 1, sizeof(buf) - zs.avail_out, f) !=
+			    sizeof(buf) - zs.avail_out) {
+				ret = -EIO;
+				goto out;
+			}
+		} while (zs.avail_out == 0);
+	} while (n);
+out:
+	deflateEnd(&zs);
+	return ret;
+}
+
+int out_pprof_write(FILE *f, const struct report *r)
+{
+	struct builder b = { .r = r, .st = model_stacks(r->m) };
+	int ret;
+
+	b.strs = intern_new();
+	b.funcs = intern_new();
+	b.maps = intern_new();
+	build(&b);
+	ret = gzip_write(f, b.out.p, b.out.len);
+	if (!ret && (fflush(f) || ferror(f)))
+		ret = -EIO;
+	free(b.loc_of_frame);
+	pb_free(&b.out);
+	pb_free(&b.tmp);
+	pb_free(&b.sub);
+	pb_free(&b.line);
+	intern_free(b.strs);
+	intern_free(b.funcs);
+	intern_free(b.maps);
+	return ret;
+}

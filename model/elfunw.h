@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * What a DWARF unwinder needs from one ELF file, copied out while loading so that no fd or mapping
+ * stays open: the PT_LOAD segments, .eh_frame_hdr and .eh_frame (found through PT_GNU_EH_FRAME
+ * when section headers are stripped), an index of .debug_frame FDEs where that is all there is,
+ * and whether the file is a Go program (no .eh_frame, frame pointers kept). Every byte taken from
+ * the file is bounds-checked: a malformed or truncated file yields no unwind info, never a crash.
+ *
+ * Addresses are ELF virtual addresses; the caller adds the load bias of its mapping.
+ */
+#ifndef MODEL_ELFUNW_H
+#define MODEL_ELFUNW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct elfunw;
+
+/* Parses an open ELF file (the fd stays the caller's). 0, or -errno (-ENOEXEC: not ELF). */
+int elfunw_load_fd(int fd, struct elfunw **out);
+/*
+ * Parses an ELF image held in memory as it is mapped (the vdso) or as a file (the fuzzer). The
+ * whole image is copied and stays readable through elfunw_read(). 0 or -errno.
+ */
+int elfunw_load_mem(const void *buf, size_t len, struct elfunw **out);
+void elfunw_free(struct elfunw *u);
+
+/* A Go program: .gopclntab, .go.buildinfo or a Go build-id note. */
+bool elfunw_is_go(const struct elfunw *u);
+/* FDEs available: in .eh_frame (through .eh_frame_hdr or our own index) / in .debug_frame. */
+size_t elfunw_nr_eh_fdes(const struct elfunw *u);
+size_t elfunw_nr_debug_fdes(const struct elfunw *u);
+
+/*
+ * The load bias of a mapping of this file that starts at map_start with file offset map_pgoff:
+ * process address = ELF virtual address + bias. False when no PT_LOAD segment holds map_pgoff.
+ */
+bool elfunw_bias(const struct elfunw *u, uint64_t map_start, uint64_t map_pgoff, uint64_t *bias);
+
+/*
+ * Copies len bytes at ELF virtual address vaddr out of what was kept (.eh_frame_hdr, .eh_frame,
+ * the image of a memory-loaded file). Bytes not kept are zeroed. Returns how many bytes were
+ * kept: 0 means none of [vaddr, vaddr + len) is readable.
+ */
+size_t elfunw_read(const struct elfunw *u, uint64_t vaddr, void *buf, size_t len);
+
+struct elfunw_fde {
+	uint64_t lo, hi;   /* the code it describes: [lo, hi), ELF virtual addresses */
+	uint64_t vaddr;    /* .eh_frame FDE: where it is (ELF virtual address) */
+	uint64_t df_off;   /* .debug_frame FDE: offset in .debug_frame */
+	bool debug_frame;  /* from .debug_frame: use elfunw_debug_fde() to read it */
+};
+
+/*
+ * Finds the FDE whose range holds vaddr: .eh_frame first (binary search in the .eh_frame_hdr
+ * table, or in an index built from .eh_frame when there is no usable table), then .debug_frame.
+ * 0, or -ENOENT.
+ */
+int elfunw_find(const struct elfunw *u, uint64_t vaddr, struct elfunw_fde *out);
+
+/*
+ * Rewrites a .debug_frame FDE and its CIE in .eh_frame form into buf, so that an .eh_frame
+ * reader (libunwind) can parse them at any address: CIE id 0, CIE pointer relative, address
+ * fields absolute 8-byte values with bias added. *fde_off is where the FDE starts in buf.
+ * Returns the bytes written, or -ENOSPC / -EINVAL (an augmentation we do not rewrite).
+ */
+int elfunw_debug_fde(const struct elfunw *u, const struct elfunw_fde *f, uint64_t bias,
+		     uint8_t *buf, size_t len, size_t *fde_off);
+
+#endif

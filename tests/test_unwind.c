@@ -1,0 +1,456 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The DWARF unwinder (model/unwind.c) and the unwind-section reader (model/elfunw.c) on code the
+ * build compiled: this very process captures its registers and a copy of its stack inside a
+ * 4-deep call chain built without frame pointers (tests/data/unwind/chain.c, once with .eh_frame,
+ * once with only .debug_frame), then unwinds the copy "remotely" through the real /proc, as it
+ * would a sampled process. Expected answers come from the symbolizer and the chain's known shape.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "chain.h"
+#include "model/elfunw.h"
+#include "model/syms.h"
+#include "model/unwind.h"
+
+#define COPY_MAX 65536
+
+/* What capture() took: registers in perf's order and the stack from sp up. */
+struct cap {
+	uint64_t regs[UNWIND_NR_REGS];
+	uint8_t stack[COPY_MAX];
+	size_t size;
+};
+
+static uint64_t stack_top(void)
+{
+	pthread_attr_t attr;
+	void *addr;
+	size_t size;
+
+	assert_int_equal(pthread_getattr_np(pthread_self(), &attr), 0);
+	assert_int_equal(pthread_attr_getstack(&attr, &addr, &size), 0);
+	pthread_attr_destroy(&attr);
+	return (uint64_t)(uintptr_t)addr + size;
+}
+
+/* The leaf: registers as getcontext() saw them (ip is its return address), then the stack. */
+__attribute__((noinline)) static void capture(void *arg)
+{
+	struct cap *k = arg;
+	ucontext_t uc;
+	const greg_t *g = uc.uc_mcontext.gregs;
+	uint64_t sp, top = stack_top();
+
+	assert_int_equal(getcontext(&uc), 0);
+	k->regs[UNWIND_REG_AX] = g[REG_RAX];
+	k->regs[UNWIND_REG_BX] = g[REG_RBX];
+	k->regs[UNWIND_REG_CX] = g[REG_RCX];
+	k->regs[UNWIND_REG_DX] = g[REG_RDX];
+	k->regs[UNWIND_REG_SI] = g[REG_RSI];
+	k->regs[UNWIND_REG_DI] = g[REG_RDI];
+	k->regs[UNWIND_REG_BP] = g[REG_RBP];
+	k->regs[UNWIND_REG_SP] = g[REG_RSP];
+	k->regs[UNWIND_REG_IP] = g[REG_RIP];
+	k->regs[UNWIND_REG_R8] = g[REG_R8];
+	k->regs[UNWIND_REG_R9] = g[REG_R9];
+	k->regs[UNWIND_REG_R10] = g[REG_R10];
+	k->regs[UNWIND_REG_R11] = g[REG_R11];
+	k->regs[UNWIND_REG_R12] = g[REG_R12];
+	k->regs[UNWIND_REG_R13] = g[REG_R13];
+	k->regs[UNWIND_REG_R14] = g[REG_R14];
+	k->regs[UNWIND_REG_R15] = g[REG_R15];
+	sp = k->regs[UNWIND_REG_SP];
+	k->size = top - sp < COPY_MAX ? top - sp : COPY_MAX;
+	memcpy(k->stack, (const void *)(uintptr_t)sp, k->size);
+	__asm__ __volatile__("" ::: "memory");
+}
+
+struct walk {
+	uint64_t ips[UNWIND_MAX_FRAMES];
+	const char *names[UNWIND_MAX_FRAMES];
+	int n;
+	bool truncated;
+};
+
+/* Unwinds k and names each frame (return addresses looked up at ip - 1, like stacks.c does). */
+static void unwind_cap(struct syms *s, struct unwind *u, const struct cap *k, size_t size,
+		       struct walk *w)
+{
+	struct unwind_sample in = {
+		.pid = (uint32_t)getpid(),
+		.regs = k->regs,
+		.stack = k->stack,
+		.stack_size = size,
+	};
+	struct syms_frame f;
+
+	w->n = unwind_dwarf(u, &in, w->ips, UNWIND_MAX_FRAMES, &w->truncated);
+	assert_true(w->n > 0);
+	for (int i = 0; i < w->n; i++) {
+		syms_user(s, in.pid, i ? w->ips[i] - 1 : w->ips[i], &f);
+		w->names[i] = f.function ? f.function : "?";
+	}
+}
+
+static int find(const struct walk *w, const char *name)
+{
+	for (int i = 0; i < w->n; i++)
+		if (!strcmp(w->names[i], name))
+			return i;
+	return -1;
+}
+
+static void print_walk(const struct walk *w)
+{
+	for (int i = 0; i < w->n; i++)
+		print_message("  #%d %#lx %s\n", i, (unsigned long)w->ips[i], w->names[i]);
+}
+
+static void check_chain(const struct walk *w, const char *prefix, bool to_root)
+{
+	static const char *const fns[] = { "d", "c", "b", "a" };
+	char name[64];
+	int at = find(w, "capture"), i;
+
+	if (getenv("FLAMETOP_TEST_VERBOSE"))
+		print_walk(w);
+
+	if (at < 0)
+		print_walk(w);
+	assert_true(at >= 0);
+	for (i = 0; i < 4; i++) {
+		snprintf(name, sizeof(name), "%s_chain_%s", prefix, fns[i]);
+		if (find(w, name) != at + 1 + i) {
+			print_walk(w);
+			fail_msg("%s is not frame %d", name, at + 1 + i);
+		}
+	}
+	if (to_root) {
+		if (find(w, "main") < 0 || find(w, "_start") != w->n - 1 || w->truncated) {
+			print_walk(w);
+			fail_msg("the walk did not end cleanly at _start");
+		}
+	}
+}
+
+struct fixture {
+	struct syms *syms;
+	struct unwind *u;
+	struct cap *cap;
+};
+
+static int setup(void **state)
+{
+	struct fixture *fx = calloc(1, sizeof(*fx));
+
+	assert_int_equal(syms_new(&(struct syms_opts){ .proc_root = "/proc" }, &fx->syms), 0);
+	assert_int_equal(unwind_new(fx->syms, UNWIND_DWARF, &fx->u), 0);
+	fx->cap = calloc(1, sizeof(*fx->cap));
+	*state = fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *fx = *state;
+
+	unwind_free(fx->u);
+	syms_free(fx->syms);
+	free(fx->cap);
+	free(fx);
+	return 0;
+}
+
+static void test_unwind_eh_frame_chain_to_start(void **state)
+{
+	struct fixture *fx = *state;
+	struct walk w;
+
+	eh_chain_a(capture, fx->cap, 0);
+	unwind_cap(fx->syms, fx->u, fx->cap, fx->cap->size, &w);
+	check_chain(&w, "eh", true);
+}
+
+static void test_unwind_debug_frame_chain_to_start(void **state)
+{
+	struct fixture *fx = *state;
+	struct walk w;
+
+	df_chain_a(capture, fx->cap, 0);
+	unwind_cap(fx->syms, fx->u, fx->cap, fx->cap->size, &w);
+	check_chain(&w, "df", true);
+}
+
+/* A copy that ends inside the chain: the walk stops where the bytes end and says so. */
+static void test_unwind_short_copy_is_truncated(void **state)
+{
+	struct fixture *fx = *state;
+	struct walk full, cut;
+	struct unwind_stats st;
+	int at;
+
+	eh_chain_a(capture, fx->cap, 0);
+	unwind_cap(fx->syms, fx->u, fx->cap, fx->cap->size, &full);
+	at = find(&full, "eh_chain_b");
+	assert_true(at > 0);
+	/* enough bytes for the frames up to b's caller's return address being unreadable */
+	unwind_cap(fx->syms, fx->u, fx->cap, 64, &cut);
+	assert_true(cut.truncated);
+	assert_true(cut.n < full.n);
+	for (int i = 0; i < cut.n; i++)
+		assert_true(cut.ips[i] == full.ips[i]);
+	/* no stack at all: only the leaf */
+	unwind_cap(fx->syms, fx->u, fx->cap, 0, &cut);
+	assert_true(cut.truncated);
+	assert_true(cut.n >= 1 && cut.n <= 2);
+	unwind_stats(fx->u, &st);
+}
+
+/* The same sample walked twice gives the same frames (the second from libunwind's cache). */
+static void test_unwind_cached_walk_is_identical(void **state)
+{
+	struct fixture *fx = *state;
+	struct walk a, b;
+
+	eh_chain_a(capture, fx->cap, 0);
+	unwind_cap(fx->syms, fx->u, fx->cap, fx->cap->size, &a);
+	unwind_cap(fx->syms, fx->u, fx->cap, fx->cap->size, &b);
+	assert_int_equal(a.n, b.n);
+	assert_memory_equal(a.ips, b.ips, a.n * sizeof(a.ips[0]));
+}
+
+/* unwind_user(): the DWARF walk in dwarf mode, the given frame-pointer walk in fp mode. */
+static void test_unwind_user_modes(void **state)
+{
+	struct fixture *fx = *state;
+	uint64_t fp[2] = { 0x1111, 0x2222 }, ips[UNWIND_MAX_FRAMES];
+	struct unwind_sample in = {
+		.pid = (uint32_t)getpid(),
+		.regs = fx->cap->regs,
+		.stack = fx->cap->stack,
+		.fp = fp,
+		.nr_fp = 2,
+	};
+	struct unwind *fpu;
+	bool trunc;
+	uint32_t n;
+
+	eh_chain_a(capture, fx->cap, 0);
+	in.stack_size = fx->cap->size;
+	n = unwind_user(fx->u, &in, ips, UNWIND_MAX_FRAMES, &trunc);
+	assert_true(n > 6);
+	assert_false(trunc);
+	assert_int_equal(unwind_mode_of(fx->u, in.pid), UNWIND_DWARF);
+
+	assert_int_equal(unwind_new(fx->syms, UNWIND_FP, &fpu), 0);
+	n = unwind_user(fpu, &in, ips, UNWIND_MAX_FRAMES, &trunc);
+	assert_int_equal(n, 2);
+	assert_true(ips[0] == 0x1111 && ips[1] == 0x2222);
+	unwind_free(fpu);
+
+	/* auto: a C program (not Go) gets DWARF */
+	assert_int_equal(unwind_new(fx->syms, UNWIND_AUTO, &fpu), 0);
+	assert_int_equal(unwind_mode_of(fpu, in.pid), UNWIND_DWARF);
+	unwind_free(fpu);
+}
+
+/* ---- elfunw on the test binary itself ---- */
+
+struct fsym {
+	uint64_t lo, hi;
+	char name[64];
+};
+
+/* Function symbols of a file read with libelf, independently of model/. */
+static size_t read_funcs(const char *path, struct fsym *out, size_t max)
+{
+	int fd = open(path, O_RDONLY);
+	Elf_Scn *scn = NULL;
+	size_t n = 0;
+	GElf_Shdr sh;
+	Elf *elf;
+
+	assert_true(fd >= 0);
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	while ((scn = elf_nextscn(elf, scn))) {
+		Elf_Data *d;
+		GElf_Sym sym;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB)
+			continue;
+		d = elf_getdata(scn, NULL);
+		for (int i = 0; gelf_getsym(d, i, &sym) && n < max; i++) {
+			const char *name = elf_strptr(elf, sh.sh_link, sym.st_name);
+
+			if (GELF_ST_TYPE(sym.st_info) != STT_FUNC || !sym.st_size || !name ||
+			    sym.st_shndx == SHN_UNDEF)
+				continue;
+			out[n].lo = sym.st_value;
+			out[n].hi = sym.st_value + sym.st_size;
+			snprintf(out[n].name, sizeof(out[n].name), "%s", name);
+			n++;
+		}
+	}
+	elf_end(elf);
+	close(fd);
+	return n;
+}
+
+static void *slurp(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY);
+	off_t size = lseek(fd, 0, SEEK_END);
+	void *buf = malloc(size);
+
+	assert_true(fd >= 0 && size > 0);
+	assert_int_equal(pread(fd, buf, size, 0), size);
+	close(fd);
+	*len = size;
+	return buf;
+}
+
+/* Finds the byte offset of .eh_frame_hdr in a file image through its program header. */
+static size_t hdr_offset(const void *img)
+{
+	const Elf64_Ehdr *eh = img;
+	const Elf64_Phdr *ph = (const Elf64_Phdr *)((const char *)img + eh->e_phoff);
+
+	for (int i = 0; i < eh->e_phnum; i++)
+		if (ph[i].p_type == PT_GNU_EH_FRAME)
+			return ph[i].p_offset;
+	fail_msg("no PT_GNU_EH_FRAME");
+	return 0;
+}
+
+/*
+ * Every function of the test binary that has .eh_frame info: the .eh_frame_hdr table finds an FDE
+ * covering its first and last byte, and the index built from .eh_frame (when the table is
+ * missing) finds the same one. The chain compiled for .debug_frame is found there.
+ */
+static void test_unwind_elfunw_lookup(void **state)
+{
+	static struct fsym fns[8192];
+	struct elfunw *file, *mem, *notable;
+	struct elfunw_fde a, b;
+	size_t n = read_funcs("/proc/self/exe", fns, 8192), len, found = 0, i;
+	uint8_t *img = slurp("/proc/self/exe", &len), buf[4096];
+	int fd = open("/proc/self/exe", O_RDONLY);
+	size_t off;
+
+	assert_int_equal(elfunw_load_fd(fd, &file), 0);
+	close(fd);
+	assert_int_equal(elfunw_load_mem(img, len, &mem), 0);
+	img[hdr_offset(img) + 3] = 0xff; /* table_enc: omitted */
+	assert_int_equal(elfunw_load_mem(img, len, &notable), 0);
+	assert_true(elfunw_nr_eh_fdes(file) > 10);
+	assert_int_equal(elfunw_nr_eh_fdes(file), elfunw_nr_eh_fdes(mem));
+	assert_true(elfunw_nr_eh_fdes(notable) >= elfunw_nr_eh_fdes(file));
+	assert_true(elfunw_nr_debug_fdes(file) >= 4);
+	assert_false(elfunw_is_go(file));
+
+	for (i = 0; i < n; i++) {
+		bool df = !strncmp(fns[i].name, "df_chain_", 9);
+
+		if (elfunw_find(file, fns[i].lo, &a))
+			continue;
+		found++;
+		assert_true(a.lo <= fns[i].lo && fns[i].lo < a.hi);
+		assert_int_equal(a.debug_frame, df);
+		assert_int_equal(elfunw_find(file, fns[i].hi - 1, &b), 0);
+		assert_true(b.lo == a.lo && b.vaddr == a.vaddr);
+		assert_int_equal(elfunw_find(notable, fns[i].lo, &b), 0);
+		assert_true(b.lo == a.lo && b.hi == a.hi && b.vaddr == a.vaddr);
+		if (df) {
+			/* rewritten for libunwind: a CIE with id 0, then the FDE at the bias */
+			int w = elfunw_debug_fde(file, &a, 0x1000, buf, sizeof(buf), &off);
+			uint64_t begin;
+
+			assert_true(w > 0 && off > 8 && off < (size_t)w);
+			assert_int_equal(*(uint32_t *)(buf + 4), 0);
+			memcpy(&begin, buf + off + 8, 8);
+			assert_true(begin == a.lo + 0x1000);
+		}
+	}
+	print_message("%zu of %zu functions have unwind info\n", found, n);
+	assert_true(found > n / 2);
+	/* nothing covers address 0 */
+	assert_int_equal(elfunw_find(file, 0, &a), -ENOENT);
+	elfunw_free(file);
+	elfunw_free(mem);
+	elfunw_free(notable);
+	free(img);
+}
+
+/* Truncated and corrupted copies of a real binary: never a crash, lookups stay in bounds. */
+static void test_unwind_elfunw_damaged_files(void **state)
+{
+	static struct fsym fns[4096];
+	size_t len, n = read_funcs("/proc/self/exe", fns, 4096);
+	uint8_t *img = slurp("/proc/self/exe", &len), *copy = malloc(len), word[8];
+	struct elfunw *u;
+	struct elfunw_fde f;
+	uint32_t seed = 12345;
+
+	for (size_t cut = 64; cut < len; cut = cut * 3 / 2) {
+		if (elfunw_load_mem(img, cut, &u))
+			continue;
+		for (size_t i = 0; i < n; i += 7)
+			elfunw_find(u, fns[i].lo, &f);
+		elfunw_free(u);
+	}
+	for (int round = 0; round < 40; round++) {
+		size_t hdr = hdr_offset(img);
+
+		memcpy(copy, img, len);
+		for (int k = 0; k < 64; k++) {
+			seed = seed * 1103515245 + 12345;
+			/* hit .eh_frame_hdr and what follows it (.eh_frame) hard */
+			copy[(hdr + (seed >> 8) % 65536) % len] = (uint8_t)seed;
+		}
+		if (elfunw_load_mem(copy, len, &u))
+			continue;
+		for (size_t i = 0; i < n; i += 3) {
+			elfunw_find(u, fns[i].lo, &f);
+			elfunw_read(u, fns[i].lo, word, sizeof(word));
+		}
+		elfunw_free(u);
+	}
+	free(copy);
+	free(img);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_unwind_eh_frame_chain_to_start, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_unwind_debug_frame_chain_to_start, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_unwind_short_copy_is_truncated, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_unwind_cached_walk_is_identical, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_unwind_user_modes, setup, teardown),
+		cmocka_unit_test(test_unwind_elfunw_lookup),
+		cmocka_unit_test(test_unwind_elfunw_damaged_files),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

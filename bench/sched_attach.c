@@ -26,7 +26,7 @@ int main(int argc, char **argv)
 {
 	double secs = argc > 1 ? atof(argv[1]) : 10;
 	uint32_t pid = argc > 2 ? (uint32_t)strtoul(argv[2], NULL, 10) : 0;
-	struct probe_sched_opts o = { .pids = pid ? &pid : NULL, .nr_pids = pid ? 1 : 0 };
+	struct probe_sched_opts o = {.pids = pid ? &pid : NULL, .nr_pids = pid ? 1 : 0};
 	struct probe_sched_counters c;
 	struct probe_sched *p;
 	struct model *m;
@@ -41,7 +41,7 @@ int main(int argc, char **argv)
 	end = now_ns() + (uint64_t)(secs * 1e9);
 	next = now_ns() + 1000000000ull;
 	while (now_ns() < end) {
-		struct pollfd pfd = { .fd = probe_sched_fd(p), .events = POLLIN };
+		struct pollfd pfd = {.fd = probe_sched_fd(p), .events = POLLIN};
 
 		poll(&pfd, 1, 100);
 		probe_sched_drain(p, m);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/unwind.h"
 #include "model/xalloc.h"
 #include "options.h"
 
@@ -15,6 +16,9 @@
 #define MAX_SECONDS (366.0 * 86400)
 #define MAX_MIN_BLOCK_US 60000000 /* a minute */
 #define DEFAULT_MIN_BLOCK_US 1000 /* probes/sched.h: PROBE_SCHED_MIN_BLOCK_US */
+#define DEFAULT_STACK_SIZE 16384  /* probes/perf.h: PROBE_PERF_STACK_DEFAULT */
+#define MIN_STACK_SIZE 1024
+#define MAX_STACK_SIZE 65000      /* a perf sample must fit in 64 KiB */
 
 void options_usage(FILE *f)
 {
@@ -37,6 +41,7 @@ void options_usage(FILE *f)
 	      "  replay            the live view over a recording: space pause, . and , step,\n"
 	      "                    g go to a time, + and - speed (1x, 2x, 10x, fastest)\n"
 	      "  convert           a recording, or a time range of it, to another format\n"
+	      "  doctor            what works on this host, and how to fix what does not\n"
 	      "\n"
 	      "options:\n"
 	      "  -p, --pid PID,...      profile these processes (all their threads)\n"
@@ -56,6 +61,11 @@ void options_usage(FILE *f)
 	      "      --max-files N      record: keep only the newest N files\n"
 	      "      --from TIME, --to TIME  convert: a range: 30s or 5m from the start, -30s\n"
 	      "                         before the end, or a clock time 14:05[:30]\n"
+	      "      --unwind METHOD    user stacks: auto (default: DWARF unwind info, frame\n"
+	      "                         pointers for Go), fp (frame pointers only) or dwarf\n"
+	      "      --source SOURCE    samples from: auto (default: BPF, else perf events),\n"
+	      "                         bpf or perf (perf events, no BPF: also unprivileged)\n"
+	      "      --stack-size SIZE  user stack copied per sample for DWARF (default 16K)\n"
 	      "  -h, --help             this help\n"
 	      "  -V, --version          print the version\n"
 	      "  -- CMD ARGS...         launch CMD and profile it (and the processes it starts)\n"
@@ -215,6 +225,9 @@ enum {
 	OPT_MAX_FILES,
 	OPT_METRIC,
 	OPT_MIN_BLOCK,
+	OPT_UNWIND,
+	OPT_SOURCE,
+	OPT_STACK_SIZE,
 	OPT_FROM,
 	OPT_TO,
 };
@@ -224,6 +237,7 @@ static const char *const commands[] = {
 	[CMD_RECORD] = "record",
 	[CMD_REPLAY] = "replay",
 	[CMD_CONVERT] = "convert",
+	[CMD_DOCTOR] = "doctor",
 };
 
 /* Checks that the options given fit the command. */
@@ -250,6 +264,10 @@ static int check_command(struct options *o, const unsigned *given, char *err, si
 		{ 'p', "-p", 1u << CMD_LIVE | 1u << CMD_SNAPSHOT | 1u << CMD_RECORD },
 		{ 'F', "-F", 1u << CMD_LIVE | 1u << CMD_SNAPSHOT | 1u << CMD_RECORD },
 		{ 'd', "-d", 1u << CMD_LIVE },
+		{ OPT_UNWIND, "--unwind", 1u << CMD_LIVE | 1u << CMD_SNAPSHOT | 1u << CMD_RECORD },
+		{ OPT_SOURCE, "--source", 1u << CMD_LIVE | 1u << CMD_SNAPSHOT | 1u << CMD_RECORD },
+		{ OPT_STACK_SIZE, "--stack-size",
+		  1u << CMD_LIVE | 1u << CMD_SNAPSHOT | 1u << CMD_RECORD },
 	};
 	const char *cmd = o->cmd == CMD_LIVE ? "the live view" : commands[o->cmd];
 
@@ -294,6 +312,9 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
 		{ "metric", required_argument, NULL, OPT_METRIC },
 		{ "from", required_argument, NULL, OPT_FROM },
 		{ "to", required_argument, NULL, OPT_TO },
+		{ "unwind", required_argument, NULL, OPT_UNWIND },
+		{ "source", required_argument, NULL, OPT_SOURCE },
+		{ "stack-size", required_argument, NULL, OPT_STACK_SIZE },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
@@ -309,6 +330,9 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
 	o->delay_s = 1;
 	o->format = FORMAT_TEXT;
 	o->min_block_us = DEFAULT_MIN_BLOCK_US;
+	o->unwind = UNWIND_AUTO;
+	o->source = SOURCE_AUTO;
+	o->stack_size = DEFAULT_STACK_SIZE;
 	o->cmdline = argv;
 	if (argc > 1 && argv[1][0] != '-') {
 		for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
@@ -409,6 +433,41 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
 				return fail(err, errlen,
 					    "unknown metric '%s': expected cpu or offcpu", optarg);
 			break;
+		case OPT_UNWIND:
+			if (!strcmp(optarg, "auto"))
+				o->unwind = UNWIND_AUTO;
+			else if (!strcmp(optarg, "fp"))
+				o->unwind = UNWIND_FP;
+			else if (!strcmp(optarg, "dwarf"))
+				o->unwind = UNWIND_DWARF;
+			else
+				return fail(err, errlen,
+					    "unknown unwind method '%s': expected auto, fp or dwarf",
+					    optarg);
+			break;
+		case OPT_SOURCE:
+			if (!strcmp(optarg, "auto"))
+				o->source = SOURCE_AUTO;
+			else if (!strcmp(optarg, "bpf"))
+				o->source = SOURCE_BPF;
+			else if (!strcmp(optarg, "perf"))
+				o->source = SOURCE_PERF;
+			else
+				return fail(err, errlen,
+					    "unknown source '%s': expected auto, bpf or perf", optarg);
+			break;
+		case OPT_STACK_SIZE: {
+			uint64_t sz;
+
+			if (options_parse_size(optarg, &sz) || sz < MIN_STACK_SIZE ||
+			    sz > MAX_STACK_SIZE)
+				return fail(err, errlen,
+					    "invalid stack size '%s': expected bytes, 1K-%d (8K, 16K, "
+					    "32K)",
+					    optarg, MAX_STACK_SIZE);
+			o->stack_size = (uint32_t)(sz + 7) & ~7u;
+			break;
+		}
 		case OPT_FROM:
 			o->from = optarg;
 			break;

@@ -20,6 +20,7 @@ enum options_cmd {
 	CMD_RECORD,  /* headless recording to a replay file */
 	CMD_REPLAY,  /* the live view over a recording */
 	CMD_CONVERT, /* a recording to another format */
+	CMD_DOCTOR,  /* what works on this host */
 	CMD_HELP,
 	CMD_VERSION,
 };
@@ -30,6 +31,13 @@ enum options_format {
 	FORMAT_FOLDED,
 	FORMAT_PPROF,
 	FORMAT_SPEEDSCOPE,
+};
+
+/* Where on-CPU samples come from (--source). */
+enum options_source {
+	SOURCE_AUTO, /* BPF, else perf events (with a warning) */
+	SOURCE_BPF,
+	SOURCE_PERF,
 };
 
 /* What stack profiles count: on-CPU samples, or off-CPU (blocked) time. */
@@ -61,6 +69,10 @@ struct options {
 	const char *file;     /* the recording */
 	const char *from, *to; /* --from, --to as given: parsed against the recording */
 	char **cmdline;       /* main's argv (NULL-terminated), for a recording's header */
+	/* stacks (issue 3) */
+	unsigned unwind;      /* --unwind: enum unwind_mode (model/unwind.h), auto by default */
+	enum options_source source; /* --source */
+	uint32_t stack_size;  /* --stack-size: user stack bytes copied per sample (DWARF) */
 };
 
 /*

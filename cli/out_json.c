@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "model/quality.h"
 #include "model/stacks.h"
 #include "model/threads.h"
 #include "out.h"
@@ -58,6 +59,7 @@ static void header(FILE *f, const struct report *r)
 {
 	const struct report_session *s = r->session;
 	char when[64], buf[4096];
+	struct quality q;
 	struct tm tm;
 
 	gmtime_r(&s->start_wall.tv_sec, &tm);
@@ -103,6 +105,17 @@ static void header(FILE *f, const struct report *r)
 	}
 	fprintf(f, "},\n  \"samples\": %" PRIu64 ",\n  \"truncated\": %" PRIu64 ",\n",
 		r->w.samples, r->w.truncated);
+	quality_of(r->m, &r->w, &q);
+	fprintf(f,
+		"  \"unwind_quality\": {\"reached_root\": %.4f, \"truncated\": %.4f, \"samples\": "
+		"%" PRIu64 "},\n",
+		q.samples ? (double)q.reached_root / q.samples : 0,
+		q.samples ? (double)q.truncated / q.samples : 0, q.samples);
+	fprintf(f,
+		"  \"unwind_stats\": {\"dwarf\": %" PRIu64 ", \"fp\": %" PRIu64
+		", \"dwarf_us_per_sample\": %.2f},\n",
+		s->unwind_dwarf, s->unwind_fp,
+		s->unwind_dwarf ? s->unwind_ns / 1e3 / s->unwind_dwarf : 0.0);
 	fprintf(f,
 		"  \"lost\": {\"total\": %" PRIu64 ", \"ringbuf\": %" PRIu64 ", \"map_full\": %" PRIu64
 		", \"no_stack\": %" PRIu64 "},\n",

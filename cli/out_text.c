@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "model/quality.h"
 #include "model/stacks.h"
 #include "model/threads.h"
 #include "model/xalloc.h"
@@ -29,6 +30,7 @@ static void header(FILE *f, const struct report *r)
 	char when[64], buf[4096];
 	struct tm tm;
 	uint64_t lost = report_lost(r);
+	struct quality q;
 
 	localtime_r(&s->start_wall.tv_sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %z", &tm);
@@ -43,7 +45,16 @@ static void header(FILE *f, const struct report *r)
 		fprintf(f, " (ring full %" PRIu64 ", map full %" PRIu64 ", no stack %" PRIu64 ")",
 			r->w.lost[MODEL_LOST_RINGBUF], r->w.lost[MODEL_LOST_MAP_FULL],
 			r->w.lost[MODEL_LOST_NO_STACK]);
-	fprintf(f, ", truncated stacks %.1f%%\n", pct(r->w.truncated, r->w.samples));
+	fputc('\n', f);
+	quality_of(r->m, &r->w, &q);
+	fprintf(f, "stacks    %.1f%% reach their thread's root, %.1f%% truncated (of %" PRIu64
+		   " samples of user threads)\n",
+		quality_pct(q.reached_root, q.samples), quality_pct(q.truncated, q.samples),
+		q.samples);
+	if (s->unwind_dwarf)
+		fprintf(f, "unwind    dwarf for %" PRIu64 " samples (%.1f us each), fp for %" PRIu64
+			   "\n",
+			s->unwind_dwarf, s->unwind_ns / 1e3 / s->unwind_dwarf, s->unwind_fp);
 	report_cmd_end(s, buf, sizeof(buf));
 	if (*buf)
 		fprintf(f, "command   %s\n", buf);

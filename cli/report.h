@@ -31,7 +31,10 @@ struct report_session {
 	unsigned freq_hz;
 	unsigned nr_cpus;
 	const char *source;         /* "bpf" */
-	const char *unwind;         /* "fp" */
+	const char *unwind;         /* what walked user stacks: "fp", "dwarf", "dwarf+fp" */
+	uint64_t unwind_dwarf;      /* samples walked with DWARF (model/unwind.c) */
+	uint64_t unwind_fp;         /* samples given the frame-pointer walk */
+	uint64_t unwind_ns;         /* time spent in DWARF walks */
 	const uint32_t *pids;       /* targets; NULL for the whole system */
 	size_t nr_pids;
 	char *const *argv;          /* the launched command, or NULL */

@@ -16,10 +16,12 @@
 
 #include "model/model.h"
 #include "model/syms.h"
+#include "model/unwind.h"
 #include "model/xalloc.h"
 #include "options.h"
 #include "out.h"
 #include "probes/cpu.h"
+#include "probes/perf.h"
 #include "probes/proc.h"
 #include "probes/sched.h"
 #include "recording.h"
@@ -36,6 +38,8 @@ struct session {
 	struct syms *syms;
 	struct model *m;
 	struct probe_cpu *cpu;
+	struct probe_perf *perf;   /* the on-CPU source instead of cpu: --source perf, or no BPF */
+	struct unwind *unwind;     /* user stacks from registers + stack copies (DWARF) */
 	struct probe_sched *sched; /* NULL when it could not start: rs.sched_error says why */
 	struct tui *tui;
 	int sfd, drain_fd, tick_fd;
@@ -210,6 +214,8 @@ static void drain(struct session *s)
 {
 	if (s->cpu)
 		probe_cpu_drain(s->cpu, s->m);
+	if (s->perf)
+		probe_perf_drain(s->perf, s->m);
 	if (s->sched)
 		probe_sched_drain(s->sched, s->m);
 }
@@ -238,7 +244,7 @@ static void session_fill_facts(struct session *s)
 	s->rs.nr_cpus = cpus > 0 ? cpus : 1;
 	s->rs.freq_hz = s->o->freq_hz;
 	s->rs.source = "bpf";
-	s->rs.unwind = "fp";
+	s->rs.unwind = unwind_mode_name(s->o->unwind);
 	s->rs.pids = s->o->pids;
 	s->rs.nr_pids = s->o->nr_pids;
 	s->rs.argv = s->o->argv;
@@ -256,6 +262,8 @@ static void session_fini(struct session *s)
 	}
 	probe_sched_free(s->sched);
 	probe_cpu_free(s->cpu);
+	probe_perf_free(s->perf);
+	unwind_free(s->unwind);
 	model_free(s->m);
 	syms_free(s->syms);
 	if (s->sfd >= 0)
@@ -265,6 +273,69 @@ static void session_fini(struct session *s)
 	if (s->tick_fd >= 0)
 		close(s->tick_fd);
 	sigprocmask(SIG_SETMASK, &s->oldmask, NULL);
+}
+
+/*
+ * The on-CPU source: the BPF probe unless --source perf, and perf events where BPF cannot load
+ * (with a warning saying why). Both hand registers and stack copies to the unwinder. Returns 0,
+ * or an exit status after printing why nothing could start.
+ */
+static int start_cpu_source(struct session *s, const struct options *o,
+			    struct probe_cpu_opts *copts)
+{
+	struct probe_perf_opts popts = {
+		.freq_hz = o->freq_hz,
+		.pids = copts->pids,
+		.nr_pids = copts->nr_pids,
+		.filter = copts->filter,
+		.stack_size = o->unwind == UNWIND_FP ? 0 : o->stack_size,
+		.syms = s->syms,
+	};
+	char err[512] = "", perr[512] = "";
+	int r;
+
+	unwind_new(s->syms, (enum unwind_mode)o->unwind, &s->unwind);
+	popts.unwind = s->unwind;
+	if (o->source != SOURCE_PERF) {
+		r = probe_cpu_new(copts, &s->cpu, err, sizeof(err));
+		if (!r) {
+			s->rs.source = "bpf";
+			return 0;
+		}
+		if (o->source == SOURCE_BPF) {
+			fprintf(stderr, "flametop: %s\n", err);
+			return EXIT_FAIL;
+		}
+	}
+	r = probe_perf_new(&popts, &s->perf, perr, sizeof(perr));
+	if (r) {
+		if (err[0])
+			fprintf(stderr, "flametop: %s\nflametop: and perf events: %s\n", err, perr);
+		else
+			fprintf(stderr, "flametop: %s\n", perr);
+		return r == -ESRCH ? EXIT_USAGE : EXIT_FAIL;
+	}
+	if (err[0])
+		fprintf(stderr, "flametop: warning: %s; sampling with perf events instead\n", err);
+	if (!probe_perf_kernel(s->perf))
+		fprintf(stderr, "flametop: warning: user-space samples only (kernel.perf_event_paranoid "
+				"hides kernel stacks from this user)\n");
+	s->rs.source = "perf";
+	return 0;
+}
+
+/* What actually walked the user stacks, for the report: "dwarf", "fp" or both. */
+static void unwind_facts(struct session *s)
+{
+	struct unwind_stats st;
+
+	if (!s->unwind)
+		return;
+	unwind_stats(s->unwind, &st);
+	s->rs.unwind_dwarf = st.dwarf;
+	s->rs.unwind_fp = st.fp;
+	s->rs.unwind_ns = st.ns;
+	s->rs.unwind = st.dwarf && st.fp ? "dwarf+fp" : st.dwarf ? "dwarf" : "fp";
 }
 
 /* Everything up to attached probes and a running command. Returns an exit status or -1 (ok). */
@@ -326,11 +397,9 @@ static int session_start(struct session *s, const struct options *o, bool live)
 	mopts.syms = s->syms;
 	model_new(&mopts, &s->m);
 
-	r = probe_cpu_new(&copts, &s->cpu, err, sizeof(err));
-	if (r) {
-		fprintf(stderr, "flametop: %s\n", err);
-		return EXIT_FAIL;
-	}
+	r = start_cpu_source(s, o, &copts);
+	if (r)
+		return r;
 	/* Thread states and off-CPU stacks: without them the session goes on (a degraded
 	 * picture beats none), and says so. */
 	sched_opts.pids = copts.pids;
@@ -487,7 +556,8 @@ static void session_loop(struct session *s)
 			{ .fd = s->sfd, .events = POLLIN },
 			{ .fd = s->drain_fd, .events = POLLIN },
 			{ .fd = s->tick_fd, .events = POLLIN },
-			{ .fd = probe_cpu_fd(s->cpu), .events = POLLIN },
+			{ .fd = s->cpu ? probe_cpu_fd(s->cpu) : probe_perf_fd(s->perf),
+			  .events = POLLIN },
 			{ .fd = s->tui ? STDIN_FILENO : -1, .events = POLLIN },
 			{ .fd = s->sched ? probe_sched_fd(s->sched) : -1, .events = POLLIN },
 		};
@@ -553,6 +623,7 @@ int run_snapshot(const struct options *o)
 	stop_child(&s);
 
 	s.rs.metric = o->metric == METRIC_OFFCPU ? REPORT_OFFCPU : REPORT_CPU;
+	unwind_facts(&s);
 	report_init(&r, s.m, &s.rs);
 	ret = out_write(f, &r, o->format);
 	report_fini(&r);
@@ -675,6 +746,9 @@ int run_live(const struct options *o)
 		session_fini(&s);
 		return EXIT_FAIL;
 	}
+	/* the warning printed before the screen was taken is gone: keep it where it shows */
+	if (!s.sched && s.rs.sched_error[0])
+		tui_log(s.tui, "no thread states or off-CPU stacks: %s", s.rs.sched_error);
 	session_loop(&s);
 	s.rs.duration_s = (now_ns() - s.start_ns) / 1e9;
 	stop_child(&s);

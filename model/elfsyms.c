@@ -178,7 +178,7 @@ static void read_symtab(Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh, struct load
 
 	for (i = 1; gelf_getsym(symdata, (int)i, &sym); i++) {
 		int type = GELF_ST_TYPE(sym.st_info);
-		const char *name;
+		const char *name, *at;
 		size_t len;
 		struct rawsym *r;
 
@@ -192,6 +192,10 @@ static void read_symtab(Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh, struct load
 		len = strnlen(name, strdata->d_size - sym.st_name);
 		if (!len || len == strdata->d_size - sym.st_name)
 			continue; /* empty or not terminated */
+		/* "memcpy@@GLIBC_2.14" in a .symtab (debug files): the version is not the name */
+		at = memchr(name, '@', len);
+		if (at && at > name)
+			len = (size_t)(at - name);
 		if (ld->names_len + len + 1 > UINT32_MAX || ld->nr_raw >= UINT32_MAX)
 			break;
 
@@ -304,7 +308,8 @@ static void build_table(struct loader *ld, struct elfsyms *es)
 		}
 		es->syms[i] = (struct esym){ .start = r->start, .end = end,
 					     .name = (uint32_t)names_len };
-		memcpy(es->names + names_len, r->name, r->len + 1);
+		memcpy(es->names + names_len, r->name, r->len);
+		es->names[names_len + r->len] = '\0';
 		names_len += r->len + 1;
 	}
 	es->nr_syms = n;

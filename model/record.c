@@ -31,6 +31,7 @@ struct table {
 struct record {
 	int fd; /* borrowed */
 	uint64_t start_ns;
+	unsigned unit; /* ns per unit of state and off-CPU times */
 	struct intern *strs; /* string → file id */
 	uint32_t nr_strs;    /* strings written */
 	uint32_t nr_frames, nr_stacks, nr_threads;
@@ -41,7 +42,7 @@ struct record {
 	uint64_t bytes, ticks;
 	ZSTD_CCtx *cctx;
 	struct table t_strs, t_frames, t_stacks, t_threads;
-	struct recfmt_buf payload, zbuf, ticks_out, updates;
+	struct recfmt_buf payload, zbuf, ticks_out, updates, rec, cols[3];
 };
 
 static int write_all(int fd, const uint8_t *p, size_t n)
@@ -149,6 +150,22 @@ static uint64_t sref(struct record *r, const char *s)
 	return (uint64_t)id + 1;
 }
 
+/* Appends r->rec to b as a record (its exact length first) and empties it. */
+static void put_record(struct record *r, struct recfmt_buf *b)
+{
+	recfmt_put_u(b, r->rec.len);
+	recfmt_put(b, r->rec.p, r->rec.len);
+	r->rec.len = 0;
+}
+
+/* A time that may be unknown (0), relative to the recording's start: 0, or zigzag + 1. */
+static uint64_t rel_time(const struct record *r, uint64_t ns)
+{
+	int64_t d = (int64_t)(ns - r->start_ns);
+
+	return ns ? (((uint64_t)d << 1) ^ (uint64_t)(d >> 63)) + 1 : 0;
+}
+
 static void put_header(struct recfmt_buf *b, enum recfmt_key key, const void *v, size_t n)
 {
 	recfmt_put_u(b, key);
@@ -214,6 +231,7 @@ int record_new(int fd, const struct record_info *info, struct record **out)
 
 	r->fd = fd;
 	r->start_ns = info->start_ns;
+	r->unit = info->time_unit_ns ? info->time_unit_ns : RECORD_TIME_UNIT_NS;
 	r->strs = intern_new();
 	r->cctx = ZSTD_createCCtx();
 	if (!r->cctx) {
@@ -260,6 +278,9 @@ void record_free(struct record *r)
 	recfmt_buf_fini(&r->zbuf);
 	recfmt_buf_fini(&r->ticks_out);
 	recfmt_buf_fini(&r->updates);
+	recfmt_buf_fini(&r->rec);
+	for (int i = 0; i < 3; i++)
+		recfmt_buf_fini(&r->cols[i]);
 	free(r);
 }
 
@@ -270,21 +291,21 @@ static int write_frames(struct record *r, const struct stacks *st)
 
 	for (; r->nr_frames < n && !ret; r->nr_frames++) {
 		const struct frame *f = stacks_frame(st, r->nr_frames);
-		struct recfmt_buf *b = &r->t_frames.entries;
 		uint64_t module = sref(r, f->module), function = sref(r, f->function);
 		uint64_t build_id = sref(r, f->build_id), file = sref(r, f->file);
-		size_t mark = recfmt_open(b);
+		struct recfmt_buf *b = &r->rec;
 
 		recfmt_put_u(b, module);
 		recfmt_put_u(b, function);
 		recfmt_put_u(b, build_id);
 		recfmt_put_u(b, file);
-		recfmt_put_u(b, f->addr);
 		recfmt_put_u(b, f->offset);
+		/* addr - offset: the module's base, shared by its frames; 0 for the kernel */
+		recfmt_put_s(b, (int64_t)(f->addr - f->offset));
 		recfmt_put_u(b, f->line);
 		recfmt_put_u(b, f->kind);
 		recfmt_put_u(b, f->symbolized ? RECFMT_FRAME_SYMBOLIZED : 0);
-		recfmt_close(b, mark);
+		put_record(r, &r->t_frames.entries);
 		ret = table_next(r, &r->t_frames);
 	}
 	return ret;
@@ -328,35 +349,35 @@ static int write_threads(struct record *r, const struct threads *th)
 	for (uint32_t i = 0; i < r->nr_threads; i++) {
 		const struct thread *t = threads_get(th, i);
 		struct shadow *s = &r->threads[i];
-		size_t mark;
+		uint64_t comm, process;
 
 		if (t->comm == s->comm && t->process == s->process && t->exited == s->exited)
 			continue;
 		nupd++;
-		mark = recfmt_open(u);
-		recfmt_put_u(u, i);
-		recfmt_put_u(u, sref(r, t->comm));
-		recfmt_put_u(u, sref(r, t->process));
-		recfmt_put_u(u, t->exited ? RECFMT_THREAD_EXITED : 0);
-		recfmt_close(u, mark);
+		comm = sref(r, t->comm);
+		process = sref(r, t->process);
+		recfmt_put_u(&r->rec, i);
+		recfmt_put_u(&r->rec, comm);
+		recfmt_put_u(&r->rec, process);
+		recfmt_put_u(&r->rec, t->exited ? RECFMT_THREAD_EXITED : 0);
+		put_record(r, u);
 		*s = (struct shadow){ t->comm, t->process, t->exited };
 	}
 	if (n > r->nr_threads)
 		r->threads = xgrow(r->threads, &r->threads_cap, n, sizeof(*r->threads));
 	for (; r->nr_threads < n && !ret; r->nr_threads++) {
 		const struct thread *t = threads_get(th, r->nr_threads);
-		struct recfmt_buf *b = &r->t_threads.entries;
 		uint64_t comm = sref(r, t->comm), process = sref(r, t->process);
-		size_t mark = recfmt_open(b);
+		struct recfmt_buf *b = &r->rec;
 
 		recfmt_put_u(b, t->pid);
 		recfmt_put_u(b, t->tid);
 		recfmt_put_u(b, comm);
 		recfmt_put_u(b, process);
-		recfmt_put_u(b, t->first_ns);
-		recfmt_put_u(b, t->last_ns);
+		recfmt_put_u(b, rel_time(r, t->first_ns));
+		recfmt_put_u(b, rel_time(r, t->last_ns));
 		recfmt_put_u(b, t->exited ? RECFMT_THREAD_EXITED : 0);
-		recfmt_close(b, mark);
+		put_record(r, &r->t_threads.entries);
 		r->threads[r->nr_threads] = (struct shadow){ t->comm, t->process, t->exited };
 		ret = table_next(r, &r->t_threads);
 	}
@@ -374,25 +395,39 @@ static int write_threads(struct record *r, const struct threads *th)
 	return table_flush(r, &r->t_threads, NULL);
 }
 
-/* Entries sorted by (thread, stack): deltas keep them small. */
-static void put_counts(struct recfmt_buf *b, enum recfmt_section sec, const struct tick_count *v,
-		       size_t n)
+/*
+ * A layer: n, the unit of its values, then three columns (zstd compresses columns of alike
+ * numbers better than interleaved triples): thread deltas, stacks (relative within a thread),
+ * values. Entries are sorted by (thread, stack), so deltas are small. A value is 0 for "the whole
+ * tick" (a thread asleep all along), else its count of units, rounded, plus 1.
+ */
+static void put_layer(struct record *r, struct recfmt_buf *b, enum recfmt_section sec,
+		      const struct tick_count *v, size_t n, uint64_t unit, uint64_t whole)
 {
+	struct recfmt_buf *c = r->cols;
 	uint32_t thread = 0, stack = 0;
 	size_t mark;
 
-	recfmt_put_u(b, sec);
-	mark = recfmt_open(b);
-	recfmt_put_u(b, n);
+	for (int i = 0; i < 3; i++)
+		c[i].len = 0;
 	for (size_t i = 0; i < n; i++) {
 		int64_t dt = (int64_t)v[i].thread - thread;
 
-		recfmt_put_s(b, dt);
-		recfmt_put_s(b, dt ? (int64_t)v[i].stack : (int64_t)v[i].stack - stack);
-		recfmt_put_u(b, v[i].count);
+		recfmt_put_s(&c[0], dt);
+		recfmt_put_s(&c[1], dt ? (int64_t)v[i].stack : (int64_t)v[i].stack - stack);
+		if (whole && v[i].count == whole)
+			recfmt_put_u(&c[2], 0);
+		else
+			recfmt_put_u(&c[2], (v[i].count + unit / 2) / unit + 1);
 		thread = v[i].thread;
 		stack = v[i].stack;
 	}
+	recfmt_put_u(b, sec);
+	mark = recfmt_open(b);
+	recfmt_put_u(b, n);
+	recfmt_put_u(b, unit);
+	for (int i = 0; i < 3; i++)
+		recfmt_put(b, c[i].p, c[i].len);
 	recfmt_close(b, mark);
 }
 
@@ -414,11 +449,13 @@ static int write_tick(struct record *r, const struct tick *t)
 		recfmt_put_u(b, t->lost[k]);
 	recfmt_close(b, mark);
 	if (t->nr_counts)
-		put_counts(b, RECFMT_SEC_CPU, t->counts, t->nr_counts);
+		put_layer(r, b, RECFMT_SEC_CPU, t->counts, t->nr_counts, 1, 0);
 	if (t->nr_offcpu)
-		put_counts(b, RECFMT_SEC_OFFCPU, t->offcpu, t->nr_offcpu);
+		put_layer(r, b, RECFMT_SEC_OFFCPU, t->offcpu, t->nr_offcpu, r->unit,
+			  t->end_ns - t->start_ns);
 	if (t->nr_states)
-		put_counts(b, RECFMT_SEC_STATES, t->states, t->nr_states);
+		put_layer(r, b, RECFMT_SEC_STATES, t->states, t->nr_states, r->unit,
+			  t->end_ns - t->start_ns);
 	return emit(r, &r->ticks_out, RECFMT_TICK, b->p, b->len);
 }
 

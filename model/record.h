@@ -37,7 +37,12 @@ struct record_info {
 	const struct record_probe *probes;
 	size_t nr_probes;
 	unsigned part;               /* 0, or N for the rotated file FILE.N */
+	/* States and off-CPU times are written in units of this many ns: 1 keeps them exact; 0
+	 * means RECORD_TIME_UNIT_NS (views show them to the millisecond). */
+	unsigned time_unit_ns;
 };
+
+#define RECORD_TIME_UNIT_NS 1000
 
 /* What the end chunk says. */
 struct record_end {

@@ -64,6 +64,8 @@ struct replay {
 	size_t nr_frames, cap_frames, nr_stacks, cap_stacks, nr_threads, cap_threads;
 	struct tick_count *layer[3];
 	size_t cap_layer[3];
+	int64_t *deltas; /* a layer's thread and stack columns */
+	size_t cap_deltas;
 };
 
 static void warn(struct replay *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -648,6 +650,7 @@ void replay_free(struct replay *r)
 	free(r->threads);
 	for (int i = 0; i < 3; i++)
 		free(r->layer[i]);
+	free(r->deltas);
 	free(r);
 }
 
@@ -813,8 +816,8 @@ static void apply_frames(struct replay *r, struct recfmt_rd *rd)
 		fr.function = str_ref(r, recfmt_get_u(&f));
 		fr.build_id = str_ref(r, recfmt_get_u(&f));
 		fr.file = str_ref(r, recfmt_get_u(&f));
-		fr.addr = recfmt_get_u(&f);
 		fr.offset = recfmt_get_u(&f);
+		fr.addr = fr.offset + (uint64_t)recfmt_get_s(&f);
 		fr.line = (uint32_t)recfmt_get_u(&f);
 		kind = recfmt_get_u(&f);
 		fr.kind = kind <= FRAME_SPECIAL ? (enum frame_kind)kind : FRAME_UNKNOWN;
@@ -863,6 +866,14 @@ static void apply_stacks(struct replay *r, struct recfmt_rd *rd)
 	}
 }
 
+/* A time written relative to the start: 0 (unknown), or zigzag + 1. */
+static uint64_t rel_time(const struct replay *r, uint64_t v)
+{
+	uint64_t z = v - 1;
+
+	return v ? r->info.start_ns + (uint64_t)((int64_t)(z >> 1) ^ -(int64_t)(z & 1)) : 0;
+}
+
 static void apply_threads(struct replay *r, struct recfmt_rd *rd)
 {
 	struct threads *th = model_threads(r->m);
@@ -884,8 +895,8 @@ static void apply_threads(struct replay *r, struct recfmt_rd *rd)
 		tid = recfmt_get_u(&t);
 		comm = str_ref(r, recfmt_get_u(&t));
 		process = str_ref(r, recfmt_get_u(&t));
-		first_ns = recfmt_get_u(&t);
-		last_ns = recfmt_get_u(&t);
+		first_ns = rel_time(r, recfmt_get_u(&t));
+		last_ns = rel_time(r, recfmt_get_u(&t));
 		flags = recfmt_get_u(&t);
 		if (first + i < r->nr_threads)
 			continue;
@@ -923,24 +934,33 @@ static void apply_threads(struct replay *r, struct recfmt_rd *rd)
 	}
 }
 
-/* One layer of a tick: entries mapped to the model's threads and stacks. */
-static size_t read_layer(struct replay *r, struct recfmt_rd *sec, int which, bool states)
+/*
+ * One layer of a tick (n, unit, then the columns of thread deltas, stacks and values), its
+ * entries mapped to the model's threads and stacks. whole is the tick's length (value 0).
+ */
+static size_t read_layer(struct replay *r, struct recfmt_rd *sec, int which, bool states,
+			 uint64_t whole)
 {
-	uint64_t n = recfmt_get_u(sec), thread = 0, stack = 0;
+	uint64_t n = recfmt_get_u(sec), unit = recfmt_get_u(sec), thread = 0, stack = 0;
 	size_t cap = recfmt_left(sec) / 3, out = 0; /* an entry takes at least 3 bytes */
+	int64_t *d;
 
-	if (n < cap)
-		cap = n;
-	r->layer[which] = xgrow(r->layer[which], &r->cap_layer[which], cap ? cap : 1,
+	if (sec->bad || !unit || unit > 1000000000u || n > cap)
+		return 0;
+	r->layer[which] = xgrow(r->layer[which], &r->cap_layer[which], n ? n : 1,
 				sizeof(*r->layer[which]));
-	for (uint64_t i = 0; i < cap; i++) {
-		int64_t dt = recfmt_get_s(sec), ds = recfmt_get_s(sec);
-		uint64_t count = recfmt_get_u(sec);
+	r->deltas = xgrow(r->deltas, &r->cap_deltas, 2 * n + 1, sizeof(*r->deltas));
+	d = r->deltas;
+	for (uint64_t i = 0; i < 2 * n; i++)
+		d[i] = recfmt_get_s(sec);
+	for (uint64_t i = 0; i < n && !sec->bad; i++) {
+		uint64_t code = recfmt_get_u(sec), count;
 
 		if (sec->bad)
 			break;
-		thread += (uint64_t)dt;
-		stack = dt ? (uint64_t)ds : stack + (uint64_t)ds;
+		thread += (uint64_t)d[i];
+		stack = d[i] ? (uint64_t)d[n + i] : stack + (uint64_t)d[n + i];
+		count = !code ? whole : code - 1 <= UINT64_MAX / unit ? (code - 1) * unit : 0;
 		if (thread >= r->nr_threads || r->threads[thread] == UINT32_MAX ||
 		    (states ? stack >= MODEL_STATE_NR : stack >= r->nr_stacks)) {
 			r->damage.dropped++;
@@ -959,6 +979,10 @@ static void apply_tick(struct replay *r, struct recfmt_rd *rd, bool skip)
 {
 	struct tick t = { 0 };
 	bool have_figures = false;
+	uint64_t seq, start = 0, end = 0;
+
+	/* the tick's length first: values may say "all of it" */
+	tick_times(r, *rd, &seq, &start, &end);
 
 	while (recfmt_left(rd)) {
 		uint64_t id = recfmt_get_u(rd);
@@ -987,19 +1011,19 @@ static void apply_tick(struct replay *r, struct recfmt_rd *rd, bool skip)
 			break;
 		case RECFMT_SEC_CPU:
 			if (!skip) {
-				t.nr_counts = read_layer(r, &sec, 0, false);
+				t.nr_counts = read_layer(r, &sec, 0, false, end - start);
 				t.counts = r->layer[0];
 			}
 			break;
 		case RECFMT_SEC_OFFCPU:
 			if (!skip) {
-				t.nr_offcpu = read_layer(r, &sec, 1, false);
+				t.nr_offcpu = read_layer(r, &sec, 1, false, end - start);
 				t.offcpu = r->layer[1];
 			}
 			break;
 		case RECFMT_SEC_STATES:
 			if (!skip) {
-				t.nr_states = read_layer(r, &sec, 2, true);
+				t.nr_states = read_layer(r, &sec, 2, true, end - start);
 				t.states = r->layer[2];
 			}
 			break;

@@ -168,15 +168,18 @@ static uint32_t special(struct stacks *st, const char *name)
 }
 
 /*
- * One address to a frame. Return addresses point after the call: every frame but the leaf is
- * looked up at addr - 1 so that a call at the very end of a function stays in it.
+ * One address to its frames, written to out (room for at least one): the function, then the
+ * functions inlined into it at that address (debug info), outermost first. Return addresses point
+ * after the call: every frame but the leaf is looked up at addr - 1 so that a call at the very end
+ * of a function stays in it. Returns how many frames were written.
  */
 static uint32_t resolve_ip(struct stacks *st, struct syms *syms, uint32_t pid, uint64_t ip,
-			   bool kernel, bool leaf)
+			   bool kernel, bool leaf, uint32_t *out, uint32_t room)
 {
 	uint64_t look = leaf || !ip ? ip : ip - 1;
 	struct syms_frame sf = { .module = "[unknown]", .kind = SYMS_UNKNOWN };
 	struct frame f = { 0 };
+	uint32_t n;
 
 	if (syms) {
 		if (kernel)
@@ -191,6 +194,8 @@ static uint32_t resolve_ip(struct stacks *st, struct syms *syms, uint32_t pid, u
 	f.module = sf.module ? sf.module : "[unknown]";
 	f.function = sf.function;
 	f.build_id = sf.build_id;
+	f.file = sf.file;
+	f.line = sf.line;
 	f.kind = kind_of(sf.kind);
 	f.symbolized = sf.function != NULL;
 	if (f.symbolized) {
@@ -201,13 +206,26 @@ static uint32_t resolve_ip(struct stacks *st, struct syms *syms, uint32_t pid, u
 		f.addr = ip;
 		f.offset = sf.offset + (ip - look);
 	}
-	return stacks_add_frame(st, &f);
+	out[0] = stacks_add_frame(st, &f);
+	n = 1;
+	/* inlined frames stand for their function too: same place as their host, own name */
+	for (uint32_t i = 0; i < sf.nr_inlined && n < room; i++) {
+		const struct syms_inline *in = &sf.inlined[i];
+
+		if (!in->function)
+			continue;
+		f.function = in->function;
+		f.file = in->file;
+		f.line = in->line;
+		out[n++] = stacks_add_frame(st, &f);
+	}
+	return n;
 }
 
 size_t stacks_resolve(struct stacks *st, struct syms *syms)
 {
 	uint32_t nr_raw = intern_count(st->raws);
-	uint32_t frames[2 * MAX_FRAMES + 2];
+	uint32_t frames[4 * MAX_FRAMES + 2];
 	size_t done = 0;
 
 	for (; st->resolved < nr_raw; st->resolved++, done++) {
@@ -221,10 +239,13 @@ size_t stacks_resolve(struct stacks *st, struct syms *syms)
 			frames[n++] = special(st, "[no user stack]");
 		else if (k->flags & MODEL_SAMPLE_TRUNCATED)
 			frames[n++] = special(st, "[truncated]");
+		/* one slot per address is always left, and one for the reason marker */
 		for (uint32_t i = k->nr_user; i-- > 0;)
-			frames[n++] = resolve_ip(st, syms, k->pid, user[i], false, i == 0);
+			n += resolve_ip(st, syms, k->pid, user[i], false, i == 0, frames + n,
+					sizeof(frames) / sizeof(frames[0]) - 1 - n - i - k->nr_kernel);
 		for (uint32_t i = k->nr_kernel; i-- > 0;)
-			frames[n++] = resolve_ip(st, syms, k->pid, kernel[i], true, i == 0);
+			n += resolve_ip(st, syms, k->pid, kernel[i], true, i == 0, frames + n,
+					sizeof(frames) / sizeof(frames[0]) - 1 - n - i);
 		if (!n)
 			frames[n++] = special(st, "[no stack]");
 		if (k->flags & STACKS_REASON_MASK) {

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@
 #include "elfsyms.h"
 #include "elfunw.h"
 #include "kallsyms.h"
+#include "srcline.h"
 #include "syms.h"
 #include "xalloc.h"
 
@@ -150,6 +152,10 @@ struct bin {
 	size_t nr_old;
 	struct elfunw *unw; /* unwind sections, read on the unwinder's first use */
 	bool unw_tried;
+	/* a separate debug file (build-id, .gnu_debuglink) or the binary's own debug info */
+	struct elfsyms *dbg_es; /* its .symtab, when the binary is stripped */
+	struct srcline *src;    /* its DWARF: file:line, inlined functions */
+	bool dbg_tried;
 };
 
 struct fileid {
@@ -421,6 +427,94 @@ static int open_map_file(struct syms *s, uint32_t pid, const struct map *m, stru
 	return fd;
 }
 
+/*
+ * Opens the separate debug file of a binary: by build-id under /usr/lib/debug/.build-id, then by
+ * its .gnu_debuglink name next to it, in .debug/ and under /usr/lib/debug; each first in the
+ * process's root (containers), then on the host. The file must not be the binary itself and must
+ * carry the same build-id when both have one. Returns an fd or -1.
+ */
+static int open_debug_file(struct syms *s, uint32_t pid, const char *path, const char *build_id,
+			   const char *link, const struct stat *bin_st)
+{
+	char root[PATH_MAX], cand[PATH_MAX], dir[PATH_MAX];
+	const char *roots[2] = { root, "" }, *slash = strrchr(path, '/');
+	size_t dlen = slash ? (size_t)(slash - path) : 0;
+	struct stat st;
+	int fd, n;
+
+	n = snprintf(root, sizeof(root), "%s/%" PRIu32 "/root", s->proc_root, pid);
+	if (n < 0 || (size_t)n >= sizeof(root) || dlen >= sizeof(dir))
+		return -1;
+	memcpy(dir, path, dlen);
+	dir[dlen] = '\0';
+	for (int r = 0; r < 2; r++) {
+		for (int c = 0; c < 4; c++) {
+			char *bid = NULL;
+			bool symtab;
+
+			if (c == 0 && build_id && strlen(build_id) > 2)
+				n = snprintf(cand, sizeof(cand), "%s/usr/lib/debug/.build-id/%.2s/%s.debug",
+					     roots[r], build_id, build_id + 2);
+			else if (c == 1 && link)
+				n = snprintf(cand, sizeof(cand), "%s%s/%s", roots[r], dir, link);
+			else if (c == 2 && link)
+				n = snprintf(cand, sizeof(cand), "%s%s/.debug/%s", roots[r], dir, link);
+			else if (c == 3 && link)
+				n = snprintf(cand, sizeof(cand), "%s/usr/lib/debug%s/%s", roots[r], dir,
+					     link);
+			else
+				continue;
+			if (n < 0 || (size_t)n >= sizeof(cand) ||
+			    (fd = open_regular(cand, 0, &st)) < 0)
+				continue;
+			if (st.st_dev == bin_st->st_dev && st.st_ino == bin_st->st_ino) {
+				close(fd);
+				continue;
+			}
+			if (build_id && (elfsyms_peek_fd(fd, &bid, &symtab) ||
+					 (bid && strcmp(bid, build_id)))) {
+				free(bid);
+				close(fd);
+				continue;
+			}
+			free(bid);
+			return fd;
+		}
+	}
+	return -1;
+}
+
+/* Finds debug info for a binary once: symbols of a stripped one, DWARF for file:line. */
+static void load_debug(struct syms *s, uint32_t pid, const struct map *m, struct bin *b, int fd,
+		       const struct stat *st)
+{
+	bool has_dwarf = false;
+	char *link = NULL;
+	int dfd = -1;
+
+	if (b->dbg_tried || !b->es)
+		return;
+	b->dbg_tried = true;
+	srcline_peek_fd(fd, &has_dwarf, &link);
+	if (!has_dwarf || !elfsyms_has_symtab(b->es))
+		dfd = open_debug_file(s, pid, m->path, elfsyms_build_id(b->es), link, st);
+	if (dfd >= 0) {
+		struct elfsyms *es = NULL;
+
+		if (!elfsyms_has_symtab(b->es) && !elfsyms_load_fd(dfd, &es) &&
+		    elfsyms_has_symtab(es))
+			b->dbg_es = es;
+		else
+			elfsyms_free(es);
+		if (!has_dwarf && srcline_open_fd(dfd, &b->src))
+			b->src = NULL;
+		close(dfd);
+	}
+	if (has_dwarf && srcline_open_fd(fd, &b->src))
+		b->src = NULL;
+	free(link);
+}
+
 static struct bin *open_bin(struct syms *s, uint32_t pid, const struct map *m)
 {
 	struct stat st;
@@ -430,6 +524,8 @@ static struct bin *open_bin(struct syms *s, uint32_t pid, const struct map *m)
 	if (fd < 0)
 		return NULL;
 	b = bin_for_fd(s, fd, &st);
+	if (b)
+		load_debug(s, pid, m, b, fd, &st);
 	close(fd);
 	return b;
 }
@@ -936,6 +1032,35 @@ static void resolve_elf(struct elfsyms *es, const struct map *m, uint64_t addr,
 	out->function = elfsyms_lookup(es, out->offset, &out->sym_offset);
 }
 
+_Static_assert(sizeof(struct srcline_frame) == sizeof(struct syms_inline) &&
+		       offsetof(struct srcline_frame, file) == offsetof(struct syms_inline, file) &&
+		       offsetof(struct srcline_frame, line) == offsetof(struct syms_inline, line),
+	       "srcline_frame and syms_inline must match");
+
+/* Names from the debug file's .symtab (a stripped binary), then file:line and inlined code. */
+static void resolve_debug(struct bin *b, struct syms_frame *out)
+{
+	const struct srcline_frame *f;
+	const char *name;
+	uint64_t off;
+	size_t n;
+
+	if (b->dbg_es && (name = elfsyms_lookup(b->dbg_es, out->offset, &off))) {
+		out->function = name;
+		out->sym_offset = off;
+	}
+	if (!b->src || !out->function)
+		return;
+	n = srcline_lookup(b->src, out->offset, &f);
+	if (!n)
+		return;
+	out->file = f[0].file;
+	out->line = f[0].line;
+	/* srcline_frame and syms_inline have the same layout */
+	out->inlined = (const struct syms_inline *)(f + 1);
+	out->nr_inlined = (uint32_t)(n - 1);
+}
+
 int syms_user(struct syms *s, uint32_t pid, uint64_t addr, struct syms_frame *out)
 {
 	const struct jsym *js;
@@ -959,6 +1084,8 @@ int syms_user(struct syms *s, uint32_t pid, uint64_t addr, struct syms_frame *ou
 		out->module = m->module;
 		out->module_path = m->path;
 		resolve_elf(m->bin ? m->bin->es : NULL, m, addr, out);
+		if (m->bin)
+			resolve_debug(m->bin, out);
 		return 0;
 	}
 	if (m && m->type == MAP_VDSO) {
@@ -1169,6 +1296,8 @@ void syms_free(struct syms *s)
 		free(s->fileids[i]);
 	for (i = 0; i < s->nr_bins; i++) {
 		elfunw_free(s->bins[i]->unw);
+		elfsyms_free(s->bins[i]->dbg_es);
+		srcline_free(s->bins[i]->src);
 		for (j = 0; j < s->bins[i]->nr_old; j++)
 			elfsyms_free(s->bins[i]->old[j]);
 		free(s->bins[i]->old);

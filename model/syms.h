@@ -24,6 +24,13 @@ enum syms_kind {
 	SYMS_UNKNOWN, /* no mapping covers the address */
 };
 
+/* A function inlined at an address (from DWARF debug info). Borrowed until syms_free(). */
+struct syms_inline {
+	const char *function;
+	const char *file; /* where it is defined, or NULL */
+	uint32_t line;
+};
+
 struct syms_frame {
 	/* All strings are borrowed from the symbolizer and valid until syms_free(). */
 	const char *module;      /* short name: "libc.so.6", "[kernel.kallsyms]", "[vdso]", "[jit]",
@@ -36,6 +43,11 @@ struct syms_frame {
 	                            addr for the kernel) */
 	uint64_t sym_offset;     /* addr - start of function, when function != NULL */
 	enum syms_kind kind;
+	/* From DWARF debug info, when the binary or its separate debug file has it: */
+	const char *file;        /* where function is defined, or NULL */
+	uint32_t line;           /* its line, 0 when unknown */
+	uint32_t nr_inlined;     /* functions inlined at addr, outermost first */
+	const struct syms_inline *inlined;
 };
 
 struct syms_opts {

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <linux/perf_event.h>
 #include <linux/types.h>
@@ -42,7 +41,6 @@ struct probe_cpu {
 	/* valid during drain() only */
 	struct model *m;
 	int consumed;
-	int cb_err;
 };
 
 /*

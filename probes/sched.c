@@ -48,7 +48,7 @@ struct probe_sched {
 	int nr_possible;
 	uint32_t max_threads;
 	uint64_t nr_threads; /* read at the last tick */
-	bool no_batch;       /* the kernel has no batch lookups for hash maps */
+	bool no_batch;	     /* the kernel has no batch lookups for hash maps */
 	struct sched_counters *percpu;
 	struct sched_counters reported;
 	/* pass buffers */
@@ -236,8 +236,8 @@ static __u32 seed_state(const struct probe_sched *p, const struct proc_thread *p
 		char path[340];
 		struct stat st;
 
-		snprintf(path, sizeof(path), "%s/%u/task/%u/fd/%ld", p->proc_root, pt->pid,
-			 pt->tid, fd);
+		snprintf(path, sizeof(path), "%s/%u/task/%u/fd/%ld", p->proc_root, pt->pid, pt->tid,
+			 fd);
 		r = fd >= 0 && !stat(path, &st) ? sched_fd_reason(st.st_mode) : SCHED_OTHER;
 	}
 	return r;
@@ -271,10 +271,10 @@ static void seed_one(const struct proc_thread *pt, void *arg)
 static void seed(struct probe_sched *p, uint32_t pid, uint64_t since)
 {
 	struct seed_ctx c = {
-		.p = p,
-		.since = since,
-		.now = now_ns(),
-		.fd = bpf_map__fd(p->skel->maps.threads),
+	    .p = p,
+	    .since = since,
+	    .now = now_ns(),
+	    .fd = bpf_map__fd(p->skel->maps.threads),
 	};
 
 	probe_proc_scan(p->proc_root, pid, seed_one, &c);
@@ -284,12 +284,14 @@ static void seed(struct probe_sched *p, uint32_t pid, uint64_t since)
 
 static void choose_programs(struct sched_bpf *s, bool raw, bool follow)
 {
-	struct bpf_program *btf[] = { s->progs.on_switch, s->progs.on_wakeup,
-				      s->progs.on_wakeup_new, s->progs.on_fork,
-				      s->progs.on_exit, s->progs.on_exec };
-	struct bpf_program *rawp[] = { s->progs.on_switch_raw, s->progs.on_wakeup_raw,
-				       s->progs.on_wakeup_new_raw, s->progs.on_fork_raw,
-				       s->progs.on_exit_raw, s->progs.on_exec_raw };
+	struct bpf_program *btf[] = {
+		s->progs.on_switch, s->progs.on_wakeup, s->progs.on_wakeup_new,
+		s->progs.on_fork,   s->progs.on_exit,   s->progs.on_exec,
+	};
+	struct bpf_program *rawp[] = {
+		s->progs.on_switch_raw, s->progs.on_wakeup_raw, s->progs.on_wakeup_new_raw,
+		s->progs.on_fork_raw,   s->progs.on_exit_raw,   s->progs.on_exec_raw,
+	};
 
 	for (size_t i = 0; i < sizeof(btf) / sizeof(btf[0]); i++) {
 		bool fork = i == 3;
@@ -316,11 +318,11 @@ static void load_err(int e, char *err, size_t errlen)
 }
 
 /* Opens, sizes and loads one program set. */
-static int load(struct probe_sched *p, const struct probe_sched_opts *opts, bool raw,
-		char *err, size_t errlen)
+static int load(struct probe_sched *p, const struct probe_sched_opts *opts, bool raw, char *err,
+		size_t errlen)
 {
-	uint64_t min_us = opts && opts->min_block_us ? opts->min_block_us
-						      : PROBE_SCHED_MIN_BLOCK_US;
+	uint64_t min_us =
+	    opts && opts->min_block_us ? opts->min_block_us : PROBE_SCHED_MIN_BLOCK_US;
 	int e;
 
 	libbpf_msg[0] = '\0';
@@ -388,7 +390,7 @@ int probe_sched_new(const struct probe_sched_opts *opts, struct probe_sched **ou
 	size_t nr_pids = opts && opts->pids ? opts->nr_pids : 0;
 	const char *force = getenv("FLAMETOP_SCHED_RAW_TP");
 	bool raw = force && *force && strcmp(force, "0") != 0;
-	struct sched_acct_opts ao = { 0 };
+	struct sched_acct_opts ao = {0};
 	char btf_err[512] = "";
 	struct probe_sched *p;
 	uint64_t attach_ns;
@@ -418,7 +420,8 @@ int probe_sched_new(const struct probe_sched_opts *opts, struct probe_sched **ou
 	p->filter = nr_pids > 0 || (opts && opts->filter);
 	e = libbpf_num_possible_cpus();
 	if (e <= 0) {
-		set_err(err, errlen, "failed to count possible CPUs: %s", strerror(e ? -e : EINVAL));
+		set_err(err, errlen, "failed to count possible CPUs: %s",
+			strerror(e ? -e : EINVAL));
 		e = e ? e : -EINVAL;
 		goto err;
 	}
@@ -595,8 +598,8 @@ static int pass_batch(struct probe_sched *p, struct model *m)
 
 	for (;;) {
 		__u32 n = BATCH;
-		int e = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, p->keys, p->vals, &n,
-					     NULL);
+		int e =
+		    bpf_map_lookup_batch(fd, first ? NULL : &in, &out, p->keys, p->vals, &n, NULL);
 
 		if (e && errno != ENOENT)
 			return -errno;

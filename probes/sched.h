@@ -23,7 +23,7 @@ struct probe_sched_opts {
 	const uint32_t *pids; /* target processes (all their threads); NULL/0: whole system */
 	size_t nr_pids;
 	bool follow_children;  /* processes forked by a target become targets too */
-	bool filter;           /* only targets, even with no pids yet (probe_sched_add_pid()) */
+	bool filter;	       /* only targets, even with no pids yet (probe_sched_add_pid()) */
 	uint64_t min_block_us; /* shortest block reported with stacks; 0: the default */
 	const char *proc_root; /* NULL: "/proc" */
 };
@@ -33,7 +33,7 @@ struct probe_sched_counters {
 	uint64_t switches;     /* switch-outs and switch-ins of target threads */
 	uint64_t wakeups;      /* wakeups of target threads */
 	uint64_t blocks;       /* blocks sent with their stacks */
-	uint64_t exits;        /* thread exits reported */
+	uint64_t exits;	       /* thread exits reported */
 	uint64_t ringbuf_lost; /* records dropped: the ring was full (MODEL_LOST_RINGBUF) */
 	uint64_t threads_full; /* events of threads the "threads" map had no room for */
 	uint64_t stacks_full;  /* blocks whose stacks the "stacks" map had no room for */

@@ -14,10 +14,10 @@
 /* Thread states, in the order of enum model_state (the loader asserts it). */
 #define SCHED_RUNNING 0
 #define SCHED_RUNNABLE 1 /* woken or preempted, waiting for a CPU */
-#define SCHED_LOCK 2     /* futex, file locks, SysV semaphores */
-#define SCHED_IO 3       /* D state, or blocked in a read/write of a file or block device */
-#define SCHED_POLL 4     /* poll, select, epoll */
-#define SCHED_SLEEP 5    /* nanosleep, clock_nanosleep */
+#define SCHED_LOCK 2	 /* futex, file locks, SysV semaphores */
+#define SCHED_IO 3	 /* D state, or blocked in a read/write of a file or block device */
+#define SCHED_POLL 4	 /* poll, select, epoll */
+#define SCHED_SLEEP 5	 /* nanosleep, clock_nanosleep */
 #define SCHED_OTHER 6
 #define SCHED_NR_STATES 7
 
@@ -31,12 +31,12 @@
 struct sched_thread {
 	__u64 seq;
 	__u64 acc_ns[SCHED_NR_STATES]; /* closed intervals, per state, since born_ns */
-	__u64 since_ns;                /* start of the current state */
-	__u64 born_ns;                 /* when this entry was made: tells a reused tid apart */
-	__u32 pid;                     /* tgid */
-	__u32 state;                   /* SCHED_* */
-	__u32 flags;                   /* SCHED_THR_* */
-	__s32 syscall;                 /* the syscall it blocked in, -1 if none or unknown */
+	__u64 since_ns;		       /* start of the current state */
+	__u64 born_ns;		       /* when this entry was made: tells a reused tid apart */
+	__u32 pid;		       /* tgid */
+	__u32 state;		       /* SCHED_* */
+	__u32 flags;		       /* SCHED_THR_* */
+	__s32 syscall;		       /* the syscall it blocked in, -1 if none or unknown */
 	char comm[SCHED_COMM_LEN];
 	char pcomm[SCHED_COMM_LEN]; /* group leader's comm */
 	__u64 seq_end;
@@ -75,9 +75,9 @@ struct sched_block_rec {
 #define SCHED_BLOCK_HDR_SIZE 88
 #define SCHED_BLOCK_MAX_SIZE (SCHED_BLOCK_HDR_SIZE + (SCHED_MAX_UFRAMES + SCHED_MAX_KFRAMES) * 8)
 
-#define SCHED_STK_USER_FAILED (1u << 0)   /* user thread, but no user stack */
+#define SCHED_STK_USER_FAILED (1u << 0)	  /* user thread, but no user stack */
 #define SCHED_STK_KERNEL_FAILED (1u << 1) /* no kernel stack */
-#define SCHED_STK_KTHREAD (1u << 2)       /* a kernel thread: no user stack expected */
+#define SCHED_STK_KTHREAD (1u << 2)	  /* a kernel thread: no user stack expected */
 
 /* A thread exited: its last totals, for the time since the loader last read its entry. */
 struct sched_exit_rec {
@@ -94,15 +94,15 @@ struct sched_exit_rec {
 
 /* Per-CPU counters: the single entry of the per-CPU array map "counters". */
 struct sched_counters {
-	__u64 switches;     /* sched_switch events that touched a target */
-	__u64 wakeups;      /* sched_wakeup(_new) of targets */
-	__u64 blocks;       /* blocked intervals sent (>= min_block_ns) */
-	__u64 exits;        /* exit records sent */
+	__u64 switches;	    /* sched_switch events that touched a target */
+	__u64 wakeups;	    /* sched_wakeup(_new) of targets */
+	__u64 blocks;	    /* blocked intervals sent (>= min_block_ns) */
+	__u64 exits;	    /* exit records sent */
 	__u64 ringbuf_lost; /* a record could not be sent: the ring was full */
 	__u64 threads_full; /* a thread could not be tracked: "threads" was full */
 	__u64 stacks_full;  /* a block's stacks could not be kept: "stacks" was full */
 	__u64 targets_full; /* a followed child could not be added: "targets" was full */
-	__u64 no_stack;     /* a long block whose stacks were not kept (missing or replaced) */
+	__u64 no_stack;	    /* a long block whose stacks were not kept (missing or replaced) */
 };
 
 #define SCHED_MAX_TARGETS 8192

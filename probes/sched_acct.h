@@ -64,6 +64,12 @@ int sched_acct_block(struct sched_acct *a, struct model *m, const struct sched_b
 int sched_acct_exit(struct sched_acct *a, struct model *m, const struct sched_exit_rec *r,
 		    size_t size);
 
+/* Threads that were born and ended between two passes and lived less than SCHED_ACCT_SHORT_NS
+ * are summed per process into one model thread: tid SCHED_ACCT_SHORT_TID(pid) (no real tid has
+ * bit 31 set: pid_max is at most 2^22), comm "[short-lived]". */
+#define SCHED_ACCT_SHORT_NS 100000000ull
+#define SCHED_ACCT_SHORT_TID(pid) (0x80000000u | (uint32_t)(pid))
+
 /* Drops kernel frames up to and including the one in [lo, hi), if one of the first few is.
  * Returns the index of the first frame kept. */
 uint32_t sched_acct_strip(const uint64_t *kernel, uint32_t nr, uint64_t lo, uint64_t hi);

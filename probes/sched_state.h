@@ -8,14 +8,14 @@
  *
  * The machine, per thread (t->state, open since t->since_ns):
  *
- *	switch-out, preempted or still TASK_RUNNING  RUNNING  -> RUNNABLE
- *	switch-out, blocking                         RUNNING  -> LOCK|IO|POLL|SLEEP|OTHER
- *	wakeup                                       blocked  -> RUNNABLE   (a blocked interval ends)
- *	switch-in                                    RUNNABLE -> RUNNING
- *	switch-in of a blocked thread                blocked  -> RUNNING    (the wakeup was missed:
- *	                                                                     the block ends here)
- *	switch-in of a running thread                (other)  -> RUNNING    (the switch-out was
- *	                                                                     missed: time unknown)
+ *   switch-out, preempted or TASK_RUNNING  RUNNING  -> RUNNABLE
+ *   switch-out, blocking                   RUNNING  -> LOCK|IO|POLL|SLEEP|OTHER
+ *   wakeup                                 blocked  -> RUNNABLE  (a blocked interval ends)
+ *   switch-in                              RUNNABLE -> RUNNING
+ *   switch-in of a blocked thread          blocked  -> RUNNING   (its wakeup was missed: the
+ *                                                                 block ends here)
+ *   switch-in of a running thread          (other)  -> RUNNING   (its switch-out was missed:
+ *                                                                 how the time split is unknown)
  *
  * Every transition closes [since_ns, now) into acc_ns[old state]. A wakeup of a thread that is not
  * blocked changes nothing (it was woken before it got to sleep).
@@ -125,7 +125,8 @@ static __always_inline __u32 sched_fd_reason(__u32 i_mode)
 {
 	__u32 fmt = i_mode & 0170000;
 
-	return fmt == 0100000 /* S_IFREG */ || fmt == 0060000 /* S_IFBLK */ ? SCHED_IO : SCHED_OTHER;
+	/* S_IFREG, S_IFBLK */
+	return fmt == 0100000 || fmt == 0060000 ? SCHED_IO : SCHED_OTHER;
 }
 
 /* A new entry: in state since since_ns (which may be before now: see sched.bpf.c). */

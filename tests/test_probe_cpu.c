@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <cmocka.h>
@@ -75,6 +76,7 @@ static pid_t spawn(char *const argv[], int *gate)
 		char c;
 
 		close(fds[1]);
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* a failed test must not leave it running */
 		if (read(fds[0], &c, 1) != 1)
 			_exit(126);
 		execv(argv[0], argv);
@@ -103,6 +105,8 @@ static pid_t spinner(void)
 	pid_t pid = fork();
 
 	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		alarm(120);
 		for (volatile unsigned long i = 0;; i++)
 			;
 	}
@@ -548,6 +552,8 @@ static void test_probe_cpu_whole_system_kernel_stacks(void **state)
 		uint32_t nr;
 		const uint32_t *frames;
 
+		/* the idle task is not a sample */
+		assert_int_not_equal(threads_get(model_threads(r.m), c->thread)->tid, 0);
 		if (pid_of(r.m, c->thread) != (uint32_t)pid) {
 			others += c->count;
 			continue;

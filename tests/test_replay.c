@@ -41,6 +41,8 @@ static const struct record_probe probes[] = {
 	{ "sched", "failed", "no BTF" },
 };
 
+static unsigned unit_ns = 1; /* exact, unless a test says otherwise */
+
 static void info_init(struct record_info *in)
 {
 	memset(in, 0, sizeof(*in));
@@ -61,6 +63,7 @@ static void info_init(struct record_info *in)
 	in->command = (char *const *)command;
 	in->probes = probes;
 	in->nr_probes = 2;
+	in->time_unit_ns = unit_ns;
 }
 
 static uint32_t frame(struct model *m, const char *module, const char *function,
@@ -138,6 +141,8 @@ static void build_and_record(int fd, struct model **out)
 		model_add_offcpu_resolved(m, 42, 43, NULL, NULL, s4, 777);
 		model_add_state(m, 42, 42, NULL, NULL, MODEL_STATE_RUNNING, 600000000);
 		model_add_state(m, 42, 42, NULL, NULL, MODEL_STATE_LOCK, 400000000 - i);
+		/* asleep the whole tick */
+		model_add_state(m, 42, 43, NULL, NULL, MODEL_STATE_SLEEP, SEC);
 		model_add_lost(m, MODEL_LOST_RINGBUF, i);
 		model_add_lost(m, MODEL_LOST_NO_STACK, 1);
 		if (i == 2) {
@@ -368,6 +373,46 @@ static void test_replay_round_trip_every_field(void **state)
 	free(f.p);
 	model_free(a);
 	close(fd);
+}
+
+/* By default state and off-CPU times are written to the microsecond, a whole tick exactly. */
+static void test_replay_default_unit_is_microseconds(void **state)
+{
+	struct model *a, *b;
+	struct replay *r;
+	struct file f;
+	char err[256];
+
+	unit_ns = 0;
+	record_file(&f, &a);
+	unit_ns = 1;
+	assert_int_equal(replay_open_mem(f.p, f.len, &r, err, sizeof(err)), 0);
+	b = replay_all(r);
+	assert_int_equal(model_nr_ticks(a), model_nr_ticks(b));
+	for (size_t i = 0; i < model_nr_ticks(a); i++) {
+		const struct tick *x = model_tick(a, i), *y = model_tick(b, i);
+
+		assert_same_counts(x->counts, x->nr_counts, y->counts, y->nr_counts);
+		assert_int_equal(x->nr_states, y->nr_states);
+		assert_int_equal(x->nr_offcpu, y->nr_offcpu);
+		for (size_t j = 0; j < x->nr_states; j++) {
+			int64_t d = (int64_t)(x->states[j].count - y->states[j].count);
+
+			assert_true(d >= -500 && d <= 500);
+			if (x->states[j].count == SEC)
+				assert_int_equal(y->states[j].count, SEC);
+		}
+		for (size_t j = 0; j < x->nr_offcpu; j++) {
+			int64_t d = (int64_t)(x->offcpu[j].count - y->offcpu[j].count);
+
+			assert_true(d >= -500 && d <= 500);
+			assert_int_equal(y->offcpu[j].count % 1000, 0);
+		}
+	}
+	model_free(b);
+	replay_free(r);
+	model_free(a);
+	free(f.p);
 }
 
 static void test_replay_skip_leaves_ticks_out(void **state)
@@ -641,6 +686,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_replay_round_trip_every_field),
+		cmocka_unit_test(test_replay_default_unit_is_microseconds),
 		cmocka_unit_test(test_replay_skip_leaves_ticks_out),
 		cmocka_unit_test(test_replay_cut_anywhere),
 		cmocka_unit_test(test_replay_flipped_bytes),

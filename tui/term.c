@@ -29,14 +29,14 @@ struct term {
 };
 
 /*
- * Semantic roles to what the terminal can show, htop style: one table for colour terminals,
- * a 256-colour refinement for the flame, and attributes alone for monochrome ones.
+ * Semantic roles to what the terminal can show, htop style: one table for colour terminals and
+ * attributes alone for monochrome ones. Only the 8 basic colours: their escape sequences are
+ * half as long as 256-colour ones, and the flame changes colour at every frame.
  */
 struct style {
-	short fg, bg;   /* -1: the terminal's default */
-	attr_t attr;    /* with colours */
-	attr_t mono;    /* without */
-	short fg256, bg256; /* 0: same as fg/bg */
+	short fg, bg; /* -1: the terminal's default */
+	attr_t attr;  /* with colours */
+	attr_t mono;  /* without */
 };
 
 static const struct style styles[CANVAS_ROLE_NR] = {
@@ -53,13 +53,12 @@ static const struct style styles[CANVAS_ROLE_NR] = {
 	[CANVAS_KEY] = { -1, -1, A_BOLD, A_BOLD },
 	[CANVAS_KEY_LABEL] = { COLOR_BLACK, COLOR_CYAN, A_NORMAL, A_REVERSE },
 	[CANVAS_PROMPT] = { COLOR_BLACK, COLOR_YELLOW, A_NORMAL, A_REVERSE },
-	[CANVAS_FLAME_USER_A] = { COLOR_BLACK, COLOR_YELLOW, A_NORMAL, A_REVERSE, 16, 221 },
-	[CANVAS_FLAME_USER_B] = { COLOR_BLACK, COLOR_RED, A_NORMAL, A_REVERSE, 16, 209 },
-	[CANVAS_FLAME_KERNEL] = { COLOR_BLACK, COLOR_GREEN, A_NORMAL, A_REVERSE | A_DIM, 16, 150 },
-	[CANVAS_FLAME_OTHER] = { COLOR_BLACK, COLOR_WHITE, A_NORMAL, A_REVERSE | A_DIM, 16, 250 },
-	[CANVAS_FLAME_MATCH] = { COLOR_BLACK, COLOR_MAGENTA, A_BOLD, A_REVERSE | A_UNDERLINE,
-				 16, 213 },
-	[CANVAS_FLAME_SEL] = { COLOR_WHITE, COLOR_BLUE, A_BOLD, A_BOLD | A_UNDERLINE, 231, 25 },
+	[CANVAS_FLAME_USER_A] = { COLOR_BLACK, COLOR_YELLOW, A_NORMAL, A_REVERSE },
+	[CANVAS_FLAME_USER_B] = { COLOR_BLACK, COLOR_RED, A_NORMAL, A_REVERSE },
+	[CANVAS_FLAME_KERNEL] = { COLOR_BLACK, COLOR_GREEN, A_NORMAL, A_REVERSE | A_DIM },
+	[CANVAS_FLAME_OTHER] = { COLOR_BLACK, COLOR_WHITE, A_NORMAL, A_REVERSE | A_DIM },
+	[CANVAS_FLAME_MATCH] = { COLOR_BLACK, COLOR_MAGENTA, A_BOLD, A_REVERSE | A_UNDERLINE },
+	[CANVAS_FLAME_SEL] = { COLOR_WHITE, COLOR_BLUE, A_BOLD, A_BOLD | A_UNDERLINE },
 	[CANVAS_STRIP] = { COLOR_GREEN, -1, A_NORMAL, A_NORMAL },
 };
 
@@ -83,10 +82,6 @@ static void setup_colors(struct term *t)
 	for (int r = 0; r < CANVAS_ROLE_NR; r++) {
 		short fg = styles[r].fg, bg = styles[r].bg;
 
-		if (COLORS >= 256 && styles[r].bg256) {
-			fg = styles[r].fg256;
-			bg = styles[r].bg256;
-		}
 		if (!defaults) {
 			fg = fg < 0 ? COLOR_WHITE : fg;
 			bg = bg < 0 ? COLOR_BLACK : bg;

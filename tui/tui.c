@@ -31,6 +31,7 @@ enum {
 	V_FLAME,
 	V_STACK,
 	V_HELP,
+	V_BLOCK,
 	V_NR,
 };
 
@@ -39,6 +40,7 @@ static const struct view_ops *const ops[V_NR] = {
 	[V_FLAME] = &view_flame_ops,
 	[V_STACK] = &view_stack_ops,
 	[V_HELP] = &view_help_ops,
+	[V_BLOCK] = &view_block_ops,
 };
 
 static const struct {
@@ -595,6 +597,9 @@ enum tui_action tui_key(struct tui *t, int k)
 		break;
 	case '2':
 		show(t, V_FLAME, false);
+		break;
+	case '3':
+		show(t, V_BLOCK, false);
 		break;
 	case TERM_KEY_TAB:
 	case TERM_KEY_BTAB:

@@ -27,6 +27,8 @@ struct view_target {
 	const char *path[VIEW_PATH_MAX]; /* a flame frame: function names, root first */
 	uint32_t path_len;               /* 0: no frame */
 	const char *function;            /* a function anywhere on the stack, or NULL */
+	bool offcpu;                     /* blocked time (the window's offcpu, shown in ms)
+	                                    instead of on-CPU samples */
 	char what[160];                  /* whose, for the title: "thread worker-hot (1235)" */
 };
 
@@ -81,6 +83,7 @@ extern const struct view_ops view_threads_ops;
 extern const struct view_ops view_flame_ops;
 extern const struct view_ops view_stack_ops;
 extern const struct view_ops view_help_ops;
+extern const struct view_ops view_block_ops;
 
 /* Helpers the views share (tui.c). */
 /* "12.5" style percentage of part in whole, or "-" when whole is 0. */

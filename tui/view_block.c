@@ -35,9 +35,11 @@ static const struct {
 	int priority; /* dropped first when narrow: higher */
 	bool right;
 } cols[COL_NR] = {
-	[COL_BLK] = { "%BLK", 6, 0, true },   [COL_TIME] = { "TIME", 8, 2, true },
-	[COL_REASON] = { "REASON", 6, 0, false }, [COL_THREADS] = { "THREADS", 20, 1, false },
-	[COL_WHERE] = { "WHERE (innermost first)", 0, 0, false },
+    [COL_BLK] = {"%BLK", 6, 0, true},
+    [COL_TIME] = {"TIME", 8, 2, true},
+    [COL_REASON] = {"REASON", 6, 0, false},
+    [COL_THREADS] = {"THREADS", 20, 1, false},
+    [COL_WHERE] = {"WHERE (innermost first)", 0, 0, false},
 };
 
 struct brow {
@@ -47,8 +49,8 @@ struct brow {
 	uint32_t thread; /* the thread that blocked there longest */
 	uint64_t thread_ns;
 	uint32_t nr_threads;
-	uint32_t pid;      /* when all its threads are of one process, else 0 */
-	char who[64];      /* "waiter" or "waiter +2" */
+	uint32_t pid; /* when all its threads are of one process, else 0 */
+	char who[64]; /* "waiter" or "waiter +2" */
 	char where[160];
 };
 
@@ -115,8 +117,8 @@ static void describe(const struct stacks *st, uint32_t stack, char *buf, size_t 
 	for (int pass = 0; pass < 2 && !shown; pass++) {
 		for (uint32_t j = nr; j-- > 0 && shown < WHERE_FRAMES && n + 1 < len;) {
 			const struct frame *f = stacks_frame(st, frames[j]);
-			bool user = f->kind == FRAME_USER || f->kind == FRAME_VDSO ||
-				    f->kind == FRAME_JIT;
+			bool user =
+			    f->kind == FRAME_USER || f->kind == FRAME_VDSO || f->kind == FRAME_JIT;
 
 			if (f->kind == FRAME_SPECIAL || (pass == 0 && !user) ||
 			    (pass == 1 && f->kind != FRAME_KERNEL))
@@ -298,16 +300,17 @@ static void draw(void *p, struct canvas *c, int y, int h)
 	for (int col = 0; col < COL_NR; col++) {
 		if (!v->shown[col])
 			continue;
-		canvas_put_fit(c, y + 1, x, v->width[col], col == COL_BLK ? CANVAS_TITLE_SORT
-									  : CANVAS_TITLE,
-			       cols[col].title, cols[col].right ? CANVAS_RIGHT : 0);
+		canvas_put_fit(c, y + 1, x, v->width[col],
+			       col == COL_BLK ? CANVAS_TITLE_SORT : CANVAS_TITLE, cols[col].title,
+			       cols[col].right ? CANVAS_RIGHT : 0);
 		x += v->width[col] + 1;
 	}
 	if (!v->nr) {
-		canvas_put(c, y + 2, 1, -1, CANVAS_DIM,
-			   v->filter[0] || v->reason >= 0
-				   ? "nothing matches (r: reason, / filter)"
-				   : "no thread blocked long enough in this window (or no sched probe)");
+		canvas_put(
+		    c, y + 2, 1, -1, CANVAS_DIM,
+		    v->filter[0] || v->reason >= 0
+			? "nothing matches (r: reason, / filter)"
+			: "no thread blocked long enough in this window (or no sched probe)");
 		return;
 	}
 	view_scroll(v->cur, &v->top, v->nr, rows);
@@ -374,7 +377,8 @@ static void open_stack(struct block_view *v)
 	} else if (r->pid) {
 		t->filter.pid = r->pid;
 		snprintf(t->what, sizeof(t->what), "process %s (%u), blocked (%s)",
-			 th && th->process ? th->process : "?", r->pid, model_state_name(r->reason));
+			 th && th->process ? th->process : "?", r->pid,
+			 model_state_name(r->reason));
 	} else {
 		snprintf(t->what, sizeof(t->what), "%u threads, blocked (%s)", r->nr_threads,
 			 model_state_name(r->reason));
@@ -400,8 +404,9 @@ static int key(void *p, int k)
 		return VIEW_HANDLED | VIEW_OPEN_STACK;
 	case 'r':
 		/* all → lock → io → poll → sleep → other → all */
-		v->reason = v->reason < 0 ? MODEL_STATE_LOCK
-					  : v->reason + 1 < MODEL_STATE_NR ? v->reason + 1 : -1;
+		v->reason = v->reason < 0		     ? MODEL_STATE_LOCK
+			    : v->reason + 1 < MODEL_STATE_NR ? v->reason + 1
+							     : -1;
 		remember_cursor(v);
 		update(v);
 		return VIEW_HANDLED | VIEW_REDRAW;
@@ -428,18 +433,21 @@ static void search(void *p, const char *text)
 }
 
 static const struct view_hint hints[] = {
-	{ "Enter", "Stack" }, { "r", "Reason" }, { "/", "Filter" }, { NULL },
+    {"Enter", "Stack"},
+    {"r", "Reason"},
+    {"/", "Filter"},
+    {NULL},
 };
 
 const struct view_ops view_block_ops = {
-	.name = "block",
-	.search_prompt = "Filter",
-	.hints = hints,
-	.create = create,
-	.destroy = destroy,
-	.update = update,
-	.draw = draw,
-	.key = key,
-	.resize = resize,
-	.search = search,
+    .name = "block",
+    .search_prompt = "Filter",
+    .hints = hints,
+    .create = create,
+    .destroy = destroy,
+    .update = update,
+    .draw = draw,
+    .key = key,
+    .resize = resize,
+    .search = search,
 };

@@ -398,6 +398,9 @@ static void draw_box(struct flame_view *v, struct canvas *c, int y, const struct
 	int w = b->x1 - b->x0;
 
 	if (w == 1) {
+		/* Too narrow for a name: a plain dot, no colour to switch to and back. */
+		if (role != CANVAS_FLAME_SEL && role != CANVAS_FLAME_MATCH)
+			role = CANVAS_DEFAULT;
 		canvas_putc(c, y, b->x0, role, '.');
 		return;
 	}

@@ -39,6 +39,18 @@ static const char *const text[] = {
 	"  %CPU is of one CPU: samples / (rate x window) x 100. lost: samples dropped",
 	"  before they reached flametop. unwind: how stacks are walked (fp: frame",
 	"  pointers) and the share known to be cut short.",
+	"",
+	"#Block (key 3): where threads wait, from the scheduler (probes/sched)",
+	"  r            reason: all, lock, io, poll, sleep, other     / filter",
+	"  Enter        the stack's blocked time in the stack view    Esc  back",
+	"  %BLK is time blocked on the stack / the window (summed over its threads).",
+	"",
+	"#Thread states (threads view, when probes/sched runs)",
+	"  %RUN running, %RUNQ waiting for a CPU, %LOCK futex and file locks, %IO",
+	"  D state or file I/O, %POLL poll/select/epoll, %SLEEP nanosleep: of the",
+	"  window, ~100 together for a thread that lived through it; a process row",
+	"  sums its threads. S: the state it spent most of the last tick in (R run,",
+	"  Q runq, L lock, D io, P poll, S sleep, O other, X exited).",
 };
 
 #define NR_TEXT (sizeof(text) / sizeof(text[0]))

@@ -48,6 +48,9 @@ struct stack_view {
 	size_t nr, cap;
 	size_t cur, top;
 	uint64_t sel_total; /* samples through the selection */
+	uint64_t whole;     /* samples in the window (ms blocked, off-CPU) */
+	struct tick_count *off; /* the window's off-CPU counts in ms, for an off-CPU target */
+	size_t cap_off;
 	int w, h;
 	bool have_files;
 	bool have_self;
@@ -70,6 +73,7 @@ static void destroy(void *p)
 		return;
 	calltree_fini(&v->ct);
 	free(v->lines);
+	free(v->off);
 	free(v);
 }
 
@@ -206,8 +210,22 @@ static void rebuild(struct stack_view *v)
 	if (!v->depth)
 		return;
 	t = target(v);
-	calltree_build(&v->ct, v->ctx->stacks, v->ctx->threads, w->counts, w->nr_counts,
-		       &t->filter);
+	if (t->offcpu) {
+		/* blocked ns, counted in ms (at least 1 for any block) like samples */
+		v->off = xgrow(v->off, &v->cap_off, w->nr_offcpu + 1, sizeof(*v->off));
+		v->whole = 0;
+		for (size_t i = 0; i < w->nr_offcpu; i++) {
+			v->off[i] = w->offcpu[i];
+			v->off[i].count = (w->offcpu[i].count + 999999) / 1000000;
+			v->whole += v->off[i].count;
+		}
+		calltree_build(&v->ct, v->ctx->stacks, v->ctx->threads, v->off, w->nr_offcpu,
+			       &t->filter);
+	} else {
+		v->whole = w->samples;
+		calltree_build(&v->ct, v->ctx->stacks, v->ctx->threads, w->counts, w->nr_counts,
+			       &t->filter);
+	}
 	if (t->path_len) {
 		path_node = calltree_find(&v->ct, t->path, t->path_len, &matched);
 		if (matched < t->path_len)
@@ -277,7 +295,7 @@ static void draw_title(struct stack_view *v, struct canvas *c, int y)
 	char share[16];
 	int x = 0;
 
-	view_pct(share, sizeof(share), v->sel_total, v->ctx->win->samples);
+	view_pct(share, sizeof(share), v->sel_total, v->whole);
 	x += canvas_put(c, y, x, -1, CANVAS_HEADER_VALUE, "Stacks");
 	if (t->function) {
 		x += canvas_put(c, y, x, -1, CANVAS_DEFAULT, " through ");
@@ -285,8 +303,9 @@ static void draw_title(struct stack_view *v, struct canvas *c, int y)
 	}
 	x += canvas_put(c, y, x, -1, CANVAS_DEFAULT, " of ");
 	x += canvas_put(c, y, x, -1, CANVAS_DEFAULT, t->what);
-	canvas_printf(c, y, x, -1, CANVAS_DEFAULT, ": %llu samples, %s%%",
-		      (unsigned long long)v->sel_total, share);
+	canvas_printf(c, y, x, -1, CANVAS_DEFAULT, ": %llu %s, %s%%",
+		      (unsigned long long)v->sel_total, t->offcpu ? "ms blocked" : "samples",
+		      share);
 }
 
 /* Column widths: function | module | file:line | samples | share. */
@@ -315,7 +334,7 @@ static struct cols layout(const struct stack_view *v, int w)
 static void draw_line(struct stack_view *v, struct canvas *c, int y, const struct line *l,
 		      const struct cols *k, bool selected)
 {
-	uint64_t whole = v->ctx->win->samples;
+	uint64_t whole = v->whole;
 	const struct frame *f = l->frame != CALLTREE_NONE ? stacks_frame(v->ctx->stacks, l->frame)
 							  : NULL;
 	enum canvas_role role = CANVAS_DEFAULT;
@@ -330,8 +349,9 @@ static void draw_line(struct stack_view *v, struct canvas *c, int y, const struc
 		return;
 	case LINE_STACK:
 		view_pct(share, sizeof(share), l->count, whole);
-		canvas_printf(c, y, 2, -1, CANVAS_HEADER_VALUE, "%s  %llu samples, %s%%", l->text,
-			      (unsigned long long)l->count, share);
+		canvas_printf(c, y, 2, -1, CANVAS_HEADER_VALUE, "%s  %llu %s, %s%%", l->text,
+			      (unsigned long long)l->count,
+			      target(v)->offcpu ? "ms blocked" : "samples", share);
 		if (selected)
 			canvas_set_role(c, y, 0, c->w, CANVAS_SELECTED);
 		return;

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The threads view: a top-like table of threads (or processes, key H) with their %CPU and
- * hottest frame in the window; sort, filter, and Enter into a thread's stacks.
+ * hottest frame in the window; sort, filter, and Enter into a thread's stacks. With thread
+ * states (probes/sched) it also shows a state letter and the share of the window each thread
+ * spent running, waiting for a CPU, on a lock, on I/O, in poll and asleep.
  */
 #include <stdio.h>
 #include <string.h>
@@ -21,9 +23,18 @@ enum col {
 	COL_PROCESS,
 	COL_THREAD,
 	COL_CPU,
+	COL_S,     /* the state it spent most of the newest tick in */
+	COL_RUN,   /* %RUN .. %SLEEP: share of the window in state RUNNING + (col - COL_RUN) */
+	COL_RUNQ,
+	COL_LOCK,
+	COL_IO,
+	COL_POLL,
+	COL_SLEEP,
 	COL_HOT,
 	COL_NR,
 };
+
+#define IS_STATE_COL(c) ((c) >= COL_S && (c) <= COL_SLEEP)
 
 static const struct {
 	const char *title, *proc_title;
@@ -34,9 +45,16 @@ static const struct {
 } cols[COL_NR] = {
 	[COL_PID] = { "PID", "PID", 7, 1, true, false },
 	[COL_TID] = { "TID", "THR", 7, 3, true, false },
-	[COL_PROCESS] = { "PROCESS", "PROCESS", 15, 4, false, false },
+	[COL_PROCESS] = { "PROCESS", "PROCESS", 15, 7, false, false },
 	[COL_THREAD] = { "THREAD", NULL, 15, 2, false, false },
 	[COL_CPU] = { "%CPU", "%CPU", 6, 0, true, true },
+	[COL_S] = { "S", "S", 1, 4, false, false },
+	[COL_RUN] = { "%RUN", "%RUN", 6, 4, true, true },
+	[COL_RUNQ] = { "%RUNQ", "%RUNQ", 6, 5, true, true },
+	[COL_LOCK] = { "%LOCK", "%LOCK", 6, 6, true, true },
+	[COL_IO] = { "%IO", "%IO", 6, 6, true, true },
+	[COL_POLL] = { "%POLL", "%POLL", 6, 8, true, true },
+	[COL_SLEEP] = { "%SLEEP", "%SLEEP", 6, 9, true, true },
 	[COL_HOT] = { "HOTTEST FRAME", "HOTTEST FRAME", 0, 0, false, false },
 };
 
@@ -51,6 +69,8 @@ struct row {
 	uint64_t samples;
 	const char *hot;
 	bool exited;
+	uint64_t st[MODEL_STATE_NR];   /* ns in each state in the window */
+	uint64_t last[MODEL_STATE_NR]; /* ... in the newest tick of the window */
 };
 
 struct threads_view {
@@ -60,6 +80,9 @@ struct threads_view {
 	enum col sort;
 	bool invert;
 	bool procs;
+	bool have_states; /* the window has thread states: the state columns are shown */
+	uint64_t (*last)[MODEL_STATE_NR]; /* per thread index, the newest tick's states */
+	size_t cap_last;
 	char filter[128];
 	uint32_t sel_key;
 	bool have_sel;
@@ -95,6 +118,7 @@ static void destroy(void *p)
 	free(v->group_of);
 	free(v->leaf);
 	free(v->leaf_count);
+	free(v->last);
 	free(v);
 }
 
@@ -119,6 +143,42 @@ static bool matches(const struct threads_view *v, const struct row *r)
 		return true;
 	snprintf(num, sizeof(num), "%u", r->tid);
 	return !v->procs && !strcmp(num, v->filter);
+}
+
+/* R run, Q runq, L lock, D io, P poll, S sleep, O other; X exited; ' ' unknown. */
+static char state_letter(const struct row *r)
+{
+	static const char letters[MODEL_STATE_NR] = "RQLDPSO";
+	int best = -1;
+
+	if (r->exited)
+		return 'X';
+	for (int s = 0; s < MODEL_STATE_NR; s++)
+		if (r->last[s] && (best < 0 || r->last[s] > r->last[best]))
+			best = s;
+	return best < 0 ? ' ' : letters[best];
+}
+
+/* Each thread's states in the newest tick of the window (its letter). */
+static void newest_states(struct threads_view *v, uint32_t n)
+{
+	const struct window *w = v->ctx->win;
+	const struct tick *tk = model_tick(v->ctx->model, 0);
+
+	v->last = xgrow(v->last, &v->cap_last, n + 1, sizeof(*v->last));
+	memset(v->last, 0, (n + 1) * sizeof(*v->last));
+	v->have_states = false;
+	for (uint32_t i = 0; i < n && i < w->nr_threads; i++)
+		for (int s = 0; s < MODEL_STATE_NR && !v->have_states; s++)
+			v->have_states = w->thread_states[i][s] != 0;
+	if (!v->have_states || !tk || !w->nr_ticks)
+		return;
+	/* paused: the window's newest tick is not the model's */
+	if (tk->seq > v->ctx->last_seq)
+		tk = model_tick(v->ctx->model, tk->seq - v->ctx->last_seq);
+	for (size_t i = 0; tk && i < tk->nr_states; i++)
+		if (tk->states[i].thread < n && tk->states[i].stack < MODEL_STATE_NR)
+			v->last[tk->states[i].thread][tk->states[i].stack] += tk->states[i].count;
 }
 
 static int cmp_str(const char *a, const char *b)
@@ -154,6 +214,20 @@ static int by_sort(const void *a, const void *b)
 	case COL_HOT:
 		r = cmp_str(x->hot, y->hot);
 		break;
+	case COL_S:
+		r = (state_letter(x) > state_letter(y)) - (state_letter(x) < state_letter(y));
+		break;
+	case COL_RUN:
+	case COL_RUNQ:
+	case COL_LOCK:
+	case COL_IO:
+	case COL_POLL:
+	case COL_SLEEP: {
+		int s = MODEL_STATE_RUNNING + (v->sort - COL_RUN);
+
+		r = (x->st[s] > y->st[s]) - (x->st[s] < y->st[s]);
+		break;
+	}
 	default:
 		break;
 	}
@@ -199,13 +273,16 @@ static void build_rows(struct threads_view *v)
 
 	v->nr = 0;
 	v->group_of = xgrow(v->group_of, &v->cap_group, n + 1, sizeof(*v->group_of));
+	newest_states(v, n);
 	for (uint32_t i = 0; i < n; i++) {
 		const struct thread *t = threads_get(th, i);
-		uint64_t samples = i < w->nr_threads ? w->thread_samples[i] : 0;
+		uint64_t samples = i < w->nr_threads ? w->thread_samples[i] : 0, any = 0;
 		struct row *r;
 
 		v->group_of[i] = CALLTREE_NONE;
-		if (t->exited && !samples)
+		for (int s = 0; s < MODEL_STATE_NR && i < w->nr_threads; s++)
+			any |= w->thread_states[i][s];
+		if (t->exited && !samples && !any)
 			continue;
 		if (v->procs) {
 			r = proc_row(v, t->pid);
@@ -217,6 +294,10 @@ static void build_rows(struct threads_view *v)
 			r->nr_threads++;
 			r->samples += samples;
 			r->exited &= t->exited;
+			for (int s = 0; s < MODEL_STATE_NR && i < w->nr_threads; s++) {
+				r->st[s] += w->thread_states[i][s];
+				r->last[s] += v->last[i][s];
+			}
 			if (t->tid == t->pid)
 				r->process = t->process;
 		} else {
@@ -229,6 +310,10 @@ static void build_rows(struct threads_view *v)
 			r->nr_threads = 1;
 			r->samples = samples;
 			r->exited = t->exited;
+			for (int s = 0; s < MODEL_STATE_NR && i < w->nr_threads; s++) {
+				r->st[s] = w->thread_states[i][s];
+				r->last[s] = v->last[i][s];
+			}
 		}
 		v->group_of[i] = r - v->rows;
 	}
@@ -297,7 +382,8 @@ static void layout(struct threads_view *v, int w)
 	int used = 0, fixed = 0;
 
 	for (int c = 0; c < COL_NR; c++) {
-		v->shown[c] = !(v->procs && !cols[c].proc_title);
+		v->shown[c] = !(v->procs && !cols[c].proc_title) &&
+			      (!IS_STATE_COL(c) || v->have_states);
 		v->width[c] = cols[c].width;
 	}
 	/* Wide screens give the name columns more room. */
@@ -404,6 +490,24 @@ static void draw_row(struct threads_view *v, struct canvas *c, int y, const stru
 		case COL_HOT:
 			s = r->hot ? r->hot : (r->samples ? "?" : "-");
 			break;
+		case COL_S:
+			snprintf(buf, sizeof(buf), "%c", state_letter(r));
+			break;
+		default: { /* COL_RUN .. COL_SLEEP */
+			int st = MODEL_STATE_RUNNING + (col - COL_RUN);
+			double denom = v->ctx->win_secs * 1e9;
+			double p = denom > 0 ? r->st[st] / denom * 100 : -1;
+
+			if (p < 0)
+				snprintf(buf, sizeof(buf), "-");
+			else
+				snprintf(buf, sizeof(buf), "%.1f", p);
+			/* waiting for a CPU, a lock or I/O most of the time stands out */
+			if (p >= CPU_HOT && (st == MODEL_STATE_RUNNABLE || st == MODEL_STATE_LOCK ||
+					     st == MODEL_STATE_IO))
+				role = CANVAS_HOT;
+			break;
+		}
 		}
 		canvas_put_fit(c, y, x, v->width[col], role, s, flags);
 		x += v->width[col] + 1;
@@ -466,7 +570,7 @@ static void move_sort(struct threads_view *v, int dir)
 
 	for (int i = 0; i < COL_NR; i++) {
 		c = (c + dir + COL_NR) % COL_NR;
-		if (!(v->procs && !cols[c].proc_title))
+		if (!(v->procs && !cols[c].proc_title) && (!IS_STATE_COL(c) || v->have_states))
 			break;
 	}
 	v->sort = c;

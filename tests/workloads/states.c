@@ -45,8 +45,8 @@ static bool stopping(void)
 
 static void sleep_ns(uint64_t ns)
 {
-	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000ull),
-			       .tv_nsec = (long)(ns % 1000000000ull) };
+	struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000ull),
+			      .tv_nsec = (long)(ns % 1000000000ull)};
 
 	while (nanosleep(&ts, &ts) != 0)
 		;
@@ -208,8 +208,8 @@ int main(int argc, char **argv)
 		const char *name;
 		void *(*fn)(void *);
 	} mix[] = {
-		{ "spinner", spinner_main }, { "sleeper", sleeper_main }, { "holder", holder_main },
-		{ "waiter", waiter_main },   { "reader", reader_main },   { "poller", poller_main },
+	    {"spinner", spinner_main}, {"sleeper", sleeper_main}, {"holder", holder_main},
+	    {"waiter", waiter_main},   {"reader", reader_main},	  {"poller", poller_main},
 	};
 	uint64_t secs = seconds_arg(argc > 2 ? 2 : argc, argv, 10);
 	const char *mode = argc > 2 ? argv[2] : "mix";

@@ -1,0 +1,295 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <dwarf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <elfutils/libdw.h>
+
+#include "elfsyms.h"
+#include "srcline.h"
+#include "xalloc.h"
+
+#define MAX_DEPTH 32 /* inlined levels kept */
+
+struct cu {
+	uint64_t lo, hi;
+	Dwarf_Off off; /* of the unit's DIE */
+};
+
+struct entry {
+	uint64_t vaddr;
+	struct srcline_frame *frames;
+	uint32_t nr;
+	bool used;
+};
+
+struct srcline {
+	int fd;
+	Elf *elf;
+	Dwarf *dw;
+	bool indexed;
+	struct cu *cus;
+	size_t nr_cus;
+	struct entry *cache; /* open addressing by vaddr */
+	size_t cap, len;
+	char **owned; /* demangled names */
+	size_t nr_owned, cap_owned;
+};
+
+int srcline_peek_fd(int fd, bool *has_dwarf, char **debuglink)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	GElf_Shdr sh;
+	Elf *elf;
+
+	*has_dwarf = false;
+	*debuglink = NULL;
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	if (!elf || elf_kind(elf) != ELF_K_ELF || elf_getshdrstrndx(elf, &shstrndx)) {
+		elf_end(elf);
+		return -ENOEXEC;
+	}
+	while ((scn = elf_nextscn(elf, scn))) {
+		const char *name;
+		Elf_Data *d;
+
+		if (!gelf_getshdr(scn, &sh) || !(name = elf_strptr(elf, shstrndx, sh.sh_name)))
+			continue;
+		if ((!strcmp(name, ".debug_info") || !strcmp(name, ".zdebug_info")) &&
+		    sh.sh_type != SHT_NOBITS && sh.sh_size)
+			*has_dwarf = true;
+		if (!strcmp(name, ".gnu_debuglink") && !*debuglink && sh.sh_type != SHT_NOBITS &&
+		    (d = elf_getdata(scn, NULL)) && d->d_buf && d->d_size > 1) {
+			size_t len = strnlen(d->d_buf, d->d_size);
+
+			/* a file name, NUL, padding, CRC: no slashes, no dot-dot */
+			if (len && len < d->d_size && len < 256 && !memchr(d->d_buf, '/', len) &&
+			    strcmp(d->d_buf, "..") && strcmp(d->d_buf, "."))
+				*debuglink = xstrndup(d->d_buf, len);
+		}
+	}
+	elf_end(elf);
+	return 0;
+}
+
+int srcline_open_fd(int fd, struct srcline **out)
+{
+	struct srcline *sl;
+	int e;
+
+	*out = NULL;
+	sl = xcalloc(1, sizeof(*sl));
+	sl->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (sl->fd < 0) {
+		e = -errno;
+		goto err;
+	}
+	elf_version(EV_CURRENT);
+	/* ELF_C_READ: sections are read when asked for, and a file truncated under us is an
+	 * error, not a SIGBUS */
+	sl->elf = elf_begin(sl->fd, ELF_C_READ, NULL);
+	if (!sl->elf || elf_kind(sl->elf) != ELF_K_ELF) {
+		e = -ENOEXEC;
+		goto err;
+	}
+	sl->dw = dwarf_begin_elf(sl->elf, DWARF_C_READ, NULL);
+	if (!sl->dw) {
+		e = -ENODATA;
+		goto err;
+	}
+	*out = sl;
+	return 0;
+err:
+	srcline_free(sl);
+	return e;
+}
+
+void srcline_free(struct srcline *sl)
+{
+	if (!sl)
+		return;
+	for (size_t i = 0; i < sl->cap; i++)
+		if (sl->cache[i].used)
+			free(sl->cache[i].frames);
+	for (size_t i = 0; i < sl->nr_owned; i++)
+		free(sl->owned[i]);
+	free(sl->owned);
+	free(sl->cache);
+	free(sl->cus);
+	if (sl->dw)
+		dwarf_end(sl->dw);
+	elf_end(sl->elf);
+	if (sl->fd >= 0)
+		close(sl->fd);
+	free(sl);
+}
+
+size_t srcline_nr_units(const struct srcline *sl)
+{
+	return sl->nr_cus;
+}
+
+static int cmp_cu(const void *a, const void *b)
+{
+	const struct cu *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* Every compilation unit's address ranges, sorted: our own .debug_aranges. */
+static void index_units(struct srcline *sl)
+{
+	Dwarf_Off off = 0, next;
+	size_t hsize, cap = 0;
+
+	sl->indexed = true;
+	while (dwarf_nextcu(sl->dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+		Dwarf_Addr base, start, end;
+		ptrdiff_t o = 0;
+		Dwarf_Die die;
+
+		if (dwarf_offdie(sl->dw, off + hsize, &die)) {
+			while ((o = dwarf_ranges(&die, o, &base, &start, &end)) > 0) {
+				if (end <= start)
+					continue;
+				sl->cus = xgrow(sl->cus, &cap, sl->nr_cus + 1, sizeof(*sl->cus));
+				sl->cus[sl->nr_cus++] = (struct cu){ start, end, off + hsize };
+			}
+		}
+		if (next <= off)
+			break;
+		off = next;
+	}
+	if (sl->nr_cus)
+		qsort(sl->cus, sl->nr_cus, sizeof(*sl->cus), cmp_cu);
+}
+
+static const struct cu *find_unit(const struct srcline *sl, uint64_t vaddr)
+{
+	size_t lo = 0, hi = sl->nr_cus, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (sl->cus[mid].lo <= vaddr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* ranges of units may nest or overlap: look back a little */
+	for (size_t i = lo; i > 0 && lo - i < 8; i--)
+		if (vaddr < sl->cus[i - 1].hi)
+			return &sl->cus[i - 1];
+	return NULL;
+}
+
+static const char *name_of(struct srcline *sl, Dwarf_Die *die)
+{
+	Dwarf_Attribute attr;
+	const char *link = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &attr));
+	char *dem;
+
+	if (!link)
+		link = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr));
+	if (link && (dem = elfsyms_demangle(link))) {
+		sl->owned = xgrow(sl->owned, &sl->cap_owned, sl->nr_owned + 1, sizeof(*sl->owned));
+		sl->owned[sl->nr_owned++] = dem;
+		return dem;
+	}
+	return dwarf_diename(die);
+}
+
+static void frame_of(struct srcline *sl, Dwarf_Die *die, struct srcline_frame *f)
+{
+	int line = 0;
+
+	f->function = name_of(sl, die);
+	f->file = dwarf_decl_file(die);
+	f->line = !dwarf_decl_line(die, &line) && line > 0 ? (uint32_t)line : 0;
+}
+
+/* The scopes at vaddr: the innermost real function and what is inlined into it. */
+static uint32_t scopes_at(struct srcline *sl, uint64_t vaddr, struct srcline_frame **out)
+{
+	const struct cu *u = find_unit(sl, vaddr);
+	struct srcline_frame tmp[MAX_DEPTH];
+	Dwarf_Die cudie, *scopes = NULL;
+	uint32_t n = 0;
+	int nr;
+
+	*out = NULL;
+	if (!u || !dwarf_offdie(sl->dw, u->off, &cudie))
+		return 0;
+	nr = dwarf_getscopes(&cudie, vaddr, &scopes);
+	for (int i = 0; i < nr && n < MAX_DEPTH; i++) {
+		int tag = dwarf_tag(&scopes[i]);
+
+		if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram)
+			continue;
+		frame_of(sl, &scopes[i], &tmp[n++]);
+		if (tag == DW_TAG_subprogram)
+			break; /* the function itself: its lexical parents are not frames */
+	}
+	free(scopes);
+	if (!n)
+		return 0;
+	*out = xmalloc(n * sizeof(**out));
+	for (uint32_t i = 0; i < n; i++)
+		(*out)[i] = tmp[n - 1 - i]; /* outermost first */
+	return n;
+}
+
+static uint64_t hash(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	return x;
+}
+
+static struct entry *slot(struct srcline *sl, uint64_t vaddr)
+{
+	size_t mask = sl->cap - 1, i;
+
+	for (i = hash(vaddr) & mask; sl->cache[i].used; i = (i + 1) & mask)
+		if (sl->cache[i].vaddr == vaddr)
+			break;
+	return &sl->cache[i];
+}
+
+size_t srcline_lookup(struct srcline *sl, uint64_t vaddr, const struct srcline_frame **frames)
+{
+	struct entry *e;
+
+	*frames = NULL;
+	if (!sl->indexed)
+		index_units(sl);
+	if (!sl->nr_cus)
+		return 0;
+	if (2 * (sl->len + 1) > sl->cap) {
+		struct entry *old = sl->cache;
+		size_t old_cap = sl->cap;
+
+		sl->cap = old_cap ? 2 * old_cap : 256;
+		sl->cache = xcalloc(sl->cap, sizeof(*sl->cache));
+		for (size_t i = 0; i < old_cap; i++)
+			if (old[i].used)
+				*slot(sl, old[i].vaddr) = old[i];
+		free(old);
+	}
+	e = slot(sl, vaddr);
+	if (!e->used) {
+		e->used = true;
+		e->vaddr = vaddr;
+		e->nr = scopes_at(sl, vaddr, &e->frames);
+		sl->len++;
+	}
+	*frames = e->frames;
+	return e->nr;
+}

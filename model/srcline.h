@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Source positions and inlined functions from DWARF debug info (elfutils libdw), for one ELF file
+ * that has .debug_info: the binary itself, or its separate debug file (found by the symbolizer
+ * through the build-id or .gnu_debuglink). Never asks debuginfod: only local files.
+ *
+ * A frame is a function (see model/stacks.h), so the position given is where the function is
+ * defined (DW_AT_decl_file, DW_AT_decl_line), the same for every sample in it; an address inside
+ * code inlined from other functions also gets those functions, outermost first, each with its own
+ * definition.
+ *
+ * Compilation units are indexed by their address ranges with dwarf_nextcu() + dwarf_ranges():
+ * dwfl's lookup needs .debug_aranges, which clang and Go do not write. Answers are cached per
+ * address. Strings are owned by the srcline and valid until srcline_free().
+ */
+#ifndef MODEL_SRCLINE_H
+#define MODEL_SRCLINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct srcline;
+
+struct srcline_frame {
+	const char *function; /* demangled; NULL for an unnamed scope */
+	const char *file;     /* as the debug info says (often absolute), or NULL */
+	uint32_t line;        /* 0 when unknown */
+};
+
+/*
+ * Looks at an open ELF file: whether it has DWARF (.debug_info) and its .gnu_debuglink name
+ * (malloc'd, or NULL). 0 or -errno (-ENOEXEC: not ELF).
+ */
+int srcline_peek_fd(int fd, bool *has_dwarf, char **debuglink);
+
+/* Opens the DWARF of an ELF file (dups fd; the caller keeps its own). 0, or -errno (-ENODATA:
+ * no .debug_info). Cheap: the units are indexed on the first lookup. */
+int srcline_open_fd(int fd, struct srcline **out);
+void srcline_free(struct srcline *sl);
+
+/*
+ * The function scopes that hold ELF virtual address vaddr, outermost first: the function itself,
+ * then each function inlined into it down to the innermost. *frames is borrowed until
+ * srcline_free(). Returns how many (0 when the debug info does not cover vaddr).
+ */
+size_t srcline_lookup(struct srcline *sl, uint64_t vaddr, const struct srcline_frame **frames);
+
+/* Compilation units indexed so far (0 before the first lookup). */
+size_t srcline_nr_units(const struct srcline *sl);
+
+#endif

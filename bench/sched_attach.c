@@ -26,7 +26,7 @@ int main(int argc, char **argv)
 {
 	double secs = argc > 1 ? atof(argv[1]) : 10;
 	uint32_t pid = argc > 2 ? (uint32_t)strtoul(argv[2], NULL, 10) : 0;
-	struct probe_sched_opts o = {.pids = pid ? &pid : NULL, .nr_pids = pid ? 1 : 0};
+	struct probe_sched_opts o = { .pids = pid ? &pid : NULL, .nr_pids = pid ? 1 : 0 };
 	struct probe_sched_counters c;
 	struct probe_sched *p;
 	struct model *m;
@@ -41,7 +41,7 @@ int main(int argc, char **argv)
 	end = now_ns() + (uint64_t)(secs * 1e9);
 	next = now_ns() + 1000000000ull;
 	while (now_ns() < end) {
-		struct pollfd pfd = {.fd = probe_sched_fd(p), .events = POLLIN};
+		struct pollfd pfd = { .fd = probe_sched_fd(p), .events = POLLIN };
 
 		poll(&pfd, 1, 100);
 		probe_sched_drain(p, m);
@@ -55,9 +55,9 @@ int main(int argc, char **argv)
 	}
 	probe_sched_counters(p, &c);
 	printf("mode %s switches %" PRIu64 " wakeups %" PRIu64 " blocks %" PRIu64 " exits %" PRIu64
-	       " lost %" PRIu64 " threads %" PRIu64 "\n",
+	       " lost %" PRIu64 " threads %" PRIu64 " stacks reused %" PRIu64 "\n",
 	       probe_sched_mode(p), c.switches, c.wakeups, c.blocks, c.exits,
-	       c.ringbuf_lost + c.threads_full + c.stacks_full, c.threads);
+	       c.ringbuf_lost + c.threads_full + c.stacks_full, c.threads, c.reused);
 	probe_sched_free(p);
 	model_free(m);
 	return 0;

@@ -16,6 +16,14 @@
 #include "playback.h"
 #include "report.h"
 
+static void bad_time(const char *s)
+{
+	fprintf(stderr,
+		"flametop: invalid time '%s': expected 30s or 5m from the start, -30s before the "
+		"end, or a clock time 14:05[:30]\n",
+		s);
+}
+
 /* The ticks [*a, *b) that --from and --to select. An exit status, or -1. */
 static int range(const struct options *o, const struct replay *r, size_t *a, size_t *b)
 {
@@ -30,10 +38,7 @@ static int range(const struct options *o, const struct replay *r, size_t *a, siz
 	}
 	if (o->from) {
 		if (playback_parse_time(o->from, r, first, last, &from)) {
-			fprintf(stderr,
-				"flametop: invalid time '%s': expected 30s or 5m from the start, -30s "
-				"before the end, or a clock time 14:05[:30]\n",
-				o->from);
+			bad_time(o->from);
 			return EXIT_USAGE;
 		}
 		/* from the first tick that ends after it */
@@ -41,10 +46,7 @@ static int range(const struct options *o, const struct replay *r, size_t *a, siz
 	}
 	if (o->to) {
 		if (playback_parse_time(o->to, r, first, last, &to)) {
-			fprintf(stderr,
-				"flametop: invalid time '%s': expected 30s or 5m from the start, -30s "
-				"before the end, or a clock time 14:05[:30]\n",
-				o->to);
+			bad_time(o->to);
 			return EXIT_USAGE;
 		}
 		/* up to the last tick that starts before it */
@@ -76,7 +78,7 @@ int convert_main(const struct options *o)
 	int status, fd, ret = 0;
 	uint64_t s0 = 0, e0 = 0, s1 = 0, e1 = 0;
 
-	status = playback_open(o->file, &r, &fd);
+	status = playback_open(o->file, &r, &fd, false);
 	if (status >= 0)
 		return status;
 	in = replay_info(r);

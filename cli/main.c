@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "cli/convert.h"
+#include "cli/doctor.h"
 #include "cli/options.h"
 #include "cli/playback.h"
 #include "cli/run.h"
@@ -39,6 +40,9 @@ int main(int argc, char **argv)
 		break;
 	case CMD_CONVERT:
 		status = convert_main(&o);
+		break;
+	case CMD_DOCTOR:
+		status = doctor_run(stdout);
 		break;
 	default:
 		status = run_live(&o);

@@ -70,10 +70,10 @@ void options_usage(FILE *f)
 	      "  -V, --version          print the version\n"
 	      "  -- CMD ARGS...         launch CMD and profile it (and the processes it starts)\n"
 	      "\n"
-	      "exit status: 0 ok, 1 runtime failure (e.g. probes could not start, a write failed),\n"
-	      "2 bad usage or input (unknown option, bad value, no such process, a file that is not\n"
-	      "a recording or whose header is damaged), 3 out of memory. A damaged recording still\n"
-	      "replays what is whole, with a warning.\n"
+	      "exit status: 0 ok, 1 runtime failure (e.g. probes could not start, a write\n"
+	      "failed), 2 bad usage or input (unknown option, bad value, no such process, a file\n"
+	      "that is not a recording or whose header is damaged), 3 out of memory. A damaged\n"
+	      "recording still replays what is whole, with a warning.\n"
 	      "needs root, or CAP_BPF+CAP_PERFMON; `flametop doctor` tells what works here.\n",
 	      f);
 }
@@ -278,7 +278,8 @@ static int check_command(struct options *o, const unsigned *given, char *err, si
 	if (o->argv && (o->cmd == CMD_REPLAY || o->cmd == CMD_CONVERT))
 		return fail(err, errlen, "flametop %s takes a recording, not a command", cmd);
 	if ((o->cmd == CMD_REPLAY || o->cmd == CMD_CONVERT) && !o->file)
-		return fail(err, errlen, "flametop %s needs a recording: flametop %s FILE", cmd, cmd);
+		return fail(err, errlen, "flametop %s needs a recording: flametop %s FILE", cmd,
+			    cmd);
 	if (o->cmd == CMD_RECORD) {
 		if (!o->output)
 			return fail(err, errlen, "flametop record needs -o FILE");
@@ -290,7 +291,8 @@ static int check_command(struct options *o, const unsigned *given, char *err, si
 	if ((o->force || o->max_size || o->max_duration_s) && !o->record)
 		return fail(err, errlen, "--force and --max-* are for a recording (--record FILE)");
 	if (o->metric == METRIC_OFFCPU && (o->format == FORMAT_TEXT || o->format == FORMAT_JSON))
-		return fail(err, errlen, "--metric offcpu needs --format folded, pprof or speedscope");
+		return fail(err, errlen,
+			    "--metric offcpu needs --format folded, pprof or speedscope");
 	return 0;
 }
 
@@ -477,8 +479,8 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
 		case 'f':
 			if (parse_format(optarg, &o->format))
 				return fail(err, errlen,
-					    "unknown format '%s': expected text, json, folded, pprof "
-					    "or speedscope",
+					    "unknown format '%s': expected text, json, folded, "
+					    "pprof or speedscope",
 					    optarg);
 			break;
 		case OPT_MIN_BLOCK:

@@ -121,7 +121,8 @@ int out_speedscope_write(FILE *f, const struct report *r)
 
 		if (!nr_profiles || profiles[nr_profiles - 1].thread != v[i].thread) {
 			profiles = xgrow(profiles, &cap, nr_profiles + 1, sizeof(*profiles));
-			profiles[nr_profiles++] = (struct profile){ .thread = v[i].thread, .first = i };
+			profiles[nr_profiles++] =
+				(struct profile){ .thread = v[i].thread, .first = i };
 		}
 		profiles[nr_profiles - 1].nr++;
 		profiles[nr_profiles - 1].total += v[i].count * mul;

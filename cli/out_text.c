@@ -61,9 +61,8 @@ static void header(FILE *f, const struct report *r)
 	if (s->sched_mode)
 		fprintf(f, "states    thread states and off-CPU stacks from sched (%s)\n",
 			s->sched_mode);
-	else
-		fprintf(f, "states    none: %s\n",
-			s->sched_error[0] ? s->sched_error : "probes/sched did not run");
+	else if (s->sched_error[0])
+		fprintf(f, "states    none: %s\n", s->sched_error);
 }
 
 static uint64_t not_idle(const struct report_thread *t)
@@ -90,12 +89,14 @@ static void states(FILE *f, const struct report *r)
 	const struct report_thread **v;
 	size_t n = 0;
 
-	if (!r->session->sched_mode)
-		return;
 	v = xcalloc(r->nr_threads ? r->nr_threads : 1, sizeof(*v));
 	for (size_t i = 0; i < r->nr_threads; i++)
 		if (not_idle(&r->threads[i]))
 			v[n++] = &r->threads[i];
+	if (!n) { /* no thread states (probes/sched did not run) */
+		free(v);
+		return;
+	}
 	qsort(v, n, sizeof(*v), by_not_idle);
 	fprintf(f, "\nThread states (%% of the %.1f s window; %zu of %zu threads not idle)\n",
 		report_window_ns(r) / 1e9, n < TOP_STATES ? n : TOP_STATES, n);
@@ -139,7 +140,7 @@ static void blocks(FILE *f, const struct report *r)
 	const struct threads *th = model_threads(r->m);
 	size_t n = r->w.nr_offcpu < TOP_BLOCKS ? r->w.nr_offcpu : TOP_BLOCKS;
 
-	if (!r->session->sched_mode)
+	if (!n)
 		return;
 	fprintf(f, "\nTop block hot spots (blocked time by stack, leaf first)\n");
 	for (size_t i = 0; i < n; i++) {

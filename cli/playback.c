@@ -34,10 +34,48 @@ struct playback {
 	void *swap_ctx;
 };
 
-int playback_open(const char *path, struct replay **r, int *fd)
+void playback_warnings(const struct replay *r, const char *path,
+		       void (*fn)(void *ctx, const char *line), void *ctx)
 {
-	const struct replay_damage *d;
-	const struct replay_info *in;
+	const struct replay_damage *d = replay_damage(r);
+	const struct replay_info *in = replay_info(r);
+	char line[512];
+
+	for (size_t i = 0; i < replay_nr_warnings(r); i++) {
+		if (i == 8) {
+			snprintf(line, sizeof(line), "warning: '%s': %zu more warnings", path,
+				 replay_nr_warnings(r) - i);
+			fn(ctx, line);
+			break;
+		}
+		snprintf(line, sizeof(line), "warning: '%s': %s", path, replay_warning(r, i));
+		fn(ctx, line);
+	}
+	if (d->bad_chunks || d->cut) {
+		snprintf(line, sizeof(line),
+			 "warning: '%s' is damaged: replaying the %zu ticks that are whole", path,
+			 replay_nr_ticks(r));
+		fn(ctx, line);
+	} else if (!in->ended) {
+		snprintf(line, sizeof(line),
+			 "warning: '%s' has no end mark: the recording was interrupted (crash, "
+			 "kill -9) or is still being written; at most its last second is missing",
+			 path);
+		fn(ctx, line);
+	}
+	if (*in->next) {
+		snprintf(line, sizeof(line), "note: the recording continues in '%s'", in->next);
+		fn(ctx, line);
+	}
+}
+
+static void to_stderr(void *ctx, const char *line)
+{
+	fprintf(stderr, "flametop: %s\n", line);
+}
+
+int playback_open(const char *path, struct replay **r, int *fd, bool quiet)
+{
 	struct stat st;
 	char err[256];
 	int ret;
@@ -59,28 +97,8 @@ int playback_open(const char *path, struct replay **r, int *fd)
 		close(*fd);
 		return ret == -EBADMSG || ret == -EPROTONOSUPPORT ? EXIT_USAGE : EXIT_FAIL;
 	}
-	for (size_t i = 0; i < replay_nr_warnings(*r); i++) {
-		if (i == 8) {
-			fprintf(stderr, "flametop: warning: '%s': %zu more warnings\n", path,
-				replay_nr_warnings(*r) - i);
-			break;
-		}
-		fprintf(stderr, "flametop: warning: '%s': %s\n", path, replay_warning(*r, i));
-	}
-	d = replay_damage(*r);
-	in = replay_info(*r);
-	if (d->bad_chunks || d->cut)
-		fprintf(stderr,
-			"flametop: warning: '%s' is damaged: replaying the %zu ticks that are whole\n",
-			path, replay_nr_ticks(*r));
-	else if (!in->ended)
-		fprintf(stderr,
-			"flametop: warning: '%s' has no end mark: the recording was interrupted "
-			"(crash, kill -9) or is still being written; at most its last second is "
-			"missing\n",
-			path);
-	if (*in->next)
-		fprintf(stderr, "flametop: note: the recording continues in '%s'\n", in->next);
+	if (!quiet)
+		playback_warnings(*r, path, to_stderr, NULL);
 	return -1;
 }
 
@@ -472,6 +490,11 @@ static void hook_swap(void *ctx, struct model *m)
 	tui_set_model(ctx, m);
 }
 
+static void to_tui(void *ctx, const char *line)
+{
+	tui_log(ctx, "%s", line);
+}
+
 static uint64_t mono_ns(void)
 {
 	struct timespec ts;
@@ -541,7 +564,8 @@ static int loop(struct playback *p, struct tui *t)
 				status = EXIT_FAIL;
 				goto out;
 			}
-			if (due + NS < now) /* fell behind (a slow terminal): do not rush to catch up */
+			/* fell behind (a slow terminal): do not rush to catch up */
+			if (due + NS < now)
 				due = now;
 		}
 		tui_tick(t);
@@ -561,7 +585,7 @@ int playback_main(const struct options *o)
 	struct tui *t;
 	int status, fd;
 
-	status = playback_open(o->file, &r, &fd);
+	status = playback_open(o->file, &r, &fd, true);
 	if (status >= 0)
 		return status;
 	in = replay_info(r);
@@ -591,6 +615,8 @@ int playback_main(const struct options *o)
 	}
 	tui_set_player(t, &(struct tui_player){ .ctx = p, .status = hook_status,
 						.key = hook_key, .go = hook_go });
+	/* on the status line now, on stderr after the terminal is restored */
+	playback_warnings(r, o->file, to_tui, t);
 	playback_on_swap(p, hook_swap, t);
 	tui_tick(t);
 	status = loop(p, t);

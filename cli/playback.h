@@ -17,10 +17,13 @@ struct options;
 struct replay;
 
 /*
- * Opens path as a recording and prints its warnings to stderr. Returns -1 when it can be read
- * (*r and *fd are set), else the exit status after a one-line error.
+ * Opens path as a recording and, unless quiet, prints its warnings to stderr. Returns -1 when it
+ * can be read (*r and *fd are set), else the exit status after a one-line error on stderr.
  */
-int playback_open(const char *path, struct replay **r, int *fd);
+int playback_open(const char *path, struct replay **r, int *fd, bool quiet);
+/* What is wrong with r, one line each ("warning: 'x' ...", no "flametop: "), to fn. */
+void playback_warnings(const struct replay *r, const char *path,
+		       void (*fn)(void *ctx, const char *line), void *ctx);
 
 /*
  * A time in the recording r, on its clock: "30s", "5m", "1h30m" (or a bare number of seconds)

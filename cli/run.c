@@ -296,6 +296,8 @@ static int start_cpu_source(struct session *s, const struct options *o,
 
 	unwind_new(s->syms, (enum unwind_mode)o->unwind, &s->unwind);
 	popts.unwind = s->unwind;
+	copts->unwind = s->unwind;
+	copts->stack_size = popts.stack_size; /* BPF copies at most 32 KiB */
 	if (o->source != SOURCE_PERF) {
 		r = probe_cpu_new(copts, &s->cpu, err, sizeof(err));
 		if (!r) {
@@ -503,7 +505,8 @@ static int begin_recording(struct session *s, char *err, size_t errlen)
 	s->probes[in.nr_probes++] = (struct record_probe){ "cpu", "ok", "" };
 	s->probes[in.nr_probes++] = (struct record_probe){ "proc", "ok", "" };
 	if (s->sched)
-		s->probes[in.nr_probes++] = (struct record_probe){ "sched", "ok", s->rs.sched_mode };
+		s->probes[in.nr_probes++] =
+			(struct record_probe){ "sched", "ok", s->rs.sched_mode };
 	else
 		s->probes[in.nr_probes++] = (struct record_probe){ "sched", "failed",
 								   s->rs.sched_error };

@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "counts.h"
+#include "growth.h"
 #include "model.h"
 #include "stacks.h"
 #include "syms.h"
@@ -34,6 +35,20 @@ struct model {
 	struct counts total_counts, total_offcpu, total_states;
 	struct tick total;
 
+	/* Heap: RSS growth and leak mode's allocations, (thread, raw stack) and (thread, stack id)
+	 * in the open tick, and since start. */
+	struct growth pending_heap, pending_heap_resolved;
+	struct growth pending_allocs, pending_allocs_resolved;
+	struct growth total_heap, total_allocs;
+	/* Memory: every process's newest reading and summed change (the total), and the readings
+	 * of the open tick that changed something; pid → index + 1 for each. */
+	struct tick_memory *mem, *pending_mem;
+	size_t nr_mem, cap_mem, nr_pending_mem, cap_pending_mem;
+	struct counts mem_index, pending_mem_index;
+	/* leak mode's oldest blocks: as given (raw stack ids), and as of the last close */
+	struct model_heap_block *oldest_raw, *oldest;
+	size_t nr_oldest_raw, cap_oldest_raw, nr_oldest, cap_oldest;
+
 	uint64_t start_ns;
 	/* Processes seen (count 1 while their maps are read), and those to forget after the next
 	 * close (their samples may still be pending). */
@@ -55,7 +70,13 @@ static void tick_free_layers(struct tick *t)
 	free(t->counts);
 	free(t->offcpu);
 	free(t->states);
+	free(t->heap);
+	free(t->allocs);
+	free(t->memory);
 }
+
+/* A process's entry whose next reading starts over (its pid exited and may be reused). */
+#define MEM_STALE (1u << 31)
 
 const char *model_state_name(enum model_state s)
 {
@@ -67,6 +88,28 @@ const char *model_state_name(enum model_state s)
 	};
 
 	return (unsigned)s < MODEL_STATE_NR ? names[s] : "other";
+}
+
+const char *model_mem_name(enum model_mem k)
+{
+	static const char *const names[] = {
+		[MODEL_MEM_RSS] = "rss",     [MODEL_MEM_ANON] = "anon", [MODEL_MEM_FILE] = "file",
+		[MODEL_MEM_SHMEM] = "shmem", [MODEL_MEM_SWAP] = "swap", [MODEL_MEM_VSIZE] = "vsize",
+	};
+
+	return (unsigned)k < MODEL_MEM_NR ? names[k] : "?";
+}
+
+const char *model_heap_mode_name(enum model_heap_mode mode)
+{
+	switch (mode) {
+	case MODEL_HEAP_GROWTH:
+		return "growth";
+	case MODEL_HEAP_EXACT:
+		return "exact";
+	default:
+		return "off";
+	}
 }
 
 int model_new(const struct model_opts *opts, struct model **out)
@@ -87,6 +130,14 @@ int model_new(const struct model_opts *opts, struct model **out)
 	counts_init(&m->total_offcpu);
 	counts_init(&m->total_states);
 	counts_init(&m->pids);
+	growth_init(&m->pending_heap);
+	growth_init(&m->pending_heap_resolved);
+	growth_init(&m->pending_allocs);
+	growth_init(&m->pending_allocs_resolved);
+	growth_init(&m->total_heap);
+	growth_init(&m->total_allocs);
+	counts_init(&m->mem_index);
+	counts_init(&m->pending_mem_index);
 	m->start_ns = opts && opts->start_ns ? opts->start_ns : now_ns();
 	m->cur.start_ns = m->start_ns;
 	m->total.start_ns = m->start_ns;
@@ -110,6 +161,18 @@ void model_free(struct model *m)
 	counts_fini(&m->total_offcpu);
 	counts_fini(&m->total_states);
 	counts_fini(&m->pids);
+	growth_fini(&m->pending_heap);
+	growth_fini(&m->pending_heap_resolved);
+	growth_fini(&m->pending_allocs);
+	growth_fini(&m->pending_allocs_resolved);
+	growth_fini(&m->total_heap);
+	growth_fini(&m->total_allocs);
+	counts_fini(&m->mem_index);
+	counts_fini(&m->pending_mem_index);
+	free(m->mem);
+	free(m->pending_mem);
+	free(m->oldest_raw);
+	free(m->oldest);
 	free(m->exited_pids);
 	threads_free(m->threads);
 	stacks_free(m->stacks);
@@ -184,6 +247,153 @@ void model_add_offcpu_resolved(struct model *m, uint32_t pid, uint32_t tid, cons
 	counts_add(&m->pending_offcpu_resolved, thread, stack, ns);
 }
 
+/* The pending reading of pid in the open tick, made on first use. */
+static struct tick_memory *pending_memory(struct model *m, uint32_t pid)
+{
+	struct tick_count *c = counts_find(&m->pending_mem_index, pid, 0);
+	struct tick_memory *e;
+
+	if (c)
+		return &m->pending_mem[c->count];
+	m->pending_mem = xgrow(m->pending_mem, &m->cap_pending_mem, m->nr_pending_mem + 1,
+			       sizeof(*m->pending_mem));
+	e = &m->pending_mem[m->nr_pending_mem];
+	memset(e, 0, sizeof(*e));
+	e->pid = pid;
+	counts_add(&m->pending_mem_index, pid, 0, m->nr_pending_mem++);
+	return e;
+}
+
+/* pid's entry in the running total, made on first use (then *fresh is set). */
+static struct tick_memory *total_memory(struct model *m, uint32_t pid, bool *fresh)
+{
+	struct tick_count *c = counts_find(&m->mem_index, pid, 0);
+	struct tick_memory *e;
+
+	*fresh = !c;
+	if (c)
+		return &m->mem[c->count];
+	m->mem = xgrow(m->mem, &m->cap_mem, m->nr_mem + 1, sizeof(*m->mem));
+	e = &m->mem[m->nr_mem];
+	memset(e, 0, sizeof(*e));
+	e->pid = pid;
+	counts_add(&m->mem_index, pid, 0, m->nr_mem++);
+	return e;
+}
+
+/* A reading with its change already known (a replay): into the open tick and the total. */
+static void add_memory_entry(struct model *m, const struct tick_memory *in)
+{
+	struct tick_memory *p = pending_memory(m, in->pid);
+	bool fresh;
+	struct tick_memory *t = total_memory(m, in->pid, &fresh);
+	uint32_t known = in->known & ((1u << MODEL_MEM_NR) - 1);
+
+	for (int k = 0; k < MODEL_MEM_NR; k++) {
+		if (!(known & (1u << k)))
+			continue;
+		p->v[k] = t->v[k] = in->v[k];
+		p->d[k] += in->d[k];
+		t->d[k] += in->d[k];
+	}
+	p->known |= known;
+	t->known = known;
+}
+
+void model_add_memory(struct model *m, uint32_t pid, const struct model_memory *mem)
+{
+	struct tick_memory e = { .pid = pid, .known = mem->known & ((1u << MODEL_MEM_NR) - 1) };
+	bool fresh, changed;
+	struct tick_memory *t = total_memory(m, pid, &fresh);
+
+	changed = fresh || (t->known & MEM_STALE);
+	for (int k = 0; k < MODEL_MEM_NR; k++) {
+		if (!(e.known & (1u << k)))
+			continue;
+		e.v[k] = mem->v[k];
+		if (!fresh && !(t->known & MEM_STALE) && (t->known & (1u << k)))
+			e.d[k] = (int64_t)(mem->v[k] - t->v[k]);
+		changed |= e.d[k] != 0;
+	}
+	if (!changed)
+		return;
+	if (t->known & MEM_STALE)
+		t->known = 0;
+	add_memory_entry(m, &e);
+}
+
+struct model_heap_site model_heap_site(struct model *m, const struct model_heap *h)
+{
+	struct model_heap_site site;
+
+	note_pid(m, h->pid);
+	site.thread = threads_see(m->threads, h->pid, h->tid, h->comm, h->pcomm, h->time_ns);
+	site.raw = stacks_add_raw(m->stacks, h->pid, h->user, h->nr_user, NULL, 0, h->flags);
+	return site;
+}
+
+void model_add_heap(struct model *m, const struct model_heap *h)
+{
+	struct model_heap_site site = model_heap_site(m, h);
+
+	growth_add(&m->pending_heap, site.thread, site.raw, h->bytes, h->count);
+}
+
+void model_add_heap_resolved(struct model *m, uint32_t pid, uint32_t tid, const char *comm,
+			     const char *pcomm, uint32_t stack, int64_t bytes, int64_t count)
+{
+	uint32_t thread = threads_see(m->threads, pid, tid, comm, pcomm, 0);
+
+	growth_add(&m->pending_heap_resolved, thread, stack, bytes, count);
+}
+
+void model_add_alloc(struct model *m, struct model_heap_site site, int64_t bytes, int64_t count)
+{
+	growth_add(&m->pending_allocs, site.thread, site.raw, bytes, count);
+}
+
+void model_add_alloc_resolved(struct model *m, uint32_t pid, uint32_t tid, const char *comm,
+			      const char *pcomm, uint32_t stack, int64_t bytes, int64_t count)
+{
+	uint32_t thread = threads_see(m->threads, pid, tid, comm, pcomm, 0);
+
+	growth_add(&m->pending_allocs_resolved, thread, stack, bytes, count);
+}
+
+static void add_heap_info(struct tick_heap_info *to, const struct tick_heap_info *in)
+{
+	if (in->mode)
+		to->mode = in->mode;
+	to->events += in->events;
+	to->calls += in->calls;
+	to->unmatched += in->unmatched;
+	to->lost += in->lost;
+	to->cost_ns += in->cost_ns;
+	if (in->mode == MODEL_HEAP_EXACT || in->live_blocks || in->live_bytes) {
+		to->live_blocks = in->live_blocks;
+		to->live_bytes = in->live_bytes;
+	}
+}
+
+void model_add_heap_info(struct model *m, const struct tick_heap_info *info)
+{
+	add_heap_info(&m->cur.heap_info, info);
+}
+
+void model_set_heap_oldest(struct model *m, const struct model_heap_block *b, size_t n)
+{
+	m->oldest_raw = xgrow(m->oldest_raw, &m->cap_oldest_raw, n + 1, sizeof(*m->oldest_raw));
+	if (n)
+		memcpy(m->oldest_raw, b, n * sizeof(*b));
+	m->nr_oldest_raw = n;
+}
+
+const struct model_heap_block *model_heap_oldest(const struct model *m, size_t *n)
+{
+	*n = m->nr_oldest;
+	return m->oldest;
+}
+
 void model_add_tick(struct model *m, const struct tick *t)
 {
 	uint32_t nr_threads = threads_count(m->threads);
@@ -205,6 +415,17 @@ void model_add_tick(struct model *m, const struct tick *t)
 		if (t->states[i].thread < nr_threads && t->states[i].stack < MODEL_STATE_NR)
 			counts_add(&m->pending_states, t->states[i].thread, t->states[i].stack,
 				   t->states[i].count);
+	for (size_t i = 0; i < t->nr_heap; i++)
+		if (t->heap[i].thread < nr_threads)
+			growth_add(&m->pending_heap_resolved, t->heap[i].thread, t->heap[i].stack,
+				   t->heap[i].bytes, t->heap[i].count);
+	for (size_t i = 0; i < t->nr_allocs; i++)
+		if (t->allocs[i].thread < nr_threads)
+			growth_add(&m->pending_allocs_resolved, t->allocs[i].thread,
+				   t->allocs[i].stack, t->allocs[i].bytes, t->allocs[i].count);
+	for (size_t i = 0; i < t->nr_memory; i++)
+		add_memory_entry(m, &t->memory[i]);
+	add_heap_info(&m->cur.heap_info, &t->heap_info);
 }
 
 void model_add_lost(struct model *m, enum model_lost kind, uint64_t n)
@@ -244,6 +465,10 @@ static void forget_exited(struct model *m)
 		/* A reused pid is a new process: read its maps again. */
 		if (c)
 			c->count = 0;
+		/* ... and its memory starts over: a reused pid is not its growth */
+		c = counts_find(&m->mem_index, m->exited_pids[i], 0);
+		if (c)
+			m->mem[c->count].known |= MEM_STALE;
 	}
 	m->nr_exited = 0;
 }
@@ -273,6 +498,68 @@ static struct tick_count *close_layer(struct model *m, const struct counts *raw,
 	return c.v;
 }
 
+/* A heap layer of the open tick, like close_layer(): entries that net to nothing are dropped when
+ * drop_zero. The caller owns the array. */
+static struct tick_heap *close_growth(struct model *m, const struct growth *raw,
+				      const struct growth *resolved, struct growth *total,
+				      bool drop_zero, size_t *nr)
+{
+	struct growth g;
+
+	growth_init(&g);
+	for (size_t i = 0; i < raw->nr; i++)
+		growth_add(&g, raw->v[i].thread, stacks_of_raw(m->stacks, raw->v[i].stack),
+			   raw->v[i].bytes, raw->v[i].count);
+	for (size_t i = 0; i < resolved->nr; i++)
+		growth_add(&g, resolved->v[i].thread, resolved->v[i].stack, resolved->v[i].bytes,
+			   resolved->v[i].count);
+	if (drop_zero)
+		growth_drop_zero(&g);
+	growth_sort_by_key(&g);
+	for (size_t i = 0; i < g.nr; i++)
+		growth_add(total, g.v[i].thread, g.v[i].stack, g.v[i].bytes, g.v[i].count);
+	free(g.slots);
+	*nr = g.nr;
+	return g.v;
+}
+
+static int by_pid(const void *a, const void *b)
+{
+	const struct tick_memory *x = a, *y = b;
+
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+/* The open tick's memory readings, sorted by pid; the total kept sorted by pid too. */
+static struct tick_memory *close_memory(struct model *m, size_t *nr)
+{
+	struct tick_memory *v = NULL;
+
+	*nr = m->nr_pending_mem;
+	if (*nr) {
+		v = xmalloc(*nr * sizeof(*v));
+		memcpy(v, m->pending_mem, *nr * sizeof(*v));
+		qsort(v, *nr, sizeof(*v), by_pid);
+		qsort(m->mem, m->nr_mem, sizeof(*m->mem), by_pid);
+		counts_clear(&m->mem_index);
+		for (size_t i = 0; i < m->nr_mem; i++)
+			counts_add(&m->mem_index, m->mem[i].pid, 0, i);
+	}
+	m->nr_pending_mem = 0;
+	counts_clear(&m->pending_mem_index);
+	return v;
+}
+
+static void close_oldest(struct model *m)
+{
+	m->oldest = xgrow(m->oldest, &m->cap_oldest, m->nr_oldest_raw + 1, sizeof(*m->oldest));
+	for (size_t i = 0; i < m->nr_oldest_raw; i++) {
+		m->oldest[i] = m->oldest_raw[i];
+		m->oldest[i].stack = stacks_of_raw(m->stacks, m->oldest_raw[i].stack);
+	}
+	m->nr_oldest = m->nr_oldest_raw;
+}
+
 int model_close_tick(struct model *m, uint64_t end_ns)
 {
 	struct tick *t;
@@ -292,6 +579,12 @@ int model_close_tick(struct model *m, uint64_t end_ns)
 	t->offcpu = close_layer(m, &m->pending_offcpu, &m->pending_offcpu_resolved,
 				&m->total_offcpu, &t->nr_offcpu);
 	t->states = close_layer(m, NULL, &m->pending_states, &m->total_states, &t->nr_states);
+	t->heap = close_growth(m, &m->pending_heap, &m->pending_heap_resolved, &m->total_heap,
+			       false, &t->nr_heap);
+	t->allocs = close_growth(m, &m->pending_allocs, &m->pending_allocs_resolved,
+				 &m->total_allocs, true, &t->nr_allocs);
+	t->memory = close_memory(m, &t->nr_memory);
+	close_oldest(m);
 
 	m->total.seq = t->seq;
 	m->total.end_ns = t->end_ns;
@@ -305,12 +598,23 @@ int model_close_tick(struct model *m, uint64_t end_ns)
 	m->total.nr_offcpu = m->total_offcpu.nr;
 	m->total.states = m->total_states.v;
 	m->total.nr_states = m->total_states.nr;
+	m->total.heap = m->total_heap.v;
+	m->total.nr_heap = m->total_heap.nr;
+	m->total.allocs = m->total_allocs.v;
+	m->total.nr_allocs = m->total_allocs.nr;
+	m->total.memory = m->mem;
+	m->total.nr_memory = m->nr_mem;
+	add_heap_info(&m->total.heap_info, &t->heap_info);
 
 	counts_clear(&m->pending);
 	counts_clear(&m->pending_resolved);
 	counts_clear(&m->pending_offcpu);
 	counts_clear(&m->pending_offcpu_resolved);
 	counts_clear(&m->pending_states);
+	growth_clear(&m->pending_heap);
+	growth_clear(&m->pending_heap_resolved);
+	growth_clear(&m->pending_allocs);
+	growth_clear(&m->pending_allocs_resolved);
 	memset(&m->cur, 0, sizeof(m->cur));
 	m->cur.start_ns = t->end_ns;
 	forget_exited(m);

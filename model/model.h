@@ -74,6 +74,85 @@ struct model_offcpu {
 	uint64_t ns;
 };
 
+/*
+ * Memory of one process, in bytes, as /proc tells it (probes/proc). Not every source knows every
+ * field: a reading says which it has in `known` (bit MODEL_MEM_x).
+ */
+enum model_mem {
+	MODEL_MEM_RSS,   /* resident: anon + file + shmem */
+	MODEL_MEM_ANON,  /* resident anonymous memory: heap, stacks, private mappings */
+	MODEL_MEM_FILE,  /* resident file-backed pages */
+	MODEL_MEM_SHMEM, /* resident shared memory (tmpfs, MAP_SHARED|MAP_ANONYMOUS, memfd) */
+	MODEL_MEM_SWAP,  /* anonymous memory swapped out */
+	MODEL_MEM_VSIZE, /* virtual size */
+	MODEL_MEM_NR,
+};
+
+/* "rss", "anon", "file", "shmem", "swap", "vsize". */
+const char *model_mem_name(enum model_mem k);
+
+struct model_memory {
+	uint64_t v[MODEL_MEM_NR]; /* bytes */
+	uint32_t known;           /* bit k set: v[k] was read */
+};
+
+/*
+ * Heap growth with the user stack that caused it. From the default tracking (probes/heap: the
+ * kernel's resident-memory counters as they change, in the thread that changed them) bytes is
+ * signed RSS growth and count the events it stands for; from leak mode (probes/heap with
+ * uprobes on the allocator) bytes and count are what was allocated (positive) or freed
+ * (negative, charged to the allocating stack). Borrowed for the duration of the call.
+ */
+struct model_heap {
+	uint64_t time_ns;
+	uint32_t pid, tid;
+	const char *comm, *pcomm;
+	const uint64_t *user; /* user return addresses, leaf first */
+	uint32_t nr_user;
+	uint32_t flags;       /* MODEL_SAMPLE_* */
+	int64_t bytes;
+	int64_t count;
+};
+
+/* An interned (thread, raw user stack): leak mode keeps one per live block, and charges its
+ * free to it later with model_add_alloc(). Valid for the model's lifetime. */
+struct model_heap_site {
+	uint32_t thread;
+	uint32_t raw;
+};
+
+/* How the heap was tracked in a tick (summed over a window; mode is the newest). */
+enum model_heap_mode {
+	MODEL_HEAP_OFF,
+	MODEL_HEAP_GROWTH, /* default: RSS growth by stack, no uprobes */
+	MODEL_HEAP_EXACT,  /* leak mode: uprobes on the allocator */
+};
+
+/* "off", "growth", "exact". */
+const char *model_heap_mode_name(enum model_heap_mode mode);
+
+struct tick_heap_info {
+	uint32_t mode;        /* enum model_heap_mode */
+	uint32_t pad;
+	uint64_t events;      /* growth events (default) received */
+	uint64_t calls;       /* leak mode: allocator calls traced */
+	uint64_t unmatched;   /* leak mode: frees of blocks not seen allocated (allocated before
+				 attach, or their allocation was lost) */
+	uint64_t lost;        /* heap events lost (ring full, map full): figures are low by that */
+	uint64_t cost_ns;     /* leak mode: estimated time the uprobes added to the targets */
+	uint64_t live_blocks; /* leak mode: blocks outstanding at the end of the tick */
+	uint64_t live_bytes;
+};
+
+/* One of leak mode's oldest outstanding blocks. */
+struct model_heap_block {
+	uint32_t thread;  /* the allocating thread (thread table index) */
+	uint32_t stack;   /* its stack id (model_heap_oldest()); a raw id when given */
+	uint64_t addr;
+	uint64_t size;
+	uint64_t time_ns; /* when it was allocated (CLOCK_MONOTONIC) */
+};
+
 struct model_opts {
 	unsigned history;  /* ticks kept; 0 for the default (3600) */
 	struct syms *syms; /* borrowed; NULL leaves frames as module+0xOFFSET */
@@ -98,6 +177,27 @@ void model_add_offcpu(struct model *m, const struct model_offcpu *o);
 /* Blocked ns of a stack already interned (it ends with its reason frame): replay, tests. */
 void model_add_offcpu_resolved(struct model *m, uint32_t pid, uint32_t tid, const char *comm,
 			       const char *pcomm, uint32_t stack, uint64_t ns);
+/* A process's memory now (probes/proc). The model keeps the change since its previous reading;
+ * a tick stores the processes whose memory changed. */
+void model_add_memory(struct model *m, uint32_t pid, const struct model_memory *mem);
+/* RSS growth (default heap tracking) by stack. */
+void model_add_heap(struct model *m, const struct model_heap *h);
+void model_add_heap_resolved(struct model *m, uint32_t pid, uint32_t tid, const char *comm,
+			     const char *pcomm, uint32_t stack, int64_t bytes, int64_t count);
+/* Leak mode: interns h's thread and stack (bytes and count are not read) ... */
+struct model_heap_site model_heap_site(struct model *m, const struct model_heap *h);
+/* ... and adds allocated (positive) or freed (negative) bytes and blocks to a site. */
+void model_add_alloc(struct model *m, struct model_heap_site site, int64_t bytes, int64_t count);
+void model_add_alloc_resolved(struct model *m, uint32_t pid, uint32_t tid, const char *comm,
+			      const char *pcomm, uint32_t stack, int64_t bytes, int64_t count);
+/* Adds to the open tick's heap figures; the mode is set, the counters summed. */
+void model_add_heap_info(struct model *m, const struct tick_heap_info *info);
+/* Leak mode's oldest outstanding blocks, oldest first, replacing the previous list; `stack` holds
+ * the raw id of the block's site (site.raw). Copied. */
+void model_set_heap_oldest(struct model *m, const struct model_heap_block *b, size_t n);
+/* That list as of the last closed tick, with stack ids; borrowed until the next close. */
+const struct model_heap_block *model_heap_oldest(const struct model *m, size_t *n);
+
 /* A thread seen in /proc: keeps names known even for threads that were never sampled. */
 void model_note_thread(struct model *m, uint32_t pid, uint32_t tid, const char *comm,
 		       const char *pcomm);
@@ -123,6 +223,22 @@ struct tick_count {
 	uint64_t count;  /* samples */
 };
 
+/* Heap growth by (thread, stack): signed bytes and count. */
+struct tick_heap {
+	uint32_t thread;
+	uint32_t stack;
+	int64_t bytes;
+	int64_t count;
+};
+
+/* A process's memory at the end of a tick, and its change since its previous reading. */
+struct tick_memory {
+	uint32_t pid;
+	uint32_t known;           /* bit MODEL_MEM_x: v[x] and d[x] are known */
+	uint64_t v[MODEL_MEM_NR]; /* bytes */
+	int64_t d[MODEL_MEM_NR];  /* change since the previous reading (0 for the first) */
+};
+
 struct tick {
 	uint64_t seq;      /* 0 for the first tick */
 	uint64_t start_ns; /* CLOCK_MONOTONIC */
@@ -137,6 +253,16 @@ struct tick {
 	struct tick_count *states; /* ns (count) by (thread, state): `stack` holds the
 				      enum model_state; sorted by key */
 	size_t nr_states;
+	struct tick_heap *heap;     /* RSS growth by (thread, stack), sorted by key */
+	size_t nr_heap;
+	struct tick_heap *allocs;   /* leak mode: allocated minus freed by (thread, allocating
+				       stack), sorted by key; entries that net to 0 are dropped */
+	size_t nr_allocs;
+	struct tick_memory *memory; /* processes whose memory changed (or was first read), by pid;
+				       the total has every process's newest reading and the sum of
+				       its changes */
+	size_t nr_memory;
+	struct tick_heap_info heap_info;
 };
 
 /* Ticks closed so far that are still in the history (at most opts.history). */

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <zstd.h>
@@ -284,6 +286,18 @@ void record_free(struct record *r)
 	free(r);
 }
 
+/* An unsymbolized frame's name is "module+0xOFFSET": stacks_add_frame() makes it again from a
+ * NULL function, so the file need not carry it. */
+static const char *frame_name(const struct frame *f)
+{
+	char name[128];
+
+	if (f->symbolized || !f->function || !f->module)
+		return f->function;
+	snprintf(name, sizeof(name), "%s+0x%" PRIx64, f->module, f->offset);
+	return strcmp(name, f->function) ? f->function : NULL;
+}
+
 static int write_frames(struct record *r, const struct stacks *st)
 {
 	uint32_t n = stacks_nr_frames(st);
@@ -291,7 +305,7 @@ static int write_frames(struct record *r, const struct stacks *st)
 
 	for (; r->nr_frames < n && !ret; r->nr_frames++) {
 		const struct frame *f = stacks_frame(st, r->nr_frames);
-		uint64_t module = sref(r, f->module), function = sref(r, f->function);
+		uint64_t module = sref(r, f->module), function = sref(r, frame_name(f));
 		uint64_t build_id = sref(r, f->build_id), file = sref(r, f->file);
 		struct recfmt_buf *b = &r->rec;
 
@@ -311,7 +325,9 @@ static int write_frames(struct record *r, const struct stacks *st)
 	return ret;
 }
 
-/* Each stack shares a prefix with the previous one of its chunk: prefix, rest, rest's ids. */
+/* Each stack shares a prefix with the previous one of its chunk: prefix, rest, then the rest's
+ * ids, each as the difference from the id before it (new frames are numbered root to leaf, so
+ * these are mostly +1). */
 static int write_stacks(struct record *r, const struct stacks *st)
 {
 	uint32_t n = stacks_count(st), nprev = 0;
@@ -330,7 +346,7 @@ static int write_stacks(struct record *r, const struct stacks *st)
 		recfmt_put_u(b, p);
 		recfmt_put_u(b, nr - p);
 		for (uint32_t i = p; i < nr; i++)
-			recfmt_put_u(b, f[i]);
+			recfmt_put_s(b, (int64_t)f[i] - (i ? (int64_t)f[i - 1] : -1));
 		prev = f;
 		nprev = nr;
 		ret = table_next(r, &r->t_stacks);

@@ -86,8 +86,9 @@ static void warn(struct replay *r, const char *fmt, ...)
 static const char *type_name(unsigned type)
 {
 	static const char *const names[] = {
-		[RECFMT_HEADER] = "header",   [RECFMT_STRINGS] = "strings", [RECFMT_FRAMES] = "frames",
-		[RECFMT_STACKS] = "stacks",   [RECFMT_THREADS] = "threads", [RECFMT_TICK] = "tick",
+		[RECFMT_HEADER] = "header", [RECFMT_STRINGS] = "strings",
+		[RECFMT_FRAMES] = "frames", [RECFMT_STACKS] = "stacks",
+		[RECFMT_THREADS] = "threads", [RECFMT_TICK] = "tick",
 		[RECFMT_END] = "end",
 	};
 
@@ -269,9 +270,12 @@ static void parse_header(struct replay *r, struct recfmt_rd *rd)
 		case RECFMT_KEY_UNWIND:
 		case RECFMT_KEY_TARGET: {
 			const char **dst[] = {
-				[RECFMT_KEY_TOOL] = &in->tool,     [RECFMT_KEY_HOST] = &in->host,
-				[RECFMT_KEY_KERNEL] = &in->kernel, [RECFMT_KEY_SOURCE] = &in->source,
-				[RECFMT_KEY_UNWIND] = &in->unwind, [RECFMT_KEY_TARGET] = &in->target,
+				[RECFMT_KEY_TOOL] = &in->tool,
+				[RECFMT_KEY_HOST] = &in->host,
+				[RECFMT_KEY_KERNEL] = &in->kernel,
+				[RECFMT_KEY_SOURCE] = &in->source,
+				[RECFMT_KEY_UNWIND] = &in->unwind,
+				[RECFMT_KEY_TARGET] = &in->target,
 			};
 			size_t n = recfmt_left(&v);
 
@@ -315,7 +319,8 @@ static void parse_header(struct replay *r, struct recfmt_rd *rd)
 			uint64_t pid = recfmt_get_u(&v);
 
 			if (!v.bad && in->nr_pids < MAX_LIST && pid <= UINT32_MAX) {
-				in->pids = xrealloc(in->pids, (in->nr_pids + 1) * sizeof(*in->pids));
+				in->pids = xrealloc(in->pids,
+						    (in->nr_pids + 1) * sizeof(*in->pids));
 				in->pids[in->nr_pids++] = pid;
 			}
 			break;
@@ -398,7 +403,8 @@ static void index_chunk(struct replay *r, uint64_t off, const struct recfmt_chun
 	case RECFMT_END:
 		if (decode(r, c, payload, &rd)) {
 			r->damage.bad_chunks++;
-			warn(r, "the end chunk at offset %" PRIu64 " cannot be decoded: skipped", off);
+			warn(r, "the end chunk at offset %" PRIu64 " cannot be decoded: skipped",
+			     off);
 			return;
 		}
 		parse_end(r, &rd);
@@ -415,7 +421,8 @@ static void index_chunk(struct replay *r, uint64_t off, const struct recfmt_chun
 			goto unknown;
 		if (decode(r, c, payload, &rd) || tick_times(r, rd, &seq, &start, &end)) {
 			r->damage.bad_chunks++;
-			warn(r, "the tick chunk at offset %" PRIu64 " cannot be decoded: skipped", off);
+			warn(r, "the tick chunk at offset %" PRIu64 " cannot be decoded: skipped",
+			     off);
 			return;
 		}
 		r->ticks = xgrow(r->ticks, &r->cap_ticks, r->nr_ticks + 1, sizeof(*r->ticks));
@@ -429,8 +436,9 @@ static void index_chunk(struct replay *r, uint64_t off, const struct recfmt_chun
 	return;
 unknown:
 	if (!r->damage.unknown_chunks++)
-		warn(r, "chunks of a type or encoding this flametop does not know (type %u at offset "
-			"%" PRIu64 ") were skipped: written by a newer flametop?",
+		warn(r,
+		     "chunks of a type or encoding this flametop does not know (type %u at "
+		     "offset %" PRIu64 ") were skipped: written by a newer flametop?",
 		     c->type, off);
 }
 
@@ -845,8 +853,8 @@ static void apply_stacks(struct replay *r, struct recfmt_rd *rd)
 		if (rd->bad || prefix > n || rest > RECFMT_MAX_FRAMES - prefix)
 			break;
 		n = prefix;
-		for (uint64_t j = 0; j < rest; j++)
-			ids[n++] = (uint32_t)recfmt_get_u(rd);
+		for (uint64_t j = 0; j < rest; j++, n++)
+			ids[n] = (uint32_t)((n ? (int64_t)ids[n - 1] : -1) + recfmt_get_s(rd));
 		if (rd->bad)
 			break;
 		if (first + i < r->nr_stacks)
@@ -1058,7 +1066,8 @@ static int step(struct replay *r, bool skip)
 			ret = decode(r, &c, payload, &rd);
 		if (ret) {
 			r->damage.bad_chunks++;
-			warn(r, "the %s chunk at offset %" PRIu64 " cannot be read any more: skipped",
+			warn(r,
+			     "the %s chunk at offset %" PRIu64 " cannot be read any more: skipped",
 			     type_name(ic->c.type), ic->off);
 			if (ic->c.type == RECFMT_TICK) {
 				r->pos++;

@@ -214,35 +214,63 @@ static void frame_of(struct srcline *sl, Dwarf_Die *die, struct srcline_frame *f
 	f->line = !dwarf_decl_line(die, &line) && line > 0 ? (uint32_t)line : 0;
 }
 
-/* The scopes at vaddr: the innermost real function and what is inlined into it. */
+/*
+ * Descends from parent to the scopes that hold pc, recording functions (concrete subprograms and
+ * inlined instances) in chain. Namespaces have no addresses: they are searched through. Not
+ * dwarf_getscopes(): past an inlined instance it continues in the abstract tree of the inlined
+ * function instead of the function it was inlined into.
+ */
+static int walk(Dwarf_Die *parent, uint64_t pc, Dwarf_Die *chain, int depth)
+{
+	Dwarf_Die child;
+	int r;
+
+	if (depth >= MAX_DEPTH || dwarf_child(parent, &child) != 0)
+		return depth;
+	do {
+		switch (dwarf_tag(&child)) {
+		case DW_TAG_subprogram:
+		case DW_TAG_inlined_subroutine:
+			if (dwarf_haspc(&child, pc) != 1)
+				break;
+			chain[depth] = child;
+			return walk(&chain[depth], pc, chain, depth + 1);
+		case DW_TAG_lexical_block:
+		case DW_TAG_try_block:
+		case DW_TAG_catch_block:
+			if (dwarf_haspc(&child, pc) == 1)
+				return walk(&child, pc, chain, depth);
+			break;
+		case DW_TAG_namespace:
+		case DW_TAG_module:
+			r = walk(&child, pc, chain, depth);
+			if (r > depth)
+				return r;
+			break;
+		default:
+			break;
+		}
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return depth;
+}
+
+/* The function at vaddr and what is inlined into it there, outermost first. */
 static uint32_t scopes_at(struct srcline *sl, uint64_t vaddr, struct srcline_frame **out)
 {
 	const struct cu *u = find_unit(sl, vaddr);
-	struct srcline_frame tmp[MAX_DEPTH];
-	Dwarf_Die cudie, *scopes = NULL;
-	uint32_t n = 0;
-	int nr;
+	Dwarf_Die cudie, chain[MAX_DEPTH];
+	int n;
 
 	*out = NULL;
 	if (!u || !dwarf_offdie(sl->dw, u->off, &cudie))
 		return 0;
-	nr = dwarf_getscopes(&cudie, vaddr, &scopes);
-	for (int i = 0; i < nr && n < MAX_DEPTH; i++) {
-		int tag = dwarf_tag(&scopes[i]);
-
-		if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram)
-			continue;
-		frame_of(sl, &scopes[i], &tmp[n++]);
-		if (tag == DW_TAG_subprogram)
-			break; /* the function itself: its lexical parents are not frames */
-	}
-	free(scopes);
-	if (!n)
+	n = walk(&cudie, vaddr, chain, 0);
+	if (n <= 0)
 		return 0;
-	*out = xmalloc(n * sizeof(**out));
-	for (uint32_t i = 0; i < n; i++)
-		(*out)[i] = tmp[n - 1 - i]; /* outermost first */
-	return n;
+	*out = xmalloc((size_t)n * sizeof(**out));
+	for (int i = 0; i < n; i++)
+		frame_of(sl, &chain[i], &(*out)[i]);
+	return (uint32_t)n;
 }
 
 static uint64_t hash(uint64_t x)

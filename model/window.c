@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "counts.h"
+#include "growth.h"
 #include "threads.h"
 #include "window.h"
 #include "xalloc.h"
@@ -13,6 +14,10 @@ void window_init(struct window *w)
 	w->offcpu_index = xcalloc(1, sizeof(struct counts));
 	counts_init(w->index);
 	counts_init(w->offcpu_index);
+	w->heap_index = xcalloc(1, sizeof(struct growth));
+	w->allocs_index = xcalloc(1, sizeof(struct growth));
+	growth_init(w->heap_index);
+	growth_init(w->allocs_index);
 }
 
 void window_fini(struct window *w)
@@ -25,13 +30,84 @@ void window_fini(struct window *w)
 		counts_fini(w->offcpu_index);
 		free(w->offcpu_index);
 	}
+	if (w->heap_index) {
+		growth_fini(w->heap_index);
+		free(w->heap_index);
+	}
+	if (w->allocs_index) {
+		growth_fini(w->allocs_index);
+		free(w->allocs_index);
+	}
 	free(w->thread_samples);
 	free(w->thread_states);
+	free(w->memory);
 	memset(w, 0, sizeof(*w));
 }
 
-static void add_tick(struct window *w, struct counts *c, const struct tick *t)
+/* Adds a tick's memory readings: the first (newest) reading of a pid sets v, changes add up.
+ * Ticks are added newest first; memory stays sorted by pid. */
+static void add_memory(struct window *w, const struct tick *t)
 {
+	for (size_t i = 0; i < t->nr_memory; i++) {
+		const struct tick_memory *in = &t->memory[i];
+		size_t lo = 0, hi = w->nr_memory;
+		struct tick_memory *e;
+
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+
+			if (w->memory[mid].pid < in->pid)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo == w->nr_memory || w->memory[lo].pid != in->pid) {
+			w->memory = xgrow(w->memory, &w->cap_memory, w->nr_memory + 1,
+					  sizeof(*w->memory));
+			memmove(&w->memory[lo + 1], &w->memory[lo],
+				(w->nr_memory - lo) * sizeof(*w->memory));
+			w->nr_memory++;
+			e = &w->memory[lo];
+			*e = *in;
+			e->known &= (1u << MODEL_MEM_NR) - 1;
+			continue;
+		}
+		e = &w->memory[lo];
+		for (int k = 0; k < MODEL_MEM_NR; k++) {
+			if (!(in->known & (1u << k)))
+				continue;
+			if (!(e->known & (1u << k)))
+				e->v[k] = in->v[k];
+			e->d[k] += in->d[k];
+		}
+		e->known |= in->known & ((1u << MODEL_MEM_NR) - 1);
+	}
+}
+
+static void add_heap_info(struct tick_heap_info *to, const struct tick_heap_info *in, bool newest)
+{
+	if (newest) {
+		to->mode = in->mode;
+		to->live_blocks = in->live_blocks;
+		to->live_bytes = in->live_bytes;
+	}
+	to->events += in->events;
+	to->calls += in->calls;
+	to->unmatched += in->unmatched;
+	to->lost += in->lost;
+	to->cost_ns += in->cost_ns;
+}
+
+static void add_tick(struct window *w, struct counts *c, const struct tick *t, bool newest)
+{
+	for (size_t i = 0; i < t->nr_heap; i++)
+		growth_add(w->heap_index, t->heap[i].thread, t->heap[i].stack, t->heap[i].bytes,
+			   t->heap[i].count);
+	for (size_t i = 0; i < t->nr_allocs; i++)
+		growth_add(w->allocs_index, t->allocs[i].thread, t->allocs[i].stack,
+			   t->allocs[i].bytes, t->allocs[i].count);
+	add_memory(w, t);
+	add_heap_info(&w->heap_info, &t->heap_info, newest);
 	for (size_t i = 0; i < t->nr_offcpu; i++)
 		counts_add(w->offcpu_index, t->offcpu[i].thread, t->offcpu[i].stack,
 			   t->offcpu[i].count);
@@ -60,6 +136,10 @@ void window_sum(struct window *w, const struct model *m, size_t nticks)
 
 	counts_clear(c);
 	counts_clear(w->offcpu_index);
+	growth_clear(w->heap_index);
+	growth_clear(w->allocs_index);
+	w->nr_memory = 0;
+	memset(&w->heap_info, 0, sizeof(w->heap_info));
 	w->samples = w->truncated = 0;
 	memset(w->lost, 0, sizeof(w->lost));
 	free(w->thread_samples);
@@ -73,7 +153,7 @@ void window_sum(struct window *w, const struct model *m, size_t nticks)
 		const struct tick *t = model_total(m);
 
 		if (!nticks || have == 0 || model_tick(m, have - 1)->seq == 0) {
-			add_tick(w, c, t);
+			add_tick(w, c, t, true);
 			w->start_ns = model_start_ns(m);
 			w->end_ns = t->end_ns;
 			w->nr_ticks = have ? t->seq + 1 : 0;
@@ -82,7 +162,7 @@ void window_sum(struct window *w, const struct model *m, size_t nticks)
 		nticks = have;
 	}
 	for (size_t i = 0; i < nticks; i++)
-		add_tick(w, c, model_tick(m, i));
+		add_tick(w, c, model_tick(m, i), i == 0);
 	w->start_ns = model_tick(m, nticks - 1)->start_ns;
 	w->end_ns = model_tick(m, 0)->end_ns;
 	w->nr_ticks = nticks;
@@ -93,4 +173,12 @@ out:
 	counts_sort_by_count(w->offcpu_index);
 	w->offcpu = ((struct counts *)w->offcpu_index)->v;
 	w->nr_offcpu = ((struct counts *)w->offcpu_index)->nr;
+	/* leak mode: an allocation freed in the same window nets to nothing */
+	growth_drop_zero(w->allocs_index);
+	growth_sort_by_bytes(w->heap_index);
+	growth_sort_by_bytes(w->allocs_index);
+	w->heap = ((struct growth *)w->heap_index)->v;
+	w->nr_heap = ((struct growth *)w->heap_index)->nr;
+	w->allocs = ((struct growth *)w->allocs_index)->v;
+	w->nr_allocs = ((struct growth *)w->allocs_index)->nr;
 }

@@ -25,8 +25,18 @@ struct window {
 	size_t nr_offcpu;
 	/* ns per state, indexed by thread index: thread_states[idx][MODEL_STATE_*] */
 	uint64_t (*thread_states)[MODEL_STATE_NR];
+	struct tick_heap *heap;      /* RSS growth by (thread, stack), most growth first */
+	size_t nr_heap;
+	struct tick_heap *allocs;    /* leak mode: allocated minus freed by (thread, allocating
+					stack), most first; since start, what is outstanding */
+	size_t nr_allocs;
+	struct tick_memory *memory;  /* processes whose memory was read in the window, by pid: v the
+					newest reading, d the change over the window */
+	size_t nr_memory;
+	struct tick_heap_info heap_info; /* summed; mode and live_* from the newest tick */
 	/* private */
-	void *index, *offcpu_index;
+	void *index, *offcpu_index, *heap_index, *allocs_index;
+	size_t cap_memory;
 };
 
 void window_init(struct window *w);

@@ -18,6 +18,7 @@
 
 /* Set by the loader between __open() and __load(). */
 const volatile bool filter_pids = false;
+const volatile __u32 stack_size = 0; /* user stack bytes to copy (multiple of 8), 0: none */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -52,11 +53,82 @@ struct {
 	__type(value, struct scratch);
 } scratch SEC(".maps");
 
+/* With stack copies records are too big for a per-CPU value (32 KiB at most): one entry per CPU
+ * in a plain array, indexed by the CPU (the loader sets max_entries to the possible CPUs). */
+struct uscratch {
+	__u64 buf[CPU_USCRATCH_SIZE / 8];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct uscratch);
+} uscratch SEC(".maps");
+
+/* Processes user space walks with frame pointers (Go): their stacks are not copied. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, CPU_MAX_FP_PIDS);
+	__type(key, __u32);
+	__type(value, __u8);
+} fp_pids SEC(".maps");
+
 /* The interrupted instruction was kernel code: kernel addresses are the upper half on x86-64 and
  * arm64 alike. */
 static __always_inline bool in_kernel_mode(struct bpf_perf_event_data *ctx)
 {
 	return (long)PT_REGS_IP(&ctx->regs) < 0;
+}
+
+/*
+ * Copies the current thread's user registers and the top of its user stack to r + off. A read
+ * that runs past the end of the stack fails as a whole, so the size halves until one succeeds;
+ * the main thread's frames all lie below mm->start_stack, which bounds it exactly. Returns the
+ * bytes added to the record, 0 when nothing could be copied.
+ */
+static __always_inline __u32 copy_ustack(struct cpu_record *r, __u32 off)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	struct cpu_ustack *u;
+	__u64 sp, top;
+	__u32 size = stack_size;
+
+	if (off > CPU_RECORD_MAX_SIZE || !regs)
+		return 0;
+	u = (void *)r + off;
+	u->regs[0] = BPF_CORE_READ(regs, ax);
+	u->regs[1] = BPF_CORE_READ(regs, bx);
+	u->regs[2] = BPF_CORE_READ(regs, cx);
+	u->regs[3] = BPF_CORE_READ(regs, dx);
+	u->regs[4] = BPF_CORE_READ(regs, si);
+	u->regs[5] = BPF_CORE_READ(regs, di);
+	u->regs[6] = BPF_CORE_READ(regs, bp);
+	u->regs[7] = BPF_CORE_READ(regs, sp);
+	u->regs[8] = BPF_CORE_READ(regs, ip);
+	u->regs[9] = BPF_CORE_READ(regs, r8);
+	u->regs[10] = BPF_CORE_READ(regs, r9);
+	u->regs[11] = BPF_CORE_READ(regs, r10);
+	u->regs[12] = BPF_CORE_READ(regs, r11);
+	u->regs[13] = BPF_CORE_READ(regs, r12);
+	u->regs[14] = BPF_CORE_READ(regs, r13);
+	u->regs[15] = BPF_CORE_READ(regs, r14);
+	u->regs[16] = BPF_CORE_READ(regs, r15);
+	u->pad = 0;
+	sp = u->regs[7];
+	top = BPF_CORE_READ(task, mm, start_stack);
+	if (sp < top && top - sp + 8 < size)
+		size = (__u32)((top - sp + 8 + 7) & ~7ull);
+	for (int i = 0; i < 6 && size; i++) {
+		if (size > CPU_STACK_MAX)
+			size = CPU_STACK_MAX;
+		if (!bpf_probe_read_user(u->data, size, (const void *)sp))
+			break;
+		size = (size / 2) & ~7u;
+	}
+	u->size = size;
+	return size ? CPU_USTACK_HDR_SIZE + size : 0;
 }
 
 SEC("perf_event")
@@ -67,8 +139,10 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	__u32 zero = 0, nu = 0, nk = 0, flags = 0;
 	struct cpu_counters *cnt;
 	struct task_struct *task;
+	struct uscratch *big = NULL;
 	struct cpu_record *r;
-	struct scratch *s;
+	struct scratch *s = NULL;
+	__u32 extra = 0;
 	bool kthread;
 	long ret;
 	__u64 size;
@@ -79,12 +153,23 @@ int on_sample(struct bpf_perf_event_data *ctx)
 		return 0;
 
 	cnt = bpf_map_lookup_elem(&counters, &zero);
-	s = bpf_map_lookup_elem(&scratch, &zero);
-	if (!cnt || !s)
+	if (!cnt)
 		return 0;
+	if (stack_size) {
+		__u32 cpu = bpf_get_smp_processor_id();
+
+		big = bpf_map_lookup_elem(&uscratch, &cpu);
+		if (!big)
+			return 0;
+		r = (struct cpu_record *)big->buf;
+	} else {
+		s = bpf_map_lookup_elem(&scratch, &zero);
+		if (!s)
+			return 0;
+		r = (struct cpu_record *)s->buf;
+	}
 	cnt->samples++;
 
-	r = (struct cpu_record *)s->buf;
 	task = (struct task_struct *)bpf_get_current_task();
 	kthread = (BPF_CORE_READ(task, flags) & PF_KTHREAD) || !BPF_CORE_READ(task, mm);
 
@@ -133,6 +218,18 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	BPF_CORE_READ_INTO(&r->pcomm, task, group_leader, comm);
 
 	size = CPU_RECORD_HDR_SIZE + ((__u64)nu + nk) * 8;
+	if (big) {
+		if (!kthread && !bpf_map_lookup_elem(&fp_pids, &pid))
+			extra = copy_ustack(r, (__u32)size);
+		if (extra)
+			r->flags |= CPU_REC_USTACK;
+		size += extra;
+		if (size > CPU_USCRATCH_SIZE) /* cannot happen; tells the verifier */
+			return 0;
+		if (bpf_ringbuf_output(&events, big->buf, size, BPF_RB_NO_WAKEUP))
+			cnt->ringbuf_lost++;
+		return 0;
+	}
 	if (size > CPU_RECORD_MAX_SIZE) /* cannot happen; tells the verifier */
 		return 0;
 	if (bpf_ringbuf_output(&events, r, size, BPF_RB_NO_WAKEUP))

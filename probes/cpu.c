@@ -18,6 +18,7 @@
 #include <bpf/libbpf.h>
 
 #include "model/model.h"
+#include "model/unwind.h"
 #include "model/xalloc.h"
 #include "probes/cpu.h"
 #include "probes/cpu_abi.h"
@@ -25,6 +26,8 @@
 
 _Static_assert(sizeof(struct cpu_record) == CPU_RECORD_HDR_SIZE, "cpu_record header layout");
 _Static_assert(sizeof(struct cpu_counters) == 6 * 8, "cpu_counters layout");
+_Static_assert(sizeof(struct cpu_ustack) == CPU_USTACK_HDR_SIZE, "cpu_ustack layout");
+_Static_assert(CPU_NR_REGS == UNWIND_NR_REGS, "registers as model/unwind.h orders them");
 
 #define DEFAULT_FREQ_HZ 99
 #define BTF_PATH "/sys/kernel/btf/vmlinux"
@@ -37,6 +40,8 @@ struct probe_cpu {
 	int nr_possible;
 	bool filter;
 	struct cpu_counters *percpu; /* scratch for reading the per-CPU counters */
+	struct unwind *unwind;       /* borrowed: DWARF walks of stack copies */
+	bool copies;                 /* records may carry stack copies */
 	struct cpu_counters reported; /* what was already passed to model_add_lost() */
 	/* valid during drain() only */
 	struct model *m;
@@ -252,14 +257,46 @@ static int attach_cpus(struct probe_cpu *p, unsigned freq_hz, char *err, size_t 
 	return 0;
 }
 
-static size_t ring_size(int nr_cpus)
+static size_t ring_size(int nr_cpus, bool copies)
 {
-	/* 256 KiB per CPU (~1,000 worst-case records), 4..64 MiB, a power of two. */
-	size_t want = (size_t)nr_cpus * (256u << 10), sz = 4u << 20;
+	/* 256 KiB per CPU (~1,000 worst-case records), 4..64 MiB, a power of two; with stack
+	 * copies (~5-16 KiB a record) 2 MiB per CPU. */
+	size_t want = (size_t)nr_cpus * (copies ? 2u << 20 : 256u << 10), sz = 4u << 20;
 
 	while (sz < want && sz < (64u << 20))
 		sz <<= 1;
 	return sz;
+}
+
+/*
+ * The user stack of a record: the DWARF walk of its stack copy, or the frame-pointer walk (a Go
+ * program, or no copy). Processes the unwinder walks with frame pointers stop getting copies.
+ */
+static void unwind_record(struct probe_cpu *p, const struct cpu_record *r,
+			  const struct cpu_ustack *us, uint32_t nu, uint32_t sent_nu, uint64_t *ips,
+			  struct model_sample *s)
+{
+	struct unwind_sample in = {
+		.pid = r->pid,
+		.regs = us ? (const uint64_t *)us->regs : NULL,
+		.stack = us ? us->data : NULL,
+		.stack_size = us ? us->size : 0,
+		.fp = nu ? (const uint64_t *)r->frames : NULL,
+		.nr_fp = nu,
+		.fp_truncated = sent_nu == CPU_MAX_FRAMES,
+	};
+	bool truncated;
+	__u8 one = 1;
+
+	s->nr_user = unwind_user(p->unwind, &in, ips, UNWIND_MAX_FRAMES, &truncated);
+	s->user = s->nr_user ? ips : NULL;
+	s->flags &= ~(MODEL_SAMPLE_TRUNCATED | MODEL_SAMPLE_USER_FAILED);
+	if (truncated || s->nr_kernel == CPU_MAX_FRAMES)
+		s->flags |= MODEL_SAMPLE_TRUNCATED;
+	if (!s->nr_user)
+		s->flags |= MODEL_SAMPLE_USER_FAILED;
+	if (us && unwind_mode_of(p->unwind, r->pid) == UNWIND_FP)
+		bpf_map_update_elem(bpf_map__fd(p->skel->maps.fp_pids), &r->pid, &one, BPF_ANY);
 }
 
 static int on_record(void *ctx, void *data, size_t size)
@@ -267,8 +304,11 @@ static int on_record(void *ctx, void *data, size_t size)
 	struct probe_cpu *p = ctx;
 	const struct cpu_record *r = data;
 	char comm[CPU_COMM_LEN + 1], pcomm[CPU_COMM_LEN + 1];
+	const struct cpu_ustack *us = NULL;
 	struct model_sample s = { 0 };
+	uint64_t ips[UNWIND_MAX_FRAMES];
 	uint32_t nu, nk, sent_nu, flags;
+	size_t used;
 
 	if (size < sizeof(*r))
 		goto bad;
@@ -278,6 +318,13 @@ static int on_record(void *ctx, void *data, size_t size)
 	    size < sizeof(*r) + ((size_t)nu + nk) * sizeof(__u64))
 		goto bad;
 
+	used = sizeof(*r) + ((size_t)nu + nk) * sizeof(__u64);
+	if (r->flags & CPU_REC_USTACK) {
+		us = (const struct cpu_ustack *)((const char *)data + used);
+		if (size < used + sizeof(*us) || us->size > CPU_STACK_MAX ||
+		    size < used + sizeof(*us) + us->size)
+			goto bad;
+	}
 	/* A frame-pointer walk that wanders into code without frame pointers can end on a zero
 	 * return address, which is never a frame; the leaf (the IP itself) is kept as it is. */
 	while (nu > 1 && r->frames[nu - 1] == 0)
@@ -306,6 +353,8 @@ static int on_record(void *ctx, void *data, size_t size)
 		s.flags |= MODEL_SAMPLE_KERNEL_THREAD;
 	if (sent_nu == CPU_MAX_FRAMES || nk == CPU_MAX_FRAMES)
 		s.flags |= MODEL_SAMPLE_TRUNCATED;
+	if (p->unwind && !(flags & CPU_REC_KTHREAD) && (us || nu))
+		unwind_record(p, r, us, nu, sent_nu, ips, &s);
 	model_add_sample(p->m, &s);
 	p->consumed++;
 	return 0;
@@ -391,10 +440,24 @@ int probe_cpu_new(const struct probe_cpu_opts *opts, struct probe_cpu **out, cha
 		goto err;
 	}
 	p->skel->rodata->filter_pids = p->filter;
+	p->unwind = opts ? opts->unwind : NULL;
+	if (p->unwind && opts->stack_size) {
+		uint32_t sz = opts->stack_size > CPU_STACK_MAX ? CPU_STACK_MAX : opts->stack_size;
+
+		p->skel->rodata->stack_size = (sz + 7) & ~7u;
+		p->copies = true;
+		e = bpf_map__set_max_entries(p->skel->maps.uscratch, (__u32)p->nr_possible);
+		if (e) {
+			set_err(err, errlen, "failed to size the stack scratch map: %s",
+				strerror(-e));
+			goto err;
+		}
+	}
 	bpf_program__set_autoload(p->skel->progs.on_proc_fork,
 				  p->filter && opts && opts->follow_children);
 	bpf_program__set_autoload(p->skel->progs.on_proc_exit, p->filter);
-	e = bpf_map__set_max_entries(p->skel->maps.events, (__u32)ring_size(p->nr_possible));
+	e = bpf_map__set_max_entries(p->skel->maps.events,
+				     (__u32)ring_size(p->nr_possible, p->copies));
 	if (e) {
 		set_err(err, errlen, "failed to size the ring buffer: %s", strerror(-e));
 		goto err;

@@ -14,6 +14,7 @@
 
 struct model;
 struct probe_cpu;
+struct unwind;
 
 struct probe_cpu_opts {
 	unsigned freq_hz;     /* samples per second per CPU; 0 for the default (99) */
@@ -22,6 +23,10 @@ struct probe_cpu_opts {
 	bool follow_children; /* processes forked by a target become targets too */
 	bool filter;          /* only targets, even with no pids yet (probe_cpu_add_pid() adds
 	                         them later, e.g. the command flametop launches) */
+	uint32_t stack_size;  /* user stack bytes copied with each sample for DWARF unwinding
+	                         (at most 32 KiB); 0: the frame-pointer walk only */
+	struct unwind *unwind; /* borrowed: walks the copies (model/unwind.h); NULL: frame
+	                          pointers only */
 };
 
 /* Cumulative counters since the probe started (summed over CPUs; one map read per call).

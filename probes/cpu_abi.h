@@ -15,6 +15,7 @@
 #define CPU_REC_KERNEL_FAILED (1u << 1) /* interrupted in kernel mode, but no kernel stack */
 #define CPU_REC_KTHREAD (1u << 2)	/* a kernel thread: it has no user stack */
 #define CPU_REC_IN_KERNEL (1u << 3)	/* the sample interrupted kernel code */
+#define CPU_REC_USTACK (1u << 4)	/* a struct cpu_ustack follows the frames */
 
 /*
  * One sample, as sent through the ring buffer. The record is variable-length: the header is
@@ -37,6 +38,22 @@ struct cpu_record {
 #define CPU_RECORD_HDR_SIZE 64
 #define CPU_RECORD_MAX_SIZE (CPU_RECORD_HDR_SIZE + 2 * CPU_MAX_FRAMES * 8)
 
+/*
+ * With the stack_size knob set (DWARF unwinding in user space), a record of a user thread can
+ * carry, right after its frames, the thread's user registers and a copy of the top of its user
+ * stack, for model/unwind.c. Registers are in perf_event's order for sample_regs_user 0xff01ff.
+ */
+#define CPU_NR_REGS 17	     /* ax bx cx dx si di bp sp ip r8 r9 r10 r11 r12 r13 r14 r15 */
+#define CPU_STACK_MAX 32768  /* most bytes of stack copied per sample */
+struct cpu_ustack {
+	__u64 regs[CPU_NR_REGS];
+	__u32 size; /* bytes of stack in data: from regs[7] (sp) up */
+	__u32 pad;
+	__u8 data[];
+};
+#define CPU_USTACK_HDR_SIZE (CPU_NR_REGS * 8 + 8)
+#define CPU_USCRATCH_SIZE (CPU_RECORD_MAX_SIZE + CPU_USTACK_HDR_SIZE + CPU_STACK_MAX)
+
 /* Per-CPU counters: the single entry of the per-CPU array map "counters". */
 struct cpu_counters {
 	__u64 samples;	    /* samples of target threads (the idle task is not a sample) */
@@ -48,5 +65,6 @@ struct cpu_counters {
 };
 
 #define CPU_MAX_TARGETS 8192
+#define CPU_MAX_FP_PIDS 8192 /* processes walked with frame pointers: no stack copy */
 
 #endif

@@ -209,11 +209,14 @@ static __always_inline __u32 blocked_reason(struct task_struct *task, struct pt_
 #endif
 }
 
-/* Takes the blocking thread's stacks into its slot. current == the thread. */
+/* Takes the blocking thread's stacks into its slot. current == the thread; regs are its user
+ * registers (NULL for a kernel thread). */
 static __always_inline void keep_stacks(void *ctx, __u32 tid, const struct sched_thread *t,
-					bool kthread, struct sched_counters *cnt)
+					bool kthread, struct pt_regs *regs,
+					struct sched_counters *cnt)
 {
 	struct sched_block_rec *r = bpf_map_lookup_elem(&stacks, &tid);
+	__u64 ip = 0, sp = 0, bp = 0, arg = 0, retaddr = 0;
 	__u32 zero = 0, nu = 0, nk = 0, flags = 0;
 	long ret;
 
@@ -230,7 +233,32 @@ static __always_inline void keep_stacks(void *ctx, __u32 tid, const struct sched
 		r = bpf_map_lookup_elem(&stacks, &tid);
 		if (!r)
 			return;
+		r->nr_user = r->nr_kernel = 0;
 	}
+#if defined(__TARGET_ARCH_x86)
+	if (regs && !kthread && t->syscall >= 0) {
+		ip = BPF_CORE_READ(regs, ip);
+		sp = BPF_CORE_READ(regs, sp);
+		bp = BPF_CORE_READ(regs, bp);
+		arg = BPF_CORE_READ(regs, di);
+		bpf_probe_read_user(&retaddr, sizeof(retaddr), (void *)(bp + 8));
+	}
+#endif
+	/* the same syscall from the same place as the stacks kept: they are still right */
+	if (ip && r->key_syscall == t->syscall && r->key_ip == ip && r->key_sp == sp &&
+	    r->key_bp == bp && r->key_ret == retaddr && r->key_arg == arg &&
+	    r->reused < SCHED_REUSE_MAX && r->nr_user && r->nr_kernel) {
+		r->reused++;
+		cnt->reused++;
+		goto header;
+	}
+	r->key_syscall = ip ? t->syscall : -1;
+	r->key_ip = ip;
+	r->key_sp = sp;
+	r->key_bp = bp;
+	r->key_ret = retaddr;
+	r->key_arg = arg;
+	r->reused = 0;
 	if (kthread) {
 		flags |= SCHED_STK_KTHREAD;
 	} else {
@@ -251,6 +279,10 @@ static __always_inline void keep_stacks(void *ctx, __u32 tid, const struct sched
 	} else {
 		flags |= SCHED_STK_KERNEL_FAILED;
 	}
+	r->nr_user = nu;
+	r->nr_kernel = nk;
+	r->flags = flags;
+header:
 	r->type = SCHED_REC_BLOCK;
 	r->pid = t->pid;
 	r->tid = tid;
@@ -258,9 +290,6 @@ static __always_inline void keep_stacks(void *ctx, __u32 tid, const struct sched
 	r->born_ns = t->born_ns;
 	r->since_ns = t->since_ns;
 	r->end_ns = 0;
-	r->nr_user = nu;
-	r->nr_kernel = nk;
-	r->flags = flags;
 	r->syscall = t->syscall;
 	__builtin_memcpy(r->comm, t->comm, SCHED_COMM_LEN);
 	__builtin_memcpy(r->pcomm, t->pcomm, SCHED_COMM_LEN);
@@ -340,6 +369,7 @@ static __always_inline int handle_switch(void *ctx, bool preempt, struct task_st
 	if (tid && is_target(pid)) {
 		__u32 state = task_state(prev), to = SCHED_RUNNABLE;
 		bool kthread = BPF_CORE_READ(prev, flags) & PF_KTHREAD;
+		struct pt_regs *regs = NULL;
 		__s32 syscall = -1;
 
 		if (state & SCHED_TASK_DEAD) {
@@ -353,8 +383,8 @@ static __always_inline int handle_switch(void *ctx, bool preempt, struct task_st
 		if (!preempt && state != SCHED_TASK_RUNNING) {
 			struct task_struct *cur = bpf_get_current_task_btf();
 
-			to = blocked_reason(prev, (struct pt_regs *)bpf_task_pt_regs(cur), state,
-					    kthread, &syscall);
+			regs = (struct pt_regs *)bpf_task_pt_regs(cur);
+			to = blocked_reason(prev, regs, state, kthread, &syscall);
 		}
 		begin(t);
 		sched_on_switch_out(t, to, now);
@@ -365,7 +395,7 @@ static __always_inline int handle_switch(void *ctx, bool preempt, struct task_st
 		end(t);
 		cnt->switches++;
 		if (sched_state_blocked(to))
-			keep_stacks(ctx, tid, t, kthread, cnt);
+			keep_stacks(ctx, tid, t, kthread, regs, cnt);
 	}
 next:
 	tid = BPF_CORE_READ(next, pid);

@@ -30,7 +30,7 @@
 #include "probes/sched_state.h"
 #include "sched.skel.h"
 
-_Static_assert(sizeof(struct sched_counters) == 9 * 8, "sched_counters layout");
+_Static_assert(sizeof(struct sched_counters) == 10 * 8, "sched_counters layout");
 
 #define BTF_PATH "/sys/kernel/btf/vmlinux"
 #define MIN_THREADS_BOUND 65536
@@ -271,10 +271,10 @@ static void seed_one(const struct proc_thread *pt, void *arg)
 static void seed(struct probe_sched *p, uint32_t pid, uint64_t since)
 {
 	struct seed_ctx c = {
-	    .p = p,
-	    .since = since,
-	    .now = now_ns(),
-	    .fd = bpf_map__fd(p->skel->maps.threads),
+		.p = p,
+		.since = since,
+		.now = now_ns(),
+		.fd = bpf_map__fd(p->skel->maps.threads),
 	};
 
 	probe_proc_scan(p->proc_root, pid, seed_one, &c);
@@ -321,8 +321,8 @@ static void load_err(int e, char *err, size_t errlen)
 static int load(struct probe_sched *p, const struct probe_sched_opts *opts, bool raw, char *err,
 		size_t errlen)
 {
-	uint64_t min_us =
-	    opts && opts->min_block_us ? opts->min_block_us : PROBE_SCHED_MIN_BLOCK_US;
+	uint64_t min_us = opts && opts->min_block_us ? opts->min_block_us
+						      : PROBE_SCHED_MIN_BLOCK_US;
 	int e;
 
 	libbpf_msg[0] = '\0';
@@ -390,7 +390,7 @@ int probe_sched_new(const struct probe_sched_opts *opts, struct probe_sched **ou
 	size_t nr_pids = opts && opts->pids ? opts->nr_pids : 0;
 	const char *force = getenv("FLAMETOP_SCHED_RAW_TP");
 	bool raw = force && *force && strcmp(force, "0") != 0;
-	struct sched_acct_opts ao = {0};
+	struct sched_acct_opts ao = { 0 };
 	char btf_err[512] = "";
 	struct probe_sched *p;
 	uint64_t attach_ns;
@@ -532,6 +532,7 @@ static void read_counters(const struct probe_sched *p, struct sched_counters *su
 		sum->stacks_full += c->stacks_full;
 		sum->targets_full += c->targets_full;
 		sum->no_stack += c->no_stack;
+		sum->reused += c->reused;
 	}
 }
 
@@ -598,8 +599,8 @@ static int pass_batch(struct probe_sched *p, struct model *m)
 
 	for (;;) {
 		__u32 n = BATCH;
-		int e =
-		    bpf_map_lookup_batch(fd, first ? NULL : &in, &out, p->keys, p->vals, &n, NULL);
+		int e = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, p->keys, p->vals, &n,
+					     NULL);
 
 		if (e && errno != ENOENT)
 			return -errno;
@@ -683,6 +684,7 @@ void probe_sched_counters(const struct probe_sched *p, struct probe_sched_counte
 	out->stacks_full = c.stacks_full;
 	out->targets_full = c.targets_full;
 	out->no_stack = c.no_stack;
+	out->reused = c.reused;
 	out->threads = p->nr_threads;
 	out->max_threads = p->max_threads;
 }

@@ -39,6 +39,7 @@ struct probe_sched_counters {
 	uint64_t stacks_full;  /* blocks whose stacks the "stacks" map had no room for */
 	uint64_t targets_full; /* followed children not added: target map full */
 	uint64_t no_stack;     /* long blocks sent without stacks: counted as MODEL_LOST_NO_STACK */
+	uint64_t reused;       /* blocks that reused the stacks of the one before (same place) */
 	uint64_t threads;      /* entries in the "threads" map at the last tick */
 	uint64_t max_threads;  /* its bound */
 };

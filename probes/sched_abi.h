@@ -69,10 +69,18 @@ struct sched_block_rec {
 	__s32 syscall;
 	char comm[SCHED_COMM_LEN];
 	char pcomm[SCHED_COMM_LEN];
+	/* Where the stacks were taken: the user registers (ip, sp, bp, first argument), the return
+	 * address at bp and the syscall. A thread that blocks again in the same syscall at the same
+	 * place reuses them instead of walking both stacks again (up to SCHED_REUSE_MAX times in
+	 * a row): a loop around a blocking call costs a few reads per block, not two walks. */
+	__u64 key_ip, key_sp, key_bp, key_ret, key_arg;
+	__s32 key_syscall;
+	__u32 reused; /* blocks in a row that reused these stacks */
 	__u64 frames[SCHED_MAX_UFRAMES + SCHED_MAX_KFRAMES];
 };
 
-#define SCHED_BLOCK_HDR_SIZE 88
+#define SCHED_REUSE_MAX 64
+#define SCHED_BLOCK_HDR_SIZE 136
 #define SCHED_BLOCK_MAX_SIZE (SCHED_BLOCK_HDR_SIZE + (SCHED_MAX_UFRAMES + SCHED_MAX_KFRAMES) * 8)
 
 #define SCHED_STK_USER_FAILED (1u << 0)	  /* user thread, but no user stack */
@@ -103,6 +111,7 @@ struct sched_counters {
 	__u64 stacks_full;  /* a block's stacks could not be kept: "stacks" was full */
 	__u64 targets_full; /* a followed child could not be added: "targets" was full */
 	__u64 no_stack;	    /* a long block whose stacks were not kept (missing or replaced) */
+	__u64 reused;	    /* blocks whose stacks were those of the block before (same place) */
 };
 
 #define SCHED_MAX_TARGETS 8192

@@ -58,8 +58,9 @@ struct sched_acct {
 
 static uint32_t hash(uint8_t kind, uint32_t tid, uint64_t key2)
 {
-	uint64_t h =
-	    ((uint64_t)tid << 3 | kind) * 0x9e3779b97f4a7c15ull ^ key2 * 0xc2b2ae3d27d4eb4full;
+	uint64_t h = ((uint64_t)tid << 3 | kind) * 0x9e3779b97f4a7c15ull;
+
+	h ^= key2 * 0xc2b2ae3d27d4eb4full;
 
 	return (uint32_t)(h ^ h >> 29);
 }
@@ -199,18 +200,19 @@ static void add_offcpu(struct sched_acct *a, struct model *m, const struct sched
 	const uint64_t *u = (const uint64_t *)r->frames, *k = u + r->nr_user;
 	uint32_t skip = sched_acct_strip(k, r->nr_kernel, a->o.sched_lo, a->o.sched_hi);
 	struct model_offcpu o = {
-	    .time_ns = time_ns,
-	    .pid = r->pid,
-	    .tid = r->tid,
-	    .comm = comm,
-	    .pcomm = pcomm && *pcomm ? pcomm : NULL,
-	    .user = r->nr_user ? u : NULL,
-	    .kernel = r->nr_kernel > skip ? k + skip : NULL,
-	    .nr_user = r->nr_user,
-	    .nr_kernel = r->nr_kernel - skip,
-	    .flags = model_flags(r->flags),
-	    .reason = r->reason < SCHED_NR_STATES ? (enum model_state)r->reason : MODEL_STATE_OTHER,
-	    .ns = ns,
+		.time_ns = time_ns,
+		.pid = r->pid,
+		.tid = r->tid,
+		.comm = comm,
+		.pcomm = pcomm && *pcomm ? pcomm : NULL,
+		.user = r->nr_user ? u : NULL,
+		.kernel = r->nr_kernel > skip ? k + skip : NULL,
+		.nr_user = r->nr_user,
+		.nr_kernel = r->nr_kernel - skip,
+		.flags = model_flags(r->flags),
+		.reason = r->reason < SCHED_NR_STATES ? (enum model_state)r->reason
+						     : MODEL_STATE_OTHER,
+		.ns = ns,
 	};
 
 	if (r->nr_user == SCHED_MAX_UFRAMES || r->nr_kernel == SCHED_MAX_KFRAMES)
@@ -224,17 +226,17 @@ static void flush_block(struct sched_acct *a, struct model *m, struct item *b, u
 {
 	const uint64_t *k = b->bl.frames + b->bl.nr_user;
 	struct model_offcpu o = {
-	    .time_ns = a->now,
-	    .pid = b->pid,
-	    .tid = b->tid,
-	    .comm = b->comm,
-	    .pcomm = *b->pcomm ? b->pcomm : NULL,
-	    .user = b->bl.nr_user ? b->bl.frames : NULL,
-	    .kernel = b->bl.nr_kernel ? k : NULL,
-	    .nr_user = b->bl.nr_user,
-	    .nr_kernel = b->bl.nr_kernel,
-	    .flags = b->bl.flags,
-	    .reason = (enum model_state)b->bl.reason,
+		.time_ns = a->now,
+		.pid = b->pid,
+		.tid = b->tid,
+		.comm = b->comm,
+		.pcomm = *b->pcomm ? b->pcomm : NULL,
+		.user = b->bl.nr_user ? b->bl.frames : NULL,
+		.kernel = b->bl.nr_kernel ? k : NULL,
+		.nr_user = b->bl.nr_user,
+		.nr_kernel = b->bl.nr_kernel,
+		.flags = b->bl.flags,
+		.reason = (enum model_state)b->bl.reason,
 	};
 
 	b->last_pass = a->pass;
@@ -295,8 +297,8 @@ bool sched_acct_open_block(struct sched_acct *a, struct model *m, uint32_t tid,
 		return false;
 	if (find(a, KIND_BLOCK, tid, t->since_ns))
 		return false;
-	skip =
-	    sched_acct_strip((const uint64_t *)slot->frames + nu, nk, a->o.sched_lo, a->o.sched_hi);
+	skip = sched_acct_strip((const uint64_t *)slot->frames + nu, nk, a->o.sched_lo,
+				a->o.sched_hi);
 	b = insert(a, KIND_BLOCK, tid, t->since_ns);
 	b->pid = t->pid;
 	copy_comm(b->comm, slot->comm);
@@ -375,7 +377,8 @@ int sched_acct_exit(struct sched_acct *a, struct model *m, const struct sched_ex
 	tid = brief ? SCHED_ACCT_SHORT_TID(r->pid) : r->tid;
 	for (int s = 0; s < SCHED_NR_STATES; s++)
 		if (r->acc_ns[s] > reported[s])
-			model_add_state(m, r->pid, tid, brief ? "[short-lived]" : *comm ? comm : NULL,
+			model_add_state(m, r->pid, tid,
+					brief ? "[short-lived]" : *comm ? comm : NULL,
 					*pcomm ? pcomm : NULL, (enum model_state)s,
 					r->acc_ns[s] - reported[s]);
 	if (it)

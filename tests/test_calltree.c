@@ -60,8 +60,8 @@ static int setup(void **state)
 
 	assert_int_equal(model_new(&opts, &f->m), 0);
 	f->st = model_stacks(f->m);
-	model_add_resolved(f->m, 10, 11, "hot", "app", STACK(f->st, "main", "compute", "spin_three"),
-			   75, 1);
+	model_add_resolved(f->m, 10, 11, "hot", "app",
+			   STACK(f->st, "main", "compute", "spin_three"), 75, 1);
 	model_add_resolved(f->m, 10, 11, "hot", "app", STACK(f->st, "main", "compute", "spin_one"),
 			   25, 1);
 	model_add_resolved(f->m, 10, 12, "rec", "app",

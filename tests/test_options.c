@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "cli/options.h"
+#include "model/unwind.h"
 
 /* The compound literal lives as long as the calling block: o->argv may point into it. */
 #define PARSE(o, err, ...) parse((char *[]){ "flametop", __VA_ARGS__, NULL }, (o), (err), sizeof(err))
@@ -60,6 +61,36 @@ static void test_options_min_block(void **state)
 	options_fini(&o);
 	assert_int_equal(PARSE(&o, err, "--min-block", "60000000", "-p", "1"), 0);
 	assert_int_equal(o.min_block_us, 60000000);
+	options_fini(&o);
+}
+
+/* issue 3: how stacks are taken and walked */
+static void test_options_unwind_source_stack_size(void **state)
+{
+	struct options o;
+	char err[256] = "";
+
+	assert_int_equal(PARSE(&o, err, "snapshot"), 0);
+	assert_int_equal(o.unwind, UNWIND_AUTO);
+	assert_int_equal(o.source, SOURCE_AUTO);
+	assert_int_equal(o.stack_size, 16384);
+	options_fini(&o);
+	assert_int_equal(PARSE(&o, err, "snapshot", "--unwind", "dwarf", "--source", "perf",
+			       "--stack-size", "32K"),
+			 0);
+	assert_int_equal(o.unwind, UNWIND_DWARF);
+	assert_int_equal(o.source, SOURCE_PERF);
+	assert_int_equal(o.stack_size, 32768);
+	options_fini(&o);
+	assert_int_equal(PARSE(&o, err, "--unwind", "fp", "--source", "bpf", "--stack-size",
+			       "4097"),
+			 0);
+	assert_int_equal(o.unwind, UNWIND_FP);
+	assert_int_equal(o.source, SOURCE_BPF);
+	assert_int_equal(o.stack_size, 4104); /* rounded up to 8 bytes */
+	options_fini(&o);
+	assert_int_equal(PARSE(&o, err, "doctor"), 0);
+	assert_int_equal(o.cmd, CMD_DOCTOR);
 	options_fini(&o);
 }
 
@@ -138,6 +169,19 @@ static void test_options_every_bad_value_is_one_line_error(void **state)
 		{ { "snapshot", "-p", "1", "--", "ls" }, "either -p PID or -- CMD" },
 		{ { "-o", "x" }, "for `flametop snapshot`" },
 		{ { "snapshot", "-o", "" }, "empty output file name" },
+		{ { "snapshot", "--unwind", "lbr" }, "unknown unwind method 'lbr'" },
+		{ { "snapshot", "--unwind", "" }, "unknown unwind method ''" },
+		{ { "snapshot", "--unwind", "DWARF" }, "unknown unwind method 'DWARF'" },
+		{ { "snapshot", "--unwind" }, "needs a value" },
+		{ { "snapshot", "--source", "ebpf" }, "unknown source 'ebpf'" },
+		{ { "--source", "" }, "unknown source ''" },
+		{ { "snapshot", "--stack-size", "0" }, "invalid stack size '0'" },
+		{ { "snapshot", "--stack-size", "100" }, "invalid stack size '100'" },
+		{ { "snapshot", "--stack-size", "64M" }, "invalid stack size '64M'" },
+		{ { "snapshot", "--stack-size", "16Q" }, "invalid stack size '16Q'" },
+		{ { "snapshot", "--stack-size", "-8K" }, "invalid stack size '-8K'" },
+		{ { "replay", "x.rec", "--unwind", "fp" }, "--unwind is not an option" },
+		{ { "doctor", "--source", "perf" }, "--source is not an option" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -162,6 +206,7 @@ int main(void)
 		cmocka_unit_test(test_options_defaults_and_snapshot),
 		cmocka_unit_test(test_options_command_after_dashes),
 		cmocka_unit_test(test_options_min_block),
+		cmocka_unit_test(test_options_unwind_source_stack_size),
 		cmocka_unit_test(test_options_seconds),
 		cmocka_unit_test(test_options_every_bad_value_is_one_line_error),
 	};

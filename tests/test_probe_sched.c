@@ -35,6 +35,7 @@
 static char workloads[PATH_MAX], scratch_dir[PATH_MAX];
 static struct syms *syms;
 static long nr_cpus;
+static char waiter_stack[8192]; /* the waiter's top block stack, from the tp_btf mix run */
 
 static uint64_t now_ns(void)
 {
@@ -86,7 +87,7 @@ struct run {
 /* CPU time (all CPUs, seconds) spent not idle, from /proc/stat. */
 static double busy_seconds(void)
 {
-	unsigned long long v[8] = {0};
+	unsigned long long v[8] = { 0 };
 	long hz = sysconf(_SC_CLK_TCK);
 	FILE *f = fopen("/proc/stat", "re");
 	int n;
@@ -120,7 +121,7 @@ static double others_cpus(struct run *r, const struct window *w, uint32_t pid)
 
 static void new_run(struct run *r, const struct probe_sched_opts *o)
 {
-	struct model_opts mo = {.syms = syms};
+	struct model_opts mo = { .syms = syms };
 	char err[512];
 
 	memset(r, 0, sizeof(*r));
@@ -139,7 +140,7 @@ static void free_run(struct run *r)
  * after the first `settle` ticks. */
 static void run_ticks(struct run *r, int ticks, int settle)
 {
-	struct pollfd pfd = {.fd = probe_sched_fd(r->p), .events = POLLIN};
+	struct pollfd pfd = { .fd = probe_sched_fd(r->p), .events = POLLIN };
 	uint64_t next = now_ns() + 1000000000ull;
 
 	for (int t = 0; t < ticks;) {
@@ -241,7 +242,7 @@ static uint64_t top_block(struct run *r, const struct window *w, uint32_t idx, c
  */
 static void check_mix(bool raw)
 {
-	struct probe_sched_opts o = {0};
+	struct probe_sched_opts o = { 0 };
 	struct probe_sched_counters c;
 	struct run r;
 	struct window w;
@@ -295,18 +296,8 @@ static void check_mix(bool raw)
 		      " ringbuf_lost %" PRIu64 " no_stack %" PRIu64 " threads %" PRIu64 "\n",
 		      c.switches, c.wakeups, c.blocks, c.ringbuf_lost, c.no_stack, c.threads);
 	assert_int_equal(c.ringbuf_lost + c.threads_full + c.stacks_full, 0);
-	/* the caller of pthread_mutex_lock: frame pointers cannot get there through Debian's
-	 * libc (built without them); DWARF unwinding will */
-	if (!strstr(stack, "wait_for_lock")) {
-		window_fini(&w);
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		free_run(&r);
-		print_message(
-		    "EXPECTED TO FAIL UNTIL DWARF UNWINDING: the waiter's block stack does "
-		    "not name wait_for_lock (the caller of pthread_mutex_lock)\n");
-		skip();
-	}
+	if (!raw)
+		snprintf(waiter_stack, sizeof(waiter_stack), "%s", stack);
 	window_fini(&w);
 	reap(pid);
 	free_run(&r);
@@ -322,10 +313,28 @@ static void test_probe_sched_mix_raw_tp(void **state)
 	check_mix(true);
 }
 
+/*
+ * The waiter's block hot spot names the function that called pthread_mutex_lock. Frame pointers
+ * cannot get there through Debian's libc, which is built without them (FIELD-NOTES): this one
+ * assertion waits for DWARF unwinding, and is skipped until then, saying so.
+ */
+static void test_probe_sched_lock_names_caller(void **state)
+{
+	if (!waiter_stack[0])
+		fail_msg("no waiter stack: test_probe_sched_mix_tp_btf did not get that far");
+	if (!strstr(waiter_stack, "wait_for_lock")) {
+		print_message("EXPECTED TO FAIL UNTIL DWARF UNWINDING: the waiter's block stack "
+			      "does not name wait_for_lock, the caller of pthread_mutex_lock: %s\n",
+			      waiter_stack);
+		skip();
+	}
+	assert_non_null(strstr(waiter_stack, ";wait_for_lock;"));
+}
+
 /* Four spinners on two CPUs: each runs about half the time and waits for a CPU the rest. */
 static void test_probe_sched_spin4_runnable(void **state)
 {
-	struct probe_sched_opts o = {0};
+	struct probe_sched_opts o = { 0 };
 	struct run r;
 	struct window w;
 	pid_t pid;
@@ -365,7 +374,7 @@ static void test_probe_sched_spin4_runnable(void **state)
 /* Threads come and go by the thousand: entries are deleted at exit, nothing piles up. */
 static void test_probe_sched_churn_leaves_nothing(void **state)
 {
-	struct probe_sched_opts o = {.filter = true, .follow_children = true};
+	struct probe_sched_opts o = { .filter = true, .follow_children = true };
 	struct probe_sched_counters c;
 	struct run r;
 	pid_t pid;
@@ -403,7 +412,7 @@ static void test_probe_sched_churn_leaves_nothing(void **state)
 /* A bad option is refused with a reason; a whole-system probe takes no pids. */
 static void test_probe_sched_add_pid_rules(void **state)
 {
-	struct probe_sched_opts o = {0};
+	struct probe_sched_opts o = { 0 };
 	struct run r;
 
 	new_run(&r, &o);
@@ -416,7 +425,7 @@ static void test_probe_sched_add_pid_rules(void **state)
 
 static void require_bpf(void)
 {
-	struct probe_sched_opts o = {.filter = true};
+	struct probe_sched_opts o = { .filter = true };
 	struct probe_sched *p;
 	char err[512];
 
@@ -430,13 +439,14 @@ static void require_bpf(void)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_probe_sched_add_pid_rules),
-	    cmocka_unit_test(test_probe_sched_mix_tp_btf),
-	    cmocka_unit_test(test_probe_sched_mix_raw_tp),
-	    cmocka_unit_test(test_probe_sched_spin4_runnable),
-	    cmocka_unit_test(test_probe_sched_churn_leaves_nothing),
+		cmocka_unit_test(test_probe_sched_add_pid_rules),
+		cmocka_unit_test(test_probe_sched_mix_tp_btf),
+		cmocka_unit_test(test_probe_sched_lock_names_caller),
+		cmocka_unit_test(test_probe_sched_mix_raw_tp),
+		cmocka_unit_test(test_probe_sched_spin4_runnable),
+		cmocka_unit_test(test_probe_sched_churn_leaves_nothing),
 	};
-	struct syms_opts so = {.proc_root = "/proc"};
+	struct syms_opts so = { .proc_root = "/proc" };
 	const char *dir = getenv("FLAMETOP_WORKLOADS"), *tmp = getenv("FLAMETOP_SCRATCH");
 	int failed;
 

@@ -368,6 +368,21 @@ static void test_record_kill9_loses_at_most_a_second(void **state)
 	run_free(&r);
 }
 
+static void test_record_sigint_ends_the_file_cleanly(void **state)
+{
+	struct run r;
+
+	run_sig(&r, SIGINT, 2.5,
+		(char *[]){ (char *)flametop, "record", "-o", path("int.ftr"), "-p", "1", NULL });
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.err, "flametop: recorded "));
+	run_free(&r);
+	RUN(&r, (char *)flametop, "convert", path("int.ftr"), "--format", "folded");
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.err, ""); /* an end mark: nothing to warn about */
+	run_free(&r);
+}
+
 static size_t file_size(const char *p)
 {
 	struct stat st;
@@ -429,7 +444,8 @@ static void test_record_bad_input_exit_status(void **state)
 		write_file(path("cut"), rec, len);
 		RUN(&r, (char *)flametop, "convert", path("cut"), "--format", "folded");
 		if (r.status != 0 && r.status != 2)
-			fail_msg("cut at %zu of %zu: status %d, stderr %s", len, n, r.status, r.err);
+			fail_msg("cut at %zu of %zu: status %d, stderr %s", len, n, r.status,
+				 r.err);
 		if (r.status == 0 && len < n)
 			assert_true(strstr(r.err, "cut short") || strstr(r.err, "no end mark"));
 		run_free(&r);
@@ -521,6 +537,7 @@ int main(void)
 		cmocka_unit_test(test_record_creates_0600_and_never_replaces),
 		cmocka_unit_test(test_record_rotates_into_complete_files),
 		cmocka_unit_test(test_record_kill9_loses_at_most_a_second),
+		cmocka_unit_test(test_record_sigint_ends_the_file_cleanly),
 		cmocka_unit_test(test_record_bad_input_exit_status),
 		cmocka_unit_test(test_record_convert_a_range),
 	};

@@ -34,7 +34,7 @@ struct fixture {
 static int setup(void **state)
 {
 	static struct fixture fx;
-	struct sched_acct_opts o = {.min_block_ns = 1 * MS};
+	struct sched_acct_opts o = { .min_block_ns = 1 * MS };
 
 	model_new(NULL, &fx.m);
 	sched_acct_new(&o, &fx.a);
@@ -149,8 +149,8 @@ static void test_sched_acct_machine(void **state)
 static void test_sched_acct_long_sleep_is_split_at_ticks(void **state)
 {
 	struct fixture *fx = *state;
-	struct sched_thread t, *ts[] = {&t};
-	__u32 tids[] = {11};
+	struct sched_thread t, *ts[] = { &t };
+	__u32 tids[] = { 11 };
 	__u64 since = 0;
 
 	sched_thread_init(&t, 10, SCHED_RUNNING, T0, T0);
@@ -177,8 +177,8 @@ static void test_sched_acct_long_sleep_is_split_at_ticks(void **state)
 static void test_sched_acct_missed_events(void **state)
 {
 	struct fixture *fx = *state;
-	struct sched_thread t, *ts[] = {&t};
-	__u32 tids[] = {12};
+	struct sched_thread t, *ts[] = { &t };
+	__u32 tids[] = { 12 };
 	__u64 since = 0;
 
 	sched_thread_init(&t, 10, SCHED_RUNNING, T0, T0);
@@ -204,8 +204,8 @@ static void test_sched_acct_missed_events(void **state)
 static void test_sched_acct_events_before_attach(void **state)
 {
 	struct fixture *fx = *state;
-	struct sched_thread a, b, *ts[] = {&a, &b};
-	__u32 tids[] = {13, 14};
+	struct sched_thread a, b, *ts[] = { &a, &b };
+	__u32 tids[] = { 13, 14 };
 	__u64 since = 0, attach = T0 + 100 * MS;
 
 	/* 13: first seen switching out at 700 ms: it ran since attach */
@@ -231,9 +231,9 @@ static void test_sched_acct_events_before_attach(void **state)
 static void test_sched_acct_tid_reuse(void **state)
 {
 	struct fixture *fx = *state;
-	struct sched_thread old, new, *ts[] = {&old}, *ts2[] = {&new};
-	struct sched_exit_rec e = {.type = SCHED_REC_EXIT};
-	__u32 tids[] = {15};
+	struct sched_thread old, new, *ts[] = { &old }, *ts2[] = { &new };
+	struct sched_exit_rec e = { .type = SCHED_REC_EXIT };
+	__u32 tids[] = { 15 };
 	uint64_t total = 0;
 
 	sched_thread_init(&old, 10, SCHED_RUNNING, T0, T0);
@@ -321,11 +321,11 @@ static uint64_t offcpu_in_tick(struct fixture *fx, size_t ago)
 
 static void fill_slot(struct sched_block_rec *r, const struct sched_thread *t, __u32 tid)
 {
-	static const uint64_t user[] = {0x401000, 0x401100};
+	static const uint64_t user[] = { 0x401000, 0x401100 };
 	/* bpf_prog, bpf_trace_run4, __schedule, schedule, futex_wait */
-	static const uint64_t kernel[] = {0xffffffffa0001000, 0xffffffff81100000,
-					  0xffffffff81a00010, 0xffffffff81a00500,
-					  0xffffffff81300000};
+	static const uint64_t kernel[] = { 0xffffffffa0001000, 0xffffffff81100000,
+					   0xffffffff81a00010, 0xffffffff81a00500,
+					   0xffffffff81300000 };
 
 	memset(r, 0, sizeof(*r));
 	r->type = SCHED_REC_BLOCK;
@@ -350,10 +350,13 @@ static void test_sched_acct_open_blocks(void **state)
 {
 	struct fixture *fx = *state;
 	struct sched_acct_opts o = {
-	    .min_block_ns = 1 * MS, .sched_lo = 0xffffffff81a00000, .sched_hi = 0xffffffff81a00400};
-	struct sched_thread t, *ts[] = {&t};
+		.min_block_ns = 1 * MS,
+		.sched_lo = 0xffffffff81a00000,
+		.sched_hi = 0xffffffff81a00400,
+	};
+	struct sched_thread t, *ts[] = { &t };
 	struct sched_block_rec slot;
-	__u32 tids[] = {16};
+	__u32 tids[] = { 16 };
 	__u64 since = 0, blocked;
 	uint64_t sum = 0;
 
@@ -379,8 +382,9 @@ static void test_sched_acct_open_blocks(void **state)
 	blocked = sched_on_wakeup(&t, T0 + 3 * S + 200 * MS, &since);
 	assert_int_equal(blocked, 2700 * MS);
 	slot.end_ns = T0 + 3 * S + 200 * MS;
-	assert_int_equal(
-	    sched_acct_block(fx->a, fx->m, &slot, SCHED_BLOCK_HDR_SIZE + 7 * sizeof(__u64)), 0);
+	assert_int_equal(sched_acct_block(fx->a, fx->m, &slot,
+					  SCHED_BLOCK_HDR_SIZE + 7 * sizeof(__u64)),
+			 0);
 	assert_int_equal(sched_acct_nr_blocks(fx->a), 0);
 	tick(fx, T0 + 4 * S, tids, ts, 1);
 	assert_int_equal(offcpu_in_tick(fx, 0), 200 * MS);
@@ -411,7 +415,7 @@ static void test_sched_acct_open_blocks(void **state)
 static void test_sched_acct_min_block(void **state)
 {
 	struct fixture *fx = *state;
-	struct sched_acct_opts o = {.min_block_ns = 50 * MS};
+	struct sched_acct_opts o = { .min_block_ns = 50 * MS };
 	struct sched_thread t;
 	struct sched_block_rec slot;
 
@@ -460,7 +464,7 @@ static void test_sched_acct_forgets(void **state)
 
 static void test_sched_acct_strip(void **state)
 {
-	const uint64_t k[] = {0xa0001000, 0x81100000, 0x81a00010, 0x81a00500, 0x81300000};
+	const uint64_t k[] = { 0xa0001000, 0x81100000, 0x81a00010, 0x81a00500, 0x81300000 };
 
 	assert_int_equal(sched_acct_strip(k, 5, 0x81a00000, 0x81a00400), 3);
 	assert_int_equal(sched_acct_strip(k, 5, 0, 0), 0);
@@ -471,17 +475,18 @@ static void test_sched_acct_strip(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_sched_acct_reasons),
-	    cmocka_unit_test(test_sched_acct_machine),
-	    cmocka_unit_test(test_sched_acct_strip),
-	    cmocka_unit_test_setup_teardown(test_sched_acct_long_sleep_is_split_at_ticks, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_sched_acct_missed_events, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_sched_acct_events_before_attach, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_sched_acct_tid_reuse, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_sched_acct_open_blocks, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_sched_acct_min_block, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_sched_acct_forgets, setup, teardown),
+		cmocka_unit_test(test_sched_acct_reasons),
+		cmocka_unit_test(test_sched_acct_machine),
+		cmocka_unit_test(test_sched_acct_strip),
+		cmocka_unit_test_setup_teardown(test_sched_acct_long_sleep_is_split_at_ticks,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sched_acct_missed_events, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sched_acct_events_before_attach, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_sched_acct_tid_reuse, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sched_acct_open_blocks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sched_acct_min_block, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sched_acct_forgets, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

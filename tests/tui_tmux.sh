@@ -3,8 +3,8 @@
 # The real flametop binary in a real terminal: tmux runs it, send-keys types, capture-pane reads
 # the screen. Checks that the threads view shows the workload's named threads, that 2 shows the
 # hot function in the flame view, that Enter/Esc drill in and out, that a resize to 40x10 and
-# back leaves the same screen a full repaint gives, and that q exits 0 with the prompt back and
-# the launched command stopped.
+# back leaves the same screen a full repaint gives, that q exits 0 with the prompt back and
+# the launched command stopped, and that NO_COLOR / LANG=C write no colour and no UTF-8.
 # Needs FLAMETOP and FLAMETOP_WORKLOADS (set by meson test); skips (77) without tmux.
 set -u
 
@@ -81,8 +81,9 @@ step "Enter/Esc drill into a thread's stacks and out"
 T send-keys -t t 2
 wait_for 'hot_spin' 5 || fail "the flame view does not show hot_spin"
 wait_for 'share/s' 5 || fail "the flame view has no history strip"
-T send-keys -t t End
-wait_for '^hot_spin +[0-9.]+%' 5 || fail "End did not select the hottest leaf hot_spin"
+# Select it by search (the leaf under it may be an inlined helper): / hot_spin Enter, n.
+T send-keys -t t / hot_spin Enter n
+wait_for '^hot_spin +[0-9.]+%' 5 || fail "search and n did not select hot_spin"
 T send-keys -t t Enter
 wait_for 'zoom: hot_spin' 5 || fail "Enter did not zoom into hot_spin"
 T send-keys -t t Escape
@@ -129,9 +130,35 @@ T send-keys -t t "clear; '$FLAMETOP' -- '$FLAMETOP_WORKLOADS/split31' 120" Enter
 wait_for 'split31' 15 || fail "threads view does not show split31"
 T send-keys -t t 2
 wait_for 'spin_three' 10 || fail "the flame view does not show spin_three"
-T send-keys -t t End
-wait_for '^spin_three +[0-9.]+%' 5 || fail "End did not select spin_three (the hottest leaf)"
+T send-keys -t t / spin_three Enter n
+wait_for '^spin_three +[0-9.]+%' 5 || fail "search and n did not select spin_three"
+sleep 3
+share=$(screen | sed -n 's/^spin_three *\([0-9]*\)\.[0-9]*%.*/\1/p' | head -n 1)
+[ -n "$share" ] && [ "$share" -ge 50 ] || fail "spin_three has ${share:-?}% of the samples, not ~75%"
 T send-keys -t t q
 prompt_back 10 || fail "q did not bring the shell prompt back"
-step "split31: 2 shows spin_three as the hottest leaf"
+step "split31: 2 shows spin_three, with $share% of the samples"
+
+# ---- no colour, no UTF-8: attributes only, ASCII only; Ctrl-C restores the terminal ----
+T send-keys -t t "clear; NO_COLOR=1 LANG=C '$FLAMETOP' -- '$FLAMETOP_WORKLOADS/split31' 120" Enter
+wait_for 'split31' 15 || fail "threads view does not show split31 without colour and UTF-8"
+bytes=$(mktemp)
+T pipe-pane -t t -o "cat >>'$bytes'"
+T send-keys -t t 2
+wait_for 'share/s' 5 || fail "no flame without colour and UTF-8"
+sleep 2.5
+T pipe-pane -t t
+if LC_ALL=C grep -q $'[\x80-\xff]' "$bytes"; then
+	rm -f "$bytes"
+	fail "non-ASCII bytes were written with LANG=C"
+fi
+if LC_ALL=C grep -qE $'\x1b\\[[0-9;]*(3[0-9]|4[0-9])[0-9;]*m' "$bytes"; then
+	rm -f "$bytes"
+	fail "colours were written with NO_COLOR=1"
+fi
+LC_ALL=C grep -q $'\x1b\\[[0-9;]*7[0-9;]*m' "$bytes" || fail "no reverse video without colour"
+rm -f "$bytes"
+T send-keys -t t C-c
+prompt_back 10 || fail "Ctrl-C did not restore the terminal and bring the prompt back"
+step "NO_COLOR and LANG=C: attributes and ASCII only; Ctrl-C restores the terminal"
 echo "PASS"

@@ -172,7 +172,8 @@ static void resize_views(struct tui *t)
  * shown. */
 static void refresh_data(struct tui *t)
 {
-	unsigned secs = windows[t->win_mode].secs, tick_ms = t->info.tick_ms ? t->info.tick_ms : 1000;
+	unsigned secs = windows[t->win_mode].secs;
+	unsigned tick_ms = t->info.tick_ms ? t->info.tick_ms : 1000;
 	size_t nticks = secs ? (secs * 1000 + tick_ms - 1) / tick_ms : 0;
 
 	window_sum(&t->win, t->m, nticks);

@@ -35,11 +35,11 @@ static const struct {
 	int priority; /* dropped first when narrow: higher */
 	bool right;
 } cols[COL_NR] = {
-    [COL_BLK] = {"%BLK", 6, 0, true},
-    [COL_TIME] = {"TIME", 8, 2, true},
-    [COL_REASON] = {"REASON", 6, 0, false},
-    [COL_THREADS] = {"THREADS", 20, 1, false},
-    [COL_WHERE] = {"WHERE (innermost first)", 0, 0, false},
+    [COL_BLK] = { "%BLK", 6, 0, true },
+    [COL_TIME] = { "TIME", 8, 2, true },
+    [COL_REASON] = { "REASON", 6, 0, false },
+    [COL_THREADS] = { "THREADS", 20, 1, false },
+    [COL_WHERE] = { "WHERE (innermost first)", 0, 0, false },
 };
 
 struct brow {
@@ -117,8 +117,8 @@ static void describe(const struct stacks *st, uint32_t stack, char *buf, size_t 
 	for (int pass = 0; pass < 2 && !shown; pass++) {
 		for (uint32_t j = nr; j-- > 0 && shown < WHERE_FRAMES && n + 1 < len;) {
 			const struct frame *f = stacks_frame(st, frames[j]);
-			bool user =
-			    f->kind == FRAME_USER || f->kind == FRAME_VDSO || f->kind == FRAME_JIT;
+			bool user = f->kind == FRAME_USER || f->kind == FRAME_VDSO ||
+				    f->kind == FRAME_JIT;
 
 			if (f->kind == FRAME_SPECIAL || (pass == 0 && !user) ||
 			    (pass == 1 && f->kind != FRAME_KERNEL))
@@ -306,11 +306,11 @@ static void draw(void *p, struct canvas *c, int y, int h)
 		x += v->width[col] + 1;
 	}
 	if (!v->nr) {
-		canvas_put(
-		    c, y + 2, 1, -1, CANVAS_DIM,
-		    v->filter[0] || v->reason >= 0
-			? "nothing matches (r: reason, / filter)"
-			: "no thread blocked long enough in this window (or no sched probe)");
+		canvas_put(c, y + 2, 1, -1, CANVAS_DIM,
+			   v->filter[0] || v->reason >= 0
+				   ? "nothing matches (r: reason, / filter)"
+				   : "no thread blocked long enough in this window (or no sched "
+				     "probe)");
 		return;
 	}
 	view_scroll(v->cur, &v->top, v->nr, rows);
@@ -404,9 +404,12 @@ static int key(void *p, int k)
 		return VIEW_HANDLED | VIEW_OPEN_STACK;
 	case 'r':
 		/* all → lock → io → poll → sleep → other → all */
-		v->reason = v->reason < 0		     ? MODEL_STATE_LOCK
-			    : v->reason + 1 < MODEL_STATE_NR ? v->reason + 1
-							     : -1;
+		if (v->reason < 0)
+			v->reason = MODEL_STATE_LOCK;
+		else if (v->reason + 1 < MODEL_STATE_NR)
+			v->reason++;
+		else
+			v->reason = -1;
 		remember_cursor(v);
 		update(v);
 		return VIEW_HANDLED | VIEW_REDRAW;

@@ -458,7 +458,10 @@ static void draw(void *p, struct canvas *c, int y, int h)
 
 		if (b->rel < v->scroll || b->rel >= v->scroll + rows)
 			continue;
-		row = v->root_bottom ? y + rows - (b->rel - v->scroll) : y + 1 + (b->rel - v->scroll);
+		if (v->root_bottom)
+			row = y + rows - (b->rel - v->scroll);
+		else
+			row = y + 1 + (b->rel - v->scroll);
 		draw_box(v, c, row, b);
 	}
 	if (h >= 3)
@@ -503,6 +506,12 @@ static uint32_t beside(const struct flame_view *v, int dir)
 	return best ? best->node : CALLTREE_NONE;
 }
 
+/* A box's place in reading order: by row, then column. */
+static long long order(const struct box *b)
+{
+	return (long long)b->rel << 20 | b->x0;
+}
+
 /* The next (dir > 0) or previous matching frame, in reading order. */
 static uint32_t next_match(const struct flame_view *v, int dir)
 {
@@ -510,15 +519,12 @@ static uint32_t next_match(const struct flame_view *v, int dir)
 
 	for (size_t i = 0; i < v->nr_boxes; i++) {
 		const struct box *b = &v->boxes[i];
-		long long kb = (long long)b->rel << 20 | b->x0, kc = (long long)cur->rel << 20 | cur->x0;
 
 		if (!v->marks[b->node] || b == cur)
 			continue;
-		if (dir > 0 && kb > kc &&
-		    (!best || kb < ((long long)best->rel << 20 | best->x0)))
+		if (dir > 0 && order(b) > order(cur) && (!best || order(b) < order(best)))
 			best = b;
-		if (dir < 0 && kb < kc &&
-		    (!best || kb > ((long long)best->rel << 20 | best->x0)))
+		if (dir < 0 && order(b) < order(cur) && (!best || order(b) > order(best)))
 			best = b;
 	}
 	return best ? best->node : CALLTREE_NONE;
@@ -617,11 +623,7 @@ static int key(void *p, int k)
 				strip_update(v);
 				return VIEW_HANDLED | VIEW_REDRAW;
 			}
-			if (v->search[0]) {
-				v->search[0] = 0;
-				research(v);
-				return VIEW_HANDLED | VIEW_REDRAW;
-			}
+			/* Not zoomed: the frontend clears the search, if any. */
 			return VIEW_IGNORED;
 		default:
 			return VIEW_IGNORED;

@@ -80,7 +80,9 @@ static void *reader_main(void *arg)
 
 __attribute__((noinline)) ssize_t write_one(void)
 {
-	return write(pipefd[1], "x", 1);
+	volatile ssize_t n = write(pipefd[1], "x", 1); /* not a tail call: write_one stays */
+
+	return n;
 }
 
 __attribute__((noinline)) void writer_loop(void)

@@ -9,7 +9,7 @@
  *   "sleeper"  nanosleep(50 ms) in a loop                     → sleep
  *   "holder"   holds a mutex 9 ms of every 10 ms, asleep      → sleep (and a little running)
  *   "waiter"   locks that mutex in wait_for_lock() in a loop  → lock (~90 %)
- *   "reader"   O_DIRECT 4 KiB preads at random offsets of a 256 MiB file in DIR that is not
+ *   "reader"   O_DIRECT 256 KiB preads at random offsets of a 256 MiB file in DIR that is not
  *              in the page cache (written with O_DIRECT, then POSIX_FADV_DONTNEED)  → io
  *   "poller"   poll() on a pipe nobody writes, 100 ms timeout  → poll
  *   main sleeps.
@@ -32,7 +32,7 @@
 #include "workload.h"
 
 #define FILE_SIZE (256ull << 20)
-#define BLOCK 4096
+#define BLOCK (256 << 10) /* per read: long enough a wait that I/O dominates even on a VM */
 
 static atomic_bool stop;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -45,7 +45,7 @@ static bool stopping(void)
 
 static void sleep_ns(uint64_t ns)
 {
-	struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000ull),
+	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000ull),
 			      .tv_nsec = (long)(ns % 1000000000ull)};
 
 	while (nanosleep(&ts, &ts) != 0)

@@ -1,0 +1,491 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Complete stacks without frame pointers, through the real flametop binary on the real kernel
+ * (issue 3): workloads built with -O2 -fomit-frame-pointer (tests/workloads/chain4.c,
+ * lockwait.c) come out with their whole call chain, from the thread's root down, in >= 95% of
+ * their samples, with either source (BPF, perf events); frame pointers alone do not get there;
+ * Go programs keep their frame-pointer walk; the system's python3 reaches its root; frames carry
+ * file:line and inlined functions; and the perf-event fallback runs for an unprivileged user
+ * profiling their own processes.
+ *
+ * Exits 77 (skipped, with the reason) only where perf events cannot be opened at all.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+struct run {
+	char *out;
+	char *err;
+	int status;
+};
+
+static const char *flametop, *workloads;
+static bool have_bpf;
+
+static char *slurp_fd(int fd)
+{
+	size_t len = 0, cap = 65536;
+	char *buf = malloc(cap);
+	ssize_t n;
+
+	lseek(fd, 0, SEEK_SET);
+	while ((n = read(fd, buf + len, cap - len - 1)) > 0) {
+		len += n;
+		if (cap - len < 4096)
+			buf = realloc(buf, cap *= 2);
+	}
+	buf[len] = '\0';
+	return buf;
+}
+
+/* Runs argv, as uid/gid when uid is not -1. */
+static void run_as(struct run *r, uid_t uid, gid_t gid, char **argv)
+{
+	char outp[] = "/tmp/flametop-dwarf-out-XXXXXX", errp[] = "/tmp/flametop-dwarf-err-XXXXXX";
+	int out = mkstemp(outp), err = mkstemp(errp), status;
+	pid_t pid;
+
+	assert_true(out >= 0 && err >= 0);
+	pid = fork();
+	if (pid == 0) {
+		dup2(out, 1);
+		dup2(err, 2);
+		if (uid != (uid_t)-1 && (setgroups(0, NULL) || setgid(gid) || setuid(uid))) {
+			perror("setuid");
+			_exit(125);
+		}
+		execv(argv[0], argv);
+		_exit(126);
+	}
+	waitpid(pid, &status, 0);
+	r->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	r->out = slurp_fd(out);
+	r->err = slurp_fd(err);
+	close(out);
+	close(err);
+	unlink(outp);
+	unlink(errp);
+}
+
+static void run(struct run *r, char **argv)
+{
+	run_as(r, (uid_t)-1, (gid_t)-1, argv);
+}
+
+static void run_free(struct run *r)
+{
+	free(r->out);
+	free(r->err);
+}
+
+static char *workload(const char *name)
+{
+	static char paths[8][4096];
+	static int next;
+	char *p = paths[next++ % 8];
+
+	snprintf(p, 4096, "%s/%s", workloads, name);
+	return p;
+}
+
+/* Sums the counts of folded lines that start with prefix and contain every word. */
+static uint64_t folded_sum(const char *folded, const char *prefix, ...)
+{
+	const char *line = folded;
+	uint64_t sum = 0;
+
+	while (line && *line) {
+		const char *end = strchr(line, '\n'), *space;
+		size_t len = end ? (size_t)(end - line) : strlen(line);
+		char *buf = strndup(line, len);
+		bool all = !strncmp(buf, prefix, strlen(prefix));
+		va_list ap;
+
+		va_start(ap, prefix);
+		for (const char *w; (w = va_arg(ap, const char *));)
+			all = all && strstr(buf, w);
+		va_end(ap);
+		space = strrchr(buf, ' ');
+		if (all && space)
+			sum += strtoull(space + 1, NULL, 10);
+		free(buf);
+		line = end ? end + 1 : NULL;
+	}
+	return sum;
+}
+
+static double json_number(const char *json, const char *key)
+{
+	const char *p = strstr(json, key);
+
+	if (!p)
+		fail_msg("no %s in the json", key);
+	return strtod(p + strlen(key), NULL);
+}
+
+static void share_at_least(const char *what, uint64_t part, uint64_t all, double min_pct,
+			   uint64_t min_all)
+{
+	double pct = all ? 100.0 * part / all : 0;
+
+	print_message("%s: %lu of %lu samples (%.1f%%)\n", what, (unsigned long)part,
+		      (unsigned long)all, pct);
+	if (all < min_all)
+		fail_msg("%s: only %lu samples", what, (unsigned long)all);
+	if (pct < min_pct)
+		fail_msg("%s: %.1f%%, expected >= %.0f%%", what, pct, min_pct);
+}
+
+/* chain4: main → chain_one → chain_two → chain_three → chain_leaf, from _start. */
+static void chain4_complete(const char *source)
+{
+	struct run r;
+	uint64_t all, full;
+
+	run(&r, (char *[]){ (char *)flametop, "snapshot", "--format", "folded", "--duration", "4",
+			    "--source", (char *)source, "--", workload("chain4"), "4", NULL });
+	if (r.status)
+		fail_msg("status %d: %s", r.status, r.err);
+	all = folded_sum(r.out, "chain4;", NULL);
+	full = folded_sum(r.out, "chain4;_start;", ";main;chain_one;chain_two;chain_three;chain_leaf",
+			  NULL);
+	share_at_least(source, full, all, 95, 100);
+	run_free(&r);
+}
+
+static void test_dwarf_chain4_bpf(void **state)
+{
+	if (!have_bpf)
+		skip();
+	chain4_complete("bpf");
+}
+
+static void test_dwarf_chain4_perf(void **state)
+{
+	chain4_complete("perf");
+}
+
+/* Threads inside libc (mutex, read, write): from clone3/start_thread through libc's frames to
+ * the workload's functions. */
+static void lockwait_complete(const char *source)
+{
+	struct run r;
+	uint64_t all, full, libc;
+
+	run(&r, (char *[]){ (char *)flametop, "snapshot", "--format", "folded", "--duration", "4",
+			    "--source", (char *)source, "--", workload("lockwait"), "4", NULL });
+	if (r.status)
+		fail_msg("status %d: %s", r.status, r.err);
+	/* only the worker threads run: main sleeps */
+	all = folded_sum(r.out, "lockwait;", NULL);
+	full = folded_sum(r.out, "lockwait;clone3;start_thread;locker_main;locker_loop;take_turn",
+			  NULL) +
+	       folded_sum(r.out, "lockwait;clone3;start_thread;reader_main;reader_loop;read_one",
+			  NULL) +
+	       folded_sum(r.out, "lockwait;clone3;start_thread;writer_main;writer_loop;write_one",
+			  NULL);
+	share_at_least(source, full, all, 95, 100);
+	/* the application frames above libc's are there: what frame pointers lose */
+	libc = folded_sum(r.out, "lockwait;", ";read_one;read", NULL) +
+	       folded_sum(r.out, "lockwait;", ";write_one;write", NULL) +
+	       folded_sum(r.out, "lockwait;", ";take_turn;pthread_mutex_", NULL);
+	print_message("%lu samples inside libc under the workload's frames\n",
+		      (unsigned long)libc);
+	assert_true(libc > all / 10);
+	run_free(&r);
+}
+
+static void test_dwarf_lockwait_bpf(void **state)
+{
+	if (!have_bpf)
+		skip();
+	lockwait_complete("bpf");
+}
+
+static void test_dwarf_lockwait_perf(void **state)
+{
+	lockwait_complete("perf");
+}
+
+/* The same workload with frame pointers only: most stacks stop early. DWARF is what fixes it. */
+static void test_dwarf_fp_alone_is_not_enough(void **state)
+{
+	struct run r;
+	double fp, dwarf;
+
+	run(&r, (char *[]){ (char *)flametop, "snapshot", "--format", "json", "--duration", "3",
+			    "--source", "perf", "--unwind", "fp", "--", workload("chain4"), "3",
+			    NULL });
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "\"unwind\": \"fp\""));
+	fp = json_number(r.out, "\"reached_root\": ");
+	run_free(&r);
+	run(&r, (char *[]){ (char *)flametop, "snapshot", "--format", "json", "--duration", "3",
+			    "--source", "perf", "--unwind", "dwarf", "--", workload("chain4"), "3",
+			    NULL });
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "\"unwind\": \"dwarf\""));
+	assert_non_null(strstr(r.out, "\"source\": \"perf\""));
+	dwarf = json_number(r.out, "\"reached_root\": ");
+	print_message("reach the root: fp %.1f%%, dwarf %.1f%%\n", fp * 100, dwarf * 100);
+	assert_true(fp < 0.5);
+	assert_true(dwarf >= 0.95);
+	assert_true(json_number(r.out, "\"dwarf_us_per_sample\": ") > 0);
+	run_free(&r);
+}
+
+/* file:line from the workload's debug info, and the function inlined into the leaf. */
+static void test_dwarf_file_line_and_inlined_frames(void **state)
+{
+	struct run r;
+	const char *p;
+
+	run(&r, (char *[]){ (char *)flametop, "snapshot", "--format", "json", "--duration", "2",
+			    "--source", "perf", "--", workload("chain4"), "2", NULL });
+	assert_int_equal(r.status, 0);
+	p = strstr(r.out, "\"stacks\": [");
+	assert_non_null(p);
+	p = strstr(p, "{\"function\": \"chain_two\"");
+	assert_non_null(p);
+	p = strstr(p, "\"file\": \"");
+	assert_non_null(p);
+	p += strlen("\"file\": \"");
+	assert_true(strchr(p, '"') - p > 8 && !strncmp(strchr(p, '"') - 8, "chain4.c", 8));
+	assert_true(json_number(p, "\"line\": ") > 0);
+	/* chain_mix() is inlined into chain_leaf(): a frame of its own, below it */
+	assert_non_null(strstr(r.out, "{\"function\": \"chain_mix\""));
+	run_free(&r);
+	run(&r, (char *[]){ (char *)flametop, "snapshot", "--format", "folded", "--duration", "2",
+			    "--source", "perf", "--", workload("chain4"), "2", NULL });
+	assert_true(folded_sum(r.out, "chain4;", ";chain_leaf;chain_mix", NULL) >
+		    folded_sum(r.out, "chain4;", NULL) / 2);
+	run_free(&r);
+}
+
+/* A Go program keeps its frame-pointer walk in auto mode (no .eh_frame there). */
+static void test_dwarf_go_walks_frame_pointers(void **state)
+{
+	struct run r;
+
+	if (access(workload("goprog"), X_OK))
+		skip();
+	run(&r, (char *[]){ (char *)flametop, "snapshot", "--format", "json", "--duration", "3",
+			    "--source", "perf", "--", workload("goprog"), "3", NULL });
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "\"unwind\": \"fp\""));
+	run_free(&r);
+	run(&r, (char *[]){ (char *)flametop, "snapshot", "--format", "folded", "--duration", "3",
+			    "--source", "perf", "--", workload("goprog"), "3", NULL });
+	assert_true(folded_sum(r.out, "goprog;", "main.main;main.hotLoop", NULL) > 100);
+	run_free(&r);
+}
+
+/* The system's python3 (no frame pointers): >= 90% of its samples reach the root. */
+static void test_dwarf_python_reaches_root(void **state)
+{
+	static const char *const py = "/usr/bin/python3";
+	struct run r;
+	double root;
+
+	if (access(py, X_OK))
+		skip();
+	run(&r, (char *[]){ (char *)flametop, "snapshot", "--format", "json", "--duration", "3",
+			    "--", (char *)py, "-c",
+			    "import time\n"
+			    "def f(n):\n"
+			    "    return sum(i * i for i in range(n))\n"
+			    "t = time.time()\n"
+			    "while time.time() - t < 3: f(10000)\n",
+			    NULL });
+	assert_int_equal(r.status, 0);
+	root = json_number(r.out, "\"reached_root\": ");
+	print_message("python3: %.1f%% of samples reach the root\n", root * 100);
+	assert_true(root >= 0.90);
+	run_free(&r);
+}
+
+/*
+ * The fallback without privileges: an unprivileged user profiling their own processes with perf
+ * events (perf_event_paranoid <= 2). As root, the test becomes `nobody` (or a user it creates);
+ * the binaries are copied where that user can run them.
+ */
+static bool unprivileged_user(uid_t *uid, gid_t *gid)
+{
+	struct passwd *pw;
+
+	if (geteuid() != 0) {
+		*uid = (uid_t)-1;
+		*gid = (gid_t)-1;
+		return true;
+	}
+	pw = getpwnam("nobody");
+	if (!pw && !system("useradd --system --no-create-home --shell /usr/sbin/nologin "
+			   "flametop-test >/dev/null 2>&1"))
+		pw = getpwnam("flametop-test");
+	if (!pw)
+		return false;
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	return true;
+}
+
+static char *copy_to(const char *dir, const char *src, const char *name)
+{
+	static char paths[4][4096];
+	static int next;
+	char *dst = paths[next++ % 4], buf[65536];
+	int in = open(src, O_RDONLY), out;
+	ssize_t n;
+
+	snprintf(dst, 4096, "%s/%s", dir, name);
+	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+	assert_true(in >= 0 && out >= 0);
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		assert_int_equal(write(out, buf, n), n);
+	close(in);
+	close(out);
+	chmod(dst, 0755);
+	return dst;
+}
+
+static void test_dwarf_unprivileged_perf_fallback(void **state)
+{
+	char dir[] = "/tmp/flametop-unpriv-XXXXXX", paranoid[16] = "";
+	char *ft, *chain, pidarg[16];
+	FILE *f = fopen("/proc/sys/kernel/perf_event_paranoid", "r");
+	struct run r;
+	uid_t uid = (uid_t)-1;
+	gid_t gid = (gid_t)-1;
+	pid_t target;
+
+	if (!f || !fgets(paranoid, sizeof(paranoid), f) || atoi(paranoid) > 2) {
+		print_message("SKIP: kernel.perf_event_paranoid is %s: unprivileged perf events "
+			      "are not allowed here\n",
+			      paranoid);
+		if (f)
+			fclose(f);
+		skip();
+	}
+	fclose(f);
+	if (!unprivileged_user(&uid, &gid)) {
+		print_message("SKIP: no unprivileged user (nobody) and useradd failed\n");
+		skip();
+	}
+	assert_non_null(mkdtemp(dir));
+	chmod(dir, 0755);
+	ft = copy_to(dir, flametop, "flametop");
+	chain = copy_to(dir, workload("chain4"), "chain4");
+
+	/* forced perf, a command of our own: complete stacks, user space only */
+	run_as(&r, uid, gid,
+	       (char *[]){ ft, "snapshot", "--format", "json", "--duration", "3", "--source",
+			   "perf", "--", chain, "3", NULL });
+	if (r.status)
+		fail_msg("status %d: %s", r.status, r.err);
+	assert_non_null(strstr(r.out, "\"source\": \"perf\""));
+	assert_true(json_number(r.out, "\"reached_root\": ") >= 0.95);
+	assert_true(json_number(r.out, "\"samples\": ") > 100);
+	run_free(&r);
+
+	/* auto: BPF cannot load without privileges; it says so and falls back */
+	run_as(&r, uid, gid,
+	       (char *[]){ ft, "snapshot", "--format", "folded", "--duration", "3", "--", chain,
+			   "3", NULL });
+	assert_int_equal(r.status, 0);
+	if (geteuid() == 0)
+		assert_non_null(strstr(r.err, "sampling with perf events instead"));
+	assert_true(folded_sum(r.out, "chain4;_start;",
+			       ";main;chain_one;chain_two;chain_three;chain_leaf", NULL) > 100);
+	run_free(&r);
+
+	/* -p of a process the user owns */
+	target = fork();
+	if (target == 0) {
+		if (uid != (uid_t)-1 && (setgroups(0, NULL) || setgid(gid) || setuid(uid)))
+			_exit(125);
+		execl(chain, "chain4", "6", NULL);
+		_exit(126);
+	}
+	usleep(200000);
+	snprintf(pidarg, sizeof(pidarg), "%d", target);
+	run_as(&r, uid, gid,
+	       (char *[]){ ft, "snapshot", "--format", "json", "--duration", "3", "--source",
+			   "perf", "-p", pidarg, NULL });
+	kill(target, SIGKILL);
+	waitpid(target, NULL, 0);
+	if (r.status)
+		fail_msg("status %d: %s", r.status, r.err);
+	assert_true(json_number(r.out, "\"reached_root\": ") >= 0.95);
+	run_free(&r);
+
+	/* the whole system is not allowed at paranoid 2: one line, says what to do */
+	if (geteuid() == 0 && atoi(paranoid) >= 1) {
+		run_as(&r, uid, gid,
+		       (char *[]){ ft, "snapshot", "--duration", "1", "--source", "perf", NULL });
+		assert_int_equal(r.status, 1);
+		assert_non_null(strstr(r.err, "-p PID or -- CMD"));
+		run_free(&r);
+	}
+	unlink(ft);
+	unlink(chain);
+	rmdir(dir);
+}
+
+static int setup(void **state)
+{
+	struct run r;
+
+	run(&r, (char *[]){ (char *)flametop, "snapshot", "--duration", "0.2", "--source", "perf",
+			    "--", "/bin/true", NULL });
+	if (r.status) {
+		fprintf(stderr, "SKIP: perf events cannot be opened here: %s", r.err);
+		exit(77);
+	}
+	run_free(&r);
+	run(&r, (char *[]){ (char *)flametop, "snapshot", "--duration", "0.2", "--source", "bpf",
+			    "--", "/bin/true", NULL });
+	have_bpf = r.status == 0;
+	if (!have_bpf)
+		fprintf(stderr, "note: BPF cannot load here, the bpf-source cases skip: %s", r.err);
+	run_free(&r);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_dwarf_chain4_bpf),
+		cmocka_unit_test(test_dwarf_chain4_perf),
+		cmocka_unit_test(test_dwarf_lockwait_bpf),
+		cmocka_unit_test(test_dwarf_lockwait_perf),
+		cmocka_unit_test(test_dwarf_fp_alone_is_not_enough),
+		cmocka_unit_test(test_dwarf_file_line_and_inlined_frames),
+		cmocka_unit_test(test_dwarf_go_walks_frame_pointers),
+		cmocka_unit_test(test_dwarf_python_reaches_root),
+		cmocka_unit_test(test_dwarf_unprivileged_perf_fallback),
+	};
+
+	flametop = getenv("FLAMETOP");
+	workloads = getenv("FLAMETOP_WORKLOADS");
+	if (!flametop || !workloads) {
+		fprintf(stderr, "FLAMETOP and FLAMETOP_WORKLOADS must be set (meson test does)\n");
+		return 1;
+	}
+	return cmocka_run_group_tests(tests, setup, NULL);
+}

@@ -22,7 +22,9 @@ attach=$build/bench/sched_attach
 states=$build/tests/workloads/states
 secs=5
 tmp=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
+stats_was=
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"
+	[ -z "$stats_was" ] || echo "$stats_was" > /proc/sys/kernel/bpf_stats_enabled' EXIT
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
@@ -99,6 +101,43 @@ echo "(alone: no probe; sched: probes/sched on the whole system; filtered: attac
 echo " another process; flametop: a whole-system snapshot, on-CPU sampling and sched)"
 [ -n "$offcpu_err" ] && echo "offcputime (bcc): cannot run here: $offcpu_err"
 [ -s "$tmp/attach.out" ] && echo "last sched run: $(cat "$tmp/attach.out")"
+
+echo
+echo "== the probe's own cost per event on the flat-out ping-pong (kernel.bpf_stats_enabled is"
+echo "   switched on for these runs only, then restored)"
+maxid() { bpftool -j prog show | python3 -c '
+import json, sys
+print(max([p["id"] for p in json.load(sys.stdin)] or [0]))'; }
+# runs and ns/run of the first programs of these names loaded after id $1
+progstat() { bpftool -j prog show | python3 -c '
+import json, sys
+base = int(sys.argv[1]); progs = json.load(sys.stdin)
+for name in sys.argv[2:]:
+    c = [p for p in progs if p.get("name") == name and p["id"] > base]
+    if not c:
+        continue
+    p = min(c, key=lambda p: p["id"])
+    n, t = p.get("run_cnt", 0), p.get("run_time_ns", 0)
+    print("   %-10s %-12s %10d runs %8.1f ns/run" % (sys.argv[0], name, n, t / n if n else 0))
+' "$@"; }
+stats_was=$(cat /proc/sys/kernel/bpf_stats_enabled)
+echo 1 > /proc/sys/kernel/bpf_stats_enabled
+for how in sched filtered; do
+	base=$(maxid)
+	if [ "$how" = filtered ]; then
+		sleep 1000 & other=$!
+		"$attach" $((secs + 3)) "$other" > /dev/null & p=$!
+	else
+		"$attach" $((secs + 3)) > /dev/null & p=$!
+	fi
+	sleep 1.5
+	"$pingpong" "$secs" 0 > /dev/null
+	progstat "$base" on_switch on_wakeup | sed "s/^   -c /   $how /"
+	wait "$p"
+	[ "$how" = filtered ] && { kill "$other"; wait "$other" 2>/dev/null || true; }
+done
+echo "$stats_was" > /proc/sys/kernel/bpf_stats_enabled
+stats_was=
 
 [ "$churn_secs" -gt 0 ] || exit 0
 echo

@@ -63,10 +63,12 @@ run() {
 }
 
 printf '%-28s %9s %9s\n' "bytes/s (${secs}s each)" "80x24" "200x50"
+# The whole system (whatever else runs on the machine shows up in both), then one process.
 for spec in \
 	"htop|htop -d 10|" \
 	"flametop threads|$flametop|" \
 	"flametop flame|$flametop|2" \
+	"htop -p|htop -d 10 -p $load_pid|" \
 	"flametop -p threads|$flametop -p $load_pid|" \
 	"flametop -p flame|$flametop -p $load_pid|2"; do
 	IFS='|' read -r name cmd keys <<<"$spec"

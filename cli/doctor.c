@@ -155,7 +155,8 @@ static bool check_bpf(FILE *f)
 
 	ok = !probe_cpu_new(&copts, &cp, err, sizeof(err));
 	if (ok)
-		line(f, OK, "BPF sampler", "loads and attaches: on-CPU stacks from BPF (source bpf)");
+		line(f, OK, "BPF sampler",
+		     "loads and attaches: on-CPU stacks from BPF (source bpf)");
 	else
 		line(f, NO, "BPF sampler", "%s; flametop falls back to perf events", err);
 	probe_cpu_free(cp);
@@ -236,8 +237,8 @@ static void check_kernel_symbols(FILE *f, struct syms *s)
 		line(f, OK, "kernel symbols", "%d from /proc/kallsyms (kptr_restrict %s)", n, val);
 	else if (n == -EPERM)
 		line(f, WARN, "kernel symbols",
-		     "hidden (kptr_restrict %s): kernel frames show as addresses (fix: run as root, "
-		     "or sudo sysctl kernel.kptr_restrict=0)",
+		     "hidden (kptr_restrict %s): kernel frames show as addresses (fix: run as "
+		     "root, or kernel.kptr_restrict=0 with kernel.perf_event_paranoid<=1)",
 		     val);
 	else
 		line(f, WARN, "kernel symbols", "/proc/kallsyms: %s", strerror(n ? -n : ENOENT));
@@ -259,7 +260,8 @@ static void check_tracefs(FILE *f)
 		     strchr(buf, ' ') ? strchr(buf, ' ') + 1 : buf);
 	} else {
 		line(f, INFO, "tracefs",
-		     "not mounted: fine, flametop uses raw tracepoints and perf events, not tracefs");
+		     "not mounted: fine, flametop uses raw tracepoints and perf events, not "
+		     "tracefs");
 	}
 }
 

@@ -50,7 +50,12 @@ void options_usage(FILE *f)
 	      "      --duration SECONDS snapshot length (default 5; record: until stopped)\n"
 	      "  -f, --format FORMAT    text (default), json, folded, pprof (gzip'd profile.proto\n"
 	      "                         for go tool pprof) or speedscope (its JSON file format)\n"
-	      "      --metric METRIC    what stacks count: cpu (default) or offcpu (blocked time)\n"
+	      "      --metric METRIC    what stacks count: cpu (default), offcpu (blocked time) or\n"
+	      "                         heap (bytes of heap growth)\n"
+	      "      --heap MODE        growth (default: RSS growth by stack, no overhead on\n"
+	      "                         malloc), exact (leak mode: uprobes on the allocator of one\n"
+	      "                         target; every malloc/free traps, ~2-3 us each) or off\n"
+	      "      --heap-duration SECONDS  how long leak mode runs (default 60)\n"
 	      "      --min-block USEC   shortest block kept with its stack (default 1000)\n"
 	      "  -o, --output FILE      write the report to FILE instead of stdout; for record,\n"
 	      "                         the recording (created mode 0600, never replaced)\n"
@@ -230,6 +235,8 @@ enum {
 	OPT_STACK_SIZE,
 	OPT_FROM,
 	OPT_TO,
+	OPT_HEAP,
+	OPT_HEAP_DURATION,
 };
 
 static const char *const commands[] = {
@@ -268,6 +275,9 @@ static int check_command(struct options *o, const unsigned *given, char *err, si
 		{ OPT_SOURCE, "--source", 1u << CMD_LIVE | 1u << CMD_SNAPSHOT | 1u << CMD_RECORD },
 		{ OPT_STACK_SIZE, "--stack-size",
 		  1u << CMD_LIVE | 1u << CMD_SNAPSHOT | 1u << CMD_RECORD },
+		{ OPT_HEAP, "--heap", 1u << CMD_LIVE | 1u << CMD_SNAPSHOT | 1u << CMD_RECORD },
+		{ OPT_HEAP_DURATION, "--heap-duration",
+		  1u << CMD_LIVE | 1u << CMD_SNAPSHOT | 1u << CMD_RECORD },
 	};
 	const char *cmd = o->cmd == CMD_LIVE ? "the live view" : commands[o->cmd];
 
@@ -293,6 +303,14 @@ static int check_command(struct options *o, const unsigned *given, char *err, si
 	if (o->metric == METRIC_OFFCPU && (o->format == FORMAT_TEXT || o->format == FORMAT_JSON))
 		return fail(err, errlen,
 			    "--metric offcpu needs --format folded, pprof or speedscope");
+	if (o->metric == METRIC_HEAP && o->format != FORMAT_FOLDED)
+		return fail(err, errlen,
+			    "--metric heap needs --format folded (json always has the heap)");
+	if (o->heap == HEAP_EXACT && o->nr_pids != 1 && !o->argv)
+		return fail(err, errlen,
+			    "--heap exact traces one process: give -p PID (one) or -- CMD");
+	if (given[OPT_HEAP_DURATION] && o->heap != HEAP_EXACT)
+		return fail(err, errlen, "--heap-duration is for leak mode (--heap exact)");
 	return 0;
 }
 
@@ -317,11 +335,13 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
 		{ "unwind", required_argument, NULL, OPT_UNWIND },
 		{ "source", required_argument, NULL, OPT_SOURCE },
 		{ "stack-size", required_argument, NULL, OPT_STACK_SIZE },
+		{ "heap", required_argument, NULL, OPT_HEAP },
+		{ "heap-duration", required_argument, NULL, OPT_HEAP_DURATION },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
-	unsigned given[OPT_TO + 1] = { 0 };
+	unsigned given[OPT_HEAP_DURATION + 1] = { 0 };
 	int c, first = 1;
 	unsigned long ul;
 
@@ -360,7 +380,7 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
 		}
 		if (c == -1)
 			break;
-		if (c >= 0 && c <= OPT_TO)
+		if (c >= 0 && c <= OPT_HEAP_DURATION)
 			given[c] = 1;
 		switch (c) {
 		case 'p': {
@@ -431,9 +451,32 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
 				o->metric = METRIC_CPU;
 			else if (!strcmp(optarg, "offcpu"))
 				o->metric = METRIC_OFFCPU;
+			else if (!strcmp(optarg, "heap"))
+				o->metric = METRIC_HEAP;
 			else
 				return fail(err, errlen,
-					    "unknown metric '%s': expected cpu or offcpu", optarg);
+					    "unknown metric '%s': expected cpu, offcpu or heap",
+					    optarg);
+			break;
+		case OPT_HEAP:
+			if (!strcmp(optarg, "growth"))
+				o->heap = HEAP_GROWTH;
+			else if (!strcmp(optarg, "exact"))
+				o->heap = HEAP_EXACT;
+			else if (!strcmp(optarg, "off"))
+				o->heap = HEAP_OFF;
+			else
+				return fail(err, errlen,
+					    "unknown heap mode '%s': expected growth, exact or off",
+					    optarg);
+			break;
+		case OPT_HEAP_DURATION:
+			if (options_parse_seconds(optarg, &o->heap_duration_s) ||
+			    o->heap_duration_s < 1)
+				return fail(err, errlen,
+					    "invalid duration '%s': expected seconds, at least 1 "
+					    "(30s, 5m)",
+					    optarg);
 			break;
 		case OPT_UNWIND:
 			if (!strcmp(optarg, "auto"))
@@ -444,7 +487,8 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
 				o->unwind = UNWIND_DWARF;
 			else
 				return fail(err, errlen,
-					    "unknown unwind method '%s': expected auto, fp or dwarf",
+					    "unknown unwind method '%s': expected auto, fp or "
+					    "dwarf",
 					    optarg);
 			break;
 		case OPT_SOURCE:
@@ -456,7 +500,8 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
 				o->source = SOURCE_PERF;
 			else
 				return fail(err, errlen,
-					    "unknown source '%s': expected auto, bpf or perf", optarg);
+					    "unknown source '%s': expected auto, bpf or perf",
+					    optarg);
 			break;
 		case OPT_STACK_SIZE: {
 			uint64_t sz;
@@ -464,8 +509,8 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
 			if (options_parse_size(optarg, &sz) || sz < MIN_STACK_SIZE ||
 			    sz > MAX_STACK_SIZE)
 				return fail(err, errlen,
-					    "invalid stack size '%s': expected bytes, 1K-%d (8K, 16K, "
-					    "32K)",
+					    "invalid stack size '%s': expected bytes, 1K-%d "
+					    "(8K, 16K, 32K)",
 					    optarg, MAX_STACK_SIZE);
 			o->stack_size = (uint32_t)(sz + 7) & ~7u;
 			break;

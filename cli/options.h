@@ -44,6 +44,14 @@ enum options_source {
 enum options_metric {
 	METRIC_CPU,
 	METRIC_OFFCPU,
+	METRIC_HEAP, /* bytes of heap growth by stack in the window */
+};
+
+/* How the heap is tracked (--heap): probes/heap.h. */
+enum options_heap {
+	HEAP_GROWTH, /* default: RSS growth by stack (rss_stat), no uprobes */
+	HEAP_OFF,
+	HEAP_EXACT,  /* leak mode: uprobes on the allocator of the one target */
 };
 
 struct options {
@@ -73,6 +81,9 @@ struct options {
 	unsigned unwind;      /* --unwind: enum unwind_mode (model/unwind.h), auto by default */
 	enum options_source source; /* --source */
 	uint32_t stack_size;  /* --stack-size: user stack bytes copied per sample (DWARF) */
+	/* heap (issue 7) */
+	enum options_heap heap;   /* --heap */
+	double heap_duration_s;   /* --heap-duration: how long leak mode runs (0: default) */
 };
 
 /*

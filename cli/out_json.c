@@ -103,6 +103,12 @@ static void header(FILE *f, const struct report *r)
 		fputs(", \"sched_error\": ", f);
 		str(f, s->sched_error);
 	}
+	fputs(", \"heap\": ", f);
+	str(f, s->heap ? s->heap : "off");
+	if (!s->heap && s->heap_error[0]) {
+		fputs(", \"heap_error\": ", f);
+		str(f, s->heap_error);
+	}
 	fprintf(f, "},\n  \"samples\": %" PRIu64 ",\n  \"truncated\": %" PRIu64 ",\n",
 		r->w.samples, r->w.truncated);
 	quality_of(r->m, &r->w, &q);
@@ -233,7 +239,168 @@ static void block(FILE *f, const struct report *r)
 		}
 		fputs("]}", f);
 	}
-	fputs(r->w.nr_offcpu ? "\n  ]\n}\n" : "]\n}\n", f);
+	fputs(r->w.nr_offcpu ? "\n  ],\n" : "],\n", f);
+}
+
+/* The name of a process: its main thread's, or any of its threads' process name. */
+static const char *process_name(const struct threads *th, uint32_t pid)
+{
+	const char *name = NULL;
+
+	for (uint32_t i = 0; i < threads_count(th); i++) {
+		const struct thread *t = threads_get(th, i);
+
+		if (t->pid != pid)
+			continue;
+		name = t->process;
+		if (t->tid == pid)
+			break;
+	}
+	return name ? name : "?";
+}
+
+/* A process's reading of kind k in every tick kept, oldest first, carried forward. */
+static void series(FILE *f, const struct report *r, uint32_t pid, enum model_mem k)
+{
+	size_t n = model_nr_ticks(r->m);
+	bool have = false;
+	uint64_t v = 0;
+
+	fputs("[", f);
+	for (size_t ago = n; ago-- > 0;) {
+		const struct tick *t = model_tick(r->m, ago);
+
+		for (size_t i = 0; i < t->nr_memory; i++) {
+			if (t->memory[i].pid == pid && (t->memory[i].known & (1u << k))) {
+				v = t->memory[i].v[k];
+				have = true;
+			}
+		}
+		if (have)
+			fprintf(f, "%s%" PRIu64, ago + 1 == n ? "" : ", ", v);
+		else
+			fputs(ago + 1 == n ? "null" : ", null", f);
+	}
+	fputs("]", f);
+}
+
+/* Per process: memory at the end, its change over the window and per tick (RSS and anon). */
+static void memory(FILE *f, const struct report *r)
+{
+	const struct threads *th = model_threads(r->m);
+	double secs = report_window_ns(r) / 1e9;
+	size_t shown = 0;
+
+	fputs("  \"memory\": [", f);
+	for (size_t i = 0; i < r->w.nr_memory; i++) {
+		const struct tick_memory *e = &r->w.memory[i];
+		bool first = true;
+
+		/* the whole system: only processes whose memory changed */
+		if (!r->session->nr_pids && !r->session->argv && !e->d[MODEL_MEM_RSS] &&
+		    !e->d[MODEL_MEM_ANON] && !e->d[MODEL_MEM_SWAP])
+			continue;
+		fprintf(f, "%s\n    {\"pid\": %u, \"process\": ", shown++ ? "," : "", e->pid);
+		str(f, process_name(th, e->pid));
+		for (int k = 0; k < MODEL_MEM_NR; k++)
+			if (e->known & (1u << k))
+				fprintf(f, ", \"%s_bytes\": %" PRIu64, model_mem_name(k), e->v[k]);
+		fputs(", \"growth_bytes\": {", f);
+		for (int k = 0; k < MODEL_MEM_NR; k++) {
+			if (!(e->known & (1u << k)))
+				continue;
+			fprintf(f, "%s\"%s\": %" PRId64, first ? "" : ", ", model_mem_name(k), e->d[k]);
+			first = false;
+		}
+		fprintf(f, "}, \"rss_growth_bytes_per_s\": %.1f, \"anon_growth_bytes_per_s\": %.1f",
+			secs > 0 ? e->d[MODEL_MEM_RSS] / secs : 0,
+			secs > 0 ? e->d[MODEL_MEM_ANON] / secs : 0);
+		fputs(", \"series\": {\"rss_bytes\": ", f);
+		series(f, r, e->pid, MODEL_MEM_RSS);
+		fputs(", \"anon_bytes\": ", f);
+		series(f, r, e->pid, MODEL_MEM_ANON);
+		fputs("}}", f);
+	}
+	fputs(shown ? "\n  ],\n" : "],\n", f);
+}
+
+static void frames_of(FILE *f, const struct report *r, uint32_t stack)
+{
+	const struct stacks *st = model_stacks(r->m);
+	uint32_t nr;
+	const uint32_t *frames = stacks_frames(st, stack, &nr);
+
+	fputs(", \"frames\": [", f);
+	for (uint32_t j = 0; j < nr; j++) {
+		fputs(j ? ",\n      " : "\n      ", f);
+		frame(f, stacks_frame(st, frames[j]));
+	}
+	fputs("]}", f);
+}
+
+static void who(FILE *f, const struct report *r, uint32_t thread)
+{
+	const struct thread *t = threads_get(model_threads(r->m), thread);
+
+	fprintf(f, ", \"pid\": %u, \"tid\": %u, \"comm\": ", t ? t->pid : 0, t ? t->tid : 0);
+	str(f, t ? t->comm : "?");
+}
+
+/* Heap growth by stack; leak mode's outstanding blocks by stack and its oldest blocks. */
+static void heap(FILE *f, const struct report *r)
+{
+	const struct tick_heap_info *hi = &r->w.heap_info;
+	double secs = report_window_ns(r) / 1e9;
+	const struct model_heap_block *old;
+	size_t nr_old;
+
+	fputs("  \"heap\": {\"mode\": ", f);
+	str(f, model_heap_mode_name(hi->mode));
+	fputs(", \"probe\": ", f);
+	str(f, r->session->heap ? r->session->heap : "off");
+	fprintf(f, ", \"events\": %" PRIu64 ", \"lost\": %" PRIu64, hi->events, hi->lost);
+	if (hi->calls || hi->mode == MODEL_HEAP_EXACT) {
+		fprintf(f,
+			",\n    \"exact\": {\"calls\": %" PRIu64 ", \"calls_per_s\": %.1f, "
+			"\"pair_ns\": %.0f, \"cost_ns\": %" PRIu64 ", \"cost_cpu_percent\": %.2f, "
+			"\"unmatched_frees\": %" PRIu64 ", \"live_blocks\": %" PRIu64
+			", \"live_bytes\": %" PRIu64 "}",
+			hi->calls, secs > 0 ? hi->calls / secs : 0, r->session->heap_pair_ns,
+			hi->cost_ns, secs > 0 ? 100.0 * hi->cost_ns / 1e9 / secs : 0, hi->unmatched,
+			hi->live_blocks, hi->live_bytes);
+	}
+	fputs(",\n    \"stacks\": [", f);
+	for (size_t i = 0; i < r->w.nr_heap; i++) {
+		const struct tick_heap *h = &r->w.heap[i];
+
+		fprintf(f, "%s\n    {\"growth_bytes\": %" PRId64 ", \"growth_bytes_per_s\": %.1f, "
+			"\"events\": %" PRId64,
+			i ? "," : "", h->bytes, secs > 0 ? h->bytes / secs : 0, h->count);
+		who(f, r, h->thread);
+		frames_of(f, r, h->stack);
+	}
+	fputs(r->w.nr_heap ? "\n    ],\n    \"outstanding\": [" : "],\n    \"outstanding\": [", f);
+	for (size_t i = 0; i < r->w.nr_allocs; i++) {
+		const struct tick_heap *h = &r->w.allocs[i];
+
+		fprintf(f, "%s\n    {\"bytes\": %" PRId64 ", \"blocks\": %" PRId64
+			", \"bytes_per_s\": %.1f",
+			i ? "," : "", h->bytes, h->count, secs > 0 ? h->bytes / secs : 0);
+		who(f, r, h->thread);
+		frames_of(f, r, h->stack);
+	}
+	old = model_heap_oldest(r->m, &nr_old);
+	fputs(r->w.nr_allocs ? "\n    ],\n    \"oldest\": [" : "],\n    \"oldest\": [", f);
+	for (size_t i = 0; i < nr_old; i++) {
+		double age = r->w.end_ns > old[i].time_ns ? (r->w.end_ns - old[i].time_ns) / 1e9 : 0;
+
+		fprintf(f, "%s\n    {\"address\": \"0x%" PRIx64 "\", \"size\": %" PRIu64
+			", \"age_s\": %.3f",
+			i ? "," : "", old[i].addr, old[i].size, age);
+		who(f, r, old[i].thread);
+		frames_of(f, r, old[i].stack);
+	}
+	fputs(nr_old ? "\n    ]}\n}\n" : "]}\n}\n", f);
 }
 
 int out_json_write(FILE *f, const struct report *r)
@@ -243,5 +410,7 @@ int out_json_write(FILE *f, const struct report *r)
 	functions(f, r);
 	stacks(f, r);
 	block(f, r);
+	memory(f, r);
+	heap(f, r);
 	return fflush(f) || ferror(f) ? -EIO : 0;
 }

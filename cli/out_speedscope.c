@@ -112,9 +112,10 @@ int out_speedscope_write(FILE *f, const struct report *r)
 	char target[1024];
 
 	memset(index, 0xff, (nr_frames + 1) * sizeof(*index));
-	memcpy(v, values, nv * sizeof(*v));
-	if (nv)
+	if (nv) {
+		memcpy(v, values, nv * sizeof(*v));
 		qsort(v, nv, sizeof(*v), by_thread);
+	}
 	for (size_t i = 0; i < nv; i++) {
 		uint32_t nf;
 		const uint32_t *frames = stacks_frames(st, v[i].stack, &nf);

@@ -229,11 +229,15 @@ int playback_parse_time(const char *s, const struct replay *r, uint64_t plus_ns,
 			return -EINVAL;
 		*out = span < minus_ns ? minus_ns - span : 0;
 	} else if (strchr(s, ':')) {
+		int64_t d;
+
 		if (parse_clock(s, r, &wall))
 			return -EINVAL;
-		*out = in->start_ns + (uint64_t)((int64_t)(wall - in->start_wall.tv_sec) *
-						 (int64_t)NS) -
-		       in->start_wall.tv_nsec;
+		d = (int64_t)wall - (int64_t)in->start_wall.tv_sec;
+		/* beyond what the monotonic clock can say: no tick is there */
+		if (d > INT64_MAX / (int64_t)NS || d < -(INT64_MAX / (int64_t)NS))
+			d = d > 0 ? INT64_MAX / (int64_t)NS : -(INT64_MAX / (int64_t)NS);
+		*out = in->start_ns + (uint64_t)(d * (int64_t)NS) - in->start_wall.tv_nsec;
 	} else {
 		if (parse_span(s, &span))
 			return -EINVAL;

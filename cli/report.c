@@ -105,6 +105,17 @@ void report_init(struct report *r, const struct model *m, const struct report_se
 	if (r->nr_threads)
 		qsort(r->threads, r->nr_threads, sizeof(*r->threads), by_samples);
 	sum_functions(r);
+	if (s->metric == REPORT_HEAP) {
+		/* leak mode's figures when it ran: they are exact; else RSS growth */
+		const struct tick_heap *v = r->w.nr_allocs ? r->w.allocs : r->w.heap;
+		size_t n = r->w.nr_allocs ? r->w.nr_allocs : r->w.nr_heap;
+
+		r->heap_values = xcalloc(n ? n : 1, sizeof(*r->heap_values));
+		for (size_t i = 0; i < n && v[i].bytes > 0; i++) /* most growth first */
+			r->heap_values[r->nr_heap_values++] = (struct tick_count){
+				.thread = v[i].thread, .stack = v[i].stack,
+				.count = (uint64_t)v[i].bytes };
+	}
 }
 
 void report_fini(struct report *r)
@@ -112,6 +123,7 @@ void report_fini(struct report *r)
 	window_fini(&r->w);
 	free(r->threads);
 	free(r->funcs);
+	free(r->heap_values);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -204,6 +216,10 @@ const struct tick_count *report_values(const struct report *r, size_t *nr)
 	if (r->session->metric == REPORT_OFFCPU) {
 		*nr = r->w.nr_offcpu;
 		return r->w.offcpu;
+	}
+	if (r->session->metric == REPORT_HEAP) {
+		*nr = r->nr_heap_values;
+		return r->heap_values;
 	}
 	*nr = r->w.nr_counts;
 	return r->w.counts;

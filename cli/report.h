@@ -21,6 +21,7 @@ struct thread;
 enum report_metric {
 	REPORT_CPU,
 	REPORT_OFFCPU,
+	REPORT_HEAP, /* bytes of heap growth (leak mode: allocated minus freed) */
 };
 
 struct report_session {
@@ -44,6 +45,10 @@ struct report_session {
 	enum report_metric metric;  /* what report_values() counts (text and json: cpu only) */
 	const char *sched_mode;     /* probes/sched attached ("tp_btf", "raw_tp"), or NULL */
 	char sched_error[512];      /* why it did not, when it did not */
+	const char *heap;           /* probes/heap: what ran ("rss_stat (tp_btf)"), "off", or NULL
+				       when it could not start (heap_error says why) */
+	char heap_error[512];
+	double heap_pair_ns;        /* leak mode: measured cost of a traced malloc/free pair */
 };
 
 struct report_thread {
@@ -67,6 +72,9 @@ struct report {
 	size_t nr_threads;
 	struct report_func *funcs;            /* by self, descending */
 	size_t nr_funcs;
+	struct tick_count *heap_values;       /* REPORT_HEAP: bytes of growth by (thread, stack),
+						 positive ones, most first */
+	size_t nr_heap_values;
 };
 
 void report_init(struct report *r, const struct model *m, const struct report_session *s);
@@ -87,7 +95,8 @@ double report_state_percent(const struct report *r, const struct report_thread *
 /* The reason of an off-CPU stack (its leaf-most marker frame, "[lock]"): MODEL_STATE_LOCK ..
  * MODEL_STATE_OTHER. */
 enum model_state report_block_reason(const struct report *r, uint32_t stack);
-/* The (thread, stack) values of the session's metric, most first: samples or blocked ns. */
+/* The (thread, stack) values of the session's metric, most first: samples, blocked ns, or bytes
+ * of heap growth (leak mode's allocated minus freed when it ran, else RSS growth). */
 const struct tick_count *report_values(const struct report *r, size_t *nr);
 
 #endif

@@ -23,6 +23,7 @@
 #include "probes/cpu.h"
 #include "probes/perf.h"
 #include "probes/proc.h"
+#include "probes/heap.h"
 #include "probes/sched.h"
 #include "recording.h"
 #include "report.h"
@@ -41,6 +42,8 @@ struct session {
 	struct probe_perf *perf;   /* the on-CPU source instead of cpu: --source perf, or no BPF */
 	struct unwind *unwind;     /* user stacks from registers + stack copies (DWARF) */
 	struct probe_sched *sched; /* NULL when it could not start: rs.sched_error says why */
+	struct probe_heap *heap;   /* NULL when off or it could not start (rs.heap_error) */
+	uint32_t child_pid;        /* the launched command, for its memory */
 	struct tui *tui;
 	int sfd, drain_fd, tick_fd;
 	sigset_t oldmask;
@@ -53,7 +56,7 @@ struct session {
 	struct recording *rec;
 	bool rec_failed;
 	char target[1024];
-	struct record_probe probes[4];
+	struct record_probe probes[5];
 };
 
 static uint64_t now_ns(void)
@@ -218,6 +221,25 @@ static void drain(struct session *s)
 		probe_perf_drain(s->perf, s->m);
 	if (s->sched)
 		probe_sched_drain(s->sched, s->m);
+	if (s->heap)
+		probe_heap_drain(s->heap, s->m);
+}
+
+/* Every tick: the targets' memory from /proc/PID/status (exact fields, ~15 µs each), or every
+ * process's from statm (about half the cost) for the whole system. */
+static void read_memory(struct session *s)
+{
+	if (s->o->heap == HEAP_OFF)
+		return;
+	if (s->o->nr_pids) {
+		for (size_t i = 0; i < s->o->nr_pids; i++)
+			probe_proc_memory("/proc", s->o->pids[i], false, s->m);
+	} else if (s->o->argv) {
+		if (s->child_pid)
+			probe_proc_memory("/proc", s->child_pid, false, s->m);
+	} else {
+		probe_proc_memory_all("/proc", s->m);
+	}
 }
 
 /* Thread states are closed at the same instant as the tick, so each tick gets exactly its time. */
@@ -229,7 +251,58 @@ static void close_tick(struct session *s)
 	now = now_ns();
 	if (s->sched)
 		probe_sched_tick(s->sched, s->m, now);
+	read_memory(s);
+	if (s->heap) {
+		bool exact = probe_heap_exact_active(s->heap);
+
+		probe_heap_tick(s->heap, s->m, now);
+		if (exact && !probe_heap_exact_active(s->heap) && s->tui)
+			tui_log(s->tui, "leak mode ended (--heap-duration); outstanding heap is as of "
+					"then, growth goes on");
+	}
 	model_close_tick(s->m, now);
+}
+
+/*
+ * Heap growth (default) or leak mode. Growth that cannot start is a warning; leak mode was asked
+ * for by name, so it failing is an error. Returns -1 (go on) or an exit status.
+ */
+static int start_heap(struct session *s, const struct options *o,
+		      const struct probe_cpu_opts *copts)
+{
+	struct probe_heap_opts hopts = {
+		.pids = copts->pids,
+		.nr_pids = copts->nr_pids,
+		.follow_children = copts->follow_children,
+		.filter = copts->filter || copts->nr_pids,
+		.exact = o->heap == HEAP_EXACT,
+		.exact_seconds = o->heap_duration_s,
+		.stack_size = o->unwind == UNWIND_FP ? 0 : o->stack_size,
+		.unwind = s->unwind,
+	};
+	char err[512] = "";
+
+	s->rs.heap = o->heap == HEAP_OFF ? "off" : NULL;
+	if (o->heap == HEAP_OFF)
+		return -1;
+	if (probe_heap_new(&hopts, &s->heap, err, sizeof(err))) {
+		if (o->heap == HEAP_EXACT) {
+			fprintf(stderr, "flametop: cannot start leak mode: %s\n", err);
+			return EXIT_FAIL;
+		}
+		snprintf(s->rs.heap_error, sizeof(s->rs.heap_error), "%s", err);
+		fprintf(stderr, "flametop: warning: no heap growth by stack: %s\n", err);
+		return -1;
+	}
+	s->rs.heap = probe_heap_describe(s->heap);
+	s->rs.heap_pair_ns = probe_heap_pair_ns(s->heap);
+	if (o->heap == HEAP_EXACT)
+		fprintf(stderr,
+			"flametop: leak mode for %.0f s: every malloc and free of the target traps "
+			"(measured here: +%.1f us per malloc/free pair)\n",
+			o->heap_duration_s > 0 ? o->heap_duration_s : PROBE_HEAP_EXACT_SECONDS,
+			s->rs.heap_pair_ns / 1e3);
+	return -1;
 }
 
 static void session_fill_facts(struct session *s)
@@ -260,6 +333,7 @@ static void session_fini(struct session *s)
 		kill(s->child, SIGKILL);
 		reap(s, true);
 	}
+	probe_heap_free(s->heap);
 	probe_sched_free(s->sched);
 	probe_cpu_free(s->cpu);
 	probe_perf_free(s->perf);
@@ -320,8 +394,8 @@ static int start_cpu_source(struct session *s, const struct options *o,
 	if (err[0])
 		fprintf(stderr, "flametop: warning: %s; sampling with perf events instead\n", err);
 	if (!probe_perf_kernel(s->perf))
-		fprintf(stderr, "flametop: warning: user-space samples only (kernel.perf_event_paranoid "
-				"hides kernel stacks from this user)\n");
+		fprintf(stderr, "flametop: warning: user-space samples only (kernel."
+				"perf_event_paranoid hides kernel stacks from this user)\n");
 	s->rs.source = "perf";
 	return 0;
 }
@@ -415,6 +489,11 @@ static int session_start(struct session *s, const struct options *o, bool live)
 	} else {
 		s->rs.sched_mode = probe_sched_mode(s->sched);
 	}
+	if (o->argv)
+		s->child_pid = child_pid;
+	r = start_heap(s, o, &copts);
+	if (r >= 0)
+		return r;
 	s->drain_fd = timer_new(DRAIN_MS * 1000000ull);
 	s->tick_fd = timer_new(live ? (uint64_t)(o->delay_s * 1e9) : 1000000000ull);
 	if (s->drain_fd < 0 || s->tick_fd < 0) {
@@ -510,6 +589,11 @@ static int begin_recording(struct session *s, char *err, size_t errlen)
 	else
 		s->probes[in.nr_probes++] = (struct record_probe){ "sched", "failed",
 								   s->rs.sched_error };
+	if (s->heap)
+		s->probes[in.nr_probes++] = (struct record_probe){ "heap", "ok", s->rs.heap };
+	else
+		s->probes[in.nr_probes++] = (struct record_probe){
+			"heap", s->o->heap == HEAP_OFF ? "off" : "failed", s->rs.heap_error };
 	return recording_begin(s->rec, &in, err, errlen);
 }
 
@@ -625,7 +709,9 @@ int run_snapshot(const struct options *o)
 	s.rs.duration_s = (now_ns() - s.start_ns) / 1e9;
 	stop_child(&s);
 
-	s.rs.metric = o->metric == METRIC_OFFCPU ? REPORT_OFFCPU : REPORT_CPU;
+	s.rs.metric = o->metric == METRIC_OFFCPU ? REPORT_OFFCPU
+		    : o->metric == METRIC_HEAP ? REPORT_HEAP
+					       : REPORT_CPU;
 	unwind_facts(&s);
 	report_init(&r, s.m, &s.rs);
 	ret = out_write(f, &r, o->format);
@@ -737,6 +823,7 @@ int run_live(const struct options *o)
 	info.host = s.rs.host;
 	info.target = target;
 	info.source = s.rs.source;
+	info.unwind = s.rs.unwind;
 	info.freq_hz = o->freq_hz;
 	info.nr_cpus = s.rs.nr_cpus;
 	info.tick_ms = (unsigned)lround(o->delay_s * 1000);

@@ -351,7 +351,8 @@ static bool parse_hdr(struct elfunw *u, uint64_t *eh_vaddr)
 	    !rd_u8(&r, &count_enc) || !rd_u8(&r, &table_enc) ||
 	    !rd_enc(&r, ptr_enc, u->hdr.vaddr, u->hdr.vaddr, eh_vaddr))
 		return false;
-	if (count_enc == DW_EH_PE_omit || !rd_enc(&r, count_enc, u->hdr.vaddr, u->hdr.vaddr, &count))
+	if (count_enc == DW_EH_PE_omit ||
+	    !rd_enc(&r, count_enc, u->hdr.vaddr, u->hdr.vaddr, &count))
 		return true;
 	if (table_enc != (DW_EH_PE_datarel | DW_EH_PE_sdata4) || !count ||
 	    count > (u->hdr.len - r.pos) / 8)

@@ -32,10 +32,12 @@ int quality_stack_root(const struct stacks *st, uint32_t stack)
 
 	if (!f)
 		return -1;
-	if (f->kind == FRAME_SPECIAL)
-		return !strcmp(f->function, "[truncated]") || !strcmp(f->function, "[no user stack]")
-			       ? 0
-			       : -1;
+	if (f->kind == FRAME_SPECIAL) {
+		/* a user thread whose stack is missing or incomplete, else a kernel thread */
+		if (!strcmp(f->function, "[truncated]") || !strcmp(f->function, "[no user stack]"))
+			return 0;
+		return -1;
+	}
 	if (f->kind == FRAME_KERNEL)
 		return -1;
 	return quality_is_root(f->function) ? 1 : 0;

@@ -226,6 +226,7 @@ size_t stacks_resolve(struct stacks *st, struct syms *syms)
 {
 	uint32_t nr_raw = intern_count(st->raws);
 	uint32_t frames[4 * MAX_FRAMES + 2];
+	const uint32_t room = sizeof(frames) / sizeof(frames[0]) - 1;
 	size_t done = 0;
 
 	for (; st->resolved < nr_raw; st->resolved++, done++) {
@@ -242,10 +243,10 @@ size_t stacks_resolve(struct stacks *st, struct syms *syms)
 		/* one slot per address is always left, and one for the reason marker */
 		for (uint32_t i = k->nr_user; i-- > 0;)
 			n += resolve_ip(st, syms, k->pid, user[i], false, i == 0, frames + n,
-					sizeof(frames) / sizeof(frames[0]) - 1 - n - i - k->nr_kernel);
+					room - n - i - k->nr_kernel);
 		for (uint32_t i = k->nr_kernel; i-- > 0;)
 			n += resolve_ip(st, syms, k->pid, kernel[i], true, i == 0, frames + n,
-					sizeof(frames) / sizeof(frames[0]) - 1 - n - i);
+					room - n - i);
 		if (!n)
 			frames[n++] = special(st, "[no stack]");
 		if (k->flags & STACKS_REASON_MASK) {

@@ -448,19 +448,22 @@ static int open_debug_file(struct syms *s, uint32_t pid, const char *path, const
 	memcpy(dir, path, dlen);
 	dir[dlen] = '\0';
 	for (int r = 0; r < 2; r++) {
+		const char *rt = roots[r];
+
 		for (int c = 0; c < 4; c++) {
 			char *bid = NULL;
 			bool symtab;
 
 			if (c == 0 && build_id && strlen(build_id) > 2)
-				n = snprintf(cand, sizeof(cand), "%s/usr/lib/debug/.build-id/%.2s/%s.debug",
-					     roots[r], build_id, build_id + 2);
+				n = snprintf(cand, sizeof(cand),
+					     "%s/usr/lib/debug/.build-id/%.2s/%s.debug", rt,
+					     build_id, build_id + 2);
 			else if (c == 1 && link)
-				n = snprintf(cand, sizeof(cand), "%s%s/%s", roots[r], dir, link);
+				n = snprintf(cand, sizeof(cand), "%s%s/%s", rt, dir, link);
 			else if (c == 2 && link)
-				n = snprintf(cand, sizeof(cand), "%s%s/.debug/%s", roots[r], dir, link);
+				n = snprintf(cand, sizeof(cand), "%s%s/.debug/%s", rt, dir, link);
 			else if (c == 3 && link)
-				n = snprintf(cand, sizeof(cand), "%s/usr/lib/debug%s/%s", roots[r], dir,
+				n = snprintf(cand, sizeof(cand), "%s/usr/lib/debug%s/%s", rt, dir,
 					     link);
 			else
 				continue;

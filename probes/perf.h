@@ -8,8 +8,9 @@
  *
  * Whole system: one cpu-clock event per CPU (needs CAP_PERFMON or perf_event_paranoid <= 0).
  * Targets (-p, -- CMD): one event per (thread, CPU), inherited by the threads and processes
- * they create later; the events of a CPU all write into one ring buffer (PERF_EVENT_IOC_SET_OUTPUT),
- * so memory stays per CPU. Records are read from those rings; drain() never blocks.
+ * they create later; the events of a CPU all write into one ring buffer
+ * (PERF_EVENT_IOC_SET_OUTPUT), so memory stays per CPU. Records are read from those rings;
+ * drain() never blocks.
  */
 #ifndef PROBES_PERF_H
 #define PROBES_PERF_H

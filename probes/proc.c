@@ -320,3 +320,144 @@ bool probe_proc_exists(const char *proc_root, uint32_t pid)
 		return false;
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
+
+/* ---- memory ---- */
+
+#define MEM_FILE_MAX 4096 /* status is ~1.5 KiB */
+
+/* The decimal number at s (leading blanks skipped) up to a blank or end; *end after it. */
+static int parse_kb_field(const char *s, const char *lim, uint64_t *out)
+{
+	char num[32];
+	size_t n = 0;
+
+	while (s < lim && (*s == ' ' || *s == '\t'))
+		s++;
+	while (s < lim && n + 1 < sizeof(num) && isdigit((unsigned char)*s))
+		num[n++] = *s++;
+	if (!n || (s < lim && *s != ' ' && *s != '\n'))
+		return -EINVAL;
+	num[n] = '\0';
+	return parse_u64(num, num + n, out);
+}
+
+int probe_proc_parse_status_memory(const char *buf, size_t len, struct model_memory *mem)
+{
+	static const struct {
+		const char *key;
+		enum model_mem k;
+	} keys[] = {
+		{ "VmRSS:", MODEL_MEM_RSS },	 { "RssAnon:", MODEL_MEM_ANON },
+		{ "RssFile:", MODEL_MEM_FILE },	 { "RssShmem:", MODEL_MEM_SHMEM },
+		{ "VmSwap:", MODEL_MEM_SWAP },	 { "VmSize:", MODEL_MEM_VSIZE },
+	};
+	const char *p = buf, *end = buf + len;
+
+	memset(mem, 0, sizeof(*mem));
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl ? nl : end;
+
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+			size_t kl = strlen(keys[i].key);
+			uint64_t kb;
+
+			if ((size_t)(le - p) <= kl || memcmp(p, keys[i].key, kl))
+				continue;
+			if (parse_kb_field(p + kl, le, &kb) || kb > (UINT64_MAX >> 10))
+				return -EINVAL;
+			mem->v[keys[i].k] = kb << 10;
+			mem->known |= 1u << keys[i].k;
+		}
+		p = le + 1;
+	}
+	return mem->known ? 0 : -ENODATA;
+}
+
+int probe_proc_parse_statm(const char *buf, size_t len, uint64_t page_size,
+			   struct model_memory *mem)
+{
+	uint64_t v[3];
+	const char *p = buf, *end = buf + len;
+
+	memset(mem, 0, sizeof(*mem));
+	for (int i = 0; i < 3; i++) {
+		const char *te = p;
+
+		while (te < end && isdigit((unsigned char)*te))
+			te++;
+		if (te == p || te >= end || (*te != ' ' && *te != '\n'))
+			return -EINVAL;
+		{
+			char num[32];
+
+			if ((size_t)(te - p) >= sizeof(num))
+				return -EINVAL;
+			memcpy(num, p, (size_t)(te - p));
+			num[te - p] = '\0';
+			if (parse_u64(num, num + (te - p), &v[i]) || v[i] > UINT64_MAX / page_size)
+				return -EINVAL;
+		}
+		p = te + 1;
+	}
+	/* size resident shared ... (pages) */
+	mem->v[MODEL_MEM_VSIZE] = v[0] * page_size;
+	mem->v[MODEL_MEM_RSS] = v[1] * page_size;
+	mem->v[MODEL_MEM_FILE] = v[2] * page_size;
+	mem->v[MODEL_MEM_ANON] = v[1] > v[2] ? (v[1] - v[2]) * page_size : 0;
+	mem->known = 1u << MODEL_MEM_VSIZE | 1u << MODEL_MEM_RSS | 1u << MODEL_MEM_FILE |
+		     1u << MODEL_MEM_ANON;
+	return 0;
+}
+
+int probe_proc_memory(const char *proc_root, uint32_t pid, bool cheap, struct model *m)
+{
+	static long page;
+	char path[PATH_MAX], buf[MEM_FILE_MAX];
+	struct model_memory mem;
+	ssize_t n;
+	int e;
+
+	if (!page)
+		page = sysconf(_SC_PAGESIZE) > 0 ? sysconf(_SC_PAGESIZE) : 4096;
+	if (snprintf(path, sizeof(path), "%s/%u/%s", root_or_default(proc_root), pid,
+		     cheap ? "statm" : "status") >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	n = read_small(path, buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
+	if (n == 0)
+		return -ESRCH;
+	e = cheap ? probe_proc_parse_statm(buf, (size_t)n, (uint64_t)page, &mem)
+		  : probe_proc_parse_status_memory(buf, (size_t)n, &mem);
+	if (e)
+		return e;
+	/* kernel threads have no memory of their own: statm reads all zeros */
+	if (!mem.v[MODEL_MEM_VSIZE] && !mem.v[MODEL_MEM_RSS])
+		return -ENODATA;
+	model_add_memory(m, pid, &mem);
+	return 0;
+}
+
+int probe_proc_memory_all(const char *proc_root, struct model *m)
+{
+	const char *root = root_or_default(proc_root);
+	DIR *dir = opendir(root);
+	struct dirent *d;
+	int count = 0;
+
+	if (!dir)
+		return -errno;
+	while ((d = readdir(dir))) {
+		uint64_t pid;
+
+		if (!isdigit((unsigned char)d->d_name[0]) ||
+		    parse_u64(d->d_name, d->d_name + strlen(d->d_name), &pid) || !pid ||
+		    pid > UINT32_MAX)
+			continue;
+		if (!probe_proc_memory(root, (uint32_t)pid, true, m))
+			count++;
+	}
+	closedir(dir);
+	return count;
+}

@@ -38,4 +38,22 @@ int probe_proc_update(const char *proc_root, uint32_t pid, struct model *m);
 /* True when /proc/PID exists. */
 bool probe_proc_exists(const char *proc_root, uint32_t pid);
 
+/*
+ * Memory of processes (struct model_memory, bytes). /proc/PID/status has every field (RssAnon,
+ * RssFile, RssShmem, VmSwap, VmRSS, VmSize; 14-18 µs a read); /proc/PID/statm is about twice as
+ * cheap but knows only the size, the resident set and its shared (file + shmem) part: anon is
+ * resident - shared there, and swap is unknown. Parsers take the file's bytes (not necessarily
+ * NUL-terminated) and return 0 or -EINVAL; a status without any of the fields is malformed (a
+ * kernel thread's has none: -ENODATA).
+ */
+struct model_memory;
+int probe_proc_parse_status_memory(const char *buf, size_t len, struct model_memory *mem);
+int probe_proc_parse_statm(const char *buf, size_t len, uint64_t page_size,
+			   struct model_memory *mem);
+/* Reads pid's memory (status, or statm when cheap) into the model. 0 or -errno (-ENOENT, -ESRCH:
+ * gone; -ENODATA: a kernel thread). */
+int probe_proc_memory(const char *proc_root, uint32_t pid, bool cheap, struct model *m);
+/* Every process's memory (statm) into the model. Returns processes read or -errno. */
+int probe_proc_memory_all(const char *proc_root, struct model *m);
+
 #endif

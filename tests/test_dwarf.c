@@ -163,8 +163,8 @@ static void chain4_complete(const char *source)
 	if (r.status)
 		fail_msg("status %d: %s", r.status, r.err);
 	all = folded_sum(r.out, "chain4;", NULL);
-	full = folded_sum(r.out, "chain4;_start;", ";main;chain_one;chain_two;chain_three;chain_leaf",
-			  NULL);
+	full = folded_sum(r.out, "chain4;_start;",
+			  ";main;chain_one;chain_two;chain_three;chain_leaf", NULL);
 	share_at_least(source, full, all, 95, 100);
 	run_free(&r);
 }
@@ -194,12 +194,9 @@ static void lockwait_complete(const char *source)
 		fail_msg("status %d: %s", r.status, r.err);
 	/* only the worker threads run: main sleeps */
 	all = folded_sum(r.out, "lockwait;", NULL);
-	full = folded_sum(r.out, "lockwait;clone3;start_thread;locker_main;locker_loop;take_turn",
-			  NULL) +
-	       folded_sum(r.out, "lockwait;clone3;start_thread;reader_main;reader_loop;read_one",
-			  NULL) +
-	       folded_sum(r.out, "lockwait;clone3;start_thread;writer_main;writer_loop;write_one",
-			  NULL);
+	full = folded_sum(r.out, "lockwait;clone3;start_thread;locker_main;locker_loop", NULL) +
+	       folded_sum(r.out, "lockwait;clone3;start_thread;reader_main;reader_loop", NULL) +
+	       folded_sum(r.out, "lockwait;clone3;start_thread;writer_main;writer_loop", NULL);
 	share_at_least(source, full, all, 95, 100);
 	/* the application frames above libc's are there: what frame pointers lose */
 	libc = folded_sum(r.out, "lockwait;", ";read_one;read", NULL) +
@@ -447,6 +444,35 @@ static void test_dwarf_unprivileged_perf_fallback(void **state)
 	rmdir(dir);
 }
 
+/* flametop doctor: one line per check, each with its verdict; exit 0 where the live view runs. */
+static void test_dwarf_doctor(void **state)
+{
+	static const char *const checks[] = { "privileges", "BTF", "perf events", "kernel symbols",
+					       "DWARF unwinding", "debug info", "tracefs", "uprobes" };
+	struct run r;
+	const char *line;
+
+	run(&r, (char *[]){ (char *)flametop, "doctor", NULL });
+	print_message("%s", r.out);
+	assert_int_equal(r.status, have_bpf || geteuid() == 0 ? 0 : r.status);
+	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++)
+		assert_non_null(strstr(r.out, checks[i]));
+	/* after the title, every line is a verdict, a check and what it means */
+	for (line = strchr(r.out, '\n') + 1; *line; line = strchr(line, '\n') + 1) {
+		if (!strncmp(line, "verdict: ", 9))
+			break;
+		assert_true(!strncmp(line, "ok ", 3) || !strncmp(line, "warn ", 5) ||
+			    !strncmp(line, "no ", 3) || !strncmp(line, "info ", 5));
+	}
+	assert_non_null(strstr(r.out, "ok    DWARF unwinding"));
+	if (have_bpf)
+		assert_int_equal(r.status, 0);
+	run_free(&r);
+	run(&r, (char *[]){ (char *)flametop, "doctor", "--source", "perf", NULL });
+	assert_int_equal(r.status, 2);
+	run_free(&r);
+}
+
 static int setup(void **state)
 {
 	struct run r;
@@ -479,6 +505,7 @@ int main(void)
 		cmocka_unit_test(test_dwarf_go_walks_frame_pointers),
 		cmocka_unit_test(test_dwarf_python_reaches_root),
 		cmocka_unit_test(test_dwarf_unprivileged_perf_fallback),
+		cmocka_unit_test(test_dwarf_doctor),
 	};
 
 	flametop = getenv("FLAMETOP");

@@ -423,6 +423,60 @@ static void test_render_deep(void **state)
 	model_free(m);
 }
 
+/*
+ * The heap view: process app (pid 300) grows 1 MiB a tick from leak_here while churn_here nets
+ * to nothing and trim_heap gives some back; leak mode runs in the last ticks.
+ */
+static struct model *heap_model(void)
+{
+	struct model *m = new_model();
+	struct stacks *st = model_stacks(m);
+	uint32_t s_leak = STACK(st, "app!main", "app!serve", "leak_here@leak.c:12");
+	uint32_t s_churn = STACK(st, "app!main", "app!serve", "churn_here@churn.c:40",
+				 "libc.so.6!malloc");
+	uint32_t s_trim = STACK(st, "app!main", "app!cleanup", "libc.so.6!free",
+				"libc.so.6!systrim");
+	struct tick_heap_info growth = { .mode = MODEL_HEAP_GROWTH, .events = 300 };
+
+	for (int i = 0; i < 12; i++) {
+		struct model_memory mem = { .known = 1u << MODEL_MEM_RSS | 1u << MODEL_MEM_ANON |
+						     1u << MODEL_MEM_SWAP };
+		bool exact = i >= 9;
+
+		mem.v[MODEL_MEM_RSS] = (40 + (uint64_t)i) << 20;
+		mem.v[MODEL_MEM_ANON] = (30 + (uint64_t)i) << 20;
+		model_note_thread(m, 300, 301, "app-worker", "app");
+		model_add_memory(m, 300, &mem);
+		model_add_heap_resolved(m, 300, 301, "app-worker", "app", s_leak, 1 << 20, 256);
+		model_add_heap_resolved(m, 300, 301, "app-worker", "app", s_churn, 0, 12);
+		model_add_heap_resolved(m, 300, 300, "app", "app", s_trim, -(64 << 10), 1);
+		if (exact) {
+			struct tick_heap_info info = { .mode = MODEL_HEAP_EXACT, .calls = 120000,
+						       .cost_ns = 150000000, .live_blocks = 48,
+						       .live_bytes = 3 << 20, .unmatched = 7 };
+
+			model_add_alloc_resolved(m, 300, 301, "app-worker", "app", s_leak, 1 << 20,
+						 16);
+			model_add_heap_info(m, &info);
+		} else {
+			model_add_heap_info(m, &growth);
+		}
+		close_tick(m);
+	}
+	return m;
+}
+
+static void test_render_heap(void **state)
+{
+	struct model *m = heap_model();
+
+	golden(m, 80, 24, false, KEYS('4'), "heap-80x24");
+	golden(m, 80, 24, true, KEYS('4', 'o'), "heap-growth-ascii-80x24");
+	golden(m, 132, 43, false, KEYS('4', TERM_KEY_ENTER), "heap-stack-132x43");
+	golden(m, 40, 10, false, KEYS('4'), "heap-40x10");
+	model_free(m);
+}
+
 static void test_render_empty(void **state)
 {
 	struct model *m = new_model();
@@ -687,6 +741,7 @@ int main(void)
 		cmocka_unit_test(test_render_stack),
 		cmocka_unit_test(test_render_long_names),
 		cmocka_unit_test(test_render_deep),
+		cmocka_unit_test(test_render_heap),
 		cmocka_unit_test(test_render_empty),
 		cmocka_unit_test(test_render_selection_survives_ticks),
 		cmocka_unit_test(test_render_widths_proportional),

@@ -18,13 +18,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <ucontext.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "chain.h"
+#include "model/elfsyms.h"
 #include "model/elfunw.h"
+#include "model/srcline.h"
 #include "model/syms.h"
 #include "model/unwind.h"
 
@@ -436,6 +439,206 @@ static void test_unwind_elfunw_damaged_files(void **state)
 	free(img);
 }
 
+/* ---- debug info: separate files, file:line, inlined functions ---- */
+
+#define DBG_PID 77
+#define DBG_BASE 0x555555554000ull
+
+static const char *unwind_bin(const char *name)
+{
+	static char paths[4][4096];
+	static int next;
+	char *p = paths[next++ % 4];
+	const char *d = getenv("FLAMETOP_UNWIND_BIN");
+
+	if (!d)
+		fail_msg("FLAMETOP_UNWIND_BIN is not set (run through meson test)");
+	snprintf(p, 4096, "%s/%s", d, name);
+	return p;
+}
+
+static void copy_file(const char *src, const char *dst)
+{
+	size_t len;
+	void *buf = slurp(src, &len);
+	int fd = open(dst, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, buf, len), (ssize_t)len);
+	close(fd);
+	free(buf);
+}
+
+/* A fake proc root in dir: process DBG_PID maps binary at DBG_BASE; its root is dir/root. */
+static struct syms *fake_process(const char *dir, const char *binary)
+{
+	char path[512];
+	struct syms *s;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/proc", dir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/proc/%d", dir, DBG_PID);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/proc/%d/maps", dir, DBG_PID);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "%llx-%llx r-xp 00000000 00:00 0 %s\n", DBG_BASE, DBG_BASE + 0x100000, binary);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/root", dir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/proc/%d/root", dir, DBG_PID);
+	assert_int_equal(symlink("../../root", path), 0);
+	snprintf(path, sizeof(path), "%s/proc", dir);
+	assert_int_equal(syms_new(&(struct syms_opts){ .proc_root = path, .perf_map_dir = dir },
+				  &s),
+			 0);
+	return s;
+}
+
+static const struct fsym *func_named(const struct fsym *fns, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(fns[i].name, name))
+			return &fns[i];
+	fail_msg("no function %s", name);
+	return NULL;
+}
+
+static bool ends_with(const char *s, const char *tail)
+{
+	size_t a = s ? strlen(s) : 0, b = strlen(tail);
+
+	return a >= b && !strcmp(s + a - b, tail);
+}
+
+/* Names, file:line and inlined frames of a stripped binary through its debug file. */
+static void check_debug_resolution(struct syms *s, const struct fsym *fns, size_t n)
+{
+	const struct fsym *st = func_named(fns, n, "dbg_static"), *outer;
+	struct syms_frame f;
+	bool inlined = false;
+
+	assert_int_equal(syms_user(s, DBG_PID, DBG_BASE + st->lo + 1, &f), 0);
+	assert_non_null(f.function);
+	assert_string_equal(f.function, "dbg_static");
+	assert_true(ends_with(f.file, "dbgtarget.c"));
+	assert_true(f.line > 0);
+	outer = func_named(fns, n, "dbg_outer");
+	for (uint64_t a = outer->lo; a < outer->hi && !inlined; a++) {
+		syms_user(s, DBG_PID, DBG_BASE + a, &f);
+		assert_string_equal(f.function, "dbg_outer");
+		if (f.nr_inlined) {
+			assert_string_equal(f.inlined[0].function, "dbg_inlined");
+			assert_true(ends_with(f.inlined[0].file, "dbgtarget.c"));
+			assert_true(f.inlined[0].line > 0 && f.inlined[0].line < f.line);
+			inlined = true;
+		}
+	}
+	assert_true(inlined);
+}
+
+static void rm_tree(const char *dir)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* No .gnu_debuglink: found by build-id under the process's root (a container's
+ * /usr/lib/debug/.build-id). */
+static void test_unwind_debug_file_by_build_id(void **state)
+{
+	static struct fsym fns[256];
+	char dir[] = "/tmp/flametop-dbg-XXXXXX", path[512];
+	size_t n = read_funcs(unwind_bin("dbg-target"), fns, 256);
+	int fd = open(unwind_bin("dbg-target.debug"), O_RDONLY);
+	struct syms_frame f;
+	struct syms *s;
+	char *bid = NULL;
+	bool symtab;
+
+	assert_non_null(mkdtemp(dir));
+	assert_true(fd >= 0);
+	assert_int_equal(elfsyms_peek_fd(fd, &bid, &symtab), 0);
+	close(fd);
+	assert_non_null(bid);
+	s = fake_process(dir, unwind_bin("dbg-target-nolink"));
+	/* without the debug file: no names, no file:line */
+	syms_user(s, DBG_PID, DBG_BASE + func_named(fns, n, "dbg_static")->lo, &f);
+	assert_null(f.function);
+	assert_null(f.file);
+	syms_free(s);
+
+	rm_tree(dir);
+	assert_non_null(mkdtemp(strcpy(dir, "/tmp/flametop-dbg-XXXXXX")));
+	s = fake_process(dir, unwind_bin("dbg-target-nolink"));
+	snprintf(path, sizeof(path), "%s/root/usr", dir);
+	mkdir(path, 0755);
+	strcat(path, "/lib");
+	mkdir(path, 0755);
+	strcat(path, "/debug");
+	mkdir(path, 0755);
+	strcat(path, "/.build-id");
+	mkdir(path, 0755);
+	snprintf(path + strlen(path), sizeof(path) - strlen(path), "/%.2s", bid);
+	mkdir(path, 0755);
+	snprintf(path + strlen(path), sizeof(path) - strlen(path), "/%s.debug", bid + 2);
+	copy_file(unwind_bin("dbg-target.debug"), path);
+	check_debug_resolution(s, fns, n);
+	syms_free(s);
+	rm_tree(dir);
+	free(bid);
+}
+
+/* .gnu_debuglink: the debug file next to the binary. */
+static void test_unwind_debug_file_by_debuglink(void **state)
+{
+	static struct fsym fns[256];
+	char dir[] = "/tmp/flametop-dbg-XXXXXX";
+	size_t n = read_funcs(unwind_bin("dbg-target"), fns, 256);
+	struct syms *s;
+
+	assert_non_null(mkdtemp(dir));
+	s = fake_process(dir, unwind_bin("dbg-target-link"));
+	check_debug_resolution(s, fns, n);
+	syms_free(s);
+	rm_tree(dir);
+}
+
+/* srcline on its own: the binary with its debug info in place. */
+static void test_unwind_srcline_units(void **state)
+{
+	static struct fsym fns[256];
+	size_t n = read_funcs(unwind_bin("dbg-target"), fns, 256);
+	const struct fsym *outer = func_named(fns, n, "dbg_outer");
+	const struct srcline_frame *fr;
+	int fd = open(unwind_bin("dbg-target"), O_RDONLY);
+	struct srcline *sl;
+	char *link = NULL;
+	bool dwarf;
+
+	assert_true(fd >= 0);
+	assert_int_equal(srcline_peek_fd(fd, &dwarf, &link), 0);
+	assert_true(dwarf);
+	assert_null(link);
+	assert_int_equal(srcline_open_fd(fd, &sl), 0);
+	close(fd);
+	assert_true(srcline_lookup(sl, outer->lo, &fr) >= 1);
+	assert_string_equal(fr[0].function, "dbg_outer");
+	assert_true(srcline_nr_units(sl) >= 1);
+	/* cached: the same answer, the same memory */
+	assert_true(srcline_lookup(sl, outer->lo, &fr) >= 1);
+	assert_int_equal(srcline_lookup(sl, 0, &fr), 0);
+	srcline_free(sl);
+
+	/* a file without DWARF */
+	fd = open(unwind_bin("dbg-target-nolink"), O_RDONLY);
+	assert_int_equal(srcline_open_fd(fd, &sl), -ENODATA);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -450,6 +653,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unwind_user_modes, setup, teardown),
 		cmocka_unit_test(test_unwind_elfunw_lookup),
 		cmocka_unit_test(test_unwind_elfunw_damaged_files),
+		cmocka_unit_test(test_unwind_debug_file_by_build_id),
+		cmocka_unit_test(test_unwind_debug_file_by_debuglink),
+		cmocka_unit_test(test_unwind_srcline_units),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

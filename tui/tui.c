@@ -32,6 +32,7 @@ enum {
 	V_STACK,
 	V_HELP,
 	V_BLOCK,
+	V_HEAP,
 	V_NR,
 };
 
@@ -41,6 +42,7 @@ static const struct view_ops *const ops[V_NR] = {
 	[V_STACK] = &view_stack_ops,
 	[V_HELP] = &view_help_ops,
 	[V_BLOCK] = &view_block_ops,
+	[V_HEAP] = &view_heap_ops,
 };
 
 static const struct {
@@ -601,6 +603,9 @@ enum tui_action tui_key(struct tui *t, int k)
 		break;
 	case '3':
 		show(t, V_BLOCK, false);
+		break;
+	case '4':
+		show(t, V_HEAP, false);
 		break;
 	case TERM_KEY_TAB:
 	case TERM_KEY_BTAB:

@@ -21,12 +21,18 @@ struct window;
 
 #define VIEW_PATH_MAX 256
 
+/* view_target.heap: the heap view's figures, in KiB. */
+#define VIEW_HEAP_NONE 0
+#define VIEW_HEAP_GROWTH 1      /* RSS growth in the window (growth > 0) */
+#define VIEW_HEAP_OUTSTANDING 2 /* leak mode: outstanding since it started */
+
 /* What the stack view shows; set by the view that opens it. */
 struct view_target {
 	struct calltree_filter filter; /* whose samples: one thread, one process, or all */
 	const char *path[VIEW_PATH_MAX]; /* a flame frame: function names, root first */
 	uint32_t path_len;               /* 0: no frame */
 	const char *function;            /* a function anywhere on the stack, or NULL */
+	int heap;                        /* VIEW_HEAP_*: heap bytes instead of samples (KiB) */
 	bool offcpu;                     /* blocked time (the window's offcpu, shown in ms)
 	                                    instead of on-CPU samples */
 	char what[160];                  /* whose, for the title: "thread worker-hot (1235)" */
@@ -84,6 +90,7 @@ extern const struct view_ops view_flame_ops;
 extern const struct view_ops view_stack_ops;
 extern const struct view_ops view_help_ops;
 extern const struct view_ops view_block_ops;
+extern const struct view_ops view_heap_ops;
 
 /* Helpers the views share (tui.c). */
 /* "12.5" style percentage of part in whole, or "-" when whole is 0. */

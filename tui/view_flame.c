@@ -18,6 +18,7 @@
 #include "view.h"
 
 #define STRIP_CAP 1024
+#define MIN_BOX 2 /* columns */
 #define STRIP_LABEL "share/s "
 
 /* A frame as laid out: columns [x0, x1) on row rel (depth below the zoomed frame). */
@@ -177,7 +178,10 @@ static void lay(struct flame_view *v, uint32_t n, uint32_t old, uint64_t s0, uin
 		x0 = *min;
 	if (x1 > hi)
 		x1 = hi;
-	if (x1 <= x0)
+	/* Narrower than a letter and a gap: left out (zoom in to see it), as flamegraph.pl
+	 * leaves out frames under its minimum width. Dots for them only clutter the graph,
+	 * and make it churn from tick to tick. */
+	if (x1 - x0 < MIN_BOX)
 		return;
 	*min = x1;
 	v->boxes = xgrow(v->boxes, &v->cap_boxes, v->nr_boxes + 1, sizeof(*v->boxes));
@@ -397,13 +401,6 @@ static void draw_box(struct flame_view *v, struct canvas *c, int y, const struct
 	enum canvas_role role = box_role(v, b->node);
 	int w = b->x1 - b->x0;
 
-	if (w == 1) {
-		/* Too narrow for a name: a plain dot, no colour to switch to and back. */
-		if (role != CANVAS_FLAME_SEL && role != CANVAS_FLAME_MATCH)
-			role = CANVAS_DEFAULT;
-		canvas_putc(c, y, b->x0, role, '.');
-		return;
-	}
 	/* The last column is a gap, so neighbours stand apart even without colour. */
 	canvas_put_fit(c, y, b->x0, w - 1, role, node(v, b->node)->name, 0);
 }

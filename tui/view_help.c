@@ -51,6 +51,14 @@ static const char *const text[] = {
 	"  window, ~100 together for a thread that lived through it; a process row",
 	"  sums its threads. S: the state it spent most of the last tick in (R run,",
 	"  Q runq, L lock, D io, P poll, S sleep, O other, X exited).",
+	"",
+	"#Heap (key 4): who makes memory grow (probes/heap)",
+	"  o            growth in the window / leak mode's outstanding bytes",
+	"  Enter        the stack's bytes in the stack view           / filter",
+	"  The chart is one process's RSS (#) and the growth its stacks account for (*).",
+	"  GROWTH is RSS growth by stack (page faults, releases: no uprobes); with",
+	"  --heap exact, OUTSTAND is what each stack allocated and did not free, and",
+	"  the line above says what leak mode costs the target.",
 };
 
 #define NR_TEXT (sizeof(text) / sizeof(text[0]))

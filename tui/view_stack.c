@@ -210,7 +210,25 @@ static void rebuild(struct stack_view *v)
 	if (!v->depth)
 		return;
 	t = target(v);
-	if (t->offcpu) {
+	if (t->heap) {
+		/* heap bytes in KiB (at least 1 for any growth), like samples; growth only */
+		const struct tick *tot = model_total(v->ctx->model);
+		const struct tick_heap *src = t->heap == VIEW_HEAP_OUTSTANDING ? tot->allocs
+									 : w->heap;
+		size_t n = t->heap == VIEW_HEAP_OUTSTANDING ? tot->nr_allocs : w->nr_heap, k = 0;
+
+		v->off = xgrow(v->off, &v->cap_off, n + 1, sizeof(*v->off));
+		v->whole = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (src[i].bytes <= 0)
+				continue;
+			v->off[k] = (struct tick_count){ .thread = src[i].thread,
+							 .stack = src[i].stack,
+							 .count = ((uint64_t)src[i].bytes + 1023) / 1024 };
+			v->whole += v->off[k++].count;
+		}
+		calltree_build(&v->ct, v->ctx->stacks, v->ctx->threads, v->off, k, &t->filter);
+	} else if (t->offcpu) {
 		/* blocked ns, counted in ms (at least 1 for any block) like samples */
 		v->off = xgrow(v->off, &v->cap_off, w->nr_offcpu + 1, sizeof(*v->off));
 		v->whole = 0;
@@ -304,7 +322,8 @@ static void draw_title(struct stack_view *v, struct canvas *c, int y)
 	x += canvas_put(c, y, x, -1, CANVAS_DEFAULT, " of ");
 	x += canvas_put(c, y, x, -1, CANVAS_DEFAULT, t->what);
 	canvas_printf(c, y, x, -1, CANVAS_DEFAULT, ": %llu %s, %s%%",
-		      (unsigned long long)v->sel_total, t->offcpu ? "ms blocked" : "samples",
+		      (unsigned long long)v->sel_total,
+		      t->heap ? "KiB" : t->offcpu ? "ms blocked" : "samples",
 		      share);
 }
 
@@ -351,7 +370,10 @@ static void draw_line(struct stack_view *v, struct canvas *c, int y, const struc
 		view_pct(share, sizeof(share), l->count, whole);
 		canvas_printf(c, y, 2, -1, CANVAS_HEADER_VALUE, "%s  %llu %s, %s%%", l->text,
 			      (unsigned long long)l->count,
-			      target(v)->offcpu ? "ms blocked" : "samples", share);
+			      target(v)->heap     ? "KiB"
+			      : target(v)->offcpu ? "ms blocked"
+						  : "samples",
+			      share);
 		if (selected)
 			canvas_set_role(c, y, 0, c->w, CANVAS_SELECTED);
 		return;

@@ -2,7 +2,8 @@
 /*
  * Known answer: a 4-deep call chain from main to a leaf, built with -O2 -fomit-frame-pointer
  * (tests/workloads/meson.build) so that a frame-pointer walk cannot follow it. Nearly all CPU
- * time is in chain_leaf(), called as main → chain_one → chain_two → chain_three → chain_leaf.
+ * time is in chain_leaf(), called as
+ * main → chain_one → chain_two → chain_three → chain_leaf.
  * Each level keeps a stack frame of its own and works after the call (no inlining, no tail
  * calls). chain_mix() is inlined into the leaf: debug info shows it as a frame of its own.
  *

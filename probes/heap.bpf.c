@@ -1,0 +1,462 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Heap growth. By default (no uprobes, nothing traps the allocator): the kmem:rss_stat
+ * tracepoint, which the kernel fires whenever it changes a process's resident-memory counters —
+ * a page fault that maps a new anonymous page, an munmap or madvise that drops some, a swap-out —
+ * in the thread that changed them. The counters are per-CPU batched (percpu_counter): a thread's
+ * change reaches the shared count when its CPU's batch folds, so the difference of the shared
+ * count since the last event is exact in sum and lands, like a sample, on the thread and stack
+ * that folded it. Each nonzero difference is a record with that user stack.
+ *
+ * Leak mode (uprobes on the allocator the loader found, one target): entry probes keep each
+ * thread's arguments, the return probe sends the allocation with its stack, free sends the block.
+ * Matching happens in user space (heap_match.c). A call made inside another traced call (realloc
+ * calling malloc or free in glibc) belongs to the outer one and is skipped: it is deeper on the
+ * same thread's stack.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+
+#include "heap_abi.h"
+
+#define E2BIG 7
+
+/* Set by the loader between __open() and __load(). */
+const volatile bool filter_pids = false;
+const volatile __u32 stack_size = 0; /* user stack bytes to copy (multiple of 8), 0: none */
+const volatile __u32 page_shift = 12;
+
+/* A process flametop measures the uprobes' cost on (itself): its calls send nothing. */
+__u32 calib_pid = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20); /* resized by the loader */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, HEAP_MAX_TARGETS);
+	__type(key, __u32);
+	__type(value, __u8);
+} targets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct heap_counters);
+} counters SEC(".maps");
+
+/* One record under construction per CPU, indexed by CPU (max_entries set by the loader). The
+ * programs here do not nest on a CPU: tracepoint and uprobe programs share bpf_prog_active. */
+struct scratch {
+	__u64 buf[HEAP_SCRATCH_SIZE / 8];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch SEC(".maps");
+
+/* Address spaces (struct mm_struct *) → their RSS counters as last seen. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, HEAP_MAX_MMS);
+	__type(key, __u64);
+	__type(value, struct heap_mm);
+} mms SEC(".maps");
+
+/* Leak mode: tid → the arguments of the allocator call it is in. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, HEAP_MAX_PENDING);
+	__type(key, __u32);
+	__type(value, struct heap_pending);
+} pending SEC(".maps");
+
+static __always_inline struct heap_counters *get_counters(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&counters, &zero);
+}
+
+/* Registers and the top of the user stack, as probes/cpu copies them (see cpu.bpf.c). */
+static __always_inline __u32 copy_ustack(void *buf, __u32 off)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	struct heap_ustack *u;
+	__u64 sp, top;
+	__u32 size = stack_size;
+
+	if (off > HEAP_RECORD_MAX_SIZE || !regs)
+		return 0;
+	u = buf + off;
+	u->regs[0] = BPF_CORE_READ(regs, ax);
+	u->regs[1] = BPF_CORE_READ(regs, bx);
+	u->regs[2] = BPF_CORE_READ(regs, cx);
+	u->regs[3] = BPF_CORE_READ(regs, dx);
+	u->regs[4] = BPF_CORE_READ(regs, si);
+	u->regs[5] = BPF_CORE_READ(regs, di);
+	u->regs[6] = BPF_CORE_READ(regs, bp);
+	u->regs[7] = BPF_CORE_READ(regs, sp);
+	u->regs[8] = BPF_CORE_READ(regs, ip);
+	u->regs[9] = BPF_CORE_READ(regs, r8);
+	u->regs[10] = BPF_CORE_READ(regs, r9);
+	u->regs[11] = BPF_CORE_READ(regs, r10);
+	u->regs[12] = BPF_CORE_READ(regs, r11);
+	u->regs[13] = BPF_CORE_READ(regs, r12);
+	u->regs[14] = BPF_CORE_READ(regs, r13);
+	u->regs[15] = BPF_CORE_READ(regs, r14);
+	u->regs[16] = BPF_CORE_READ(regs, r15);
+	u->pad = 0;
+	sp = u->regs[7];
+	top = BPF_CORE_READ(task, mm, start_stack);
+	if (sp < top && top - sp + 8 < size)
+		size = (__u32)((top - sp + 8 + 7) & ~7ull);
+	for (int i = 0; i < 6 && size; i++) {
+		if (size > HEAP_STACK_MAX)
+			size = HEAP_STACK_MAX;
+		if (!bpf_probe_read_user(u->data, size, (const void *)sp))
+			break;
+		size = (size / 2) & ~7u;
+	}
+	u->size = size;
+	return size ? HEAP_USTACK_HDR_SIZE + size : 0;
+}
+
+/*
+ * Fills in and sends a record whose kind, bytes, addr, old and member the caller set in r (the
+ * scratch buffer): with_stack takes the user stack (and a copy of it when stack_size is set).
+ */
+static __always_inline void send(void *ctx, struct heap_record *r, __u32 pid, __u32 tid,
+				 bool with_stack, bool with_copy, struct heap_counters *cnt)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u32 nu = 0, extra = 0;
+	__u64 size;
+	long ret;
+
+	r->time_ns = bpf_ktime_get_ns();
+	r->pid = pid;
+	r->tid = tid;
+	r->nr_user = 0;
+	if (with_stack) {
+		ret = bpf_get_stack(ctx, r->frames, HEAP_MAX_FRAMES * 8, BPF_F_USER_STACK);
+		if (ret > 0) {
+			nu = (__u64)ret / 8;
+			if (nu > HEAP_MAX_FRAMES)
+				nu = HEAP_MAX_FRAMES;
+		} else {
+			r->flags |= HEAP_REC_USER_FAILED;
+			cnt->no_user++;
+		}
+		r->nr_user = nu;
+		bpf_get_current_comm(r->comm, sizeof(r->comm));
+		BPF_CORE_READ_INTO(&r->pcomm, task, group_leader, comm);
+	}
+	size = HEAP_RECORD_HDR_SIZE + (__u64)nu * 8;
+	if (with_copy && stack_size) {
+		extra = copy_ustack(r, (__u32)size);
+		if (extra)
+			r->flags |= HEAP_REC_USTACK;
+		size += extra;
+	}
+	if (size > HEAP_SCRATCH_SIZE) /* cannot happen; tells the verifier */
+		return;
+	cnt->records++;
+	if (bpf_ringbuf_output(&events, r, size, BPF_RB_NO_WAKEUP))
+		cnt->ringbuf_lost++;
+}
+
+static __always_inline struct heap_record *scratch_record(void)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct scratch *s = bpf_map_lookup_elem(&scratch, &cpu);
+	struct heap_record *r;
+
+	if (!s)
+		return NULL;
+	r = (struct heap_record *)s->buf;
+	r->flags = 0;
+	r->addr = r->old = 0;
+	r->member = 0;
+	r->comm[0] = r->pcomm[0] = 0;
+	return r;
+}
+
+/* The shared count of an RSS counter: constant indexes keep the verifier and CO-RE happy. */
+static __always_inline __s64 rss_count(struct mm_struct *mm, __u32 member)
+{
+	switch (member) {
+	case 0:
+		return BPF_CORE_READ(mm, rss_stat[0].count);
+	case 1:
+		return BPF_CORE_READ(mm, rss_stat[1].count);
+	case 2:
+		return BPF_CORE_READ(mm, rss_stat[2].count);
+	default:
+		return BPF_CORE_READ(mm, rss_stat[3].count);
+	}
+}
+
+static __always_inline int rss_event(void *ctx, struct mm_struct *mm, int member)
+{
+	__u64 id = bpf_get_current_pid_tgid(), key = (__u64)mm;
+	__u32 tgid = id >> 32, tid = (__u32)id, m = (__u32)member, idx;
+	struct task_struct *task;
+	struct heap_counters *cnt;
+	struct heap_record *r;
+	struct heap_mm *e;
+	bool in_ctx;
+	__s64 now, delta;
+
+	/* file pages are the page cache mapped in, not the heap */
+	if (m != HEAP_MM_ANON && m != HEAP_MM_SWAP && m != HEAP_MM_SHMEM)
+		return 0;
+	task = (struct task_struct *)bpf_get_current_task();
+	in_ctx = (__u64)BPF_CORE_READ(task, mm) == key;
+	e = bpf_map_lookup_elem(&mms, &key);
+	if (in_ctx) {
+		if (tid == 0 || tgid == calib_pid)
+			return 0;
+		if (filter_pids && !bpf_map_lookup_elem(&targets, &tgid))
+			return 0;
+	} else {
+		/* reclaim, or another process's access (ptrace, process_madvise): only known ones */
+		if (!e)
+			return 0;
+		/* the process is gone and its memory torn down: that is not "the heap shrank" */
+		if (BPF_CORE_READ(mm, mm_users.counter) == 0) {
+			bpf_map_delete_elem(&mms, &key);
+			return 0;
+		}
+		tgid = e->tgid;
+		tid = tgid;
+	}
+	cnt = get_counters();
+	if (!cnt)
+		return 0;
+	cnt->rss_events++;
+	now = rss_count(mm, m);
+	if (!e || (in_ctx && e->tgid != tgid)) {
+		/* first sight (or the address space was reused): the counts so far are the base */
+		struct heap_mm n = { .tgid = tgid };
+
+		n.last[0] = rss_count(mm, 0);
+		n.last[1] = rss_count(mm, 1);
+		n.last[2] = rss_count(mm, 2);
+		n.last[3] = rss_count(mm, 3);
+		if (bpf_map_update_elem(&mms, &key, &n, BPF_ANY))
+			cnt->mms_full++;
+		return 0;
+	}
+	idx = m;
+	asm volatile("" : "+r"(idx)); /* keep the mask: clang knows m is 1..3, the verifier not */
+	idx &= 3;
+	delta = now - e->last[idx];
+	e->last[idx] = now;
+	if (!delta)
+		return 0;
+	r = scratch_record();
+	if (!r)
+		return 0;
+	r->kind = HEAP_REC_RSS;
+	r->bytes = delta << page_shift;
+	r->member = m;
+	if (!in_ctx)
+		r->flags |= HEAP_REC_OTHER;
+	send(ctx, r, tgid, tid, in_ctx, in_ctx, cnt);
+	return 0;
+}
+
+SEC("tp_btf/rss_stat")
+int BPF_PROG(on_rss_btf, struct mm_struct *mm, int member)
+{
+	return rss_event(ctx, mm, member);
+}
+
+/* The same where tp_btf does not load: raw arguments, read with CO-RE. */
+SEC("raw_tp/rss_stat")
+int BPF_PROG(on_rss_raw, struct mm_struct *mm, int member)
+{
+	return rss_event(ctx, mm, member);
+}
+
+/* ---- leak mode ---- */
+
+static __always_inline bool calibrating(void)
+{
+	return (bpf_get_current_pid_tgid() >> 32) == calib_pid;
+}
+
+/* An allocator call begins: keeps its arguments unless it is nested in a traced call. */
+static __always_inline int enter(struct pt_regs *ctx, __u32 kind, __u64 size, __u64 old)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 sp = PT_REGS_SP(ctx);
+	struct heap_counters *cnt = get_counters();
+	struct heap_pending *p, n = { .size = size, .old = old, .sp = sp, .kind = kind };
+
+	if (!cnt)
+		return 0;
+	p = bpf_map_lookup_elem(&pending, &tid);
+	if (p && p->sp && sp < p->sp)
+		return 0; /* deeper on the stack of a call still running: part of it */
+	cnt->calls++;
+	if (p)
+		*p = n;
+	else if (bpf_map_update_elem(&pending, &tid, &n, BPF_ANY))
+		cnt->pending_full++;
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(on_malloc, __u64 size)
+{
+	return enter(ctx, HEAP_FN_MALLOC, size, 0);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(on_calloc, __u64 n, __u64 size)
+{
+	return enter(ctx, HEAP_FN_MALLOC, n * size, 0);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(on_realloc, __u64 old, __u64 size)
+{
+	return enter(ctx, HEAP_FN_REALLOC, size, old);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(on_reallocarray, __u64 old, __u64 n, __u64 size)
+{
+	return enter(ctx, HEAP_FN_REALLOC, n * size, old);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(on_memalign, __u64 align, __u64 size)
+{
+	return enter(ctx, HEAP_FN_MALLOC, size, 0);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(on_posix_memalign, __u64 memptr, __u64 align, __u64 size)
+{
+	return enter(ctx, HEAP_FN_POSIX_MEMALIGN, size, memptr);
+}
+
+/* Any allocating call returns: the outer one sends its block, with the caller's stack. */
+SEC("uretprobe")
+int BPF_KRETPROBE(on_alloc_ret, __u64 ret)
+{
+	__u64 id = bpf_get_current_pid_tgid(), sp = PT_REGS_SP(ctx), addr = ret, old;
+	__u32 tid = (__u32)id, kind;
+	struct heap_counters *cnt;
+	struct heap_pending *p;
+	struct heap_record *r;
+	__u64 size;
+
+	p = bpf_map_lookup_elem(&pending, &tid);
+	/* after the return the stack pointer is above the entry's: a nested call's is below */
+	if (!p || !p->sp || sp <= p->sp)
+		return 0;
+	kind = p->kind;
+	size = p->size;
+	old = p->old;
+	p->sp = 0;
+	if (calibrating())
+		return 0;
+	cnt = get_counters();
+	r = scratch_record();
+	if (!cnt || !r)
+		return 0;
+	if (kind == HEAP_FN_POSIX_MEMALIGN) {
+		addr = 0;
+		if (ret == 0 && bpf_probe_read_user(&addr, sizeof(addr), (void *)old))
+			addr = 0;
+		old = 0;
+	}
+	r->kind = kind == HEAP_FN_REALLOC ? HEAP_REC_REALLOC : HEAP_REC_ALLOC;
+	r->bytes = (__s64)size;
+	r->addr = addr;
+	r->old = old;
+	/* the caller's frame-pointer chain is whole here; copies would cost more than the trap */
+	send(ctx, r, id >> 32, tid, true, false, cnt);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(on_free, __u64 ptr)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
+	struct heap_counters *cnt;
+	struct heap_pending *p;
+	struct heap_record *r;
+
+	if (!ptr)
+		return 0;
+	p = bpf_map_lookup_elem(&pending, &tid);
+	if (p && p->sp && PT_REGS_SP(ctx) < p->sp)
+		return 0; /* realloc freeing inside: the realloc tells */
+	if (calibrating())
+		return 0;
+	cnt = get_counters();
+	r = scratch_record();
+	if (!cnt || !r)
+		return 0;
+	cnt->calls++;
+	r->kind = HEAP_REC_FREE;
+	r->bytes = 0;
+	r->addr = ptr;
+	send(ctx, r, id >> 32, tid, false, false, cnt);
+	return 0;
+}
+
+/* ---- targets ---- */
+
+/* A target's new process becomes a target (growth tracking of `flametop -- script.sh`). */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_proc_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ppid = BPF_CORE_READ(parent, tgid);
+	__u32 cpid = BPF_CORE_READ(child, pid);
+	__u8 one = 1;
+
+	if (cpid != (__u32)BPF_CORE_READ(child, tgid))
+		return 0;
+	if (!bpf_map_lookup_elem(&targets, &ppid))
+		return 0;
+	if (bpf_map_update_elem(&targets, &cpid, &one, BPF_NOEXIST) == -E2BIG) {
+		struct heap_counters *cnt = get_counters();
+
+		if (cnt)
+			cnt->targets_full++;
+	}
+	return 0;
+}
+
+/* A thread exits: its pending call is over; the last thread of a target ends it. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_proc_exit, struct task_struct *task)
+{
+	__u32 tid = BPF_CORE_READ(task, pid), tgid;
+
+	bpf_map_delete_elem(&pending, &tid);
+	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+		return 0;
+	tgid = BPF_CORE_READ(task, tgid);
+	if (filter_pids)
+		bpf_map_delete_elem(&targets, &tgid);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

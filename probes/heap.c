@@ -1,0 +1,764 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * probes/heap loader: loads heap.bpf.c (the rss_stat program as tp_btf, else raw_tp), attaches
+ * leak mode's uprobes where heap_sym.c says, drains the ring buffer into the model (RSS growth
+ * directly; leak mode's calls through heap_match.c) and reports every loss as model_add_lost().
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/types.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "model/model.h"
+#include "model/unwind.h"
+#include "model/xalloc.h"
+#include "probes/heap.h"
+#include "probes/heap_abi.h"
+#include "probes/heap_match.h"
+#include "probes/heap_sym.h"
+#include "heap.skel.h"
+
+_Static_assert(sizeof(struct heap_record) == HEAP_RECORD_HDR_SIZE, "heap_record layout");
+_Static_assert(sizeof(struct heap_ustack) == HEAP_USTACK_HDR_SIZE, "heap_ustack layout");
+_Static_assert(sizeof(struct heap_counters) == 8 * 8, "heap_counters layout");
+
+#define BTF_PATH "/sys/kernel/btf/vmlinux"
+#define OLDEST_MAX 64        /* oldest outstanding blocks handed to the model */
+#define RESCAN_TICKS 5       /* leak mode on a launched command: look for its allocator again */
+#define CALIB_PAIRS 20000    /* malloc/free pairs timed to measure the uprobes' cost */
+
+struct probe_heap {
+	struct heap_bpf *skel;
+	struct ring_buffer *rb;
+	struct bpf_link *rss_link, *fork_link, *exit_link;
+	struct bpf_link **links; /* leak mode's uprobes */
+	size_t nr_links, cap_links;
+	char **attached;         /* files with uprobes */
+	size_t nr_attached, cap_attached;
+	int nr_possible;
+	bool filter, raw_tp;
+	struct unwind *unwind;
+	struct heap_counters *percpu;
+	struct heap_counters reported;
+	/* leak mode */
+	struct heap_match *match;
+	uint32_t exact_pid;
+	bool exact, exact_done;
+	unsigned rescans;
+	double exact_seconds, pair_ns;
+	uint64_t exact_end_ns;
+	struct heap_match_stats match_reported;
+	char describe[256];
+	/* valid during drain() only */
+	struct model *m;
+	int consumed;
+	bool stop;
+	uint64_t drain_until; /* a drain stops here: the loop must get on with its ticks */
+};
+
+#define DRAIN_BUDGET_NS 50000000ull /* at most 50 ms per drain */
+
+static char libbpf_msg[256];
+static bool libbpf_debug;
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char *nl;
+
+	if (libbpf_debug)
+		return vfprintf(stderr, fmt, ap);
+	if (level != LIBBPF_WARN || libbpf_msg[0])
+		return 0;
+	vsnprintf(libbpf_msg, sizeof(libbpf_msg), fmt, ap);
+	nl = strchr(libbpf_msg, '\n');
+	if (nl)
+		*nl = '\0';
+	if (strstr(libbpf_msg, "RLIMIT_MEMLOCK"))
+		libbpf_msg[0] = '\0';
+	return 0;
+}
+
+static void arm_libbpf_log(void)
+{
+	const char *dbg = getenv("FLAMETOP_LIBBPF_DEBUG");
+
+	libbpf_debug = dbg && *dbg && strcmp(dbg, "0") != 0;
+	libbpf_set_print(libbpf_print);
+	libbpf_msg[0] = '\0';
+}
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static void append_libbpf(char *err, size_t errlen)
+{
+	size_t n;
+
+	if (!err || !errlen || !libbpf_msg[0])
+		return;
+	n = strlen(err);
+	if (n + 1 < errlen)
+		snprintf(err + n, errlen - n, " (%s)", libbpf_msg);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* ---- events ---- */
+
+static uint64_t site_pack(struct model_heap_site s)
+{
+	return (uint64_t)s.thread << 32 | s.raw;
+}
+
+static struct model_heap_site site_unpack(uint64_t v)
+{
+	return (struct model_heap_site){ .thread = v >> 32, .raw = (uint32_t)v };
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct probe_heap *p = ctx;
+	const struct heap_record *r = data;
+	char comm[HEAP_COMM_LEN + 1], pcomm[HEAP_COMM_LEN + 1];
+	const struct heap_ustack *us = NULL;
+	uint64_t ips[UNWIND_MAX_FRAMES];
+	struct model_heap h = { 0 };
+	uint32_t nu, sent_nu;
+	size_t used;
+
+	if (size < sizeof(*r))
+		goto bad;
+	sent_nu = nu = r->nr_user;
+	if (nu > HEAP_MAX_FRAMES || size < sizeof(*r) + (size_t)nu * 8)
+		goto bad;
+	used = sizeof(*r) + (size_t)nu * 8;
+	if (r->flags & HEAP_REC_USTACK) {
+		us = (const struct heap_ustack *)((const char *)data + used);
+		if (size < used + sizeof(*us) || us->size > HEAP_STACK_MAX ||
+		    size < used + sizeof(*us) + us->size)
+			goto bad;
+	}
+	/* a busy allocator in leak mode can fill the ring faster than a drain empties it: stop
+	 * now and then (this record is consumed) so the loop keeps its ticks */
+	if (!(++p->consumed & 1023) && now_ns() > p->drain_until)
+		p->stop = true;
+	if (r->kind == HEAP_REC_FREE) {
+		if (p->match)
+			heap_match_release(p->match, r->pid, r->addr);
+		return p->stop ? -EAGAIN : 0;
+	}
+	while (nu > 1 && r->frames[nu - 1] == 0)
+		nu--;
+	memcpy(comm, r->comm, HEAP_COMM_LEN);
+	comm[HEAP_COMM_LEN] = '\0';
+	memcpy(pcomm, r->pcomm, HEAP_COMM_LEN);
+	pcomm[HEAP_COMM_LEN] = '\0';
+	h.time_ns = r->time_ns;
+	h.pid = r->pid;
+	h.tid = r->tid;
+	h.comm = comm[0] ? comm : NULL;
+	h.pcomm = pcomm[0] ? pcomm : NULL;
+	h.user = nu ? (const uint64_t *)r->frames : NULL;
+	h.nr_user = nu;
+	if (r->flags & HEAP_REC_OTHER)
+		h.flags |= MODEL_SAMPLE_KERNEL_THREAD; /* reclaim: no stack of the process */
+	else if (!nu && !us)
+		h.flags |= MODEL_SAMPLE_USER_FAILED;
+	if (sent_nu == HEAP_MAX_FRAMES)
+		h.flags |= MODEL_SAMPLE_TRUNCATED;
+	if (p->unwind && !(r->flags & HEAP_REC_OTHER)) {
+		struct unwind_sample in = {
+			.pid = r->pid,
+			.regs = us ? (const uint64_t *)us->regs : NULL,
+			.stack = us ? us->data : NULL,
+			.stack_size = us ? us->size : 0,
+			.fp = h.user,
+			.nr_fp = nu,
+			.fp_truncated = sent_nu == HEAP_MAX_FRAMES,
+		};
+		bool truncated = false;
+
+		h.nr_user = unwind_user(p->unwind, &in, ips, UNWIND_MAX_FRAMES, &truncated);
+		h.user = h.nr_user ? ips : NULL;
+		h.flags &= ~(MODEL_SAMPLE_TRUNCATED | MODEL_SAMPLE_USER_FAILED);
+		if (truncated)
+			h.flags |= MODEL_SAMPLE_TRUNCATED;
+		if (!h.nr_user)
+			h.flags |= MODEL_SAMPLE_USER_FAILED;
+	}
+	switch (r->kind) {
+	case HEAP_REC_RSS:
+		h.bytes = r->bytes;
+		h.count = 1;
+		model_add_heap(p->m, &h);
+		break;
+	case HEAP_REC_ALLOC:
+	case HEAP_REC_REALLOC: {
+		uint64_t site;
+
+		if (!p->match)
+			break;
+		site = site_pack(model_heap_site(p->m, &h));
+		if (r->kind == HEAP_REC_ALLOC)
+			heap_match_alloc(p->match, r->pid, r->addr, (uint64_t)r->bytes, site,
+					 r->time_ns);
+		else
+			heap_match_realloc(p->match, r->pid, r->old, r->addr, (uint64_t)r->bytes,
+					   site, r->time_ns);
+		break;
+	}
+	default:
+		goto bad;
+	}
+	return p->stop ? -EAGAIN : 0;
+bad:
+	model_add_lost(p->m, MODEL_LOST_RINGBUF, 1);
+	return 0;
+}
+
+static void read_counters(const struct probe_heap *p, struct heap_counters *sum)
+{
+	__u32 zero = 0;
+
+	memset(sum, 0, sizeof(*sum));
+	if (bpf_map_lookup_elem(bpf_map__fd(p->skel->maps.counters), &zero, p->percpu))
+		return;
+	for (int i = 0; i < p->nr_possible; i++) {
+		sum->rss_events += p->percpu[i].rss_events;
+		sum->records += p->percpu[i].records;
+		sum->ringbuf_lost += p->percpu[i].ringbuf_lost;
+		sum->no_user += p->percpu[i].no_user;
+		sum->calls += p->percpu[i].calls;
+		sum->pending_full += p->percpu[i].pending_full;
+		sum->mms_full += p->percpu[i].mms_full;
+		sum->targets_full += p->percpu[i].targets_full;
+	}
+}
+
+int probe_heap_drain(struct probe_heap *p, struct model *m)
+{
+	int e;
+
+	p->m = m;
+	p->consumed = 0;
+	p->stop = false;
+	p->drain_until = now_ns() + DRAIN_BUDGET_NS;
+	e = ring_buffer__consume(p->rb);
+	p->m = NULL;
+	return e < 0 && e != -EAGAIN ? e : p->consumed;
+}
+
+/* ---- leak mode ---- */
+
+static struct bpf_program *entry_prog(struct probe_heap *p, enum heap_sym_kind kind)
+{
+	switch (kind) {
+	case HEAP_SYM_MALLOC:
+		return p->skel->progs.on_malloc;
+	case HEAP_SYM_CALLOC:
+		return p->skel->progs.on_calloc;
+	case HEAP_SYM_REALLOC:
+		return p->skel->progs.on_realloc;
+	case HEAP_SYM_REALLOCARRAY:
+		return p->skel->progs.on_reallocarray;
+	case HEAP_SYM_MEMALIGN:
+		return p->skel->progs.on_memalign;
+	case HEAP_SYM_POSIX_MEMALIGN:
+		return p->skel->progs.on_posix_memalign;
+	case HEAP_SYM_FREE:
+		return p->skel->progs.on_free;
+	default:
+		return NULL;
+	}
+}
+
+static int attach_one(struct probe_heap *p, struct bpf_program *prog, uint32_t pid,
+		      const struct heap_sym_fn *fn, bool ret, struct bpf_link ***links, size_t *nr,
+		      size_t *cap)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, o, .func_name = fn->name, .retprobe = ret);
+	struct bpf_link *l = bpf_program__attach_uprobe_opts(prog, (pid_t)pid, fn->path,
+							     fn->offset, &o);
+
+	if (!l)
+		return -errno;
+	*links = xgrow(*links, cap, *nr + 1, sizeof(**links));
+	(*links)[(*nr)++] = l;
+	return 0;
+}
+
+/* Attaches entry (and return) probes to the functions; links go to *links. Returns how many
+ * functions got theirs. */
+static int attach_fns(struct probe_heap *p, uint32_t pid, const struct heap_sym_fn *fns, int n,
+		      struct bpf_link ***links, size_t *nr, size_t *cap, char *err, size_t errlen)
+{
+	int done = 0, first = 0;
+
+	for (int i = 0; i < n; i++) {
+		const struct heap_sym_fn *fn = &fns[i];
+		int e = attach_one(p, entry_prog(p, fn->kind), pid, fn, false, links, nr, cap);
+
+		if (!e && fn->kind != HEAP_SYM_FREE)
+			e = attach_one(p, p->skel->progs.on_alloc_ret, pid, fn, true, links, nr,
+				       cap);
+		if (e) {
+			if (!first) {
+				first = e;
+				set_err(err, errlen, "cannot attach uprobe to %s in %s: %s",
+					fn->name, fn->path, strerror(-e));
+				append_libbpf(err, errlen);
+			}
+			continue;
+		}
+		done++;
+	}
+	return done ? done : first ? first : -ENOENT;
+}
+
+static double pairs_ns(unsigned n)
+{
+	uint64_t t0 = now_ns();
+
+	for (unsigned i = 0; i < n; i++) {
+		void *volatile b = malloc(64);
+
+		free(b);
+	}
+	return (double)(now_ns() - t0) / n;
+}
+
+/*
+ * What a traced malloc/free pair costs on this host: the same probes on flametop itself (its
+ * calls send nothing), timed against the same loop without them.
+ */
+static void calibrate(struct probe_heap *p)
+{
+	struct bpf_link **links = NULL;
+	struct heap_sym_fn *fns;
+	size_t nr = 0, cap = 0;
+	double base, traced;
+	int n;
+
+	p->skel->bss->calib_pid = (__u32)getpid();
+	n = heap_sym_find("/proc", (uint32_t)getpid(), &fns, NULL, 0);
+	if (n > 0) {
+		base = pairs_ns(CALIB_PAIRS);
+		if (attach_fns(p, (uint32_t)getpid(), fns, n, &links, &nr, &cap, NULL, 0) > 0) {
+			traced = pairs_ns(CALIB_PAIRS);
+			p->pair_ns = traced > base ? traced - base : 0;
+		}
+		for (size_t i = 0; i < nr; i++)
+			bpf_link__destroy(links[i]);
+		free(links);
+		free(fns);
+	}
+	p->skel->bss->calib_pid = 0;
+}
+
+static bool attached_file(const struct probe_heap *p, const char *path)
+{
+	for (size_t i = 0; i < p->nr_attached; i++)
+		if (!strcmp(p->attached[i], path))
+			return true;
+	return false;
+}
+
+/* Attaches to the allocator files of pid not attached yet. Returns functions attached. */
+static int attach_new_files(struct probe_heap *p, uint32_t pid, char *err, size_t errlen)
+{
+	struct heap_sym_fn *fns;
+	int n = heap_sym_find("/proc", pid, &fns, err, errlen), done = 0, kept = 0;
+
+	if (n <= 0) {
+		if (!n)
+			set_err(err, errlen,
+				"no allocator found in process %u (no mapped file defines malloc or "
+				"free: a Go program, or a stripped static binary?)",
+				pid);
+		return n ? n : -ENOENT;
+	}
+	for (int i = 0; i < n; i++)
+		if (!attached_file(p, fns[i].path))
+			fns[kept++] = fns[i];
+	if (kept) {
+		done = attach_fns(p, pid, fns, kept, &p->links, &p->nr_links, &p->cap_links, err,
+				  errlen);
+		for (int i = 0; done > 0 && i < kept; i++) {
+			if (attached_file(p, fns[i].path))
+				continue;
+			p->attached = xgrow(p->attached, &p->cap_attached, p->nr_attached + 1,
+					    sizeof(*p->attached));
+			p->attached[p->nr_attached++] = xstrdup(fns[i].path);
+		}
+	}
+	free(fns);
+	return done;
+}
+
+static void describe(struct probe_heap *p)
+{
+	size_t n = (size_t)snprintf(p->describe, sizeof(p->describe), "rss_stat (%s)",
+				    p->raw_tp ? "raw_tp" : "tp_btf");
+
+	if (p->exact && !p->exact_done && p->nr_attached && n < sizeof(p->describe)) {
+		const char *lib = strrchr(p->attached[0], '/');
+
+		snprintf(p->describe + n, sizeof(p->describe) - n, " + %zu uprobes on %s%s",
+			 p->nr_links, lib ? lib + 1 : p->attached[0],
+			 p->nr_attached > 1 ? " and more" : "");
+	}
+}
+
+int probe_heap_exact(struct probe_heap *p, uint32_t pid, char *err, size_t errlen)
+{
+	int e;
+
+	if (!p->match && heap_match_new(NULL, &p->match))
+		return -ENOMEM;
+	if (!p->pair_ns)
+		calibrate(p);
+	p->exact = true;
+	p->exact_pid = pid;
+	e = attach_new_files(p, pid, err, errlen);
+	if (e < 0)
+		return e;
+	p->exact_end_ns = now_ns() + (uint64_t)(p->exact_seconds * 1e9);
+	describe(p);
+	return 0;
+}
+
+static void end_exact(struct probe_heap *p)
+{
+	for (size_t i = 0; i < p->nr_links; i++)
+		bpf_link__destroy(p->links[i]);
+	p->nr_links = 0;
+	p->exact_done = true;
+	describe(p);
+}
+
+/* ---- per tick ---- */
+
+struct flush_ctx {
+	struct model *m;
+};
+
+static void on_delta(uint64_t site, int64_t bytes, int64_t count, void *arg)
+{
+	struct flush_ctx *c = arg;
+
+	model_add_alloc(c->m, site_unpack(site), bytes, count);
+}
+
+void probe_heap_tick(struct probe_heap *p, struct model *m, uint64_t now)
+{
+	struct tick_heap_info info = { .mode = MODEL_HEAP_GROWTH };
+	struct heap_counters c;
+
+	probe_heap_drain(p, m);
+	read_counters(p, &c);
+	info.events = c.rss_events - p->reported.rss_events;
+	info.lost = (c.ringbuf_lost - p->reported.ringbuf_lost) +
+		    (c.pending_full - p->reported.pending_full) +
+		    (c.mms_full - p->reported.mms_full);
+	if (c.ringbuf_lost > p->reported.ringbuf_lost)
+		model_add_lost(m, MODEL_LOST_RINGBUF, c.ringbuf_lost - p->reported.ringbuf_lost);
+	if (c.pending_full + c.mms_full + c.targets_full >
+	    p->reported.pending_full + p->reported.mms_full + p->reported.targets_full)
+		model_add_lost(m, MODEL_LOST_MAP_FULL,
+			       c.pending_full + c.mms_full + c.targets_full -
+				       p->reported.pending_full - p->reported.mms_full -
+				       p->reported.targets_full);
+	if (p->match && p->exact) {
+		struct heap_match_block b[OLDEST_MAX];
+		struct model_heap_block out[OLDEST_MAX];
+		struct heap_match_stats st;
+		struct flush_ctx fc = { m };
+		size_t n;
+
+		heap_match_flush(p->match, on_delta, &fc);
+		n = heap_match_oldest(p->match, b, OLDEST_MAX);
+		for (size_t i = 0; i < n; i++) {
+			struct model_heap_site s = site_unpack(b[i].site);
+
+			out[i] = (struct model_heap_block){ .thread = s.thread, .stack = s.raw,
+							    .addr = b[i].addr, .size = b[i].size,
+							    .time_ns = b[i].time_ns };
+		}
+		model_set_heap_oldest(m, out, n);
+		heap_match_stats(p->match, &st);
+		if (!p->exact_done) {
+			uint64_t calls = c.calls - p->reported.calls;
+
+			info.mode = MODEL_HEAP_EXACT;
+			info.calls = calls;
+			/* a pair is two traced calls */
+			info.cost_ns = (uint64_t)(calls * p->pair_ns / 2);
+		}
+		info.unmatched = st.unmatched - p->match_reported.unmatched;
+		info.live_blocks = st.live_blocks;
+		info.live_bytes = st.live_bytes;
+		p->match_reported = st;
+		if (!p->exact_done && p->rescans < RESCAN_TICKS) {
+			p->rescans++;
+			attach_new_files(p, p->exact_pid, NULL, 0);
+			describe(p);
+		}
+		if (!p->exact_done && now >= p->exact_end_ns)
+			end_exact(p);
+	}
+	p->reported = c;
+	model_add_heap_info(m, &info);
+}
+
+/* ---- setup ---- */
+
+static size_t ring_size(bool exact)
+{
+	/* leak mode sends every call: room for a few hundred ms of a busy allocator */
+	return exact ? 64u << 20 : 4u << 20;
+}
+
+static int load(struct probe_heap *p, const struct probe_heap_opts *opts, bool raw_tp,
+		char *err, size_t errlen)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	uint32_t shift = 12;
+	int e;
+
+	while (page > 0 && (1l << shift) < page)
+		shift++;
+	heap_bpf__destroy(p->skel);
+	p->skel = heap_bpf__open();
+	if (!p->skel) {
+		e = -errno;
+		set_err(err, errlen, "failed to open BPF object: %s", strerror(-e));
+		append_libbpf(err, errlen);
+		return e;
+	}
+	p->skel->rodata->filter_pids = p->filter;
+	p->skel->rodata->stack_size = opts->stack_size > HEAP_STACK_MAX ? HEAP_STACK_MAX
+								   : opts->stack_size & ~7u;
+	p->skel->rodata->page_shift = shift;
+	bpf_program__set_autoload(p->skel->progs.on_rss_btf, !raw_tp);
+	bpf_program__set_autoload(p->skel->progs.on_rss_raw, raw_tp);
+	bpf_program__set_autoload(p->skel->progs.on_proc_fork, p->filter && opts->follow_children);
+	e = bpf_map__set_max_entries(p->skel->maps.events, (__u32)ring_size(opts->exact));
+	if (!e)
+		e = bpf_map__set_max_entries(p->skel->maps.scratch, (__u32)p->nr_possible);
+	if (e) {
+		set_err(err, errlen, "failed to size BPF maps: %s", strerror(-e));
+		return e;
+	}
+	e = heap_bpf__load(p->skel);
+	if (e) {
+		if (e == -EPERM)
+			set_err(err, errlen,
+				"cannot load BPF programs: %s (need root or CAP_BPF+CAP_PERFMON; "
+				"try: sudo flametop)",
+				strerror(-e));
+		else
+			set_err(err, errlen, "cannot load BPF programs: %s", strerror(-e));
+		append_libbpf(err, errlen);
+	}
+	return e;
+}
+
+int probe_heap_new(const struct probe_heap_opts *opts, struct probe_heap **out, char *err,
+		   size_t errlen)
+{
+	size_t nr_pids = opts->pids ? opts->nr_pids : 0;
+	struct probe_heap *p;
+	int e;
+
+	*out = NULL;
+	set_err(err, errlen, "unknown error");
+	arm_libbpf_log();
+	if (nr_pids > HEAP_MAX_TARGETS) {
+		set_err(err, errlen, "too many target processes: %zu", nr_pids);
+		return -E2BIG;
+	}
+	if (opts->exact && nr_pids > 1) {
+		set_err(err, errlen, "leak mode (--heap exact) takes one target process, not %zu",
+			nr_pids);
+		return -EINVAL;
+	}
+	if (opts->exact && !nr_pids && !opts->filter) {
+		set_err(err, errlen,
+			"leak mode (--heap exact) needs one target: -p PID or -- CMD (it traps every "
+			"allocator call of the process it traces)");
+		return -EINVAL;
+	}
+	if (access(BTF_PATH, R_OK) != 0) {
+		e = -errno;
+		set_err(err, errlen,
+			"cannot load BPF programs: kernel BTF is not available (%s: %s)", BTF_PATH,
+			strerror(-e));
+		return e == -ENOENT ? -EOPNOTSUPP : e;
+	}
+	p = xcalloc(1, sizeof(*p));
+	p->filter = nr_pids > 0 || opts->filter;
+	p->unwind = opts->unwind;
+	p->exact_seconds = opts->exact_seconds > 0 ? opts->exact_seconds : PROBE_HEAP_EXACT_SECONDS;
+	e = libbpf_num_possible_cpus();
+	if (e <= 0) {
+		e = e ? e : -EINVAL;
+		set_err(err, errlen, "failed to count possible CPUs: %s", strerror(-e));
+		goto err;
+	}
+	p->nr_possible = e;
+	p->percpu = xcalloc((size_t)p->nr_possible, sizeof(*p->percpu));
+
+	/* tp_btf first; raw_tp where it does not load (FLAMETOP_HEAP_RAW_TP=1 forces it) */
+	p->raw_tp = getenv("FLAMETOP_HEAP_RAW_TP") && !strcmp(getenv("FLAMETOP_HEAP_RAW_TP"), "1");
+	e = load(p, opts, p->raw_tp, err, errlen);
+	if (e && e != -EPERM && !p->raw_tp) {
+		p->raw_tp = true;
+		libbpf_msg[0] = '\0';
+		e = load(p, opts, true, err, errlen);
+	}
+	if (e)
+		goto err;
+	for (size_t i = 0; i < nr_pids; i++) {
+		e = probe_heap_add_pid(p, opts->pids[i]);
+		if (e) {
+			set_err(err, errlen, "failed to add target pid %u: %s", opts->pids[i],
+				strerror(-e));
+			goto err;
+		}
+	}
+	if (p->filter) {
+		p->exit_link = bpf_program__attach(p->skel->progs.on_proc_exit);
+		if (opts->follow_children)
+			p->fork_link = bpf_program__attach(p->skel->progs.on_proc_fork);
+		if (!p->exit_link || (opts->follow_children && !p->fork_link)) {
+			e = -errno;
+			set_err(err, errlen, "failed to attach process tracepoints: %s",
+				strerror(-e));
+			append_libbpf(err, errlen);
+			goto err;
+		}
+	}
+	p->rb = ring_buffer__new(bpf_map__fd(p->skel->maps.events), on_record, p, NULL);
+	if (!p->rb) {
+		e = -errno;
+		set_err(err, errlen, "failed to create ring buffer reader: %s", strerror(-e));
+		goto err;
+	}
+	p->rss_link = bpf_program__attach(p->raw_tp ? p->skel->progs.on_rss_raw
+						    : p->skel->progs.on_rss_btf);
+	if (!p->rss_link) {
+		e = -errno;
+		set_err(err, errlen, "failed to attach to the rss_stat tracepoint: %s",
+			strerror(-e));
+		append_libbpf(err, errlen);
+		goto err;
+	}
+	describe(p);
+	if (opts->exact && nr_pids == 1) {
+		e = probe_heap_exact(p, opts->pids[0], err, errlen);
+		if (e)
+			goto err;
+	}
+	if (err && errlen)
+		err[0] = '\0';
+	*out = p;
+	return 0;
+err:
+	probe_heap_free(p);
+	return e < 0 ? e : -EINVAL;
+}
+
+void probe_heap_free(struct probe_heap *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->nr_links; i++)
+		bpf_link__destroy(p->links[i]);
+	free(p->links);
+	for (size_t i = 0; i < p->nr_attached; i++)
+		free(p->attached[i]);
+	free(p->attached);
+	bpf_link__destroy(p->rss_link);
+	bpf_link__destroy(p->fork_link);
+	bpf_link__destroy(p->exit_link);
+	ring_buffer__free(p->rb);
+	heap_bpf__destroy(p->skel);
+	heap_match_free(p->match);
+	free(p->percpu);
+	free(p);
+}
+
+int probe_heap_fd(const struct probe_heap *p)
+{
+	return ring_buffer__epoll_fd(p->rb);
+}
+
+int probe_heap_add_pid(struct probe_heap *p, uint32_t pid)
+{
+	__u8 one = 1;
+
+	if (!p->filter || pid == 0)
+		return -EINVAL;
+	if (bpf_map_update_elem(bpf_map__fd(p->skel->maps.targets), &pid, &one, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+const char *probe_heap_describe(const struct probe_heap *p)
+{
+	return p->describe;
+}
+
+bool probe_heap_exact_active(const struct probe_heap *p)
+{
+	return p->exact && !p->exact_done;
+}
+
+double probe_heap_pair_ns(const struct probe_heap *p)
+{
+	return p->pair_ns;
+}
+
+double probe_heap_exact_left(const struct probe_heap *p, uint64_t now)
+{
+	if (!probe_heap_exact_active(p))
+		return 0;
+	return now < p->exact_end_ns ? (p->exact_end_ns - now) / 1e9 : 0;
+}
+
+void probe_heap_counters(const struct probe_heap *p, struct probe_heap_counters *out)
+{
+	struct heap_counters c;
+
+	read_counters(p, &c);
+	out->rss_events = c.rss_events;
+	out->records = c.records;
+	out->ringbuf_lost = c.ringbuf_lost;
+	out->no_user = c.no_user;
+	out->calls = c.calls;
+	out->pending_full = c.pending_full;
+	out->mms_full = c.mms_full;
+	out->targets_full = c.targets_full;
+}

@@ -1,0 +1,346 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * probes/heap on the real kernel, with the real model, symbolizer and DWARF unwinder, on the
+ * heapgrow workload's known answers: a 1 MiB/s leak beside heavy malloc/free churn, memory mapped
+ * with mmap(2) directly, and a program that frees everything — in the default (rss_stat) mode
+ * and in leak mode (uprobes). Exits 77 (skipped) when this host cannot load BPF programs.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <cmocka.h>
+
+#include "model/growth.h"
+#include "model/model.h"
+#include "model/stacks.h"
+#include "model/syms.h"
+#include "model/unwind.h"
+#include "model/window.h"
+#include "probes/heap.h"
+#include "probes/proc.h"
+
+#define MIB (1024.0 * 1024.0)
+#define RUN_SECONDS 6
+#define SKIP_TICKS 1 /* start-up (the dynamic loader, first touches of the heap) */
+
+static char workloads[PATH_MAX];
+static struct syms *syms;
+static struct unwind *unwinder;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Forks heapgrow MODE SECONDS, waiting on a pipe until released (as flametop -- CMD does). */
+static pid_t spawn(const char *mode, int secs, int *gate)
+{
+	char path[PATH_MAX + 16], arg[16];
+	int fds[2];
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s/heapgrow", workloads);
+	snprintf(arg, sizeof(arg), "%d", secs);
+	if (pipe2(fds, O_CLOEXEC))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		char c;
+		int null = open("/dev/null", O_WRONLY);
+
+		close(fds[1]);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (null >= 0)
+			dup2(null, 1);
+		if (read(fds[0], &c, 1) != 1)
+			_exit(126);
+		execl(path, path, mode, arg, (char *)NULL);
+		_exit(127);
+	}
+	close(fds[0]);
+	*gate = fds[1];
+	return pid;
+}
+
+struct run {
+	struct probe_heap *p;
+	struct model *m;
+	pid_t pid;
+	double pair_ns;
+};
+
+/* flametop's loop in small: drain every 100 ms; each second read the target's memory, close the
+ * heap probe's tick and the model's. Then the workload is reaped. */
+static void run(struct run *r, const char *mode, bool exact)
+{
+	struct probe_heap_opts o = { .filter = true, .exact = exact, .stack_size = 16384,
+				     .unwind = unwinder };
+	struct model_opts mo = { .syms = syms };
+	uint64_t start, next;
+	char err[512];
+	int gate = -1, status;
+	uint32_t pid;
+
+	memset(r, 0, sizeof(*r));
+	r->pid = spawn(mode, RUN_SECONDS, &gate);
+	assert_true(r->pid > 0);
+	pid = (uint32_t)r->pid;
+	o.pids = &pid;
+	o.nr_pids = 1;
+	assert_int_equal(model_new(&mo, &r->m), 0);
+	if (probe_heap_new(&o, &r->p, err, sizeof(err)))
+		fail_msg("probe_heap_new: %s", err);
+	r->pair_ns = probe_heap_pair_ns(r->p);
+	assert_int_equal(write(gate, "g", 1), 1);
+	close(gate);
+	start = now_ns();
+	next = start + 1000000000ull;
+	while (waitpid(r->pid, &status, WNOHANG) == 0) {
+		poll(NULL, 0, 100);
+		probe_heap_drain(r->p, r->m);
+		if (now_ns() >= next) {
+			probe_proc_memory("/proc", pid, false, r->m);
+			probe_heap_tick(r->p, r->m, now_ns());
+			model_close_tick(r->m, now_ns());
+			next += 1000000000ull;
+		}
+		assert_true(now_ns() < start + (RUN_SECONDS + 10) * 1000000000ull);
+	}
+	if (getenv("HEAP_DEBUG"))
+		print_message("status %x ticks %zu took %.2f s\n", status, model_nr_ticks(r->m),
+			      (now_ns() - start) / 1e9);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	probe_heap_tick(r->p, r->m, now_ns());
+	model_close_tick(r->m, now_ns());
+}
+
+static void free_run(struct run *r)
+{
+	probe_heap_free(r->p);
+	model_free(r->m);
+}
+
+/* Whether a stack has fn among its frames. */
+static bool has(const struct model *m, uint32_t stack, const char *fn)
+{
+	const struct stacks *st = model_stacks(m);
+	uint32_t nr;
+	const uint32_t *f = stacks_frames(st, stack, &nr);
+
+	for (uint32_t i = 0; i < nr; i++)
+		if (!strcmp(stacks_frame(st, f[i])->function, fn))
+			return true;
+	return false;
+}
+
+/* The run without its start-up tick(s) and its last, partial one: bytes of the stacks through
+ * fn0 and fn1, of all stacks, and whether the stack with most growth goes through fn0. */
+struct sums {
+	double secs;
+	double bytes_fn[2];
+	double total;
+	double anon; /* RssAnon growth of the workload over the same ticks, from /proc */
+	bool top_has_fn0;
+};
+
+static void sum(const struct run *r, bool allocs, const char *fn0, const char *fn1, struct sums *s)
+{
+	size_t nt = model_nr_ticks(r->m);
+	struct growth g;
+
+	memset(s, 0, sizeof(*s));
+	growth_init(&g);
+	for (size_t ago = 1; ago + SKIP_TICKS < nt; ago++) {
+		const struct tick *t = model_tick(r->m, ago);
+		const struct tick_heap *v = allocs ? t->allocs : t->heap;
+		size_t n = allocs ? t->nr_allocs : t->nr_heap;
+
+		s->secs += (t->end_ns - t->start_ns) / 1e9;
+		for (size_t i = 0; i < t->nr_memory; i++)
+			if (t->memory[i].pid == (uint32_t)r->pid)
+				s->anon += (double)t->memory[i].d[MODEL_MEM_ANON];
+		for (size_t i = 0; i < n; i++)
+			growth_add(&g, 0, v[i].stack, v[i].bytes, v[i].count);
+	}
+	growth_sort_by_bytes(&g);
+	for (size_t i = 0; i < g.nr; i++) {
+		double b = (double)g.v[i].bytes;
+
+		s->total += b;
+		if (fn0 && has(r->m, g.v[i].stack, fn0))
+			s->bytes_fn[0] += b;
+		if (fn1 && has(r->m, g.v[i].stack, fn1))
+			s->bytes_fn[1] += b;
+	}
+	s->top_has_fn0 = g.nr && fn0 && has(r->m, g.v[0].stack, fn0);
+	for (size_t i = 0; getenv("HEAP_DEBUG") && i < g.nr; i++) {
+		uint32_t nf;
+		const uint32_t *f = stacks_frames(model_stacks(r->m), g.v[i].stack, &nf);
+
+		print_message("  %lld bytes %lld n:", (long long)g.v[i].bytes, (long long)g.v[i].count);
+		for (uint32_t j = nf > 6 ? nf - 6 : 0; j < nf; j++)
+			print_message(" %s", stacks_frame(model_stacks(r->m), f[j])->function);
+		print_message("\n");
+	}
+	growth_fini(&g);
+}
+
+static void report(const char *what, const struct sums *s)
+{
+	print_message("%s: %.2f s: first %.3f MiB/s, second %.3f MiB/s, all %.3f MiB/s\n", what,
+		      s->secs, s->bytes_fn[0] / MIB / s->secs, s->bytes_fn[1] / MIB / s->secs,
+		      s->total / MIB / s->secs);
+}
+
+static void assert_about(double got, double want, double slack)
+{
+	assert_true(got >= want * (1 - slack) && got <= want * (1 + slack));
+}
+
+/* Default mode: the leak is the top growth stack at 1 MiB/s ±30 %; the churn shows ~0. */
+static void test_probe_heap_leak_growth(void **state)
+{
+	struct run r;
+	struct sums s;
+
+	run(&r, "leak", false);
+	sum(&r, false, "leak_here", "churn_here", &s);
+	report("growth: leak_here, churn_here", &s);
+	print_message("RssAnon grew %.3f MiB/s\n", s.anon / MIB / s.secs);
+	assert_true(s.top_has_fn0);
+	assert_about(s.bytes_fn[0] / MIB / s.secs, 1.0, 0.3);
+	assert_true(s.bytes_fn[1] / MIB / s.secs < 0.05);
+	/* /proc's counters are the kernel's batched ones: close, not exact, over a few seconds */
+	assert_about(s.anon / MIB / s.secs, 1.0, 0.4);
+	free_run(&r);
+}
+
+/* Leak mode: the leak is outstanding at 1 MiB/s from leak_here; the churn nets to nothing. */
+static void test_probe_heap_leak_exact(void **state)
+{
+	struct run r;
+	struct sums s;
+	struct window w;
+
+	run(&r, "leak", true);
+	sum(&r, true, "leak_here", "churn_here", &s);
+	report("exact: leak_here, churn_here", &s);
+	print_message("measured cost: %.0f ns per malloc/free pair\n", r.pair_ns);
+	assert_true(s.top_has_fn0);
+	assert_about(s.bytes_fn[0] / MIB / s.secs, 1.0, 0.3);
+	assert_true(s.bytes_fn[1] / MIB / s.secs < 0.01);
+	window_init(&w);
+	window_sum(&w, r.m, 0);
+	assert_int_equal(w.heap_info.mode, MODEL_HEAP_EXACT);
+	assert_true(w.heap_info.calls > 100000); /* the churn was traced */
+	assert_true(w.heap_info.live_blocks >= 16 * (RUN_SECONDS - 1));
+	assert_true(w.heap_info.cost_ns > 0);
+	{
+		size_t n;
+		const struct model_heap_block *b = model_heap_oldest(r.m, &n);
+
+		size_t leaks = 0;
+
+		/* the oldest live blocks: stdio's buffer and the like, then the leak's, in order */
+		assert_true(n > 8);
+		for (size_t i = 0; i < n; i++) {
+			leaks += has(r.m, b[i].stack, "leak_here");
+			if (i)
+				assert_true(b[i].time_ns >= b[i - 1].time_ns);
+		}
+		assert_true(leaks >= n / 2);
+	}
+	window_fini(&w);
+	free_run(&r);
+}
+
+/* mmap(2) directly: no allocator involved, still 1 MiB/s from mmap_here. */
+static void test_probe_heap_mmap(void **state)
+{
+	struct run r;
+	struct sums s;
+
+	run(&r, "mmap", false);
+	sum(&r, false, "mmap_here", NULL, &s);
+	report("growth: mmap_here", &s);
+	assert_true(s.top_has_fn0);
+	assert_about(s.bytes_fn[0] / MIB / s.secs, 1.0, 0.3);
+	free_run(&r);
+}
+
+/* Frees everything: no growth, in either mode. */
+static void test_probe_heap_freeall(void **state)
+{
+	struct run r;
+	struct sums s;
+
+	run(&r, "freeall", false);
+	sum(&r, false, NULL, NULL, &s);
+	report("growth: freeall", &s);
+	print_message("RssAnon grew %.3f MiB/s\n", s.anon / MIB / s.secs);
+	/* a round (1 MiB in, 1 MiB out) can straddle the window's edges, and glibc keeps some of
+	 * the heap's top after the first: what is left is far below the leak's 1 MiB/s */
+	assert_true(fabs(s.total / MIB / s.secs) < 0.3);
+	assert_true(s.anon / MIB / s.secs < 0.3);
+	free_run(&r);
+
+	run(&r, "freeall", true);
+	sum(&r, true, NULL, NULL, &s);
+	report("exact: freeall", &s);
+	assert_true(s.total / MIB / s.secs < 0.01 && s.total / MIB / s.secs > -0.01);
+	free_run(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_probe_heap_leak_growth),
+		cmocka_unit_test(test_probe_heap_leak_exact),
+		cmocka_unit_test(test_probe_heap_mmap),
+		cmocka_unit_test(test_probe_heap_freeall),
+	};
+	struct syms_opts so = { .proc_root = "/proc" };
+	struct probe_heap_opts o = { .filter = true };
+	const char *dir = getenv("FLAMETOP_WORKLOADS");
+	struct probe_heap *p;
+	char err[512];
+	int ret;
+
+	if (!dir) {
+		fprintf(stderr, "FLAMETOP_WORKLOADS is not set (run through meson test)\n");
+		return 1;
+	}
+	snprintf(workloads, sizeof(workloads), "%s", dir);
+	if (probe_heap_new(&o, &p, err, sizeof(err))) {
+		fprintf(stderr, "skipping: %s\n", err);
+		return 77;
+	}
+	probe_heap_free(p);
+	if (syms_new(&so, &syms) || unwind_new(syms, UNWIND_AUTO, &unwinder)) {
+		fprintf(stderr, "cannot start the symbolizer or the unwinder\n");
+		return 1;
+	}
+	ret = cmocka_run_group_tests(tests, NULL, NULL);
+	unwind_free(unwinder);
+	syms_free(syms);
+	return ret;
+}

@@ -62,7 +62,7 @@ load_under() {
 configs="alone sched filtered flametop"
 offcpu_err=""
 if command -v offcputime-bpfcc > /dev/null; then
-	if out=$(timeout 60 offcputime-bpfcc -f 1 2>&1 > /dev/null) || [ -z "$out" ]; then
+	if out=$(timeout 60 offcputime-bpfcc -f 1 2>&1); then
 		configs="$configs offcputime"
 	else
 		offcpu_err=$(printf '%s\n' "$out" | grep -m1 -i 'unable to\|cannot attach\|kprobe' ||

@@ -286,13 +286,12 @@ static int check_command(struct options *o, const unsigned *given, char *err, si
 			return fail(err, errlen, "%s is not an option of %s%s", only[i].name,
 				    o->cmd == CMD_LIVE ? "" : "flametop ", cmd);
 	if (o->argv && (o->cmd == CMD_REPLAY || o->cmd == CMD_CONVERT))
-		return fail(err, errlen, "flametop %s takes a recording, not a command", cmd);
+		return fail(err, errlen, "%s takes a recording, not a command", cmd);
 	if ((o->cmd == CMD_REPLAY || o->cmd == CMD_CONVERT) && !o->file)
-		return fail(err, errlen, "flametop %s needs a recording: flametop %s FILE", cmd,
-			    cmd);
+		return fail(err, errlen, "%s needs a recording: flametop %s FILE", cmd, cmd);
 	if (o->cmd == CMD_RECORD) {
 		if (!o->output)
-			return fail(err, errlen, "flametop record needs -o FILE");
+			return fail(err, errlen, "record needs a file: flametop record -o FILE");
 		o->record = o->output;
 		o->output = NULL;
 	}
@@ -558,6 +557,9 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
 		}
 	}
 	if (optind < argc) {
+		if (strcmp(argv[optind - 1], "--") && (o->cmd == CMD_REPLAY || o->cmd == CMD_CONVERT))
+			return fail(err, errlen, "unexpected argument '%s': one recording at a time",
+				    argv[optind]);
 		if (strcmp(argv[optind - 1], "--"))
 			return fail(err, errlen, "unexpected argument '%s' (a command goes after --)",
 				    argv[optind]);

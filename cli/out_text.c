@@ -52,8 +52,8 @@ static void header(FILE *f, const struct report *r)
 		quality_pct(q.reached_root, q.samples), quality_pct(q.truncated, q.samples),
 		q.samples);
 	if (s->unwind_dwarf)
-		fprintf(f, "unwind    dwarf for %" PRIu64 " samples (%.1f us each), fp for %" PRIu64
-			   "\n",
+		fprintf(f, "unwind    %" PRIu64 " DWARF walks (%.1f us each), %" PRIu64
+			   " frame-pointer walks\n",
 			s->unwind_dwarf, s->unwind_ns / 1e3 / s->unwind_dwarf, s->unwind_fp);
 	report_cmd_end(s, buf, sizeof(buf));
 	if (*buf)

@@ -104,11 +104,12 @@ const char *unwind_mode_name(enum unwind_mode m)
 	}
 }
 
+/* CPU time, not wall time: on a busy machine a walk may be preempted half-way. */
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 

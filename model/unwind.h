@@ -99,7 +99,7 @@ struct unwind_stats {
 	uint64_t truncated; /* DWARF walks that stopped early */
 	uint64_t off_copy;  /* ... of which ran off the end of the stack copy */
 	uint64_t frames;    /* frames produced by DWARF walks */
-	uint64_t ns;        /* time spent in DWARF walks */
+	uint64_t ns;        /* CPU time spent in DWARF walks */
 };
 void unwind_stats(const struct unwind *u, struct unwind_stats *out);
 

@@ -113,6 +113,63 @@ static void test_options_command_after_dashes(void **state)
 	options_fini(&o);
 }
 
+static void test_options_record_replay_convert(void **state)
+{
+	struct options o;
+	char err[256] = "";
+	uint64_t size;
+
+	assert_int_equal(PARSE(&o, err, "record", "-o", "x.ftr", "--max-size", "100M",
+			       "--max-files", "3", "--force", "--", "./app", "-v"),
+			 0);
+	assert_int_equal(o.cmd, CMD_RECORD);
+	assert_string_equal(o.record, "x.ftr");
+	assert_null(o.output);
+	assert_int_equal(o.max_size, 100ull << 20);
+	assert_int_equal(o.max_files, 3);
+	assert_true(o.force);
+	assert_false(o.duration_set); /* record runs until stopped */
+	assert_string_equal(o.argv[1], "-v");
+	options_fini(&o);
+
+	/* the recording before, among or after the options */
+	assert_int_equal(PARSE(&o, err, "convert", "r.ftr", "--format", "pprof", "--from", "-30s",
+			       "-o", "out.pb.gz"),
+			 0);
+	assert_int_equal(o.cmd, CMD_CONVERT);
+	assert_string_equal(o.file, "r.ftr");
+	assert_int_equal(o.format, FORMAT_PPROF);
+	assert_string_equal(o.from, "-30s");
+	assert_string_equal(o.output, "out.pb.gz");
+	options_fini(&o);
+	assert_int_equal(PARSE(&o, err, "convert", "--format", "speedscope", "--metric", "offcpu",
+			       "r.ftr"),
+			 0);
+	assert_string_equal(o.file, "r.ftr");
+	assert_int_equal(o.metric, METRIC_OFFCPU);
+	options_fini(&o);
+	assert_int_equal(PARSE(&o, err, "replay", "r.ftr"), 0);
+	assert_int_equal(o.cmd, CMD_REPLAY);
+	assert_string_equal(o.file, "r.ftr");
+	options_fini(&o);
+	assert_int_equal(PARSE(&o, err, "--record", "live.ftr", "--max-duration", "10m"), 0);
+	assert_int_equal(o.cmd, CMD_LIVE);
+	assert_string_equal(o.record, "live.ftr");
+	assert_true(o.max_duration_s == 600);
+	options_fini(&o);
+
+	assert_int_equal(options_parse_size("64K", &size), 0);
+	assert_int_equal(size, 65536);
+	assert_int_equal(options_parse_size("2GiB", &size), 0);
+	assert_int_equal(size, 2ull << 30);
+	assert_int_equal(options_parse_size("12", &size), 0);
+	assert_int_equal(size, 12);
+	assert_int_equal(options_parse_size("1.5M", &size), -EINVAL);
+	assert_int_equal(options_parse_size("-1M", &size), -EINVAL);
+	assert_int_equal(options_parse_size("99999999999999T", &size), -EINVAL);
+	assert_int_equal(options_parse_size("5X", &size), -EINVAL);
+}
+
 static void test_options_seconds(void **state)
 {
 	double v;
@@ -176,6 +233,21 @@ static void test_options_every_bad_value_is_one_line_error(void **state)
 		{ { "snapshot", "--source", "ebpf" }, "unknown source 'ebpf'" },
 		{ { "--source", "" }, "unknown source ''" },
 		{ { "snapshot", "--stack-size", "0" }, "invalid stack size '0'" },
+		{ { "record" }, "record needs a file" },
+		{ { "record", "-o", "x", "--format", "json" }, "--format is not an option" },
+		{ { "record", "-o", "x", "--max-size", "1k" }, "invalid size '1k'" },
+		{ { "record", "-o", "x", "--max-duration", "0.5" }, "invalid duration '0.5'" },
+		{ { "record", "-o", "x", "--max-files", "2" }, "--max-files needs --max-size" },
+		{ { "record", "-o", "x", "--max-files", "0" }, "invalid number of files" },
+		{ { "--force" }, "for a recording" },
+		{ { "snapshot", "--record", "x" }, "--record is not an option" },
+		{ { "replay" }, "replay needs a recording" },
+		{ { "replay", "a", "b" }, "one recording at a time" },
+		{ { "replay", "a", "-o", "x" }, "-o is not an option of flametop replay" },
+		{ { "convert", "a", "--", "ls" }, "takes a recording, not a command" },
+		{ { "convert", "a", "--format", "svg" }, "unknown format 'svg'" },
+		{ { "convert", "a", "-p", "1" }, "-p is not an option" },
+		{ { "snapshot", "--from", "1s" }, "--from is not an option" },
 		{ { "snapshot", "--stack-size", "100" }, "invalid stack size '100'" },
 		{ { "snapshot", "--stack-size", "64M" }, "invalid stack size '64M'" },
 		{ { "snapshot", "--stack-size", "16Q" }, "invalid stack size '16Q'" },
@@ -207,6 +279,7 @@ int main(void)
 		cmocka_unit_test(test_options_command_after_dashes),
 		cmocka_unit_test(test_options_min_block),
 		cmocka_unit_test(test_options_unwind_source_stack_size),
+		cmocka_unit_test(test_options_record_replay_convert),
 		cmocka_unit_test(test_options_seconds),
 		cmocka_unit_test(test_options_every_bad_value_is_one_line_error),
 	};

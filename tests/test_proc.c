@@ -236,6 +236,56 @@ static void test_proc_exists(void **state)
 	assert_true(probe_proc_exists(NULL, (uint32_t)getpid()));
 }
 
+/* Memory readers (probes/heap's per-process figures): status has every field, statm three. */
+static void test_proc_memory_parsers(void **state)
+{
+	static const char status[] = "Name:\theapgrow\nVmPeak:\t    6468 kB\n"
+				     "VmSize:\t    6468 kB\nVmRSS:\t    5456 kB\n"
+				     "RssAnon:\t    4212 kB\nRssFile:\t    1244 kB\n"
+				     "RssShmem:\t       0 kB\nVmSwap:\t      12 kB\nThreads:\t1\n";
+	static const char kthread[] = "Name:\tkworker/0:1\nState:\tI (idle)\n";
+	static const char bad[] = "VmRSS:\t    54x6 kB\n";
+	struct model_memory mem;
+
+	assert_int_equal(probe_proc_parse_status_memory(status, sizeof(status) - 1, &mem), 0);
+	assert_int_equal(mem.v[MODEL_MEM_RSS], 5456 * 1024);
+	assert_int_equal(mem.v[MODEL_MEM_ANON], 4212 * 1024);
+	assert_int_equal(mem.v[MODEL_MEM_FILE], 1244 * 1024);
+	assert_int_equal(mem.v[MODEL_MEM_SWAP], 12 * 1024);
+	assert_int_equal(mem.v[MODEL_MEM_VSIZE], 6468 * 1024);
+	assert_int_equal(mem.known, (1u << MODEL_MEM_NR) - 1);
+	/* the length counts, not a NUL: cut before VmRSS's number ends */
+	assert_int_equal(probe_proc_parse_status_memory(status, 70, &mem), 0);
+	assert_false(mem.known & (1u << MODEL_MEM_ANON));
+	assert_int_equal(probe_proc_parse_status_memory(kthread, sizeof(kthread) - 1, &mem),
+			 -ENODATA);
+	assert_int_equal(probe_proc_parse_status_memory(bad, sizeof(bad) - 1, &mem), -EINVAL);
+
+	assert_int_equal(probe_proc_parse_statm("1617 1364 311 2 0 1070 0\n", 25, 4096, &mem), 0);
+	assert_int_equal(mem.v[MODEL_MEM_VSIZE], 1617 * 4096ull);
+	assert_int_equal(mem.v[MODEL_MEM_RSS], 1364 * 4096ull);
+	assert_int_equal(mem.v[MODEL_MEM_ANON], (1364 - 311) * 4096ull);
+	assert_false(mem.known & (1u << MODEL_MEM_SWAP));
+	assert_int_equal(probe_proc_parse_statm("1617 1364", 9, 4096, &mem), -EINVAL);
+	assert_int_equal(probe_proc_parse_statm("99999999999999999999 1 1 0\n", 28, 4096, &mem),
+			 -EINVAL);
+}
+
+/* This process's own memory reaches the model. */
+static void test_proc_memory_self(void **state)
+{
+	struct model *m;
+
+	assert_int_equal(model_new(NULL, &m), 0);
+	assert_int_equal(probe_proc_memory("/proc", (uint32_t)getpid(), false, m), 0);
+	assert_int_equal(probe_proc_memory("/proc", (uint32_t)getpid(), true, m), 0);
+	assert_true(probe_proc_memory_all("/proc", m) > 1);
+	assert_int_equal(model_close_tick(m, model_start_ns(m) + 1000000000ull), 0);
+	assert_true(model_tick(m, 0)->nr_memory > 1);
+	assert_true(probe_proc_memory("/proc", 0x7ffffff0, false, m) < 0);
+	model_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -249,6 +299,8 @@ int main(void)
 		cmocka_unit_test(test_proc_scan_all),
 		cmocka_unit_test(test_proc_update_names_threads_in_model),
 		cmocka_unit_test(test_proc_exists),
+		cmocka_unit_test(test_proc_memory_parsers),
+		cmocka_unit_test(test_proc_memory_self),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -131,7 +132,7 @@ static void check_chain(const struct walk *w, const char *prefix, bool to_root)
 	char name[64];
 	int at = find(w, "capture"), i;
 
-	if (getenv("FLAMETOP_TEST_VERBOSE"))
+	if (getenv("FLAMETOP_TEST_VERBOSE") && *getenv("FLAMETOP_TEST_VERBOSE"))
 		print_walk(w);
 
 	if (at < 0)
@@ -236,6 +237,51 @@ static void test_unwind_cached_walk_is_identical(void **state)
 	unwind_cap(fx->syms, fx->u, fx->cap, fx->cap->size, &b);
 	assert_int_equal(a.n, b.n);
 	assert_memory_equal(a.ips, b.ips, a.n * sizeof(a.ips[0]));
+}
+
+/*
+ * JIT code: anonymous executable memory without unwind info that keeps a frame pointer. Its
+ * frame is stepped over with the frame pointer, and DWARF takes over again above it.
+ */
+static void test_unwind_jit_frame_uses_frame_pointer(void **state)
+{
+	static const uint8_t code[] = {
+		0x55,             /* push %rbp */
+		0x48, 0x89, 0xe5, /* mov %rsp,%rbp */
+		0x48, 0x89, 0xf8, /* mov %rdi,%rax */
+		0x48, 0x89, 0xf7, /* mov %rsi,%rdi */
+		0xff, 0xd0,       /* call *%rax */
+		0x5d,             /* pop %rbp */
+		0xc3,             /* ret */
+	};
+	struct fixture *fx = *state;
+	void (*jit)(chain_cb, void *);
+	struct syms_frame f;
+	struct walk w;
+	void *page;
+	int at;
+
+	page = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS,
+		    -1, 0);
+	assert_true(page != MAP_FAILED);
+	memcpy(page, code, sizeof(code));
+	jit = (void (*)(chain_cb, void *))page;
+	jit(capture, fx->cap);
+	unwind_cap(fx->syms, fx->u, fx->cap, fx->cap->size, &w);
+	at = find(&w, "capture");
+	assert_true(at >= 0 && at + 1 < w.n);
+	/* the frame after capture returns into the JIT page ... */
+	assert_true(w.ips[at + 1] > (uint64_t)(uintptr_t)page &&
+		    w.ips[at + 1] <= (uint64_t)(uintptr_t)page + sizeof(code));
+	syms_user(fx->syms, (uint32_t)getpid(), w.ips[at + 1] - 1, &f);
+	assert_int_equal(f.kind, SYMS_JIT);
+	/* ... and the walk goes on through its caller down to _start */
+	assert_int_equal(find(&w, "test_unwind_jit_frame_uses_frame_pointer"), at + 2);
+	if (find(&w, "_start") != w.n - 1 || w.truncated) {
+		print_walk(&w);
+		fail_msg("the walk did not get past the JIT frame to _start");
+	}
+	munmap(page, 4096);
 }
 
 /* unwind_user(): the DWARF walk in dwarf mode, the given frame-pointer walk in fp mode. */
@@ -649,6 +695,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unwind_short_copy_is_truncated, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_unwind_cached_walk_is_identical, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_unwind_jit_frame_uses_frame_pointer, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_unwind_user_modes, setup, teardown),
 		cmocka_unit_test(test_unwind_elfunw_lookup),

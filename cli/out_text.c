@@ -156,6 +156,70 @@ static void blocks(FILE *f, const struct report *r)
 	}
 }
 
+/* "5.3 MiB", signed with sign. */
+static void text_bytes(char *buf, size_t len, int64_t b, bool sign)
+{
+	double a = b < 0 ? -(double)b : (double)b;
+	const char *s = b < 0 ? "-" : sign ? "+" : "";
+
+	if (a >= 1024.0 * 1024)
+		snprintf(buf, len, "%s%.1f MiB", s, a / (1024.0 * 1024));
+	else
+		snprintf(buf, len, "%s%.1f KiB", s, a / 1024.0);
+}
+
+/* Memory of the processes that grew most, and the stacks behind heap growth (probes/heap). */
+static void heap(FILE *f, const struct report *r)
+{
+	const struct stacks *st = model_stacks(r->m);
+	const struct threads *th = model_threads(r->m);
+	const struct tick_heap_info *hi = &r->w.heap_info;
+	double secs = report_window_ns(r) / 1e9;
+	bool exact = r->w.nr_allocs > 0;
+	const struct tick_heap *v = exact ? r->w.allocs : r->w.heap;
+	size_t n = exact ? r->w.nr_allocs : r->w.nr_heap, shown = 0;
+	char a[32], b[32];
+
+	if (!r->w.nr_memory && !n)
+		return;
+	fprintf(f, "\nMemory (RSS now, growth over the window)\n");
+	for (size_t i = 0; i < r->w.nr_memory && shown < TOP_BLOCKS; i++) {
+		const struct tick_memory *e = &r->w.memory[i];
+
+		if (!r->session->nr_pids && !r->session->argv && !e->d[MODEL_MEM_RSS])
+			continue;
+		text_bytes(a, sizeof(a), (int64_t)e->v[MODEL_MEM_RSS], false);
+		text_bytes(b, sizeof(b), secs > 0 ? (int64_t)(e->d[MODEL_MEM_RSS] / secs) : 0, true);
+		fprintf(f, "  pid %-8u RSS %s (%s/s)", e->pid, a, b);
+		text_bytes(a, sizeof(a), (int64_t)e->v[MODEL_MEM_ANON], false);
+		fprintf(f, ", anon %s", a);
+		if (e->known & (1u << MODEL_MEM_SWAP)) {
+			text_bytes(a, sizeof(a), (int64_t)e->v[MODEL_MEM_SWAP], false);
+			fprintf(f, ", swap %s", a);
+		}
+		fputc('\n', f);
+		shown++;
+	}
+	if (exact)
+		fprintf(f, "\nLeak mode: %" PRIu64 " allocator calls traced (%.1f%% of a CPU added to the "
+			   "target), %" PRIu64 " frees unmatched; outstanding by stack, leaf first\n",
+			hi->calls, secs > 0 ? 100.0 * hi->cost_ns / 1e9 / secs : 0, hi->unmatched);
+	else if (n)
+		fprintf(f, "\nHeap growth by stack (RSS, %s), leaf first\n",
+			model_heap_mode_name(hi->mode));
+	for (size_t i = 0; i < n && i < TOP_BLOCKS && v[i].bytes > 0; i++) {
+		const struct thread *t = threads_get(th, v[i].thread);
+		uint32_t nr;
+		const uint32_t *frames = stacks_frames(st, v[i].stack, &nr);
+
+		text_bytes(a, sizeof(a), v[i].bytes, !exact);
+		text_bytes(b, sizeof(b), secs > 0 ? (int64_t)(v[i].bytes / secs) : 0, true);
+		fprintf(f, "\n#%zu  %s (%s/s)  %s/%s [%u/%u]\n", i + 1, a, b, t->process, t->comm,
+			t->pid, t->tid);
+		print_frames(f, st, frames, nr);
+	}
+}
+
 static void threads(FILE *f, const struct report *r)
 {
 	const struct threads *th = model_threads(r->m);
@@ -224,5 +288,6 @@ int out_text_write(FILE *f, const struct report *r)
 	stacks(f, r);
 	states(f, r);
 	blocks(f, r);
+	heap(f, r);
 	return fflush(f) || ferror(f) ? -EIO : 0;
 }

@@ -494,6 +494,10 @@ static int session_start(struct session *s, const struct options *o, bool live)
 	r = start_heap(s, o, &copts);
 	if (r >= 0)
 		return r;
+	/* memory growth counts from now (a launched command is read once it runs: before its
+	 * exec it is a copy of flametop) */
+	if (!o->argv)
+		read_memory(s);
 	s->drain_fd = timer_new(DRAIN_MS * 1000000ull);
 	s->tick_fd = timer_new(live ? (uint64_t)(o->delay_s * 1e9) : 1000000000ull);
 	if (s->drain_fd < 0 || s->tick_fd < 0) {

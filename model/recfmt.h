@@ -62,6 +62,10 @@ enum recfmt_section {
 	RECFMT_SEC_CPU = 2,     /* on-CPU samples by (thread, stack) */
 	RECFMT_SEC_OFFCPU = 3,  /* blocked ns by (thread, stack) */
 	RECFMT_SEC_STATES = 4,  /* ns by (thread, state) */
+	RECFMT_SEC_HEAP = 5,    /* RSS growth: signed bytes and count by (thread, stack) */
+	RECFMT_SEC_ALLOCS = 6,  /* leak mode: allocated minus freed by (thread, stack) */
+	RECFMT_SEC_MEMORY = 7,  /* process memory readings and changes, by pid */
+	RECFMT_SEC_HEAPINFO = 8, /* how the heap was tracked in the tick */
 };
 
 /* Frame flags, thread flags, end flags. */

@@ -447,6 +447,80 @@ static void put_layer(struct record *r, struct recfmt_buf *b, enum recfmt_sectio
 	recfmt_close(b, mark);
 }
 
+/*
+ * A heap layer: n, then four columns: thread deltas, stacks (relative within a thread), signed
+ * bytes, signed counts (docs/replay-format.md, "Heap").
+ */
+static void put_growth(struct recfmt_buf *b, enum recfmt_section sec, const struct tick_heap *v,
+		       size_t n)
+{
+	struct recfmt_buf c[4] = { 0 };
+	uint32_t thread = 0, stack = 0;
+	size_t mark;
+
+	for (size_t i = 0; i < n; i++) {
+		int64_t dt = (int64_t)v[i].thread - thread;
+
+		recfmt_put_s(&c[0], dt);
+		recfmt_put_s(&c[1], dt ? (int64_t)v[i].stack : (int64_t)v[i].stack - stack);
+		recfmt_put_s(&c[2], v[i].bytes);
+		recfmt_put_s(&c[3], v[i].count);
+		thread = v[i].thread;
+		stack = v[i].stack;
+	}
+	recfmt_put_u(b, sec);
+	mark = recfmt_open(b);
+	recfmt_put_u(b, n);
+	for (int i = 0; i < 4; i++) {
+		recfmt_put(b, c[i].p, c[i].len);
+		recfmt_buf_fini(&c[i]);
+	}
+	recfmt_close(b, mark);
+}
+
+/* Memory readings: n, then per process its pid delta, which fields, and each one's value and
+ * change. */
+static void put_memory(struct recfmt_buf *b, const struct tick_memory *v, size_t n)
+{
+	uint32_t pid = 0;
+	size_t mark;
+
+	recfmt_put_u(b, RECFMT_SEC_MEMORY);
+	mark = recfmt_open(b);
+	recfmt_put_u(b, n);
+	for (size_t i = 0; i < n; i++) {
+		uint32_t known = v[i].known & ((1u << MODEL_MEM_NR) - 1);
+
+		recfmt_put_u(b, v[i].pid - pid);
+		recfmt_put_u(b, known);
+		for (int k = 0; k < MODEL_MEM_NR; k++) {
+			if (!(known & (1u << k)))
+				continue;
+			recfmt_put_u(b, v[i].v[k]);
+			recfmt_put_s(b, v[i].d[k]);
+		}
+		pid = v[i].pid;
+	}
+	recfmt_close(b, mark);
+}
+
+static void put_heap_info(struct recfmt_buf *b, const struct tick_heap_info *h)
+{
+	size_t mark;
+
+	recfmt_put_u(b, RECFMT_SEC_HEAPINFO);
+	mark = recfmt_open(b);
+	recfmt_put_u(b, h->mode);
+	recfmt_put_u(b, h->events);
+	recfmt_put_u(b, h->calls);
+	recfmt_put_u(b, h->unmatched);
+	recfmt_put_u(b, h->lost);
+	recfmt_put_u(b, h->cost_ns);
+	recfmt_put_u(b, h->live_blocks);
+	recfmt_put_u(b, h->live_bytes);
+	recfmt_close(b, mark);
+}
+
 static int write_tick(struct record *r, const struct tick *t)
 {
 	struct recfmt_buf *b = &r->payload;
@@ -472,6 +546,14 @@ static int write_tick(struct record *r, const struct tick *t)
 	if (t->nr_states)
 		put_layer(r, b, RECFMT_SEC_STATES, t->states, t->nr_states, r->unit,
 			  t->end_ns - t->start_ns);
+	if (t->nr_heap)
+		put_growth(b, RECFMT_SEC_HEAP, t->heap, t->nr_heap);
+	if (t->nr_allocs)
+		put_growth(b, RECFMT_SEC_ALLOCS, t->allocs, t->nr_allocs);
+	if (t->nr_memory)
+		put_memory(b, t->memory, t->nr_memory);
+	if (t->heap_info.mode)
+		put_heap_info(b, &t->heap_info);
 	return emit(r, &r->ticks_out, RECFMT_TICK, b->p, b->len);
 }
 

@@ -998,6 +998,73 @@ static size_t read_layer(struct replay *r, struct recfmt_rd *sec, int which, boo
 	return out;
 }
 
+/* A heap layer (n, then columns of thread deltas, stacks, bytes, counts) into *out (malloc'ed),
+ * mapped to the model's threads and stacks. */
+static size_t read_growth(struct replay *r, struct recfmt_rd *sec, struct tick_heap **out)
+{
+	uint64_t n = recfmt_get_u(sec), thread = 0, stack = 0;
+	size_t kept = 0;
+	int64_t *d;
+
+	*out = NULL;
+	if (sec->bad || n > recfmt_left(sec) / 4) /* an entry takes at least 4 bytes */
+		return 0;
+	d = xcalloc(4 * n + 1, sizeof(*d));
+	for (uint64_t i = 0; i < 4 * n; i++)
+		d[i] = recfmt_get_s(sec);
+	if (sec->bad) {
+		free(d);
+		return 0;
+	}
+	*out = xcalloc(n + 1, sizeof(**out));
+	for (uint64_t i = 0; i < n; i++) {
+		thread += (uint64_t)d[i];
+		stack = d[i] ? (uint64_t)d[n + i] : stack + (uint64_t)d[n + i];
+		if (thread >= r->nr_threads || r->threads[thread] == UINT32_MAX ||
+		    stack >= r->nr_stacks) {
+			r->damage.dropped++;
+			continue;
+		}
+		(*out)[kept++] = (struct tick_heap){ .thread = r->threads[thread],
+						     .stack = r->stacks[stack],
+						     .bytes = d[2 * n + i],
+						     .count = d[3 * n + i] };
+	}
+	free(d);
+	return kept;
+}
+
+/* Memory readings: n, then per process its pid delta, fields, values and changes. */
+static size_t read_memory(struct recfmt_rd *sec, struct tick_memory **out)
+{
+	uint64_t n = recfmt_get_u(sec), pid = 0;
+	size_t kept = 0;
+
+	*out = NULL;
+	if (sec->bad || n > recfmt_left(sec) / 2)
+		return 0;
+	*out = xcalloc(n + 1, sizeof(**out));
+	for (uint64_t i = 0; i < n && !sec->bad; i++) {
+		struct tick_memory *e = &(*out)[kept];
+		uint64_t known;
+
+		pid += recfmt_get_u(sec);
+		known = recfmt_get_u(sec) & ((1u << MODEL_MEM_NR) - 1);
+		memset(e, 0, sizeof(*e));
+		e->pid = (uint32_t)pid;
+		e->known = (uint32_t)known;
+		for (int k = 0; k < MODEL_MEM_NR; k++) {
+			if (!(known & (1u << k)))
+				continue;
+			e->v[k] = recfmt_get_u(sec);
+			e->d[k] = recfmt_get_s(sec);
+		}
+		if (!sec->bad && pid && pid <= UINT32_MAX)
+			kept++;
+	}
+	return kept;
+}
+
 static void apply_tick(struct replay *r, struct recfmt_rd *rd, bool skip)
 {
 	struct tick t = { 0 };
@@ -1050,14 +1117,41 @@ static void apply_tick(struct replay *r, struct recfmt_rd *rd, bool skip)
 				t.states = r->layer[2];
 			}
 			break;
+		case RECFMT_SEC_HEAP:
+			if (!skip && !t.heap)
+				t.nr_heap = read_growth(r, &sec, &t.heap);
+			break;
+		case RECFMT_SEC_ALLOCS:
+			if (!skip && !t.allocs)
+				t.nr_allocs = read_growth(r, &sec, &t.allocs);
+			break;
+		case RECFMT_SEC_MEMORY:
+			if (!skip && !t.memory)
+				t.nr_memory = read_memory(&sec, &t.memory);
+			break;
+		case RECFMT_SEC_HEAPINFO:
+			t.heap_info.mode = (uint32_t)recfmt_get_u(&sec);
+			t.heap_info.events = recfmt_get_u(&sec);
+			t.heap_info.calls = recfmt_get_u(&sec);
+			t.heap_info.unmatched = recfmt_get_u(&sec);
+			t.heap_info.lost = recfmt_get_u(&sec);
+			t.heap_info.cost_ns = recfmt_get_u(&sec);
+			t.heap_info.live_blocks = recfmt_get_u(&sec);
+			t.heap_info.live_bytes = recfmt_get_u(&sec);
+			if (sec.bad || t.heap_info.mode > MODEL_HEAP_EXACT)
+				memset(&t.heap_info, 0, sizeof(t.heap_info));
+			break;
 		default:
 			break; /* a newer section */
 		}
 	}
-	if (skip || !have_figures)
-		return;
-	model_add_tick(r->m, &t);
-	model_close_tick(r->m, t.end_ns);
+	if (!skip && have_figures) {
+		model_add_tick(r->m, &t);
+		model_close_tick(r->m, t.end_ns);
+	}
+	free(t.heap);
+	free(t.allocs);
+	free(t.memory);
 }
 
 /* Applies chunks up to and including the next tick. 1 when a tick was consumed. */

@@ -3,7 +3,9 @@
  * On-CPU sampling: runs on every tick of a per-CPU software cpu-clock perf event, takes the user
  * and kernel stacks of the interrupted thread and sends them to user space through a ring buffer
  * as one variable-length struct cpu_record. Aggregation happens in user space: stack-id maps lose
- * stacks to hash collisions (FIELD-NOTES).
+ * stacks to hash collisions (FIELD-NOTES). With stack_size set, a record of a user thread also
+ * carries its user registers and the top of its user stack (copy_ustack()), which user space
+ * walks with DWARF unwind info (model/unwind.c): frame pointers are missing in most binaries.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

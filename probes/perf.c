@@ -34,7 +34,8 @@
 
 #define DEFAULT_FREQ_HZ 99
 #define MAX_CHAIN 127        /* kernel.perf_event_max_stack's default */
-#define RING_PAGES_MAX 128   /* data pages per CPU ring when memory is not limited */
+#define RING_PAGES_MAX 512   /* data pages per CPU ring (2 MiB): other probes load after
+			      * this one starts, before the first drain */
 #define COMM_LEN 16
 #define KERNEL_START 0xffff800000000000ull
 
@@ -410,12 +411,16 @@ static void online_cpus(bool *online, int nr)
 	}
 }
 
-/* Data pages per ring: what perf_event_mlock_kb allows an unprivileged user, shared by CPUs. */
+/*
+ * Data pages per ring: an unprivileged user may lock perf_event_mlock_kb, and beyond that what
+ * RLIMIT_MEMLOCK allows, shared by the CPUs' rings. map_ring() halves a ring the kernel refuses.
+ */
 static size_t ring_pages(int nr_online)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE), budget, pages = RING_PAGES_MAX;
 	unsigned long long kb;
 	char buf[32], *end;
+	struct rlimit rl;
 
 	if (geteuid() == 0)
 		return pages;
@@ -425,6 +430,9 @@ static size_t ring_pages(int nr_online)
 	kb = strtoull(buf, &end, 10);
 	if (errno || end == buf)
 		return 8;
+	if (!getrlimit(RLIMIT_MEMLOCK, &rl) && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur / 1024 < (1ull << 30))
+		kb += rl.rlim_cur / 1024;
 	budget = (size_t)kb * 1024 / (size_t)(nr_online > 0 ? nr_online : 1);
 	while (pages > 1 && (pages + 1) * page > budget)
 		pages /= 2;

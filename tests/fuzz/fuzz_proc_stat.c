@@ -13,6 +13,10 @@ void model_note_thread(struct model *m, uint32_t pid, uint32_t tid, const char *
 {
 }
 
+void model_add_memory(struct model *m, uint32_t pid, const struct model_memory *mem)
+{
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct proc_thread t;

@@ -9,10 +9,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
 #include <cmocka.h>
 
 #include "model/growth.h"
 #include "model/model.h"
+#include "model/record.h"
+#include "model/replay.h"
 #include "model/stacks.h"
 #include "model/threads.h"
 #include "model/window.h"
@@ -247,6 +251,74 @@ static void test_growth_add_tick_roundtrip(void **state)
 	model_free(b);
 }
 
+/* Through a replay file (docs/replay-format.md, tick sections 5-8) and back. */
+static void test_growth_replay_file(void **state)
+{
+	struct model_opts mo = { .start_ns = 1000 * SEC };
+	struct record_info in = { .host = "h", .kernel = "k", .start_ns = 1000 * SEC,
+				  .freq_hz = 99, .nr_cpus = 2, .tick_ms = 1000, .source = "bpf",
+				  .unwind = "fp", .target = "pid 10" };
+	struct record_end end = { .duration_s = 3 };
+	uint64_t user[2] = { 0x5000, 0x1000 };
+	struct model_heap h = { .pid = 10, .tid = 11, .comm = "t", .pcomm = "proc", .user = user,
+				.nr_user = 2 };
+	struct window wa, wb;
+	struct record *rec;
+	struct replay *rp;
+	struct model *a, *b;
+	char err[256];
+	int fd = memfd_create("heap", 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(model_new(&mo, &a), 0);
+	assert_int_equal(record_new(fd, &in, &rec), 0);
+	for (int i = 0; i < 3; i++) {
+		struct model_memory r = mem((10 + (uint64_t)i) * MIB, (5 + (uint64_t)i) * MIB);
+		struct tick_heap_info info = { .mode = MODEL_HEAP_EXACT, .calls = 1000 + i,
+					       .cost_ns = 5000, .live_blocks = 3, .live_bytes = 99 };
+
+		heap(a, 11, 0x2000, MIB);
+		heap(a, 12, 0x3000, -4096);
+		model_add_alloc(a, model_heap_site(a, &h), 1000, 1);
+		model_add_memory(a, 10, &r);
+		model_add_heap_info(a, &info);
+		model_close_tick(a, 1000 * SEC + (i + 1) * SEC);
+		assert_int_equal(record_tick(rec, a), 0);
+	}
+	assert_int_equal(record_end(rec, &end), 0);
+	record_free(rec);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	assert_int_equal(replay_open_fd(fd, &rp, err, sizeof(err)), 0);
+	mo.start_ns = replay_info(rp)->start_ns;
+	assert_int_equal(model_new(&mo, &b), 0);
+	replay_bind(rp, b);
+	while (replay_next(rp) == 1)
+		;
+	window_init(&wa);
+	window_init(&wb);
+	window_sum(&wa, a, 0);
+	window_sum(&wb, b, 0);
+	assert_int_equal(wb.nr_heap, wa.nr_heap);
+	assert_int_equal(wb.heap[0].bytes, 3 * MIB);
+	assert_int_equal(wb.heap[1].bytes, -3 * 4096);
+	assert_string_equal(leaf_name(b, wb.heap[0].stack), leaf_name(a, wa.heap[0].stack));
+	assert_int_equal(wb.nr_allocs, 1);
+	assert_int_equal(wb.allocs[0].bytes, 3000);
+	assert_int_equal(wb.allocs[0].count, 3);
+	assert_int_equal(wb.nr_memory, 1);
+	assert_int_equal(wb.memory[0].v[MODEL_MEM_RSS], 12 * MIB);
+	assert_int_equal(wb.memory[0].d[MODEL_MEM_ANON], 2 * MIB);
+	assert_int_equal(wb.heap_info.mode, MODEL_HEAP_EXACT);
+	assert_int_equal(wb.heap_info.calls, 3003);
+	assert_int_equal(wb.heap_info.live_bytes, 99);
+	window_fini(&wa);
+	window_fini(&wb);
+	replay_free(rp);
+	model_free(a);
+	model_free(b);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -255,6 +327,7 @@ int main(void)
 		cmocka_unit_test(test_growth_allocs_outstanding),
 		cmocka_unit_test(test_growth_memory_readings),
 		cmocka_unit_test(test_growth_add_tick_roundtrip),
+		cmocka_unit_test(test_growth_replay_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

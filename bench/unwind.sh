@@ -70,7 +70,8 @@ roots = {"_start", "__libc_start_main", "__libc_start_call_main", "clone", "__cl
 chain = ["main", "chain_one", "chain_two", "chain_three", "chain_leaf"]
 
 def cpu(name):
-    u, s = open(os.path.join(tmp, "time-" + name)).read().split()[:2]
+    # the last line: "Command exited with non-zero status N" may come first
+    u, s = open(os.path.join(tmp, "time-" + name)).read().strip().splitlines()[-1].split()[:2]
     return float(u) + float(s)
 
 def has_chain(funcs):

@@ -309,7 +309,8 @@ static void memory(FILE *f, const struct report *r)
 		for (int k = 0; k < MODEL_MEM_NR; k++) {
 			if (!(e->known & (1u << k)))
 				continue;
-			fprintf(f, "%s\"%s\": %" PRId64, first ? "" : ", ", model_mem_name(k), e->d[k]);
+			fprintf(f, "%s\"%s\": %" PRId64, first ? "" : ", ", model_mem_name(k),
+				e->d[k]);
 			first = false;
 		}
 		fprintf(f, "}, \"rss_growth_bytes_per_s\": %.1f, \"anon_growth_bytes_per_s\": %.1f",
@@ -392,7 +393,10 @@ static void heap(FILE *f, const struct report *r)
 	old = model_heap_oldest(r->m, &nr_old);
 	fputs(r->w.nr_allocs ? "\n    ],\n    \"oldest\": [" : "],\n    \"oldest\": [", f);
 	for (size_t i = 0; i < nr_old; i++) {
-		double age = r->w.end_ns > old[i].time_ns ? (r->w.end_ns - old[i].time_ns) / 1e9 : 0;
+		double age = 0;
+
+		if (r->w.end_ns > old[i].time_ns)
+			age = (r->w.end_ns - old[i].time_ns) / 1e9;
 
 		fprintf(f, "%s\n    {\"address\": \"0x%" PRIx64 "\", \"size\": %" PRIu64
 			", \"age_s\": %.3f",

@@ -189,7 +189,8 @@ static void heap(FILE *f, const struct report *r)
 		if (!r->session->nr_pids && !r->session->argv && !e->d[MODEL_MEM_RSS])
 			continue;
 		text_bytes(a, sizeof(a), (int64_t)e->v[MODEL_MEM_RSS], false);
-		text_bytes(b, sizeof(b), secs > 0 ? (int64_t)(e->d[MODEL_MEM_RSS] / secs) : 0, true);
+		text_bytes(b, sizeof(b), secs > 0 ? (int64_t)(e->d[MODEL_MEM_RSS] / secs) : 0,
+			   true);
 		fprintf(f, "  pid %-8u RSS %s (%s/s)", e->pid, a, b);
 		text_bytes(a, sizeof(a), (int64_t)e->v[MODEL_MEM_ANON], false);
 		fprintf(f, ", anon %s", a);
@@ -201,8 +202,9 @@ static void heap(FILE *f, const struct report *r)
 		shown++;
 	}
 	if (exact)
-		fprintf(f, "\nLeak mode: %" PRIu64 " allocator calls traced (%.1f%% of a CPU added to the "
-			   "target), %" PRIu64 " frees unmatched; outstanding by stack, leaf first\n",
+		fprintf(f,
+			"\nLeak mode: %" PRIu64 " allocator calls traced (%.1f%% of a CPU added to "
+			"the target), %" PRIu64 " frees unmatched; outstanding by stack, leaf first\n",
 			hi->calls, secs > 0 ? 100.0 * hi->cost_ns / 1e9 / secs : 0, hi->unmatched);
 	else if (n)
 		fprintf(f, "\nHeap growth by stack (RSS, %s), leaf first\n",

@@ -257,8 +257,8 @@ static void close_tick(struct session *s)
 
 		probe_heap_tick(s->heap, s->m, now);
 		if (exact && !probe_heap_exact_active(s->heap) && s->tui)
-			tui_log(s->tui, "leak mode ended (--heap-duration); outstanding heap is as of "
-					"then, growth goes on");
+			tui_log(s->tui, "leak mode ended (--heap-duration); outstanding heap is "
+					"as of then, growth goes on");
 	}
 	model_close_tick(s->m, now);
 }

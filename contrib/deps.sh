@@ -10,7 +10,7 @@ packages=(
 	libbpf-dev libelf-dev libdw-dev zlib1g-dev libzstd-dev libncurses-dev
 	libunwind-dev libiberty-dev
 	# tests
-	libcmocka-dev golang-go tmux python3
+	libcmocka-dev golang-go tmux python3 python3-jsonschema npm libc6-dbg
 	# benchmarks and side-by-side comparisons
 	htop linux-perf time
 )

@@ -229,7 +229,7 @@ static __always_inline int rss_event(void *ctx, struct mm_struct *mm, int member
 		if (filter_pids && !bpf_map_lookup_elem(&targets, &tgid))
 			return 0;
 	} else {
-		/* reclaim, or another process's access (ptrace, process_madvise): only known ones */
+		/* reclaim, another process's access (ptrace, process_madvise): known ones only */
 		if (!e)
 			return 0;
 		/* the process is gone and its memory torn down: that is not "the heap shrank" */

@@ -394,8 +394,8 @@ static int attach_new_files(struct probe_heap *p, uint32_t pid, char *err, size_
 	if (n <= 0) {
 		if (!n)
 			set_err(err, errlen,
-				"no allocator found in process %u (no mapped file defines malloc or "
-				"free: a Go program, or a stripped static binary?)",
+				"no allocator found in process %u (no mapped file defines "
+				"malloc or free: a Go program, or a stripped static binary?)",
 				pid);
 		return n ? n : -ENOENT;
 	}
@@ -606,8 +606,8 @@ int probe_heap_new(const struct probe_heap_opts *opts, struct probe_heap **out, 
 	}
 	if (opts->exact && !nr_pids && !opts->filter) {
 		set_err(err, errlen,
-			"leak mode (--heap exact) needs one target: -p PID or -- CMD (it traps every "
-			"allocator call of the process it traces)");
+			"leak mode (--heap exact) needs one target: -p PID or -- CMD (it traps "
+			"every allocator call of the process it traces)");
 		return -EINVAL;
 	}
 	if (access(BTF_PATH, R_OK) != 0) {

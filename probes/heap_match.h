@@ -49,7 +49,8 @@ void heap_match_forget_pid(struct heap_match *hm, uint32_t pid);
 /* Calls fn for every site whose outstanding bytes or blocks changed since the last flush, with
  * the change (signed), then starts over. */
 void heap_match_flush(struct heap_match *hm,
-		      void (*fn)(uint64_t site, int64_t bytes, int64_t count, void *arg), void *arg);
+		      void (*fn)(uint64_t site, int64_t bytes, int64_t count, void *arg),
+		      void *arg);
 
 struct heap_match_block {
 	uint32_t pid;

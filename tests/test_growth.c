@@ -275,7 +275,8 @@ static void test_growth_replay_file(void **state)
 	for (int i = 0; i < 3; i++) {
 		struct model_memory r = mem((10 + (uint64_t)i) * MIB, (5 + (uint64_t)i) * MIB);
 		struct tick_heap_info info = { .mode = MODEL_HEAP_EXACT, .calls = 1000 + i,
-					       .cost_ns = 5000, .live_blocks = 3, .live_bytes = 99 };
+					       .cost_ns = 5000, .live_blocks = 3,
+					       .live_bytes = 99 };
 
 		heap(a, 11, 0x2000, MIB);
 		heap(a, 12, 0x3000, -4096);

@@ -61,8 +61,10 @@ static double folded_bytes(const char *out, const char *fn)
 	for (const char *l = out; *l;) {
 		const char *nl = strchr(l, '\n'), *sp = nl ? nl : l + strlen(l);
 		char line[4096];
-		size_t len = (size_t)(sp - l) < sizeof(line) - 1 ? (size_t)(sp - l) : sizeof(line) - 1;
+		size_t len = (size_t)(sp - l);
 
+		if (len > sizeof(line) - 1)
+			len = sizeof(line) - 1;
 		memcpy(line, l, len);
 		line[len] = '\0';
 		if (strstr(line, want) || strstr(line, want_end)) {
@@ -149,7 +151,7 @@ int main(void)
 
 	flametop = getenv("FLAMETOP");
 	if (!flametop || !dir) {
-		fprintf(stderr, "FLAMETOP and FLAMETOP_WORKLOADS must be set (run through meson)\n");
+		fprintf(stderr, "FLAMETOP and FLAMETOP_WORKLOADS must be set (meson test)\n");
 		return 1;
 	}
 	snprintf(heapgrow, sizeof(heapgrow), "%s/heapgrow", dir);

@@ -205,7 +205,8 @@ static void sum_ticks(const struct run *r, bool allocs, bool whole, const char *
 		uint32_t nf;
 		const uint32_t *f = stacks_frames(model_stacks(r->m), g.v[i].stack, &nf);
 
-		print_message("  %lld bytes %lld n:", (long long)g.v[i].bytes, (long long)g.v[i].count);
+		print_message("  %lld bytes %lld n:", (long long)g.v[i].bytes,
+			      (long long)g.v[i].count);
 		for (uint32_t j = nf > 6 ? nf - 6 : 0; j < nf; j++)
 			print_message(" %s", stacks_frame(model_stacks(r->m), f[j])->function);
 		print_message("\n");

@@ -167,7 +167,8 @@ static void update(void *p)
 	build_rows(v);
 	if (v->have_sel) {
 		for (size_t i = 0; i < v->nr; i++) {
-			if (v->rows[i].stack == v->sel_stack && v->rows[i].thread == v->sel_thread) {
+			if (v->rows[i].stack == v->sel_stack &&
+			    v->rows[i].thread == v->sel_thread) {
 				v->cur = i;
 				break;
 			}
@@ -284,9 +285,10 @@ static void draw_chart(struct heap_view *v, struct canvas *c, int y, int rows)
 		level = (int)((double)(rss[i] - lo) / (double)(hi - lo) * rows + 0.5);
 		for (int r = 0; r < level && r < rows; r++)
 			canvas_putc(c, y + rows - 1 - r, x, CANVAS_STRIP, '#');
-		tl = track[i] > (int64_t)lo
-			     ? (int)((double)((uint64_t)track[i] - lo) / (double)(hi - lo) * rows + 0.5)
-			     : 0;
+		tl = 0;
+		if (track[i] > (int64_t)lo)
+			tl = (int)((double)((uint64_t)track[i] - lo) / (double)(hi - lo) * rows +
+				   0.5);
 		if (tl > 0 && tl <= rows && tl != level)
 			canvas_putc(c, y + rows - tl, x, CANVAS_HOT, '*');
 	}
@@ -339,8 +341,8 @@ static void draw_title(struct heap_view *v, struct canvas *c, int y)
 
 		fmt_bytes(a, sizeof(a), (int64_t)hi->live_bytes, false);
 		snprintf(line, sizeof(line),
-			 "%s: target +%.1f%% CPU (%.0fk calls/s); %" PRIu64 " blocks %s live; %" PRIu64
-			 " unmatched frees",
+			 "%s: target +%.1f%% CPU (%.0fk calls/s); %" PRIu64
+			 " blocks %s live; %" PRIu64 " unmatched frees",
 			 w->heap_info.mode == MODEL_HEAP_EXACT ? "leak mode" : "leak mode ended",
 			 cpu, cps / 1000, hi->live_blocks, a, hi->unmatched);
 		canvas_put_fit(c, y + 1, 0, c->w,
@@ -348,9 +350,9 @@ static void draw_title(struct heap_view *v, struct canvas *c, int y)
 			       line, 0);
 	} else {
 		canvas_put_fit(c, y + 1, 0, c->w, CANVAS_DIM,
-			       w->heap_info.lost ? "RSS growth by stack (no uprobes); some events lost"
-						 : "RSS growth by stack (page faults and releases, "
-						   "no uprobes)",
+			       w->heap_info.lost
+				       ? "RSS growth by stack (no uprobes); some events lost"
+				       : "RSS growth by stack (page faults and releases, no uprobes)",
 			       0);
 	}
 }

@@ -222,9 +222,11 @@ static void rebuild(struct stack_view *v)
 		for (size_t i = 0; i < n; i++) {
 			if (src[i].bytes <= 0)
 				continue;
-			v->off[k] = (struct tick_count){ .thread = src[i].thread,
-							 .stack = src[i].stack,
-							 .count = ((uint64_t)src[i].bytes + 1023) / 1024 };
+			v->off[k] = (struct tick_count){
+				.thread = src[i].thread,
+				.stack = src[i].stack,
+				.count = ((uint64_t)src[i].bytes + 1023) / 1024,
+			};
 			v->whole += v->off[k++].count;
 		}
 		calltree_build(&v->ct, v->ctx->stacks, v->ctx->threads, v->off, k, &t->filter);

@@ -10,7 +10,7 @@ packages=(
 	libbpf-dev libelf-dev libdw-dev zlib1g-dev libzstd-dev libncurses-dev
 	libunwind-dev libiberty-dev
 	# tests
-	libcmocka-dev golang-go tmux python3 python3-jsonschema npm libc6-dbg
+	libcmocka-dev golang-go tmux python3 python3-jsonschema libc6-dbg
 	# benchmarks and side-by-side comparisons
 	htop linux-perf time
 )
@@ -19,6 +19,9 @@ missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
 done
+# npm fetches the speedscope schema for the tests. Hosts that already have a Node.js with its
+# own npm (e.g. from NodeSource) must keep it: Debian's npm would replace their nodejs.
+command -v npm >/dev/null || missing+=(npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 sudo=""

@@ -202,6 +202,13 @@ static uint32_t resolve_ip(struct stacks *st, struct syms *syms, uint32_t pid, u
 		/* A frame is a function, not an instruction: samples anywhere in it merge. */
 		f.addr = look - sf.sym_offset;
 		f.offset = sf.offset - sf.sym_offset;
+	} else if (syms && sf.kind == SYMS_UNKNOWN) {
+		/*
+		 * No mapping covers it (a process gone before its maps were read): its offset
+		 * means nothing, and one "[unknown]" frame reads better than a column of addresses.
+		 */
+		f.function = "[unknown]";
+		f.addr = f.offset = 0;
 	} else {
 		f.addr = ip;
 		f.offset = sf.offset + (ip - look);

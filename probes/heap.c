@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <linux/types.h>
 
 #include <bpf/bpf.h>
@@ -35,13 +36,20 @@ _Static_assert(sizeof(struct heap_counters) == 8 * 8, "heap_counters layout");
 #define RESCAN_TICKS 5       /* leak mode on a launched command: look for its allocator again */
 #define CALIB_PAIRS 20000    /* malloc/free pairs timed to measure the uprobes' cost */
 
+/* A file with uprobes: one file reached by two paths (/usr/lib, /lib) is one file. */
+struct attached {
+	char *path;
+	dev_t dev;
+	ino_t ino;
+};
+
 struct probe_heap {
 	struct heap_bpf *skel;
 	struct ring_buffer *rb;
 	struct bpf_link *rss_link, *fork_link, *exit_link;
 	struct bpf_link **links; /* leak mode's uprobes */
 	size_t nr_links, cap_links;
-	char **attached;         /* files with uprobes */
+	struct attached *attached; /* files with uprobes */
 	size_t nr_attached, cap_attached;
 	int nr_possible;
 	bool filter, raw_tp;
@@ -379,10 +387,26 @@ static void calibrate(struct probe_heap *p)
 
 static bool attached_file(const struct probe_heap *p, const char *path)
 {
+	struct stat st;
+	bool known = !stat(path, &st);
+
 	for (size_t i = 0; i < p->nr_attached; i++)
-		if (!strcmp(p->attached[i], path))
+		if (!strcmp(p->attached[i].path, path) ||
+		    (known && p->attached[i].dev == st.st_dev && p->attached[i].ino == st.st_ino))
 			return true;
 	return false;
+}
+
+static void note_attached(struct probe_heap *p, const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st))
+		memset(&st, 0, sizeof(st));
+	p->attached = xgrow(p->attached, &p->cap_attached, p->nr_attached + 1,
+			    sizeof(*p->attached));
+	p->attached[p->nr_attached++] = (struct attached){
+		.path = xstrdup(path), .dev = st.st_dev, .ino = st.st_ino };
 }
 
 /* Attaches to the allocator files of pid not attached yet. Returns functions attached. */
@@ -405,13 +429,9 @@ static int attach_new_files(struct probe_heap *p, uint32_t pid, char *err, size_
 	if (kept) {
 		done = attach_fns(p, pid, fns, kept, &p->links, &p->nr_links, &p->cap_links, err,
 				  errlen);
-		for (int i = 0; done > 0 && i < kept; i++) {
-			if (attached_file(p, fns[i].path))
-				continue;
-			p->attached = xgrow(p->attached, &p->cap_attached, p->nr_attached + 1,
-					    sizeof(*p->attached));
-			p->attached[p->nr_attached++] = xstrdup(fns[i].path);
-		}
+		for (int i = 0; done > 0 && i < kept; i++)
+			if (!attached_file(p, fns[i].path))
+				note_attached(p, fns[i].path);
 	}
 	free(fns);
 	return done;
@@ -423,10 +443,10 @@ static void describe(struct probe_heap *p)
 				    p->raw_tp ? "raw_tp" : "tp_btf");
 
 	if (p->exact && !p->exact_done && p->nr_attached && n < sizeof(p->describe)) {
-		const char *lib = strrchr(p->attached[0], '/');
+		const char *lib = strrchr(p->attached[0].path, '/');
 
 		snprintf(p->describe + n, sizeof(p->describe) - n, " + %zu uprobes on %s%s",
-			 p->nr_links, lib ? lib + 1 : p->attached[0],
+			 p->nr_links, lib ? lib + 1 : p->attached[0].path,
 			 p->nr_attached > 1 ? " and more" : "");
 	}
 }
@@ -698,7 +718,7 @@ void probe_heap_free(struct probe_heap *p)
 		bpf_link__destroy(p->links[i]);
 	free(p->links);
 	for (size_t i = 0; i < p->nr_attached; i++)
-		free(p->attached[i]);
+		free(p->attached[i].path);
 	free(p->attached);
 	bpf_link__destroy(p->rss_link);
 	bpf_link__destroy(p->fork_link);

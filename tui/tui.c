@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "model/model.h"
+#include "model/quality.h"
 #include "model/window.h"
 #include "model/xalloc.h"
 #include "canvas.h"
@@ -274,6 +275,7 @@ static void draw_header(struct tui *t)
 	char clock[32], buf[64], where[96] = "";
 	time_t now = t->term ? time(NULL) : 0;
 	struct tm tm;
+	struct quality q;
 	uint64_t lost = 0;
 	int x, rx, n;
 
@@ -334,10 +336,22 @@ static void draw_header(struct tui *t)
 		snprintf(segs[2].value, sizeof(segs[2].value), "%llu", (unsigned long long)lost);
 		if (lost)
 			segs[2].role = CANVAS_WARNING;
-		view_pct(buf, sizeof(buf), w->truncated, w->samples);
-		snprintf(segs[3].value, sizeof(segs[3].value), "%s%s%s%s",
-			 t->info.unwind ? t->info.unwind : "fp", w->samples ? ", " : "",
-			 w->samples ? buf : "", w->samples ? "% truncated" : "");
+		/* Unwind quality, so the profile can be judged: stacks reaching their thread's
+		 * root, and stacks the unwinder cut short. */
+		quality_of(t->ctx.model, w, &q);
+		if (q.samples) {
+			char root[16];
+
+			view_pct(root, sizeof(root), q.reached_root, q.samples);
+			view_pct(buf, sizeof(buf), q.truncated, q.samples);
+			snprintf(segs[3].value, sizeof(segs[3].value), "%s, %s%% root%s%s%s",
+				 t->info.unwind ? t->info.unwind : "fp", root,
+				 q.truncated ? ", " : "", q.truncated ? buf : "",
+				 q.truncated ? "% cut" : "");
+		} else {
+			snprintf(segs[3].value, sizeof(segs[3].value), "%s",
+				 t->info.unwind ? t->info.unwind : "fp");
+		}
 		put_segs(c, 1, 0, c->w - right, segs, 4, "  ", CANVAS_HEADER);
 		if (t->paused)
 			canvas_put(c, 1, c->w - 8, -1, CANVAS_PAUSED, " PAUSED ");

@@ -241,16 +241,28 @@ static void draw_chart(struct heap_view *v, struct canvas *c, int y, int rows)
 	if (cols > 512)
 		cols = 512;
 	shown = n < (size_t)cols ? n : (size_t)cols;
+	/* the reading in effect at the left edge (one scan back), then carried forward */
+	have[0] = shown && rss_at(m, v->pid, shown - 1, &rss[0]);
 	for (size_t i = 0; i < shown; i++) {
-		size_t ago = shown - 1 - i;
+		const struct tick *t = model_tick(m, shown - 1 - i);
 
-		have[i] = rss_at(m, v->pid, ago, &rss[i]);
+		if (i) {
+			have[i] = have[i - 1];
+			rss[i] = rss[i - 1];
+		}
+		for (size_t k = 0; k < t->nr_memory; k++) {
+			if (t->memory[k].pid == v->pid &&
+			    (t->memory[k].known & 1u << MODEL_MEM_RSS)) {
+				rss[i] = t->memory[k].v[MODEL_MEM_RSS];
+				have[i] = true;
+			}
+		}
 		if (!have[i])
 			continue;
 		if (!any)
 			acc = (int64_t)rss[i];
 		else
-			acc += tracked_in(v->ctx, model_tick(m, ago), v->pid, allocs);
+			acc += tracked_in(v->ctx, t, v->pid, allocs);
 		track[i] = acc;
 		any = true;
 		if (rss[i] < lo)

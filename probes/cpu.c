@@ -20,6 +20,7 @@
 #include "model/model.h"
 #include "model/unwind.h"
 #include "model/xalloc.h"
+#include "probes/probe.h"
 #include "probes/cpu.h"
 #include "probes/cpu_abi.h"
 #include "cpu.skel.h"
@@ -48,124 +49,6 @@ struct probe_cpu {
 	int consumed;
 };
 
-/*
- * libbpf must never write to the terminal (the TUI owns it): its messages are dropped, except the
- * first warning after arm_libbpf_log(), which error messages may quote. FLAMETOP_LIBBPF_DEBUG=1
- * sends everything to stderr instead.
- */
-static char libbpf_msg[256];
-static bool libbpf_debug;
-
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	char *nl;
-
-	if (libbpf_debug)
-		return vfprintf(stderr, fmt, ap);
-	if (level != LIBBPF_WARN || libbpf_msg[0])
-		return 0;
-	vsnprintf(libbpf_msg, sizeof(libbpf_msg), fmt, ap);
-	nl = strchr(libbpf_msg, '\n');
-	if (nl)
-		*nl = '\0';
-	/* noise: kernels >= 5.11 account BPF memory to the cgroup, not to the memlock limit */
-	if (strstr(libbpf_msg, "RLIMIT_MEMLOCK"))
-		libbpf_msg[0] = '\0';
-	return 0;
-}
-
-static void arm_libbpf_log(void)
-{
-	const char *dbg = getenv("FLAMETOP_LIBBPF_DEBUG");
-
-	libbpf_debug = dbg && *dbg && strcmp(dbg, "0") != 0;
-	libbpf_set_print(libbpf_print);
-	libbpf_msg[0] = '\0';
-}
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-/* Appends " (libbpf: ...)" when libbpf said something. */
-static void append_libbpf(char *err, size_t errlen)
-{
-	size_t n;
-
-	if (!err || !errlen || !libbpf_msg[0])
-		return;
-	n = strlen(err);
-	if (n + 1 < errlen)
-		snprintf(err + n, errlen - n, " (%s)", libbpf_msg);
-}
-
-static int read_sysctl(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "re");
-	char *nl;
-
-	if (!f)
-		return -errno;
-	if (!fgets(buf, (int)len, f)) {
-		fclose(f);
-		return -EIO;
-	}
-	fclose(f);
-	nl = strchr(buf, '\n');
-	if (nl)
-		*nl = '\0';
-	return 0;
-}
-
-/* Marks online[cpu] from a kernel cpu list such as "0-3,5,7-8". */
-static int parse_cpu_list(const char *s, bool *online, int nr)
-{
-	while (*s && *s != '\n') {
-		unsigned long a, b;
-		char *end;
-
-		errno = 0;
-		a = strtoul(s, &end, 10);
-		if (end == s || errno)
-			return -EINVAL;
-		b = a;
-		s = end;
-		if (*s == '-') {
-			s++;
-			b = strtoul(s, &end, 10);
-			if (end == s || errno || b < a)
-				return -EINVAL;
-			s = end;
-		}
-		for (unsigned long c = a; c <= b && c < (unsigned long)nr; c++)
-			online[c] = true;
-		if (*s == ',')
-			s++;
-		else if (*s && *s != '\n')
-			return -EINVAL;
-	}
-	return 0;
-}
-
-static void online_cpus(bool *online, int nr)
-{
-	char buf[1024];
-
-	if (read_sysctl("/sys/devices/system/cpu/online", buf, sizeof(buf)) == 0 &&
-	    parse_cpu_list(buf, online, nr) == 0)
-		return;
-	/* unknown: try every possible CPU and skip those that fail with ENODEV */
-	for (int i = 0; i < nr; i++)
-		online[i] = true;
-}
-
 static int open_cpu_clock(int cpu, unsigned freq_hz)
 {
 	struct perf_event_attr attr = {
@@ -187,23 +70,23 @@ static void perf_open_err(int e, unsigned freq_hz, char *err, size_t errlen)
 	char val[64];
 
 	if (e == -EACCES || e == -EPERM) {
-		if (read_sysctl("/proc/sys/kernel/perf_event_paranoid", val, sizeof(val)))
+		if (probe_read_line("/proc/sys/kernel/perf_event_paranoid", val, sizeof(val)))
 			snprintf(val, sizeof(val), "unknown");
-		set_err(err, errlen,
+		probe_err(err, errlen,
 			"cannot open perf events: %s (kernel.perf_event_paranoid is %s; need root "
 			"or CAP_PERFMON, or lower /proc/sys/kernel/perf_event_paranoid)",
 			strerror(-e), val);
-	} else if (e == -EINVAL && read_sysctl(rate, val, sizeof(val)) == 0 &&
+	} else if (e == -EINVAL && probe_read_line(rate, val, sizeof(val)) == 0 &&
 		   strtoull(val, NULL, 10) < freq_hz) {
-		set_err(err, errlen,
+		probe_err(err, errlen,
 			"cannot sample at %u Hz: above kernel.perf_event_max_sample_rate (%s)",
 			freq_hz, val);
 	} else if (e == -ENOENT || e == -EOPNOTSUPP) {
-		set_err(err, errlen,
+		probe_err(err, errlen,
 			"cannot open perf events: %s (this kernel has no cpu-clock software event)",
 			strerror(-e));
 	} else {
-		set_err(err, errlen, "cannot open perf events: %s", strerror(-e));
+		probe_err(err, errlen, "cannot open perf events: %s", strerror(-e));
 	}
 }
 
@@ -212,7 +95,7 @@ static int attach_cpus(struct probe_cpu *p, unsigned freq_hz, char *err, size_t 
 	bool *online = xcalloc((size_t)p->nr_possible, sizeof(*online));
 	int first_err = 0;
 
-	online_cpus(online, p->nr_possible);
+	probe_online_cpus(online, p->nr_possible);
 	p->links = xcalloc((size_t)p->nr_possible, sizeof(*p->links));
 	for (int cpu = 0; cpu < p->nr_possible; cpu++) {
 		struct bpf_link *link;
@@ -235,10 +118,10 @@ static int attach_cpus(struct probe_cpu *p, unsigned freq_hz, char *err, size_t 
 
 			close(fd);
 			if (!first_err) {
-				set_err(err, errlen,
+				probe_err(err, errlen,
 					"failed to attach BPF program to perf event on CPU %d: %s",
 					cpu, strerror(-e));
-				append_libbpf(err, errlen);
+				probe_err_libbpf(err, errlen);
 				first_err = e;
 			}
 			continue;
@@ -248,7 +131,7 @@ static int attach_cpus(struct probe_cpu *p, unsigned freq_hz, char *err, size_t 
 	free(online);
 	if (p->nr_links == 0) {
 		if (!first_err) {
-			set_err(err, errlen, "cannot sample: no online CPU could be opened");
+			probe_err(err, errlen, "cannot sample: no online CPU could be opened");
 			return -ENODEV;
 		}
 		return first_err;
@@ -404,17 +287,17 @@ int probe_cpu_new(const struct probe_cpu_opts *opts, struct probe_cpu **out, cha
 	int e;
 
 	*out = NULL;
-	set_err(err, errlen, "unknown error");
-	arm_libbpf_log();
+	probe_err(err, errlen, "unknown error");
+	probe_libbpf_quiet();
 
 	if (nr_pids > CPU_MAX_TARGETS) {
-		set_err(err, errlen, "too many target processes: %zu (at most %d)", nr_pids,
+		probe_err(err, errlen, "too many target processes: %zu (at most %d)", nr_pids,
 			CPU_MAX_TARGETS);
 		return -E2BIG;
 	}
 	if (access(BTF_PATH, R_OK) != 0) {
 		e = -errno;
-		set_err(err, errlen,
+		probe_err(err, errlen,
 			"cannot load BPF programs: kernel BTF is not available (%s: %s; needs a "
 			"kernel built with CONFIG_DEBUG_INFO_BTF=y)",
 			BTF_PATH, strerror(-e));
@@ -426,7 +309,7 @@ int probe_cpu_new(const struct probe_cpu_opts *opts, struct probe_cpu **out, cha
 	e = libbpf_num_possible_cpus();
 	if (e <= 0) {
 		e = e ? e : -EINVAL;
-		set_err(err, errlen, "failed to count possible CPUs: %s", strerror(-e));
+		probe_err(err, errlen, "failed to count possible CPUs: %s", strerror(-e));
 		goto err;
 	}
 	p->nr_possible = e;
@@ -435,8 +318,8 @@ int probe_cpu_new(const struct probe_cpu_opts *opts, struct probe_cpu **out, cha
 	p->skel = cpu_bpf__open();
 	if (!p->skel) {
 		e = -errno;
-		set_err(err, errlen, "failed to open BPF object: %s", strerror(-e));
-		append_libbpf(err, errlen);
+		probe_err(err, errlen, "failed to open BPF object: %s", strerror(-e));
+		probe_err_libbpf(err, errlen);
 		goto err;
 	}
 	p->skel->rodata->filter_pids = p->filter;
@@ -448,7 +331,7 @@ int probe_cpu_new(const struct probe_cpu_opts *opts, struct probe_cpu **out, cha
 		p->copies = true;
 		e = bpf_map__set_max_entries(p->skel->maps.uscratch, (__u32)p->nr_possible);
 		if (e) {
-			set_err(err, errlen, "failed to size the stack scratch map: %s",
+			probe_err(err, errlen, "failed to size the stack scratch map: %s",
 				strerror(-e));
 			goto err;
 		}
@@ -459,33 +342,33 @@ int probe_cpu_new(const struct probe_cpu_opts *opts, struct probe_cpu **out, cha
 	e = bpf_map__set_max_entries(p->skel->maps.events,
 				     (__u32)ring_size(p->nr_possible, p->copies));
 	if (e) {
-		set_err(err, errlen, "failed to size the ring buffer: %s", strerror(-e));
+		probe_err(err, errlen, "failed to size the ring buffer: %s", strerror(-e));
 		goto err;
 	}
 
 	e = cpu_bpf__load(p->skel);
 	if (e) {
 		if (e == -EPERM) {
-			set_err(err, errlen,
+			probe_err(err, errlen,
 				"cannot load BPF programs: %s (need root or CAP_BPF+CAP_PERFMON; "
 				"try: sudo flametop)",
 				strerror(-e));
 			goto err;
 		}
 		if (e == -EACCES) /* privileges are EPERM; EACCES is the verifier */
-			set_err(err, errlen,
+			probe_err(err, errlen,
 				"cannot load BPF programs: the verifier rejected them (%s)",
 				strerror(-e));
 		else
-			set_err(err, errlen, "cannot load BPF programs: %s", strerror(-e));
-		append_libbpf(err, errlen);
+			probe_err(err, errlen, "cannot load BPF programs: %s", strerror(-e));
+		probe_err_libbpf(err, errlen);
 		goto err;
 	}
 
 	for (size_t i = 0; i < nr_pids; i++) {
 		e = probe_cpu_add_pid(p, opts->pids[i]);
 		if (e) {
-			set_err(err, errlen, "failed to add target pid %u: %s", opts->pids[i],
+			probe_err(err, errlen, "failed to add target pid %u: %s", opts->pids[i],
 				strerror(-e));
 			goto err;
 		}
@@ -495,9 +378,9 @@ int probe_cpu_new(const struct probe_cpu_opts *opts, struct probe_cpu **out, cha
 	if (p->filter) {
 		e = cpu_bpf__attach(p->skel);
 		if (e) {
-			set_err(err, errlen, "failed to attach process tracepoints: %s",
+			probe_err(err, errlen, "failed to attach process tracepoints: %s",
 				strerror(-e));
-			append_libbpf(err, errlen);
+			probe_err_libbpf(err, errlen);
 			goto err;
 		}
 	}
@@ -505,8 +388,8 @@ int probe_cpu_new(const struct probe_cpu_opts *opts, struct probe_cpu **out, cha
 	p->rb = ring_buffer__new(bpf_map__fd(p->skel->maps.events), on_record, p, NULL);
 	if (!p->rb) {
 		e = -errno;
-		set_err(err, errlen, "failed to create ring buffer reader: %s", strerror(-e));
-		append_libbpf(err, errlen);
+		probe_err(err, errlen, "failed to create ring buffer reader: %s", strerror(-e));
+		probe_err_libbpf(err, errlen);
 		goto err;
 	}
 

@@ -21,6 +21,7 @@
 #include "model/model.h"
 #include "model/unwind.h"
 #include "model/xalloc.h"
+#include "probes/probe.h"
 #include "probes/heap.h"
 #include "probes/heap_abi.h"
 #include "probes/heap_match.h"
@@ -73,57 +74,6 @@ struct probe_heap {
 };
 
 #define DRAIN_BUDGET_NS 50000000ull /* at most 50 ms per drain */
-
-static char libbpf_msg[256];
-static bool libbpf_debug;
-
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	char *nl;
-
-	if (libbpf_debug)
-		return vfprintf(stderr, fmt, ap);
-	if (level != LIBBPF_WARN || libbpf_msg[0])
-		return 0;
-	vsnprintf(libbpf_msg, sizeof(libbpf_msg), fmt, ap);
-	nl = strchr(libbpf_msg, '\n');
-	if (nl)
-		*nl = '\0';
-	if (strstr(libbpf_msg, "RLIMIT_MEMLOCK"))
-		libbpf_msg[0] = '\0';
-	return 0;
-}
-
-static void arm_libbpf_log(void)
-{
-	const char *dbg = getenv("FLAMETOP_LIBBPF_DEBUG");
-
-	libbpf_debug = dbg && *dbg && strcmp(dbg, "0") != 0;
-	libbpf_set_print(libbpf_print);
-	libbpf_msg[0] = '\0';
-}
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-static void append_libbpf(char *err, size_t errlen)
-{
-	size_t n;
-
-	if (!err || !errlen || !libbpf_msg[0])
-		return;
-	n = strlen(err);
-	if (n + 1 < errlen)
-		snprintf(err + n, errlen - n, " (%s)", libbpf_msg);
-}
 
 static uint64_t now_ns(void)
 {
@@ -334,9 +284,9 @@ static int attach_fns(struct probe_heap *p, uint32_t pid, const struct heap_sym_
 		if (e) {
 			if (!first) {
 				first = e;
-				set_err(err, errlen, "cannot attach uprobe to %s in %s: %s",
+				probe_err(err, errlen, "cannot attach uprobe to %s in %s: %s",
 					fn->name, fn->path, strerror(-e));
-				append_libbpf(err, errlen);
+				probe_err_libbpf(err, errlen);
 			}
 			continue;
 		}
@@ -417,7 +367,7 @@ static int attach_new_files(struct probe_heap *p, uint32_t pid, char *err, size_
 
 	if (n <= 0) {
 		if (!n)
-			set_err(err, errlen,
+			probe_err(err, errlen,
 				"no allocator found in process %u (no mapped file defines "
 				"malloc or free: a Go program, or a stripped static binary?)",
 				pid);
@@ -573,8 +523,8 @@ static int load(struct probe_heap *p, const struct probe_heap_opts *opts, bool r
 	p->skel = heap_bpf__open();
 	if (!p->skel) {
 		e = -errno;
-		set_err(err, errlen, "failed to open BPF object: %s", strerror(-e));
-		append_libbpf(err, errlen);
+		probe_err(err, errlen, "failed to open BPF object: %s", strerror(-e));
+		probe_err_libbpf(err, errlen);
 		return e;
 	}
 	p->skel->rodata->filter_pids = p->filter;
@@ -588,19 +538,19 @@ static int load(struct probe_heap *p, const struct probe_heap_opts *opts, bool r
 	if (!e)
 		e = bpf_map__set_max_entries(p->skel->maps.scratch, (__u32)p->nr_possible);
 	if (e) {
-		set_err(err, errlen, "failed to size BPF maps: %s", strerror(-e));
+		probe_err(err, errlen, "failed to size BPF maps: %s", strerror(-e));
 		return e;
 	}
 	e = heap_bpf__load(p->skel);
 	if (e) {
 		if (e == -EPERM)
-			set_err(err, errlen,
+			probe_err(err, errlen,
 				"cannot load BPF programs: %s (need root or CAP_BPF+CAP_PERFMON; "
 				"try: sudo flametop)",
 				strerror(-e));
 		else
-			set_err(err, errlen, "cannot load BPF programs: %s", strerror(-e));
-		append_libbpf(err, errlen);
+			probe_err(err, errlen, "cannot load BPF programs: %s", strerror(-e));
+		probe_err_libbpf(err, errlen);
 	}
 	return e;
 }
@@ -613,26 +563,26 @@ int probe_heap_new(const struct probe_heap_opts *opts, struct probe_heap **out, 
 	int e;
 
 	*out = NULL;
-	set_err(err, errlen, "unknown error");
-	arm_libbpf_log();
+	probe_err(err, errlen, "unknown error");
+	probe_libbpf_quiet();
 	if (nr_pids > HEAP_MAX_TARGETS) {
-		set_err(err, errlen, "too many target processes: %zu", nr_pids);
+		probe_err(err, errlen, "too many target processes: %zu", nr_pids);
 		return -E2BIG;
 	}
 	if (opts->exact && nr_pids > 1) {
-		set_err(err, errlen, "leak mode (--heap exact) takes one target process, not %zu",
+		probe_err(err, errlen, "leak mode (--heap exact) takes one target process, not %zu",
 			nr_pids);
 		return -EINVAL;
 	}
 	if (opts->exact && !nr_pids && !opts->filter) {
-		set_err(err, errlen,
+		probe_err(err, errlen,
 			"leak mode (--heap exact) needs one target: -p PID or -- CMD (it traps "
 			"every allocator call of the process it traces)");
 		return -EINVAL;
 	}
 	if (access(BTF_PATH, R_OK) != 0) {
 		e = -errno;
-		set_err(err, errlen,
+		probe_err(err, errlen,
 			"cannot load BPF programs: kernel BTF is not available (%s: %s)", BTF_PATH,
 			strerror(-e));
 		return e == -ENOENT ? -EOPNOTSUPP : e;
@@ -644,7 +594,7 @@ int probe_heap_new(const struct probe_heap_opts *opts, struct probe_heap **out, 
 	e = libbpf_num_possible_cpus();
 	if (e <= 0) {
 		e = e ? e : -EINVAL;
-		set_err(err, errlen, "failed to count possible CPUs: %s", strerror(-e));
+		probe_err(err, errlen, "failed to count possible CPUs: %s", strerror(-e));
 		goto err;
 	}
 	p->nr_possible = e;
@@ -655,7 +605,7 @@ int probe_heap_new(const struct probe_heap_opts *opts, struct probe_heap **out, 
 	e = load(p, opts, p->raw_tp, err, errlen);
 	if (e && e != -EPERM && !p->raw_tp) {
 		p->raw_tp = true;
-		libbpf_msg[0] = '\0';
+		probe_libbpf_quiet();
 		e = load(p, opts, true, err, errlen);
 	}
 	if (e)
@@ -663,7 +613,7 @@ int probe_heap_new(const struct probe_heap_opts *opts, struct probe_heap **out, 
 	for (size_t i = 0; i < nr_pids; i++) {
 		e = probe_heap_add_pid(p, opts->pids[i]);
 		if (e) {
-			set_err(err, errlen, "failed to add target pid %u: %s", opts->pids[i],
+			probe_err(err, errlen, "failed to add target pid %u: %s", opts->pids[i],
 				strerror(-e));
 			goto err;
 		}
@@ -674,25 +624,25 @@ int probe_heap_new(const struct probe_heap_opts *opts, struct probe_heap **out, 
 			p->fork_link = bpf_program__attach(p->skel->progs.on_proc_fork);
 		if (!p->exit_link || (opts->follow_children && !p->fork_link)) {
 			e = -errno;
-			set_err(err, errlen, "failed to attach process tracepoints: %s",
+			probe_err(err, errlen, "failed to attach process tracepoints: %s",
 				strerror(-e));
-			append_libbpf(err, errlen);
+			probe_err_libbpf(err, errlen);
 			goto err;
 		}
 	}
 	p->rb = ring_buffer__new(bpf_map__fd(p->skel->maps.events), on_record, p, NULL);
 	if (!p->rb) {
 		e = -errno;
-		set_err(err, errlen, "failed to create ring buffer reader: %s", strerror(-e));
+		probe_err(err, errlen, "failed to create ring buffer reader: %s", strerror(-e));
 		goto err;
 	}
 	p->rss_link = bpf_program__attach(p->raw_tp ? p->skel->progs.on_rss_raw
 						    : p->skel->progs.on_rss_btf);
 	if (!p->rss_link) {
 		e = -errno;
-		set_err(err, errlen, "failed to attach to the rss_stat tracepoint: %s",
+		probe_err(err, errlen, "failed to attach to the rss_stat tracepoint: %s",
 			strerror(-e));
-		append_libbpf(err, errlen);
+		probe_err_libbpf(err, errlen);
 		goto err;
 	}
 	describe(p);

@@ -31,6 +31,7 @@
 #include "model/unwind.h"
 #include "model/xalloc.h"
 #include "probes/perf.h"
+#include "probes/probe.h"
 
 #define DEFAULT_FREQ_HZ 99
 #define MAX_CHAIN 127        /* kernel.perf_event_max_stack's default */
@@ -75,17 +76,6 @@ struct probe_perf {
 	int consumed;
 };
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -94,27 +84,9 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static int read_line(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "re");
-	char *nl;
-
-	if (!f)
-		return -errno;
-	if (!fgets(buf, (int)len, f)) {
-		fclose(f);
-		return -EIO;
-	}
-	fclose(f);
-	nl = strchr(buf, '\n');
-	if (nl)
-		*nl = '\0';
-	return 0;
-}
-
 static void paranoid(char *buf, size_t len)
 {
-	if (read_line("/proc/sys/kernel/perf_event_paranoid", buf, len))
+	if (probe_read_line("/proc/sys/kernel/perf_event_paranoid", buf, len))
 		snprintf(buf, len, "unknown");
 }
 
@@ -174,7 +146,7 @@ static const char *comm_of(struct probe_perf *p, uint32_t pid, uint32_t tid)
 	if (c->valid && c->pid == pid)
 		return c->comm;
 	snprintf(path, sizeof(path), "/proc/%" PRIu32 "/task/%" PRIu32 "/comm", pid, tid);
-	if (read_line(path, buf, sizeof(buf)))
+	if (probe_read_line(path, buf, sizeof(buf)))
 		return NULL; /* gone: keep asking, a COMM record may still come */
 	comm_set(p, pid, tid, buf, strlen(buf));
 	return c->comm;
@@ -260,23 +232,23 @@ static void open_err(int e, const char *what, char *err, size_t errlen)
 
 	paranoid(val, sizeof(val));
 	if (e == -EACCES || e == -EPERM)
-		set_err(err, errlen,
+		probe_err(err, errlen,
 			"cannot open perf events for %s: %s (kernel.perf_event_paranoid is %s: "
 			"your own processes need it <= 2, the whole system needs <= 0, or run as "
 			"root / with CAP_PERFMON)",
 			what, strerror(-e), val);
 	else if (e == -EMFILE || e == -ENFILE)
-		set_err(err, errlen,
+		probe_err(err, errlen,
 			"cannot open perf events for %s: %s (one per thread and CPU: raise the "
 			"open-file limit, ulimit -n)",
 			what, strerror(-e));
 	else if (e == -ENOENT || e == -EOPNOTSUPP)
-		set_err(err, errlen,
+		probe_err(err, errlen,
 			"cannot open perf events for %s: %s (this kernel has no cpu-clock software "
 			"event)",
 			what, strerror(-e));
 	else
-		set_err(err, errlen, "cannot open perf events for %s: %s", what, strerror(-e));
+		probe_err(err, errlen, "cannot open perf events for %s: %s", what, strerror(-e));
 }
 
 /* Opens the events of every thread of process pid, enabled. */
@@ -293,7 +265,7 @@ static int open_process(struct probe_perf *p, uint32_t pid, char *err, size_t er
 	d = opendir(path);
 	if (!d) {
 		e = errno == ENOENT ? -ESRCH : -errno;
-		set_err(err, errlen, "cannot list the threads of pid %" PRIu32 ": %s", pid,
+		probe_err(err, errlen, "cannot list the threads of pid %" PRIu32 ": %s", pid,
 			strerror(-e));
 		return e;
 	}
@@ -331,7 +303,7 @@ out:
 		return e;
 	}
 	if (!opened) {
-		set_err(err, errlen, "no such process: %" PRIu32, pid);
+		probe_err(err, errlen, "no such process: %" PRIu32, pid);
 		return -ESRCH;
 	}
 	for (size_t i = first; i < p->nr_fds; i++)
@@ -363,7 +335,7 @@ static int open_system(struct probe_perf *p, char *err, size_t errlen)
 			char val[32];
 
 			paranoid(val, sizeof(val));
-			set_err(err, errlen,
+			probe_err(err, errlen,
 				"cannot sample the whole system with perf events: %s "
 				"(kernel.perf_event_paranoid is %s; needs root or CAP_PERFMON, or "
 				"profile your own processes: -p PID or -- CMD)",
@@ -376,39 +348,6 @@ static int open_system(struct probe_perf *p, char *err, size_t errlen)
 	for (size_t i = 0; i < p->nr_fds; i++)
 		ioctl(p->fds[i], PERF_EVENT_IOC_ENABLE, 0);
 	return 0;
-}
-
-/* Marks online[cpu] from /sys/devices/system/cpu/online ("0-3,5"); all when unreadable. */
-static void online_cpus(bool *online, int nr)
-{
-	char buf[1024], *s = buf, *end;
-
-	if (read_line("/sys/devices/system/cpu/online", buf, sizeof(buf))) {
-		for (int i = 0; i < nr; i++)
-			online[i] = true;
-		return;
-	}
-	while (*s) {
-		unsigned long a, b;
-
-		errno = 0;
-		a = strtoul(s, &end, 10);
-		if (end == s || errno)
-			return;
-		b = a;
-		s = end;
-		if (*s == '-') {
-			b = strtoul(s + 1, &end, 10);
-			if (end == s + 1 || errno || b < a)
-				return;
-			s = end;
-		}
-		for (unsigned long c = a; c <= b && c < (unsigned long)nr; c++)
-			online[c] = true;
-		if (*s != ',')
-			return;
-		s++;
-	}
 }
 
 /*
@@ -424,7 +363,7 @@ static size_t ring_pages(int nr_online)
 
 	if (geteuid() == 0)
 		return pages;
-	if (read_line("/proc/sys/kernel/perf_event_mlock_kb", buf, sizeof(buf)))
+	if (probe_read_line("/proc/sys/kernel/perf_event_mlock_kb", buf, sizeof(buf)))
 		return 8;
 	errno = 0;
 	kb = strtoull(buf, &end, 10);
@@ -451,7 +390,7 @@ int probe_perf_new(const struct probe_perf_opts *opts, struct probe_perf **out, 
 	int e, nr_online = 0;
 
 	*out = NULL;
-	set_err(err, errlen, "unknown error");
+	probe_err(err, errlen, "unknown error");
 	if (stack > PROBE_PERF_STACK_MAX)
 		stack = PROBE_PERF_STACK_MAX;
 	stack = (stack + 7) & ~7u;
@@ -465,13 +404,13 @@ int probe_perf_new(const struct probe_perf_opts *opts, struct probe_perf **out, 
 	p->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (p->epfd < 0) {
 		e = -errno;
-		set_err(err, errlen, "cannot create an epoll set: %s", strerror(-e));
+		probe_err(err, errlen, "cannot create an epoll set: %s", strerror(-e));
 		goto err;
 	}
 	nr = sysconf(_SC_NPROCESSORS_CONF);
 	p->nr_cpus = nr > 0 && nr < 65536 ? (int)nr : 1;
 	p->online = xcalloc((size_t)p->nr_cpus, sizeof(*p->online));
-	online_cpus(p->online, p->nr_cpus);
+	probe_online_cpus(p->online, p->nr_cpus);
 	p->rings = xcalloc((size_t)p->nr_cpus, sizeof(*p->rings));
 	for (int i = 0; i < p->nr_cpus; i++) {
 		p->rings[i].fd = -1;

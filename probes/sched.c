@@ -23,6 +23,7 @@
 
 #include "model/model.h"
 #include "model/xalloc.h"
+#include "probes/probe.h"
 #include "probes/proc.h"
 #include "probes/sched.h"
 #include "probes/sched_abi.h"
@@ -58,60 +59,6 @@ struct probe_sched {
 	struct model *m;
 	int consumed;
 };
-
-/*
- * libbpf must never write to the terminal (the TUI owns it): its messages are dropped, except the
- * first warning, which error messages quote. FLAMETOP_LIBBPF_DEBUG=1 sends everything to stderr.
- * (The same policy as probes/cpu.c.)
- */
-static char libbpf_msg[256];
-static bool libbpf_debug;
-
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	char *nl;
-
-	if (libbpf_debug)
-		return vfprintf(stderr, fmt, ap);
-	if (level != LIBBPF_WARN || libbpf_msg[0])
-		return 0;
-	vsnprintf(libbpf_msg, sizeof(libbpf_msg), fmt, ap);
-	nl = strchr(libbpf_msg, '\n');
-	if (nl)
-		*nl = '\0';
-	return 0;
-}
-
-static void arm_libbpf_log(void)
-{
-	const char *dbg = getenv("FLAMETOP_LIBBPF_DEBUG");
-
-	libbpf_debug = dbg && *dbg && strcmp(dbg, "0") != 0;
-	libbpf_set_print(libbpf_print);
-	libbpf_msg[0] = '\0';
-}
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-static void append_libbpf(char *err, size_t errlen)
-{
-	size_t n;
-
-	if (!err || !errlen || !libbpf_msg[0])
-		return;
-	n = strlen(err);
-	if (n + 1 < errlen)
-		snprintf(err + n, errlen - n, " (%s)", libbpf_msg);
-}
 
 static uint64_t now_ns(void)
 {
@@ -304,17 +251,17 @@ static void choose_programs(struct sched_bpf *s, bool raw, bool follow)
 static void load_err(int e, char *err, size_t errlen)
 {
 	if (e == -EPERM)
-		set_err(err, errlen,
+		probe_err(err, errlen,
 			"cannot load BPF programs: %s (need root or CAP_BPF+CAP_PERFMON; try: sudo "
 			"flametop)",
 			strerror(-e));
 	else if (e == -EACCES)
-		set_err(err, errlen,
+		probe_err(err, errlen,
 			"cannot load BPF programs: the kernel's verifier rejected them (%s)",
 			strerror(-e));
 	else
-		set_err(err, errlen, "cannot load BPF programs: %s", strerror(-e));
-	append_libbpf(err, errlen);
+		probe_err(err, errlen, "cannot load BPF programs: %s", strerror(-e));
+	probe_err_libbpf(err, errlen);
 }
 
 /* Opens, sizes and loads one program set. */
@@ -325,12 +272,12 @@ static int load(struct probe_sched *p, const struct probe_sched_opts *opts, bool
 						      : PROBE_SCHED_MIN_BLOCK_US;
 	int e;
 
-	libbpf_msg[0] = '\0';
+	probe_libbpf_quiet();
 	p->skel = sched_bpf__open();
 	if (!p->skel) {
 		e = -errno;
-		set_err(err, errlen, "failed to open BPF object: %s", strerror(-e));
-		append_libbpf(err, errlen);
+		probe_err(err, errlen, "failed to open BPF object: %s", strerror(-e));
+		probe_err_libbpf(err, errlen);
 		return e;
 	}
 	p->skel->rodata->filter_pids = p->filter;
@@ -342,7 +289,7 @@ static int load(struct probe_sched *p, const struct probe_sched_opts *opts, bool
 	if (!e)
 		e = bpf_map__set_max_entries(p->skel->maps.stacks, p->max_threads);
 	if (e) {
-		set_err(err, errlen, "failed to size the BPF maps: %s", strerror(-e));
+		probe_err(err, errlen, "failed to size the BPF maps: %s", strerror(-e));
 		return e;
 	}
 	e = sched_bpf__load(p->skel);
@@ -360,9 +307,9 @@ static int attach(struct probe_sched *p, char *err, size_t errlen)
 	p->skel->bss->attach_ns = now_ns();
 	e = sched_bpf__attach(p->skel);
 	if (e) {
-		set_err(err, errlen, "failed to attach to the scheduler's tracepoints: %s",
+		probe_err(err, errlen, "failed to attach to the scheduler's tracepoints: %s",
 			strerror(-e));
-		append_libbpf(err, errlen);
+		probe_err_libbpf(err, errlen);
 	}
 	return e;
 }
@@ -398,16 +345,16 @@ int probe_sched_new(const struct probe_sched_opts *opts, struct probe_sched **ou
 	int e;
 
 	*out = NULL;
-	set_err(err, errlen, "unknown error");
-	arm_libbpf_log();
+	probe_err(err, errlen, "unknown error");
+	probe_libbpf_quiet();
 	if (nr_pids > SCHED_MAX_TARGETS) {
-		set_err(err, errlen, "too many target processes: %zu (at most %d)", nr_pids,
+		probe_err(err, errlen, "too many target processes: %zu (at most %d)", nr_pids,
 			SCHED_MAX_TARGETS);
 		return -E2BIG;
 	}
 	if (access(BTF_PATH, R_OK) != 0) {
 		e = -errno;
-		set_err(err, errlen,
+		probe_err(err, errlen,
 			"cannot load BPF programs: kernel BTF is not available (%s: %s; needs a "
 			"kernel built with CONFIG_DEBUG_INFO_BTF=y)",
 			BTF_PATH, strerror(-e));
@@ -420,7 +367,7 @@ int probe_sched_new(const struct probe_sched_opts *opts, struct probe_sched **ou
 	p->filter = nr_pids > 0 || (opts && opts->filter);
 	e = libbpf_num_possible_cpus();
 	if (e <= 0) {
-		set_err(err, errlen, "failed to count possible CPUs: %s",
+		probe_err(err, errlen, "failed to count possible CPUs: %s",
 			strerror(e ? -e : EINVAL));
 		e = e ? e : -EINVAL;
 		goto err;
@@ -463,7 +410,7 @@ int probe_sched_new(const struct probe_sched_opts *opts, struct probe_sched **ou
 		if (bpf_map_update_elem(bpf_map__fd(p->skel->maps.targets), &opts->pids[i], &v,
 					BPF_ANY)) {
 			e = -errno;
-			set_err(err, errlen, "failed to add target pid %u: %s", opts->pids[i],
+			probe_err(err, errlen, "failed to add target pid %u: %s", opts->pids[i],
 				strerror(-e));
 			goto err;
 		}
@@ -476,8 +423,8 @@ int probe_sched_new(const struct probe_sched_opts *opts, struct probe_sched **ou
 	p->rb = ring_buffer__new(bpf_map__fd(p->skel->maps.events), on_record, p, NULL);
 	if (!p->rb) {
 		e = -errno;
-		set_err(err, errlen, "failed to create ring buffer reader: %s", strerror(-e));
-		append_libbpf(err, errlen);
+		probe_err(err, errlen, "failed to create ring buffer reader: %s", strerror(-e));
+		probe_err_libbpf(err, errlen);
 		goto err;
 	}
 

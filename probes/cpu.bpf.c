@@ -16,31 +16,21 @@
 
 #define PF_KTHREAD 0x00200000
 #define EFAULT 14
-#define E2BIG 7
 
-/* Set by the loader between __open() and __load(). */
-const volatile bool filter_pids = false;
-const volatile __u32 stack_size = 0; /* user stack bytes to copy (multiple of 8), 0: none */
+#define TARGETS_COUNTERS struct cpu_counters
+#define TARGETS_MAX CPU_MAX_TARGETS
+#define TARGETS_VALUE __u8
+#include "targets.bpf.h"
+#include "ustack.bpf.h"
+
+_Static_assert(sizeof(struct ustack_copy) == CPU_USTACK_HDR_SIZE &&
+	       USTACK_MAX == CPU_STACK_MAX && USTACK_NR_REGS == CPU_NR_REGS,
+	       "struct cpu_ustack is laid out as struct ustack_copy");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 4 << 20); /* resized by the loader */
 } events SEC(".maps");
-
-/* Target processes (tgids) when filter_pids is set. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, CPU_MAX_TARGETS);
-	__type(key, __u32);
-	__type(value, __u8);
-} targets SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct cpu_counters);
-} counters SEC(".maps");
 
 /* A record is built here and then copied into the ring at its real length. perf_event programs
  * do not nest on one CPU (bpf_prog_active), so one buffer per CPU is enough. */
@@ -83,56 +73,6 @@ static __always_inline bool in_kernel_mode(struct bpf_perf_event_data *ctx)
 	return (long)PT_REGS_IP(&ctx->regs) < 0;
 }
 
-/*
- * Copies the current thread's user registers and the top of its user stack to r + off. A read
- * that runs past the end of the stack fails as a whole, so the size halves until one succeeds;
- * the main thread's frames all lie below mm->start_stack, which bounds it exactly. Returns the
- * bytes added to the record, 0 when nothing could be copied.
- */
-static __always_inline __u32 copy_ustack(struct cpu_record *r, __u32 off)
-{
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
-	struct cpu_ustack *u;
-	__u64 sp, top;
-	__u32 size = stack_size;
-
-	if (off > CPU_RECORD_MAX_SIZE || !regs)
-		return 0;
-	u = (void *)r + off;
-	u->regs[0] = BPF_CORE_READ(regs, ax);
-	u->regs[1] = BPF_CORE_READ(regs, bx);
-	u->regs[2] = BPF_CORE_READ(regs, cx);
-	u->regs[3] = BPF_CORE_READ(regs, dx);
-	u->regs[4] = BPF_CORE_READ(regs, si);
-	u->regs[5] = BPF_CORE_READ(regs, di);
-	u->regs[6] = BPF_CORE_READ(regs, bp);
-	u->regs[7] = BPF_CORE_READ(regs, sp);
-	u->regs[8] = BPF_CORE_READ(regs, ip);
-	u->regs[9] = BPF_CORE_READ(regs, r8);
-	u->regs[10] = BPF_CORE_READ(regs, r9);
-	u->regs[11] = BPF_CORE_READ(regs, r10);
-	u->regs[12] = BPF_CORE_READ(regs, r11);
-	u->regs[13] = BPF_CORE_READ(regs, r12);
-	u->regs[14] = BPF_CORE_READ(regs, r13);
-	u->regs[15] = BPF_CORE_READ(regs, r14);
-	u->regs[16] = BPF_CORE_READ(regs, r15);
-	u->pad = 0;
-	sp = u->regs[7];
-	top = BPF_CORE_READ(task, mm, start_stack);
-	if (sp < top && top - sp + 8 < size)
-		size = (__u32)((top - sp + 8 + 7) & ~7ull);
-	for (int i = 0; i < 6 && size; i++) {
-		if (size > CPU_STACK_MAX)
-			size = CPU_STACK_MAX;
-		if (!bpf_probe_read_user(u->data, size, (const void *)sp))
-			break;
-		size = (size / 2) & ~7u;
-	}
-	u->size = size;
-	return size ? CPU_USTACK_HDR_SIZE + size : 0;
-}
-
 SEC("perf_event")
 int on_sample(struct bpf_perf_event_data *ctx)
 {
@@ -151,10 +91,10 @@ int on_sample(struct bpf_perf_event_data *ctx)
 
 	if (tid == 0) /* the idle task: nothing ran */
 		return 0;
-	if (filter_pids && !bpf_map_lookup_elem(&targets, &pid))
+	if (!is_target(pid))
 		return 0;
 
-	cnt = bpf_map_lookup_elem(&counters, &zero);
+	cnt = get_counters();
 	if (!cnt)
 		return 0;
 	if (stack_size) {
@@ -222,7 +162,7 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	size = CPU_RECORD_HDR_SIZE + ((__u64)nu + nk) * 8;
 	if (big) {
 		if (!kthread && !bpf_map_lookup_elem(&fp_pids, &pid))
-			extra = copy_ustack(r, (__u32)size);
+			extra = copy_ustack(r, (__u32)size, CPU_RECORD_MAX_SIZE);
 		if (extra)
 			r->flags |= CPU_REC_USTACK;
 		size += extra;
@@ -243,21 +183,7 @@ int on_sample(struct bpf_perf_event_data *ctx)
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(on_proc_fork, struct task_struct *parent, struct task_struct *child)
 {
-	__u32 ppid = BPF_CORE_READ(parent, tgid);
-	__u32 cpid = BPF_CORE_READ(child, pid);
-	__u32 zero = 0;
-	__u8 one = 1;
-
-	if (cpid != (__u32)BPF_CORE_READ(child, tgid))
-		return 0;
-	if (!bpf_map_lookup_elem(&targets, &ppid))
-		return 0;
-	if (bpf_map_update_elem(&targets, &cpid, &one, BPF_NOEXIST) == -E2BIG) {
-		struct cpu_counters *cnt = bpf_map_lookup_elem(&counters, &zero);
-
-		if (cnt)
-			cnt->targets_full++;
-	}
+	targets_fork(parent, child, 1);
 	return 0;
 }
 
@@ -265,12 +191,7 @@ int BPF_PROG(on_proc_fork, struct task_struct *parent, struct task_struct *child
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(on_proc_exit, struct task_struct *task)
 {
-	__u32 tgid;
-
-	if (BPF_CORE_READ(task, signal, live.counter) != 0)
-		return 0;
-	tgid = BPF_CORE_READ(task, tgid);
-	bpf_map_delete_elem(&targets, &tgid);
+	targets_exit(task);
 	return 0;
 }
 

@@ -21,11 +21,17 @@
 
 #include "heap_abi.h"
 
-#define E2BIG 7
+#define TARGETS_COUNTERS struct heap_counters
+#define TARGETS_MAX HEAP_MAX_TARGETS
+#define TARGETS_VALUE __u8
+#include "targets.bpf.h"
+#include "ustack.bpf.h"
+
+_Static_assert(sizeof(struct ustack_copy) == HEAP_USTACK_HDR_SIZE &&
+	       USTACK_MAX == HEAP_STACK_MAX && USTACK_NR_REGS == HEAP_NR_REGS,
+	       "struct heap_ustack is laid out as struct ustack_copy");
 
 /* Set by the loader between __open() and __load(). */
-const volatile bool filter_pids = false;
-const volatile __u32 stack_size = 0; /* user stack bytes to copy (multiple of 8), 0: none */
 const volatile __u32 page_shift = 12;
 
 /* A process flametop measures the uprobes' cost on (itself): its calls send nothing. */
@@ -35,20 +41,6 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 4 << 20); /* resized by the loader */
 } events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, HEAP_MAX_TARGETS);
-	__type(key, __u32);
-	__type(value, __u8);
-} targets SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct heap_counters);
-} counters SEC(".maps");
 
 /* One record under construction per CPU, indexed by CPU (max_entries set by the loader). The
  * programs here do not nest on a CPU: tracepoint and uprobe programs share bpf_prog_active. */
@@ -78,58 +70,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct heap_pending);
 } pending SEC(".maps");
-
-static __always_inline struct heap_counters *get_counters(void)
-{
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&counters, &zero);
-}
-
-/* Registers and the top of the user stack, as probes/cpu copies them (see cpu.bpf.c). */
-static __always_inline __u32 copy_ustack(void *buf, __u32 off)
-{
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
-	struct heap_ustack *u;
-	__u64 sp, top;
-	__u32 size = stack_size;
-
-	if (off > HEAP_RECORD_MAX_SIZE || !regs)
-		return 0;
-	u = buf + off;
-	u->regs[0] = BPF_CORE_READ(regs, ax);
-	u->regs[1] = BPF_CORE_READ(regs, bx);
-	u->regs[2] = BPF_CORE_READ(regs, cx);
-	u->regs[3] = BPF_CORE_READ(regs, dx);
-	u->regs[4] = BPF_CORE_READ(regs, si);
-	u->regs[5] = BPF_CORE_READ(regs, di);
-	u->regs[6] = BPF_CORE_READ(regs, bp);
-	u->regs[7] = BPF_CORE_READ(regs, sp);
-	u->regs[8] = BPF_CORE_READ(regs, ip);
-	u->regs[9] = BPF_CORE_READ(regs, r8);
-	u->regs[10] = BPF_CORE_READ(regs, r9);
-	u->regs[11] = BPF_CORE_READ(regs, r10);
-	u->regs[12] = BPF_CORE_READ(regs, r11);
-	u->regs[13] = BPF_CORE_READ(regs, r12);
-	u->regs[14] = BPF_CORE_READ(regs, r13);
-	u->regs[15] = BPF_CORE_READ(regs, r14);
-	u->regs[16] = BPF_CORE_READ(regs, r15);
-	u->pad = 0;
-	sp = u->regs[7];
-	top = BPF_CORE_READ(task, mm, start_stack);
-	if (sp < top && top - sp + 8 < size)
-		size = (__u32)((top - sp + 8 + 7) & ~7ull);
-	for (int i = 0; i < 6 && size; i++) {
-		if (size > HEAP_STACK_MAX)
-			size = HEAP_STACK_MAX;
-		if (!bpf_probe_read_user(u->data, size, (const void *)sp))
-			break;
-		size = (size / 2) & ~7u;
-	}
-	u->size = size;
-	return size ? HEAP_USTACK_HDR_SIZE + size : 0;
-}
 
 /*
  * Fills in and sends a record whose kind, bytes, addr, old and member the caller set in r (the
@@ -163,7 +103,7 @@ static __always_inline void send(void *ctx, struct heap_record *r, __u32 pid, __
 	}
 	size = HEAP_RECORD_HDR_SIZE + (__u64)nu * 8;
 	if (with_copy && stack_size) {
-		extra = copy_ustack(r, (__u32)size);
+		extra = copy_ustack(r, (__u32)size, HEAP_RECORD_MAX_SIZE);
 		if (extra)
 			r->flags |= HEAP_REC_USTACK;
 		size += extra;
@@ -226,7 +166,7 @@ static __always_inline int rss_event(void *ctx, struct mm_struct *mm, int member
 	if (in_ctx) {
 		if (tid == 0 || tgid == calib_pid)
 			return 0;
-		if (filter_pids && !bpf_map_lookup_elem(&targets, &tgid))
+		if (!is_target(tgid))
 			return 0;
 	} else {
 		/* reclaim, another process's access (ptrace, process_madvise): known ones only */
@@ -427,20 +367,7 @@ int BPF_KPROBE(on_free, __u64 ptr)
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(on_proc_fork, struct task_struct *parent, struct task_struct *child)
 {
-	__u32 ppid = BPF_CORE_READ(parent, tgid);
-	__u32 cpid = BPF_CORE_READ(child, pid);
-	__u8 one = 1;
-
-	if (cpid != (__u32)BPF_CORE_READ(child, tgid))
-		return 0;
-	if (!bpf_map_lookup_elem(&targets, &ppid))
-		return 0;
-	if (bpf_map_update_elem(&targets, &cpid, &one, BPF_NOEXIST) == -E2BIG) {
-		struct heap_counters *cnt = get_counters();
-
-		if (cnt)
-			cnt->targets_full++;
-	}
+	targets_fork(parent, child, 1);
 	return 0;
 }
 
@@ -448,14 +375,10 @@ int BPF_PROG(on_proc_fork, struct task_struct *parent, struct task_struct *child
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(on_proc_exit, struct task_struct *task)
 {
-	__u32 tid = BPF_CORE_READ(task, pid), tgid;
+	__u32 tid = BPF_CORE_READ(task, pid);
 
 	bpf_map_delete_elem(&pending, &tid);
-	if (BPF_CORE_READ(task, signal, live.counter) != 0)
-		return 0;
-	tgid = BPF_CORE_READ(task, tgid);
-	if (filter_pids)
-		bpf_map_delete_elem(&targets, &tgid);
+	targets_exit(task);
 	return 0;
 }
 

@@ -28,12 +28,16 @@
 
 #define PF_EXITING 0x00000004
 #define PF_KTHREAD 0x00200000
-#define E2BIG 7
 #define EEXIST 17
 #define ENOSYS 38
 
+/* Target processes: tgid → when it became one. */
+#define TARGETS_COUNTERS struct sched_counters
+#define TARGETS_MAX SCHED_MAX_TARGETS
+#define TARGETS_VALUE __u64
+#include "targets.bpf.h"
+
 /* Set by the loader between __open() and __load(). */
-const volatile bool filter_pids = false;
 const volatile __u64 min_block_ns = 1000000;
 
 /* Set by the loader before it attaches: a thread first seen by an event has been in its state
@@ -44,14 +48,6 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 4 << 20); /* resized by the loader */
 } events SEC(".maps");
-
-/* Target processes (tgid → when it became one) when filter_pids is set. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, SCHED_MAX_TARGETS);
-	__type(key, __u32);
-	__type(value, __u64);
-} targets SEC(".maps");
 
 /* tid → state; entries are made on the first event and deleted at exit. Not preallocated:
  * memory follows the number of live threads; max_entries (set by the loader) is the bound. */
@@ -72,13 +68,6 @@ struct {
 	__type(value, struct sched_block_rec);
 } stacks SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct sched_counters);
-} counters SEC(".maps");
-
 /* A blank slot to insert into "stacks" (too big for the BPF stack). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -97,18 +86,6 @@ static __always_inline __u32 task_state(struct task_struct *t)
 	if (bpf_core_field_exists(t->__state))
 		return BPF_CORE_READ(t, __state);
 	return (__u32)BPF_CORE_READ((struct task_struct___o *)t, state);
-}
-
-static __always_inline struct sched_counters *get_counters(void)
-{
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&counters, &zero);
-}
-
-static __always_inline bool is_target(__u32 pid)
-{
-	return !filter_pids || bpf_map_lookup_elem(&targets, &pid);
 }
 
 /* Since when a thread first seen now has been in its state: since attach, or since its process
@@ -455,23 +432,10 @@ static __always_inline int handle_wakeup(struct task_struct *p, bool is_new, boo
 	return 0;
 }
 
-/* A target's new process (not a new thread) becomes a target: `flametop -- script.sh`. */
+/* A target's new process becomes a target since now: `flametop -- script.sh`. */
 static __always_inline int handle_fork(struct task_struct *parent, struct task_struct *child)
 {
-	__u32 ppid = BPF_CORE_READ(parent, tgid);
-	__u32 cpid = BPF_CORE_READ(child, pid);
-	__u64 now = bpf_ktime_get_ns();
-
-	if (!filter_pids || cpid != (__u32)BPF_CORE_READ(child, tgid))
-		return 0;
-	if (!bpf_map_lookup_elem(&targets, &ppid))
-		return 0;
-	if (bpf_map_update_elem(&targets, &cpid, &now, BPF_NOEXIST) == -E2BIG) {
-		struct sched_counters *cnt = get_counters();
-
-		if (cnt)
-			cnt->targets_full++;
-	}
+	targets_fork(parent, child, bpf_ktime_get_ns());
 	return 0;
 }
 
@@ -479,15 +443,10 @@ static __always_inline int handle_exit(struct task_struct *task)
 {
 	struct sched_counters *cnt = get_counters();
 	__u32 tid = BPF_CORE_READ(task, pid);
-	__u32 tgid;
 
 	if (cnt)
 		send_exit(tid, bpf_ktime_get_ns(), cnt);
-	/* a target whose last thread exits stops being one: its pid may be reused by anything */
-	if (filter_pids && BPF_CORE_READ(task, signal, live.counter) == 0) {
-		tgid = BPF_CORE_READ(task, tgid);
-		bpf_map_delete_elem(&targets, &tgid);
-	}
+	targets_exit(task);
 	return 0;
 }
 

@@ -31,7 +31,6 @@ _Static_assert(sizeof(struct cpu_ustack) == CPU_USTACK_HDR_SIZE, "cpu_ustack lay
 _Static_assert(CPU_NR_REGS == UNWIND_NR_REGS, "registers as model/unwind.h orders them");
 
 #define DEFAULT_FREQ_HZ 99
-#define BTF_PATH "/sys/kernel/btf/vmlinux"
 
 struct probe_cpu {
 	struct cpu_bpf *skel;
@@ -142,13 +141,9 @@ static int attach_cpus(struct probe_cpu *p, unsigned freq_hz, char *err, size_t 
 
 static size_t ring_size(int nr_cpus, bool copies)
 {
-	/* 256 KiB per CPU (~1,000 worst-case records), 4..64 MiB, a power of two; with stack
-	 * copies (~5-16 KiB a record) 2 MiB per CPU. */
-	size_t want = (size_t)nr_cpus * (copies ? 2u << 20 : 256u << 10), sz = 4u << 20;
-
-	while (sz < want && sz < (64u << 20))
-		sz <<= 1;
-	return sz;
+	/* 256 KiB per CPU (~1,000 worst-case records); with stack copies (~5-16 KiB a record)
+	 * 2 MiB per CPU. */
+	return probe_ring_size((size_t)nr_cpus * (copies ? 2u << 20 : 256u << 10));
 }
 
 /*
@@ -249,19 +244,8 @@ bad:
 
 static void read_counters(const struct probe_cpu *p, struct cpu_counters *sum)
 {
-	__u32 zero = 0;
-
-	memset(sum, 0, sizeof(*sum));
-	if (bpf_map_lookup_elem(bpf_map__fd(p->skel->maps.counters), &zero, p->percpu))
-		return;
-	for (int i = 0; i < p->nr_possible; i++) {
-		sum->samples += p->percpu[i].samples;
-		sum->ringbuf_lost += p->percpu[i].ringbuf_lost;
-		sum->no_user += p->percpu[i].no_user;
-		sum->no_kernel += p->percpu[i].no_kernel;
-		sum->no_stack += p->percpu[i].no_stack;
-		sum->targets_full += p->percpu[i].targets_full;
-	}
+	probe_sum_percpu(bpf_map__fd(p->skel->maps.counters), p->percpu, p->nr_possible,
+			 sizeof(*sum), sum);
 }
 
 static void report_lost(struct probe_cpu *p, struct model *m)
@@ -295,23 +279,15 @@ int probe_cpu_new(const struct probe_cpu_opts *opts, struct probe_cpu **out, cha
 			CPU_MAX_TARGETS);
 		return -E2BIG;
 	}
-	if (access(BTF_PATH, R_OK) != 0) {
-		e = -errno;
-		probe_err(err, errlen,
-			"cannot load BPF programs: kernel BTF is not available (%s: %s; needs a "
-			"kernel built with CONFIG_DEBUG_INFO_BTF=y)",
-			BTF_PATH, strerror(-e));
-		return e == -ENOENT ? -EOPNOTSUPP : e;
-	}
+	e = probe_check_btf(err, errlen);
+	if (e)
+		return e;
 
 	p = xcalloc(1, sizeof(*p));
 	p->filter = nr_pids > 0 || (opts && opts->filter);
-	e = libbpf_num_possible_cpus();
-	if (e <= 0) {
-		e = e ? e : -EINVAL;
-		probe_err(err, errlen, "failed to count possible CPUs: %s", strerror(-e));
+	e = probe_possible_cpus(err, errlen);
+	if (e < 0)
 		goto err;
-	}
 	p->nr_possible = e;
 	p->percpu = xcalloc((size_t)p->nr_possible, sizeof(*p->percpu));
 
@@ -440,11 +416,7 @@ int probe_cpu_add_pid(struct probe_cpu *p, uint32_t pid)
 {
 	__u8 one = 1;
 
-	if (!p->filter || pid == 0)
-		return -EINVAL;
-	if (bpf_map_update_elem(bpf_map__fd(p->skel->maps.targets), &pid, &one, BPF_ANY))
-		return -errno;
-	return 0;
+	return probe_add_target(bpf_map__fd(p->skel->maps.targets), p->filter, pid, &one);
 }
 
 void probe_cpu_counters(const struct probe_cpu *p, struct probe_cpu_counters *out)

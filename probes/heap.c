@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include <linux/types.h>
@@ -75,14 +74,6 @@ struct probe_heap {
 
 #define DRAIN_BUDGET_NS 50000000ull /* at most 50 ms per drain */
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 /* ---- events ---- */
 
 static uint64_t site_pack(struct model_heap_site s)
@@ -120,7 +111,7 @@ static int on_record(void *ctx, void *data, size_t size)
 	}
 	/* a busy allocator in leak mode can fill the ring faster than a drain empties it: stop
 	 * now and then (this record is consumed) so the loop keeps its ticks */
-	if (!(++p->consumed & 1023) && now_ns() > p->drain_until)
+	if (!(++p->consumed & 1023) && probe_now_ns() > p->drain_until)
 		p->stop = true;
 	if (r->kind == HEAP_REC_FREE) {
 		if (p->match)
@@ -198,21 +189,8 @@ bad:
 
 static void read_counters(const struct probe_heap *p, struct heap_counters *sum)
 {
-	__u32 zero = 0;
-
-	memset(sum, 0, sizeof(*sum));
-	if (bpf_map_lookup_elem(bpf_map__fd(p->skel->maps.counters), &zero, p->percpu))
-		return;
-	for (int i = 0; i < p->nr_possible; i++) {
-		sum->rss_events += p->percpu[i].rss_events;
-		sum->records += p->percpu[i].records;
-		sum->ringbuf_lost += p->percpu[i].ringbuf_lost;
-		sum->no_user += p->percpu[i].no_user;
-		sum->calls += p->percpu[i].calls;
-		sum->pending_full += p->percpu[i].pending_full;
-		sum->mms_full += p->percpu[i].mms_full;
-		sum->targets_full += p->percpu[i].targets_full;
-	}
+	probe_sum_percpu(bpf_map__fd(p->skel->maps.counters), p->percpu, p->nr_possible,
+			 sizeof(*sum), sum);
 }
 
 int probe_heap_drain(struct probe_heap *p, struct model *m)
@@ -222,7 +200,7 @@ int probe_heap_drain(struct probe_heap *p, struct model *m)
 	p->m = m;
 	p->consumed = 0;
 	p->stop = false;
-	p->drain_until = now_ns() + DRAIN_BUDGET_NS;
+	p->drain_until = probe_now_ns() + DRAIN_BUDGET_NS;
 	e = ring_buffer__consume(p->rb);
 	p->m = NULL;
 	return e < 0 && e != -EAGAIN ? e : p->consumed;
@@ -297,14 +275,14 @@ static int attach_fns(struct probe_heap *p, uint32_t pid, const struct heap_sym_
 
 static double pairs_ns(unsigned n)
 {
-	uint64_t t0 = now_ns();
+	uint64_t t0 = probe_now_ns();
 
 	for (unsigned i = 0; i < n; i++) {
 		void *volatile b = malloc(64);
 
 		free(b);
 	}
-	return (double)(now_ns() - t0) / n;
+	return (double)(probe_now_ns() - t0) / n;
 }
 
 /*
@@ -414,7 +392,7 @@ int probe_heap_exact(struct probe_heap *p, uint32_t pid, char *err, size_t errle
 	e = attach_new_files(p, pid, err, errlen);
 	if (e < 0)
 		return e;
-	p->exact_end_ns = now_ns() + (uint64_t)(p->exact_seconds * 1e9);
+	p->exact_end_ns = probe_now_ns() + (uint64_t)(p->exact_seconds * 1e9);
 	describe(p);
 	return 0;
 }
@@ -591,12 +569,9 @@ int probe_heap_new(const struct probe_heap_opts *opts, struct probe_heap **out, 
 	p->filter = nr_pids > 0 || opts->filter;
 	p->unwind = opts->unwind;
 	p->exact_seconds = opts->exact_seconds > 0 ? opts->exact_seconds : PROBE_HEAP_EXACT_SECONDS;
-	e = libbpf_num_possible_cpus();
-	if (e <= 0) {
-		e = e ? e : -EINVAL;
-		probe_err(err, errlen, "failed to count possible CPUs: %s", strerror(-e));
+	e = probe_possible_cpus(err, errlen);
+	if (e < 0)
 		goto err;
-	}
 	p->nr_possible = e;
 	p->percpu = xcalloc((size_t)p->nr_possible, sizeof(*p->percpu));
 
@@ -689,11 +664,7 @@ int probe_heap_add_pid(struct probe_heap *p, uint32_t pid)
 {
 	__u8 one = 1;
 
-	if (!p->filter || pid == 0)
-		return -EINVAL;
-	if (bpf_map_update_elem(bpf_map__fd(p->skel->maps.targets), &pid, &one, BPF_ANY))
-		return -errno;
-	return 0;
+	return probe_add_target(bpf_map__fd(p->skel->maps.targets), p->filter, pid, &one);
 }
 
 const char *probe_heap_describe(const struct probe_heap *p)

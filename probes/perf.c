@@ -76,14 +76,6 @@ struct probe_perf {
 	int consumed;
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static void paranoid(char *buf, size_t len)
 {
 	if (probe_read_line("/proc/sys/kernel/perf_event_paranoid", buf, len))
@@ -581,7 +573,7 @@ static void on_sample(struct probe_perf *p, struct rec *r)
 			user_fp[nu++] = chain[i];
 	}
 
-	s.time_ns = p->mono ? time : now_ns();
+	s.time_ns = p->mono ? time : probe_now_ns();
 	s.pid = pt[0];
 	s.tid = pt[1];
 	s.comm = comm_of(p, s.pid, s.tid);

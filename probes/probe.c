@@ -4,10 +4,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "probe.h"
+
+#define BTF_PATH "/sys/kernel/btf/vmlinux"
 
 static char libbpf_msg[256];
 static bool libbpf_debug;
@@ -118,4 +123,70 @@ void probe_online_cpus(bool *online, int nr)
 	/* unknown: try every possible CPU and skip those that fail with ENODEV */
 	for (int i = 0; i < nr; i++)
 		online[i] = true;
+}
+
+uint64_t probe_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int probe_possible_cpus(char *err, size_t errlen)
+{
+	int n = libbpf_num_possible_cpus();
+
+	if (n > 0)
+		return n;
+	n = n ? n : -EINVAL;
+	probe_err(err, errlen, "failed to count possible CPUs: %s", strerror(-n));
+	return n;
+}
+
+int probe_check_btf(char *err, size_t errlen)
+{
+	int e;
+
+	if (access(BTF_PATH, R_OK) == 0)
+		return 0;
+	e = -errno;
+	probe_err(err, errlen,
+		"cannot load BPF programs: kernel BTF is not available (%s: %s; needs a "
+		"kernel built with CONFIG_DEBUG_INFO_BTF=y)",
+		BTF_PATH, strerror(-e));
+	return e == -ENOENT ? -EOPNOTSUPP : e;
+}
+
+size_t probe_ring_size(size_t want)
+{
+	size_t sz = 4u << 20;
+
+	while (sz < want && sz < (64u << 20))
+		sz <<= 1;
+	return sz;
+}
+
+void probe_sum_percpu(int map_fd, void *percpu, int nr_cpus, size_t size, void *sum)
+{
+	const uint64_t *v = percpu;
+	uint64_t *s = sum;
+	size_t words = size / sizeof(uint64_t);
+	__u32 zero = 0;
+
+	memset(sum, 0, size);
+	if (bpf_map_lookup_elem(map_fd, &zero, percpu))
+		return;
+	for (int i = 0; i < nr_cpus; i++)
+		for (size_t w = 0; w < words; w++)
+			s[w] += v[(size_t)i * words + w];
+}
+
+int probe_add_target(int map_fd, bool filter, uint32_t pid, const void *value)
+{
+	if (!filter || pid == 0)
+		return -EINVAL;
+	if (bpf_map_update_elem(map_fd, &pid, value, BPF_ANY))
+		return -errno;
+	return 0;
 }

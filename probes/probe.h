@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * What every probe loader shares: keeping libbpf off the terminal while remembering its first
- * warning for error messages, one-line error formatting, and small readers of kernel settings.
+ * warning for error messages, one-line error formatting, small readers of kernel settings, and
+ * the pieces every BPF probe has: the clock, the possible CPUs, the ring's size, the per-CPU
+ * "counters" map and the "targets" map (probes/targets.bpf.h is their kernel side).
  */
 #ifndef PROBES_PROBE_H
 #define PROBES_PROBE_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * libbpf must never write to the terminal (the TUI owns it): its messages are dropped, except the
@@ -26,5 +29,24 @@ int probe_read_line(const char *path, char *buf, size_t len);
 void probe_online_cpus(bool *online, int nr);
 /* Parses a kernel CPU list ("0-3,5,7-8") into online[]. 0 or -EINVAL. */
 int probe_parse_cpu_list(const char *s, bool *online, int nr);
+
+/* CLOCK_MONOTONIC now, in ns: the clock of bpf_ktime_get_ns() and of the model's times. */
+uint64_t probe_now_ns(void);
+/* The possible CPUs (per-CPU map values come one per possible CPU), or -errno with err set. */
+int probe_possible_cpus(char *err, size_t errlen);
+/* 0 when the kernel has BTF (CO-RE needs it); else -EOPNOTSUPP (it has none) or -errno, with
+ * err saying so. */
+int probe_check_btf(char *err, size_t errlen);
+/* A BPF ring buffer's size for want bytes: a power of two from 4 to 64 MiB. */
+size_t probe_ring_size(size_t want);
+/*
+ * Sums the values of entry 0 of the per-CPU array map_fd, a struct of size bytes made of __u64
+ * counters only, over nr_cpus CPUs into sum (zeroes when the lookup fails). percpu is the
+ * caller's scratch for nr_cpus such structs.
+ */
+void probe_sum_percpu(int map_fd, void *percpu, int nr_cpus, size_t size, void *sum);
+/* Makes pid a target: value into the probe's "targets" map. -EINVAL when the probe does not
+ * filter or pid is 0, else 0 or -errno. */
+int probe_add_target(int map_fd, bool filter, uint32_t pid, const void *value);
 
 #endif

@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include <linux/types.h>
@@ -33,7 +32,6 @@
 
 _Static_assert(sizeof(struct sched_counters) == 10 * 8, "sched_counters layout");
 
-#define BTF_PATH "/sys/kernel/btf/vmlinux"
 #define MIN_THREADS_BOUND 65536
 #define MAX_THREADS_BOUND (1u << 20)
 #define BATCH 256
@@ -60,22 +58,10 @@ struct probe_sched {
 	int consumed;
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static size_t ring_size(int nr_cpus)
 {
-	/* 512 KiB per CPU (~270 worst-case records), 4..64 MiB, a power of two. */
-	size_t want = (size_t)nr_cpus * (512u << 10), sz = 4u << 20;
-
-	while (sz < want && sz < (64u << 20))
-		sz <<= 1;
-	return sz;
+	/* 512 KiB per CPU (~270 worst-case records) */
+	return probe_ring_size((size_t)nr_cpus * (512u << 10));
 }
 
 /* Threads on the system now, from /proc/loadavg ("0.00 0.01 0.05 1/123 4567"). */
@@ -220,7 +206,7 @@ static void seed(struct probe_sched *p, uint32_t pid, uint64_t since)
 	struct seed_ctx c = {
 		.p = p,
 		.since = since,
-		.now = now_ns(),
+		.now = probe_now_ns(),
 		.fd = bpf_map__fd(p->skel->maps.threads),
 	};
 
@@ -304,7 +290,7 @@ static int attach(struct probe_sched *p, char *err, size_t errlen)
 {
 	int e;
 
-	p->skel->bss->attach_ns = now_ns();
+	p->skel->bss->attach_ns = probe_now_ns();
 	e = sched_bpf__attach(p->skel);
 	if (e) {
 		probe_err(err, errlen, "failed to attach to the scheduler's tracepoints: %s",
@@ -352,26 +338,17 @@ int probe_sched_new(const struct probe_sched_opts *opts, struct probe_sched **ou
 			SCHED_MAX_TARGETS);
 		return -E2BIG;
 	}
-	if (access(BTF_PATH, R_OK) != 0) {
-		e = -errno;
-		probe_err(err, errlen,
-			"cannot load BPF programs: kernel BTF is not available (%s: %s; needs a "
-			"kernel built with CONFIG_DEBUG_INFO_BTF=y)",
-			BTF_PATH, strerror(-e));
-		return e == -ENOENT ? -EOPNOTSUPP : e;
-	}
+	e = probe_check_btf(err, errlen);
+	if (e)
+		return e;
 
 	p = xcalloc(1, sizeof(*p));
 	snprintf(p->proc_root, sizeof(p->proc_root), "%s",
 		 opts && opts->proc_root ? opts->proc_root : "/proc");
 	p->filter = nr_pids > 0 || (opts && opts->filter);
-	e = libbpf_num_possible_cpus();
-	if (e <= 0) {
-		probe_err(err, errlen, "failed to count possible CPUs: %s",
-			strerror(e ? -e : EINVAL));
-		e = e ? e : -EINVAL;
+	e = probe_possible_cpus(err, errlen);
+	if (e < 0)
 		goto err;
-	}
 	p->nr_possible = e;
 	p->percpu = xcalloc((size_t)p->nr_possible, sizeof(*p->percpu));
 	nthreads = system_threads(p->proc_root);
@@ -462,25 +439,8 @@ int probe_sched_fd(const struct probe_sched *p)
 
 static void read_counters(const struct probe_sched *p, struct sched_counters *sum)
 {
-	__u32 zero = 0;
-
-	memset(sum, 0, sizeof(*sum));
-	if (bpf_map_lookup_elem(bpf_map__fd(p->skel->maps.counters), &zero, p->percpu))
-		return;
-	for (int i = 0; i < p->nr_possible; i++) {
-		const struct sched_counters *c = &p->percpu[i];
-
-		sum->switches += c->switches;
-		sum->wakeups += c->wakeups;
-		sum->blocks += c->blocks;
-		sum->exits += c->exits;
-		sum->ringbuf_lost += c->ringbuf_lost;
-		sum->threads_full += c->threads_full;
-		sum->stacks_full += c->stacks_full;
-		sum->targets_full += c->targets_full;
-		sum->no_stack += c->no_stack;
-		sum->reused += c->reused;
-	}
+	probe_sum_percpu(bpf_map__fd(p->skel->maps.counters), p->percpu, p->nr_possible,
+			 sizeof(*sum), sum);
 }
 
 static void report_lost(struct probe_sched *p, struct model *m)
@@ -601,14 +561,12 @@ int probe_sched_tick(struct probe_sched *p, struct model *m, uint64_t now)
 
 int probe_sched_add_pid(struct probe_sched *p, uint32_t pid)
 {
-	__u64 now = now_ns();
+	__u64 now = probe_now_ns();
+	int e = probe_add_target(bpf_map__fd(p->skel->maps.targets), p->filter, pid, &now);
 
-	if (!p->filter || pid == 0)
-		return -EINVAL;
-	if (bpf_map_update_elem(bpf_map__fd(p->skel->maps.targets), &pid, &now, BPF_ANY))
-		return -errno;
-	seed(p, pid, now);
-	return 0;
+	if (!e)
+		seed(p, pid, now);
+	return e;
 }
 
 const char *probe_sched_mode(const struct probe_sched *p)

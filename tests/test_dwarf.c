@@ -29,105 +29,14 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-struct run {
-	char *out;
-	char *err;
-	int status;
-};
+#include "runbin.h"
 
 static const char *flametop, *workloads;
 static bool have_bpf;
 
-static char *slurp_fd(int fd)
-{
-	size_t len = 0, cap = 65536;
-	char *buf = malloc(cap);
-	ssize_t n;
-
-	lseek(fd, 0, SEEK_SET);
-	while ((n = read(fd, buf + len, cap - len - 1)) > 0) {
-		len += n;
-		if (cap - len < 4096)
-			buf = realloc(buf, cap *= 2);
-	}
-	buf[len] = '\0';
-	return buf;
-}
-
-/* Runs argv, as uid/gid when uid is not -1. */
-static void run_as(struct run *r, uid_t uid, gid_t gid, char **argv)
-{
-	char outp[] = "/tmp/flametop-dwarf-out-XXXXXX", errp[] = "/tmp/flametop-dwarf-err-XXXXXX";
-	int out = mkstemp(outp), err = mkstemp(errp), status;
-	pid_t pid;
-
-	assert_true(out >= 0 && err >= 0);
-	pid = fork();
-	if (pid == 0) {
-		dup2(out, 1);
-		dup2(err, 2);
-		if (uid != (uid_t)-1 && (setgroups(0, NULL) || setgid(gid) || setuid(uid))) {
-			perror("setuid");
-			_exit(125);
-		}
-		execv(argv[0], argv);
-		_exit(126);
-	}
-	waitpid(pid, &status, 0);
-	r->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-	r->out = slurp_fd(out);
-	r->err = slurp_fd(err);
-	close(out);
-	close(err);
-	unlink(outp);
-	unlink(errp);
-}
-
-static void run(struct run *r, char **argv)
-{
-	run_as(r, (uid_t)-1, (gid_t)-1, argv);
-}
-
-static void run_free(struct run *r)
-{
-	free(r->out);
-	free(r->err);
-}
-
 static char *workload(const char *name)
 {
-	static char paths[8][4096];
-	static int next;
-	char *p = paths[next++ % 8];
-
-	snprintf(p, 4096, "%s/%s", workloads, name);
-	return p;
-}
-
-/* Sums the counts of folded lines that start with prefix and contain every word. */
-static uint64_t folded_sum(const char *folded, const char *prefix, ...)
-{
-	const char *line = folded;
-	uint64_t sum = 0;
-
-	while (line && *line) {
-		const char *end = strchr(line, '\n'), *space;
-		size_t len = end ? (size_t)(end - line) : strlen(line);
-		char *buf = strndup(line, len);
-		bool all = !strncmp(buf, prefix, strlen(prefix));
-		va_list ap;
-
-		va_start(ap, prefix);
-		for (const char *w; (w = va_arg(ap, const char *));)
-			all = all && strstr(buf, w);
-		va_end(ap);
-		space = strrchr(buf, ' ');
-		if (all && space)
-			sum += strtoull(space + 1, NULL, 10);
-		free(buf);
-		line = end ? end + 1 : NULL;
-	}
-	return sum;
+	return runbin_path(workloads, name);
 }
 
 static double json_number(const char *json, const char *key)
@@ -155,18 +64,19 @@ static void share_at_least(const char *what, uint64_t part, uint64_t all, double
 /* chain4: main → chain_one → chain_two → chain_three → chain_leaf, from _start. */
 static void chain4_complete(const char *source)
 {
-	struct run r;
+	struct runbin r;
 	uint64_t all, full;
 
-	run(&r, (char *[]){ (char *)flametop, "snapshot", "--format", "folded", "--duration", "4",
-			    "--source", (char *)source, "--", workload("chain4"), "4", NULL });
+	runbin_run(&r, (char *[]){ (char *)flametop, "snapshot", "--format", "folded", "--duration",
+				   "4", "--source", (char *)source, "--", workload("chain4"), "4",
+				   NULL });
 	if (r.status)
 		fail_msg("status %d: %s", r.status, r.err);
-	all = folded_sum(r.out, "chain4;", NULL);
-	full = folded_sum(r.out, "chain4;_start;",
-			  ";main;chain_one;chain_two;chain_three;chain_leaf", NULL);
+	all = runbin_sum(r.out, "chain4;", NULL);
+	full = runbin_sum(r.out, "chain4;_start;",
+			 ";main;chain_one;chain_two;chain_three;chain_leaf", NULL);
 	share_at_least(source, full, all, 95, 100);
-	run_free(&r);
+	runbin_free(&r);
 }
 
 static void test_dwarf_chain4_bpf(void **state)
@@ -185,27 +95,28 @@ static void test_dwarf_chain4_perf(void **state)
  * the workload's functions. */
 static void lockwait_complete(const char *source)
 {
-	struct run r;
+	struct runbin r;
 	uint64_t all, full, libc;
 
-	run(&r, (char *[]){ (char *)flametop, "snapshot", "--format", "folded", "--duration", "4",
-			    "--source", (char *)source, "--", workload("lockwait"), "4", NULL });
+	runbin_run(&r, (char *[]){ (char *)flametop, "snapshot", "--format", "folded", "--duration",
+				   "4", "--source", (char *)source, "--", workload("lockwait"), "4",
+				   NULL });
 	if (r.status)
 		fail_msg("status %d: %s", r.status, r.err);
 	/* only the worker threads run: main sleeps */
-	all = folded_sum(r.out, "lockwait;", NULL);
-	full = folded_sum(r.out, "lockwait;clone3;start_thread;locker_main;locker_loop", NULL) +
-	       folded_sum(r.out, "lockwait;clone3;start_thread;reader_main;reader_loop", NULL) +
-	       folded_sum(r.out, "lockwait;clone3;start_thread;writer_main;writer_loop", NULL);
+	all = runbin_sum(r.out, "lockwait;", NULL);
+	full = runbin_sum(r.out, "lockwait;clone3;start_thread;locker_main;locker_loop", NULL) +
+	       runbin_sum(r.out, "lockwait;clone3;start_thread;reader_main;reader_loop", NULL) +
+	       runbin_sum(r.out, "lockwait;clone3;start_thread;writer_main;writer_loop", NULL);
 	share_at_least(source, full, all, 95, 100);
 	/* the application frames above libc's are there: what frame pointers lose */
-	libc = folded_sum(r.out, "lockwait;", ";read_one;read", NULL) +
-	       folded_sum(r.out, "lockwait;", ";write_one;write", NULL) +
-	       folded_sum(r.out, "lockwait;", ";take_turn;pthread_mutex_", NULL);
+	libc = runbin_sum(r.out, "lockwait;", ";read_one;read", NULL) +
+	       runbin_sum(r.out, "lockwait;", ";write_one;write", NULL) +
+	       runbin_sum(r.out, "lockwait;", ";take_turn;pthread_mutex_", NULL);
 	print_message("%lu samples inside libc under the workload's frames\n",
 		      (unsigned long)libc);
 	assert_true(libc > all / 10);
-	run_free(&r);
+	runbin_free(&r);
 }
 
 static void test_dwarf_lockwait_bpf(void **state)
@@ -223,19 +134,19 @@ static void test_dwarf_lockwait_perf(void **state)
 /* The same workload with frame pointers only: most stacks stop early. DWARF is what fixes it. */
 static void test_dwarf_fp_alone_is_not_enough(void **state)
 {
-	struct run r;
+	struct runbin r;
 	double fp, dwarf;
 
-	run(&r, (char *[]){ (char *)flametop, "snapshot", "--format", "json", "--duration", "3",
-			    "--source", "perf", "--unwind", "fp", "--", workload("chain4"), "3",
-			    NULL });
+	runbin_run(&r, (char *[]){ (char *)flametop, "snapshot", "--format", "json", "--duration",
+				   "3", "--source", "perf", "--unwind", "fp", "--",
+				   workload("chain4"), "3", NULL });
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(r.out, "\"unwind\": \"fp\""));
 	fp = json_number(r.out, "\"reached_root\": ");
-	run_free(&r);
-	run(&r, (char *[]){ (char *)flametop, "snapshot", "--format", "json", "--duration", "3",
-			    "--source", "perf", "--unwind", "dwarf", "--", workload("chain4"), "3",
-			    NULL });
+	runbin_free(&r);
+	runbin_run(&r, (char *[]){ (char *)flametop, "snapshot", "--format", "json", "--duration",
+				   "3", "--source", "perf", "--unwind", "dwarf", "--",
+				   workload("chain4"), "3", NULL });
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(r.out, "\"unwind\": \"dwarf\""));
 	assert_non_null(strstr(r.out, "\"source\": \"perf\""));
@@ -244,17 +155,17 @@ static void test_dwarf_fp_alone_is_not_enough(void **state)
 	assert_true(fp < 0.5);
 	assert_true(dwarf >= 0.95);
 	assert_true(json_number(r.out, "\"dwarf_us_per_sample\": ") > 0);
-	run_free(&r);
+	runbin_free(&r);
 }
 
 /* file:line from the workload's debug info, and the function inlined into the leaf. */
 static void test_dwarf_file_line_and_inlined_frames(void **state)
 {
-	struct run r;
+	struct runbin r;
 	const char *p;
 
-	run(&r, (char *[]){ (char *)flametop, "snapshot", "--format", "json", "--duration", "2",
-			    "--source", "perf", "--", workload("chain4"), "2", NULL });
+	runbin_run(&r, (char *[]){ (char *)flametop, "snapshot", "--format", "json", "--duration",
+				   "2", "--source", "perf", "--", workload("chain4"), "2", NULL });
 	assert_int_equal(r.status, 0);
 	p = strstr(r.out, "\"stacks\": [");
 	assert_non_null(p);
@@ -267,54 +178,54 @@ static void test_dwarf_file_line_and_inlined_frames(void **state)
 	assert_true(json_number(p, "\"line\": ") > 0);
 	/* chain_mix() is inlined into chain_leaf(): a frame of its own, below it */
 	assert_non_null(strstr(r.out, "{\"function\": \"chain_mix\""));
-	run_free(&r);
-	run(&r, (char *[]){ (char *)flametop, "snapshot", "--format", "folded", "--duration", "2",
-			    "--source", "perf", "--", workload("chain4"), "2", NULL });
-	assert_true(folded_sum(r.out, "chain4;", ";chain_leaf;chain_mix", NULL) >
-		    folded_sum(r.out, "chain4;", NULL) / 2);
-	run_free(&r);
+	runbin_free(&r);
+	runbin_run(&r, (char *[]){ (char *)flametop, "snapshot", "--format", "folded", "--duration",
+				   "2", "--source", "perf", "--", workload("chain4"), "2", NULL });
+	assert_true(runbin_sum(r.out, "chain4;", ";chain_leaf;chain_mix", NULL) >
+		    runbin_sum(r.out, "chain4;", NULL) / 2);
+	runbin_free(&r);
 }
 
 /* A Go program keeps its frame-pointer walk in auto mode (no .eh_frame there). */
 static void test_dwarf_go_walks_frame_pointers(void **state)
 {
-	struct run r;
+	struct runbin r;
 
 	if (access(workload("goprog"), X_OK))
 		skip();
-	run(&r, (char *[]){ (char *)flametop, "snapshot", "--format", "json", "--duration", "3",
-			    "--source", "perf", "--", workload("goprog"), "3", NULL });
+	runbin_run(&r, (char *[]){ (char *)flametop, "snapshot", "--format", "json", "--duration",
+				   "3", "--source", "perf", "--", workload("goprog"), "3", NULL });
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(r.out, "\"unwind\": \"fp\""));
-	run_free(&r);
-	run(&r, (char *[]){ (char *)flametop, "snapshot", "--format", "folded", "--duration", "3",
-			    "--source", "perf", "--", workload("goprog"), "3", NULL });
-	assert_true(folded_sum(r.out, "goprog;", "main.main;main.hotLoop", NULL) > 100);
-	run_free(&r);
+	runbin_free(&r);
+	runbin_run(&r, (char *[]){ (char *)flametop, "snapshot", "--format", "folded", "--duration",
+				   "3", "--source", "perf", "--", workload("goprog"), "3", NULL });
+	assert_true(runbin_sum(r.out, "goprog;", "main.main;main.hotLoop", NULL) > 100);
+	runbin_free(&r);
 }
 
 /* The system's python3 (no frame pointers): >= 90% of its samples reach the root. */
 static void test_dwarf_python_reaches_root(void **state)
 {
 	static const char *const py = "/usr/bin/python3";
-	struct run r;
+	struct runbin r;
 	double root;
 
 	if (access(py, X_OK))
 		skip();
-	run(&r, (char *[]){ (char *)flametop, "snapshot", "--format", "json", "--duration", "3",
-			    "--", (char *)py, "-c",
-			    "import time\n"
-			    "def f(n):\n"
-			    "    return sum(i * i for i in range(n))\n"
-			    "t = time.time()\n"
-			    "while time.time() - t < 3: f(10000)\n",
-			    NULL });
+	runbin_run(&r, (char *[]){ (char *)flametop, "snapshot", "--format", "json", "--duration",
+				   "3", "--", (char *)py, "-c",
+				   "import time\n"
+				   "def f(n):\n"
+				   "    return sum(i * i for i in range(n))\n"
+				   "t = time.time()\n"
+				   "while time.time() - t < 3: f(10000)\n",
+				   NULL });
 	assert_int_equal(r.status, 0);
 	root = json_number(r.out, "\"reached_root\": ");
 	print_message("python3: %.1f%% of samples reach the root\n", root * 100);
 	assert_true(root >= 0.90);
-	run_free(&r);
+	runbin_free(&r);
 }
 
 /*
@@ -366,7 +277,7 @@ static void test_dwarf_unprivileged_perf_fallback(void **state)
 	char dir[] = "/tmp/flametop-unpriv-XXXXXX", paranoid[16] = "";
 	char *ft, *chain, pidarg[16];
 	FILE *f = fopen("/proc/sys/kernel/perf_event_paranoid", "r");
-	struct run r;
+	struct runbin r;
 	uid_t uid = (uid_t)-1;
 	gid_t gid = (gid_t)-1;
 	pid_t target;
@@ -390,26 +301,26 @@ static void test_dwarf_unprivileged_perf_fallback(void **state)
 	chain = copy_to(dir, workload("chain4"), "chain4");
 
 	/* forced perf, a command of our own: complete stacks, user space only */
-	run_as(&r, uid, gid,
-	       (char *[]){ ft, "snapshot", "--format", "json", "--duration", "3", "--source",
-			   "perf", "--", chain, "3", NULL });
+	runbin_run_as(&r, uid, gid,
+		      (char *[]){ ft, "snapshot", "--format", "json", "--duration", "3", "--source",
+				  "perf", "--", chain, "3", NULL });
 	if (r.status)
 		fail_msg("status %d: %s", r.status, r.err);
 	assert_non_null(strstr(r.out, "\"source\": \"perf\""));
 	assert_true(json_number(r.out, "\"reached_root\": ") >= 0.95);
 	assert_true(json_number(r.out, "\"samples\": ") > 100);
-	run_free(&r);
+	runbin_free(&r);
 
 	/* auto: BPF cannot load without privileges; it says so and falls back */
-	run_as(&r, uid, gid,
-	       (char *[]){ ft, "snapshot", "--format", "folded", "--duration", "3", "--", chain,
-			   "3", NULL });
+	runbin_run_as(&r, uid, gid,
+		      (char *[]){ ft, "snapshot", "--format", "folded", "--duration", "3", "--",
+				  chain, "3", NULL });
 	assert_int_equal(r.status, 0);
 	if (geteuid() == 0)
 		assert_non_null(strstr(r.err, "sampling with perf events instead"));
-	assert_true(folded_sum(r.out, "chain4;_start;",
-			       ";main;chain_one;chain_two;chain_three;chain_leaf", NULL) > 100);
-	run_free(&r);
+	assert_true(runbin_sum(r.out, "chain4;_start;",
+			      ";main;chain_one;chain_two;chain_three;chain_leaf", NULL) > 100);
+	runbin_free(&r);
 
 	/* -p of a process the user owns */
 	target = fork();
@@ -421,23 +332,24 @@ static void test_dwarf_unprivileged_perf_fallback(void **state)
 	}
 	usleep(200000);
 	snprintf(pidarg, sizeof(pidarg), "%d", target);
-	run_as(&r, uid, gid,
-	       (char *[]){ ft, "snapshot", "--format", "json", "--duration", "3", "--source",
-			   "perf", "-p", pidarg, NULL });
+	runbin_run_as(&r, uid, gid,
+		      (char *[]){ ft, "snapshot", "--format", "json", "--duration", "3", "--source",
+				  "perf", "-p", pidarg, NULL });
 	kill(target, SIGKILL);
 	waitpid(target, NULL, 0);
 	if (r.status)
 		fail_msg("status %d: %s", r.status, r.err);
 	assert_true(json_number(r.out, "\"reached_root\": ") >= 0.95);
-	run_free(&r);
+	runbin_free(&r);
 
 	/* the whole system is not allowed at paranoid 2: one line, says what to do */
 	if (geteuid() == 0 && atoi(paranoid) >= 1) {
-		run_as(&r, uid, gid,
-		       (char *[]){ ft, "snapshot", "--duration", "1", "--source", "perf", NULL });
+		runbin_run_as(&r, uid, gid,
+			      (char *[]){ ft, "snapshot", "--duration", "1", "--source", "perf",
+					  NULL });
 		assert_int_equal(r.status, 1);
 		assert_non_null(strstr(r.err, "-p PID or -- CMD"));
-		run_free(&r);
+		runbin_free(&r);
 	}
 	unlink(ft);
 	unlink(chain);
@@ -449,10 +361,10 @@ static void test_dwarf_doctor(void **state)
 {
 	static const char *const checks[] = { "privileges", "BTF", "perf events", "kernel symbols",
 					       "DWARF unwinding", "debug info", "tracefs", "uprobes" };
-	struct run r;
+	struct runbin r;
 	const char *line;
 
-	run(&r, (char *[]){ (char *)flametop, "doctor", NULL });
+	runbin_run(&r, (char *[]){ (char *)flametop, "doctor", NULL });
 	print_message("%s", r.out);
 	assert_int_equal(r.status, have_bpf || geteuid() == 0 ? 0 : r.status);
 	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++)
@@ -467,29 +379,29 @@ static void test_dwarf_doctor(void **state)
 	assert_non_null(strstr(r.out, "ok    DWARF unwinding"));
 	if (have_bpf)
 		assert_int_equal(r.status, 0);
-	run_free(&r);
-	run(&r, (char *[]){ (char *)flametop, "doctor", "--source", "perf", NULL });
+	runbin_free(&r);
+	runbin_run(&r, (char *[]){ (char *)flametop, "doctor", "--source", "perf", NULL });
 	assert_int_equal(r.status, 2);
-	run_free(&r);
+	runbin_free(&r);
 }
 
 static int setup(void **state)
 {
-	struct run r;
+	struct runbin r;
 
-	run(&r, (char *[]){ (char *)flametop, "snapshot", "--duration", "0.2", "--source", "perf",
-			    "--", "/bin/true", NULL });
+	runbin_run(&r, (char *[]){ (char *)flametop, "snapshot", "--duration", "0.2", "--source",
+				   "perf", "--", "/bin/true", NULL });
 	if (r.status) {
 		fprintf(stderr, "SKIP: perf events cannot be opened here: %s", r.err);
 		exit(77);
 	}
-	run_free(&r);
-	run(&r, (char *[]){ (char *)flametop, "snapshot", "--duration", "0.2", "--source", "bpf",
-			    "--", "/bin/true", NULL });
+	runbin_free(&r);
+	runbin_run(&r, (char *[]){ (char *)flametop, "snapshot", "--duration", "0.2", "--source",
+				   "bpf", "--", "/bin/true", NULL });
 	have_bpf = r.status == 0;
 	if (!have_bpf)
 		fprintf(stderr, "note: BPF cannot load here, the bpf-source cases skip: %s", r.err);
-	run_free(&r);
+	runbin_free(&r);
 	return 0;
 }
 

@@ -19,35 +19,23 @@
 #include <sys/wait.h>
 #include <cmocka.h>
 
+#include "runbin.h"
+
 #define MIB (1024.0 * 1024.0)
 
 static const char *flametop;
 static char heapgrow[PATH_MAX];
 
-/* Runs argv, returns its exit status; stdout (at most len - 1 bytes) into out. */
+/* Runs argv, returns its exit status; stdout (at most len - 1 bytes) into out, stderr to ours. */
 static int run(char *const argv[], char *out, size_t len)
 {
-	int fds[2], status;
-	size_t n = 0;
-	ssize_t r;
-	pid_t pid;
+	struct runbin r;
 
-	assert_int_equal(pipe(fds), 0);
-	pid = fork();
-	if (pid == 0) {
-		dup2(fds[1], 1);
-		close(fds[0]);
-		close(fds[1]);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	while (n + 1 < len && (r = read(fds[0], out + n, len - 1 - n)) > 0)
-		n += (size_t)r;
-	out[n] = '\0';
-	close(fds[0]);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	runbin_run(&r, (char **)argv);
+	snprintf(out, len, "%s", r.out);
+	fputs(r.err, stderr);
+	runbin_free(&r);
+	return r.status;
 }
 
 /* Bytes of the folded lines whose stack has ;fn; or ends in ;fn. */

@@ -23,124 +23,26 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-struct run {
-	char *out, *err;
-	int status; /* exit status, or 128 + signal */
-	double seconds;
-};
+#include "runbin.h"
 
 static const char *flametop, *workloads, *tools, *build;
 static char dir[] = "/tmp/flametop-record-XXXXXX";
 static char split_rec[4200]; /* the recording of split31 every test shares */
 
-static char *slurp(int fd)
-{
-	size_t len = 0, cap = 65536;
-	char *buf = malloc(cap);
-	ssize_t n;
-
-	while ((n = read(fd, buf + len, cap - len - 1)) > 0) {
-		len += n;
-		if (cap - len < 4096)
-			buf = realloc(buf, cap *= 2);
-	}
-	buf[len] = '\0';
-	return buf;
-}
-
-/* Runs argv (NULL-terminated); sends sig after `after` seconds when sig > 0. */
-static void run_sig(struct run *r, int sig, double after, char **argv)
-{
-	char outp[] = "/tmp/flametop-out-XXXXXX", errp[] = "/tmp/flametop-err-XXXXXX";
-	int out = mkstemp(outp), err = mkstemp(errp), status;
-	struct timespec a, b;
-	pid_t pid;
-
-	clock_gettime(CLOCK_MONOTONIC, &a);
-	pid = fork();
-	if (pid == 0) {
-		dup2(out, 1);
-		dup2(err, 2);
-		execv(argv[0], argv);
-		_exit(126);
-	}
-	if (sig > 0) {
-		usleep(after * 1e6);
-		kill(pid, sig);
-	}
-	waitpid(pid, &status, 0);
-	clock_gettime(CLOCK_MONOTONIC, &b);
-	r->seconds = (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9;
-	r->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-	lseek(out, 0, SEEK_SET);
-	lseek(err, 0, SEEK_SET);
-	r->out = slurp(out);
-	r->err = slurp(err);
-	close(out);
-	close(err);
-	unlink(outp);
-	unlink(errp);
-}
-
-#define RUN(r, ...) run_sig(r, 0, 0, (char *[]){ __VA_ARGS__, NULL })
-
-static void run_free(struct run *r)
-{
-	free(r->out);
-	free(r->err);
-}
-
 static char *path(const char *name)
 {
-	static char paths[16][4200];
-	static int next;
-	char *p = paths[next++ % 16];
-
-	snprintf(p, sizeof(paths[0]), "%s/%s", dir, name);
-	return p;
+	return runbin_path(dir, name);
 }
 
 static char *workload(const char *name)
 {
-	static char p[4200];
-
-	snprintf(p, sizeof(p), "%s/%s", workloads, name);
-	return p;
-}
-
-/* Sums folded counts of lines containing every one of the (NULL-terminated) words. */
-static uint64_t folded_sum(const char *folded, ...)
-{
-	uint64_t sum = 0;
-	const char *line = folded;
-
-	while (line && *line) {
-		const char *end = strchr(line, '\n'), *space;
-		char buf[16384];
-		size_t len = end ? (size_t)(end - line) : strlen(line);
-		bool all = true;
-		va_list ap;
-
-		if (len >= sizeof(buf))
-			len = sizeof(buf) - 1;
-		memcpy(buf, line, len);
-		buf[len] = '\0';
-		space = strrchr(buf, ' ');
-		va_start(ap, folded);
-		for (const char *w; (w = va_arg(ap, const char *));)
-			all = all && strstr(buf, w);
-		va_end(ap);
-		if (all && space)
-			sum += strtoull(space + 1, NULL, 10);
-		line = end ? end + 1 : NULL;
-	}
-	return sum;
+	return runbin_path(workloads, name);
 }
 
 static double split_share(const char *folded)
 {
-	uint64_t three = folded_sum(folded, ";spin_three", NULL);
-	uint64_t one = folded_sum(folded, ";spin_one", NULL);
+	uint64_t three = runbin_sum(folded, "", ";spin_three", NULL);
+	uint64_t one = runbin_sum(folded, "", ";spin_one", NULL);
 
 	print_message("spin_three %lu, spin_one %lu samples\n", (unsigned long)three,
 		      (unsigned long)one);
@@ -148,7 +50,7 @@ static double split_share(const char *folded)
 	return 100.0 * three / (three + one);
 }
 
-static bool one_line_error(const struct run *r)
+static bool one_line_error(const struct runbin *r)
 {
 	const char *nl = strchr(r->err, '\n');
 
@@ -157,14 +59,14 @@ static bool one_line_error(const struct run *r)
 
 static void test_record_split31_converts_like_a_snapshot(void **state)
 {
-	struct run rec, snap;
+	struct runbin rec, snap;
 	double a, b;
 
-	RUN(&rec, (char *)flametop, "convert", split_rec, "--format", "folded");
+	RUNBIN(&rec, (char *)flametop, "convert", split_rec, "--format", "folded");
 	assert_int_equal(rec.status, 0);
 	assert_string_equal(rec.err, "");
 	a = split_share(rec.out);
-	RUN(&snap, (char *)flametop, "snapshot", "--format", "folded", "--duration", "20", "-F",
+	RUNBIN(&snap, (char *)flametop, "snapshot", "--format", "folded", "--duration", "20", "-F",
 	    "199", "--", workload("split31"), "6");
 	assert_int_equal(snap.status, 0);
 	b = split_share(snap.out);
@@ -174,41 +76,41 @@ static void test_record_split31_converts_like_a_snapshot(void **state)
 	if (b - a > 5 || a - b > 5)
 		fail_msg("recording %.1f%% and snapshot %.1f%% differ by more than 5", a, b);
 	/* root first, the process first, as a snapshot prints it */
-	assert_true(folded_sum(rec.out, ";main;", ";spin_three", NULL) >
-		    folded_sum(rec.out, ";spin_three", NULL) * 0.9);
-	run_free(&rec);
-	run_free(&snap);
+	assert_true(runbin_sum(rec.out, "", ";main;", ";spin_three", NULL) >
+		    runbin_sum(rec.out, "", ";spin_three", NULL) * 0.9);
+	runbin_free(&rec);
+	runbin_free(&snap);
 }
 
 static void test_record_text_and_json_describe_the_recording(void **state)
 {
-	struct run r;
+	struct runbin r;
 
-	RUN(&r, (char *)flametop, "convert", split_rec, "--format", "json");
+	RUNBIN(&r, (char *)flametop, "convert", split_rec, "--format", "json");
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(r.out, "\"freq_hz\": 199"));
 	assert_non_null(strstr(r.out, "\"command_end\": \"exited with status 0\""));
 	assert_non_null(strstr(r.out, "\"function\": \"spin_three\""));
-	run_free(&r);
-	RUN(&r, (char *)flametop, "convert", split_rec);
+	runbin_free(&r);
+	RUNBIN(&r, (char *)flametop, "convert", split_rec);
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(r.out, "spin_three [split31]"));
-	run_free(&r);
+	runbin_free(&r);
 }
 
 static void test_record_pprof_reads_in_go_tool_pprof(void **state)
 {
 	char cmd[8192];
-	struct run r;
+	struct runbin r;
 	FILE *p;
 	char line[1024];
 	bool hot = false;
 	int rows = 0;
 
-	RUN(&r, (char *)flametop, "convert", split_rec, "--format", "pprof", "-o",
+	RUNBIN(&r, (char *)flametop, "convert", split_rec, "--format", "pprof", "-o",
 	    path("split.pb.gz"));
 	assert_int_equal(r.status, 0);
-	run_free(&r);
+	runbin_free(&r);
 	if (system("command -v go >/dev/null 2>&1")) {
 		print_message("SKIP part: go is not installed (apt-get install golang-go)\n");
 		skip();
@@ -251,30 +153,30 @@ static void check_speedscope(const char *file)
 
 static void test_record_speedscope_matches_the_schema(void **state)
 {
-	struct run r;
+	struct runbin r;
 
-	RUN(&r, (char *)flametop, "convert", split_rec, "--format", "speedscope", "-o",
+	RUNBIN(&r, (char *)flametop, "convert", split_rec, "--format", "speedscope", "-o",
 	    path("split.speedscope.json"));
 	assert_int_equal(r.status, 0);
-	run_free(&r);
+	runbin_free(&r);
 	check_speedscope(path("split.speedscope.json"));
 }
 
 static void test_record_snapshot_writes_pprof_and_speedscope(void **state)
 {
-	struct run r;
+	struct runbin r;
 	char head[2];
 	FILE *f;
 
-	RUN(&r, (char *)flametop, "snapshot", "--format", "speedscope", "--duration", "2", "-o",
+	RUNBIN(&r, (char *)flametop, "snapshot", "--format", "speedscope", "--duration", "2", "-o",
 	    path("snap.json"), "--", workload("split31"), "2");
 	assert_int_equal(r.status, 0);
-	run_free(&r);
+	runbin_free(&r);
 	check_speedscope(path("snap.json"));
-	RUN(&r, (char *)flametop, "snapshot", "--format", "pprof", "--duration", "2", "-o",
+	RUNBIN(&r, (char *)flametop, "snapshot", "--format", "pprof", "--duration", "2", "-o",
 	    path("snap.pb.gz"), "--", workload("split31"), "2");
 	assert_int_equal(r.status, 0);
-	run_free(&r);
+	runbin_free(&r);
 	f = fopen(path("snap.pb.gz"), "rb");
 	assert_non_null(f);
 	assert_int_equal(fread(head, 1, 2, f), 2);
@@ -286,50 +188,51 @@ static void test_record_snapshot_writes_pprof_and_speedscope(void **state)
 static void test_record_creates_0600_and_never_replaces(void **state)
 {
 	struct stat st;
-	struct run r;
+	struct runbin r;
 	int fd;
 
 	fd = open(path("exists.ftr"), O_WRONLY | O_CREAT | O_EXCL, 0644);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, "precious", 8), 8);
 	close(fd);
-	RUN(&r, (char *)flametop, "record", "-o", path("exists.ftr"), "--duration", "1", "-p",
+	RUNBIN(&r, (char *)flametop, "record", "-o", path("exists.ftr"), "--duration", "1", "-p",
 	    "1");
 	assert_int_equal(r.status, 2);
 	assert_true(one_line_error(&r));
 	assert_non_null(strstr(r.err, "File exists"));
 	assert_int_equal(stat(path("exists.ftr"), &st), 0);
 	assert_int_equal(st.st_size, 8);
-	run_free(&r);
+	runbin_free(&r);
 
-	RUN(&r, (char *)flametop, "record", "-o", path("exists.ftr"), "--force", "--duration",
+	RUNBIN(&r, (char *)flametop, "record", "-o", path("exists.ftr"), "--force", "--duration",
 	    "1.5", "-p", "1");
 	assert_int_equal(r.status, 0);
 	assert_int_equal(stat(path("exists.ftr"), &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0600);
 	assert_true(st.st_size > 100);
-	run_free(&r);
+	runbin_free(&r);
 
 	/* a symlink is not followed */
 	assert_int_equal(symlink(path("elsewhere"), path("link.ftr")), 0);
-	RUN(&r, (char *)flametop, "record", "-o", path("link.ftr"), "--duration", "1", "-p", "1");
+	RUNBIN(&r, (char *)flametop, "record", "-o", path("link.ftr"), "--duration", "1", "-p",
+	       "1");
 	assert_int_equal(r.status, 2);
 	assert_int_equal(access(path("elsewhere"), F_OK), -1);
-	run_free(&r);
+	runbin_free(&r);
 }
 
 static void test_record_rotates_into_complete_files(void **state)
 {
-	struct run r;
+	struct runbin r;
 	char name[64];
 	int files = 0;
 
 	int last = 0;
 
-	RUN(&r, (char *)flametop, "record", "-o", path("rot.ftr"), "--duration", "7.5",
+	RUNBIN(&r, (char *)flametop, "record", "-o", path("rot.ftr"), "--duration", "7.5",
 	    "--max-duration", "2", "--max-files", "2", "-p", "1");
 	assert_int_equal(r.status, 0);
-	run_free(&r);
+	runbin_free(&r);
 	/* 7.5 s in files of 2 s: parts 0..3 (start-up eats into the first); the newest two stay */
 	assert_int_equal(access(path("rot.ftr"), F_OK), -1);
 	for (int i = 1; i < 8; i++) {
@@ -346,7 +249,7 @@ static void test_record_rotates_into_complete_files(void **state)
 			continue;
 		files++;
 		/* each one stands alone: header, tables and ticks */
-		RUN(&r, (char *)flametop, "convert", path(name), "--format", "json");
+		RUNBIN(&r, (char *)flametop, "convert", path(name), "--format", "json");
 		assert_int_equal(r.status, 0);
 		assert_non_null(strstr(r.out, "\"duration_s\": "));
 		/* and says where the recording goes on, but the last */
@@ -355,23 +258,23 @@ static void test_record_rotates_into_complete_files(void **state)
 			assert_non_null(strstr(r.err, next));
 		else
 			assert_null(strstr(r.err, "continues in"));
-		run_free(&r);
+		runbin_free(&r);
 	}
 	assert_int_equal(files, 2);
 }
 
 static void test_record_kill9_loses_at_most_a_second(void **state)
 {
-	struct run r;
+	struct runbin r;
 	double d;
 	char *p;
 
-	run_sig(&r, SIGKILL, 3.6,
-		(char *[]){ (char *)flametop, "record", "-o", path("killed.ftr"), "-p", "1",
-			    NULL });
+	runbin_run_sig(&r, SIGKILL, 3.6,
+		       (char *[]){ (char *)flametop, "record", "-o", path("killed.ftr"), "-p", "1",
+				   NULL });
 	assert_int_equal(r.status, 128 + SIGKILL);
-	run_free(&r);
-	RUN(&r, (char *)flametop, "convert", path("killed.ftr"), "--format", "json");
+	runbin_free(&r);
+	RUNBIN(&r, (char *)flametop, "convert", path("killed.ftr"), "--format", "json");
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(r.err, "no end mark"));
 	p = strstr(r.out, "\"duration_s\": ");
@@ -380,22 +283,23 @@ static void test_record_kill9_loses_at_most_a_second(void **state)
 	print_message("killed after 3.6 s: %.2f s recorded\n", d);
 	/* start-up takes some of the 3.6 s; ticks close every second */
 	assert_true(d >= 1.5);
-	run_free(&r);
+	runbin_free(&r);
 }
 
 static void test_record_sigint_ends_the_file_cleanly(void **state)
 {
-	struct run r;
+	struct runbin r;
 
-	run_sig(&r, SIGINT, 2.5,
-		(char *[]){ (char *)flametop, "record", "-o", path("int.ftr"), "-p", "1", NULL });
+	runbin_run_sig(&r, SIGINT, 2.5,
+		       (char *[]){ (char *)flametop, "record", "-o", path("int.ftr"), "-p", "1",
+				   NULL });
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(r.err, "flametop: recorded "));
-	run_free(&r);
-	RUN(&r, (char *)flametop, "convert", path("int.ftr"), "--format", "folded");
+	runbin_free(&r);
+	RUNBIN(&r, (char *)flametop, "convert", path("int.ftr"), "--format", "folded");
 	assert_int_equal(r.status, 0);
 	assert_string_equal(r.err, ""); /* an end mark: nothing to warn about */
-	run_free(&r);
+	runbin_free(&r);
 }
 
 static size_t file_size(const char *p)
@@ -430,40 +334,40 @@ static char *read_all(const char *p, size_t *n)
 
 static void test_record_bad_input_exit_status(void **state)
 {
-	struct run r;
+	struct runbin r;
 	size_t n;
 	char *rec = read_all(split_rec, &n);
 	char *copy = malloc(n);
 
 	/* not a recording at all */
 	write_file(path("junk"), "this is not a recording\n", 24);
-	RUN(&r, (char *)flametop, "convert", path("junk"));
+	RUNBIN(&r, (char *)flametop, "convert", path("junk"));
 	assert_int_equal(r.status, 2);
 	assert_true(one_line_error(&r));
 	assert_non_null(strstr(r.err, "not a flametop recording"));
-	run_free(&r);
-	RUN(&r, (char *)flametop, "convert", path("nonexistent"));
+	runbin_free(&r);
+	RUNBIN(&r, (char *)flametop, "convert", path("nonexistent"));
 	assert_int_equal(r.status, 2);
 	assert_true(one_line_error(&r));
-	run_free(&r);
-	RUN(&r, (char *)flametop, "convert", dir);
+	runbin_free(&r);
+	RUNBIN(&r, (char *)flametop, "convert", dir);
 	assert_int_equal(r.status, 2);
-	run_free(&r);
-	RUN(&r, (char *)flametop, "replay", path("junk"));
+	runbin_free(&r);
+	RUNBIN(&r, (char *)flametop, "replay", path("junk"));
 	assert_int_equal(r.status, 2);
 	assert_true(one_line_error(&r));
-	run_free(&r);
+	runbin_free(&r);
 
 	/* cut short anywhere: what is whole converts (0), a cut header is bad input (2) */
 	for (size_t len = 0; len < n; len += 1 + len / 3) {
 		write_file(path("cut"), rec, len);
-		RUN(&r, (char *)flametop, "convert", path("cut"), "--format", "folded");
+		RUNBIN(&r, (char *)flametop, "convert", path("cut"), "--format", "folded");
 		if (r.status != 0 && r.status != 2)
 			fail_msg("cut at %zu of %zu: status %d, stderr %s", len, n, r.status,
 				 r.err);
 		if (r.status == 0 && len < n)
 			assert_true(strstr(r.err, "cut short") || strstr(r.err, "no end mark"));
-		run_free(&r);
+		runbin_free(&r);
 	}
 	/* flipped bytes: never a crash */
 	srand(7);
@@ -472,10 +376,10 @@ static void test_record_bad_input_exit_status(void **state)
 		for (int j = 0; j < 3; j++)
 			copy[rand() % n] ^= 1 + rand() % 255;
 		write_file(path("flipped"), copy, n);
-		RUN(&r, (char *)flametop, "convert", path("flipped"), "--format", "json");
+		RUNBIN(&r, (char *)flametop, "convert", path("flipped"), "--format", "json");
 		if (r.status != 0 && r.status != 2)
 			fail_msg("flip %d: status %d, stderr %s", i, r.status, r.err);
-		run_free(&r);
+		runbin_free(&r);
 	}
 	free(copy);
 	free(rec);
@@ -483,11 +387,11 @@ static void test_record_bad_input_exit_status(void **state)
 
 static void test_record_convert_a_range(void **state)
 {
-	struct run r;
+	struct runbin r;
 	double d;
 	char *p;
 
-	RUN(&r, (char *)flametop, "convert", split_rec, "--format", "json", "--from", "1s",
+	RUNBIN(&r, (char *)flametop, "convert", split_rec, "--format", "json", "--from", "1s",
 	    "--to", "3s");
 	assert_int_equal(r.status, 0);
 	p = strstr(r.out, "\"duration_s\": ");
@@ -495,32 +399,32 @@ static void test_record_convert_a_range(void **state)
 	d = strtod(p + 14, NULL);
 	print_message("--from 1s --to 3s: %.2f s\n", d);
 	assert_true(d > 1.5 && d < 3.5);
-	run_free(&r);
-	RUN(&r, (char *)flametop, "convert", split_rec, "--format", "folded", "--from", "-2s");
+	runbin_free(&r);
+	RUNBIN(&r, (char *)flametop, "convert", split_rec, "--format", "folded", "--from", "-2s");
 	assert_int_equal(r.status, 0);
-	assert_true(folded_sum(r.out, ";spin_", NULL) > 100);
-	run_free(&r);
-	RUN(&r, (char *)flametop, "convert", split_rec, "--from", "99h");
+	assert_true(runbin_sum(r.out, "", ";spin_", NULL) > 100);
+	runbin_free(&r);
+	RUNBIN(&r, (char *)flametop, "convert", split_rec, "--from", "99h");
 	assert_int_equal(r.status, 2);
 	assert_true(one_line_error(&r));
-	run_free(&r);
-	RUN(&r, (char *)flametop, "convert", split_rec, "--to", "yesterday");
+	runbin_free(&r);
+	RUNBIN(&r, (char *)flametop, "convert", split_rec, "--to", "yesterday");
 	assert_int_equal(r.status, 2);
 	assert_true(one_line_error(&r));
-	run_free(&r);
+	runbin_free(&r);
 }
 
 static int setup(void **state)
 {
-	struct run r;
+	struct runbin r;
 
 	if (!mkdtemp(dir)) {
 		perror("mkdtemp");
 		return -1;
 	}
 	snprintf(split_rec, sizeof(split_rec), "%s/split31.ftr", dir);
-	RUN(&r, (char *)flametop, "record", "-o", split_rec, "-F", "199", "--", workload("split31"),
-	    "6");
+	RUNBIN(&r, (char *)flametop, "record", "-o", split_rec, "-F", "199", "--",
+	       workload("split31"), "6");
 	if (r.status == 1 && (strstr(r.err, "permitted") || strstr(r.err, "BTF"))) {
 		fprintf(stderr, "SKIP: this host cannot run the BPF probes: %s", r.err);
 		exit(77);
@@ -529,7 +433,7 @@ static int setup(void **state)
 		fprintf(stderr, "flametop record failed (%d): %s", r.status, r.err);
 		return -1;
 	}
-	run_free(&r);
+	runbin_free(&r);
 	return 0;
 }
 

@@ -19,121 +19,26 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-struct run {
-	char *out; /* stdout */
-	char *err; /* stderr */
-	int status; /* exit status, or 128 + signal */
-	double seconds;
-};
+#include "runbin.h"
 
 static const char *flametop, *workloads;
 
-static char *slurp(int fd)
-{
-	size_t len = 0, cap = 65536;
-	char *buf = malloc(cap);
-	ssize_t n;
-
-	while ((n = read(fd, buf + len, cap - len - 1)) > 0) {
-		len += n;
-		if (cap - len < 4096)
-			buf = realloc(buf, cap *= 2);
-	}
-	buf[len] = '\0';
-	return buf;
-}
-
-/* Runs argv; sends SIGINT after sigint_after seconds when > 0. */
-static void run(struct run *r, double sigint_after, char **argv)
-{
-	char outp[] = "/tmp/flametop-out-XXXXXX", errp[] = "/tmp/flametop-err-XXXXXX";
-	int out = mkstemp(outp), err = mkstemp(errp), status;
-	struct timespec a, b;
-	pid_t pid;
-
-	clock_gettime(CLOCK_MONOTONIC, &a);
-	pid = fork();
-	if (pid == 0) {
-		dup2(out, 1);
-		dup2(err, 2);
-		execv(argv[0], argv);
-		_exit(126);
-	}
-	if (sigint_after > 0) {
-		usleep(sigint_after * 1e6);
-		kill(pid, SIGINT);
-	}
-	waitpid(pid, &status, 0);
-	clock_gettime(CLOCK_MONOTONIC, &b);
-	r->seconds = (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9;
-	r->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-	lseek(out, 0, SEEK_SET);
-	lseek(err, 0, SEEK_SET);
-	r->out = slurp(out);
-	r->err = slurp(err);
-	close(out);
-	close(err);
-	unlink(outp);
-	unlink(errp);
-}
-
-static void run_free(struct run *r)
-{
-	free(r->out);
-	free(r->err);
-}
-
 static char *workload(const char *name)
 {
-	static char paths[8][4096];
-	static int next;
-	char *p = paths[next++ % 8];
-
-	snprintf(p, 4096, "%s/%s", workloads, name);
-	return p;
-}
-
-/* Sums folded counts of lines containing every one of the (NULL-terminated) words. */
-static uint64_t folded_sum(const char *folded, ...)
-{
-	uint64_t sum = 0;
-	const char *line = folded;
-
-	while (line && *line) {
-		const char *end = strchr(line, '\n'), *space;
-		char buf[16384];
-		size_t len = end ? (size_t)(end - line) : strlen(line);
-		bool all = true;
-		va_list ap;
-
-		if (len >= sizeof(buf))
-			len = sizeof(buf) - 1;
-		memcpy(buf, line, len);
-		buf[len] = '\0';
-		space = strrchr(buf, ' ');
-		va_start(ap, folded);
-		for (const char *w; (w = va_arg(ap, const char *));)
-			all = all && strstr(buf, w);
-		va_end(ap);
-		if (all && space)
-			sum += strtoull(space + 1, NULL, 10);
-		line = end ? end + 1 : NULL;
-	}
-	return sum;
+	return runbin_path(workloads, name);
 }
 
 static void test_snapshot_split31_is_75_25(void **state)
 {
-	struct run r;
+	struct runbin r;
 	uint64_t three, one;
 	double share;
 
-	run(&r, 0,
-	    (char *[]){ (char *)flametop, "snapshot", "--format", "folded", "--duration", "20",
-			"-F", "499", "--", workload("split31"), "6", NULL });
+	runbin_run(&r, (char *[]){ (char *)flametop, "snapshot", "--format", "folded", "--duration",
+				   "20", "-F", "499", "--", workload("split31"), "6", NULL });
 	assert_int_equal(r.status, 0);
-	three = folded_sum(r.out, ";spin_three", NULL);
-	one = folded_sum(r.out, ";spin_one", NULL);
+	three = runbin_sum(r.out, "", ";spin_three", NULL);
+	one = runbin_sum(r.out, "", ";spin_one", NULL);
 	print_message("spin_three %lu, spin_one %lu samples\n", (unsigned long)three,
 		      (unsigned long)one);
 	assert_true(three + one > 400);
@@ -141,10 +46,10 @@ static void test_snapshot_split31_is_75_25(void **state)
 	if (share < 70 || share > 80)
 		fail_msg("spin_three has %.1f%% of the samples, expected 75 +- 5", share);
 	/* every line starts with the process, root first: main calls both */
-	assert_true(folded_sum(r.out, "split31;", ";main;", ";spin_three", NULL) > three * 0.9);
+	assert_true(runbin_sum(r.out, "", "split31;", ";main;", ";spin_three", NULL) > three * 0.9);
 	/* the window ended when the command exited, well before the 20 s duration */
 	assert_true(r.seconds < 12);
-	run_free(&r);
+	runbin_free(&r);
 }
 
 /* Finds a thread line of the json output and returns its cpu_samples, or -1. */
@@ -163,12 +68,11 @@ static long json_thread_samples(const char *json, const char *comm)
 
 static void test_snapshot_thread_names(void **state)
 {
-	struct run r;
+	struct runbin r;
 	long hot, warm, idle;
 
-	run(&r, 0,
-	    (char *[]){ (char *)flametop, "snapshot", "--format", "json", "--duration", "4", "-F",
-			"499", "--", workload("threads_named"), "10", NULL });
+	runbin_run(&r, (char *[]){ (char *)flametop, "snapshot", "--format", "json", "--duration",
+				   "4", "-F", "499", "--", workload("threads_named"), "10", NULL });
 	assert_int_equal(r.status, 0);
 	hot = json_thread_samples(r.out, "worker-hot");
 	warm = json_thread_samples(r.out, "worker-warm");
@@ -183,46 +87,44 @@ static void test_snapshot_thread_names(void **state)
 	/* the command was still running: it got SIGTERM and that is reported */
 	assert_non_null(strstr(r.out, "sent SIGTERM"));
 	assert_non_null(strstr(r.out, "\"exit_signal\": 15"));
-	run_free(&r);
+	runbin_free(&r);
 }
 
 static void test_snapshot_kernel_frames(void **state)
 {
-	struct run r;
+	struct runbin r;
 	uint64_t all, syscall;
 
-	run(&r, 0,
-	    (char *[]){ (char *)flametop, "snapshot", "--format", "folded", "--duration", "3",
-			"-F", "499", "--", workload("syscalls"), "10", NULL });
+	runbin_run(&r, (char *[]){ (char *)flametop, "snapshot", "--format", "folded", "--duration",
+				   "3", "-F", "499", "--", workload("syscalls"), "10", NULL });
 	assert_int_equal(r.status, 0);
-	all = folded_sum(r.out, "syscalls;", NULL);
-	syscall = folded_sum(r.out, "syscalls;", "entry_SYSCALL_64", NULL);
+	all = runbin_sum(r.out, "", "syscalls;", NULL);
+	syscall = runbin_sum(r.out, "", "syscalls;", "entry_SYSCALL_64", NULL);
 	print_message("%lu of %lu samples under entry_SYSCALL_64\n", (unsigned long)syscall,
 		      (unsigned long)all);
 	assert_true(all > 100);
 	assert_true(syscall > all / 2);
-	run_free(&r);
+	runbin_free(&r);
 }
 
 static void test_snapshot_go_program(void **state)
 {
-	struct run r;
+	struct runbin r;
 	uint64_t hot, cold;
 
 	if (access(workload("goprog"), X_OK))
 		skip();
-	run(&r, 0,
-	    (char *[]){ (char *)flametop, "snapshot", "--format", "folded", "--duration", "3",
-			"-F", "499", "--", workload("goprog"), "10", NULL });
+	runbin_run(&r, (char *[]){ (char *)flametop, "snapshot", "--format", "folded", "--duration",
+				   "3", "-F", "499", "--", workload("goprog"), "10", NULL });
 	assert_int_equal(r.status, 0);
-	hot = folded_sum(r.out, "main.hotLoop", NULL);
-	cold = folded_sum(r.out, "main.coldLoop", NULL);
+	hot = runbin_sum(r.out, "", "main.hotLoop", NULL);
+	cold = runbin_sum(r.out, "", "main.coldLoop", NULL);
 	print_message("main.hotLoop %lu, main.coldLoop %lu samples\n", (unsigned long)hot,
 		      (unsigned long)cold);
 	assert_true(hot > 100);
 	assert_true(hot > cold);
-	assert_true(folded_sum(r.out, "main.main;main.hotLoop", NULL) > hot / 2);
-	run_free(&r);
+	assert_true(runbin_sum(r.out, "", "main.main;main.hotLoop", NULL) > hot / 2);
+	runbin_free(&r);
 }
 
 static void test_snapshot_errors_are_one_line_exit_2(void **state)
@@ -238,36 +140,37 @@ static void test_snapshot_errors_are_one_line_exit_2(void **state)
 
 	for (size_t i = 0; i < sizeof(args) / sizeof(args[0]); i++) {
 		char *argv[8] = { (char *)flametop };
-		struct run r;
+		struct runbin r;
 		char *nl;
 
 		for (int j = 0; args[i][j]; j++)
 			argv[j + 1] = (char *)args[i][j];
-		run(&r, 0, argv);
+		runbin_run(&r, argv);
 		nl = strchr(r.err, '\n');
 		if (r.status != 2 || !nl || nl[1] || strncmp(r.err, "flametop: ", 10))
 			fail_msg("case %zu: status %d, stderr '%s'", i, r.status, r.err);
 		assert_string_equal(r.out, "");
-		run_free(&r);
+		runbin_free(&r);
 	}
 }
 
 static void test_snapshot_sigint_ends_early_and_prints(void **state)
 {
-	struct run r;
+	struct runbin r;
 
-	run(&r, 1.5,
-	    (char *[]){ (char *)flametop, "snapshot", "--duration", "30", "-p", "1", NULL });
+	runbin_run_sig(&r, SIGINT, 1.5,
+		       (char *[]){ (char *)flametop, "snapshot", "--duration", "30", "-p", "1",
+				   NULL });
 	assert_int_equal(r.status, 0);
 	assert_true(r.seconds < 10);
 	assert_non_null(strstr(r.out, "flametop snapshot of pid 1"));
 	assert_non_null(strstr(r.out, "Busiest threads"));
-	run_free(&r);
+	runbin_free(&r);
 }
 
 static void test_snapshot_target_exits_during_window(void **state)
 {
-	struct run r;
+	struct runbin r;
 	char pidarg[16];
 	pid_t pid = fork();
 
@@ -276,28 +179,27 @@ static void test_snapshot_target_exits_during_window(void **state)
 		_exit(126);
 	}
 	snprintf(pidarg, sizeof(pidarg), "%d", pid);
-	run(&r, 0,
-	    (char *[]){ (char *)flametop, "snapshot", "--format", "folded", "--duration", "10",
-			"-F", "499", "-p", pidarg, NULL });
+	runbin_run(&r, (char *[]){ (char *)flametop, "snapshot", "--format", "folded", "--duration",
+				   "10", "-F", "499", "-p", pidarg, NULL });
 	waitpid(pid, NULL, 0);
 	assert_int_equal(r.status, 0);
 	/* what was seen before it exited is there, and the snapshot ended early */
-	assert_true(folded_sum(r.out, "spin_", NULL) > 30);
+	assert_true(runbin_sum(r.out, "", "spin_", NULL) > 30);
 	assert_true(r.seconds < 8);
-	run_free(&r);
+	runbin_free(&r);
 }
 
 static int check_bpf(void **state)
 {
-	struct run r;
+	struct runbin r;
 
-	run(&r, 0,
-	    (char *[]){ (char *)flametop, "snapshot", "--duration", "0.2", "-p", "1", NULL });
+	runbin_run(&r, (char *[]){ (char *)flametop, "snapshot", "--duration", "0.2", "-p", "1",
+				   NULL });
 	if (r.status == 1 && (strstr(r.err, "permitted") || strstr(r.err, "BTF"))) {
 		fprintf(stderr, "SKIP: this host cannot run the BPF probes: %s", r.err);
 		exit(77);
 	}
-	run_free(&r);
+	runbin_free(&r);
 	return 0;
 }
 
@@ -321,12 +223,12 @@ static double json_thread_number(const char *json, const char *comm, const char 
 /* Thread states in json (state_ms) and blocked time by stack in folded (--metric offcpu). */
 static void test_snapshot_states_and_block(void **state)
 {
-	struct run r;
+	struct runbin r;
 	double secs, sleep_ms, poll_ms;
 
-	run(&r, 0,
-	    (char *[]){ (char *)flametop, "snapshot", "--format", "json", "--duration", "20",
-			"--", workload("states"), "3", "mix", (char *)workloads, NULL });
+	runbin_run(&r, (char *[]){ (char *)flametop, "snapshot", "--format", "json", "--duration",
+				   "20", "--", workload("states"), "3", "mix", (char *)workloads,
+				   NULL });
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(r.out, "\"sched\": \"tp_btf\""));
 	assert_non_null(strstr(r.out, "\"block\": ["));
@@ -339,19 +241,18 @@ static void test_snapshot_states_and_block(void **state)
 	assert_true(sleep_ms > secs * 1000 * 0.8);
 	assert_true(poll_ms > secs * 1000 * 0.8);
 	assert_true(json_thread_number(r.out, "waiter", "\"lock\": ") > secs * 1000 * 0.6);
-	run_free(&r);
+	runbin_free(&r);
 
-	run(&r, 0,
-	    (char *[]){ (char *)flametop, "snapshot", "--format", "folded", "--metric", "offcpu",
-			"--duration", "20", "--", workload("states"), "3", "mix",
-			(char *)workloads, NULL });
+	runbin_run(&r, (char *[]){ (char *)flametop, "snapshot", "--format", "folded", "--metric",
+				   "offcpu", "--duration", "20", "--", workload("states"), "3",
+				   "mix", (char *)workloads, NULL });
 	assert_int_equal(r.status, 0);
 	/* microseconds, the reason as the leaf; the poller's stack names its syscall */
-	assert_true(folded_sum(r.out, "states;", ";[poll] ", NULL) > 2000000);
-	assert_true(folded_sum(r.out, ";do_sys_poll;", ";[poll] ", NULL) > 2000000);
-	assert_true(folded_sum(r.out, ";[lock] ", NULL) > 1500000);
-	assert_true(folded_sum(r.out, ";[io] ", NULL) > 0);
-	run_free(&r);
+	assert_true(runbin_sum(r.out, "", "states;", ";[poll] ", NULL) > 2000000);
+	assert_true(runbin_sum(r.out, "", ";do_sys_poll;", ";[poll] ", NULL) > 2000000);
+	assert_true(runbin_sum(r.out, "", ";[lock] ", NULL) > 1500000);
+	assert_true(runbin_sum(r.out, "", ";[io] ", NULL) > 0);
+	runbin_free(&r);
 }
 
 int main(void)

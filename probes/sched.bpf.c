@@ -300,8 +300,9 @@ static __always_inline void keep_stacks(void *ctx, __u32 tid, const struct sched
 	/* the same syscall from the same place as the stacks kept: they are still right */
 	if (ip && r->key_syscall == t->syscall && r->key_ip == ip && r->key_sp == sp &&
 	    r->key_bp == bp && r->key_ret == retaddr && r->key_arg == arg &&
-	    r->reused < SCHED_REUSE_MAX && r->nr_user && r->nr_kernel &&
-	    (!copy || r->ustack_ns)) {
+	    r->reused < SCHED_REUSE_MAX && r->nr_user && r->nr_kernel) {
+		/* with its copy too (or without one, when the ring had no room for it then:
+		 * retrying each time would cost a copy per block exactly when blocks abound) */
 		r->reused++;
 		cnt->reused++;
 		goto header;

@@ -3,7 +3,9 @@
  * probes/sched alone, driven like flametop drives it (drain every 100 ms, states every second),
  * for measuring its overhead apart from the on-CPU sampler. Prints its counters at the end.
  *
- * usage: sched_attach SECONDS [PID]   (PID: only that process; default: the whole system)
+ * usage: sched_attach SECONDS [PID] [STACK_SIZE]   (PID: only that process, 0 or none: the whole
+ *        system; STACK_SIZE: copy that many bytes of user stack per block and unwind them with
+ *        DWARF, as flametop's default --unwind auto --stack-size 16384 does; default 0: FP only)
  */
 #include <inttypes.h>
 #include <poll.h>
@@ -12,6 +14,8 @@
 #include <time.h>
 
 #include "model/model.h"
+#include "model/syms.h"
+#include "model/unwind.h"
 #include "probes/sched.h"
 
 static uint64_t now_ns(void)
@@ -26,14 +30,24 @@ int main(int argc, char **argv)
 {
 	double secs = argc > 1 ? atof(argv[1]) : 10;
 	uint32_t pid = argc > 2 ? (uint32_t)strtoul(argv[2], NULL, 10) : 0;
+	uint32_t stack_size = argc > 3 ? (uint32_t)strtoul(argv[3], NULL, 10) : 0;
 	struct probe_sched_opts o = { .pids = pid ? &pid : NULL, .nr_pids = pid ? 1 : 0 };
+	struct syms_opts so = { .proc_root = "/proc" };
+	struct syms *syms = NULL;
+	struct unwind *u = NULL;
+	struct model_opts mo = { 0 };
 	struct probe_sched_counters c;
 	struct probe_sched *p;
 	struct model *m;
 	uint64_t end, next;
 	char err[512];
 
-	model_new(NULL, &m);
+	if (stack_size && !syms_new(&so, &syms) && !unwind_new(syms, UNWIND_AUTO, &u)) {
+		o.unwind = u;
+		o.stack_size = stack_size;
+	}
+	mo.syms = syms;
+	model_new(&mo, &m);
 	if (probe_sched_new(&o, &p, err, sizeof(err))) {
 		fprintf(stderr, "sched_attach: %s\n", err);
 		return 1;
@@ -58,7 +72,18 @@ int main(int argc, char **argv)
 	       " lost %" PRIu64 " threads %" PRIu64 " stacks reused %" PRIu64 "\n",
 	       probe_sched_mode(p), c.switches, c.wakeups, c.blocks, c.exits,
 	       c.ringbuf_lost + c.threads_full + c.stacks_full, c.threads, c.reused);
+	if (u) {
+		struct unwind_stats us;
+
+		unwind_stats(u, &us);
+		printf("stack copies %" PRIu64 " not sent %" PRIu64 " missed %" PRIu64
+		       " dwarf walks %" PRIu64 " (%.1f us each) fp %" PRIu64 "\n",
+		       c.ustacks, c.ustack_lost, c.ustack_miss, us.dwarf,
+		       us.dwarf ? us.ns / 1e3 / us.dwarf : 0.0, us.fp);
+	}
 	probe_sched_free(p);
 	model_free(m);
+	unwind_free(u);
+	syms_free(syms);
 	return 0;
 }

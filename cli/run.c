@@ -482,6 +482,8 @@ static int session_start(struct session *s, const struct options *o, bool live)
 	sched_opts.nr_pids = copts.nr_pids;
 	sched_opts.follow_children = copts.follow_children;
 	sched_opts.min_block_us = o->min_block_us;
+	sched_opts.unwind = s->unwind;
+	sched_opts.stack_size = copts.stack_size; /* 0 with --unwind fp */
 	r = probe_sched_new(&sched_opts, &s->sched, err, sizeof(err));
 	if (r) {
 		snprintf(s->rs.sched_error, sizeof(s->rs.sched_error), "%s", err);

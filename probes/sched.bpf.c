@@ -14,6 +14,12 @@
  * struct sched_block_rec. A thread's exit sends its last totals and deletes both entries (tids
  * are reused).
  *
+ * With stack_size set (DWARF unwinding in user space, probes/cpu's design), a user thread that
+ * blocks also gets its user registers and the top of its user stack copied (ustack.bpf.h) and sent
+ * right away as a struct sched_ustack_rec: the block's slot names it (ustack_ns) and user space
+ * unwinds it when the block is reported. Stacks reused from the block before (same place) reuse
+ * its copy too, and processes user space walks with frame pointers (Go, "fp_pids") get none.
+ *
  * Each program exists twice: tp_btf (preferred: typed arguments, and the woken task's registers
  * for threads first seen at their wakeup) and raw_tp (the fallback when tp_btf does not load);
  * the loader picks one set with bpf_program__set_autoload().
@@ -36,6 +42,11 @@
 #define TARGETS_MAX SCHED_MAX_TARGETS
 #define TARGETS_VALUE __u64
 #include "targets.bpf.h"
+#include "ustack.bpf.h"
+
+_Static_assert(SCHED_USTACK_HDR_SIZE == SCHED_USTACK_REC_HDR + sizeof(struct ustack_copy) &&
+		       USTACK_MAX == SCHED_STACK_MAX && USTACK_NR_REGS == SCHED_NR_REGS,
+	       "struct sched_ustack_rec is a header and a struct ustack_copy");
 
 /* Set by the loader between __open() and __load(). */
 const volatile __u64 min_block_ns = 1000000;
@@ -75,6 +86,29 @@ struct {
 	__type(key, __u32);
 	__type(value, struct sched_block_rec);
 } blank SEC(".maps");
+
+/* A stack copy is built here, then copied into the ring at its real length: too big for a
+ * per-CPU value, so one entry per CPU in a plain array, indexed by the CPU (the loader sets
+ * max_entries to the possible CPUs when stack_size is set). sched_switch programs do not nest
+ * on a CPU. */
+struct uscratch {
+	__u64 buf[SCHED_USCRATCH_SIZE / 8];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct uscratch);
+} uscratch SEC(".maps");
+
+/* Processes user space walks with frame pointers (Go): their stacks are not copied. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SCHED_MAX_FP_PIDS);
+	__type(key, __u32);
+	__type(value, __u8);
+} fp_pids SEC(".maps");
 
 /* Kernels before 5.14 call it state. */
 struct task_struct___o {
@@ -186,6 +220,46 @@ static __always_inline __u32 blocked_reason(struct task_struct *task, struct pt_
 #endif
 }
 
+/* Sends the current thread's registers and user stack for the block that began at `since`.
+ * Returns since, or 0 when nothing was sent. */
+static __always_inline __u64 send_ustack(__u32 tid, __u32 pid, __u64 since,
+					 struct sched_counters *cnt)
+{
+	__u32 cpu = bpf_get_smp_processor_id(), extra;
+	struct sched_ustack_rec *u;
+	struct uscratch *big;
+	__u64 size;
+
+	/* Copies may fill half the ring at most: the small records (ends of blocks, exits) that
+	 * the states depend on always find room. */
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + SCHED_USCRATCH_SIZE >
+	    bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 2) {
+		cnt->ustack_lost++;
+		return 0;
+	}
+	big = bpf_map_lookup_elem(&uscratch, &cpu);
+	if (!big)
+		return 0;
+	u = (struct sched_ustack_rec *)big->buf;
+	extra = copy_ustack(u, SCHED_USTACK_REC_HDR, SCHED_USTACK_REC_HDR);
+	if (!extra)
+		return 0;
+	u->type = SCHED_REC_USTACK;
+	u->pid = pid;
+	u->tid = tid;
+	u->pad = 0;
+	u->ns = since;
+	size = SCHED_USTACK_REC_HDR + (__u64)extra;
+	if (size > SCHED_USCRATCH_SIZE) /* cannot happen; tells the verifier */
+		return 0;
+	if (bpf_ringbuf_output(&events, big->buf, size, BPF_RB_NO_WAKEUP)) {
+		cnt->ustack_lost++;
+		return 0;
+	}
+	cnt->ustacks++;
+	return since;
+}
+
 /* Takes the blocking thread's stacks into its slot. current == the thread; regs are its user
  * registers (NULL for a kernel thread). */
 static __always_inline void keep_stacks(void *ctx, __u32 tid, const struct sched_thread *t,
@@ -194,7 +268,8 @@ static __always_inline void keep_stacks(void *ctx, __u32 tid, const struct sched
 {
 	struct sched_block_rec *r = bpf_map_lookup_elem(&stacks, &tid);
 	__u64 ip = 0, sp = 0, bp = 0, arg = 0, retaddr = 0;
-	__u32 zero = 0, nu = 0, nk = 0, flags = 0;
+	__u32 zero = 0, nu = 0, nk = 0, flags = 0, pid = t->pid;
+	bool copy = stack_size && !kthread && regs && !bpf_map_lookup_elem(&fp_pids, &pid);
 	long ret;
 
 	if (!r) {
@@ -211,6 +286,7 @@ static __always_inline void keep_stacks(void *ctx, __u32 tid, const struct sched
 		if (!r)
 			return;
 		r->nr_user = r->nr_kernel = 0;
+		r->ustack_ns = 0;
 	}
 #if defined(__TARGET_ARCH_x86)
 	if (regs && !kthread && t->syscall >= 0) {
@@ -225,6 +301,8 @@ static __always_inline void keep_stacks(void *ctx, __u32 tid, const struct sched
 	if (ip && r->key_syscall == t->syscall && r->key_ip == ip && r->key_sp == sp &&
 	    r->key_bp == bp && r->key_ret == retaddr && r->key_arg == arg &&
 	    r->reused < SCHED_REUSE_MAX && r->nr_user && r->nr_kernel) {
+		/* with its copy too (or without one, when the ring had no room for it then:
+		 * retrying each time would cost a copy per block exactly when blocks abound) */
 		r->reused++;
 		cnt->reused++;
 		goto header;
@@ -259,6 +337,7 @@ static __always_inline void keep_stacks(void *ctx, __u32 tid, const struct sched
 	r->nr_user = nu;
 	r->nr_kernel = nk;
 	r->flags = flags;
+	r->ustack_ns = copy ? send_ustack(tid, pid, t->since_ns, cnt) : 0;
 header:
 	r->type = SCHED_REC_BLOCK;
 	r->pid = t->pid;

@@ -21,6 +21,7 @@
 #include <bpf/libbpf.h>
 
 #include "model/model.h"
+#include "model/unwind.h"
 #include "model/xalloc.h"
 #include "probes/probe.h"
 #include "probes/proc.h"
@@ -30,12 +31,33 @@
 #include "probes/sched_state.h"
 #include "sched.skel.h"
 
-_Static_assert(sizeof(struct sched_counters) == 10 * 8, "sched_counters layout");
+_Static_assert(sizeof(struct sched_counters) == 12 * 8, "sched_counters layout");
+_Static_assert(offsetof(struct sched_ustack_rec, regs) == SCHED_USTACK_REC_HDR &&
+		       sizeof(struct sched_ustack_rec) == SCHED_USTACK_HDR_SIZE,
+	       "sched_ustack_rec layout");
+_Static_assert(SCHED_NR_REGS == UNWIND_NR_REGS, "registers as model/unwind.h orders them");
 
 #define MIN_THREADS_BOUND 65536
 #define MAX_THREADS_BOUND (1u << 20)
 #define BATCH 256
 #define READ_TRIES 4
+/* Stack copies waiting for their block to be reported are kept raw up to this many bytes in
+ * all; past it a copy is unwound as it arrives (the walk, not the copy, is kept). */
+#define RAW_BUDGET (64u << 20)
+
+/* The last stack copy of a thread (struct sched_ustack_rec), raw until a block names it, then
+ * its walk, which blocks that reused its stacks share. Dropped at the thread's exit. */
+struct ucopy {
+	struct ucopy *next; /* hash chain */
+	uint32_t tid, pid;
+	uint64_t ns;	    /* the block it was taken for */
+	uint8_t *raw;	    /* the struct sched_ustack_rec; NULL once unwound */
+	size_t raw_size;
+	uint64_t *ips;	    /* the walk, leaf first */
+	uint32_t nr;
+	bool truncated;
+	bool done;
+};
 
 struct probe_sched {
 	struct sched_bpf *skel;
@@ -53,15 +75,23 @@ struct probe_sched {
 	/* pass buffers */
 	__u32 *keys;
 	struct sched_thread *vals;
+	/* DWARF unwinding of stack copies (NULL: frame pointers only) */
+	struct unwind *unwind;
+	uint32_t stack_size;
+	struct ucopy **copies; /* hash by tid, ncopy_buckets (a power of two) */
+	size_t ncopy_buckets, ncopies, raw_bytes;
+	uint64_t ustack_miss;
+	struct sched_block_rec tmp; /* a record with its user frames replaced */
 	/* valid during drain() only */
 	struct model *m;
 	int consumed;
 };
 
-static size_t ring_size(int nr_cpus)
+static size_t ring_size(int nr_cpus, bool copies)
 {
-	/* 512 KiB per CPU (~270 worst-case records) */
-	return probe_ring_size((size_t)nr_cpus * (512u << 10));
+	/* 512 KiB per CPU (~270 worst-case records); with stack copies (~5-16 KiB each, sent
+	 * when a thread blocks somewhere new) 2 MiB per CPU */
+	return probe_ring_size((size_t)nr_cpus * (copies ? 2u << 20 : 512u << 10));
 }
 
 /* Threads on the system now, from /proc/loadavg ("0.00 0.01 0.05 1/123 4567"). */
@@ -268,8 +298,12 @@ static int load(struct probe_sched *p, const struct probe_sched_opts *opts, bool
 	}
 	p->skel->rodata->filter_pids = p->filter;
 	p->skel->rodata->min_block_ns = min_us * 1000;
+	p->skel->rodata->stack_size = p->stack_size;
 	choose_programs(p->skel, raw, p->filter && opts && opts->follow_children);
-	e = bpf_map__set_max_entries(p->skel->maps.events, (__u32)ring_size(p->nr_possible));
+	e = bpf_map__set_max_entries(p->skel->maps.events,
+				     (__u32)ring_size(p->nr_possible, p->stack_size > 0));
+	if (!e && p->stack_size)
+		e = bpf_map__set_max_entries(p->skel->maps.uscratch, (__u32)p->nr_possible);
 	if (!e)
 		e = bpf_map__set_max_entries(p->skel->maps.threads, p->max_threads);
 	if (!e)
@@ -300,16 +334,182 @@ static int attach(struct probe_sched *p, char *err, size_t errlen)
 	return e;
 }
 
+/* ---- stack copies: DWARF unwinding ---- */
+
+static struct ucopy **ucopy_slot(struct probe_sched *p, uint32_t tid)
+{
+	struct ucopy **pp = &p->copies[(tid * 0x9e3779b1u) & (p->ncopy_buckets - 1)];
+
+	while (*pp && (*pp)->tid != tid)
+		pp = &(*pp)->next;
+	return pp;
+}
+
+static void ucopy_clear(struct probe_sched *p, struct ucopy *c)
+{
+	if (c->raw)
+		p->raw_bytes -= c->raw_size;
+	free(c->raw);
+	free(c->ips);
+	c->raw = NULL;
+	c->ips = NULL;
+	c->raw_size = 0;
+	c->nr = 0;
+	c->done = false;
+}
+
+static void ucopy_forget(struct probe_sched *p, uint32_t tid)
+{
+	struct ucopy **pp, *c;
+
+	if (!p->copies)
+		return;
+	pp = ucopy_slot(p, tid);
+	c = *pp;
+	if (!c)
+		return;
+	*pp = c->next;
+	ucopy_clear(p, c);
+	free(c);
+	p->ncopies--;
+}
+
+static void ucopy_grow(struct probe_sched *p)
+{
+	size_t old = p->ncopy_buckets;
+	struct ucopy **was = p->copies;
+
+	p->ncopy_buckets = old ? old * 2 : 1024;
+	p->copies = xcalloc(p->ncopy_buckets, sizeof(*p->copies));
+	for (size_t i = 0; i < old; i++) {
+		for (struct ucopy *c = was[i], *next; c; c = next) {
+			struct ucopy **pp = ucopy_slot(p, c->tid);
+
+			next = c->next;
+			c->next = *pp;
+			*pp = c;
+		}
+	}
+	free(was);
+}
+
+/* Walks a copy once (with the frame-pointer walk of the block that first needs it, for the
+ * processes unwind_user() gives that walk); keeps the walk, frees the copy. */
+static void ucopy_resolve(struct probe_sched *p, struct ucopy *c, const uint64_t *fp,
+			  uint32_t nr_fp)
+{
+	const struct sched_ustack_rec *u;
+	struct unwind_sample in = { .pid = c->pid, .fp = nr_fp ? fp : NULL, .nr_fp = nr_fp };
+	uint64_t ips[UNWIND_MAX_FRAMES];
+	__u8 one = 1;
+
+	if (c->done)
+		return;
+	u = (const struct sched_ustack_rec *)c->raw;
+	in.regs = (const uint64_t *)u->regs;
+	in.stack = u->data;
+	in.stack_size = u->size;
+	in.fp_truncated = nr_fp == SCHED_MAX_UFRAMES;
+	c->nr = unwind_user(p->unwind, &in, ips, UNWIND_MAX_FRAMES, &c->truncated);
+	c->ips = c->nr ? xmalloc(c->nr * sizeof(*ips)) : NULL;
+	if (c->nr)
+		memcpy(c->ips, ips, c->nr * sizeof(*ips));
+	p->raw_bytes -= c->raw_size;
+	free(c->raw);
+	c->raw = NULL;
+	c->raw_size = 0;
+	c->done = true;
+	if (unwind_mode_of(p->unwind, c->pid) == UNWIND_FP)
+		bpf_map_update_elem(bpf_map__fd(p->skel->maps.fp_pids), &c->pid, &one, BPF_ANY);
+}
+
+/* A struct sched_ustack_rec: the thread's last copy from now on. */
+static int on_ustack(struct probe_sched *p, const void *data, size_t size)
+{
+	const struct sched_ustack_rec *u = data;
+	struct ucopy **pp, *c;
+
+	if (!p->unwind || size < sizeof(*u) || u->size > SCHED_STACK_MAX ||
+	    size < sizeof(*u) + u->size)
+		return -EINVAL;
+	if (p->ncopies >= p->ncopy_buckets)
+		ucopy_grow(p);
+	pp = ucopy_slot(p, u->tid);
+	c = *pp;
+	if (!c) {
+		c = xcalloc(1, sizeof(*c));
+		c->tid = u->tid;
+		c->next = NULL;
+		*pp = c;
+		p->ncopies++;
+	}
+	ucopy_clear(p, c);
+	c->pid = u->pid;
+	c->ns = u->ns;
+	/* the ring's memory is handed back after this call: keep the record */
+	c->raw_size = sizeof(*u) + u->size;
+	c->raw = xmalloc(c->raw_size);
+	memcpy(c->raw, u, c->raw_size);
+	p->raw_bytes += c->raw_size;
+	if (p->raw_bytes > RAW_BUDGET)
+		ucopy_resolve(p, c, NULL, 0); /* too many waiting: walk it now */
+	return 0;
+}
+
+/*
+ * The record to account: r itself, or (with a stack copy for it) r with its user frames
+ * replaced by the DWARF walk, in p->tmp; *size follows.
+ */
+static const struct sched_block_rec *with_dwarf(struct probe_sched *p,
+						const struct sched_block_rec *r, size_t *size)
+{
+	uint32_t nu = r->nr_user, nk = r->nr_kernel, fp_nu, n;
+	struct ucopy *c;
+
+	if (!p->unwind || !p->copies || *size < SCHED_BLOCK_HDR_SIZE || !r->ustack_ns ||
+	    (r->flags & SCHED_STK_KTHREAD) || nu > SCHED_MAX_UFRAMES || nk > SCHED_MAX_KFRAMES ||
+	    *size < SCHED_BLOCK_HDR_SIZE + ((size_t)nu + nk) * 8)
+		return r;
+	c = *ucopy_slot(p, r->tid);
+	if (!c || c->ns != r->ustack_ns || c->pid != r->pid) {
+		p->ustack_miss++; /* its copy was lost (ring full) or replaced */
+		return r;
+	}
+	fp_nu = nu;
+	while (fp_nu > 1 && r->frames[fp_nu - 1] == 0)
+		fp_nu--;
+	ucopy_resolve(p, c, (const uint64_t *)r->frames, fp_nu);
+	if (!c->nr)
+		return r;
+	n = c->nr > SCHED_MAX_UFRAMES ? SCHED_MAX_UFRAMES : c->nr;
+	memcpy(&p->tmp, r, SCHED_BLOCK_HDR_SIZE);
+	memcpy(p->tmp.frames, c->ips, n * sizeof(uint64_t));
+	memcpy(p->tmp.frames + n, r->frames + nu, nk * sizeof(uint64_t));
+	p->tmp.nr_user = n;
+	p->tmp.flags &= ~SCHED_STK_USER_FAILED;
+	if (c->truncated || c->nr > SCHED_MAX_UFRAMES)
+		p->tmp.flags |= SCHED_STK_TRUNCATED;
+	*size = SCHED_BLOCK_HDR_SIZE + ((size_t)n + nk) * 8;
+	return &p->tmp;
+}
+
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct probe_sched *p = ctx;
 	__u32 type = size >= sizeof(__u32) ? *(const __u32 *)data : 0;
 	int e = -EINVAL;
 
-	if (type == SCHED_REC_BLOCK)
-		e = sched_acct_block(p->acct, p->m, data, size);
-	else if (type == SCHED_REC_EXIT)
+	if (type == SCHED_REC_BLOCK) {
+		const struct sched_block_rec *r = with_dwarf(p, data, &size);
+
+		e = sched_acct_block(p->acct, p->m, r, size);
+	} else if (type == SCHED_REC_EXIT) {
 		e = sched_acct_exit(p->acct, p->m, data, size);
+		if (!e)
+			ucopy_forget(p, ((const struct sched_exit_rec *)data)->tid);
+	} else if (type == SCHED_REC_USTACK) {
+		e = on_ustack(p, data, size);
+	}
 	if (e)
 		model_add_lost(p->m, MODEL_LOST_RINGBUF, 1); /* a bug, but not a silent one */
 	else
@@ -357,6 +557,13 @@ int probe_sched_new(const struct probe_sched_opts *opts, struct probe_sched **ou
 		p->max_threads = MAX_THREADS_BOUND;
 	p->keys = xcalloc(BATCH, sizeof(*p->keys));
 	p->vals = xcalloc(BATCH, sizeof(*p->vals));
+	if (opts && opts->unwind && opts->stack_size) {
+		uint32_t sz = opts->stack_size > SCHED_STACK_MAX ? SCHED_STACK_MAX : opts->stack_size;
+
+		p->unwind = opts->unwind;
+		p->stack_size = (sz + 7) & ~7u;
+		ucopy_grow(p);
+	}
 
 	/* tp_btf first; raw_tp when it does not load or attach (detected, not assumed) */
 	p->mode = raw ? "raw_tp" : "tp_btf";
@@ -426,6 +633,14 @@ void probe_sched_free(struct probe_sched *p)
 	ring_buffer__free(p->rb);
 	sched_bpf__destroy(p->skel);
 	sched_acct_free(p->acct);
+	for (size_t i = 0; i < p->ncopy_buckets; i++) {
+		for (struct ucopy *c = p->copies[i], *next; c; c = next) {
+			next = c->next;
+			ucopy_clear(p, c);
+			free(c);
+		}
+	}
+	free(p->copies);
 	free(p->percpu);
 	free(p->keys);
 	free(p->vals);
@@ -487,6 +702,7 @@ static bool reread(int fd, __u32 tid, struct sched_thread *t)
 static void account(struct probe_sched *p, struct model *m, __u32 tid, struct sched_thread *t)
 {
 	struct sched_block_rec slot;
+	size_t size = sizeof(slot);
 
 	if ((t->seq & 1 || t->seq != t->seq_end) &&
 	    !reread(bpf_map__fd(p->skel->maps.threads), tid, t))
@@ -494,7 +710,7 @@ static void account(struct probe_sched *p, struct model *m, __u32 tid, struct sc
 	p->nr_threads++;
 	if (sched_acct_thread(p->acct, m, tid, t) &&
 	    !bpf_map_lookup_elem(bpf_map__fd(p->skel->maps.stacks), &tid, &slot))
-		sched_acct_open_block(p->acct, m, tid, t, &slot);
+		sched_acct_open_block(p->acct, m, tid, t, with_dwarf(p, &slot, &size));
 }
 
 /* One pass over "threads" with batch lookups (one syscall per BATCH entries). */
@@ -590,6 +806,9 @@ void probe_sched_counters(const struct probe_sched *p, struct probe_sched_counte
 	out->targets_full = c.targets_full;
 	out->no_stack = c.no_stack;
 	out->reused = c.reused;
+	out->ustacks = c.ustacks;
+	out->ustack_lost = c.ustack_lost;
+	out->ustack_miss = p->ustack_miss;
 	out->threads = p->nr_threads;
 	out->max_threads = p->max_threads;
 }

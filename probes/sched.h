@@ -16,6 +16,7 @@
 
 struct model;
 struct probe_sched;
+struct unwind;
 
 #define PROBE_SCHED_MIN_BLOCK_US 1000 /* default --min-block */
 
@@ -26,6 +27,12 @@ struct probe_sched_opts {
 	bool filter;	       /* only targets, even with no pids yet (probe_sched_add_pid()) */
 	uint64_t min_block_us; /* shortest block reported with stacks; 0: the default */
 	const char *proc_root; /* NULL: "/proc" */
+	/* DWARF unwinding, as probes/cpu does it: with both set, a user thread that blocks has
+	 * its registers and up to stack_size bytes (at most 32 KiB) of its user stack copied, and
+	 * its block's user frames are unwound from that copy (unwind_user(): Go programs keep the
+	 * frame-pointer walk and stop getting copies). 0/NULL: frame pointers only. */
+	struct unwind *unwind; /* borrowed: must outlive the probe */
+	uint32_t stack_size;
 };
 
 /* Cumulative counters since the probe started (summed over CPUs). */
@@ -40,6 +47,9 @@ struct probe_sched_counters {
 	uint64_t targets_full; /* followed children not added: target map full */
 	uint64_t no_stack;     /* long blocks sent without stacks: counted as MODEL_LOST_NO_STACK */
 	uint64_t reused;       /* blocks that reused the stacks of the one before (same place) */
+	uint64_t ustacks;      /* user stack copies sent for DWARF unwinding */
+	uint64_t ustack_lost;  /* copies not sent: the ring was half full (those blocks: FP walk) */
+	uint64_t ustack_miss;  /* blocks that named a copy user space did not have (FP walk) */
 	uint64_t threads;      /* entries in the "threads" map at the last tick */
 	uint64_t max_threads;  /* its bound */
 };

@@ -48,6 +48,7 @@ struct sched_thread {
 /* Record types sent through the ring buffer "events". */
 #define SCHED_REC_BLOCK 1
 #define SCHED_REC_EXIT 2
+#define SCHED_REC_USTACK 3
 
 /*
  * A blocked interval [since_ns, end_ns) of at least min_block_ns, with the stacks taken when the
@@ -76,16 +77,47 @@ struct sched_block_rec {
 	__u64 key_ip, key_sp, key_bp, key_ret, key_arg;
 	__s32 key_syscall;
 	__u32 reused; /* blocks in a row that reused these stacks */
+	/* With stack copies (stack_size set): the since_ns of the block whose switch-out sent the
+	 * struct sched_ustack_rec these user frames are to be unwound from (that block or, when the
+	 * stacks were reused, an earlier one of the same thread); 0: no copy, the frames are the
+	 * frame-pointer walk alone. */
+	__u64 ustack_ns;
 	__u64 frames[SCHED_MAX_UFRAMES + SCHED_MAX_KFRAMES];
 };
 
 #define SCHED_REUSE_MAX 64
-#define SCHED_BLOCK_HDR_SIZE 136
+#define SCHED_BLOCK_HDR_SIZE 144
 #define SCHED_BLOCK_MAX_SIZE (SCHED_BLOCK_HDR_SIZE + (SCHED_MAX_UFRAMES + SCHED_MAX_KFRAMES) * 8)
 
 #define SCHED_STK_USER_FAILED (1u << 0)	  /* user thread, but no user stack */
 #define SCHED_STK_KERNEL_FAILED (1u << 1) /* no kernel stack */
 #define SCHED_STK_KTHREAD (1u << 2)	  /* a kernel thread: no user stack expected */
+#define SCHED_STK_TRUNCATED (1u << 3)	  /* set by the loader: the DWARF walk stopped early */
+
+/*
+ * The user registers and the top of the user stack of a thread that just blocked (DWARF
+ * unwinding, stack_size set), sent right at its switch-out: the copy cannot wait in a per-CPU
+ * buffer until the block ends, and a copy per thread in a map would cost up to 32 KiB a thread.
+ * User space keeps the last copy of each thread (tid, ns) until a block record names it
+ * (sched_block_rec.ustack_ns). Laid out as struct ustack_copy after the header.
+ */
+#define SCHED_NR_REGS 17	/* ax bx cx dx si di bp sp ip r8 r9 r10 r11 r12 r13 r14 r15 */
+#define SCHED_STACK_MAX 32768 /* most bytes of stack copied */
+struct sched_ustack_rec {
+	__u32 type; /* SCHED_REC_USTACK */
+	__u32 pid;
+	__u32 tid;
+	__u32 pad;
+	__u64 ns; /* since_ns of the block it was taken for */
+	__u64 regs[SCHED_NR_REGS];
+	__u32 size; /* bytes of stack in data: from regs[7] (sp) up */
+	__u32 pad2;
+	__u8 data[];
+};
+#define SCHED_USTACK_REC_HDR 24 /* before regs: where the struct ustack_copy starts */
+#define SCHED_USTACK_HDR_SIZE (SCHED_USTACK_REC_HDR + SCHED_NR_REGS * 8 + 8)
+#define SCHED_USCRATCH_SIZE (SCHED_USTACK_HDR_SIZE + SCHED_STACK_MAX)
+#define SCHED_MAX_FP_PIDS 8192 /* processes walked with frame pointers: no stack copy */
 
 /* A thread exited: its last totals, for the time since the loader last read its entry. */
 struct sched_exit_rec {
@@ -112,6 +144,8 @@ struct sched_counters {
 	__u64 targets_full; /* a followed child could not be added: "targets" was full */
 	__u64 no_stack;	    /* a long block whose stacks were not kept (missing or replaced) */
 	__u64 reused;	    /* blocks whose stacks were those of the block before (same place) */
+	__u64 ustacks;	    /* user stack copies sent (struct sched_ustack_rec) */
+	__u64 ustack_lost;  /* copies not sent: the ring was half full (those blocks: FP walk) */
 };
 
 #define SCHED_MAX_TARGETS 8192

@@ -190,6 +190,8 @@ static uint32_t model_flags(uint32_t stk)
 		f |= MODEL_SAMPLE_KERNEL_FAILED;
 	if (stk & SCHED_STK_KTHREAD)
 		f |= MODEL_SAMPLE_KERNEL_THREAD;
+	if (stk & SCHED_STK_TRUNCATED)
+		f |= MODEL_SAMPLE_TRUNCATED;
 	return f;
 }
 

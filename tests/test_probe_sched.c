@@ -27,6 +27,7 @@
 #include "model/stacks.h"
 #include "model/syms.h"
 #include "model/threads.h"
+#include "model/unwind.h"
 #include "model/window.h"
 #include "probes/sched.h"
 
@@ -34,6 +35,7 @@
 
 static char workloads[PATH_MAX], scratch_dir[PATH_MAX];
 static struct syms *syms;
+static struct unwind *unwinder; /* DWARF walks of block stack copies, as flametop's default */
 static long nr_cpus;
 static char waiter_stack[8192]; /* the waiter's top block stack, from the tp_btf mix run */
 
@@ -119,14 +121,18 @@ static double others_cpus(struct run *r, const struct window *w, uint32_t pid)
 	return secs > 0 && host > ours ? (host - ours) / secs : 0;
 }
 
-static void new_run(struct run *r, const struct probe_sched_opts *o)
+static void new_run(struct run *r, const struct probe_sched_opts *in)
 {
 	struct model_opts mo = { .syms = syms };
+	struct probe_sched_opts o = *in;
 	char err[512];
 
 	memset(r, 0, sizeof(*r));
 	assert_int_equal(model_new(&mo, &r->m), 0);
-	if (probe_sched_new(o, &r->p, err, sizeof(err)))
+	/* flametop's defaults: --unwind auto, --stack-size 16 KiB */
+	o.unwind = unwinder;
+	o.stack_size = unwinder ? 16384 : 0;
+	if (probe_sched_new(&o, &r->p, err, sizeof(err)))
 		fail_msg("probe_sched_new: %s", err);
 }
 
@@ -293,8 +299,10 @@ static void check_mix(bool raw)
 	assert_non_null(strstr(stack, "futex"));
 	probe_sched_counters(r.p, &c);
 	print_message("switches %" PRIu64 " wakeups %" PRIu64 " blocks %" PRIu64
-		      " ringbuf_lost %" PRIu64 " no_stack %" PRIu64 " threads %" PRIu64 "\n",
-		      c.switches, c.wakeups, c.blocks, c.ringbuf_lost, c.no_stack, c.threads);
+		      " ringbuf_lost %" PRIu64 " no_stack %" PRIu64 " threads %" PRIu64
+		      " ustacks %" PRIu64 " ustack_lost %" PRIu64 " ustack_miss %" PRIu64 "\n",
+		      c.switches, c.wakeups, c.blocks, c.ringbuf_lost, c.no_stack, c.threads,
+		      c.ustacks, c.ustack_lost, c.ustack_miss);
 	assert_int_equal(c.ringbuf_lost + c.threads_full + c.stacks_full, 0);
 	if (!raw)
 		snprintf(waiter_stack, sizeof(waiter_stack), "%s", stack);
@@ -315,19 +323,13 @@ static void test_probe_sched_mix_raw_tp(void **state)
 
 /*
  * The waiter's block hot spot names the function that called pthread_mutex_lock. Frame pointers
- * cannot get there through Debian's libc, which is built without them (FIELD-NOTES): this one
- * assertion waits for DWARF unwinding, and is skipped until then, saying so.
+ * cannot get there through Debian's libc, which is built without them (FIELD-NOTES): the DWARF
+ * walk of the stack copied when the waiter blocked does.
  */
 static void test_probe_sched_lock_names_caller(void **state)
 {
 	if (!waiter_stack[0])
 		fail_msg("no waiter stack: test_probe_sched_mix_tp_btf did not get that far");
-	if (!strstr(waiter_stack, "wait_for_lock")) {
-		print_message("EXPECTED TO FAIL UNTIL DWARF UNWINDING: the waiter's block stack "
-			      "does not name wait_for_lock, the caller of pthread_mutex_lock: %s\n",
-			      waiter_stack);
-		skip();
-	}
 	assert_non_null(strstr(waiter_stack, ";wait_for_lock;"));
 }
 
@@ -458,7 +460,10 @@ int main(void)
 	require_bpf();
 	if (syms_new(&so, &syms))
 		syms = NULL;
+	if (syms && unwind_new(syms, UNWIND_AUTO, &unwinder))
+		unwinder = NULL;
 	failed = cmocka_run_group_tests(tests, NULL, NULL);
+	unwind_free(unwinder);
 	syms_free(syms);
 	return failed;
 }

@@ -23,20 +23,28 @@ fastest() { sort -g | head -1; }
 m=$(awk -v t="$("$work" 200 | cut -d' ' -f1)" 'BEGIN {printf "%d", 200 * 4 / t}')
 
 echo "== CPU-bound program ($m M iterations), alone vs under flametop (whole system, 99 Hz); $reps runs each"
+echo "   defaults: on-CPU sampling with DWARF stack copies, thread states (sched), heap growth"
+echo "   fp:       --unwind fp --heap off (frame-pointer stacks only)"
 for i in $(seq "$reps"); do
 	"$work" "$m" | cut -d' ' -f1 >> "$tmp/alone"
-	"$flametop" snapshot --duration 60 --format folded -o "$tmp/f.folded" &
-	fpid=$!
-	sleep 1
-	"$work" "$m" | cut -d' ' -f1 >> "$tmp/with"
-	kill -INT "$fpid"; wait "$fpid" || true
+	for cfg in defaults fp; do
+		args=()
+		[ "$cfg" = fp ] && args=(--unwind fp --heap off)
+		"$flametop" snapshot --duration 60 --format folded -o "$tmp/f.folded" "${args[@]}" &
+		fpid=$!
+		sleep 1.5
+		"$work" "$m" | cut -d' ' -f1 >> "$tmp/$cfg"
+		kill -INT "$fpid"; wait "$fpid" || true
+	done
 done
-a=$(median < "$tmp/alone"); w=$(median < "$tmp/with")
-af=$(fastest < "$tmp/alone"); wf=$(fastest < "$tmp/with")
-pct() { awk -v a="$1" -v w="$2" 'BEGIN {printf "%.2f", (w - a) / a * 100}'; }
-printf "alone   %.3f s median, %.3f s fastest\n" "$a" "$af"
-printf "sampled %.3f s median, %.3f s fastest\n" "$w" "$wf"
-printf "slowdown %s %% (medians), %s %% (fastest runs)\n" "$(pct "$a" "$w")" "$(pct "$af" "$wf")"
+pct() { awk -v a="$1" -v w="$2" 'BEGIN {printf "%+.2f", (w - a) / a * 100}'; }
+a=$(median < "$tmp/alone"); af=$(fastest < "$tmp/alone")
+printf "%-10s %.3f s median, %.3f s fastest\n" alone "$a" "$af"
+for cfg in defaults fp; do
+	w=$(median < "$tmp/$cfg"); wf=$(fastest < "$tmp/$cfg")
+	printf "%-10s %.3f s median, %.3f s fastest: slowdown %s %% (medians), %s %% (fastest)\n" \
+		"$cfg" "$w" "$wf" "$(pct "$a" "$w")" "$(pct "$af" "$wf")"
+done
 
 echo
 echo "== CPU time of a 10 s whole-system profile at 99 Hz (user+sys, start-up included); $reps runs each"

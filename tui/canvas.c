@@ -228,7 +228,7 @@ void canvas_set_role(struct canvas *c, int y, int x, int n, enum canvas_role rol
 	}
 }
 
-static size_t encode(uint32_t cp, char *out)
+size_t canvas_utf8_encode(uint32_t cp, char *out)
 {
 	if (cp < 0x80) {
 		out[0] = cp;
@@ -264,7 +264,7 @@ char *canvas_dump(const struct canvas *c)
 
 			if (!ch)
 				continue;
-			p += encode(ch, p);
+			p += canvas_utf8_encode(ch, p);
 			if (ch != ' ')
 				end = p;
 		}

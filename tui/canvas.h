@@ -12,6 +12,7 @@
 #define TUI_CANVAS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum canvas_role {
@@ -94,6 +95,8 @@ int canvas_width(const struct canvas *c, const char *s);
 /* Decodes one UTF-8 code point from s (which has n > 0 bytes); returns the bytes used and sets
  * *cp, to U+FFFD for an invalid sequence. */
 int canvas_utf8_decode(const char *s, int n, uint32_t *cp);
+/* Writes code point cp as UTF-8 into out (room for 4 bytes); returns the bytes written. */
+size_t canvas_utf8_encode(uint32_t cp, char *out);
 
 /* The canvas as UTF-8 text, one line per row without trailing spaces; malloc'ed. */
 char *canvas_dump(const struct canvas *c);

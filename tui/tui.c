@@ -453,30 +453,6 @@ static void set_search(struct tui *t, const char *s)
 	ops[t->cur]->search(t->views[t->cur], t->search[t->cur]);
 }
 
-static size_t utf8_encode(uint32_t cp, char *out)
-{
-	if (cp < 0x80) {
-		out[0] = cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		out[0] = 0xc0 | cp >> 6;
-		out[1] = 0x80 | (cp & 0x3f);
-		return 2;
-	}
-	if (cp < 0x10000) {
-		out[0] = 0xe0 | cp >> 12;
-		out[1] = 0x80 | (cp >> 6 & 0x3f);
-		out[2] = 0x80 | (cp & 0x3f);
-		return 3;
-	}
-	out[0] = 0xf0 | cp >> 18;
-	out[1] = 0x80 | (cp >> 12 & 0x3f);
-	out[2] = 0x80 | (cp >> 6 & 0x3f);
-	out[3] = 0x80 | (cp & 0x3f);
-	return 4;
-}
-
 /* The search / filter line has the keys: every change applies at once (incremental). */
 static void edit_key(struct tui *t, int k)
 {
@@ -513,7 +489,7 @@ static void edit_key(struct tui *t, int k)
 		if (len + 4 >= sizeof(buf))
 			return;
 		memcpy(buf, s, len);
-		len += utf8_encode(k, buf + len);
+		len += canvas_utf8_encode(k, buf + len);
 		buf[len] = 0;
 		set_search(t, buf);
 		return;

@@ -189,27 +189,34 @@ static void frame(FILE *f, const struct frame *fr)
 	fputs("}", f);
 }
 
-static void stacks(FILE *f, const struct report *r)
+/* Closes an entry with its frames, root first. */
+static void frames_of(FILE *f, const struct report *r, uint32_t stack)
 {
 	const struct stacks *st = model_stacks(r->m);
+	uint32_t nr;
+	const uint32_t *frames = stacks_frames(st, stack, &nr);
+
+	fputs(", \"frames\": [", f);
+	for (uint32_t j = 0; j < nr; j++) {
+		fputs(j ? ",\n      " : "\n      ", f);
+		frame(f, stacks_frame(st, frames[j]));
+	}
+	fputs("]}", f);
+}
+
+static void stacks(FILE *f, const struct report *r)
+{
 	const struct threads *th = model_threads(r->m);
 
 	fputs("  \"stacks\": [", f);
 	for (size_t i = 0; i < r->w.nr_counts; i++) {
 		const struct tick_count *c = &r->w.counts[i];
 		const struct thread *t = threads_get(th, c->thread);
-		uint32_t nr;
-		const uint32_t *frames = stacks_frames(st, c->stack, &nr);
 
 		fprintf(f, "%s\n    {\"count\": %" PRIu64 ", \"pid\": %u, \"tid\": %u, \"comm\": ",
 			i ? "," : "", c->count, t->pid, t->tid);
 		str(f, t->comm);
-		fputs(", \"frames\": [", f);
-		for (uint32_t j = 0; j < nr; j++) {
-			fputs(j ? ",\n      " : "\n      ", f);
-			frame(f, stacks_frame(st, frames[j]));
-		}
-		fputs("]}", f);
+		frames_of(f, r, c->stack);
 	}
 	fputs(r->w.nr_counts ? "\n  ],\n" : "],\n", f);
 }
@@ -217,27 +224,19 @@ static void stacks(FILE *f, const struct report *r)
 /* Off-CPU hot spots: blocked time by (thread, stack), most first. */
 static void block(FILE *f, const struct report *r)
 {
-	const struct stacks *st = model_stacks(r->m);
 	const struct threads *th = model_threads(r->m);
 
 	fputs("  \"block\": [", f);
 	for (size_t i = 0; i < r->w.nr_offcpu; i++) {
 		const struct tick_count *c = &r->w.offcpu[i];
 		const struct thread *t = threads_get(th, c->thread);
-		uint32_t nr;
-		const uint32_t *frames = stacks_frames(st, c->stack, &nr);
 
 		fprintf(f, "%s\n    {\"blocked_us\": %" PRIu64 ", \"reason\": \"%s\", \"pid\": %u, "
 			"\"tid\": %u, \"comm\": ",
 			i ? "," : "", c->count / 1000,
 			model_state_name(report_block_reason(r, c->stack)), t->pid, t->tid);
 		str(f, t->comm);
-		fputs(", \"frames\": [", f);
-		for (uint32_t j = 0; j < nr; j++) {
-			fputs(j ? ",\n      " : "\n      ", f);
-			frame(f, stacks_frame(st, frames[j]));
-		}
-		fputs("]}", f);
+		frames_of(f, r, c->stack);
 	}
 	fputs(r->w.nr_offcpu ? "\n  ],\n" : "],\n", f);
 }
@@ -323,20 +322,6 @@ static void memory(FILE *f, const struct report *r)
 		fputs("}}", f);
 	}
 	fputs(shown ? "\n  ],\n" : "],\n", f);
-}
-
-static void frames_of(FILE *f, const struct report *r, uint32_t stack)
-{
-	const struct stacks *st = model_stacks(r->m);
-	uint32_t nr;
-	const uint32_t *frames = stacks_frames(st, stack, &nr);
-
-	fputs(", \"frames\": [", f);
-	for (uint32_t j = 0; j < nr; j++) {
-		fputs(j ? ",\n      " : "\n      ", f);
-		frame(f, stacks_frame(st, frames[j]));
-	}
-	fputs("]}", f);
 }
 
 static void who(FILE *f, const struct report *r, uint32_t thread)

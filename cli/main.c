@@ -5,9 +5,11 @@
 
 #include "cli/convert.h"
 #include "cli/doctor.h"
+#include "cli/optdefs.h"
 #include "cli/options.h"
 #include "cli/playback.h"
 #include "cli/run.h"
+#include "cli/version.h"
 
 int main(int argc, char **argv)
 {
@@ -22,11 +24,11 @@ int main(int argc, char **argv)
 	}
 	switch (o.cmd) {
 	case CMD_HELP:
-		options_usage(stdout);
+		optdefs_usage(stdout, o.help_cmd);
 		status = EXIT_OK;
 		break;
 	case CMD_VERSION:
-		puts("flametop " FLAMETOP_VERSION);
+		version_print(stdout);
 		status = EXIT_OK;
 		break;
 	case CMD_SNAPSHOT:

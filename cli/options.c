@@ -10,6 +10,7 @@
 
 #include "model/unwind.h"
 #include "model/xalloc.h"
+#include "optdefs.h"
 #include "options.h"
 
 #define MAX_FREQ 100000
@@ -19,69 +20,6 @@
 #define DEFAULT_STACK_SIZE 16384  /* probes/perf.h: PROBE_PERF_STACK_DEFAULT */
 #define MIN_STACK_SIZE 1024
 #define MAX_STACK_SIZE 65000      /* a perf sample must fit in 64 KiB */
-
-void options_usage(FILE *f)
-{
-	fputs("usage: flametop [-p PID,...] [-F HZ] [-d SECONDS] [--record FILE] [-- CMD ARGS...]\n"
-	      "       flametop snapshot [--duration SECONDS] [--format FORMAT] [--metric METRIC]\n"
-	      "                         [-o FILE] [-F HZ] [-p PID,... | -- CMD ARGS...]\n"
-	      "       flametop record -o FILE [--duration SECONDS] [-F HZ] [--force]\n"
-	      "                       [--max-size SIZE] [--max-duration SECONDS] [--max-files N]\n"
-	      "                       [-p PID,... | -- CMD ARGS...]\n"
-	      "       flametop replay FILE\n"
-	      "       flametop convert FILE [--format FORMAT] [--metric METRIC] [--from TIME]\n"
-	      "                        [--to TIME] [-o OUT]\n"
-	      "\n"
-	      "A live, top-like profiler: where every thread spends its time.\n"
-	      "With no command, opens the live view of the whole system (or of -p/-- targets).\n"
-	      "\n"
-	      "commands:\n"
-	      "  snapshot          sample for a while, then print a report and exit\n"
-	      "  record            sample until stopped (or --duration) into a replay file\n"
-	      "  replay            the live view over a recording: space pause, . and , step,\n"
-	      "                    g go to a time, + and - speed (1x, 2x, 10x, fastest)\n"
-	      "  convert           a recording, or a time range of it, to another format\n"
-	      "  doctor            what works on this host, and how to fix what does not\n"
-	      "\n"
-	      "options:\n"
-	      "  -p, --pid PID,...      profile these processes (all their threads)\n"
-	      "  -F, --freq HZ          samples per second per CPU (default 99)\n"
-	      "  -d, --delay SECONDS    live view refresh interval (default 1)\n"
-	      "      --duration SECONDS snapshot length (default 5; record: until stopped)\n"
-	      "  -f, --format FORMAT    text (default), json, folded, pprof (gzip'd profile.proto\n"
-	      "                         for go tool pprof) or speedscope (its JSON file format)\n"
-	      "      --metric METRIC    what stacks count: cpu (default), offcpu (blocked\n"
-	      "                         time) or heap (bytes of heap growth)\n"
-	      "      --heap MODE        growth (default: RSS growth by stack, no overhead on\n"
-	      "                         malloc), exact (leak mode: uprobes on the allocator of\n"
-	      "                         one target; every malloc/free traps, ~2-3 us each) or off\n"
-	      "      --heap-duration SECONDS  how long leak mode runs (default 60)\n"
-	      "      --min-block USEC   shortest block kept with its stack (default 1000)\n"
-	      "  -o, --output FILE      write the report to FILE instead of stdout; for record,\n"
-	      "                         the recording (created mode 0600, never replaced)\n"
-	      "      --record FILE      live view: also record to FILE\n"
-	      "      --force            record: replace FILE when it exists\n"
-	      "      --max-size SIZE    record: start FILE.1, FILE.2, ... past SIZE (100M, 1G)\n"
-	      "      --max-duration SECONDS  record: ... or past SECONDS (10m, 1h)\n"
-	      "      --max-files N      record: keep only the newest N files\n"
-	      "      --from TIME, --to TIME  convert: a range: 30s or 5m from the start, -30s\n"
-	      "                         before the end, or a clock time 14:05[:30]\n"
-	      "      --unwind METHOD    user stacks: auto (default: DWARF unwind info, frame\n"
-	      "                         pointers for Go), fp (frame pointers only) or dwarf\n"
-	      "      --source SOURCE    samples from: auto (default: BPF, else perf events),\n"
-	      "                         bpf or perf (perf events, no BPF: also unprivileged)\n"
-	      "      --stack-size SIZE  user stack copied per sample for DWARF (default 16K)\n"
-	      "  -h, --help             this help\n"
-	      "  -V, --version          print the version\n"
-	      "  -- CMD ARGS...         launch CMD and profile it (and the processes it starts)\n"
-	      "\n"
-	      "exit status: 0 ok, 1 runtime failure (e.g. probes could not start, a write\n"
-	      "failed), 2 bad usage or input (unknown option, bad value, no such process, a file\n"
-	      "that is not a recording or whose header is damaged), 3 out of memory. A damaged\n"
-	      "recording still replays what is whole, with a warning.\n"
-	      "needs root, or CAP_BPF+CAP_PERFMON; `flametop doctor` tells what works here.\n",
-	      f);
-}
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -202,89 +140,26 @@ int options_parse_pids(const char *s, uint32_t **pids, size_t *nr, char *err, si
 	return 0;
 }
 
-static int parse_format(const char *s, enum options_format *f)
+/*
+ * Checks that the options given fit the command. given[id] is how the user spelled option id
+ * ("-o", "--output"), NULL when it was not given.
+ */
+static int check_command(struct options *o, const char *const *given, char *err, size_t errlen)
 {
-	static const char *const names[] = {
-		[FORMAT_TEXT] = "text",
-		[FORMAT_JSON] = "json",
-		[FORMAT_FOLDED] = "folded",
-		[FORMAT_PPROF] = "pprof",
-		[FORMAT_SPEEDSCOPE] = "speedscope",
-	};
+	const struct cmddef *c = NULL;
+	const char *cmd;
 
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if (!strcmp(s, names[i])) {
-			*f = i;
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
+	for (size_t i = 0; i < optdefs_nr_commands; i++)
+		if (optdefs_commands[i].cmd == (int)o->cmd)
+			c = &optdefs_commands[i];
+	cmd = c && c->name ? c->name : "the live view";
+	for (size_t i = 0; i < optdefs_nr_options; i++) {
+		const struct optdef *d = &optdefs_options[i];
 
-enum {
-	OPT_DURATION = 256,
-	OPT_RECORD,
-	OPT_FORCE,
-	OPT_MAX_SIZE,
-	OPT_MAX_DURATION,
-	OPT_MAX_FILES,
-	OPT_METRIC,
-	OPT_MIN_BLOCK,
-	OPT_UNWIND,
-	OPT_SOURCE,
-	OPT_STACK_SIZE,
-	OPT_FROM,
-	OPT_TO,
-	OPT_HEAP,
-	OPT_HEAP_DURATION,
-};
-
-static const char *const commands[] = {
-	[CMD_SNAPSHOT] = "snapshot",
-	[CMD_RECORD] = "record",
-	[CMD_REPLAY] = "replay",
-	[CMD_CONVERT] = "convert",
-	[CMD_DOCTOR] = "doctor",
-};
-
-/* Checks that the options given fit the command. */
-static int check_command(struct options *o, const unsigned *given, char *err, size_t errlen)
-{
-	static const struct {
-		int opt;
-		const char *name;
-		unsigned cmds; /* bit per command that takes it */
-	} only[] = {
-		{ OPT_RECORD, "--record", 1u << CMD_LIVE },
-		{ OPT_FORCE, "--force", 1u << CMD_LIVE | 1u << CMD_RECORD },
-		{ OPT_MAX_SIZE, "--max-size", 1u << CMD_LIVE | 1u << CMD_RECORD },
-		{ OPT_MAX_DURATION, "--max-duration", 1u << CMD_LIVE | 1u << CMD_RECORD },
-		{ OPT_MAX_FILES, "--max-files", 1u << CMD_LIVE | 1u << CMD_RECORD },
-		{ OPT_METRIC, "--metric", 1u << CMD_SNAPSHOT | 1u << CMD_CONVERT },
-		{ OPT_MIN_BLOCK, "--min-block",
-		  1u << CMD_LIVE | 1u << CMD_SNAPSHOT | 1u << CMD_RECORD },
-		{ OPT_FROM, "--from", 1u << CMD_CONVERT },
-		{ OPT_TO, "--to", 1u << CMD_CONVERT },
-		{ 'f', "--format", 1u << CMD_SNAPSHOT | 1u << CMD_CONVERT },
-		{ 'o', "-o", 1u << CMD_SNAPSHOT | 1u << CMD_RECORD | 1u << CMD_CONVERT },
-		{ OPT_DURATION, "--duration", 1u << CMD_SNAPSHOT | 1u << CMD_RECORD },
-		{ 'p', "-p", 1u << CMD_LIVE | 1u << CMD_SNAPSHOT | 1u << CMD_RECORD },
-		{ 'F', "-F", 1u << CMD_LIVE | 1u << CMD_SNAPSHOT | 1u << CMD_RECORD },
-		{ 'd', "-d", 1u << CMD_LIVE },
-		{ OPT_UNWIND, "--unwind", 1u << CMD_LIVE | 1u << CMD_SNAPSHOT | 1u << CMD_RECORD },
-		{ OPT_SOURCE, "--source", 1u << CMD_LIVE | 1u << CMD_SNAPSHOT | 1u << CMD_RECORD },
-		{ OPT_STACK_SIZE, "--stack-size",
-		  1u << CMD_LIVE | 1u << CMD_SNAPSHOT | 1u << CMD_RECORD },
-		{ OPT_HEAP, "--heap", 1u << CMD_LIVE | 1u << CMD_SNAPSHOT | 1u << CMD_RECORD },
-		{ OPT_HEAP_DURATION, "--heap-duration",
-		  1u << CMD_LIVE | 1u << CMD_SNAPSHOT | 1u << CMD_RECORD },
-	};
-	const char *cmd = o->cmd == CMD_LIVE ? "the live view" : commands[o->cmd];
-
-	for (size_t i = 0; i < sizeof(only) / sizeof(only[0]); i++)
-		if (given[only[i].opt] && !(only[i].cmds & (1u << o->cmd)))
-			return fail(err, errlen, "%s is not an option of %s%s", only[i].name,
+		if (d->id < OPT_NR_IDS && given[d->id] && !(d->cmds & OPTDEFS_CMD(o->cmd)))
+			return fail(err, errlen, "%s is not an option of %s%s", given[d->id],
 				    o->cmd == CMD_LIVE ? "" : "flametop ", cmd);
+	}
 	if (o->argv && (o->cmd == CMD_REPLAY || o->cmd == CMD_CONVERT))
 		return fail(err, errlen, "%s takes a recording, not a command", cmd);
 	if ((o->cmd == CMD_REPLAY || o->cmd == CMD_CONVERT) && !o->file)
@@ -313,37 +188,56 @@ static int check_command(struct options *o, const unsigned *given, char *err, si
 	return 0;
 }
 
+/* getopt_long()'s tables, built once from optdefs_options[]. */
+static struct option longopts[OPT_NR_IDS + 1];
+static char shortopts[2 * OPT_NR_IDS + 3];
+
+static void build_getopt_tables(void)
+{
+	size_t nl = 0, ns = 0;
+
+	if (longopts[0].name)
+		return;
+	shortopts[ns++] = '+'; /* stop at the first operand: a command's own options are its own */
+	shortopts[ns++] = ':'; /* a missing value is ':', not '?' */
+	for (size_t i = 0; i < optdefs_nr_options; i++) {
+		const struct optdef *d = &optdefs_options[i];
+		int has_arg = d->arg == OPTDEFS_ARG_NONE ? no_argument : required_argument;
+
+		if (!d->name)
+			continue;
+		longopts[nl++] = (struct option){ d->name, has_arg, NULL, d->id };
+		if (d->letter) {
+			shortopts[ns++] = d->letter;
+			if (has_arg)
+				shortopts[ns++] = ':';
+		}
+	}
+}
+
+/* o->... = the index of optarg among the option's values, or a one-line error. */
+static int parse_choice(int id, const char *what, unsigned *out, char *err, size_t errlen)
+{
+	const struct optdef *d = optdefs_find(id);
+	int i = optdefs_choice(d, optarg);
+	char expected[256];
+
+	if (i < 0)
+		return fail(err, errlen, "unknown %s '%s': expected %s", what, optarg,
+			    optdefs_choices(d, expected, sizeof(expected)));
+	*out = i;
+	return 0;
+}
+
 int options_parse(int argc, char **argv, struct options *o, char *err, size_t errlen)
 {
-	static const struct option longopts[] = {
-		{ "pid", required_argument, NULL, 'p' },
-		{ "freq", required_argument, NULL, 'F' },
-		{ "delay", required_argument, NULL, 'd' },
-		{ "duration", required_argument, NULL, OPT_DURATION },
-		{ "format", required_argument, NULL, 'f' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "min-block", required_argument, NULL, OPT_MIN_BLOCK },
-		{ "record", required_argument, NULL, OPT_RECORD },
-		{ "force", no_argument, NULL, OPT_FORCE },
-		{ "max-size", required_argument, NULL, OPT_MAX_SIZE },
-		{ "max-duration", required_argument, NULL, OPT_MAX_DURATION },
-		{ "max-files", required_argument, NULL, OPT_MAX_FILES },
-		{ "metric", required_argument, NULL, OPT_METRIC },
-		{ "from", required_argument, NULL, OPT_FROM },
-		{ "to", required_argument, NULL, OPT_TO },
-		{ "unwind", required_argument, NULL, OPT_UNWIND },
-		{ "source", required_argument, NULL, OPT_SOURCE },
-		{ "stack-size", required_argument, NULL, OPT_STACK_SIZE },
-		{ "heap", required_argument, NULL, OPT_HEAP },
-		{ "heap-duration", required_argument, NULL, OPT_HEAP_DURATION },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ 0 },
-	};
-	unsigned given[OPT_HEAP_DURATION + 1] = { 0 };
-	int c, first = 1;
+	const char *given[OPT_NR_IDS] = { NULL };
+	char spelled[OPT_NR_IDS][32]; /* "-o" or "--output", as given */
+	int c, first = 1, longindex;
 	unsigned long ul;
+	unsigned choice;
 
+	build_getopt_tables();
 	memset(o, 0, sizeof(*o));
 	o->cmd = CMD_LIVE;
 	o->freq_hz = 99;
@@ -356,19 +250,20 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
 	o->stack_size = DEFAULT_STACK_SIZE;
 	o->cmdline = argv;
 	if (argc > 1 && argv[1][0] != '-') {
-		for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-			if (commands[i] && !strcmp(argv[1], commands[i]))
-				o->cmd = i;
-		if (o->cmd == CMD_LIVE)
+		const struct cmddef *cmd = optdefs_command(argv[1]);
+
+		if (!cmd)
 			return fail(err, errlen, "unknown command '%s' (try: flametop --help)",
 				    argv[1]);
+		o->cmd = cmd->cmd;
 		first = 2;
 	}
 
 	optind = first;
 	opterr = 0;
 	for (;;) {
-		c = getopt_long(argc, argv, "+:p:F:d:f:o:hV", longopts, NULL);
+		longindex = -1;
+		c = getopt_long(argc, argv, shortopts, longopts, &longindex);
 		/* replay and convert take the recording before or among the options */
 		if (c == -1 && optind < argc && !o->file && strcmp(argv[optind - 1], "--") &&
 		    (o->cmd == CMD_REPLAY || o->cmd == CMD_CONVERT)) {
@@ -379,10 +274,16 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
 		}
 		if (c == -1)
 			break;
-		if (c >= 0 && c <= OPT_HEAP_DURATION)
-			given[c] = 1;
+		if (c > 0 && c < OPT_NR_IDS) {
+			if (longindex >= 0)
+				snprintf(spelled[c], sizeof(spelled[c]), "--%s",
+					 longopts[longindex].name);
+			else
+				snprintf(spelled[c], sizeof(spelled[c]), "-%c", c);
+			given[c] = spelled[c];
+		}
 		switch (c) {
-		case 'p': {
+		case OPT_PID: {
 			uint32_t *pids;
 			size_t n;
 
@@ -394,14 +295,14 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
 			free(pids);
 			break;
 		}
-		case 'F':
+		case OPT_FREQ:
 			if (parse_uint(optarg, MAX_FREQ, &ul) || !ul)
 				return fail(err, errlen,
 					    "invalid frequency '%s': expected a number of Hz, 1-%d",
 					    optarg, MAX_FREQ);
 			o->freq_hz = ul;
 			break;
-		case 'd':
+		case OPT_DELAY:
 			if (options_parse_seconds(optarg, &o->delay_s) || o->delay_s < 0.1)
 				return fail(err, errlen,
 					    "invalid delay '%s': expected seconds, at least 0.1",
@@ -446,28 +347,14 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
 			o->max_files = ul;
 			break;
 		case OPT_METRIC:
-			if (!strcmp(optarg, "cpu"))
-				o->metric = METRIC_CPU;
-			else if (!strcmp(optarg, "offcpu"))
-				o->metric = METRIC_OFFCPU;
-			else if (!strcmp(optarg, "heap"))
-				o->metric = METRIC_HEAP;
-			else
-				return fail(err, errlen,
-					    "unknown metric '%s': expected cpu, offcpu or heap",
-					    optarg);
+			if (parse_choice(c, "metric", &choice, err, errlen))
+				return -EINVAL;
+			o->metric = choice;
 			break;
 		case OPT_HEAP:
-			if (!strcmp(optarg, "growth"))
-				o->heap = HEAP_GROWTH;
-			else if (!strcmp(optarg, "exact"))
-				o->heap = HEAP_EXACT;
-			else if (!strcmp(optarg, "off"))
-				o->heap = HEAP_OFF;
-			else
-				return fail(err, errlen,
-					    "unknown heap mode '%s': expected growth, exact or off",
-					    optarg);
+			if (parse_choice(c, "heap mode", &choice, err, errlen))
+				return -EINVAL;
+			o->heap = choice;
 			break;
 		case OPT_HEAP_DURATION:
 			if (options_parse_seconds(optarg, &o->heap_duration_s) ||
@@ -478,29 +365,13 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
 					    optarg);
 			break;
 		case OPT_UNWIND:
-			if (!strcmp(optarg, "auto"))
-				o->unwind = UNWIND_AUTO;
-			else if (!strcmp(optarg, "fp"))
-				o->unwind = UNWIND_FP;
-			else if (!strcmp(optarg, "dwarf"))
-				o->unwind = UNWIND_DWARF;
-			else
-				return fail(err, errlen,
-					    "unknown unwind method '%s': expected auto, fp or "
-					    "dwarf",
-					    optarg);
+			if (parse_choice(c, "unwind method", &o->unwind, err, errlen))
+				return -EINVAL;
 			break;
 		case OPT_SOURCE:
-			if (!strcmp(optarg, "auto"))
-				o->source = SOURCE_AUTO;
-			else if (!strcmp(optarg, "bpf"))
-				o->source = SOURCE_BPF;
-			else if (!strcmp(optarg, "perf"))
-				o->source = SOURCE_PERF;
-			else
-				return fail(err, errlen,
-					    "unknown source '%s': expected auto, bpf or perf",
-					    optarg);
+			if (parse_choice(c, "source", &choice, err, errlen))
+				return -EINVAL;
+			o->source = choice;
 			break;
 		case OPT_STACK_SIZE: {
 			uint64_t sz;
@@ -520,12 +391,10 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
 		case OPT_TO:
 			o->to = optarg;
 			break;
-		case 'f':
-			if (parse_format(optarg, &o->format))
-				return fail(err, errlen,
-					    "unknown format '%s': expected text, json, folded, "
-					    "pprof or speedscope",
-					    optarg);
+		case OPT_FORMAT:
+			if (parse_choice(c, "format", &choice, err, errlen))
+				return -EINVAL;
+			o->format = choice;
 			break;
 		case OPT_MIN_BLOCK:
 			if (parse_uint(optarg, MAX_MIN_BLOCK_US, &ul) || !ul)
@@ -535,15 +404,16 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
 					    optarg, MAX_MIN_BLOCK_US);
 			o->min_block_us = ul;
 			break;
-		case 'o':
+		case OPT_OUTPUT:
 			if (!*optarg)
 				return fail(err, errlen, "empty output file name");
 			o->output = optarg;
 			break;
-		case 'h':
+		case OPT_HELP:
+			o->help_cmd = o->cmd;
 			o->cmd = CMD_HELP;
 			return 0;
-		case 'V':
+		case OPT_VERSION:
 			o->cmd = CMD_VERSION;
 			return 0;
 		case ':':

@@ -56,6 +56,7 @@ enum options_heap {
 
 struct options {
 	enum options_cmd cmd;
+	enum options_cmd help_cmd; /* CMD_HELP: the command whose help was asked for */
 	enum options_format format;
 	unsigned freq_hz;     /* -F */
 	double duration_s;    /* --duration (snapshot) */
@@ -98,6 +99,5 @@ int options_parse_pids(const char *s, uint32_t **pids, size_t *nr, char *err, si
 int options_parse_seconds(const char *s, double *out);
 /* Parses a size in bytes ("1048576", "512K", "100M", "2G"; powers of 1024). 0 or -EINVAL. */
 int options_parse_size(const char *s, uint64_t *out);
-void options_usage(FILE *f);
 
 #endif

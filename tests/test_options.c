@@ -8,6 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "cli/optdefs.h"
 #include "cli/options.h"
 #include "model/unwind.h"
 
@@ -254,6 +255,8 @@ static void test_options_every_bad_value_is_one_line_error(void **state)
 		{ { "snapshot", "--stack-size", "-8K" }, "invalid stack size '-8K'" },
 		{ { "replay", "x.rec", "--unwind", "fp" }, "--unwind is not an option" },
 		{ { "doctor", "--source", "perf" }, "--source is not an option" },
+		{ { "replay", "a", "--output", "x" }, "--output is not an option of flametop" },
+		{ { "snapshot", "--heap", "leak" }, "expected growth, off or exact" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -272,6 +275,72 @@ static void test_options_every_bad_value_is_one_line_error(void **state)
 	}
 }
 
+/*
+ * The option table (cli/optdefs.c) is what --help, the man page and the completions print: every
+ * value it lists for a choice option must parse, be named in the option's help, and each option
+ * must have a name, a short summary and at least one command.
+ */
+static void test_options_table_is_consistent(void **state)
+{
+	for (size_t i = 0; i < optdefs_nr_options; i++) {
+		const struct optdef *d = &optdefs_options[i];
+		size_t sum = optdefs_summary_len(d->help);
+
+		if (sum == 0 || sum > 70)
+			fail_msg("--%s: the help must start with a summary of 1-70 characters "
+				 "ending at ':', ';' or ' (' (it is %zu)",
+				 d->name, sum);
+		assert_true(d->cmds != 0);
+		assert_ptr_equal(optdefs_find(d->id), d);
+		for (size_t j = 0; j < i; j++) {
+			const struct optdef *e = &optdefs_options[j];
+
+			if (d->name && e->name && !strcmp(d->name, e->name))
+				fail_msg("--%s is in the table twice", d->name);
+			if (d->letter && d->letter == e->letter)
+				fail_msg("-%c is in the table twice", d->letter);
+		}
+		assert_true((d->arg == OPTDEFS_ARG_NONE) == (d->metavar == NULL));
+		assert_true((d->arg == OPTDEFS_ARG_CHOICE) == (d->values != NULL));
+		for (int v = 0; d->values && d->values[v]; v++) {
+			const char *cmd = NULL;
+			char opt[64], err[256] = "";
+			struct options o;
+			int rc;
+
+			for (size_t c = 0; c < optdefs_nr_commands && !cmd; c++)
+				if (optdefs_commands[c].name &&
+				    (d->cmds & OPTDEFS_CMD(optdefs_commands[c].cmd)))
+					cmd = optdefs_commands[c].name;
+			assert_non_null(cmd);
+			snprintf(opt, sizeof(opt), "--%s", d->name);
+			rc = PARSE(&o, err, (char *)cmd, "x.ftr", "-o", "y", opt, (char *)d->values[v]);
+			if (rc && strstr(err, "unknown"))
+				fail_msg("%s %s %s: %s", cmd, opt, d->values[v], err);
+			assert_int_equal(optdefs_choice(d, d->values[v]), v);
+			if (!strstr(d->help, d->values[v]))
+				fail_msg("the help of %s does not name its value '%s'", opt,
+					 d->values[v]);
+			options_fini(&o);
+		}
+	}
+}
+
+/* `flametop snapshot --help` asks for the help of snapshot. */
+static void test_options_help_of_a_command(void **state)
+{
+	struct options o;
+	char err[256] = "";
+
+	assert_int_equal(PARSE(&o, err, "snapshot", "--format", "json", "--help"), 0);
+	assert_int_equal(o.cmd, CMD_HELP);
+	assert_int_equal(o.help_cmd, CMD_SNAPSHOT);
+	options_fini(&o);
+	assert_int_equal(PARSE(&o, err, "-V"), 0);
+	assert_int_equal(o.cmd, CMD_VERSION);
+	options_fini(&o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -282,6 +351,8 @@ int main(void)
 		cmocka_unit_test(test_options_record_replay_convert),
 		cmocka_unit_test(test_options_seconds),
 		cmocka_unit_test(test_options_every_bad_value_is_one_line_error),
+		cmocka_unit_test(test_options_table_is_consistent),
+		cmocka_unit_test(test_options_help_of_a_command),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -54,6 +54,18 @@ struct efde {
 	uint64_t where; /* .eh_frame: ELF vaddr of the FDE; .debug_frame: offset */
 };
 
+/*
+ * A word that an indirect pointer of a CIE points at (the personality routine of C++ and Rust
+ * code: "zPLR" with DW_EH_PE_indirect), as the process sees it once relocated: val, plus the
+ * load bias when biased. Kept because an unwinder parsing the CIE reads it, and it lives in
+ * writable data (.data, .data.rel.ro, .got) that no unwind section holds.
+ */
+struct pword {
+	uint64_t vaddr;
+	uint64_t val;
+	bool biased;
+};
+
 struct elfunw {
 	struct seg *segs;
 	size_t nr_segs;
@@ -67,6 +79,8 @@ struct elfunw {
 	struct blob df; /* .debug_frame (vaddr unused) */
 	struct efde *df_index;
 	size_t nr_df;
+	struct pword *pwords; /* sorted by vaddr */
+	size_t nr_pwords;
 	bool is_go;
 };
 
@@ -216,6 +230,8 @@ static bool rd_enc(struct rd *r, uint8_t enc, uint64_t vaddr, uint64_t datarel, 
 
 struct cie {
 	uint8_t fde_enc;
+	bool per_indirect; /* the personality pointer is read through per_vaddr */
+	uint64_t per_vaddr;
 };
 
 /* Parses the .eh_frame CIE at offset off of eh. */
@@ -235,6 +251,7 @@ static bool eh_cie(const struct blob *eh, size_t off, struct cie *c)
 	    (version != 1 && version != 3 && version != 4) || !rd_str(&r, &aug))
 		return false;
 	c->fde_enc = DW_EH_PE_absptr;
+	c->per_indirect = false;
 	if (aug[0] == 'e' && aug[1] == 'h')
 		r.pos += 8; /* old GCC: an eh_ptr */
 	if (version == 4)
@@ -255,8 +272,13 @@ static bool eh_cie(const struct blob *eh, size_t off, struct cie *c)
 				return false;
 			break;
 		case 'P':
-			if (!rd_u8(&r, &enc) || !rd_enc(&r, enc & ~DW_EH_PE_indirect, 0, 0, &u))
+			if (!rd_u8(&r, &enc) ||
+			    !rd_enc(&r, enc & ~DW_EH_PE_indirect, eh->vaddr, 0, &u))
 				return false;
+			if (enc & DW_EH_PE_indirect) {
+				c->per_indirect = true;
+				c->per_vaddr = u;
+			}
 			break;
 		case 'L':
 			if (!rd_u8(&r, &enc))
@@ -581,6 +603,152 @@ static void load_eh(Elf *elf, struct elfunw *u, const GElf_Phdr *eh_ph, Elf_Scn 
 		index_eh(u);
 }
 
+/* ---- words indirect CIE pointers point at ---- */
+
+#define MAX_PWORDS 64 /* distinct personality pointers: a handful in practice */
+#ifndef SHT_RELR
+#define SHT_RELR 19
+#endif
+
+static int cmp_pword(const void *a, const void *b)
+{
+	const struct pword *x = a, *y = b;
+
+	return x->vaddr < y->vaddr ? -1 : x->vaddr > y->vaddr;
+}
+
+static struct pword *find_pword(const struct pword *w, size_t nr, uint64_t vaddr)
+{
+	size_t lo = 0, hi = nr, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (w[mid].vaddr < vaddr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < nr && w[lo].vaddr == vaddr ? (struct pword *)&w[lo] : NULL;
+}
+
+/* Dynamic relocations that set a kept word: the value the dynamic linker writes there. */
+static void apply_rela(Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh, struct elfunw *u)
+{
+	Elf_Scn *symscn = elf_getscn(elf, sh->sh_link);
+	Elf_Data *d = elf_getdata(scn, NULL), *syms = symscn ? elf_getdata(symscn, NULL) : NULL;
+	size_t n = sh->sh_entsize ? sh->sh_size / sh->sh_entsize : 0;
+	struct pword *w;
+	GElf_Rela r;
+	GElf_Sym sym;
+
+	if (!d || sh->sh_entsize != sizeof(Elf64_Rela))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (!gelf_getrela(d, (int)i, &r) ||
+		    !(w = find_pword(u->pwords, u->nr_pwords, r.r_offset)))
+			continue;
+		switch (GELF_R_TYPE(r.r_info)) {
+		case R_X86_64_RELATIVE:
+			w->val = (uint64_t)r.r_addend;
+			w->biased = true;
+			break;
+		case R_X86_64_64:
+		case R_X86_64_GLOB_DAT:
+			/* defined here: its address; else another file's, unknown from this one */
+			if (syms && gelf_getsym(syms, (int)GELF_R_SYM(r.r_info), &sym) &&
+			    sym.st_shndx != SHN_UNDEF) {
+				w->val = sym.st_value + (uint64_t)r.r_addend;
+				w->biased = true;
+			} else {
+				w->val = 0;
+				w->biased = false;
+			}
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+/* SHT_RELR: packed relative relocations; the file holds the addend, the bias is added. */
+static void apply_relr(Elf_Scn *scn, struct elfunw *u)
+{
+	Elf_Data *d = elf_getdata(scn, NULL);
+	uint64_t where = 0, e;
+	struct pword *w;
+
+	if (!d || !d->d_buf)
+		return;
+	for (size_t i = 0; i + 8 <= d->d_size; i += 8) {
+		memcpy(&e, (const uint8_t *)d->d_buf + i, 8);
+		if (!(e & 1)) {
+			where = e;
+			if ((w = find_pword(u->pwords, u->nr_pwords, where)))
+				w->biased = true;
+			where += 8;
+			continue;
+		}
+		for (unsigned b = 0; (e >>= 1); b++)
+			if ((e & 1) && (w = find_pword(u->pwords, u->nr_pwords, where + 8ull * b)))
+				w->biased = true;
+		where += 63 * 8;
+	}
+}
+
+/*
+ * Finds the words the CIEs' indirect personality pointers point at and keeps their values as
+ * relocated: from the file's bytes, then its dynamic relocations (the load bias is added when
+ * read).
+ */
+static void load_pwords(Elf *elf, struct elfunw *u, size_t shstrndx)
+{
+	size_t off = 0, cap = 0;
+	Elf_Scn *scn = NULL;
+	uint32_t len, id;
+	GElf_Shdr sh;
+	struct cie c;
+
+	while (off + 8 <= u->eh.len && u->nr_pwords < MAX_PWORDS) {
+		memcpy(&len, u->eh.data + off, 4);
+		if (!len || len == 0xffffffff || len > u->eh.len - off - 4)
+			break;
+		memcpy(&id, u->eh.data + off + 4, 4);
+		if (!id && eh_cie(&u->eh, off, &c) && c.per_indirect) {
+			bool seen = false;
+
+			for (size_t i = 0; i < u->nr_pwords; i++)
+				seen |= u->pwords[i].vaddr == c.per_vaddr;
+			if (!seen) {
+				u->pwords = xgrow(u->pwords, &cap, u->nr_pwords + 1,
+						  sizeof(*u->pwords));
+				u->pwords[u->nr_pwords++] = (struct pword){ .vaddr = c.per_vaddr };
+			}
+		}
+		off += 4 + (size_t)len;
+	}
+	if (!u->nr_pwords)
+		return;
+	qsort(u->pwords, u->nr_pwords, sizeof(*u->pwords), cmp_pword);
+	for (size_t i = 0; i < u->nr_pwords; i++) {
+		struct pword *w = &u->pwords[i];
+		const struct seg *s = seg_of_vaddr(u, w->vaddr);
+		Elf_Data *d;
+
+		if (s && w->vaddr - s->vaddr <= s->filesz - 8 &&
+		    (d = elf_getdata_rawchunk(elf, (int64_t)(s->offset + (w->vaddr - s->vaddr)), 8,
+					      ELF_T_BYTE)) && d->d_buf && d->d_size == 8)
+			memcpy(&w->val, d->d_buf, 8);
+	}
+	while (shstrndx && (scn = elf_nextscn(elf, scn))) {
+		if (!gelf_getshdr(scn, &sh) || !(sh.sh_flags & SHF_ALLOC))
+			continue;
+		if (sh.sh_type == SHT_RELA)
+			apply_rela(elf, scn, &sh, u);
+		else if (sh.sh_type == SHT_RELR)
+			apply_relr(scn, u);
+	}
+}
+
 static int load(Elf *elf, struct elfunw **out)
 {
 	GElf_Phdr ph, eh_ph;
@@ -638,6 +806,8 @@ static int load(Elf *elf, struct elfunw **out)
 		}
 	}
 	load_eh(elf, u, have_eh_ph ? &eh_ph : NULL, eh_scn, &eh_sh);
+	if (u->eh.data && eh.e_machine == EM_X86_64)
+		load_pwords(elf, u, shstrndx);
 	if (u->df.data)
 		index_df(u);
 	return 0;
@@ -697,6 +867,7 @@ void elfunw_free(struct elfunw *u)
 	free(u->eh_index);
 	free(u->df.data);
 	free(u->df_index);
+	free(u->pwords);
 	free(u);
 }
 
@@ -780,6 +951,21 @@ size_t elfunw_read(const struct elfunw *u, uint64_t vaddr, void *buf, size_t len
 			got++;
 	}
 	return got;
+}
+
+bool elfunw_read_pword(const struct elfunw *u, uint64_t vaddr, uint64_t bias, uint64_t *val)
+{
+	const struct pword *w = find_pword(u->pwords, u->nr_pwords, vaddr);
+
+	if (!w)
+		return false;
+	*val = w->val + (w->biased ? bias : 0);
+	return true;
+}
+
+size_t elfunw_nr_pwords(const struct elfunw *u)
+{
+	return u->nr_pwords;
 }
 
 int elfunw_find(const struct elfunw *u, uint64_t vaddr, struct elfunw_fde *out)

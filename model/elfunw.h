@@ -45,6 +45,18 @@ bool elfunw_bias(const struct elfunw *u, uint64_t map_start, uint64_t map_pgoff,
  */
 size_t elfunw_read(const struct elfunw *u, uint64_t vaddr, void *buf, size_t len);
 
+/*
+ * The word at ELF virtual address vaddr if it is one an indirect pointer of a CIE points at (the
+ * personality routine of code with landing pads: C++, Rust, C with -fexceptions), as the process
+ * sees it once relocated with this bias. Such words live in writable data (.data.rel.ro, .got,
+ * .data), which elfunw_read() does not hold: the value comes from the file and its dynamic
+ * relocations (RELATIVE, RELR, a symbol defined in the file; 0 for one defined elsewhere, which
+ * no unwinder needs). False for any other address.
+ */
+bool elfunw_read_pword(const struct elfunw *u, uint64_t vaddr, uint64_t bias, uint64_t *val);
+/* How many such words were kept. */
+size_t elfunw_nr_pwords(const struct elfunw *u);
+
 struct elfunw_fde {
 	uint64_t lo, hi;   /* the code it describes: [lo, hi), ELF virtual addresses */
 	uint64_t vaddr;    /* .eh_frame FDE: where it is (ELF virtual address) */

@@ -8,9 +8,11 @@
  *                   and hand libunwind a one-entry search table that points at it, so that its
  *                   own _Ux86_64_dwarf_search_unwind_table() parses the FDE and CIE;
  *   access_mem      a word of the target: the stack copy, the binary's unwind sections at their
- *                   run-time address, or a small synthetic region (that one-entry table, and
- *                   .debug_frame entries rewritten in .eh_frame form) at a non-canonical address
- *                   that no user address can collide with;
+ *                   run-time address, the words its CIEs' indirect personality pointers point
+ *                   at (C++, Rust: in .data.rel.ro/.got/.data, from the file, relocated), or a
+ *                   small synthetic region (that one-entry table, and .debug_frame entries
+ *                   rewritten in .eh_frame form) at a non-canonical address that no user
+ *                   address can collide with;
  *   access_reg      the sampled registers.
  * Nothing is read from the live process: a sample is unwound after the fact, perhaps after the
  * thread moved on or the process exited.
@@ -197,7 +199,9 @@ static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *valp, in
 		return 0;
 	}
 	for (unsigned i = 0; i < c->nr_bins; i++)
-		if (elfunw_read(c->bins[i].unw, addr - c->bins[i].bias, valp, 8))
+		if (elfunw_read(c->bins[i].unw, addr - c->bins[i].bias, valp, 8) ||
+		    elfunw_read_pword(c->bins[i].unw, addr - c->bins[i].bias, c->bins[i].bias,
+				      valp))
 			return 0;
 	if (addr >= c->sp + c->size && addr - c->sp < STACK_REACH) {
 		c->off_copy = true;
@@ -207,6 +211,7 @@ static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *valp, in
 	if (!syms_user_map(c->u->syms, c->pid, addr, &map) && map.unw &&
 	    elfunw_read(map.unw, addr - map.bias, valp, 8))
 		return 0;
+	c->u->st.mem_misses++;
 	return -UNW_EINVAL;
 }
 

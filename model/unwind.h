@@ -100,6 +100,8 @@ struct unwind_stats {
 	uint64_t off_copy;  /* ... of which ran off the end of the stack copy */
 	uint64_t frames;    /* frames produced by DWARF walks */
 	uint64_t ns;        /* CPU time spent in DWARF walks */
+	uint64_t mem_misses; /* reads of memory nothing held (neither stack copy nor the binaries'
+				unwind sections and personality words): each may have ended a walk */
 };
 void unwind_stats(const struct unwind *u, struct unwind_stats *out);
 

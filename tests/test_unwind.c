@@ -191,6 +191,28 @@ static void test_unwind_eh_frame_chain_to_start(void **state)
 	check_chain(&w, "eh", true);
 }
 
+/* Landing pads: each frame's CIE reads the personality routine through a pointer in .data
+ * (DW.ref.__gcc_personality_v0, relocated against libgcc_s at run time). Before the unwinder
+ * served that word, the walk stopped at the first such frame. */
+static void test_unwind_landing_pad_chain_to_start(void **state)
+{
+	struct fixture *fx = *state;
+	struct syms_map map;
+	uint64_t word;
+	struct walk w;
+
+	lp_chain_a(capture, fx->cap, 0);
+	unwind_cap(fx->syms, fx->u, fx->cap, fx->cap->size, &w);
+	check_chain(&w, "lp", true);
+
+	/* the word is kept: the CIE's pointer, found in .eh_frame, points at it */
+	assert_int_equal(syms_user_map(fx->syms, (uint32_t)getpid(), (uint64_t)(uintptr_t)lp_chain_a,
+				       &map), 0);
+	assert_non_null(map.unw);
+	assert_true(elfunw_nr_pwords(map.unw) >= 1);
+	assert_false(elfunw_read_pword(map.unw, 8, map.bias, &word)); /* nothing else */
+}
+
 static void test_unwind_debug_frame_chain_to_start(void **state)
 {
 	struct fixture *fx = *state;
@@ -584,6 +606,54 @@ static void check_debug_resolution(struct syms *s, const struct fsym *fns, size_
 	assert_true(inlined);
 }
 
+static uint64_t entry_of(const char *path)
+{
+	int fd = open(path, O_RDONLY);
+	GElf_Ehdr eh;
+	Elf *elf;
+
+	assert_true(fd >= 0);
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	assert_non_null(gelf_getehdr(elf, &eh));
+	elf_end(elf);
+	close(fd);
+	return eh.e_entry;
+}
+
+static const char *name_at(const char *path, uint64_t vaddr)
+{
+	static struct elfsyms *es;
+	const char *name;
+	uint64_t off;
+	int fd = open(path, O_RDONLY);
+
+	assert_true(fd >= 0);
+	elfsyms_free(es);
+	assert_int_equal(elfsyms_load_fd(fd, &es), 0);
+	close(fd);
+	name = elfsyms_lookup(es, vaddr, &off);
+	return name ? name : "(none)";
+}
+
+/* The entry point is a thread root: a stripped executable or loader has no symbol there, and it
+ * is named _start, a few bytes long (the return address of its call to __libc_start_main or
+ * _dl_start is inside). */
+static void test_unwind_stripped_entry_is_start(void **state)
+{
+	const char *stripped = unwind_bin("dbg-target-nolink"), *ld = "/lib64/ld-linux-x86-64.so.2";
+	uint64_t entry = entry_of(stripped);
+
+	assert_string_equal(name_at(stripped, entry), "_start");
+	assert_string_equal(name_at(stripped, entry + 0x25), "_start");
+	assert_string_not_equal(name_at(stripped, entry + 0x100), "_start");
+	assert_string_equal(name_at(unwind_bin("dbg-target"), entry), "_start"); /* its own */
+	if (!access(ld, R_OK)) {
+		entry = entry_of(ld);
+		assert_string_equal(name_at(ld, entry + 8), "_start");
+	}
+}
+
 static void rm_tree(const char *dir)
 {
 	char cmd[512];
@@ -690,6 +760,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_unwind_eh_frame_chain_to_start, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_unwind_landing_pad_chain_to_start, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_unwind_debug_frame_chain_to_start, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_unwind_short_copy_is_truncated, setup,
@@ -704,6 +776,7 @@ int main(void)
 		cmocka_unit_test(test_unwind_debug_file_by_build_id),
 		cmocka_unit_test(test_unwind_debug_file_by_debuglink),
 		cmocka_unit_test(test_unwind_srcline_units),
+		cmocka_unit_test(test_unwind_stripped_entry_is_start),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -59,7 +59,7 @@ static void direct(const uint8_t *data, size_t size)
 	struct elfunw *u;
 	struct elfunw_fde f;
 	uint8_t buf[4096], word[8];
-	uint64_t probe, bias;
+	uint64_t probe, bias, pw;
 	size_t off;
 
 	if (elfunw_load_mem(data, size, &u))
@@ -70,6 +70,7 @@ static void direct(const uint8_t *data, size_t size)
 		memcpy(&probe, data + i, sizeof(probe));
 		probe &= 0xffffff;
 		elfunw_read(u, probe, word, sizeof(word));
+		elfunw_read_pword(u, probe, bias, &pw);
 		if (!elfunw_find(u, probe, &f) && f.debug_frame)
 			elfunw_debug_fde(u, &f, bias, buf, sizeof(buf), &off);
 	}

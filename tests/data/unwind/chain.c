@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * A 4-deep call chain for tests/test_unwind.c, compiled twice with CHAIN set: "eh" with
+ * A 4-deep call chain for tests/test_unwind.c, compiled three times with CHAIN set: "eh" with
  * -O2 -fomit-frame-pointer (unwind info in .eh_frame), "df" with -fno-asynchronous-unwind-tables
- * -fno-unwind-tables -g as well (unwind info only in .debug_frame). Each function keeps a frame
- * of its own (the array) and does work after the call, so that none is inlined or tail-called.
+ * -fno-unwind-tables -g as well (unwind info only in .debug_frame), "lp" like "eh" with
+ * -fexceptions and CHAIN_CLEANUP: every function has a variable with a cleanup (Rust's Drop, a
+ * C++ destructor), so it gets a landing pad and an FDE whose "zPLR" CIE reads the personality
+ * routine through an indirect pointer in writable data. Each function keeps a frame of its own
+ * (the array) and does work after the call, so that none is inlined or tail-called.
  */
 #include "chain.h"
 
@@ -13,7 +16,18 @@
 
 static volatile int sink;
 
+#ifdef CHAIN_CLEANUP
+static void drop(volatile int *v)
+{
+	sink += *v;
+}
+#define GUARD volatile int guard __attribute__((cleanup(drop))) = depth
+#else
+#define GUARD do {} while (0)
+#endif
+
 #define BODY(next)                                   \
+	GUARD;                                       \
 	volatile char pad[48];                       \
 	pad[0] = (char)depth;                        \
 	next;                                        \

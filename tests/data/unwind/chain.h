@@ -13,5 +13,9 @@ void df_chain_a(chain_cb cb, void *arg, int depth);
 void df_chain_b(chain_cb cb, void *arg, int depth);
 void df_chain_c(chain_cb cb, void *arg, int depth);
 void df_chain_d(chain_cb cb, void *arg, int depth);
+void lp_chain_a(chain_cb cb, void *arg, int depth);
+void lp_chain_b(chain_cb cb, void *arg, int depth);
+void lp_chain_c(chain_cb cb, void *arg, int depth);
+void lp_chain_d(chain_cb cb, void *arg, int depth);
 
 #endif

@@ -6,11 +6,13 @@ set -euo pipefail
 
 packages=(
 	# build
-	meson ninja-build pkg-config gcc clang llvm bpftool binutils
+	meson ninja-build pkg-config gcc g++ clang llvm bpftool binutils
 	libbpf-dev libelf-dev libdw-dev zlib1g-dev libzstd-dev libncurses-dev
 	libunwind-dev libiberty-dev
 	# tests
 	libcmocka-dev golang-go tmux python3 python3-jsonschema libc6-dbg
+	# programs nobody here wrote, profiled side by side with perf (Rust: landing pads)
+	ripgrep
 	# benchmarks and side-by-side comparisons
 	htop linux-perf time
 )

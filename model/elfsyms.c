@@ -317,15 +317,50 @@ static void build_table(struct loader *ld, struct elfsyms *es)
 	free(keys);
 }
 
-static void read_symbols(Elf *elf, struct elfsyms *es)
+/*
+ * The entry point (e_entry) of an executable or of the dynamic loader is where its first thread
+ * starts: the root of every stack of the main thread. A stripped executable (dash) or loader has
+ * no symbol there; name it "_start" (what every C runtime calls it), covering the few bytes up to
+ * the next symbol — at most ENTRY_SIZE, enough for glibc's _start and the return address of the
+ * loader's `call _dl_start`.
+ */
+#define ENTRY_SIZE 64
+
+static void add_entry(struct loader *ld, const GElf_Ehdr *eh)
+{
+	uint64_t entry = eh->e_entry, size = ENTRY_SIZE;
+	struct rawsym *r;
+
+	if (!entry || (eh->e_type != ET_EXEC && eh->e_type != ET_DYN))
+		return;
+	for (size_t i = 0; i < ld->nr_raw; i++) {
+		const struct rawsym *x = &ld->raw[i];
+
+		if (x->start <= entry && entry - x->start < (x->size ? x->size : 1))
+			return; /* named */
+		if (x->start > entry && x->start - entry < size)
+			size = x->start - entry;
+	}
+	ld->raw = xgrow(ld->raw, &ld->cap_raw, ld->nr_raw + 1, sizeof(*ld->raw));
+	r = &ld->raw[ld->nr_raw++];
+	*r = (struct rawsym){ .start = entry, .size = size, .name = "_start", .len = 6,
+			      .bind = STB_LOCAL, .underscores = 1 };
+	ld->names_len += r->len + 1;
+}
+
+static void read_symbols(Elf *elf, const GElf_Ehdr *eh, struct elfsyms *es)
 {
 	struct loader ld = { 0 };
 	Elf_Scn *scn = NULL;
 	GElf_Shdr sh;
 	size_t nr_sec;
 
-	if (elf_getshdrnum(elf, &nr_sec) || !nr_sec)
+	if (elf_getshdrnum(elf, &nr_sec) || !nr_sec) {
+		add_entry(&ld, eh);
+		build_table(&ld, es);
+		free(ld.raw);
 		return;
+	}
 	ld.sec_end = xcalloc(nr_sec, sizeof(*ld.sec_end));
 	ld.nr_sec = nr_sec;
 	while ((scn = elf_nextscn(elf, scn))) {
@@ -343,6 +378,7 @@ static void read_symbols(Elf *elf, struct elfsyms *es)
 		if (sh.sh_type == SHT_SYMTAB || sh.sh_type == SHT_DYNSYM)
 			read_symtab(elf, scn, &sh, &ld);
 	}
+	add_entry(&ld, eh);
 	build_table(&ld, es);
 	free(ld.sec_end);
 	free(ld.raw);
@@ -360,7 +396,7 @@ static int load(Elf *elf, struct elfsyms **out)
 	es = xcalloc(1, sizeof(*es));
 	read_segments(elf, es);
 	find_build_id(elf, es);
-	read_symbols(elf, es);
+	read_symbols(elf, &eh, es);
 	*out = es;
 	return 0;
 }

@@ -14,6 +14,7 @@ bool quality_is_root(const char *function)
 		"__clone3",       "start_thread",      "thread_start",
 		"runtime.goexit", "runtime.main",      "runtime.mstart",
 		"runtime.rt0_go", "runtime.goexit.abi0", "runtime.mstart.abi0",
+		"_dl_start_user", /* the dynamic loader's entry, past its call to _dl_start */
 	};
 
 	if (!function)

@@ -2,8 +2,10 @@
 /*
  * How complete the sampled stacks are, so that a user can judge a profile: the share of samples
  * of user threads whose stack reaches its thread's root (_start, __libc_start_main, clone,
- * clone3, start_thread, Go's runtime.goexit / runtime.main / runtime.mstart), and the share the
- * unwinder marked truncated. Kernel threads are not counted: they have no user stack.
+ * clone3, start_thread, the dynamic loader's _dl_start_user, Go's runtime.goexit / runtime.main /
+ * runtime.mstart), and the share the unwinder marked truncated. Kernel threads are not counted:
+ * they have no user stack. The entry point of a stripped executable or loader is named _start
+ * by the symbolizer (model/elfsyms.c), so it counts too.
  */
 #ifndef MODEL_QUALITY_H
 #define MODEL_QUALITY_H

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "convert.h"
@@ -89,11 +90,23 @@ int convert_main(const struct options *o)
 		fprintf(stderr, "flametop: warning: '%s' has no ticks: the report is empty\n",
 			o->file);
 	if (o->output) {
-		f = fopen(o->output, "we");
-		if (!f) {
-			fprintf(stderr, "flametop: cannot write '%s': %s\n", o->output,
-				strerror(errno));
+		struct stat in_st, out_st;
+		char err[512];
+
+		/* truncating the output would destroy the recording being read */
+		if (!fstat(fd, &in_st) && !stat(o->output, &out_st) &&
+		    in_st.st_dev == out_st.st_dev && in_st.st_ino == out_st.st_ino) {
+			fprintf(stderr, "flametop: '%s' is the recording being converted: write "
+					"the output elsewhere\n",
+				o->output);
 			status = EXIT_USAGE;
+			goto out;
+		}
+		f = out_open(o->output, err, sizeof(err));
+		if (!f) {
+			fprintf(stderr, "flametop: %s\n", err);
+			f = stdout;
+			status = EXIT_FAIL;
 			goto out;
 		}
 	}
@@ -145,8 +158,12 @@ int convert_main(const struct options *o)
 	report_init(&rep, m, &rs);
 	ret = out_write(f, &rep, o->format);
 	report_fini(&rep);
-	if (f != stdout && fclose(f))
-		ret = -EIO;
+	if (f != stdout) {
+		int c = out_close(f);
+
+		if (!ret)
+			ret = c;
+	}
 	f = stdout;
 	if (ret) {
 		fprintf(stderr, "flametop: cannot write the report to %s: %s\n",

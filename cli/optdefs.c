@@ -92,7 +92,7 @@ const struct optdef optdefs_options[] = {
 	  "reason as the leaf) or heap (bytes of heap growth; folded only)" },
 	{ OPT_OUTPUT, "output", 'o', OPTDEFS_ARG_FILE, "FILE", NULL, S | R | C,
 	  "write to FILE instead of stdout; for record, the recording (created mode 0600, never "
-	  "replaced)" },
+	  "replacing a file: see --force)" },
 	{ OPT_HEAP, "heap", 0, OPTDEFS_ARG_CHOICE, "MODE", heap_values, L | S | R,
 	  "how the heap is tracked: growth (default: RSS growth by stack, no cost on malloc), "
 	  "exact (leak mode: uprobes on the allocator of one target; every malloc and free traps, "
@@ -102,13 +102,15 @@ const struct optdef optdefs_options[] = {
 	{ OPT_MIN_BLOCK, "min-block", 0, OPTDEFS_ARG_VALUE, "USEC", NULL, L | S | R,
 	  "shortest block kept with its stack, in microseconds (default 1000)" },
 	{ OPT_RECORD, "record", 0, OPTDEFS_ARG_FILE, "FILE", NULL, L,
-	  "also record the live view to FILE (created mode 0600, never replaced)" },
+	  "also record the live view to FILE (created mode 0600, never replacing a file: see "
+	  "--force)" },
 	{ OPT_FORCE, "force", 0, OPTDEFS_ARG_NONE, NULL, NULL, L | R,
-	  "replace the recording when it exists" },
+	  "replace the recording when it exists; never anything that is not a flametop "
+	  "recording (a device, FIFO, directory or other file)" },
 	{ OPT_MAX_SIZE, "max-size", 0, OPTDEFS_ARG_VALUE, "SIZE", NULL, L | R,
 	  "rotate the recording past SIZE: FILE.1, FILE.2, ... (100M, 1G; at least 64K)" },
 	{ OPT_MAX_DURATION, "max-duration", 0, OPTDEFS_ARG_VALUE, "SECONDS", NULL, L | R,
-	  "rotate the recording past SECONDS (10m, 1h)" },
+	  "rotate the recording past SECONDS (10m, 1h; at least 1)" },
 	{ OPT_MAX_FILES, "max-files", 0, OPTDEFS_ARG_VALUE, "N", NULL, L | R,
 	  "keep only the newest N files of a rotated recording" },
 	{ OPT_FROM, "from", 0, OPTDEFS_ARG_VALUE, "TIME", NULL, C,
@@ -123,7 +125,8 @@ const struct optdef optdefs_options[] = {
 	  "where samples come from: auto (default: BPF, else perf events), bpf or perf (perf "
 	  "events without BPF: also unprivileged, for your own processes)" },
 	{ OPT_STACK_SIZE, "stack-size", 0, OPTDEFS_ARG_VALUE, "SIZE", NULL, L | S | R,
-	  "user stack copied per sample for DWARF unwinding (default 16K; 1K-63K)" },
+	  "user stack copied per sample for DWARF unwinding (default 16K; 1K-64K: BPF copies at "
+	  "most 32K, perf events 64K)" },
 	{ OPT_HELP, "help", 'h', OPTDEFS_ARG_NONE, NULL, NULL, ALL,
 	  "print the help (of the command, when one is given) and exit" },
 	{ OPT_VERSION, "version", 'V', OPTDEFS_ARG_NONE, NULL, NULL, ALL,
@@ -137,13 +140,18 @@ const size_t optdefs_nr_options = sizeof(optdefs_options) / sizeof(optdefs_optio
 const struct exitdef optdefs_exits[] = {
 	{ EXIT_OK, "success" },
 	{ EXIT_FAIL, "a runtime failure: the probes could not start, an output could not be "
-		     "written" },
-	{ EXIT_USAGE, "bad usage or input: an unknown option, a bad value, no such process, a "
-		      "file that is not a recording or whose header is damaged (a damaged "
-		      "recording still replays what is whole, with a warning)" },
+		     "written (no such directory, a full disk), no terminal that can show the "
+		     "live view" },
+	{ EXIT_USAGE, "bad usage or input: an unknown option, a bad value, no such process or a "
+		      "zombie, a file that is not a recording or whose header is damaged (a "
+		      "damaged recording still replays what is whole, with a warning), a "
+		      "recording's file that exists (--force replaces only recordings)" },
 	{ EXIT_OOM, "out of memory" },
 };
 const size_t optdefs_nr_exits = sizeof(optdefs_exits) / sizeof(optdefs_exits[0]);
+
+const char optdefs_numbers[] =
+	"Numbers are decimal everywhere (5, 0.5; not 0x10); sizes take K, M, G (powers of 1024).";
 
 const char optdefs_privileges[] =
 	"Needs root, or CAP_BPF and CAP_PERFMON; without them it samples with perf events where "
@@ -291,6 +299,8 @@ void optdefs_usage(FILE *f, int cmd)
 			fprintf(f, "%*s", HELP_COL - 2 - n, "");
 		wrap(f, d->help, HELP_COL, HELP_COL);
 	}
+	fputc('\n', f);
+	wrap(f, optdefs_numbers, 0, 0);
 	fputs("\nexit status:\n", f);
 	for (size_t i = 0; i < optdefs_nr_exits; i++) {
 		fprintf(f, "  %d  ", optdefs_exits[i].status);

@@ -94,6 +94,8 @@ extern const struct exitdef optdefs_exits[];
 extern const size_t optdefs_nr_exits;
 /* A paragraph for the end of the help and the man page's description of privileges. */
 extern const char optdefs_privileges[];
+/* How every number option reads (decimal), for --help and the man page. */
+extern const char optdefs_numbers[];
 
 /* The entry of an id, or NULL. */
 const struct optdef *optdefs_find(int id);

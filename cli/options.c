@@ -19,7 +19,9 @@
 #define DEFAULT_MIN_BLOCK_US 1000 /* probes/sched.h: PROBE_SCHED_MIN_BLOCK_US */
 #define DEFAULT_STACK_SIZE 16384  /* probes/perf.h: PROBE_PERF_STACK_DEFAULT */
 #define MIN_STACK_SIZE 1024
-#define MAX_STACK_SIZE 65000      /* a perf sample must fit in 64 KiB */
+#define MAX_STACK_SIZE 65536      /* 64K: perf events copy up to what fits in a 64 KiB sample
+				     (probes/perf.h), BPF at most 32 KiB (probes/cpu_abi.h) */
+#define MIN_MAX_SIZE 65536        /* --max-size: a file holds at least its header and tables */
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -31,16 +33,38 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 	return -EINVAL;
 }
 
+int options_parse_decimal(const char *s, const char **end, double *out)
+{
+	const char *p = s;
+	char *e;
+	double v;
+
+	if (!s || *p < '0' || *p > '9')
+		return -EINVAL;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	if (*p == '.') {
+		if (p[1] < '0' || p[1] > '9')
+			return -EINVAL;
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			;
+	}
+	/* only the digits just checked: strtod alone would take 0x10, 1e3, inf */
+	errno = 0;
+	v = strtod(s, &e);
+	if (errno || e != p || !isfinite(v))
+		return -EINVAL;
+	*end = p;
+	*out = v;
+	return 0;
+}
+
 int options_parse_seconds(const char *s, double *out)
 {
-	char *end;
+	const char *end;
 	double v, mul = 1;
 
-	if (!s || !*s || strchr(" \t\n+-", *s))
-		return -EINVAL;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || !isfinite(v))
+	if (options_parse_decimal(s, &end, &v))
 		return -EINVAL;
 	if (!strcmp(end, "ms"))
 		mul = 0.001;
@@ -325,7 +349,7 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
 			o->force = true;
 			break;
 		case OPT_MAX_SIZE:
-			if (options_parse_size(optarg, &o->max_size) || o->max_size < 65536)
+			if (options_parse_size(optarg, &o->max_size) || o->max_size < MIN_MAX_SIZE)
 				return fail(err, errlen,
 					    "invalid size '%s': expected bytes, at least 64K "
 					    "(100M, 1G)",
@@ -379,9 +403,9 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
 			if (options_parse_size(optarg, &sz) || sz < MIN_STACK_SIZE ||
 			    sz > MAX_STACK_SIZE)
 				return fail(err, errlen,
-					    "invalid stack size '%s': expected bytes, 1K-%d "
+					    "invalid stack size '%s': expected bytes, 1K-64K "
 					    "(8K, 16K, 32K)",
-					    optarg, MAX_STACK_SIZE);
+					    optarg);
 			o->stack_size = (uint32_t)(sz + 7) & ~7u;
 			break;
 		}

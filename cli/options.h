@@ -95,6 +95,9 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
 void options_fini(struct options *o);
 /* Parses "123,456" into a new array. Returns 0 or -EINVAL with the offending part in err. */
 int options_parse_pids(const char *s, uint32_t **pids, size_t *nr, char *err, size_t errlen);
+/* A decimal number at s ("5", "0.25": digits, an optional fraction; no sign, exponent or hex,
+ * like every number option): 0 with *end after it, or -EINVAL. */
+int options_parse_decimal(const char *s, const char **end, double *out);
 /* Parses a positive number of seconds ("5", "0.5", "2s", "1m"). Returns 0 or -EINVAL. */
 int options_parse_seconds(const char *s, double *out);
 /* Parses a size in bytes ("1048576", "512K", "100M", "2G"; powers of 1024). 0 or -EINVAL. */

@@ -1,5 +1,36 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <string.h>
+
 #include "out.h"
+
+int out_flush(FILE *f)
+{
+	/* stdio keeps no errno: a failed write leaves the buffer full, and flushing it again
+	 * fails the same way, this time with errno set */
+	errno = 0;
+	if (!fflush(f) && !ferror(f))
+		return 0;
+	return -(errno ? errno : EIO);
+}
+
+FILE *out_open(const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "we");
+
+	if (!f)
+		snprintf(err, errlen, "cannot write '%s': %s", path, strerror(errno));
+	return f;
+}
+
+int out_close(FILE *f)
+{
+	int ret = out_flush(f);
+
+	if (fclose(f) && !ret)
+		ret = -(errno ? errno : EIO);
+	return ret;
+}
 
 int out_write(FILE *f, const struct report *r, enum options_format format)
 {

@@ -9,12 +9,20 @@
 
 struct report;
 
-/* Each returns 0, or -EIO when writing failed. */
+/* Each returns 0, or -errno when writing failed (-ENOSPC on a full disk). */
 int out_text_write(FILE *f, const struct report *r);
 int out_json_write(FILE *f, const struct report *r);
 int out_folded_write(FILE *f, const struct report *r);
 int out_pprof_write(FILE *f, const struct report *r);
 int out_speedscope_write(FILE *f, const struct report *r);
+/* The end of a writer: flushes f. 0, or -errno of the write that failed (-EIO when stdio lost
+ * it). */
+int out_flush(FILE *f);
+/* Opens -o FILE for a report ("-" is not special: a name is a name). NULL with a one-line
+ * message in err and errno set when it cannot be written. */
+FILE *out_open(const char *path, char *err, size_t errlen);
+/* Closes a file out_open() gave: 0, or -errno when what was buffered could not be written. */
+int out_close(FILE *f);
 /* The writer of format. */
 int out_write(FILE *f, const struct report *r, enum options_format format);
 

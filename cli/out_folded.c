@@ -81,8 +81,8 @@ int out_folded_write(FILE *f, const struct report *r)
 		if (n)
 			fprintf(f, "%s %lu\n", lines[i].text, (unsigned long)n);
 	}
-	if (fflush(f) || ferror(f))
-		ret = -EIO;
+	if (!ret)
+		ret = out_flush(f);
 	free(buf);
 	free(lines);
 	intern_free(texts);

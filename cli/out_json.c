@@ -401,5 +401,5 @@ int out_json_write(FILE *f, const struct report *r)
 	block(f, r);
 	memory(f, r);
 	heap(f, r);
-	return fflush(f) || ferror(f) ? -EIO : 0;
+	return out_flush(f);
 }

@@ -307,9 +307,10 @@ static int gzip_write(FILE *f, const uint8_t *p, size_t n)
 				ret = -EIO;
 				goto out;
 			}
+			errno = 0;
 			if (fwrite(buf, 1, sizeof(buf) - zs.avail_out, f) !=
 			    sizeof(buf) - zs.avail_out) {
-				ret = -EIO;
+				ret = -(errno ? errno : EIO);
 				goto out;
 			}
 		} while (zs.avail_out == 0);
@@ -329,8 +330,8 @@ int out_pprof_write(FILE *f, const struct report *r)
 	b.maps = intern_new();
 	build(&b);
 	ret = gzip_write(f, b.out.p, b.out.len);
-	if (!ret && (fflush(f) || ferror(f)))
-		ret = -EIO;
+	if (!ret)
+		ret = out_flush(f);
 	free(b.loc_of_frame);
 	pb_free(&b.out);
 	pb_free(&b.tmp);

@@ -195,5 +195,5 @@ int out_speedscope_write(FILE *f, const struct report *r)
 	free(order);
 	free(profiles);
 	free(v);
-	return fflush(f) || ferror(f) ? -EIO : 0;
+	return out_flush(f);
 }

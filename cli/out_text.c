@@ -291,5 +291,5 @@ int out_text_write(FILE *f, const struct report *r)
 	states(f, r);
 	blocks(f, r);
 	heap(f, r);
-	return fflush(f) || ferror(f) ? -EIO : 0;
+	return out_flush(f);
 }

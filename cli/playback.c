@@ -80,17 +80,25 @@ int playback_open(const char *path, struct replay **r, int *fd, bool quiet)
 	char err[256];
 	int ret;
 
-	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO with no writer would wait for one, silently, forever */
+	*fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (*fd < 0) {
 		fprintf(stderr, "flametop: cannot open '%s': %s\n", path, strerror(errno));
 		return EXIT_USAGE;
 	}
 	if (fstat(*fd, &st) || !S_ISREG(st.st_mode)) {
+		/* a recording is indexed and read at any offset: a pipe cannot be */
 		fprintf(stderr, "flametop: cannot read '%s': %s\n", path,
-			S_ISDIR(st.st_mode) ? "it is a directory" : "not a regular file");
+			S_ISDIR(st.st_mode)	? "it is a directory"
+			: S_ISFIFO(st.st_mode) ? "it is a pipe or FIFO; a recording must be a regular "
+						  "file (save the stream to one first)"
+			: S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)
+				? "it is a device; a recording must be a regular file"
+				: "not a regular file");
 		close(*fd);
 		return EXIT_USAGE;
 	}
+	fcntl(*fd, F_SETFL, fcntl(*fd, F_GETFL) & ~O_NONBLOCK);
 	ret = replay_open_fd(*fd, r, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "flametop: cannot read '%s': %s\n", path, err);
@@ -111,15 +119,10 @@ static int parse_span(const char *s, uint64_t *out)
 	if (!*s)
 		return -EINVAL;
 	while (*s) {
-		const char *num = s;
-		char *end;
+		const char *num = s, *end;
 		double v, mul;
 
-		if (*s < '0' || *s > '9')
-			return -EINVAL;
-		errno = 0;
-		v = strtod(s, &end);
-		if (errno || end == s || !isfinite(v))
+		if (options_parse_decimal(s, &end, &v))
 			return -EINVAL;
 		s = end;
 		if (!strncmp(s, "ms", 2)) {
@@ -587,11 +590,18 @@ int playback_main(const struct options *o)
 	struct playback *p = NULL;
 	struct replay *r;
 	struct tui *t;
+	char err[512];
 	int status, fd;
 
 	status = playback_open(o->file, &r, &fd, true);
 	if (status >= 0)
 		return status;
+	/* a bad file is reported first (bad input), then a terminal that cannot show it */
+	if (tui_check_terminal(err, sizeof(err))) {
+		fprintf(stderr, "flametop: %s\n", err);
+		status = EXIT_FAIL;
+		goto out;
+	}
 	in = replay_info(r);
 	if (!replay_nr_ticks(r)) {
 		fprintf(stderr, "flametop: '%s' has no ticks to replay\n", o->file);

@@ -3,9 +3,11 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "model/model.h"
+#include "model/recfmt.h"
 #include "model/xalloc.h"
 #include "recording.h"
 
@@ -33,24 +35,145 @@ static char *part_name(const char *path, unsigned part)
 	return s;
 }
 
-/* Creates name mode 0600: never through a symlink or over a file unless forced. */
-static int create(const struct recording_opts *o, const char *name, char *err, size_t errlen)
+/* What a file that is not a regular one is, for a message. */
+static const char *kind_of(mode_t mode)
 {
-	int fd;
-
-	if (o->force && unlink(name) && errno != ENOENT) {
-		snprintf(err, errlen, "cannot replace '%s': %s", name, strerror(errno));
-		return -errno;
+	switch (mode & S_IFMT) {
+	case S_IFDIR:
+		return "a directory";
+	case S_IFCHR:
+		return "a character device";
+	case S_IFBLK:
+		return "a block device";
+	case S_IFIFO:
+		return "a FIFO";
+	case S_IFSOCK:
+		return "a socket";
+	case S_IFLNK:
+		return "a symbolic link";
+	default:
+		return "not a regular file";
 	}
-	fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_APPEND, 0600);
-	if (fd < 0) {
-		int e = errno;
+}
 
-		snprintf(err, errlen, "cannot create '%s': %s%s", name, strerror(e),
-			 e == EEXIST ? " (use --force to replace it)" : "");
+/* True when fd's first bytes are a recording's magic (a file cut inside it counts; so does an
+ * empty file: nothing is lost replacing it). */
+static bool is_recording(int fd, off_t size)
+{
+	char head[RECFMT_MAGIC_LEN];
+	size_t want = size < RECFMT_MAGIC_LEN ? (size_t)size : RECFMT_MAGIC_LEN;
+
+	return pread(fd, head, want, 0) == (ssize_t)want && !memcmp(head, RECFMT_MAGIC, want);
+}
+
+/*
+ * --force: opens the existing recording `name` for rewriting, truncated, mode 0600. Anything
+ * that is not a regular file holding a recording is refused with -EEXIST and a message; -ENOENT
+ * when there is nothing to replace. The file is judged and opened as one inode (O_PATH, then
+ * reopened through /proc/self/fd): a name swapped in between is never the one written, and a
+ * device is never opened (opening some has effects).
+ */
+static int open_replaceable(const char *name, char *err, size_t errlen)
+{
+	char self[64];
+	struct stat st;
+	int pfd, fd, e;
+
+	pfd = open(name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (pfd < 0)
+		return -errno;
+	if (fstat(pfd, &st)) {
+		e = errno;
+		close(pfd);
+		snprintf(err, errlen, "cannot replace '%s': %s", name, strerror(e));
+		return -e;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(pfd);
+		snprintf(err, errlen,
+			 "'%s' is %s, not a recording: flametop replaces only its own recordings",
+			 name, kind_of(st.st_mode));
+		return -EEXIST;
+	}
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", pfd);
+	fd = open(self, O_RDWR | O_CLOEXEC);
+	e = errno;
+	close(pfd);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot replace '%s': %s", name, strerror(e));
+		return -e;
+	}
+	if (!is_recording(fd, st.st_size)) {
+		close(fd);
+		snprintf(err, errlen,
+			 "'%s' is not a flametop recording: not replaced (--force replaces only "
+			 "recordings)",
+			 name);
+		return -EEXIST;
+	}
+	if (ftruncate(fd, 0) || fchmod(fd, 0600) ||
+	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_APPEND)) {
+		e = errno;
+		close(fd);
+		snprintf(err, errlen, "cannot replace '%s': %s", name, strerror(e));
 		return -e;
 	}
 	return fd;
+}
+
+/*
+ * Creates name mode 0600: never through a symlink, never over anything unless forced, and then
+ * only over a recording. Returns the fd, -EEXIST when refused (bad usage: exit status 2), or
+ * another -errno when the file could not be made (exit status 1).
+ */
+static int create(const struct recording_opts *o, const char *name, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd, e;
+
+	if (o->force) {
+		fd = open_replaceable(name, err, errlen);
+		if (fd != -ENOENT)
+			return fd;
+	}
+	fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_APPEND, 0600);
+	if (fd >= 0)
+		return fd;
+	e = errno;
+	if (e != EEXIST) {
+		snprintf(err, errlen, "cannot create '%s': %s", name, strerror(e));
+		return -e;
+	}
+	/* say what is there, and suggest --force only where it would do something */
+	if (lstat(name, &st) || S_ISREG(st.st_mode)) {
+		int rfd = open(name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		bool rec = rfd >= 0 && !fstat(rfd, &st) && S_ISREG(st.st_mode) &&
+			   is_recording(rfd, st.st_size);
+
+		if (rfd >= 0)
+			close(rfd);
+		snprintf(err, errlen, "cannot create '%s': %s%s", name, strerror(e),
+			 rec ? " (use --force to replace it)"
+			     : " (not a flametop recording: choose another name)");
+	} else {
+		snprintf(err, errlen, "cannot create '%s': it is %s (flametop writes recordings "
+			 "only to new files or over its own recordings)", name,
+			 kind_of(st.st_mode));
+	}
+	return -EEXIST;
+}
+
+/* --max-files: deletes an old part, if it still is a recording. */
+static void remove_part(const char *name)
+{
+	struct stat st;
+	int fd = open(name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return; /* gone already is fine */
+	if (!fstat(fd, &st) && S_ISREG(st.st_mode) && is_recording(fd, st.st_size))
+		unlink(name);
+	close(fd);
 }
 
 int recording_new(const struct recording_opts *o, struct recording **out, char *err,
@@ -148,7 +271,7 @@ static int rotate(struct recording *r, const struct tick *t, char *err, size_t e
 	if (!ret && r->o.max_files && r->part >= r->o.max_files) {
 		char *old = part_name(r->o.path, r->part - r->o.max_files);
 
-		unlink(old); /* gone already is fine */
+		remove_part(old);
 		free(old);
 	}
 	return ret;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * A recording on disk: the file (created mode 0600, never replacing one unless forced), the
+ * A recording on disk: the file (created mode 0600, never replacing anything but a recording, and
+ * that only when forced), the
  * model/record writer in it, and rotation into FILE.1, FILE.2, ... when a file reaches
  * --max-size or --max-duration, each a complete recording with its own header and tables.
  * Errors come back as one line for "flametop: %s".
@@ -26,7 +27,8 @@ struct recording_opts {
 };
 
 /* Creates the first file (nothing written yet): a bad path fails before the probes start.
- * 0 or -errno. */
+ * 0, -EEXIST when refused (something is there, and --force may not or was not asked to replace
+ * it: bad usage), or another -errno (the file could not be made: a runtime failure). */
 int recording_new(const struct recording_opts *o, struct recording **out, char *err,
 		  size_t errlen);
 /* Writes the header. info is copied where rotation needs it later. 0 or -errno. */

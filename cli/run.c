@@ -29,6 +29,7 @@
 #include "report.h"
 #include "run.h"
 #include "tui/tui.h"
+#include "warnings.h"
 
 #define DRAIN_MS 100
 #define TERM_GRACE_MS 2000
@@ -55,9 +56,20 @@ struct session {
 	/* recording (record, or the live view's --record) */
 	struct recording *rec;
 	bool rec_failed;
+	struct warnings warn; /* what could not start, by cause */
 	char target[1024];
 	struct record_probe probes[5];
 };
+
+static void to_stderr(void *ctx, const char *line)
+{
+	fprintf(stderr, "flametop: %s\n", line);
+}
+
+static void to_tui(void *ctx, const char *line)
+{
+	tui_log(ctx, "%s", line);
+}
 
 static uint64_t now_ns(void)
 {
@@ -291,7 +303,7 @@ static int start_heap(struct session *s, const struct options *o,
 			return EXIT_FAIL;
 		}
 		snprintf(s->rs.heap_error, sizeof(s->rs.heap_error), "%s", err);
-		fprintf(stderr, "flametop: warning: no heap growth by stack: %s\n", err);
+		warnings_add(&s->warn, err, "no heap growth by stack");
 		return -1;
 	}
 	s->rs.heap = probe_heap_describe(s->heap);
@@ -392,10 +404,11 @@ static int start_cpu_source(struct session *s, const struct options *o,
 		return r == -ESRCH ? EXIT_USAGE : EXIT_FAIL;
 	}
 	if (err[0])
-		fprintf(stderr, "flametop: warning: %s; sampling with perf events instead\n", err);
+		warnings_add(&s->warn, err, "sampling with perf events instead");
 	if (!probe_perf_kernel(s->perf))
-		fprintf(stderr, "flametop: warning: user-space samples only (kernel."
-				"perf_event_paranoid hides kernel stacks from this user)\n");
+		warnings_add(&s->warn,
+			     "kernel.perf_event_paranoid hides kernel stacks from this user",
+			     "user-space samples only");
 	s->rs.source = "perf";
 	return 0;
 }
@@ -432,8 +445,19 @@ static int session_start(struct session *s, const struct options *o, bool live)
 	s->sfd = s->drain_fd = s->tick_fd = s->go_fd = s->exec_err_fd = -1;
 	session_fill_facts(s);
 	for (size_t i = 0; i < o->nr_pids; i++) {
+		struct proc_thread t;
+
 		if (!probe_proc_exists("/proc", o->pids[i])) {
 			fprintf(stderr, "flametop: no such process: %u\n", o->pids[i]);
+			return EXIT_USAGE;
+		}
+		/* a zombie has exited: nothing of it runs, and its report would be empty */
+		if (!probe_proc_read_thread("/proc", o->pids[i], o->pids[i], &t) &&
+		    (t.state == 'Z' || t.state == 'X')) {
+			fprintf(stderr,
+				"flametop: process %u has exited (a zombie: its parent, pid %u, has "
+				"not reaped it); nothing of it runs to profile\n",
+				o->pids[i], t.ppid);
 			return EXIT_USAGE;
 		}
 	}
@@ -487,13 +511,17 @@ static int session_start(struct session *s, const struct options *o, bool live)
 	r = probe_sched_new(&sched_opts, &s->sched, err, sizeof(err));
 	if (r) {
 		snprintf(s->rs.sched_error, sizeof(s->rs.sched_error), "%s", err);
-		fprintf(stderr, "flametop: warning: no thread states or off-CPU stacks: %s\n", err);
+		warnings_add(&s->warn, err, "no thread states or off-CPU stacks");
 	} else {
 		s->rs.sched_mode = probe_sched_mode(s->sched);
 	}
 	if (o->argv)
 		s->child_pid = child_pid;
 	r = start_heap(s, o, &copts);
+	/* what could not start, once per cause (the live view shows them in its log instead:
+	 * the screen would wipe them, and they are printed again at exit) */
+	if (!live)
+		warnings_each(&s->warn, to_stderr, NULL);
 	if (r >= 0)
 		return r;
 	/* memory growth counts from now (a launched command is read once it runs: before its
@@ -696,11 +724,12 @@ int run_snapshot(const struct options *o)
 
 	/* Open the output first: a bad path should fail now, not after the window. */
 	if (o->output) {
-		f = fopen(o->output, "we");
+		char err[512];
+
+		f = out_open(o->output, err, sizeof(err));
 		if (!f) {
-			fprintf(stderr, "flametop: cannot write '%s': %s\n", o->output,
-				strerror(errno));
-			return EXIT_USAGE;
+			fprintf(stderr, "flametop: %s\n", err);
+			return EXIT_FAIL;
 		}
 	}
 	status = session_start(&s, o, false);
@@ -722,8 +751,12 @@ int run_snapshot(const struct options *o)
 	report_init(&r, s.m, &s.rs);
 	ret = out_write(f, &r, o->format);
 	report_fini(&r);
-	if (f != stdout && fclose(f))
-		ret = -EIO;
+	if (f != stdout) {
+		int c = out_close(f);
+
+		if (!ret)
+			ret = c;
+	}
 	session_fini(&s);
 	if (ret) {
 		fprintf(stderr, "flametop: cannot write the snapshot to %s: %s\n",
@@ -744,13 +777,15 @@ static int open_recording(const struct options *o, struct recording **rec)
 		.max_files = o->max_files,
 	};
 	char err[512];
+	int ret;
 
 	*rec = NULL;
 	if (!o->record)
 		return -1;
-	if (recording_new(&ro, rec, err, sizeof(err))) {
+	ret = recording_new(&ro, rec, err, sizeof(err));
+	if (ret) {
 		fprintf(stderr, "flametop: %s\n", err);
-		return EXIT_USAGE;
+		return ret == -EEXIST ? EXIT_USAGE : EXIT_FAIL;
 	}
 	return -1;
 }
@@ -816,10 +851,15 @@ int run_record(const struct options *o)
 int run_live(const struct options *o)
 {
 	struct tui_info info = { 0 };
-	char target[1024];
+	char target[1024], err[512];
 	struct session s;
 	int status;
 
+	/* a terminal that cannot show the view is known before the probes load */
+	if (tui_check_terminal(err, sizeof(err))) {
+		fprintf(stderr, "flametop: %s\n", err);
+		return EXIT_FAIL;
+	}
 	status = start_recorded(&s, o, true);
 	if (status >= 0) {
 		session_fini(&s);
@@ -842,15 +882,16 @@ int run_live(const struct options *o)
 		session_fini(&s);
 		return EXIT_FAIL;
 	}
-	/* the warning printed before the screen was taken is gone: keep it where it shows */
-	if (!s.sched && s.rs.sched_error[0])
-		tui_log(s.tui, "no thread states or off-CPU stacks: %s", s.rs.sched_error);
+	/* what could not start: in the view's log, printed again after the terminal is restored */
+	warnings_each(&s.warn, to_tui, s.tui);
 	session_loop(&s);
 	s.rs.duration_s = (now_ns() - s.start_ns) / 1e9;
 	stop_child(&s);
 	tui_free(s.tui);
 	s.tui = NULL;
-	status = end_recording(&s) ? EXIT_FAIL : EXIT_OK;
+	/* a recording that stopped (a full disk) is a failure even though the view went on:
+	 * its message is in the log printed above */
+	status = end_recording(&s) || s.rec_failed ? EXIT_FAIL : EXIT_OK;
 	session_fini(&s);
 	return status;
 }

@@ -25,7 +25,8 @@ struct unwind;
 struct probe_perf;
 
 #define PROBE_PERF_STACK_DEFAULT 16384 /* bytes of user stack copied per sample */
-#define PROBE_PERF_STACK_MAX 65000     /* a sample must fit in 64 KiB */
+#define PROBE_PERF_STACK_MAX 65528     /* the kernel's limit (< 64 KiB, 8-byte aligned); it
+					  copies less when the whole sample would not fit */
 
 struct probe_perf_opts {
 	unsigned freq_hz;      /* samples per second per CPU; 0 for 99 */

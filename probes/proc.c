@@ -23,6 +23,7 @@
 
 /* Field numbers (1-based, man 5 proc) of what we keep; fields after the comm start at 3. */
 #define F_STATE 3
+#define F_PPID 4
 #define F_UTIME 14
 #define F_STIME 15
 #define F_STARTTIME 22
@@ -127,6 +128,12 @@ int probe_proc_parse_stat(const char *buf, size_t len, struct proc_thread *t)
 			if (te - tok != 1 || !isalpha((unsigned char)*tok))
 				return -EINVAL;
 			t->state = *tok;
+		} else if (field == F_PPID) {
+			uint64_t ppid;
+
+			if (parse_u64(tok, te, &ppid) || ppid > UINT32_MAX)
+				return -EINVAL;
+			t->ppid = (uint32_t)ppid;
 		} else if (field == F_UTIME) {
 			if (parse_u64(tok, te, &t->utime_ticks))
 				return -EINVAL;

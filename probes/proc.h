@@ -17,6 +17,7 @@ struct proc_thread {
 	char comm[16];       /* thread name */
 	char pcomm[16];      /* process name (main thread's comm) */
 	char state;          /* R, S, D, Z, T, I, ... */
+	uint32_t ppid;       /* parent process */
 	uint64_t utime_ticks, stime_ticks;
 	uint64_t start_ticks; /* starttime field: tells a reused tid from the old thread */
 };

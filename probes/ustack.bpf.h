@@ -36,7 +36,9 @@ static __always_inline __u32 copy_ustack(void *rec, __u32 off, __u32 max_off)
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	struct ustack_copy *u;
 	__u64 sp, top;
-	__u32 size = stack_size;
+	/* 64 bits: a __u32 is compared in a zero-extended copy whose bound the verifier does not
+	 * carry over to the register passed to the read (at stack_size 32768 it refused it) */
+	__u64 size = stack_size;
 
 	if (off > max_off || !regs)
 		return 0;
@@ -62,16 +64,16 @@ static __always_inline __u32 copy_ustack(void *rec, __u32 off, __u32 max_off)
 	sp = u->regs[7];
 	top = BPF_CORE_READ(task, mm, start_stack);
 	if (sp < top && top - sp + 8 < size)
-		size = (__u32)((top - sp + 8 + 7) & ~7ull);
+		size = (top - sp + 8 + 7) & ~7ull;
 	for (int i = 0; i < 6 && size; i++) {
 		if (size > USTACK_MAX)
 			size = USTACK_MAX;
 		if (!bpf_probe_read_user(u->data, size, (const void *)sp))
 			break;
-		size = (size / 2) & ~7u;
+		size = (size / 2) & ~7ull;
 	}
-	u->size = size;
-	return size ? USTACK_HDR_SIZE + size : 0;
+	u->size = (__u32)size;
+	return size ? USTACK_HDR_SIZE + (__u32)size : 0;
 }
 
 #endif

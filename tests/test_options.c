@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -89,6 +90,10 @@ static void test_options_unwind_source_stack_size(void **state)
 	assert_int_equal(o.unwind, UNWIND_FP);
 	assert_int_equal(o.source, SOURCE_BPF);
 	assert_int_equal(o.stack_size, 4104); /* rounded up to 8 bytes */
+	options_fini(&o);
+	/* perf events' maximum, as the README says (issue 13) */
+	assert_int_equal(PARSE(&o, err, "snapshot", "--source", "perf", "--stack-size", "64K"), 0);
+	assert_int_equal(o.stack_size, 65536);
 	options_fini(&o);
 	assert_int_equal(PARSE(&o, err, "doctor"), 0);
 	assert_int_equal(o.cmd, CMD_DOCTOR);
@@ -184,13 +189,13 @@ static void test_options_seconds(void **state)
 	assert_int_equal(options_parse_seconds("3s", &v), 0);
 	assert_true(v == 3);
 	const char *bad[] = { "abc", "", "0", "-1", "5x", "1e999", "nan", "inf", " 5", "+5",
-			      "5 ", "1e10" };
+			      "5 ", "1e10", "0x10", "1e3", "0x1p3", ".5", "5.", "5.s" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(options_parse_seconds(bad[i], &v), -EINVAL);
 }
 
 struct bad_case {
-	const char *args[6];
+	const char *args[8];
 	const char *message; /* a part of the one-line error */
 };
 
@@ -257,10 +262,25 @@ static void test_options_every_bad_value_is_one_line_error(void **state)
 		{ { "doctor", "--source", "perf" }, "--source is not an option" },
 		{ { "replay", "a", "--output", "x" }, "--output is not an option of flametop" },
 		{ { "snapshot", "--heap", "leak" }, "expected growth, off or exact" },
+		/* every number option is decimal: 0x10 is refused by each alike (issue 13) */
+		{ { "snapshot", "--duration", "0x10" }, "invalid duration '0x10'" },
+		{ { "snapshot", "--duration", "1e1" }, "invalid duration '1e1'" },
+		{ { "-d", "0x1" }, "invalid delay '0x1'" },
+		{ { "snapshot", "-F", "0x10" }, "invalid frequency '0x10'" },
+		{ { "snapshot", "-p", "0x10" }, "invalid PID '0x10'" },
+		{ { "snapshot", "--min-block", "0x10" }, "invalid minimum block '0x10'" },
+		{ { "snapshot", "--stack-size", "0x4000" }, "invalid stack size '0x4000'" },
+		{ { "snapshot", "--stack-size", "65K" }, "invalid stack size '65K'" },
+		{ { "record", "-o", "x", "--max-size", "0x100000" }, "invalid size '0x100000'" },
+		{ { "record", "-o", "x", "--max-duration", "0x10" }, "invalid duration '0x10'" },
+		{ { "record", "-o", "x", "--max-size", "1M", "--max-files", "0x2" },
+		  "invalid number of files '0x2'" },
+		{ { "-p", "1", "--heap", "exact", "--heap-duration", "0x10" },
+		  "invalid duration '0x10'" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *argv[8] = { "flametop" };
+		char *argv[10] = { "flametop" };
 		int argc = 1;
 		struct options o;
 		char err[256] = "";
@@ -341,6 +361,31 @@ static void test_options_help_of_a_command(void **state)
 	options_fini(&o);
 }
 
+/* --help states the limits an option refuses past (issue 13: --max-size below 64K was refused
+ * without --help saying so). */
+static void test_options_help_states_limits(void **state)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	char err[256] = "";
+	struct options o;
+
+	assert_non_null(f);
+	optdefs_usage(f, CMD_LIVE);
+	fclose(f);
+	assert_non_null(strstr(text, "at least 64K"));
+	assert_non_null(strstr(text, "1K-64K"));
+	assert_non_null(strstr(text, "Numbers are decimal"));
+	assert_non_null(strstr(text, "--force replaces only recordings"));
+	free(text);
+	assert_int_equal(PARSE(&o, err, "record", "-o", "x", "--max-size", "64K"), 0);
+	options_fini(&o);
+	assert_int_equal(PARSE(&o, err, "record", "-o", "x", "--max-size", "63K"), -EINVAL);
+	assert_non_null(strstr(err, "at least 64K"));
+	options_fini(&o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -353,6 +398,7 @@ int main(void)
 		cmocka_unit_test(test_options_every_bad_value_is_one_line_error),
 		cmocka_unit_test(test_options_table_is_consistent),
 		cmocka_unit_test(test_options_help_of_a_command),
+		cmocka_unit_test(test_options_help_states_limits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

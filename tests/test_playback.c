@@ -88,7 +88,9 @@ static uint64_t at(const char *s)
 static void test_playback_parse_time(void **state)
 {
 	static const char *const bad[] = { "", "x", "5x", "+", "-", "--5s", "+-5", "25:00",
-					   "12:60", "2023-13-01T10:00", "1e999", "5s5", ":10" };
+					   "12:60", "2023-13-01T10:00", "1e999", "5s5", ":10",
+					   /* decimal only, as every number option */
+					   "0x10", "+0x10", "1e3", "1e3s", "-0x1p3s", "5.s" };
 	uint64_t ns;
 
 	assert_int_equal(at("0"), START_NS);

@@ -41,6 +41,7 @@ static void test_proc_parse_plain(void **state)
 	assert_int_equal(t.tid, 4998);
 	assert_string_equal(t.comm, "cat");
 	assert_int_equal(t.state, 'R');
+	assert_int_equal(t.ppid, 4996);
 	assert_int_equal(t.utime_ticks, 7);
 	assert_int_equal(t.stime_ticks, 3);
 	assert_int_equal(t.start_ticks, 40996);

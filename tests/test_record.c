@@ -200,16 +200,23 @@ static void test_record_creates_0600_and_never_replaces(void **state)
 	assert_int_equal(r.status, 2);
 	assert_true(one_line_error(&r));
 	assert_non_null(strstr(r.err, "File exists"));
+	assert_non_null(strstr(r.err, "not a flametop recording"));
 	assert_int_equal(stat(path("exists.ftr"), &st), 0);
 	assert_int_equal(st.st_size, 8);
 	runbin_free(&r);
 
+	/* --force replaces recordings only (tests/test_exit_status.c: and nothing else) */
 	RUNBIN(&r, (char *)flametop, "record", "-o", path("exists.ftr"), "--force", "--duration",
 	    "1.5", "-p", "1");
-	assert_int_equal(r.status, 0);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "not a flametop recording"));
 	assert_int_equal(stat(path("exists.ftr"), &st), 0);
-	assert_int_equal(st.st_mode & 07777, 0600);
-	assert_true(st.st_size > 100);
+	assert_int_equal(st.st_size, 8);
+	runbin_free(&r);
+	RUNBIN(&r, (char *)flametop, "record", "-o", path("exists.ftr"), "--duration", "1", "-p",
+	       "1");
+	assert_int_equal(r.status, 2);
+	assert_null(strstr(r.err, "--force"));
 	runbin_free(&r);
 
 	/* a symlink is not followed */

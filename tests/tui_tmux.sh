@@ -4,7 +4,8 @@
 # the screen. Checks that the threads view shows the workload's named threads, that 2 shows the
 # hot function in the flame view, that Enter/Esc drill in and out, that a resize to 40x10 and
 # back leaves the same screen a full repaint gives, that q exits 0 with the prompt back and
-# the launched command stopped, and that NO_COLOR / LANG=C write no colour and no UTF-8.
+# the launched command stopped, that NO_COLOR / LANG=C write no colour and no UTF-8, that
+# TERM=dumb is refused with one line, and that a --record filling its disk ends with status 1.
 # Needs FLAMETOP and FLAMETOP_WORKLOADS (set by meson test); skips (77) without tmux.
 set -u
 
@@ -161,4 +162,26 @@ rm -f "$bytes"
 T send-keys -t t C-c
 prompt_back 10 || fail "Ctrl-C did not restore the terminal and bring the prompt back"
 step "NO_COLOR and LANG=C: attributes and ASCII only; Ctrl-C restores the terminal"
+
+# ---- TERM=dumb cannot place the cursor: one line that says so, status 1, nothing drawn ----
+T send-keys -t t "clear; TERM=dumb '$FLAMETOP' -p 1; echo \"rc=\$?\"" Enter
+wait_for '^rc=1$' 10 || fail "TERM=dumb did not end with status 1"
+screen | grep -q 'TERM=dumb cannot move the cursor' || fail "TERM=dumb: no message saying why"
+screen | grep -q 'PID +TID' && fail "TERM=dumb: the view was drawn anyway"
+step "TERM=dumb is refused with one line and status 1"
+
+# ---- a live --record that fills its disk: the view goes on, the exit status says it failed ----
+if [ "$(id -u)" = 0 ] && mnt=$(mktemp -d) && mount -t tmpfs -o size=32k tmpfs "$mnt"; then
+	trap 'T kill-server >/dev/null 2>&1; umount -l "$mnt" 2>/dev/null; rmdir "$mnt"' EXIT
+	T send-keys -t t "clear; '$FLAMETOP' -F 499 --record '$mnt/live.ftr'; echo \"rc=\$?\"" Enter
+	wait_for 'PID +TID' 15 || fail "--record: the live view did not start"
+	wait_for 'recording stopped' 60 || fail "--record: a full disk was not reported in the view"
+	T send-keys -t t q
+	wait_for '^rc=1$' 10 || fail "--record on a full disk: the exit status is not 1"
+	screen | grep -q 'No space left on device' ||
+		fail "--record on a full disk: the reason is not printed after exit"
+	step "a live --record that fills its disk: reported in the view, exit status 1"
+else
+	echo "skip: no small tmpfs for the full-disk --record (needs root and mount)"
+fi
 echo "PASS"

@@ -98,6 +98,55 @@ static bool locale_is_utf8(void)
 	return cs && (!strcasecmp(cs, "UTF-8") || !strcasecmp(cs, "utf8"));
 }
 
+int term_check(char *err, size_t errlen)
+{
+	const char *name = getenv("TERM");
+	FILE *null;
+	SCREEN *sc;
+	char *cup, *clear;
+	bool can;
+
+	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+		snprintf(err, errlen,
+			 "the live view needs a terminal (stdin and stdout are not one); "
+			 "use `flametop snapshot` or `flametop record` for files and pipes");
+		return -ENOTTY;
+	}
+	/* the terminal's description, read by a screen that writes nowhere (ncurses' term.h
+	 * cannot be included here: its TERMINAL is a `struct term` too) */
+	null = fopen("/dev/null", "we");
+	if (!null) {
+		snprintf(err, errlen, "cannot open /dev/null: %s", strerror(errno));
+		return -errno;
+	}
+	sc = newterm(NULL, null, stdin);
+	if (!sc) {
+		fclose(null);
+		snprintf(err, errlen,
+			 "the terminal type TERM=%s is unknown here (no terminfo entry); set TERM "
+			 "to one this host knows, such as xterm or vt100",
+			 name ? name : "");
+		return -EINVAL;
+	}
+	/* a terminal that cannot place the cursor (TERM=dumb, an editor's shell buffer) would
+	 * get every screen on one line */
+	cup = tigetstr("cup");
+	clear = tigetstr("clear");
+	can = cup && cup != (char *)-1 && clear && clear != (char *)-1;
+	endwin();
+	delscreen(sc);
+	fclose(null);
+	if (!can) {
+		snprintf(err, errlen,
+			 "the terminal TERM=%s cannot move the cursor, which the live view needs; "
+			 "use a full-screen terminal (TERM=xterm, vt100), or `flametop snapshot` "
+			 "for plain text",
+			 name ? name : "");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int term_new(struct term **out)
 {
 	struct term *t;

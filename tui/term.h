@@ -10,6 +10,7 @@
 #define TUI_TERM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct canvas;
@@ -39,6 +40,9 @@ enum term_key {
 	TERM_KEY_RESIZE, /* the terminal changed size: term_size() has the new one */
 };
 
+/* Whether stdin/stdout are a terminal the live view can draw on (it can place the cursor; TERM
+ * is known), without touching it. 0, or -ENOTTY/-EINVAL with a one-line reason in err. */
+int term_check(char *err, size_t errlen);
 /* Enters curses mode on the controlling terminal (stdin/stdout). Returns 0 or -errno (-ENOTTY:
  * not a terminal, -EINVAL: TERM unknown). */
 int term_new(struct term **out);

@@ -753,6 +753,11 @@ static struct tui *tui_alloc(const struct tui_info *info, struct model *m, int w
 	return t;
 }
 
+int tui_check_terminal(char *err, size_t errlen)
+{
+	return term_check(err, errlen);
+}
+
 int tui_new(const struct tui_info *info, struct model *m, struct tui **out)
 {
 	struct term *term;

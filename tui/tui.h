@@ -31,6 +31,9 @@ enum tui_action {
 	TUI_QUIT,
 };
 
+/* Whether this terminal can show the live view (before anything starts): 0, or -errno with a
+ * one-line reason in err (not a terminal; TERM unknown or unable to place the cursor). */
+int tui_check_terminal(char *err, size_t errlen);
 int tui_new(const struct tui_info *info, struct model *m, struct tui **out);
 /* Restores the terminal, then prints the kept warnings to stderr. NULL is a no-op. */
 void tui_free(struct tui *t);

@@ -53,6 +53,7 @@ struct session {
 	uint64_t start_ns, deadline_ns;
 	struct report_session rs;
 	bool stop;
+	bool behind; /* a ring had more than one drain's worth: drain again at once */
 	/* recording (record, or the live view's --record) */
 	struct recording *rec;
 	bool rec_failed;
@@ -225,16 +226,27 @@ static bool targets_alive(const struct session *s)
 	return false;
 }
 
+/* One turn's worth of every ring: each drain stops after its budget (probes/probe.h), and when
+ * one did, the loop comes back at once rather than at the next timer. */
 static void drain(struct session *s)
 {
-	if (s->cpu)
+	s->behind = false;
+	if (s->cpu) {
 		probe_cpu_drain(s->cpu, s->m);
-	if (s->perf)
+		s->behind |= probe_cpu_behind(s->cpu);
+	}
+	if (s->perf) {
 		probe_perf_drain(s->perf, s->m);
-	if (s->sched)
+		s->behind |= probe_perf_behind(s->perf);
+	}
+	if (s->sched) {
 		probe_sched_drain(s->sched, s->m);
-	if (s->heap)
+		s->behind |= probe_sched_behind(s->sched);
+	}
+	if (s->heap) {
 		probe_heap_drain(s->heap, s->m);
+		s->behind |= probe_heap_behind(s->heap);
+	}
 }
 
 /* Every tick: the targets' memory from /proc/PID/status (exact fields, ~15 µs each), or every
@@ -370,7 +382,7 @@ static int start_cpu_source(struct session *s, const struct options *o,
 			    struct probe_cpu_opts *copts)
 {
 	struct probe_perf_opts popts = {
-		.freq_hz = o->freq_hz,
+		.freq_hz = copts->freq_hz,
 		.pids = copts->pids,
 		.nr_pids = copts->nr_pids,
 		.filter = copts->filter,
@@ -427,10 +439,47 @@ static void unwind_facts(struct session *s)
 	s->rs.unwind = st.dwarf && st.fp ? "dwarf+fp" : st.dwarf ? "dwarf" : "fp";
 }
 
+/*
+ * The rate the host can take. Every sample is an interrupt with the BPF program in it (~6 us with
+ * both stacks) on its CPU, and with DWARF a 16 KiB stack copy and a walk (~10 us) in flametop's
+ * one thread, which serves every CPU. At -F 100000 on 2 CPUs sampling took most of both and
+ * flametop got 20 % of one; at -F 3000 with DWARF it drains ~25 % of a core and loses ~10 % to
+ * full rings on a busy host. So -F is lowered, with a warning, to what keeps both within
+ * ~10 %: at most HZ_* per CPU and SAMPLES_* in all, but never below the default (a host with
+ * many CPUs gets its 99 Hz).
+ */
+#define HZ_DWARF 4000      /* per CPU, with stack copies */
+#define HZ_FP 8000         /* per CPU, frame pointers only (--unwind fp) */
+#define SAMPLES_DWARF 6000 /* per second over all CPUs, with stack copies */
+#define SAMPLES_FP 16000   /* ... frame pointers only */
+#define HZ_FLOOR 99        /* the default rate is never lowered */
+
+static unsigned sustainable_hz(struct session *s, const struct options *o)
+{
+	bool fp = o->unwind == UNWIND_FP;
+	unsigned cpus = s->rs.nr_cpus ? s->rs.nr_cpus : 1;
+	unsigned max = (fp ? SAMPLES_FP : SAMPLES_DWARF) / cpus;
+	char cause[256], what[64];
+
+	if (max > (fp ? HZ_FP : HZ_DWARF))
+		max = fp ? HZ_FP : HZ_DWARF;
+	if (max < HZ_FLOOR)
+		max = HZ_FLOOR;
+	if (o->freq_hz <= max)
+		return o->freq_hz;
+	snprintf(cause, sizeof(cause),
+		 "-F %u is more than %u CPUs can sample and unwind (at most %u Hz %s)",
+		 o->freq_hz, cpus, max,
+		 fp ? "with frame pointers" : "with DWARF stack copies; --unwind fp takes more");
+	snprintf(what, sizeof(what), "sampling at %u Hz", max);
+	warnings_add(&s->warn, cause, what);
+	return max;
+}
+
 /* Everything up to attached probes and a running command. Returns an exit status or -1 (ok). */
 static int session_start(struct session *s, const struct options *o, bool live)
 {
-	struct probe_cpu_opts copts = { .freq_hz = o->freq_hz };
+	struct probe_cpu_opts copts = { 0 };
 	struct probe_sched_opts sched_opts = { 0 };
 	struct syms_opts sopts = { .proc_root = "/proc" };
 	struct model_opts mopts = { 0 };
@@ -444,6 +493,7 @@ static int session_start(struct session *s, const struct options *o, bool live)
 	s->live = live;
 	s->sfd = s->drain_fd = s->tick_fd = s->go_fd = s->exec_err_fd = -1;
 	session_fill_facts(s);
+	s->rs.freq_hz = copts.freq_hz = sustainable_hz(s, o);
 	for (size_t i = 0; i < o->nr_pids; i++) {
 		struct proc_thread t;
 
@@ -594,7 +644,7 @@ static int begin_recording(struct session *s, char *err, size_t errlen)
 		.kernel = s->rs.kernel,
 		.start_ns = m0,
 		.start_wall = s->rs.start_wall,
-		.freq_hz = o->freq_hz,
+		.freq_hz = s->rs.freq_hz,
 		.nr_cpus = s->rs.nr_cpus,
 		.tick_ms = s->live ? (unsigned)lround(o->delay_s * 1000) : 1000,
 		.source = s->rs.source,
@@ -691,6 +741,9 @@ static void session_loop(struct session *s)
 				break;
 			timeout = (s->deadline_ns - now + 999999) / 1000000;
 		}
+		/* rings left behind: look at signals, keys and timers, then drain on */
+		if (s->behind)
+			timeout = 0;
 		n = poll(pfd, 6, timeout);
 		if (n < 0) {
 			/* ncurses' SIGWINCH handler interrupts poll: let the TUI see KEY_RESIZE. */
@@ -704,7 +757,7 @@ static void session_loop(struct session *s)
 			timer_ack(s->drain_fd);
 			drain(s);
 		}
-		if (pfd[3].revents || pfd[5].revents)
+		if (pfd[3].revents || pfd[5].revents || (s->behind && !pfd[1].revents))
 			drain(s);
 		if (pfd[2].revents) {
 			timer_ack(s->tick_fd);
@@ -870,7 +923,7 @@ int run_live(const struct options *o)
 	info.target = target;
 	info.source = s.rs.source;
 	info.unwind = s.rs.unwind;
-	info.freq_hz = o->freq_hz;
+	info.freq_hz = s.rs.freq_hz;
 	info.nr_cpus = s.rs.nr_cpus;
 	info.tick_ms = (unsigned)lround(o->delay_s * 1000);
 	if (tui_new(&info, s.m, &s.tui)) {

@@ -46,6 +46,7 @@ struct probe_cpu {
 	/* valid during drain() only */
 	struct model *m;
 	int consumed;
+	struct probe_budget budget;
 };
 
 static int open_cpu_clock(int cpu, unsigned freq_hz)
@@ -139,11 +140,16 @@ static int attach_cpus(struct probe_cpu *p, unsigned freq_hz, char *err, size_t 
 	return 0;
 }
 
-static size_t ring_size(int nr_cpus, bool copies)
+static size_t ring_size(int nr_cpus, unsigned freq_hz, uint32_t stack_size)
 {
 	/* 256 KiB per CPU (~1,000 worst-case records); with stack copies (~5-16 KiB a record)
-	 * 2 MiB per CPU. */
-	return probe_ring_size((size_t)nr_cpus * (copies ? 2u << 20 : 256u << 10));
+	 * 2 MiB per CPU; and at high rates what a quarter second brings (drains come every
+	 * 100 ms, later on a busy host). */
+	size_t rec = stack_size ? stack_size + 1024u : 1024u;
+	size_t base = (size_t)nr_cpus * (stack_size ? 2u << 20 : 256u << 10);
+	size_t burst = (size_t)nr_cpus * freq_hz * rec / 4;
+
+	return probe_ring_size(burst > base ? burst : base);
 }
 
 /*
@@ -235,11 +241,11 @@ static int on_record(void *ctx, void *data, size_t size)
 		unwind_record(p, r, us, nu, sent_nu, ips, &s);
 	model_add_sample(p->m, &s);
 	p->consumed++;
-	return 0;
+	return probe_budget_over(&p->budget) ? -EAGAIN : 0;
 bad:
 	/* The kernel wrote it, so this is a bug, but still not a silent loss. */
 	model_add_lost(p->m, MODEL_LOST_RINGBUF, 1);
-	return 0;
+	return probe_budget_over(&p->budget) ? -EAGAIN : 0;
 }
 
 static void read_counters(const struct probe_cpu *p, struct cpu_counters *sum)
@@ -316,7 +322,8 @@ int probe_cpu_new(const struct probe_cpu_opts *opts, struct probe_cpu **out, cha
 				  p->filter && opts && opts->follow_children);
 	bpf_program__set_autoload(p->skel->progs.on_proc_exit, p->filter);
 	e = bpf_map__set_max_entries(p->skel->maps.events,
-				     (__u32)ring_size(p->nr_possible, p->copies));
+				     (__u32)ring_size(p->nr_possible, freq_hz,
+						      p->copies ? p->skel->rodata->stack_size : 0));
 	if (e) {
 		probe_err(err, errlen, "failed to size the ring buffer: %s", strerror(-e));
 		goto err;
@@ -406,10 +413,16 @@ int probe_cpu_drain(struct probe_cpu *p, struct model *m)
 
 	p->m = m;
 	p->consumed = 0;
+	probe_budget_start(&p->budget);
 	e = ring_buffer__consume(p->rb);
 	p->m = NULL;
 	report_lost(p, m);
-	return e < 0 ? e : p->consumed;
+	return e < 0 && e != -EAGAIN ? e : p->consumed;
+}
+
+bool probe_cpu_behind(const struct probe_cpu *p)
+{
+	return p->budget.spent;
 }
 
 int probe_cpu_add_pid(struct probe_cpu *p, uint32_t pid)

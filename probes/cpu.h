@@ -52,8 +52,11 @@ void probe_cpu_free(struct probe_cpu *p);
 /* The fd to poll() for readability. Samples are sent without wakeups (cheaper), so the fd rarely
  * becomes readable: the owner also calls drain() on its timer, at least every ~100 ms. */
 int probe_cpu_fd(const struct probe_cpu *p);
-/* Feeds every pending sample to m; never blocks. Returns samples consumed or -errno. */
+/* Feeds every pending sample to m; never blocks, and stops after PROBE_DRAIN_NS
+ * (probes/probe.h) with records left for the next call. Returns samples consumed or -errno. */
 int probe_cpu_drain(struct probe_cpu *p, struct model *m);
+/* The last drain stopped on its time budget with records left: drain again soon. */
+bool probe_cpu_behind(const struct probe_cpu *p);
 /* Adds a target process after start (e.g. the command flametop launched). Only for a probe made
  * with pids or opts.filter: a whole-system probe returns -EINVAL. */
 int probe_cpu_add_pid(struct probe_cpu *p, uint32_t pid);

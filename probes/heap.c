@@ -69,10 +69,8 @@ struct probe_heap {
 	struct model *m;
 	int consumed;
 	bool stop;
-	uint64_t drain_until; /* a drain stops here: the loop must get on with its ticks */
+	struct probe_budget budget;
 };
-
-#define DRAIN_BUDGET_NS 50000000ull /* at most 50 ms per drain */
 
 /* ---- events ---- */
 
@@ -111,7 +109,8 @@ static int on_record(void *ctx, void *data, size_t size)
 	}
 	/* a busy allocator in leak mode can fill the ring faster than a drain empties it: stop
 	 * now and then (this record is consumed) so the loop keeps its ticks */
-	if (!(++p->consumed & 1023) && probe_now_ns() > p->drain_until)
+	++p->consumed;
+	if (probe_budget_over(&p->budget))
 		p->stop = true;
 	if (r->kind == HEAP_REC_FREE) {
 		if (p->match)
@@ -200,10 +199,15 @@ int probe_heap_drain(struct probe_heap *p, struct model *m)
 	p->m = m;
 	p->consumed = 0;
 	p->stop = false;
-	p->drain_until = probe_now_ns() + DRAIN_BUDGET_NS;
+	probe_budget_start(&p->budget);
 	e = ring_buffer__consume(p->rb);
 	p->m = NULL;
 	return e < 0 && e != -EAGAIN ? e : p->consumed;
+}
+
+bool probe_heap_behind(const struct probe_heap *p)
+{
+	return p->budget.spent;
 }
 
 /* ---- leak mode ---- */

@@ -62,8 +62,11 @@ void probe_heap_free(struct probe_heap *p);
 
 /* The fd to poll() (rarely readable: events are sent without wakeups; drain on a timer). */
 int probe_heap_fd(const struct probe_heap *p);
-/* Feeds pending events to the model; never blocks. Returns events consumed or -errno. */
+/* Feeds pending events to the model; never blocks, and stops after PROBE_DRAIN_NS
+ * (probes/probe.h) with records left for the next call. Returns events consumed or -errno. */
 int probe_heap_drain(struct probe_heap *p, struct model *m);
+/* The last drain stopped on its time budget with records left: drain again soon. */
+bool probe_heap_behind(const struct probe_heap *p);
 /* Once per tick, right before model_close_tick(): drains, then gives the model leak mode's
  * changes, its oldest outstanding blocks and the tick's heap figures (what ran, calls, loss,
  * cost); ends leak mode when its time is up. */

@@ -71,6 +71,8 @@ struct probe_perf {
 	size_t comm_cap, nr_comm;
 	uint8_t *buf; /* a record copied out when it wraps around the ring's end */
 	struct probe_perf_counters cnt;
+	int next_ring; /* where the next drain starts */
+	struct probe_budget budget;
 	/* valid during drain() only */
 	struct model *m;
 	int consumed;
@@ -686,7 +688,7 @@ static void drain_ring(struct probe_perf *p, struct ring *rg)
 	uint64_t tail = rg->meta->data_tail;
 	size_t mask = rg->size - 1;
 
-	while (tail < head) {
+	while (tail < head && !p->budget.spent) {
 		struct perf_event_header h;
 		size_t off = tail & mask, size;
 		const uint8_t *rec;
@@ -708,6 +710,7 @@ static void drain_ring(struct probe_perf *p, struct ring *rg)
 		}
 		on_record(p, &h, rec + sizeof(h), size - sizeof(h));
 		tail += size;
+		probe_budget_over(&p->budget);
 	}
 	__atomic_store_n(&rg->meta->data_tail, tail, __ATOMIC_RELEASE);
 }
@@ -721,9 +724,20 @@ int probe_perf_drain(struct probe_perf *p, struct model *m)
 		;
 	p->m = m;
 	p->consumed = 0;
-	for (int i = 0; i < p->nr_cpus; i++)
-		if (p->rings[i].meta)
-			drain_ring(p, &p->rings[i]);
+	probe_budget_start(&p->budget);
+	/* each call starts at another CPU: a budget spent on one ring does not starve the rest */
+	for (int i = 0; i < p->nr_cpus; i++) {
+		struct ring *rg = &p->rings[(p->next_ring + i) % p->nr_cpus];
+
+		if (rg->meta)
+			drain_ring(p, rg);
+	}
+	p->next_ring = (p->next_ring + 1) % p->nr_cpus;
 	p->m = NULL;
 	return p->consumed;
+}
+
+bool probe_perf_behind(const struct probe_perf *p)
+{
+	return p->budget.spent;
 }

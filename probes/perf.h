@@ -59,8 +59,11 @@ void probe_perf_free(struct probe_perf *p);
 
 /* An fd to poll() for readability (an epoll set of the rings; wakes when one is half full). */
 int probe_perf_fd(const struct probe_perf *p);
-/* Feeds every pending sample to m; never blocks. Returns samples consumed or -errno. */
+/* Feeds pending samples to m; never blocks, and stops after PROBE_DRAIN_NS (probes/probe.h)
+ * with records left for the next call. Returns samples consumed or -errno. */
 int probe_perf_drain(struct probe_perf *p, struct model *m);
+/* The last drain stopped on its time budget with records left: drain again soon. */
+bool probe_perf_behind(const struct probe_perf *p);
 /* Adds a target process after start (the command flametop launched, before it execs): its
  * threads and children are followed. Only for a probe made with pids or opts.filter. */
 int probe_perf_add_pid(struct probe_perf *p, uint32_t pid);

@@ -133,6 +133,21 @@ uint64_t probe_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+void probe_budget_start(struct probe_budget *b)
+{
+	b->until = probe_now_ns() + PROBE_DRAIN_NS;
+	b->n = 0;
+	b->spent = false;
+}
+
+bool probe_budget_over(struct probe_budget *b)
+{
+	if (++b->n % PROBE_DRAIN_CHECK || probe_now_ns() < b->until)
+		return false;
+	b->spent = true;
+	return true;
+}
+
 int probe_possible_cpus(char *err, size_t errlen)
 {
 	int n = libbpf_num_possible_cpus();

@@ -32,6 +32,28 @@ int probe_parse_cpu_list(const char *s, bool *online, int nr);
 
 /* CLOCK_MONOTONIC now, in ns: the clock of bpf_ktime_get_ns() and of the model's times. */
 uint64_t probe_now_ns(void);
+/*
+ * How long one drain of a ring may run. At a high rate (-F 20000 on every CPU) a ring fills
+ * faster than records are unwound, and a drain that ran until the ring was empty never
+ * returned: the poll loop must get back to signals, keys and ticks whatever the rate. A drain
+ * stops when its budget is spent (time checked every PROBE_DRAIN_CHECK records); what it left
+ * waits for the next turn of the loop, which comes at once, and what the ring cannot hold
+ * meanwhile the BPF side counts as lost.
+ */
+#define PROBE_DRAIN_NS 20000000ull /* 20 ms */
+#define PROBE_DRAIN_CHECK 1 /* a record can cost a DWARF walk (~10 us; a new process's first:
+			       its maps and unwind tables) next to ~25 ns for the clock */
+struct probe_budget {
+	uint64_t until;
+	uint32_t n;
+	bool spent; /* the last drain stopped with records left */
+};
+
+/* Starts a drain's budget. */
+void probe_budget_start(struct probe_budget *b);
+/* After a record: true when the drain must stop now (and b->spent is set). */
+bool probe_budget_over(struct probe_budget *b);
+
 /* The possible CPUs (per-CPU map values come one per possible CPU), or -errno with err set. */
 int probe_possible_cpus(char *err, size_t errlen);
 /* 0 when the kernel has BTF (CO-RE needs it); else -EOPNOTSUPP (it has none) or -errno, with

@@ -85,6 +85,7 @@ struct probe_sched {
 	/* valid during drain() only */
 	struct model *m;
 	int consumed;
+	struct probe_budget budget;
 };
 
 static size_t ring_size(int nr_cpus, bool copies)
@@ -514,7 +515,7 @@ static int on_record(void *ctx, void *data, size_t size)
 		model_add_lost(p->m, MODEL_LOST_RINGBUF, 1); /* a bug, but not a silent one */
 	else
 		p->consumed++;
-	return 0;
+	return probe_budget_over(&p->budget) ? -EAGAIN : 0;
 }
 
 int probe_sched_new(const struct probe_sched_opts *opts, struct probe_sched **out, char *err,
@@ -681,10 +682,16 @@ int probe_sched_drain(struct probe_sched *p, struct model *m)
 
 	p->m = m;
 	p->consumed = 0;
+	probe_budget_start(&p->budget);
 	e = ring_buffer__consume(p->rb);
 	p->m = NULL;
 	report_lost(p, m);
-	return e < 0 ? e : p->consumed;
+	return e < 0 && e != -EAGAIN ? e : p->consumed;
+}
+
+bool probe_sched_behind(const struct probe_sched *p)
+{
+	return p->budget.spent;
 }
 
 /* A consistent copy of tid's entry (see struct sched_thread): false when it is gone. */

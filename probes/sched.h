@@ -66,9 +66,12 @@ void probe_sched_free(struct probe_sched *p);
 /* The fd to poll() for readability; records are sent without wakeups, so the owner also calls
  * drain() on its timer. */
 int probe_sched_fd(const struct probe_sched *p);
-/* Feeds pending ring records (ended blocks, exits) to m; never blocks. Returns records or
+/* Feeds pending ring records (ended blocks, exits) to m; never blocks, and stops after PROBE_DRAIN_NS
+ * (probes/probe.h) with records left for the next call. Returns records or
  * -errno. */
 int probe_sched_drain(struct probe_sched *p, struct model *m);
+/* The last drain stopped on its time budget with records left: drain again soon. */
+bool probe_sched_behind(const struct probe_sched *p);
 /* Drains, then reports every thread's state times up to now (and blocks still open). Call it
  * right before model_close_tick(m, now) with the same now. Returns threads read or -errno. */
 int probe_sched_tick(struct probe_sched *p, struct model *m, uint64_t now);

@@ -168,6 +168,58 @@ static void test_snapshot_sigint_ends_early_and_prints(void **state)
 	runbin_free(&r);
 }
 
+/*
+ * -F up to 100000 (what --help allows) on the whole system: the window ends on time and SIGINT
+ * ends it early, whatever the rate (issue 13: at -F 20000 a drain never returned to the loop,
+ * so neither the deadline nor SIGINT nor SIGTERM was ever seen). A rate the host cannot take is
+ * lowered, with one line saying so, and what the rings could not hold is counted as lost.
+ */
+static void test_snapshot_high_rate_stays_stoppable(void **state)
+{
+	static const char *const rates[] = { "20000", "49999", "100000" };
+	static const char *const unwinds[] = { "auto", "fp" };
+	struct runbin r;
+
+	for (size_t i = 0; i < sizeof(rates) / sizeof(rates[0]); i++) {
+		for (size_t u = 0; u < 2; u++) {
+			runbin_run(&r, (char *[]){ (char *)flametop, "snapshot", "--duration", "1",
+						   "-F", (char *)rates[i], "--unwind",
+						   (char *)unwinds[u], "--format", "json", NULL });
+			print_message("-F %s --unwind %s: %.1f s, status %d\n", rates[i],
+				      unwinds[u], r.seconds, r.status);
+			assert_int_equal(r.status, 0);
+			/* start-up and symbolizing the whole system take some of it */
+			assert_true(r.seconds < 15);
+			assert_non_null(strstr(r.err, "can sample and unwind"));
+			assert_non_null(strstr(r.err, "sampling at "));
+			assert_non_null(strstr(r.out, "\"lost\": "));
+			runbin_free(&r);
+		}
+	}
+	/* SIGINT and SIGTERM end a long window at once */
+	runbin_run_sig(&r, SIGINT, 2.5,
+		       (char *[]){ (char *)flametop, "snapshot", "--duration", "60", "-F",
+				   "100000", "--unwind", "fp", NULL });
+	print_message("SIGINT at 2.5 s: ended after %.1f s\n", r.seconds);
+	assert_int_equal(r.status, 0);
+	assert_true(r.seconds < 12);
+	assert_non_null(strstr(r.out, "Busiest threads"));
+	runbin_free(&r);
+	{
+		char rec[64];
+
+		snprintf(rec, sizeof(rec), "/tmp/flametop-highrate-%d.ftr", (int)getpid());
+		runbin_run_sig(&r, SIGTERM, 2.5,
+			       (char *[]){ (char *)flametop, "record", "-o", rec, "-F", "100000",
+					   NULL });
+		print_message("record, SIGTERM at 2.5 s: ended after %.1f s\n", r.seconds);
+		unlink(rec);
+		assert_int_equal(r.status, 0);
+		assert_true(r.seconds < 12);
+		runbin_free(&r);
+	}
+}
+
 static void test_snapshot_target_exits_during_window(void **state)
 {
 	struct runbin r;
@@ -264,6 +316,7 @@ int main(void)
 		cmocka_unit_test(test_snapshot_kernel_frames),
 		cmocka_unit_test(test_snapshot_go_program),
 		cmocka_unit_test(test_snapshot_sigint_ends_early_and_prints),
+		cmocka_unit_test(test_snapshot_high_rate_stays_stoppable),
 		cmocka_unit_test(test_snapshot_target_exits_during_window),
 		cmocka_unit_test(test_snapshot_states_and_block),
 	};

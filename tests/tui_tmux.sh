@@ -5,7 +5,8 @@
 # hot function in the flame view, that Enter/Esc drill in and out, that a resize to 40x10 and
 # back leaves the same screen a full repaint gives, that q exits 0 with the prompt back and
 # the launched command stopped, that NO_COLOR / LANG=C write no colour and no UTF-8, that
-# TERM=dumb is refused with one line, and that a --record filling its disk ends with status 1.
+# TERM=dumb is refused with one line, that a --record filling its disk ends with status 1, and
+# that at -F 100000 the view still answers keys.
 # Needs FLAMETOP and FLAMETOP_WORKLOADS (set by meson test); skips (77) without tmux.
 set -u
 
@@ -162,6 +163,17 @@ rm -f "$bytes"
 T send-keys -t t C-c
 prompt_back 10 || fail "Ctrl-C did not restore the terminal and bring the prompt back"
 step "NO_COLOR and LANG=C: attributes and ASCII only; Ctrl-C restores the terminal"
+
+# ---- -F 100000: keys still work (a drain that never returned froze the view and ignored q) ----
+T send-keys -t t "clear; '$FLAMETOP' -F 100000 --unwind fp; echo \"rc=\$?\"" Enter
+wait_for 'PID +TID' 20 || fail "-F 100000: the live view did not start"
+wait_for '^! warning: -F 100000 is more than' 10 || fail "-F 100000: the view does not say why"
+screen | head -n 2 | grep -q ' 100000 Hz' && fail "-F 100000: the header shows the rate not lowered"
+T send-keys -t t 2
+wait_for 'share/s' 10 || fail "-F 100000: 2 did not switch to the flame view"
+T send-keys -t t q
+wait_for '^rc=0$' 10 || fail "-F 100000: q did not quit within 10 s"
+step "-F 100000: the view answers keys and q quits"
 
 # ---- TERM=dumb cannot place the cursor: one line that says so, status 1, nothing drawn ----
 T send-keys -t t "clear; TERM=dumb '$FLAMETOP' -p 1; echo \"rc=\$?\"" Enter

@@ -163,8 +163,11 @@ static void functions(FILE *f, const struct report *r)
 		str(f, r->funcs[i].function);
 		fputs(", \"module\": ", f);
 		str(f, r->funcs[i].module);
-		fprintf(f, ", \"self\": %" PRIu64 ", \"total\": %" PRIu64 "}", r->funcs[i].self,
+		fprintf(f, ", \"self\": %" PRIu64 ", \"total\": %" PRIu64, r->funcs[i].self,
 			r->funcs[i].total);
+		if (r->funcs[i].addresses)
+			fprintf(f, ", \"addresses\": %u", r->funcs[i].addresses);
+		fputc('}', f);
 	}
 	fputs(n ? "\n  ],\n" : "],\n", f);
 }

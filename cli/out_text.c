@@ -118,13 +118,16 @@ static void states(FILE *f, const struct report *r)
 static void print_frames(FILE *f, const struct stacks *st, const uint32_t *frames, uint32_t nr)
 {
 	uint32_t shown = 0;
+	char mod[256];
 
 	for (uint32_t j = nr; j-- > 0 && shown < STACK_DEPTH; shown++) {
 		const struct frame *fr = stacks_frame(st, frames[j]);
 
 		fprintf(f, "    %s", fr->function);
-		if (fr->kind != FRAME_SPECIAL)
-			fprintf(f, " [%s]", fr->module);
+		if (fr->kind != FRAME_SPECIAL) {
+			report_module(mod, sizeof(mod), fr->module);
+			fprintf(f, " %s", mod);
+		}
 		if (fr->file)
 			fprintf(f, " %s:%u", fr->file, fr->line);
 		fputc('\n', f);
@@ -133,27 +136,53 @@ static void print_frames(FILE *f, const struct stacks *st, const uint32_t *frame
 		fprintf(f, "    ... %u more frames\n", nr - shown);
 }
 
-/* Off-CPU hot spots: where threads blocked longest, leaf (the reason) first. */
+/* Who a merged stack belongs to: "lockwait/locker [2065/2066]" for one thread, "lockwait [2065],
+ * 3 threads (most: locker 2066)" for a process's pool. */
+static void print_who(FILE *f, const struct report *r, const struct report_stack *e)
+{
+	const struct thread *t = threads_get(model_threads(r->m), e->thread);
+
+	if (e->nr_threads == 1)
+		fprintf(f, "%s/%s [%u/%u]", t->process, t->comm, t->pid, t->tid);
+	else
+		fprintf(f, "%s [%u], %u threads (most: %s %u)", t->process, t->pid, e->nr_threads,
+			t->comm, t->tid);
+}
+
+/* Off-CPU hot spots: where threads blocked longest, by process and stack, leaf (the reason)
+ * first. Kernel threads waiting for work (kworker, rcu_*, migration/N) are not what a reader
+ * asks about: they are left out and counted (the json has them). */
 static void blocks(FILE *f, const struct report *r)
 {
 	const struct stacks *st = model_stacks(r->m);
-	const struct threads *th = model_threads(r->m);
-	size_t n = r->w.nr_offcpu < TOP_BLOCKS ? r->w.nr_offcpu : TOP_BLOCKS;
+	uint64_t kernel_ns = 0;
+	size_t shown = 0, kernel = 0;
 
-	if (!n)
-		return;
-	fprintf(f, "\nTop block hot spots (blocked time by stack, leaf first)\n");
-	for (size_t i = 0; i < n; i++) {
-		const struct tick_count *c = &r->w.offcpu[i];
-		const struct thread *t = threads_get(th, c->thread);
+	for (size_t i = 0; i < r->nr_blocks; i++) {
+		const struct report_stack *e = &r->blocks[i];
 		uint32_t nr;
-		const uint32_t *frames = stacks_frames(st, c->stack, &nr);
+		const uint32_t *frames = stacks_frames(st, e->stack, &nr);
 
-		fprintf(f, "\n#%zu  %.1f ms blocked (%s)  %s/%s [%u/%u]\n", i + 1, c->count / 1e6,
-			model_state_name(report_block_reason(r, c->stack)), t->process, t->comm,
-			t->pid, t->tid);
+		if (e->kernel) {
+			kernel++;
+			kernel_ns += e->count;
+			continue;
+		}
+		if (shown == TOP_BLOCKS)
+			continue;
+		if (!shown++)
+			fprintf(f, "\nTop block hot spots (blocked time by process and stack, leaf "
+				   "first)\n");
+		fprintf(f, "\n#%zu  %.1f ms blocked (%s)  ", shown, e->count / 1e6,
+			model_state_name(report_block_reason(r, e->stack)));
+		print_who(f, r, e);
+		fputc('\n', f);
 		print_frames(f, st, frames, nr);
 	}
+	if (kernel)
+		fprintf(f, "%s(not shown: kernel threads blocked %.1f s in %zu stacks, waiting for "
+			   "work; the json has them)\n",
+			shown ? "\n" : "\nTop block hot spots\n", kernel_ns / 1e9, kernel);
 }
 
 /* "5.3 MiB", signed with sign. */
@@ -185,13 +214,15 @@ static void heap(FILE *f, const struct report *r)
 	fprintf(f, "\nMemory (RSS now, growth over the window)\n");
 	for (size_t i = 0; i < r->w.nr_memory && shown < TOP_BLOCKS; i++) {
 		const struct tick_memory *e = &r->w.memory[i];
+		const char *name;
 
 		if (!r->session->nr_pids && !r->session->argv && !e->d[MODEL_MEM_RSS])
 			continue;
 		text_bytes(a, sizeof(a), (int64_t)e->v[MODEL_MEM_RSS], false);
 		text_bytes(b, sizeof(b), secs > 0 ? (int64_t)(e->d[MODEL_MEM_RSS] / secs) : 0,
 			   true);
-		fprintf(f, "  pid %-8u RSS %s (%s/s)", e->pid, a, b);
+		name = report_process(r, e->pid);
+		fprintf(f, "  %-16.16s %8u  RSS %s (%s/s)", name ? name : "?", e->pid, a, b);
 		text_bytes(a, sizeof(a), (int64_t)e->v[MODEL_MEM_ANON], false);
 		fprintf(f, ", anon %s", a);
 		if (e->known & (1u << MODEL_MEM_SWAP)) {
@@ -206,9 +237,23 @@ static void heap(FILE *f, const struct report *r)
 			"\nLeak mode: %" PRIu64 " allocator calls traced (%.1f%% of a CPU added to "
 			"the target), %" PRIu64 " frees unmatched; outstanding by stack, leaf first\n",
 			hi->calls, secs > 0 ? 100.0 * hi->cost_ns / 1e9 / secs : 0, hi->unmatched);
-	else if (n)
-		fprintf(f, "\nHeap growth by stack (RSS, %s), leaf first\n",
-			model_heap_mode_name(hi->mode));
+	else if (n) {
+		int64_t grew = 0, released = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			if (v[i].bytes > 0)
+				grew += v[i].bytes;
+			else
+				released += v[i].bytes;
+		}
+		/* gross, and said to be: a process that allocates and frees big blocks grows at
+		 * one stack and releases at another; its net change is its RSS, above */
+		text_bytes(a, sizeof(a), grew, true);
+		text_bytes(b, sizeof(b), released, true);
+		fprintf(f, "\nHeap growth by stack (RSS, %s; gross: stacks grew %s and released %s "
+			   "in all, the net change is each process's RSS above), leaf first\n",
+			model_heap_mode_name(hi->mode), a, b);
+	}
 	for (size_t i = 0; i < n && i < TOP_BLOCKS && v[i].bytes > 0; i++) {
 		const struct thread *t = threads_get(th, v[i].thread);
 		uint32_t nr;
@@ -216,8 +261,18 @@ static void heap(FILE *f, const struct report *r)
 
 		text_bytes(a, sizeof(a), v[i].bytes, !exact);
 		text_bytes(b, sizeof(b), secs > 0 ? (int64_t)(v[i].bytes / secs) : 0, true);
-		fprintf(f, "\n#%zu  %s (%s/s)  %s/%s [%u/%u]\n", i + 1, a, b, t->process, t->comm,
-			t->pid, t->tid);
+		fprintf(f, "\n#%zu  %s%s (%s/s)  %s/%s [%u/%u]", i + 1, exact ? "" : "grew ", a, b,
+			t->process, t->comm, t->pid, t->tid);
+		for (size_t k = 0; !exact && k < r->w.nr_memory; k++) {
+			const struct tick_memory *e = &r->w.memory[k];
+
+			if (e->pid != t->pid || !(e->known & 1u << MODEL_MEM_RSS))
+				continue;
+			text_bytes(a, sizeof(a), secs > 0 ? (int64_t)(e->d[MODEL_MEM_RSS] / secs) : 0,
+				   true);
+			fprintf(f, "  (process net %s/s)", a);
+		}
+		fputc('\n', f);
 		print_frames(f, st, frames, nr);
 	}
 }
@@ -243,42 +298,37 @@ static void functions(FILE *f, const struct report *r)
 {
 	size_t n = r->nr_funcs < TOP_FUNCS ? r->nr_funcs : TOP_FUNCS;
 	uint64_t all = r->w.samples;
+	char mod[256];
 
 	fprintf(f, "\nTop functions (self: leaf of the stack; total: anywhere on it)\n");
 	fprintf(f, "%7s %7s %8s  %s\n", "SELF%", "TOTAL%", "SELF", "FUNCTION [MODULE]");
-	for (size_t i = 0; i < n; i++)
-		fprintf(f, "%6.1f%% %6.1f%% %8" PRIu64 "  %s [%s]\n", pct(r->funcs[i].self, all),
-			pct(r->funcs[i].total, all), r->funcs[i].self, r->funcs[i].function,
-			r->funcs[i].module);
+	for (size_t i = 0; i < n; i++) {
+		report_module(mod, sizeof(mod), r->funcs[i].module);
+		fprintf(f, "%6.1f%% %6.1f%% %8" PRIu64 "  %s %s", pct(r->funcs[i].self, all),
+			pct(r->funcs[i].total, all), r->funcs[i].self, r->funcs[i].function, mod);
+		if (r->funcs[i].addresses)
+			fprintf(f, " (%u addresses)", r->funcs[i].addresses);
+		fputc('\n', f);
+	}
 }
 
+/* The stacks with most samples, each summed over the threads of its process that share it. */
 static void stacks(FILE *f, const struct report *r)
 {
 	const struct stacks *st = model_stacks(r->m);
-	const struct threads *th = model_threads(r->m);
-	size_t n = r->w.nr_counts < TOP_STACKS ? r->w.nr_counts : TOP_STACKS;
+	size_t n = r->nr_stacks < TOP_STACKS ? r->nr_stacks : TOP_STACKS;
 
-	fprintf(f, "\nTop stacks (leaf first)\n");
+	fprintf(f, "\nTop stacks (by process, leaf first)\n");
 	for (size_t i = 0; i < n; i++) {
-		const struct tick_count *c = &r->w.counts[i];
-		const struct thread *t = threads_get(th, c->thread);
-		uint32_t nr, shown = 0;
-		const uint32_t *frames = stacks_frames(st, c->stack, &nr);
+		const struct report_stack *e = &r->stacks[i];
+		uint32_t nr;
+		const uint32_t *frames = stacks_frames(st, e->stack, &nr);
 
-		fprintf(f, "\n#%zu  %" PRIu64 " samples (%.1f%%)  %s/%s [%u/%u]\n", i + 1, c->count,
-			pct(c->count, r->w.samples), t->process, t->comm, t->pid, t->tid);
-		for (uint32_t j = nr; j-- > 0 && shown < STACK_DEPTH; shown++) {
-			const struct frame *fr = stacks_frame(st, frames[j]);
-
-			fprintf(f, "    %s", fr->function);
-			if (fr->kind != FRAME_SPECIAL)
-				fprintf(f, " [%s]", fr->module);
-			if (fr->file)
-				fprintf(f, " %s:%u", fr->file, fr->line);
-			fputc('\n', f);
-		}
-		if (nr > shown)
-			fprintf(f, "    ... %u more frames\n", nr - shown);
+		fprintf(f, "\n#%zu  %" PRIu64 " samples (%.1f%%)  ", i + 1, e->count,
+			pct(e->count, r->w.samples));
+		print_who(f, r, e);
+		fputc('\n', f);
+		print_frames(f, st, frames, nr);
 	}
 }
 

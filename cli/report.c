@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -38,16 +39,22 @@ static int by_self(const void *a, const void *b)
 	return strcmp(x->function, y->function);
 }
 
-/* Function totals: self for the leaf, total once per stack for each function in it. */
+#define NO_SYMBOLS "(no symbols)"
+
+/* Function totals: self for the leaf, total once per stack for each function in it. Code no
+ * symbol names (JIT without a perf map, stripped binaries) counts per module, not per address:
+ * one row "(no symbols) [module]" instead of a column of module+0xOFFSET. */
 static void sum_functions(struct report *r)
 {
 	const struct stacks *st = model_stacks(r->m);
 	struct counts seen; /* (function index, stack) pairs counted for total */
 	struct counts index; /* function pointer → index: keyed by (high, low) halves */
+	struct counts addrs; /* nameless frames counted in a module's row */
 	size_t cap = 0;
 
 	counts_init(&seen);
 	counts_init(&index);
+	counts_init(&addrs);
 	for (size_t i = 0; i < r->w.nr_counts; i++) {
 		const struct tick_count *c = &r->w.counts[i];
 		uint32_t nr;
@@ -56,20 +63,29 @@ static void sum_functions(struct report *r)
 		counts_clear(&seen);
 		for (uint32_t j = 0; j < nr; j++) {
 			const struct frame *f = stacks_frame(st, frames[j]);
-			uintptr_t key = (uintptr_t)f->function;
+			/* (code no mapping covers has no module to group by) */
+			bool nameless = !f->symbolized && f->kind != FRAME_SPECIAL &&
+					f->kind != FRAME_UNKNOWN;
+			/* a module's nameless code is keyed by the module's (interned) name */
+			uintptr_t key = nameless ? (uintptr_t)f->module : (uintptr_t)f->function;
 			struct tick_count *slot = counts_find(&index, key >> 32, (uint32_t)key);
 			struct report_func *fn;
 
 			if (!slot) {
 				r->funcs = xgrow(r->funcs, &cap, r->nr_funcs + 1, sizeof(*r->funcs));
 				r->funcs[r->nr_funcs] = (struct report_func){
-					.function = f->function,
+					.function = nameless ? NO_SYMBOLS : f->function,
 					.module = f->module,
 				};
 				counts_add(&index, key >> 32, (uint32_t)key, r->nr_funcs++);
 				slot = counts_find(&index, key >> 32, (uint32_t)key);
 			}
 			fn = &r->funcs[slot->count];
+			/* a nameless frame is one address: count each once */
+			if (nameless && !counts_find(&addrs, frames[j], 0)) {
+				counts_add(&addrs, frames[j], 0, 1);
+				fn->addresses++;
+			}
 			if (j == nr - 1)
 				fn->self += c->count;
 			if (!counts_find(&seen, slot->count, 0)) {
@@ -80,8 +96,80 @@ static void sum_functions(struct report *r)
 	}
 	counts_fini(&seen);
 	counts_fini(&index);
+	counts_fini(&addrs);
 	if (r->nr_funcs)
 		qsort(r->funcs, r->nr_funcs, sizeof(*r->funcs), by_self);
+}
+
+static int by_count_desc(const void *a, const void *b)
+{
+	const struct report_stack *x = a, *y = b;
+
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return (x->stack > y->stack) - (x->stack < y->stack);
+}
+
+/* (thread, stack) values summed by (process, stack), most first. */
+static struct report_stack *by_process(const struct report *r, const struct tick_count *v,
+				       size_t n, size_t *nr)
+{
+	const struct threads *th = model_threads(r->m);
+	const struct stacks *st = model_stacks(r->m);
+	struct report_stack *out = xcalloc(n ? n : 1, sizeof(*out));
+	struct counts index; /* (pid, stack) → index */
+
+	counts_init(&index);
+	*nr = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct thread *t = threads_get(th, v[i].thread);
+		uint32_t pid = t ? t->pid : 0;
+		struct tick_count *slot = counts_find(&index, pid, v[i].stack);
+		struct report_stack *e;
+
+		if (!slot) {
+			out[*nr] = (struct report_stack){
+				.pid = pid, .stack = v[i].stack, .thread = v[i].thread,
+				.kernel = stacks_kernel_only(st, v[i].stack) };
+			counts_add(&index, pid, v[i].stack, (*nr)++);
+			slot = counts_find(&index, pid, v[i].stack);
+		}
+		e = &out[slot->count];
+		/* the entries come by count, most first: the first thread has most */
+		e->count += v[i].count;
+		e->nr_threads++;
+	}
+	counts_fini(&index);
+	if (*nr)
+		qsort(out, *nr, sizeof(*out), by_count_desc);
+	return out;
+}
+
+const char *report_process(const struct report *r, uint32_t pid)
+{
+	const struct threads *th = model_threads(r->m);
+	const char *any = NULL;
+
+	for (uint32_t i = threads_count(th); i-- > 0;) {
+		const struct thread *t = threads_get(th, i);
+
+		if (t->pid != pid || !t->process || !strcmp(t->process, "?"))
+			continue;
+		if (t->tid == pid)
+			return t->process;
+		any = t->process;
+	}
+	return any;
+}
+
+void report_module(char *buf, size_t len, const char *module)
+{
+	if (module && module[0] == '[')
+		snprintf(buf, len, "%s", module);
+	else
+		snprintf(buf, len, "[%s]", module ? module : "?");
 }
 
 void report_init(struct report *r, const struct model *m, const struct report_session *s)
@@ -105,6 +193,8 @@ void report_init(struct report *r, const struct model *m, const struct report_se
 	if (r->nr_threads)
 		qsort(r->threads, r->nr_threads, sizeof(*r->threads), by_samples);
 	sum_functions(r);
+	r->stacks = by_process(r, r->w.counts, r->w.nr_counts, &r->nr_stacks);
+	r->blocks = by_process(r, r->w.offcpu, r->w.nr_offcpu, &r->nr_blocks);
 	if (s->metric == REPORT_HEAP) {
 		/* leak mode's figures when it ran: they are exact; else RSS growth */
 		const struct tick_heap *v = r->w.nr_allocs ? r->w.allocs : r->w.heap;
@@ -123,6 +213,8 @@ void report_fini(struct report *r)
 	window_fini(&r->w);
 	free(r->threads);
 	free(r->funcs);
+	free(r->stacks);
+	free(r->blocks);
 	free(r->heap_values);
 	memset(r, 0, sizeof(*r));
 }

@@ -58,9 +58,21 @@ struct report_thread {
 };
 
 struct report_func {
-	const char *function; /* interned: the key */
+	const char *function; /* interned: the key; "(no symbols)" for a module's nameless code */
 	const char *module;
 	uint64_t self, total;
+	uint32_t addresses;   /* nameless code: how many addresses were grouped (else 0) */
+};
+
+/* A stack's samples (or blocked ns) summed over the threads of one process that share it: a
+ * thread pool's one stack is one entry. */
+struct report_stack {
+	uint32_t pid;
+	uint32_t stack;
+	uint64_t count;
+	uint32_t nr_threads;
+	uint32_t thread;   /* the thread with most of it (thread table index) */
+	bool kernel;       /* a kernel thread's stack (stacks_kernel_only()) */
 };
 
 struct report {
@@ -72,6 +84,10 @@ struct report {
 	size_t nr_threads;
 	struct report_func *funcs;            /* by self, descending */
 	size_t nr_funcs;
+	struct report_stack *stacks;          /* on-CPU samples by (process, stack), most first */
+	size_t nr_stacks;
+	struct report_stack *blocks;          /* blocked ns by (process, stack), most first */
+	size_t nr_blocks;
 	struct tick_count *heap_values;       /* REPORT_HEAP: bytes of growth by (thread, stack),
 						 positive ones, most first */
 	size_t nr_heap_values;
@@ -80,6 +96,12 @@ struct report {
 void report_init(struct report *r, const struct model *m, const struct report_session *s);
 void report_fini(struct report *r);
 
+/* The name of process pid as the thread table knows it (its main thread's, else any of its
+ * threads'), or NULL. */
+const char *report_process(const struct report *r, uint32_t pid);
+/* The label of a frame's module for text: "libc.so.6" as "[libc.so.6]"; a module already in
+ * brackets ("[kernel.kallsyms]", "[vdso]") as it is. */
+void report_module(char *buf, size_t len, const char *module);
 /* %CPU of one CPU: samples / (freq × seconds) × 100. */
 double report_cpu_percent(const struct report *r, uint64_t samples);
 /* A description of the target: "whole system", "pid 12,34", "command ./app". */

@@ -229,6 +229,14 @@ static uint32_t resolve_ip(struct stacks *st, struct syms *syms, uint32_t pid, u
 	return n;
 }
 
+/* callee is a nameless vdso frame called from a vdso function. */
+static bool vdso_inner(const struct stacks *st, uint32_t caller, uint32_t callee)
+{
+	const struct frame *a = stacks_frame(st, caller), *b = stacks_frame(st, callee);
+
+	return a && b && a->kind == FRAME_VDSO && b->kind == FRAME_VDSO && !b->symbolized;
+}
+
 size_t stacks_resolve(struct stacks *st, struct syms *syms)
 {
 	uint32_t nr_raw = intern_count(st->raws);
@@ -248,9 +256,17 @@ size_t stacks_resolve(struct stacks *st, struct syms *syms)
 		else if (k->flags & MODEL_SAMPLE_TRUNCATED)
 			frames[n++] = special(st, "[truncated]");
 		/* one slot per address is always left, and one for the reason marker */
-		for (uint32_t i = k->nr_user; i-- > 0;)
-			n += resolve_ip(st, syms, k->pid, user[i], false, i == 0, frames + n,
-					room - n - i - k->nr_kernel);
+		for (uint32_t i = k->nr_user; i-- > 0;) {
+			uint32_t got = resolve_ip(st, syms, k->pid, user[i], false, i == 0,
+						  frames + n, room - n - i - k->nr_kernel);
+
+			/* code of the vdso's own (static, nameless) functions is part of the
+			 * exported one that called it: __vdso_clock_gettime, not a frame
+			 * "[vdso]+0x7bd" below it */
+			if (got == 1 && n && vdso_inner(st, frames[n - 1], frames[n]))
+				got = 0;
+			n += got;
+		}
 		for (uint32_t i = k->nr_kernel; i-- > 0;)
 			n += resolve_ip(st, syms, k->pid, kernel[i], true, i == 0, frames + n,
 					room - n - i);
@@ -285,6 +301,15 @@ const uint32_t *stacks_frames(const struct stacks *st, uint32_t stack, uint32_t 
 const struct frame *stacks_frame(const struct stacks *st, uint32_t frame)
 {
 	return frame < intern_count(st->frame_keys) ? &st->frames[frame] : NULL;
+}
+
+bool stacks_kernel_only(const struct stacks *st, uint32_t stack)
+{
+	uint32_t nr;
+	const uint32_t *frames = stacks_frames(st, stack, &nr);
+	const struct frame *f = nr ? stacks_frame(st, frames[0]) : NULL;
+
+	return f && f->kind == FRAME_KERNEL;
 }
 
 uint32_t stacks_count(const struct stacks *st)

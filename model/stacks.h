@@ -60,6 +60,9 @@ uint32_t stacks_of_raw(const struct stacks *st, uint32_t raw);
 /* Frames of a stack, root first (user frames from the outermost, then kernel frames). */
 const uint32_t *stacks_frames(const struct stacks *st, uint32_t stack, uint32_t *nr);
 const struct frame *stacks_frame(const struct stacks *st, uint32_t frame);
+/* True for a kernel thread's stack: it starts with a kernel frame (a user thread's starts with
+ * a user frame, or with a marker such as "[no user stack]"). */
+bool stacks_kernel_only(const struct stacks *st, uint32_t stack);
 uint32_t stacks_count(const struct stacks *st);
 uint32_t stacks_nr_frames(const struct stacks *st);
 /* Interns a string in the stacks' string table (equal strings, equal pointers). */

@@ -385,8 +385,10 @@ int sched_acct_exit(struct sched_acct *a, struct model *m, const struct sched_ex
 					r->acc_ns[s] - reported[s]);
 	if (it)
 		remove_item(a, it);
-	if (!brief)
-		model_thread_exit(m, r->tid);
+	/* a brief thread's time went to [short-lived], but other probes may have named it (a
+	 * sample, a heap event): that thread is gone too, and a process's main thread gone means
+	 * its maps and memory entry can be forgotten */
+	model_thread_exit(m, r->tid);
 	return 0;
 }
 

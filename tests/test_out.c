@@ -13,6 +13,7 @@
 #include "cli/out.h"
 #include "cli/report.h"
 #include "model/model.h"
+#include "model/stacks.h"
 
 struct fixture {
 	struct model *m;
@@ -138,8 +139,147 @@ static void test_out_text_report(void **state)
 	/* busiest thread first with its %CPU of one CPU: 60 samples at 100 Hz over 1 s */
 	assert_non_null(strstr(out, "     100      100  app              app                    60    60.0"));
 	/* top function by self: the hot leaf, 75 of 100 samples */
-	assert_non_null(strstr(out, "  75.0%   75.0%       75  [unknown]+0x30 [[unknown]]"));
-	assert_non_null(strstr(out, "#1  60 samples (60.0%)  app/app [100/100]"));
+	assert_non_null(strstr(out, "  75.0%   75.0%       75  [unknown]+0x30 [unknown]\n"));
+	/* the hot stack of both threads is one entry (issue 13: it was one per thread) */
+	assert_non_null(strstr(out, "#1  75 samples (75.0%)  app [100], 2 threads (most: app 100)"));
+	assert_non_null(strstr(out, "#2  25 samples (25.0%)  app/worker \"1\" [100/101]"));
+	assert_null(strstr(out, "[["));
+}
+
+/* A frame of the text report as stacks_add_frame() takes it. */
+static uint32_t frame(struct stacks *st, const char *module, const char *function,
+		      enum frame_kind kind, uint64_t offset)
+{
+	char name[64];
+	struct frame f = { .module = module, .kind = kind, .offset = offset,
+			   .symbolized = function != NULL };
+
+	snprintf(name, sizeof(name), "%s+0x%llx", module, (unsigned long long)offset);
+	f.function = function ? function : name;
+	return stacks_add_frame(st, &f);
+}
+
+/*
+ * What a person reads first on a real host (issue 13): memory by process name; code without
+ * symbols one row per module in Top functions; modules in brackets once; block hot spots
+ * without kernel threads waiting for work (counted below instead), merged by process.
+ */
+static void test_out_text_reads_well_on_a_real_host(void **state)
+{
+	struct model *m;
+	struct stacks *st;
+	struct report_session s = { .source = "bpf", .unwind = "fp", .freq_hz = 100,
+				    .duration_s = 1 };
+	struct model_memory mem = { .known = 1u << MODEL_MEM_RSS | 1u << MODEL_MEM_ANON };
+	uint32_t main_f, jit[3], sys_f, wait_f, lock_f, kwork_f, idle_f, stk[4];
+	struct report r;
+	char *out = NULL, *funcs;
+	size_t len;
+	FILE *f;
+
+	model_new(NULL, &m);
+	st = model_stacks(m);
+	main_f = frame(st, "app", "main", FRAME_USER, 0x100);
+	for (int i = 0; i < 3; i++)
+		jit[i] = frame(st, "libjit.so", NULL, FRAME_JIT, 0x1000 + 0x10 * i);
+	sys_f = frame(st, "[kernel.kallsyms]", "do_syscall_64", FRAME_KERNEL, 0);
+	wait_f = frame(st, "app", "wait_for_job", FRAME_USER, 0x200);
+	lock_f = frame(st, "[flametop]", "[lock]", FRAME_SPECIAL, 0);
+	kwork_f = frame(st, "[kernel.kallsyms]", "worker_thread", FRAME_KERNEL, 0);
+	idle_f = frame(st, "[flametop]", "[other]", FRAME_SPECIAL, 0);
+	for (int i = 0; i < 3; i++)
+		stk[i] = stacks_add_stack(st, (uint32_t[]){ main_f, jit[i] }, 2);
+	stk[3] = stacks_add_stack(st, (uint32_t[]){ main_f, wait_f, lock_f }, 3);
+	for (int i = 0; i < 3; i++)
+		model_add_resolved(m, 200, 200, "server", "server", stk[i], 10, 0);
+	model_add_resolved(m, 200, 200, "server", "server",
+			   stacks_add_stack(st, (uint32_t[]){ main_f, sys_f }, 2), 5, 0);
+	/* a pool of 3 threads stuck on one lock; a kernel worker idle for 60 s */
+	for (uint32_t t = 201; t < 204; t++)
+		model_add_offcpu_resolved(m, 200, t, "pool", "server", stk[3], 900000000);
+	model_add_offcpu_resolved(m, 2, 300, "kworker/0:1", "kthreadd",
+				  stacks_add_stack(st, (uint32_t[]){ kwork_f, idle_f }, 2),
+				  60000000000ull);
+	mem.v[MODEL_MEM_RSS] = 64 << 20;
+	mem.v[MODEL_MEM_ANON] = 32 << 20;
+	model_add_memory(m, 200, &mem);
+	model_close_tick(m, model_start_ns(m) + 1000000000ull);
+	mem.v[MODEL_MEM_RSS] += 1 << 20;
+	model_add_memory(m, 200, &mem);
+	model_close_tick(m, model_start_ns(m) + 2000000000ull);
+	report_init(&r, m, &s);
+	f = open_memstream(&out, &len);
+	assert_int_equal(out_text_write(f, &r), 0);
+	fclose(f);
+	print_message("%s", out);
+	funcs = strstr(out, "Top functions");
+	assert_non_null(funcs);
+	*strstr(funcs, "Top stacks") = '\0';
+	assert_non_null(strstr(funcs, "  85.7%   85.7%       30  (no symbols) [libjit.so] "
+				      "(3 addresses)\n"));
+	assert_null(strstr(funcs, "libjit.so+0x"));
+	assert_non_null(strstr(funcs, "  14.3%   14.3%        5  do_syscall_64 "
+				      "[kernel.kallsyms]\n"));
+	funcs[strlen(funcs)] = 'T';
+	assert_null(strstr(out, "[["));
+	assert_non_null(strstr(out, "#1  2700.0 ms blocked (lock)  server [200], 3 threads"));
+	assert_null(strstr(out, "worker_thread"));
+	assert_non_null(strstr(out, "not shown: kernel threads blocked 60.0 s in 1 stacks"));
+	assert_non_null(strstr(out, "  server                200  RSS 65.0 MiB"));
+	free(out);
+	report_fini(&r);
+	model_free(m);
+}
+
+/* The heap section under churn: gross growth and releases are labelled, and each stack says its
+ * process's net change (issue 13: "+962.6 MiB (+84 MiB/s)" read as growth while RSS grew
+ * 199 KiB/s). */
+static void test_out_text_heap_net_and_gross(void **state)
+{
+	struct model *m;
+	struct stacks *st;
+	struct report_session s = { .source = "bpf", .unwind = "fp", .freq_hz = 100,
+				    .duration_s = 2, .nr_pids = 1, .pids = (uint32_t[]){ 400 } };
+	struct model_memory mem = { .known = 1u << MODEL_MEM_RSS | 1u << MODEL_MEM_ANON };
+	struct tick_heap_info info = { .mode = MODEL_HEAP_GROWTH, .events = 10 };
+	uint32_t a, b;
+	struct report r;
+	char *out = NULL;
+	size_t len;
+	FILE *f;
+
+	model_new(NULL, &m);
+	st = model_stacks(m);
+	a = stacks_add_stack(st, (uint32_t[]){ frame(st, "python3", "main", FRAME_USER, 1),
+					       frame(st, "libc.so.6", "malloc", FRAME_USER, 2) },
+			     2);
+	b = stacks_add_stack(st, (uint32_t[]){ frame(st, "python3", "main", FRAME_USER, 1),
+					       frame(st, "libc.so.6", "free", FRAME_USER, 3) },
+			     2);
+	for (int i = 0; i < 3; i++) {
+		mem.v[MODEL_MEM_RSS] = (90ull << 20) + (uint64_t)i * (200 << 10);
+		mem.v[MODEL_MEM_ANON] = mem.v[MODEL_MEM_RSS];
+		model_note_thread(m, 400, 400, "python3", "python3");
+		model_add_memory(m, 400, &mem);
+		if (i) {
+			model_add_heap_resolved(m, 400, 400, "python3", "python3", a, 80 << 20, 1);
+			model_add_heap_resolved(m, 400, 400, "python3", "python3", b, -(80 << 20),
+						1);
+		}
+		model_add_heap_info(m, &info);
+		model_close_tick(m, model_start_ns(m) + (uint64_t)(i + 1) * 1000000000ull);
+	}
+	report_init(&r, m, &s);
+	f = open_memstream(&out, &len);
+	assert_int_equal(out_text_write(f, &r), 0);
+	fclose(f);
+	print_message("%s", strstr(out, "Memory"));
+	assert_non_null(strstr(out, "gross: stacks grew +160.0 MiB and released -160.0 MiB"));
+	assert_non_null(strstr(out, "#1  grew +160.0 MiB (+53.3 MiB/s)  python3/python3 [400/400]"
+				    "  (process net +133.3 KiB/s)"));
+	free(out);
+	report_fini(&r);
+	model_free(m);
 }
 
 static void test_out_empty_window(void **state)
@@ -176,6 +316,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_out_json_is_valid_and_has_the_schema_fields,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_out_text_report, setup, teardown),
+		cmocka_unit_test(test_out_text_reads_well_on_a_real_host),
+		cmocka_unit_test(test_out_text_heap_net_and_gross),
 		cmocka_unit_test(test_out_empty_window),
 	};
 

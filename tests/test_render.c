@@ -52,6 +52,8 @@ static uint32_t frame(struct stacks *st, const char *spec)
 		fn = bang + 1;
 		if (!strncmp(buf, "[kernel", 7))
 			f.kind = FRAME_KERNEL;
+		if (!strcmp(buf, "[flametop]"))
+			f.kind = FRAME_SPECIAL; /* markers: "[lock]", "[short-lived]" */
 	}
 	at = strrchr(fn, '@');
 	if (at) {
@@ -466,6 +468,48 @@ static struct model *heap_model(void)
 	return m;
 }
 
+/*
+ * Heap churn and short-lived processes (issue 13): python3 (pid 400) allocates and frees 80 MiB
+ * a tick (+80M at one stack, -80M at another) while its RSS grows 200 KiB a tick; five
+ * short-lived "tmux: client" processes each grew 128 KiB at a stack resolved after they were
+ * gone, then exited. The title's figure is the net +200K/s; the gross growth and releases are
+ * labelled; the five exited processes are one dim row after the live ones.
+ */
+static struct model *churn_model(void)
+{
+	struct model *m = new_model();
+	struct stacks *st = model_stacks(m);
+	uint32_t s_alloc = STACK(st, "python3!main", "python3!PyEval", "libc.so.6!malloc",
+				 "libc.so.6!sysmalloc");
+	uint32_t s_free = STACK(st, "python3!main", "python3!PyEval", "libc.so.6!free",
+				"libc.so.6!munmap");
+	uint32_t s_gone = STACK(st, "[unknown]![truncated]", "[unknown]![unknown]");
+	struct tick_heap_info growth = { .mode = MODEL_HEAP_GROWTH, .events = 4000 };
+
+	for (int i = 0; i < 10; i++) {
+		struct model_memory mem = { .known = 1u << MODEL_MEM_RSS | 1u << MODEL_MEM_ANON };
+
+		mem.v[MODEL_MEM_RSS] = (90ull << 20) + (uint64_t)i * (200 << 10);
+		mem.v[MODEL_MEM_ANON] = (60ull << 20) + (uint64_t)i * (200 << 10);
+		model_note_thread(m, 400, 400, "python3", "python3");
+		model_add_memory(m, 400, &mem);
+		model_add_heap_resolved(m, 400, 400, "python3", "python3", s_alloc,
+					(80 << 20) + (200 << 10), 20);
+		model_add_heap_resolved(m, 400, 400, "python3", "python3", s_free, -(80 << 20),
+					20);
+		if (i == 5) {
+			for (uint32_t pid = 500; pid < 505; pid++) {
+				model_add_heap_resolved(m, pid, pid, "tmux: client", "tmux: client",
+							s_gone, 128 << 10, 1);
+				model_thread_exit(m, pid);
+			}
+		}
+		model_add_heap_info(m, &growth);
+		close_tick(m);
+	}
+	return m;
+}
+
 static void test_render_heap(void **state)
 {
 	struct model *m = heap_model();
@@ -474,6 +518,52 @@ static void test_render_heap(void **state)
 	golden(m, 80, 24, true, KEYS('4', 'o'), "heap-growth-ascii-80x24");
 	golden(m, 132, 43, false, KEYS('4', TERM_KEY_ENTER), "heap-stack-132x43");
 	golden(m, 40, 10, false, KEYS('4'), "heap-40x10");
+	model_free(m);
+	m = churn_model();
+	golden(m, 80, 24, false, KEYS('4'), "heap-churn-80x24");
+	model_free(m);
+}
+
+/*
+ * The block view on a host with kernel threads: app's pool of three workers waits on one lock,
+ * its main thread polls; kworkers and rcu_preempt sit idle a whole second each tick (what opened
+ * the list on every real host, ahead of the stuck workers: issue 13).
+ */
+static struct model *block_model(void)
+{
+	struct model *m = new_model();
+	struct stacks *st = model_stacks(m);
+	uint32_t s_lock = STACK(st, "libc.so.6!start_thread", "worker_main@worker.c:42",
+				"take_job@queue.c:61", "libc.so.6!__lll_lock_wait",
+				"[kernel.kallsyms]!futex_wait", "[flametop]![lock]");
+	uint32_t s_poll = STACK(st, "main@main.c:210", "poll_loop@loop.c:88", "libc.so.6!__poll",
+				"[kernel.kallsyms]!do_sys_poll", "[flametop]![poll]");
+	uint32_t s_kwork = STACK(st, "[kernel.kallsyms]!ret_from_fork",
+				 "[kernel.kallsyms]!kthread", "[kernel.kallsyms]!worker_thread",
+				 "[kernel.kallsyms]!schedule", "[flametop]![other]");
+	uint32_t s_rcu = STACK(st, "[kernel.kallsyms]!ret_from_fork", "[kernel.kallsyms]!kthread",
+			       "[kernel.kallsyms]!rcu_gp_kthread",
+			       "[kernel.kallsyms]!schedule_timeout", "[flametop]![other]");
+
+	for (int i = 0; i < 5; i++) {
+		for (uint32_t t = 101; t <= 103; t++)
+			model_add_offcpu_resolved(m, 100, t, "pool", "app", s_lock, 400000000);
+		model_add_offcpu_resolved(m, 100, 100, "app", "app", s_poll, 900000000);
+		for (uint32_t k = 0; k < 4; k++)
+			model_add_offcpu_resolved(m, 2, 40 + k, "kworker/0:1", "kthreadd", s_kwork,
+						  1000000000);
+		model_add_offcpu_resolved(m, 2, 15, "rcu_preempt", "kthreadd", s_rcu, 1000000000);
+		close_tick(m);
+	}
+	return m;
+}
+
+static void test_render_block(void **state)
+{
+	struct model *m = block_model();
+
+	golden(m, 80, 24, false, KEYS('3'), "block-80x24");
+	golden(m, 80, 24, false, KEYS('3', 'K'), "block-kthreads-80x24");
 	model_free(m);
 }
 
@@ -742,6 +832,7 @@ int main(void)
 		cmocka_unit_test(test_render_long_names),
 		cmocka_unit_test(test_render_deep),
 		cmocka_unit_test(test_render_heap),
+		cmocka_unit_test(test_render_block),
 		cmocka_unit_test(test_render_empty),
 		cmocka_unit_test(test_render_selection_survives_ticks),
 		cmocka_unit_test(test_render_widths_proportional),

@@ -30,6 +30,7 @@
 #include <cmocka.h>
 
 #include "model/elfsyms.h"
+#include "model/stacks.h"
 #include "model/syms.h"
 
 int symtest_gamma(int x); /* libsymtest.so */
@@ -657,6 +658,91 @@ static void test_syms_vdso(void **state)
 	assert_int_equal(fr.sym_offset, 2);
 }
 
+/*
+ * An address of the vdso's executable code that no dynamic symbol covers (its static helpers:
+ * the one with `rdtscp` at 0x7a0 here), as a file offset; false when every byte is named.
+ */
+static bool vdso_nameless(uint64_t base, uint64_t size, uint64_t *off)
+{
+	char *copy = malloc(size);
+	uint64_t lo = 0, hi = 0, text_off = 0;
+	Elf_Scn *scn = NULL;
+	bool ok = false;
+	GElf_Shdr sh;
+	Elf *elf;
+
+	memcpy(copy, (const void *)base, size);
+	elf_version(EV_CURRENT);
+	elf = elf_memory(copy, size);
+	while (elf && (scn = elf_nextscn(elf, scn))) {
+		const char *name;
+		size_t shstr;
+
+		if (!gelf_getshdr(scn, &sh) || elf_getshdrstrndx(elf, &shstr))
+			continue;
+		name = elf_strptr(elf, shstr, sh.sh_name);
+		if (name && !strcmp(name, ".text")) {
+			lo = sh.sh_addr;
+			hi = sh.sh_addr + sh.sh_size;
+			text_off = sh.sh_offset;
+		}
+	}
+	for (uint64_t a = lo; elf && a < hi && !ok; a += 4) {
+		bool covered = false;
+
+		scn = NULL;
+		while ((scn = elf_nextscn(elf, scn)) && !covered) {
+			Elf_Data *d;
+			GElf_Sym sym;
+
+			if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNSYM)
+				continue;
+			d = elf_getdata(scn, NULL);
+			for (int i = 0; d && gelf_getsym(d, i, &sym); i++)
+				if (GELF_ST_TYPE(sym.st_info) == STT_FUNC && a >= sym.st_value &&
+				    a < sym.st_value + sym.st_size)
+					covered = true;
+		}
+		if (!covered) {
+			*off = a - lo + text_off;
+			ok = true;
+		}
+	}
+	elf_end(elf);
+	free(copy);
+	return ok;
+}
+
+/* A sample in a nameless vdso helper is time in the vdso function that called it: no
+ * "[vdso]+0x7bd" frame below __vdso_clock_gettime (issue 13). */
+static void test_syms_vdso_helpers_fold_into_their_caller(void **state)
+{
+	struct fixture *fx = *state;
+	uint64_t base = 0, size = 0, off = 0, inner = 0, fake = 0x7ffd12340000ull;
+	struct stacks *st = stacks_new();
+	uint64_t user[2];
+	uint32_t nr, raw;
+	const uint32_t *frames;
+	FILE *maps;
+
+	if (!own_vdso(&base, &size) || !vdso_clock_gettime(base, size, &off) ||
+	    !vdso_nameless(base, size, &inner))
+		skip();
+	maps = open_maps(fx, 501);
+	fprintf(maps, "%" PRIx64 "-%" PRIx64 " r-xp 00000000 00:00 0 [vdso]\n", fake,
+		fake + size);
+	close_maps(maps);
+	assert_int_equal(syms_note_pid(fx->syms, 501), 0);
+	user[0] = fake + inner;  /* the leaf: a helper without a name */
+	user[1] = fake + off + 5; /* the return address into __vdso_clock_gettime */
+	raw = stacks_add_raw(st, 501, user, 2, NULL, 0, 0);
+	stacks_resolve(st, fx->syms);
+	frames = stacks_frames(st, stacks_of_raw(st, raw), &nr);
+	assert_int_equal(nr, 1);
+	assert_non_null(strstr(stacks_frame(st, frames[0])->function, "clock_gettime"));
+	stacks_free(st);
+}
+
 static void test_syms_kernel(void **state)
 {
 	struct fixture *fx = *state;
@@ -942,6 +1028,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_syms_jit_perf_map, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syms_vdso, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_syms_vdso_helpers_fold_into_their_caller,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syms_kernel, setup, teardown),
 		cmocka_unit_test(test_syms_kernel_restricted),
 		cmocka_unit_test_setup_teardown(test_syms_garbage, setup, teardown),

@@ -3,7 +3,9 @@
  * The block view: off-CPU hot spots. Stacks by time blocked in the window (from probes/sched),
  * each with its reason (lock, io, poll, sleep, other), the threads that blocked there and where
  * in the program; r cycles a reason filter, / filters by name, Enter opens the stack view on
- * that stack's blocked time.
+ * that stack's blocked time. Kernel threads waiting for work (kworker, rcu_*, migration/N:
+ * minutes of "other" a second) would open the list on every host; they are hidden, counted in
+ * the title, and K shows them.
  */
 #include <stdio.h>
 #include <string.h>
@@ -59,6 +61,8 @@ struct block_view {
 	struct brow *rows;
 	size_t nr, cap;
 	int reason; /* -1: every reason, else a blocked enum model_state */
+	bool kthreads; /* K: kernel threads' stacks are shown */
+	size_t nr_kernel; /* ... hidden, in this window */
 	char filter[128];
 	uint32_t sel_stack;
 	bool have_sel;
@@ -140,6 +144,8 @@ static bool matches(const struct block_view *v, const struct brow *r)
 
 	if (v->reason >= 0 && (int)r->reason != v->reason)
 		return false;
+	if (!v->kthreads && stacks_kernel_only(v->ctx->stacks, r->stack))
+		return false;
 	if (!v->filter[0])
 		return true;
 	return strcasestr(r->where, v->filter) || strcasestr(r->who, v->filter) ||
@@ -175,6 +181,7 @@ static void build_rows(struct block_view *v)
 	size_t kept = 0;
 
 	v->nr = 0;
+	v->nr_kernel = 0;
 	for (size_t i = 0; w && i < w->nr_offcpu; i++) {
 		const struct tick_count *c = &w->offcpu[i];
 		const struct thread *t = threads_get(th, c->thread);
@@ -203,6 +210,8 @@ static void build_rows(struct block_view *v)
 		else
 			snprintf(r->who, sizeof(r->who), "%s", name);
 		describe(st, r->stack, r->where, sizeof(r->where));
+		if (!v->kthreads && stacks_kernel_only(st, r->stack))
+			v->nr_kernel++;
 		if (matches(v, r))
 			v->rows[kept++] = *r;
 	}
@@ -292,6 +301,12 @@ static void draw(void *p, struct canvas *c, int y, int h)
 		x += canvas_put(c, y, x, -1, CANVAS_DEFAULT, "  filter: ");
 		x += canvas_put(c, y, x, -1, CANVAS_HEADER_VALUE, v->filter);
 	}
+	/* what K hides, before the hint that narrow screens cut */
+	x += canvas_put(c, y, x, -1, CANVAS_DEFAULT, "  kthreads: ");
+	if (v->kthreads)
+		x += canvas_put(c, y, x, -1, CANVAS_HEADER_VALUE, "shown");
+	else
+		x += canvas_printf(c, y, x, -1, CANVAS_HEADER_VALUE, "%zu hidden", v->nr_kernel);
 	canvas_put(c, y, x, -1, CANVAS_DEFAULT, "  (time blocked in the window)");
 	if (h < 2)
 		return;
@@ -309,6 +324,8 @@ static void draw(void *p, struct canvas *c, int y, int h)
 		canvas_put(c, y + 2, 1, -1, CANVAS_DIM,
 			   v->filter[0] || v->reason >= 0
 				   ? "nothing matches (r: reason, / filter)"
+			   : v->nr_kernel
+				   ? "only kernel threads blocked in this window (K shows them)"
 				   : "no thread blocked long enough in this window (or no sched "
 				     "probe)");
 		return;
@@ -413,6 +430,11 @@ static int key(void *p, int k)
 		remember_cursor(v);
 		update(v);
 		return VIEW_HANDLED | VIEW_REDRAW;
+	case 'K':
+		v->kthreads = !v->kthreads;
+		remember_cursor(v);
+		update(v);
+		return VIEW_HANDLED | VIEW_REDRAW;
 	default:
 		return VIEW_IGNORED;
 	}
@@ -438,6 +460,7 @@ static void search(void *p, const char *text)
 static const struct view_hint hints[] = {
     {"Enter", "Stack"},
     {"r", "Reason"},
+    {"K", "Kthreads"},
     {"/", "Filter"},
     {NULL},
 };

@@ -5,7 +5,11 @@
  * stacks account for; then the stacks with most growth in the window (bytes and bytes/s) — or, in
  * leak mode (--heap exact), with most bytes outstanding since leak mode started, and what leak
  * mode costs the target. o switches between the two lists, / filters, Enter opens the stack view
- * on that stack's bytes.
+ * on that stack's bytes. The title's figure is the charted process's net change (its RSS, from
+ * /proc); what its stacks grew and released, gross, is labelled as such beside it (a process
+ * that allocates and frees big blocks grows +80M/s at one stack, -80M/s at another, and ~0 in
+ * all). Processes that have exited are one row per (name, stack) after the live ones: their
+ * memory went back at exit, and a busy host starts hundreds.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -28,6 +32,7 @@ struct hrow {
 	uint32_t thread, stack;
 	int64_t bytes; /* growth in the window, or outstanding */
 	int64_t count;
+	uint32_t gone; /* exited processes merged into this row (0: a live one) */
 	char where[160];
 };
 
@@ -113,6 +118,36 @@ static bool matches(const struct heap_view *v, const struct hrow *r)
 		      (t->process && strcasestr(t->process, v->filter))));
 }
 
+/* The process has exited: no live thread has its pid as tid. */
+static bool gone(const struct view_ctx *ctx, uint32_t pid)
+{
+	return threads_find(ctx->threads, pid) == UINT32_MAX;
+}
+
+/* An exited process's row, merged with the rows of others of the same name and stack. */
+static struct hrow *gone_row(struct heap_view *v, size_t first, const struct thread *t,
+			     uint32_t stack)
+{
+	for (size_t i = first; i < v->nr; i++) {
+		const struct thread *o = threads_get(v->ctx->threads, v->rows[i].thread);
+
+		if (v->rows[i].gone && v->rows[i].stack == stack && o && o->process == t->process)
+			return &v->rows[i];
+	}
+	return NULL;
+}
+
+static int by_live_then_bytes(const void *a, const void *b)
+{
+	const struct hrow *x = a, *y = b;
+
+	if (!x->gone != !y->gone)
+		return x->gone ? 1 : -1;
+	if (x->bytes != y->bytes)
+		return x->bytes > y->bytes ? -1 : 1;
+	return (x->stack > y->stack) - (x->stack < y->stack);
+}
+
 static void build_rows(struct heap_view *v)
 {
 	const struct window *w = v->ctx->win;
@@ -127,15 +162,29 @@ static void build_rows(struct heap_view *v)
 	n = v->outstanding ? v->total.nr_allocs : w->nr_heap;
 	v->nr = 0;
 	for (size_t i = 0; i < n; i++) {
+		const struct thread *t = threads_get(v->ctx->threads, src[i].thread);
 		struct hrow r = { .thread = src[i].thread, .stack = src[i].stack,
 				  .bytes = src[i].bytes, .count = src[i].count };
+		struct hrow *same;
 
+		if (t && gone(v->ctx, t->pid)) {
+			r.gone = 1;
+			same = gone_row(v, 0, t, r.stack);
+			if (same) {
+				same->bytes += r.bytes;
+				same->count += r.count;
+				same->gone++;
+				continue;
+			}
+		}
 		describe(v->ctx->stacks, r.stack, r.where, sizeof(r.where));
 		if (!matches(v, &r))
 			continue;
 		v->rows = xgrow(v->rows, &v->cap, v->nr + 1, sizeof(*v->rows));
 		v->rows[v->nr++] = r;
 	}
+	if (v->nr)
+		qsort(v->rows, v->nr, sizeof(*v->rows), by_live_then_bytes);
 }
 
 /* The process charted: the selected row's, else the one whose anon memory grew most. */
@@ -306,12 +355,31 @@ static void draw_chart(struct heap_view *v, struct canvas *c, int y, int rows)
 	}
 }
 
+/* What pid's stacks grew and released in the window, gross (RSS growth by stack). */
+static void gross_of(const struct heap_view *v, uint32_t pid, int64_t *grew, int64_t *released)
+{
+	const struct window *w = v->ctx->win;
+
+	*grew = *released = 0;
+	for (size_t i = 0; i < w->nr_heap; i++) {
+		const struct thread *t = threads_get(v->ctx->threads, w->heap[i].thread);
+
+		if (!t || t->pid != pid)
+			continue;
+		if (w->heap[i].bytes > 0)
+			*grew += w->heap[i].bytes;
+		else
+			*released += w->heap[i].bytes;
+	}
+}
+
 static void draw_title(struct heap_view *v, struct canvas *c, int y)
 {
 	const struct window *w = v->ctx->win;
 	const struct tick_heap_info *hi = &v->total.heap_info;
 	const struct tick_memory *mem = NULL;
 	double secs = v->ctx->win_secs;
+	int64_t grew, released;
 	char a[32], b[32];
 	int x = 0;
 
@@ -332,7 +400,9 @@ static void draw_title(struct heap_view *v, struct canvas *c, int y)
 			  true);
 		x += canvas_printf(c, y, x, -1, CANVAS_DEFAULT, "  %s (%u) RSS ",
 				   t && t->process ? t->process : "?", v->pid);
-		x += canvas_printf(c, y, x, -1, CANVAS_HEADER_VALUE, "%s %s/s", a, b);
+		x += canvas_printf(c, y, x, -1, CANVAS_HEADER_VALUE, "%s", a);
+		x += canvas_put(c, y, x, -1, CANVAS_DEFAULT, " net ");
+		x += canvas_printf(c, y, x, -1, CANVAS_HEADER_VALUE, "%s/s", b);
 		fmt_bytes(a, sizeof(a), (int64_t)mem->v[MODEL_MEM_ANON], false);
 		x += canvas_printf(c, y, x, -1, CANVAS_DEFAULT, "  anon %s", a);
 		if (mem->known & 1u << MODEL_MEM_SWAP) {
@@ -361,11 +431,17 @@ static void draw_title(struct heap_view *v, struct canvas *c, int y)
 			       w->heap_info.mode == MODEL_HEAP_EXACT ? CANVAS_WARNING : CANVAS_DIM,
 			       line, 0);
 	} else {
-		canvas_put_fit(c, y + 1, 0, c->w, CANVAS_DIM,
-			       w->heap_info.lost
-				       ? "RSS growth by stack (no uprobes); some events lost"
-				       : "RSS growth by stack (page faults and releases, no uprobes)",
-			       0);
+		char line[256];
+
+		/* gross, and said to be: the net is the title's */
+		gross_of(v, v->pid, &grew, &released);
+		fmt_bytes(a, sizeof(a), secs > 0 ? (int64_t)(grew / secs) : 0, true);
+		fmt_bytes(b, sizeof(b), secs > 0 ? (int64_t)(released / secs) : 0, true);
+		snprintf(line, sizeof(line),
+			 "by stack, gross: grew %s/s, released %s/s (page faults and releases, "
+			 "no uprobes)%s",
+			 a, b, w->heap_info.lost ? "; some events lost" : "");
+		canvas_put_fit(c, y + 1, 0, c->w, CANVAS_DIM, line, 0);
 	}
 }
 
@@ -415,16 +491,27 @@ static void draw(void *p, struct canvas *c, int y, int h)
 			snprintf(b, sizeof(b), "%" PRId64, r->count);
 		else
 			fmt_bytes(b, sizeof(b), secs > 0 ? (int64_t)(r->bytes / secs) : 0, true);
-		snprintf(who, sizeof(who), "%s %u", t && t->comm ? t->comm : "?", t ? t->tid : 0);
+		/* exited processes: dim, by process name, how many */
+		if (r->gone > 1)
+			snprintf(who, sizeof(who), "%s x%u", t && t->process ? t->process : "?",
+				 r->gone);
+		else if (r->gone)
+			snprintf(who, sizeof(who), "%s %u", t && t->process ? t->process : "?",
+				 t ? t->pid : 0);
+		else
+			snprintf(who, sizeof(who), "%s %u", t && t->comm ? t->comm : "?",
+				 t ? t->tid : 0);
 		x = 0;
-		canvas_put_fit(c, yy, x, 9, r->bytes > 0 ? CANVAS_HOT : CANVAS_DEFAULT, a,
-			       CANVAS_RIGHT);
+		canvas_put_fit(c, yy, x, 9, r->bytes > 0 && !r->gone ? CANVAS_HOT : CANVAS_DEFAULT,
+			       a, CANVAS_RIGHT);
 		x += 10;
 		canvas_put_fit(c, yy, x, 9, CANVAS_DEFAULT, b, CANVAS_RIGHT);
 		x += 10;
 		canvas_put_fit(c, yy, x, 16, CANVAS_DEFAULT, who, 0);
 		x += 17;
 		canvas_put_fit(c, yy, x, c->w - x, CANVAS_DEFAULT, r->where, 0);
+		if (r->gone)
+			canvas_set_role(c, yy, 0, c->w, CANVAS_DIM);
 		if (v->top + i == v->cur)
 			canvas_set_role(c, yy, 0, c->w, CANVAS_SELECTED);
 	}

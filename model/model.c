@@ -442,6 +442,11 @@ void model_note_thread(struct model *m, uint32_t pid, uint32_t tid, const char *
 
 void model_thread_exit(struct model *m, uint32_t tid)
 {
+	model_thread_exit_at(m, tid, 0);
+}
+
+void model_thread_exit_at(struct model *m, uint32_t tid, uint64_t exit_ns)
+{
 	uint32_t idx = threads_find(m->threads, tid);
 	const struct thread *t = threads_get(m->threads, idx);
 
@@ -452,7 +457,18 @@ void model_thread_exit(struct model *m, uint32_t tid)
 				       sizeof(*m->exited_pids));
 		m->exited_pids[m->nr_exited++] = tid;
 	}
-	threads_exit(m->threads, tid);
+	threads_exit_at(m->threads, tid, exit_ns);
+}
+
+void model_thread_gone(struct model *m, uint32_t pid, uint32_t tid, uint64_t exit_ns)
+{
+	uint32_t idx = threads_find(m->threads, tid);
+	const struct thread *t = threads_get(m->threads, idx);
+
+	if (t && t->pid == pid)
+		model_thread_exit_at(m, tid, exit_ns ? exit_ns : 1);
+	else if (!t)
+		threads_gone(m->threads, pid, tid, exit_ns);
 }
 
 static void forget_exited(struct model *m)
@@ -618,6 +634,7 @@ int model_close_tick(struct model *m, uint64_t end_ns)
 	memset(&m->cur, 0, sizeof(m->cur));
 	m->cur.start_ns = t->end_ns;
 	forget_exited(m);
+	threads_age(m->threads);
 	return 0;
 }
 

@@ -203,6 +203,11 @@ void model_note_thread(struct model *m, uint32_t pid, uint32_t tid, const char *
 		       const char *pcomm);
 /* The thread has exited: it keeps its name in the ticks it lived in. */
 void model_thread_exit(struct model *m, uint32_t tid);
+/* ... at exit_ns (the sources' clock): events of it that another ring brings later, but that
+ * happened before, still count for it (threads_exit_at()). */
+void model_thread_exit_at(struct model *m, uint32_t tid, uint64_t exit_ns);
+/* ... also when no event named it yet: one that comes later finds it exited (threads_gone()). */
+void model_thread_gone(struct model *m, uint32_t pid, uint32_t tid, uint64_t exit_ns);
 
 /*
  * A replay source: adds a tick as recorded (its figures, and counts whose thread and stack are

@@ -19,8 +19,15 @@
 
 /* What the file last said about a thread, to write only what changed. */
 struct shadow {
+	uint32_t idx;               /* the model's thread */
 	const char *comm, *process; /* interned in the model's thread table */
 	bool exited;
+};
+
+/* The model's ids of one table to the file's: file id + 1, 0 while not written. */
+struct idmap {
+	uint32_t *v;
+	size_t cap;
 };
 
 /* One table being written: entries of the open chunk, and the finished chunks. */
@@ -36,9 +43,24 @@ struct record {
 	unsigned unit; /* ns per unit of state and off-CPU times */
 	struct intern *strs; /* string → file id */
 	uint32_t nr_strs;    /* strings written */
-	uint32_t nr_frames, nr_stacks, nr_threads;
-	struct shadow *threads;
+	uint32_t nr_frames, nr_stacks, nr_threads; /* file ids given */
+	/* A file's own ids: the first file writes every entry of the model as it appears (its
+	 * ids are the model's); a rotated one (part > 0) only what its ticks use, and the live
+	 * threads, so each part is no bigger than its own time needs. */
+	bool lazy;
+	uint32_t eager_frames, eager_stacks, eager_threads; /* model ids written in order */
+	struct idmap frame_of, stack_of, thread_of;
+	uint32_t *prev_stack; /* the previous stack of the open stacks chunk, in file ids */
+	uint32_t nr_prev;
+	size_t cap_prev;
+	uint32_t *sframes;    /* the stack being written, in file ids */
+	size_t cap_sframes;
+	struct shadow *threads; /* by file id */
 	size_t threads_cap;
+	struct tick_count *remap; /* a tick layer in file ids */
+	size_t cap_remap;
+	struct tick_heap *remap_heap;
+	size_t cap_remap_heap;
 	bool have_seq;
 	uint64_t last_seq;
 	uint64_t bytes, ticks;
@@ -232,6 +254,7 @@ int record_new(int fd, const struct record_info *info, struct record **out)
 	int ret;
 
 	r->fd = fd;
+	r->lazy = info->part > 0;
 	r->start_ns = info->start_ns;
 	r->unit = info->time_unit_ns ? info->time_unit_ns : RECORD_TIME_UNIT_NS;
 	r->strs = intern_new();
@@ -272,6 +295,13 @@ void record_free(struct record *r)
 	ZSTD_freeCCtx(r->cctx);
 	intern_free(r->strs);
 	free(r->threads);
+	free(r->frame_of.v);
+	free(r->stack_of.v);
+	free(r->thread_of.v);
+	free(r->prev_stack);
+	free(r->sframes);
+	free(r->remap);
+	free(r->remap_heap);
 	table_fini(&r->t_strs);
 	table_fini(&r->t_frames);
 	table_fini(&r->t_stacks);
@@ -298,73 +328,159 @@ static const char *frame_name(const struct frame *f)
 	return strcmp(name, f->function) ? f->function : NULL;
 }
 
-static int write_frames(struct record *r, const struct stacks *st)
+/* The file id of model id `id` in map, 0 when not written yet, else id + 1. */
+static uint32_t mapped(struct idmap *m, uint32_t id)
 {
-	uint32_t n = stacks_nr_frames(st);
-	int ret = 0;
-
-	for (; r->nr_frames < n && !ret; r->nr_frames++) {
-		const struct frame *f = stacks_frame(st, r->nr_frames);
-		uint64_t module = sref(r, f->module), function = sref(r, frame_name(f));
-		uint64_t build_id = sref(r, f->build_id), file = sref(r, f->file);
-		struct recfmt_buf *b = &r->rec;
-
-		recfmt_put_u(b, module);
-		recfmt_put_u(b, function);
-		recfmt_put_u(b, build_id);
-		recfmt_put_u(b, file);
-		recfmt_put_u(b, f->offset);
-		/* addr - offset: the module's base, shared by its frames; 0 for the kernel */
-		recfmt_put_s(b, (int64_t)(f->addr - f->offset));
-		recfmt_put_u(b, f->line);
-		recfmt_put_u(b, f->kind);
-		recfmt_put_u(b, f->symbolized ? RECFMT_FRAME_SYMBOLIZED : 0);
-		put_record(r, &r->t_frames.entries);
-		ret = table_next(r, &r->t_frames);
-	}
-	return ret;
+	return id < m->cap ? m->v[id] : 0;
 }
 
-/* Each stack shares a prefix with the previous one of its chunk: prefix, rest, then the rest's
+static void map_set(struct idmap *m, uint32_t id, uint32_t fid)
+{
+	if (id >= m->cap) {
+		size_t old = m->cap;
+
+		m->v = xgrow(m->v, &m->cap, (size_t)id + 1, sizeof(*m->v));
+		memset(m->v + old, 0, (m->cap - old) * sizeof(*m->v));
+	}
+	m->v[id] = fid + 1;
+}
+
+/* The file id of frame `id`, written first when the file does not have it. */
+static uint32_t put_frame(struct record *r, const struct stacks *st, uint32_t id, int *ret)
+{
+	const struct frame *f;
+	uint64_t module, function, build_id, file;
+	struct recfmt_buf *b = &r->rec;
+	uint32_t fid = mapped(&r->frame_of, id);
+
+	if (fid)
+		return fid - 1;
+	f = stacks_frame(st, id);
+	module = sref(r, f->module);
+	function = sref(r, frame_name(f));
+	build_id = sref(r, f->build_id);
+	file = sref(r, f->file);
+	recfmt_put_u(b, module);
+	recfmt_put_u(b, function);
+	recfmt_put_u(b, build_id);
+	recfmt_put_u(b, file);
+	recfmt_put_u(b, f->offset);
+	/* addr - offset: the module's base, shared by its frames; 0 for the kernel */
+	recfmt_put_s(b, (int64_t)(f->addr - f->offset));
+	recfmt_put_u(b, f->line);
+	recfmt_put_u(b, f->kind);
+	recfmt_put_u(b, f->symbolized ? RECFMT_FRAME_SYMBOLIZED : 0);
+	put_record(r, &r->t_frames.entries);
+	map_set(&r->frame_of, id, r->nr_frames);
+	if (!*ret)
+		*ret = table_next(r, &r->t_frames);
+	return r->nr_frames++;
+}
+
+/*
+ * The file id of stack `id`, written first (with its frames) when the file does not have it.
+ * Each stack shares a prefix with the previous one of its chunk: prefix, rest, then the rest's
  * ids, each as the difference from the id before it (new frames are numbered root to leaf, so
- * these are mostly +1). */
-static int write_stacks(struct record *r, const struct stacks *st)
+ * these are mostly +1).
+ */
+static uint32_t put_stack(struct record *r, const struct stacks *st, uint32_t id, int *ret)
 {
-	uint32_t n = stacks_count(st), nprev = 0;
-	const uint32_t *prev = NULL;
+	struct recfmt_buf *b = &r->t_stacks.entries;
+	uint32_t nr, p = 0, fid = mapped(&r->stack_of, id);
+	const uint32_t *f;
+
+	if (fid)
+		return fid - 1;
+	f = stacks_frames(st, id, &nr);
+	r->sframes = xgrow(r->sframes, &r->cap_sframes, nr ? nr : 1, sizeof(*r->sframes));
+	r->prev_stack = xgrow(r->prev_stack, &r->cap_prev, nr ? nr : 1, sizeof(*r->prev_stack));
+	/* its frames first: they may flush the frames table, never this one */
+	for (uint32_t i = 0; i < nr; i++)
+		r->sframes[i] = put_frame(r, st, f[i], ret);
+	if (!r->t_stacks.count)
+		r->nr_prev = 0; /* a new chunk stands alone */
+	while (p < nr && p < r->nr_prev && r->sframes[p] == r->prev_stack[p])
+		p++;
+	recfmt_put_u(b, p);
+	recfmt_put_u(b, nr - p);
+	for (uint32_t i = p; i < nr; i++)
+		recfmt_put_s(b, (int64_t)r->sframes[i] - (i ? (int64_t)r->sframes[i - 1] : -1));
+	memcpy(r->prev_stack, r->sframes, nr * sizeof(*r->prev_stack));
+	r->nr_prev = nr;
+	map_set(&r->stack_of, id, r->nr_stacks);
+	if (!*ret)
+		*ret = table_next(r, &r->t_stacks);
+	return r->nr_stacks++;
+}
+
+/* The file id of thread `idx`, written first when the file does not have it. */
+static uint32_t put_thread(struct record *r, const struct threads *th, uint32_t idx, int *ret)
+{
+	const struct thread *t;
+	uint64_t comm, process;
+	struct recfmt_buf *b = &r->rec;
+	uint32_t fid = mapped(&r->thread_of, idx);
+
+	if (fid)
+		return fid - 1;
+	t = threads_get(th, idx);
+	comm = sref(r, t->comm);
+	process = sref(r, t->process);
+	recfmt_put_u(b, t->pid);
+	recfmt_put_u(b, t->tid);
+	recfmt_put_u(b, comm);
+	recfmt_put_u(b, process);
+	recfmt_put_u(b, rel_time(r, t->first_ns));
+	recfmt_put_u(b, rel_time(r, t->last_ns));
+	recfmt_put_u(b, t->exited ? RECFMT_THREAD_EXITED : 0);
+	put_record(r, &r->t_threads.entries);
+	r->threads = xgrow(r->threads, &r->threads_cap, (size_t)r->nr_threads + 1,
+			   sizeof(*r->threads));
+	r->threads[r->nr_threads] = (struct shadow){ idx, t->comm, t->process, t->exited };
+	map_set(&r->thread_of, idx, r->nr_threads);
+	if (!*ret)
+		*ret = table_next(r, &r->t_threads);
+	return r->nr_threads++;
+}
+
+/*
+ * Before the ticks: the first file writes what the model has that it has not, in the model's
+ * order (its ids stay the model's); a rotated one writes the live threads it does not have (a
+ * view over it lists them), and its ticks bring the rest.
+ */
+static int put_new_tables(struct record *r, const struct model *m)
+{
+	const struct stacks *st = model_stacks(m);
+	const struct threads *th = model_threads(m);
+	uint32_t n;
 	int ret = 0;
 
-	for (; r->nr_stacks < n && !ret; r->nr_stacks++) {
-		struct recfmt_buf *b = &r->t_stacks.entries;
-		uint32_t nr, p = 0;
-		const uint32_t *f = stacks_frames(st, r->nr_stacks, &nr);
-
-		if (!r->t_stacks.count)
-			nprev = 0; /* a new chunk stands alone */
-		while (p < nr && p < nprev && f[p] == prev[p])
-			p++;
-		recfmt_put_u(b, p);
-		recfmt_put_u(b, nr - p);
-		for (uint32_t i = p; i < nr; i++)
-			recfmt_put_s(b, (int64_t)f[i] - (i ? (int64_t)f[i - 1] : -1));
-		prev = f;
-		nprev = nr;
-		ret = table_next(r, &r->t_stacks);
+	if (r->lazy) {
+		for (uint32_t i = 0, n = threads_count(th); i < n; i++)
+			if (!threads_get(th, i)->exited && !mapped(&r->thread_of, i))
+				put_thread(r, th, i, &ret);
+		return ret;
 	}
+	for (n = stacks_nr_frames(st); r->eager_frames < n; r->eager_frames++)
+		put_frame(r, st, r->eager_frames, &ret);
+	for (n = stacks_count(st); r->eager_stacks < n; r->eager_stacks++)
+		put_stack(r, st, r->eager_stacks, &ret);
+	for (n = threads_count(th); r->eager_threads < n; r->eager_threads++)
+		put_thread(r, th, r->eager_threads, &ret);
 	return ret;
 }
 
-static int write_threads(struct record *r, const struct threads *th)
+/* Renamed and exited threads the file knows, as updates after its new threads. */
+static int put_thread_updates(struct record *r, const struct threads *th)
 {
-	uint32_t n = threads_count(th), nupd = 0;
-	struct recfmt_buf *u = &r->updates;
-	int ret = 0;
+	struct recfmt_buf *u = &r->updates, extra = { 0 };
+	uint32_t nupd = 0;
+	int ret;
 
 	u->len = 0;
-	/* changes of threads the file knows, before new ones grow the shadow */
 	for (uint32_t i = 0; i < r->nr_threads; i++) {
-		const struct thread *t = threads_get(th, i);
 		struct shadow *s = &r->threads[i];
+		const struct thread *t = threads_get(th, s->idx);
 		uint64_t comm, process;
 
 		if (t->comm == s->comm && t->process == s->process && t->exited == s->exited)
@@ -377,38 +493,72 @@ static int write_threads(struct record *r, const struct threads *th)
 		recfmt_put_u(&r->rec, process);
 		recfmt_put_u(&r->rec, t->exited ? RECFMT_THREAD_EXITED : 0);
 		put_record(r, u);
-		*s = (struct shadow){ t->comm, t->process, t->exited };
+		s->comm = t->comm;
+		s->process = t->process;
+		s->exited = t->exited;
 	}
-	if (n > r->nr_threads)
-		r->threads = xgrow(r->threads, &r->threads_cap, n, sizeof(*r->threads));
-	for (; r->nr_threads < n && !ret; r->nr_threads++) {
-		const struct thread *t = threads_get(th, r->nr_threads);
-		uint64_t comm = sref(r, t->comm), process = sref(r, t->process);
-		struct recfmt_buf *b = &r->rec;
+	if (!nupd)
+		return table_flush(r, &r->t_threads, NULL);
+	recfmt_put_u(&extra, nupd);
+	recfmt_put(&extra, u->p, u->len);
+	ret = table_flush(r, &r->t_threads, &extra);
+	recfmt_buf_fini(&extra);
+	return ret;
+}
 
-		recfmt_put_u(b, t->pid);
-		recfmt_put_u(b, t->tid);
-		recfmt_put_u(b, comm);
-		recfmt_put_u(b, process);
-		recfmt_put_u(b, rel_time(r, t->first_ns));
-		recfmt_put_u(b, rel_time(r, t->last_ns));
-		recfmt_put_u(b, t->exited ? RECFMT_THREAD_EXITED : 0);
-		put_record(r, &r->t_threads.entries);
-		r->threads[r->nr_threads] = (struct shadow){ t->comm, t->process, t->exited };
-		ret = table_next(r, &r->t_threads);
-	}
-	if (ret)
-		return ret;
-	if (nupd) {
-		struct recfmt_buf extra = { 0 };
+static int by_key(const void *a, const void *b)
+{
+	const struct tick_count *x = a, *y = b;
 
-		recfmt_put_u(&extra, nupd);
-		recfmt_put(&extra, u->p, u->len);
-		ret = table_flush(r, &r->t_threads, &extra);
-		recfmt_buf_fini(&extra);
-		return ret;
+	if (x->thread != y->thread)
+		return x->thread < y->thread ? -1 : 1;
+	return (x->stack > y->stack) - (x->stack < y->stack);
+}
+
+static int by_heap_key(const void *a, const void *b)
+{
+	const struct tick_heap *x = a, *y = b;
+
+	if (x->thread != y->thread)
+		return x->thread < y->thread ? -1 : 1;
+	return (x->stack > y->stack) - (x->stack < y->stack);
+}
+
+/* A layer of the model's tick in file ids (threads and stacks written as needed), sorted by
+ * them; states keep their state in the stack field. */
+static const struct tick_count *remap_layer(struct record *r, const struct model *m,
+					    const struct tick_count *v, size_t n, bool states,
+					    int *ret)
+{
+	const struct stacks *st = model_stacks(m);
+	const struct threads *th = model_threads(m);
+
+	r->remap = xgrow(r->remap, &r->cap_remap, n ? n : 1, sizeof(*r->remap));
+	for (size_t i = 0; i < n; i++)
+		r->remap[i] = (struct tick_count){
+			.thread = put_thread(r, th, v[i].thread, ret),
+			.stack = states ? v[i].stack : put_stack(r, st, v[i].stack, ret),
+			.count = v[i].count,
+		};
+	qsort(r->remap, n, sizeof(*r->remap), by_key);
+	return r->remap;
+}
+
+static const struct tick_heap *remap_growth(struct record *r, const struct model *m,
+					    const struct tick_heap *v, size_t n, int *ret)
+{
+	const struct stacks *st = model_stacks(m);
+	const struct threads *th = model_threads(m);
+
+	r->remap_heap = xgrow(r->remap_heap, &r->cap_remap_heap, n ? n : 1,
+			      sizeof(*r->remap_heap));
+	for (size_t i = 0; i < n; i++) {
+		r->remap_heap[i] = v[i];
+		r->remap_heap[i].thread = put_thread(r, th, v[i].thread, ret);
+		r->remap_heap[i].stack = put_stack(r, st, v[i].stack, ret);
 	}
-	return table_flush(r, &r->t_threads, NULL);
+	qsort(r->remap_heap, n, sizeof(*r->remap_heap), by_heap_key);
+	return r->remap_heap;
 }
 
 /*
@@ -521,10 +671,16 @@ static void put_heap_info(struct recfmt_buf *b, const struct tick_heap_info *h)
 	recfmt_close(b, mark);
 }
 
-static int write_tick(struct record *r, const struct tick *t)
+/* One tick in file ids: the threads and stacks it names are written first when the file does not
+ * have them (their chunks precede the tick's in the one write). */
+static int write_tick(struct record *r, const struct model *m, const struct tick *t)
 {
+	const struct threads *th = model_threads(m);
 	struct recfmt_buf *b = &r->payload;
+	const struct tick_count *v;
+	const struct tick_heap *h;
 	size_t mark;
+	int ret = 0;
 
 	b->len = 0;
 	recfmt_put_u(b, RECFMT_SEC_FIGURES);
@@ -538,22 +694,42 @@ static int write_tick(struct record *r, const struct tick *t)
 	for (int k = 0; k < MODEL_LOST_NR; k++)
 		recfmt_put_u(b, t->lost[k]);
 	recfmt_close(b, mark);
-	if (t->nr_counts)
-		put_layer(r, b, RECFMT_SEC_CPU, t->counts, t->nr_counts, 1, 0);
-	if (t->nr_offcpu)
-		put_layer(r, b, RECFMT_SEC_OFFCPU, t->offcpu, t->nr_offcpu, r->unit,
+	if (t->nr_counts) {
+		v = remap_layer(r, m, t->counts, t->nr_counts, false, &ret);
+		put_layer(r, b, RECFMT_SEC_CPU, v, t->nr_counts, 1, 0);
+	}
+	if (t->nr_offcpu) {
+		v = remap_layer(r, m, t->offcpu, t->nr_offcpu, false, &ret);
+		put_layer(r, b, RECFMT_SEC_OFFCPU, v, t->nr_offcpu, r->unit,
 			  t->end_ns - t->start_ns);
-	if (t->nr_states)
-		put_layer(r, b, RECFMT_SEC_STATES, t->states, t->nr_states, r->unit,
+	}
+	if (t->nr_states) {
+		v = remap_layer(r, m, t->states, t->nr_states, true, &ret);
+		put_layer(r, b, RECFMT_SEC_STATES, v, t->nr_states, r->unit,
 			  t->end_ns - t->start_ns);
-	if (t->nr_heap)
-		put_growth(b, RECFMT_SEC_HEAP, t->heap, t->nr_heap);
-	if (t->nr_allocs)
-		put_growth(b, RECFMT_SEC_ALLOCS, t->allocs, t->nr_allocs);
-	if (t->nr_memory)
+	}
+	if (t->nr_heap) {
+		h = remap_growth(r, m, t->heap, t->nr_heap, &ret);
+		put_growth(b, RECFMT_SEC_HEAP, h, t->nr_heap);
+	}
+	if (t->nr_allocs) {
+		h = remap_growth(r, m, t->allocs, t->nr_allocs, &ret);
+		put_growth(b, RECFMT_SEC_ALLOCS, h, t->nr_allocs);
+	}
+	if (t->nr_memory) {
+		/* a process is named by its threads: its main thread goes with its memory */
+		for (size_t i = 0; i < t->nr_memory; i++) {
+			uint32_t idx = threads_find(th, t->memory[i].pid);
+
+			if (idx != UINT32_MAX)
+				put_thread(r, th, idx, &ret);
+		}
 		put_memory(b, t->memory, t->nr_memory);
+	}
 	if (t->heap_info.mode)
 		put_heap_info(b, &t->heap_info);
+	if (ret)
+		return ret;
 	return emit(r, &r->ticks_out, RECFMT_TICK, b->p, b->len);
 }
 
@@ -565,35 +741,33 @@ static void out_append(struct recfmt_buf *out, struct recfmt_buf *part)
 
 int record_tick(struct record *r, const struct model *m)
 {
-	const struct stacks *st = model_stacks(m);
 	size_t nr = model_nr_ticks(m);
 	struct recfmt_buf out = { 0 };
 	uint64_t nticks = 0;
 	int ret;
 
 	r->ticks_out.len = 0;
+	ret = put_new_tables(r, m);
+	/* the ticks first: they add what they name to the tables, written before them */
+	for (size_t ago = nr; ago-- > 0 && !ret;) {
+		const struct tick *t = model_tick(m, ago);
+
+		if (r->have_seq ? t->seq <= r->last_seq : ago != 0)
+			continue;
+		ret = write_tick(r, m, t);
+		r->have_seq = true;
+		r->last_seq = t->seq;
+		nticks++;
+	}
 	/* frames and threads name strings, so strings are flushed after them but written first */
-	ret = write_frames(r, st);
 	if (!ret)
-		ret = write_stacks(r, st);
-	if (!ret)
-		ret = write_threads(r, model_threads(m));
+		ret = put_thread_updates(r, model_threads(m));
 	if (!ret)
 		ret = table_flush(r, &r->t_frames, NULL);
 	if (!ret)
 		ret = table_flush(r, &r->t_stacks, NULL);
 	if (!ret)
 		ret = table_flush(r, &r->t_strs, NULL);
-	for (size_t ago = nr; ago-- > 0 && !ret;) {
-		const struct tick *t = model_tick(m, ago);
-
-		if (r->have_seq ? t->seq <= r->last_seq : ago != 0)
-			continue;
-		ret = write_tick(r, t);
-		r->have_seq = true;
-		r->last_seq = t->seq;
-		nticks++;
-	}
 	if (!ret) {
 		out_append(&out, &r->t_strs.chunks);
 		out_append(&out, &r->t_frames.chunks);

@@ -41,6 +41,23 @@ struct itick {
 	uint64_t start_ns, end_ns;
 };
 
+/*
+ * A recording within the file: the first, and each one after a second file header (files joined
+ * with cat). Each has its own tables and clock base; they read as one recording only when each
+ * continues the one before (the parts of a rotated recording: same host and boot, in order),
+ * else the file is refused.
+ */
+struct segment {
+	uint64_t off;      /* its file header */
+	uint64_t start_ns; /* its header's clock base */
+	struct timespec start_wall;
+	char *host;
+	size_t first_tick; /* its ticks are [first_tick, the next segment's) */
+};
+
+/* A chunk of type SEGMENT in the index: a new segment starts (its header chunk). */
+#define SEGMENT_MARK 0xffff
+
 struct replay {
 	/* the source: bytes in memory, or an fd read with pread() */
 	const uint8_t *mem;
@@ -57,6 +74,9 @@ struct replay {
 	struct itick *ticks;
 	size_t nr_ticks, cap_ticks;
 	uint64_t resync_budget;
+	struct segment *segs;
+	size_t nr_segs, cap_segs;
+	uint64_t scan_base; /* the clock base of the segment being scanned */
 
 	ZSTD_DCtx *dctx;
 	struct recfmt_buf in, raw; /* a chunk as stored, and its payload decompressed */
@@ -69,6 +89,9 @@ struct replay {
 	size_t nr_strs, cap_strs;
 	uint32_t *frames, *stacks, *threads;
 	uint32_t lost_frame, lost_stack; /* placeholders for lost ids, made on first need */
+	uint64_t base;                   /* the clock base of the segment being applied */
+	bool carry;                      /* a new segment before its first tick: threads it
+					    declares that are live in the model continue */
 	uint32_t ids[RECFMT_MAX_FRAMES], mapped[RECFMT_MAX_FRAMES];
 	size_t nr_frames, cap_frames, nr_stacks, cap_stacks, nr_threads, cap_threads;
 	struct tick_count *layer[3];
@@ -381,8 +404,9 @@ static void parse_end(struct replay *r, struct recfmt_rd *rd)
 	set_str(&in->next, rd);
 }
 
-/* The figures section of a tick payload: start and end on the recording's clock. */
-static int tick_times(const struct replay *r, struct recfmt_rd rd, uint64_t *seq, uint64_t *start,
+/* The figures section of a tick payload: start and end on the recording's clock (base: its
+ * segment's start). */
+static int tick_times(uint64_t base, struct recfmt_rd rd, uint64_t *seq, uint64_t *start,
 		      uint64_t *end)
 {
 	while (recfmt_left(&rd)) {
@@ -393,7 +417,7 @@ static int tick_times(const struct replay *r, struct recfmt_rd rd, uint64_t *seq
 			break;
 		if (id == RECFMT_SEC_FIGURES) {
 			*seq = recfmt_get_u(&sec);
-			*start = r->info.start_ns + (uint64_t)recfmt_get_s(&sec);
+			*start = base + (uint64_t)recfmt_get_s(&sec);
 			*end = *start + recfmt_get_u(&sec);
 			if (sec.bad || *end < *start)
 				return -EBADMSG;
@@ -403,6 +427,8 @@ static int tick_times(const struct replay *r, struct recfmt_rd rd, uint64_t *seq
 	return -EBADMSG;
 }
 
+static uint64_t segment_at(struct replay *r, uint64_t off);
+
 static void index_chunk(struct replay *r, uint64_t off, const struct recfmt_chunk *c,
 			const uint8_t *payload)
 {
@@ -411,6 +437,9 @@ static void index_chunk(struct replay *r, uint64_t off, const struct recfmt_chun
 
 	switch (c->type) {
 	case RECFMT_HEADER:
+		/* after damage, resync lands on the header chunk of a joined file */
+		if (off >= RECFMT_FILE_HEADER && segment_at(r, off - RECFMT_FILE_HEADER))
+			return;
 		warn(r, "a second header chunk at offset %" PRIu64 " was ignored", off);
 		return;
 	case RECFMT_END:
@@ -432,7 +461,7 @@ static void index_chunk(struct replay *r, uint64_t off, const struct recfmt_chun
 	case RECFMT_TICK:
 		if (c->flags & ~RECFMT_ZSTD)
 			goto unknown;
-		if (decode(r, c, payload, &rd) || tick_times(r, rd, &seq, &start, &end)) {
+		if (decode(r, c, payload, &rd) || tick_times(r->scan_base, rd, &seq, &start, &end)) {
 			r->damage.bad_chunks++;
 			warn(r, "the tick chunk at offset %" PRIu64 " cannot be decoded: skipped",
 			     off);
@@ -455,6 +484,66 @@ unknown:
 		     c->type, off);
 }
 
+/* What a segment's header says of its place in time and host. */
+static void parse_segment(struct recfmt_rd rd, struct segment *g)
+{
+	while (recfmt_left(&rd)) {
+		uint64_t key = recfmt_get_u(&rd);
+		struct recfmt_rd v = recfmt_get_record(&rd);
+
+		if (rd.bad)
+			break;
+		if (key == RECFMT_KEY_START_NS) {
+			g->start_ns = recfmt_get_u(&v);
+		} else if (key == RECFMT_KEY_START_WALL) {
+			uint64_t sec = recfmt_get_u(&v);
+
+			g->start_wall.tv_sec = sec <= MAX_WALL_SEC ? (time_t)sec : 0;
+			g->start_wall.tv_nsec = recfmt_get_u(&v) % 1000000000u;
+		} else if (key == RECFMT_KEY_HOST && recfmt_left(&v) <= RECFMT_MAX_STRING) {
+			free(g->host);
+			g->host = xstrndup((const char *)v.p, recfmt_left(&v));
+		}
+	}
+}
+
+static void push_segment(struct replay *r, const struct segment *g)
+{
+	r->segs = xgrow(r->segs, &r->cap_segs, r->nr_segs + 1, sizeof(*r->segs));
+	r->segs[r->nr_segs++] = *g;
+	r->scan_base = g->start_ns;
+}
+
+/*
+ * A file header where a chunk should be (files joined with cat): a whole header chunk after it
+ * starts a new segment. Returns the bytes it takes, or 0 when it is not one.
+ */
+static uint64_t segment_at(struct replay *r, uint64_t off)
+{
+	struct segment g = { .off = off, .first_tick = r->nr_ticks };
+	struct recfmt_chunk c;
+	const uint8_t *p;
+	struct recfmt_rd rd;
+	uint64_t need;
+
+	if (r->size - off < RECFMT_FILE_HEADER + RECFMT_CHUNK_HEADER ||
+	    read_at(r, off, RECFMT_MAGIC_LEN, &r->in, &p) || memcmp(p, RECFMT_MAGIC,
+								   RECFMT_MAGIC_LEN))
+		return 0;
+	if (chunk_at(r, off + RECFMT_FILE_HEADER, &c, &p, &need) || c.type != RECFMT_HEADER ||
+	    decode(r, &c, p, &rd))
+		return 0;
+	parse_segment(rd, &g);
+	push_segment(r, &g);
+	/* a new recording: its end says whether it ended, and where it continues */
+	r->info.ended = false;
+	free((char *)r->info.next);
+	r->info.next = xstrdup("");
+	r->chunks = xgrow(r->chunks, &r->cap_chunks, r->nr_chunks + 1, sizeof(*r->chunks));
+	r->chunks[r->nr_chunks++] = (struct ichunk){ off, { .type = SEGMENT_MARK } };
+	return RECFMT_FILE_HEADER + need;
+}
+
 /* Checks and indexes every chunk from off (the one after the header chunk) to the end. */
 static int scan(struct replay *r, uint64_t off)
 {
@@ -462,8 +551,15 @@ static int scan(struct replay *r, uint64_t off)
 	while (off < r->size) {
 		struct recfmt_chunk c;
 		const uint8_t *payload;
-		uint64_t need, next;
-		int ret = chunk_at(r, off, &c, &payload, &need);
+		uint64_t need, next, seg;
+		int ret;
+
+		seg = segment_at(r, off);
+		if (seg) {
+			off += seg;
+			continue;
+		}
+		ret = chunk_at(r, off, &c, &payload, &need);
 
 		if (ret == 0) {
 			index_chunk(r, off, &c, payload);
@@ -513,6 +609,52 @@ static void info_strings(struct replay_info *in, const char **strs[NR_INFO_STRIN
 	strs[4] = &in->unwind;
 	strs[5] = &in->target;
 	strs[6] = &in->next;
+}
+
+/* The monotonic clock's time at a wall-clock time, by segment 0: for checking a segment's
+ * header, whose clocks must agree with it (the same boot). */
+static int64_t mono_of(const struct segment *g0, struct timespec wall)
+{
+	int64_t d = ((int64_t)wall.tv_sec - g0->start_wall.tv_sec) * 1000000000ll +
+		    (wall.tv_nsec - g0->start_wall.tv_nsec);
+
+	return (int64_t)g0->start_ns + d;
+}
+
+/*
+ * Joined recordings read as one only when each continues the one before: the same host and
+ * boot (their clocks agree within 10 s), and its ticks after the previous one's. Anything else
+ * (`cat a.ftr b.ftr`, a file twice) is refused: mixing them gave wrong answers.
+ */
+static int check_segments(struct replay *r, char *err, size_t errlen)
+{
+	const struct segment *g0 = &r->segs[0];
+
+	for (size_t k = 1; k < r->nr_segs; k++) {
+		const struct segment *g = &r->segs[k], *p = &r->segs[k - 1];
+		int64_t skew = mono_of(g0, g->start_wall) - (int64_t)g->start_ns;
+		bool after = g->first_tick == p->first_tick || g->first_tick == r->nr_ticks ||
+			     r->ticks[g->first_tick].start_ns + 1000000 >=
+				     r->ticks[g->first_tick - 1].end_ns;
+
+		if (strcmp(g->host, g0->host) || skew > 10000000000ll || skew < -10000000000ll ||
+		    !after) {
+			snprintf(err, errlen,
+				 "it holds %zu recordings joined together (another one starts at byte "
+				 "%" PRIu64 "), and they do not continue one another (%s): files "
+				 "joined with cat? Read each one on its own",
+				 r->nr_segs, g->off,
+				 strcmp(g->host, g0->host) ? "other hosts"
+				 : !after		   ? "their times overlap"
+							   : "other boots");
+			return -EBADMSG;
+		}
+	}
+	if (r->nr_segs > 1)
+		warn(r, "%zu recordings joined one after the other (the parts of a rotated "
+			"recording?): read as one",
+		     r->nr_segs);
+	return 0;
 }
 
 static int open_common(struct replay *r, char *err, size_t errlen)
@@ -574,12 +716,15 @@ static int open_common(struct replay *r, char *err, size_t errlen)
 		return ret;
 	}
 	parse_header(r, &rd);
+	push_segment(r, &(struct segment){ .start_ns = r->info.start_ns,
+					   .start_wall = r->info.start_wall,
+					   .host = xstrdup(r->info.host) });
 	ret = scan(r, RECFMT_FILE_HEADER + need);
 	if (ret) {
 		snprintf(err, errlen, "%s", strerror(-ret));
 		return ret;
 	}
-	return 0;
+	return check_segments(r, err, errlen);
 }
 
 static int open_with(struct replay *r, struct replay **out, char *err, size_t errlen)
@@ -633,6 +778,8 @@ static void unbind(struct replay *r)
 	r->names = NULL;
 	r->nr_strs = r->nr_frames = r->nr_stacks = r->nr_threads = 0;
 	r->lost_frame = r->lost_stack = UINT32_MAX;
+	r->base = r->info.start_ns;
+	r->carry = false;
 	r->next_chunk = r->pos = 0;
 	r->m = NULL;
 }
@@ -662,6 +809,9 @@ void replay_free(struct replay *r)
 		free(r->warnings[i]);
 	free(r->chunks);
 	free(r->ticks);
+	for (size_t i = 0; i < r->nr_segs; i++)
+		free(r->segs[i].host);
+	free(r->segs);
 	ZSTD_freeDCtx(r->dctx);
 	recfmt_buf_fini(&r->in);
 	recfmt_buf_fini(&r->raw);
@@ -894,7 +1044,7 @@ static uint64_t rel_time(const struct replay *r, uint64_t v)
 {
 	uint64_t z = v - 1;
 
-	return v ? r->info.start_ns + (uint64_t)((int64_t)(z >> 1) ^ -(int64_t)(z & 1)) : 0;
+	return v ? r->base + (uint64_t)((int64_t)(z >> 1) ^ -(int64_t)(z & 1)) : 0;
 }
 
 static void apply_threads(struct replay *r, struct recfmt_rd *rd)
@@ -923,8 +1073,16 @@ static void apply_threads(struct replay *r, struct recfmt_rd *rd)
 		flags = recfmt_get_u(&t);
 		if (first + i < r->nr_threads)
 			continue;
+		idx = threads_find(th, (uint32_t)tid);
+		/* the next part of a rotated recording declares its live threads again: the
+		 * same threads, not new ones */
+		if (r->carry && idx != UINT32_MAX && threads_get(th, idx)->pid == pid) {
+			threads_see(th, (uint32_t)pid, (uint32_t)tid, comm, process, 0);
+			map_push(&r->threads, &r->nr_threads, &r->cap_threads, idx);
+			continue;
+		}
 		/* a new thread: a live one of the same tid has exited meanwhile */
-		if (threads_find(th, (uint32_t)tid) != UINT32_MAX)
+		if (idx != UINT32_MAX)
 			model_thread_exit(r->m, (uint32_t)tid);
 		idx = threads_see(th, (uint32_t)pid, (uint32_t)tid, comm, process, first_ns);
 		if (last_ns > first_ns)
@@ -1072,7 +1230,8 @@ static void apply_tick(struct replay *r, struct recfmt_rd *rd, bool skip)
 	uint64_t seq, start = 0, end = 0;
 
 	/* the tick's length first: values may say "all of it" */
-	tick_times(r, *rd, &seq, &start, &end);
+	tick_times(r->base, *rd, &seq, &start, &end);
+	r->carry = false;
 
 	while (recfmt_left(rd)) {
 		uint64_t id = recfmt_get_u(rd);
@@ -1084,7 +1243,7 @@ static void apply_tick(struct replay *r, struct recfmt_rd *rd, bool skip)
 		switch (id) {
 		case RECFMT_SEC_FIGURES:
 			t.seq = recfmt_get_u(&sec);
-			t.start_ns = r->info.start_ns + (uint64_t)recfmt_get_s(&sec);
+			t.start_ns = r->base + (uint64_t)recfmt_get_s(&sec);
 			t.end_ns = t.start_ns + recfmt_get_u(&sec);
 			if (sec.bad)
 				break;
@@ -1165,7 +1324,18 @@ static int step(struct replay *r, bool skip)
 		const uint8_t *payload;
 		struct recfmt_rd rd;
 		uint64_t need;
-		int ret = chunk_at(r, ic->off, &c, &payload, &need);
+		int ret;
+
+		if (ic->c.type == SEGMENT_MARK) {
+			/* another recording's tables and clock: its ids start over */
+			for (size_t k = 0; k < r->nr_segs; k++)
+				if (r->segs[k].off == ic->off)
+					r->base = r->segs[k].start_ns;
+			r->nr_strs = r->nr_frames = r->nr_stacks = r->nr_threads = 0;
+			r->carry = true;
+			continue;
+		}
+		ret = chunk_at(r, ic->off, &c, &payload, &need);
 
 		if (ret && ret != -EBADMSG && ret != -ENODATA)
 			return ret;

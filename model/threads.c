@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <string.h>
 
+#include "counts.h"
 #include "intern.h"
 #include "threads.h"
 #include "xalloc.h"
 
+#define GONE_NO_ENTRY UINT32_MAX /* an exit seen before any event of the thread */
 #define SLOT_EMPTY UINT32_MAX
 #define SLOT_DELETED (UINT32_MAX - 1)
 
@@ -12,6 +14,8 @@ struct threads {
 	struct thread *v;
 	size_t nr, cap;
 	struct intern *names;
+	/* recent exits (tid → index), this tick's and the last one's */
+	struct counts gone[2];
 	/* live tid → index: open addressing over indexes, with tombstones for exits */
 	uint32_t *slots;
 	size_t nslots, used;
@@ -27,6 +31,8 @@ struct threads *threads_new(void)
 	struct threads *t = xcalloc(1, sizeof(*t));
 
 	t->names = intern_new();
+	counts_init(&t->gone[0]);
+	counts_init(&t->gone[1]);
 	t->nslots = 1024;
 	t->slots = xmalloc(t->nslots * sizeof(*t->slots));
 	memset(t->slots, 0xff, t->nslots * sizeof(*t->slots));
@@ -38,6 +44,8 @@ void threads_free(struct threads *t)
 	if (!t)
 		return;
 	intern_free(t->names);
+	counts_fini(&t->gone[0]);
+	counts_fini(&t->gone[1]);
 	free(t->v);
 	free(t->slots);
 	free(t);
@@ -101,12 +109,32 @@ uint32_t threads_find(const struct threads *t, uint32_t tid)
 	return found ? t->slots[i] : UINT32_MAX;
 }
 
+/* A new entry (not in the live slots). */
+static uint32_t add(struct threads *t, uint32_t pid, uint32_t tid, const char *comm,
+		    const char *pcomm, uint64_t now_ns)
+{
+	struct thread *th;
+
+	t->v = xgrow(t->v, &t->cap, t->nr + 1, sizeof(*t->v));
+	th = &t->v[t->nr];
+	th->pid = pid;
+	th->tid = tid;
+	th->comm = intern_str(t->names, comm && *comm ? comm : "?");
+	th->process = intern_str(t->names, pcomm && *pcomm ? pcomm : (pid == tid ? th->comm : "?"));
+	th->first_ns = now_ns;
+	th->last_ns = now_ns;
+	th->exit_ns = 0;
+	th->exited = false;
+	return t->nr++;
+}
+
 uint32_t threads_see(struct threads *t, uint32_t pid, uint32_t tid, const char *comm,
 		     const char *pcomm, uint64_t now_ns)
 {
 	bool found;
 	size_t i = find_slot(t, tid, &found);
 	struct thread *th;
+	uint32_t idx;
 
 	if (found) {
 		th = &t->v[t->slots[i]];
@@ -127,33 +155,89 @@ uint32_t threads_see(struct threads *t, uint32_t pid, uint32_t tid, const char *
 		th->exited = true;
 		t->slots[i] = SLOT_DELETED;
 		i = find_slot(t, tid, &found);
+	} else {
+		/*
+		 * An event of a thread that just exited: it came late from another ring, or it
+		 * happened after the exit tracepoint (the kernel still runs the task's exit:
+		 * files, its address space). A pid comes back only after the pid space wraps:
+		 * within two ticks it is this thread.
+		 */
+		for (int g = 0; g < 2; g++) {
+			struct tick_count *c = counts_find(&t->gone[g], tid, 0);
+			uint32_t gi;
+
+			if (!c || (uint32_t)(c->count >> 32) != pid)
+				continue;
+			gi = (uint32_t)c->count;
+			if (gi == GONE_NO_ENTRY) {
+				/* its exit came first: the entry is made, already exited */
+				gi = add(t, pid, tid, comm, pcomm, now_ns);
+				t->v[gi].exited = true;
+				t->v[gi].exit_ns = now_ns ? now_ns : 1;
+				c->count = (uint64_t)pid << 32 | gi;
+			}
+			return gi;
+		}
 	}
-	t->v = xgrow(t->v, &t->cap, t->nr + 1, sizeof(*t->v));
-	th = &t->v[t->nr];
-	th->pid = pid;
-	th->tid = tid;
-	th->comm = intern_str(t->names, comm && *comm ? comm : "?");
-	th->process = intern_str(t->names, pcomm && *pcomm ? pcomm : (pid == tid ? th->comm : "?"));
-	th->first_ns = now_ns;
-	th->last_ns = now_ns;
-	th->exited = false;
+	idx = add(t, pid, tid, comm, pcomm, now_ns);
 	if (t->slots[i] == SLOT_EMPTY)
 		t->used++;
-	t->slots[i] = t->nr++;
+	t->slots[i] = idx;
 	if (t->used * 2 >= t->nslots)
 		rehash(t);
-	return t->nr - 1;
+	return idx;
 }
 
 void threads_exit(struct threads *t, uint32_t tid)
 {
+	threads_exit_at(t, tid, 0);
+}
+
+static void remember_gone(struct threads *t, uint32_t pid, uint32_t tid, uint32_t idx)
+{
+	struct tick_count *c = counts_find(&t->gone[0], tid, 0);
+	uint64_t v = (uint64_t)pid << 32 | idx;
+
+	if (c)
+		c->count = v;
+	else
+		counts_add(&t->gone[0], tid, 0, v);
+}
+
+void threads_exit_at(struct threads *t, uint32_t tid, uint64_t exit_ns)
+{
 	bool found;
 	size_t i = find_slot(t, tid, &found);
+	uint32_t idx;
 
 	if (!found)
 		return;
-	t->v[t->slots[i]].exited = true;
+	idx = t->slots[i];
+	t->v[idx].exited = true;
+	t->v[idx].exit_ns = exit_ns;
 	t->slots[i] = SLOT_DELETED;
+	if (exit_ns)
+		remember_gone(t, t->v[idx].pid, tid, idx);
+}
+
+void threads_gone(struct threads *t, uint32_t pid, uint32_t tid, uint64_t exit_ns)
+{
+	bool found;
+	size_t i = find_slot(t, tid, &found);
+
+	if (found && t->v[t->slots[i]].pid == pid)
+		threads_exit_at(t, tid, exit_ns ? exit_ns : 1);
+	else if (!found)
+		remember_gone(t, pid, tid, GONE_NO_ENTRY);
+}
+
+void threads_age(struct threads *t)
+{
+	struct counts old = t->gone[1];
+
+	t->gone[1] = t->gone[0];
+	t->gone[0] = old;
+	counts_clear(&t->gone[0]);
 }
 
 uint32_t threads_count(const struct threads *t)

@@ -16,6 +16,7 @@ struct thread {
 	const char *process; /* process name (the main thread's comm) */
 	uint64_t first_ns;   /* first seen (CLOCK_MONOTONIC), 0 if only seen in /proc */
 	uint64_t last_ns;    /* last seen */
+	uint64_t exit_ns;    /* when it exited, when a source said (0: unknown or live) */
 	bool exited;
 };
 
@@ -33,6 +34,17 @@ uint32_t threads_see(struct threads *t, uint32_t pid, uint32_t tid, const char *
 		     const char *pcomm, uint64_t now_ns);
 /* Marks the live thread tid as exited; a later threads_see() of tid creates a new entry. */
 void threads_exit(struct threads *t, uint32_t tid);
+/*
+ * The same, at exit_ns (a source's clock): an event of the same (pid, tid) that comes later,
+ * from another ring or from the kernel's own exit work after the exit tracepoint, still lands
+ * on this entry instead of making a thread that never exits. Kept for two threads_age() calls.
+ */
+void threads_exit_at(struct threads *t, uint32_t tid, uint64_t exit_ns);
+/* The thread (pid, tid) exited at exit_ns, whether or not an event named it yet: one that
+ * comes later (another ring drained after the exit) makes an entry that is exited already. */
+void threads_gone(struct threads *t, uint32_t pid, uint32_t tid, uint64_t exit_ns);
+/* Once per tick: exits older than the last two calls stop catching late events. */
+void threads_age(struct threads *t);
 /* Index of the live thread tid, or UINT32_MAX. */
 uint32_t threads_find(const struct threads *t, uint32_t tid);
 

@@ -388,7 +388,13 @@ int sched_acct_exit(struct sched_acct *a, struct model *m, const struct sched_ex
 	/* a brief thread's time went to [short-lived], but other probes may have named it (a
 	 * sample, a heap event): that thread is gone too, and a process's main thread gone means
 	 * its maps and memory entry can be forgotten */
-	model_thread_exit(m, r->tid);
+	/* at its time: a heap event or a sample of it that another ring brings later must not
+	 * make it live again */
+	model_thread_gone(m, r->pid, r->tid, r->time_ns);
+	/* the process is gone (its main thread exits last): so is its [short-lived] row, or a
+	 * host starting hundreds of processes a second keeps a live row for each */
+	if (r->tid == r->pid)
+		model_thread_exit_at(m, SCHED_ACCT_SHORT_TID(r->pid), r->time_ns);
 	return 0;
 }
 

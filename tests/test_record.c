@@ -270,6 +270,92 @@ static void test_record_rotates_into_complete_files(void **state)
 	assert_int_equal(files, 2);
 }
 
+/* The seconds a recording holds, rounded. */
+static size_t seconds_of(const char *file)
+{
+	struct runbin r;
+	const char *p;
+	size_t n;
+
+	RUNBIN(&r, (char *)flametop, "convert", (char *)file, "--format", "json");
+	assert_int_equal(r.status, 0);
+	p = strstr(r.out, "\"duration_s\": ");
+	assert_non_null(p);
+	n = (size_t)(strtod(p + 14, NULL) + 0.5);
+	runbin_free(&r);
+	return n;
+}
+
+/* cat a b > c */
+static void join_files(const char *a, const char *b, const char *out)
+{
+	char cmd[13000];
+
+	snprintf(cmd, sizeof(cmd), "cat '%s' '%s' > '%s'", a, b, out);
+	assert_int_equal(system(cmd), 0);
+}
+
+/*
+ * Rotation under process churn (a shell starting ls as fast as it can): each part holds about
+ * as long as the first (issue 13: each part repeated every table collected so far, so parts of
+ * 64K held one second each after 50 s, then less); the parts joined with cat read as one
+ * recording; a file joined with itself is refused (it gave 144 % CPU with status 0).
+ */
+static void test_record_rotated_parts_stay_full(void **state)
+{
+	struct runbin r;
+	char name[64];
+	size_t first = 0;
+	int parts = 0;
+	pid_t churn = fork();
+
+	if (churn == 0) {
+		execl("/bin/sh", "sh", "-c",
+		      "while :; do ls /usr/bin > /dev/null; done", NULL);
+		_exit(127);
+	}
+	RUNBIN(&r, (char *)flametop, "record", "-o", path("churn.ftr"), "--duration", "16",
+	       "--max-size", "64K");
+	kill(churn, SIGKILL);
+	waitpid(churn, NULL, 0);
+	assert_int_equal(r.status, 0);
+	runbin_free(&r);
+	while (parts < 64) {
+		snprintf(name, sizeof(name), parts ? "churn.ftr.%d" : "churn.ftr", parts);
+		if (access(path(name), F_OK))
+			break;
+		parts++;
+	}
+	/* every part but the last, which the end of the recording cuts */
+	for (int i = 0; i + 1 < parts; i++) {
+		size_t n;
+
+		snprintf(name, sizeof(name), i ? "churn.ftr.%d" : "churn.ftr", i);
+		n = seconds_of(path(name));
+		print_message("%s: %zu s\n", name, n);
+		if (!i)
+			first = n;
+		else if (n * 2 < first)
+			fail_msg("%s holds %zu s, the first part %zu s", name, n, first);
+	}
+	parts--;
+	assert_true(parts >= 2);
+
+	/* the first two parts joined read as one; a part joined with itself is refused */
+	join_files(path("churn.ftr"), path("churn.ftr.1"), path("joined.ftr"));
+	RUNBIN(&r, (char *)flametop, "convert", path("joined.ftr"), "--format", "folded");
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.err, "2 recordings joined one after the other"));
+	runbin_free(&r);
+	join_files(path("churn.ftr"), path("churn.ftr"), path("twice.ftr"));
+	RUNBIN(&r, (char *)flametop, "convert", path("twice.ftr"), "--format", "folded");
+	assert_int_equal(r.status, 2);
+	assert_true(one_line_error(&r));
+	assert_non_null(strstr(r.err, "joined together"));
+	assert_string_equal(r.out, "");
+	runbin_free(&r);
+}
+
 static void test_record_kill9_loses_at_most_a_second(void **state)
 {
 	struct runbin r;
@@ -462,6 +548,7 @@ int main(void)
 		cmocka_unit_test(test_record_snapshot_writes_pprof_and_speedscope),
 		cmocka_unit_test(test_record_creates_0600_and_never_replaces),
 		cmocka_unit_test(test_record_rotates_into_complete_files),
+		cmocka_unit_test(test_record_rotated_parts_stay_full),
 		cmocka_unit_test(test_record_kill9_loses_at_most_a_second),
 		cmocka_unit_test(test_record_sigint_ends_the_file_cleanly),
 		cmocka_unit_test(test_record_bad_input_exit_status),

@@ -682,6 +682,189 @@ static void test_replay_lost_tables_drop_entries(void **state)
 	free(f.p);
 }
 
+static uint8_t *join(const struct file *a, const struct file *b, size_t *len)
+{
+	uint8_t *p = malloc(a->len + b->len);
+
+	memcpy(p, a->p, a->len);
+	memcpy(p + a->len, b->p, b->len);
+	*len = a->len + b->len;
+	return p;
+}
+
+/*
+ * Files joined with cat (issue 13: `cat a b` put 36 % of samples on stacks of neither, `cat a a`
+ * showed a thread at 144 % CPU): the parts of a rotated recording, in order, read as one, each
+ * with its own tables, the threads that span them one thread; a file joined with itself
+ * (overlapping times) or with another host's recording is refused.
+ */
+static void joined_parts_read_as_one(const struct file *f0, const struct file *f1)
+{
+	struct record_info in;
+	struct record *rec;
+	struct replay *r;
+	struct model *b, *m;
+	struct window w;
+	struct file other;
+	uint32_t app = 0;
+	char err[256];
+	size_t len;
+	uint8_t *p = join(f0, f1, &len);
+	int fd = memfd_create("other", 0);
+
+	assert_int_equal(replay_open_mem(p, len, &r, err, sizeof(err)), 0);
+	assert_int_equal(replay_nr_ticks(r), 10);
+	assert_int_equal(replay_damage(r)->bad_chunks + replay_damage(r)->skipped_bytes, 0);
+	assert_non_null(strstr(replay_warning(r, 0), "2 recordings joined one after the other"));
+	b = replay_all(r);
+	window_init(&w);
+	window_sum(&w, b, 0);
+	assert_int_equal(w.samples, 5 * (40 * 5 + 7) + 5 * 7);
+	assert_int_equal(replay_damage(r)->dropped, 0);
+	for (uint32_t i = 0; i < threads_count(model_threads(b)); i++)
+		app += threads_get(model_threads(b), i)->tid == 42;
+	assert_int_equal(app, 1); /* one thread across both parts */
+	for (size_t i = 0; i < w.nr_counts; i++) {
+		uint32_t nr;
+		const uint32_t *fr = stacks_frames(model_stacks(b), w.counts[i].stack, &nr);
+		const struct thread *t = threads_get(model_threads(b), w.counts[i].thread);
+
+		/* every sample on the stack its thread had: worker-N on handler_N, app on
+		 * poll_once */
+		if (t->tid == 42)
+			assert_string_equal(stacks_frame(model_stacks(b), fr[nr - 1])->function,
+					    "poll_once");
+		else
+			assert_int_equal(atoi(strchr(stacks_frame(model_stacks(b),
+							       fr[nr - 1])->function, '_') + 1),
+					 t->tid - 900);
+	}
+	window_fini(&w);
+	model_free(b);
+	replay_free(r);
+	free(p);
+
+	/* a file joined with itself: the same times twice */
+	p = join(f0, f0, &len);
+	assert_int_equal(replay_open_mem(p, len, &r, err, sizeof(err)), -EBADMSG);
+	print_message("cat a a: %s\n", err);
+	assert_non_null(strstr(err, "joined together"));
+	assert_non_null(strstr(err, "overlap"));
+	free(p);
+
+	/* another host's recording after it */
+	info_init(&in);
+	in.host = "otherhost";
+	in.start_ns = START_NS + 20 * SEC;
+	assert_int_equal(model_new(&(struct model_opts){ .start_ns = in.start_ns }, &m), 0);
+	assert_int_equal(record_new(fd, &in, &rec), 0);
+	model_add_resolved(m, 7, 7, "x", "x", stack(m, 1, frame(m, "x", "x", NULL, NULL, 0,
+								    FRAME_USER, 0x401000)),
+			   1, in.start_ns + 1);
+	model_close_tick(m, in.start_ns + SEC);
+	assert_int_equal(record_tick(rec, m), 0);
+	record_free(rec);
+	model_free(m);
+	read_file(fd, &other);
+	close(fd);
+	p = join(f1, &other, &len);
+	assert_int_equal(replay_open_mem(p, len, &r, err, sizeof(err)), -EBADMSG);
+	assert_non_null(strstr(err, "other hosts"));
+	free(p);
+	free(other.p);
+}
+
+/*
+ * Rotation: each file carries only the tables its own ticks use (issue 13: every rotated file
+ * repeated every table collected so far, so 64K files held one second each after 50 s). 40
+ * threads with a stack each in the first five seconds, then one thread on one stack: the
+ * second part has that thread, that stack and its frames, and replays to the same counts.
+ */
+static void test_replay_rotated_part_has_only_its_tables(void **state)
+{
+	struct model_opts mo = { .start_ns = START_NS };
+	struct record_info in;
+	struct record *rec = NULL;
+	struct model *a, *b;
+	struct replay *r;
+	struct window w;
+	struct file f0, f1;
+	char err[256];
+	uint32_t keep, main_f;
+	int fd0 = memfd_create("part0", 0), fd1 = memfd_create("part1", 0);
+
+	assert_int_equal(model_new(&mo, &a), 0);
+	main_f = frame(a, "app", "main", NULL, "app.c", 1, FRAME_USER, 0x401000);
+	keep = stack(a, 3, main_f, frame(a, "app", "serve", NULL, "app.c", 2, FRAME_USER,
+					    0x401100),
+		     frame(a, "app", "poll_once", NULL, "app.c", 3, FRAME_USER, 0x401200));
+	info_init(&in);
+	assert_int_equal(record_new(fd0, &in, &rec), 0);
+	for (int i = 0; i < 10; i++) {
+		uint64_t t0 = START_NS + i * SEC;
+
+		if (i == 5) {
+			/* rotate, as cli/recording.c does: end the file, a new one for part 1 */
+			assert_int_equal(record_end(rec, &(struct record_end){ .next = "x.1" }), 0);
+			record_free(rec);
+			info_init(&in);
+			in.part = 1;
+			in.start_ns = t0;
+			assert_int_equal(record_new(fd1, &in, &rec), 0);
+		}
+		for (uint32_t t = 0; t < 40 && i < 5; t++) {
+			char name[32];
+			uint32_t fr, st;
+
+			snprintf(name, sizeof(name), "handler_%u", t);
+			fr = frame(a, "app", name, NULL, "app.c", 100 + t, FRAME_USER,
+				   0x402000 + 0x10 * t);
+			st = stack(a, 2, main_f, fr);
+			snprintf(name, sizeof(name), "worker-%u", t);
+			model_add_resolved(a, 900 + t, 900 + t, name, name, st, 5, t0 + 1);
+			if (i == 4)
+				model_thread_exit(a, 900 + t);
+		}
+		model_add_resolved(a, 42, 42, "app", "app", keep, 7, t0 + 2);
+		assert_int_equal(model_close_tick(a, t0 + SEC), 0);
+		assert_int_equal(record_tick(rec, a), 0);
+	}
+	assert_int_equal(record_end(rec, &(struct record_end){ .duration_s = 5 }), 0);
+	record_free(rec);
+	read_file(fd0, &f0);
+	read_file(fd1, &f1);
+	print_message("part 0: %zu bytes, part 1: %zu bytes\n", f0.len, f1.len);
+
+	assert_int_equal(replay_open_mem(f1.p, f1.len, &r, err, sizeof(err)), 0);
+	assert_int_equal(replay_nr_warnings(r), 0);
+	b = replay_all(r);
+	assert_int_equal(threads_count(model_threads(b)), 1);
+	assert_int_equal(stacks_count(model_stacks(b)), 1);
+	assert_int_equal(stacks_nr_frames(model_stacks(b)), 3);
+	window_init(&w);
+	window_sum(&w, b, 0);
+	assert_int_equal(w.samples, 5 * 7);
+	assert_int_equal(w.nr_counts, 1);
+	assert_string_equal(threads_get(model_threads(b), w.counts[0].thread)->comm, "app");
+	window_fini(&w);
+	model_free(b);
+	replay_free(r);
+
+	/* the first part is whole too: all 41 stacks */
+	assert_int_equal(replay_open_mem(f0.p, f0.len, &r, err, sizeof(err)), 0);
+	b = replay_all(r);
+	assert_int_equal(stacks_count(model_stacks(b)), 41);
+	assert_int_equal(model_nr_ticks(b), 5);
+	model_free(b);
+	replay_free(r);
+	joined_parts_read_as_one(&f0, &f1);
+	model_free(a);
+	free(f0.p);
+	free(f1.p);
+	close(fd0);
+	close(fd1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -693,6 +876,7 @@ int main(void)
 		cmocka_unit_test(test_replay_unknown_chunks_and_versions),
 		cmocka_unit_test(test_replay_junk),
 		cmocka_unit_test(test_replay_lost_tables_drop_entries),
+		cmocka_unit_test(test_replay_rotated_part_has_only_its_tables),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -472,6 +472,44 @@ static void test_sched_acct_strip(void **state)
 	assert_int_equal(sched_acct_strip(k, 5, 0x90000000, 0x90000400), 0);
 }
 
+/*
+ * Short processes (a shell loop running ls, hundreds a second): each is born and gone between
+ * two ticks, its time counts in its [short-lived] row, and when its main thread exits that row
+ * and the thread other probes named (a CPU sample) are gone too (issue 13: each kept a live
+ * thread for good, so the thread table and every rotated recording grew by hundreds a second).
+ */
+static void test_sched_acct_short_processes_leave_nothing_live(void **state)
+{
+	struct fixture *fx = *state;
+	const struct threads *th = model_threads(fx->m);
+	struct sched_exit_rec e;
+	uint32_t live = 0;
+
+	for (uint32_t pid = 5000; pid < 5100; pid++) {
+		/* a sample named it first */
+		model_note_thread(fx->m, pid, pid, "ls", "ls");
+		memset(&e, 0, sizeof(e));
+		e.type = SCHED_REC_EXIT;
+		e.pid = e.tid = pid;
+		e.born_ns = T0 + 10 * MS;
+		e.time_ns = e.born_ns + 3 * MS;
+		e.acc_ns[SCHED_RUNNING] = 3 * MS;
+		strncpy(e.comm, "ls", sizeof(e.comm));
+		strncpy(e.pcomm, "ls", sizeof(e.pcomm));
+		assert_int_equal(sched_acct_exit(fx->a, fx->m, &e, sizeof(e)), 0);
+		/* a sample of it that the CPU ring brings after the exit */
+		model_add_sample(fx->m, &(struct model_sample){ .time_ns = e.born_ns + 1 * MS,
+								 .pid = pid, .tid = pid,
+								 .comm = "ls", .pcomm = "ls" });
+	}
+	tick(fx, T0 + S, NULL, NULL, 0);
+	for (uint32_t i = 0; i < threads_count(th); i++)
+		live += !threads_get(th, i)->exited;
+	assert_int_equal(live, 0);
+	/* their time is still there, in their rows */
+	assert_int_equal(in_tick(fx, 0, SCHED_ACCT_SHORT_TID(5042), MODEL_STATE_RUNNING), 3 * MS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -487,6 +525,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sched_acct_open_blocks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sched_acct_min_block, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sched_acct_forgets, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sched_acct_short_processes_leave_nothing_live,
+						setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -65,9 +65,43 @@ static void test_threads_many_with_churn(void **state)
 	threads_free(t);
 }
 
+/* An event of a thread that just exited (late from another ring, or the kernel's exit work
+ * after the tracepoint) lands on the exited entry; another process's, or one two ticks later,
+ * is a new thread (issue 13: each short process left a thread that never exited). */
+static void test_threads_late_events_after_exit(void **state)
+{
+	struct threads *t = threads_new();
+	uint32_t a = threads_see(t, 10, 10, "ls", "ls", 1000);
+
+	threads_exit_at(t, 10, 2000);
+	assert_int_equal(threads_see(t, 10, 10, NULL, NULL, 1500), a);
+	assert_int_equal(threads_see(t, 10, 10, NULL, NULL, 0), a);
+	/* the kernel's exit work after the tracepoint */
+	assert_int_equal(threads_see(t, 10, 10, NULL, NULL, 2100), a);
+	assert_true(threads_get(t, a)->exited);
+	assert_int_equal(threads_find(t, 10), UINT32_MAX);
+	/* another process that got the pid */
+	assert_int_not_equal(threads_see(t, 11, 10, "x", "x", 1500), a);
+	threads_exit(t, 10);
+	/* after the exit: a new thread */
+	threads_exit_at(t, threads_get(t, a)->tid, 0);
+	threads_age(t);
+	threads_age(t);
+	assert_int_not_equal(threads_see(t, 10, 10, NULL, NULL, 1500), a);
+	/* an exit before any event named the thread: the event that comes after finds it gone */
+	threads_gone(t, 20, 21, 3000);
+	a = threads_see(t, 20, 21, "brief", "app", 2900);
+	assert_true(threads_get(t, a)->exited);
+	assert_string_equal(threads_get(t, a)->comm, "brief");
+	assert_int_equal(threads_see(t, 20, 21, NULL, NULL, 2950), a);
+	assert_int_equal(threads_find(t, 21), UINT32_MAX);
+	threads_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_threads_late_events_after_exit),
 		cmocka_unit_test(test_threads_names_and_process),
 		cmocka_unit_test(test_threads_exit_keeps_name_and_reuse_gets_new_index),
 		cmocka_unit_test(test_threads_many_with_churn),

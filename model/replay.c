@@ -534,6 +534,8 @@ static uint64_t segment_at(struct replay *r, uint64_t off)
 	    decode(r, &c, p, &rd))
 		return 0;
 	parse_segment(rd, &g);
+	if (!g.host)
+		g.host = xstrdup("");
 	push_segment(r, &g);
 	/* a new recording: its end says whether it ended, and where it continues */
 	r->info.ended = false;
@@ -611,14 +613,16 @@ static void info_strings(struct replay_info *in, const char **strs[NR_INFO_STRIN
 	strs[6] = &in->next;
 }
 
-/* The monotonic clock's time at a wall-clock time, by segment 0: for checking a segment's
- * header, whose clocks must agree with it (the same boot). */
-static int64_t mono_of(const struct segment *g0, struct timespec wall)
+/* How far a segment's clocks disagree with segment 0's, in seconds: its wall clock's distance
+ * from the first's against its monotonic clock's (0 on the same boot, give or take clock
+ * adjustments). In doubles: a hostile header may say anything. */
+static double skew_of(const struct segment *g0, const struct segment *g)
 {
-	int64_t d = ((int64_t)wall.tv_sec - g0->start_wall.tv_sec) * 1000000000ll +
-		    (wall.tv_nsec - g0->start_wall.tv_nsec);
+	double wall = (double)g->start_wall.tv_sec - (double)g0->start_wall.tv_sec +
+		      ((double)g->start_wall.tv_nsec - (double)g0->start_wall.tv_nsec) / 1e9;
+	double mono = ((double)g->start_ns - (double)g0->start_ns) / 1e9;
 
-	return (int64_t)g0->start_ns + d;
+	return wall - mono;
 }
 
 /*
@@ -632,13 +636,12 @@ static int check_segments(struct replay *r, char *err, size_t errlen)
 
 	for (size_t k = 1; k < r->nr_segs; k++) {
 		const struct segment *g = &r->segs[k], *p = &r->segs[k - 1];
-		int64_t skew = mono_of(g0, g->start_wall) - (int64_t)g->start_ns;
+		double skew = skew_of(g0, g);
 		bool after = g->first_tick == p->first_tick || g->first_tick == r->nr_ticks ||
 			     r->ticks[g->first_tick].start_ns + 1000000 >=
 				     r->ticks[g->first_tick - 1].end_ns;
 
-		if (strcmp(g->host, g0->host) || skew > 10000000000ll || skew < -10000000000ll ||
-		    !after) {
+		if (strcmp(g->host, g0->host) || skew > 10 || skew < -10 || !after) {
 			snprintf(err, errlen,
 				 "it holds %zu recordings joined together (another one starts at byte "
 				 "%" PRIu64 "), and they do not continue one another (%s): files "

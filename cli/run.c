@@ -288,6 +288,28 @@ static void close_tick(struct session *s)
 }
 
 /*
+ * The window starts once every probe is attached: what came in while they attached one after
+ * another (the BPF sampler first, the sched probe's /proc seeding last, ~1 s in all) is dropped,
+ * so the first tick has every source for all of its time, like the others.
+ */
+static void begin_window(struct session *s)
+{
+	drain(s);
+	s->start_ns = now_ns();
+	if (s->sched)
+		probe_sched_tick(s->sched, s->m, s->start_ns); /* its totals as of the start */
+	model_begin(s->m, s->start_ns);
+}
+
+/* The window's length: from its start to the end of the last tick. */
+static double window_seconds(const struct session *s)
+{
+	const struct tick *t = model_total(s->m);
+
+	return t->end_ns > model_start_ns(s->m) ? (t->end_ns - model_start_ns(s->m)) / 1e9 : 0;
+}
+
+/*
  * Heap growth (default) or leak mode. Growth that cannot start is a warning; leak mode was asked
  * for by name, so it failing is an error. Returns -1 (go on) or an exit status.
  */
@@ -574,10 +596,6 @@ static int session_start(struct session *s, const struct options *o, bool live)
 		warnings_each(&s->warn, to_stderr, NULL);
 	if (r >= 0)
 		return r;
-	/* memory growth counts from now (a launched command is read once it runs: before its
-	 * exec it is a copy of flametop) */
-	if (!o->argv)
-		read_memory(s);
 	s->drain_fd = timer_new(DRAIN_MS * 1000000ull);
 	s->tick_fd = timer_new(live ? (uint64_t)(o->delay_s * 1e9) : 1000000000ull);
 	if (s->drain_fd < 0 || s->tick_fd < 0) {
@@ -585,8 +603,12 @@ static int session_start(struct session *s, const struct options *o, bool live)
 		return EXIT_FAIL;
 	}
 
+	begin_window(s);
+	/* memory growth counts from now (a launched command is read once it runs: before its
+	 * exec it is a copy of flametop) */
+	if (!o->argv)
+		read_memory(s);
 	clock_gettime(CLOCK_REALTIME, &s->rs.start_wall);
-	s->start_ns = now_ns();
 	/* record runs until stopped unless given a --duration */
 	if (o->cmd != CMD_RECORD || o->duration_set)
 		s->deadline_ns = s->start_ns + (uint64_t)(o->duration_s * 1e9);
@@ -794,7 +816,7 @@ int run_snapshot(const struct options *o)
 	}
 	session_loop(&s);
 	close_tick(&s);
-	s.rs.duration_s = (now_ns() - s.start_ns) / 1e9;
+	s.rs.duration_s = window_seconds(&s);
 	stop_child(&s);
 
 	s.rs.metric = o->metric == METRIC_OFFCPU ? REPORT_OFFCPU
@@ -887,7 +909,7 @@ int run_record(const struct options *o)
 		close_tick(&s);
 		record(&s);
 	}
-	s.rs.duration_s = (now_ns() - s.start_ns) / 1e9;
+	s.rs.duration_s = window_seconds(&s);
 	stop_child(&s);
 	status = s.rec_failed ? EXIT_FAIL : EXIT_OK;
 	if (!s.rec_failed)
@@ -938,7 +960,7 @@ int run_live(const struct options *o)
 	/* what could not start: in the view's log, printed again after the terminal is restored */
 	warnings_each(&s.warn, to_tui, s.tui);
 	session_loop(&s);
-	s.rs.duration_s = (now_ns() - s.start_ns) / 1e9;
+	s.rs.duration_s = window_seconds(&s);
 	stop_child(&s);
 	tui_free(s.tui);
 	s.tui = NULL;

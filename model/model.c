@@ -198,6 +198,8 @@ void model_add_sample(struct model *m, const struct model_sample *s)
 	uint64_t w = s->weight ? s->weight : 1;
 	uint32_t thread, raw;
 
+	if (s->time_ns && s->time_ns < m->start_ns)
+		return; /* taken before the window began (model_begin()) */
 	note_pid(m, s->pid);
 	thread = threads_see(m->threads, s->pid, s->tid, s->comm, s->pcomm, s->time_ns);
 	raw = stacks_add_raw(m->stacks, s->pid, s->user, s->nr_user, s->kernel, s->nr_kernel,
@@ -635,6 +637,24 @@ int model_close_tick(struct model *m, uint64_t end_ns)
 	m->cur.start_ns = t->end_ns;
 	forget_exited(m);
 	threads_age(m->threads);
+	return 0;
+}
+
+int model_begin(struct model *m, uint64_t start_ns)
+{
+	if (m->len || m->next_seq)
+		return -EBUSY;
+	counts_clear(&m->pending);
+	counts_clear(&m->pending_resolved);
+	counts_clear(&m->pending_offcpu);
+	counts_clear(&m->pending_offcpu_resolved);
+	counts_clear(&m->pending_states);
+	growth_clear(&m->pending_heap);
+	growth_clear(&m->pending_heap_resolved);
+	growth_clear(&m->pending_allocs);
+	growth_clear(&m->pending_allocs_resolved);
+	memset(&m->cur, 0, sizeof(m->cur));
+	m->start_ns = m->cur.start_ns = m->total.start_ns = start_ns;
 	return 0;
 }
 

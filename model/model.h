@@ -217,6 +217,15 @@ void model_thread_gone(struct model *m, uint32_t pid, uint32_t tid, uint64_t exi
  */
 void model_add_tick(struct model *m, const struct tick *t);
 
+/*
+ * The window starts at start_ns: what the open tick collected so far is dropped (sources that
+ * attached one after another, each a little earlier than the last was ready), and samples taken
+ * before start_ns are not counted later either. Then every tick has every source for all of its
+ * time: samples never exceed what the frequency allows over the window, and a thread's states
+ * never add up to more than it. Only before the first close: -EBUSY after.
+ */
+int model_begin(struct model *m, uint64_t start_ns);
+
 /* Closes the current tick at end_ns: symbolizes new stacks and appends it to the history. */
 int model_close_tick(struct model *m, uint64_t end_ns);
 

@@ -694,7 +694,8 @@ bool probe_sched_behind(const struct probe_sched *p)
 	return p->budget.spent;
 }
 
-/* A consistent copy of tid's entry (see struct sched_thread): false when it is gone. */
+/* A consistent copy of tid's entry (see struct sched_thread): false when it is gone, or kept
+ * changing while it was copied. */
 static bool reread(int fd, __u32 tid, struct sched_thread *t)
 {
 	for (int i = 0; i < READ_TRIES; i++) {
@@ -703,7 +704,9 @@ static bool reread(int fd, __u32 tid, struct sched_thread *t)
 		if (!(t->seq & 1) && t->seq == t->seq_end)
 			return true;
 	}
-	return true; /* busy thread: take the last copy, totals only ever grow */
+	/* Busy: its time goes to the next pass. A torn copy may count an interval twice (acc_ns
+	 * grown, since_ns not yet moved), which no later pass would take back. */
+	return false;
 }
 
 static void account(struct probe_sched *p, struct model *m, __u32 tid, struct sched_thread *t)
@@ -712,8 +715,10 @@ static void account(struct probe_sched *p, struct model *m, __u32 tid, struct sc
 	size_t size = sizeof(slot);
 
 	if ((t->seq & 1 || t->seq != t->seq_end) &&
-	    !reread(bpf_map__fd(p->skel->maps.threads), tid, t))
+	    !reread(bpf_map__fd(p->skel->maps.threads), tid, t)) {
+		sched_acct_busy(p->acct, tid, t->born_ns);
 		return;
+	}
 	p->nr_threads++;
 	if (sched_acct_thread(p->acct, m, tid, t) &&
 	    !bpf_map_lookup_elem(bpf_map__fd(p->skel->maps.stacks), &tid, &slot))
@@ -818,4 +823,5 @@ void probe_sched_counters(const struct probe_sched *p, struct probe_sched_counte
 	out->ustack_miss = p->ustack_miss;
 	out->threads = p->nr_threads;
 	out->max_threads = p->max_threads;
+	out->clipped_ns = sched_acct_clipped_ns(p->acct);
 }

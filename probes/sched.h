@@ -52,6 +52,8 @@ struct probe_sched_counters {
 	uint64_t ustack_miss;  /* blocks that named a copy user space did not have (FP walk) */
 	uint64_t threads;      /* entries in the "threads" map at the last tick */
 	uint64_t max_threads;  /* its bound */
+	uint64_t clipped_ns;   /* time dropped because a thread's totals grew by more than the
+				  time between two ticks (see sched_acct_clipped_ns()) */
 };
 
 /*

@@ -25,8 +25,9 @@
  * Per-thread state, the value of the hash map "threads" (key: tid). BPF closes an interval on
  * every transition (acc_ns); the open one is [since_ns, now). User space reads the map once per
  * tick and takes deltas of acc_ns + the open interval, so time is exact per tick even for a
- * thread that stays in one state for minutes. seq is odd while BPF updates the entry, seq_end is
- * set to seq when it is done: a copy with seq == seq_end and seq even is consistent.
+ * thread that stays in one state for minutes. BPF makes seq_end unequal to seq before it updates
+ * the entry and equal again (both grown by 2) after: a copy with seq == seq_end, read front to
+ * back, is consistent.
  */
 struct sched_thread {
 	__u64 seq;

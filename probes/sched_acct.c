@@ -37,6 +37,7 @@ struct item {
 	union {
 		struct {
 			uint64_t reported[SCHED_NR_STATES]; /* totals already reported */
+			uint64_t last_now; /* the pass that reported them (0: none yet) */
 		} th;
 		struct {
 			uint64_t flushed; /* ns of the block already reported */
@@ -54,6 +55,7 @@ struct sched_acct {
 	uint32_t free_head;	    /* index + 1 */
 	uint32_t *heads;	    /* nbuckets, index + 1 */
 	size_t nbuckets, count[3];  /* count[kind] */
+	uint64_t clipped_ns;	    /* time that did not fit between two passes (see report()) */
 };
 
 static uint32_t hash(uint8_t kind, uint32_t tid, uint64_t key2)
@@ -255,6 +257,38 @@ void sched_acct_begin(struct sched_acct *a, uint64_t now)
 	a->pass++;
 }
 
+/*
+ * Reports the growth of a thread's totals since what was reported, up to `now`. A thread cannot
+ * spend more time than passed: when the growth since its last pass is more than the time
+ * between the two (two CPUs updating one entry at once — seen for threads whose switch-outs
+ * never reach the tracepoint — count an interval twice), it is scaled down to fit, in the same
+ * shares, and the excess is counted (clipped_ns), never reported later.
+ */
+static void report(struct sched_acct *a, struct model *m, struct item *it, uint32_t tid,
+		   const char *comm, const __u64 totals[SCHED_NR_STATES], uint64_t now)
+{
+	uint64_t d[SCHED_NR_STATES], sum = 0, room;
+
+	for (int s = 0; s < SCHED_NR_STATES; s++) {
+		d[s] = totals[s] > it->th.reported[s] ? totals[s] - it->th.reported[s] : 0;
+		sum += d[s];
+		if (d[s])
+			it->th.reported[s] = totals[s];
+	}
+	room = it->th.last_now && now > it->th.last_now ? now - it->th.last_now : 0;
+	if (it->th.last_now && sum > room) {
+		a->clipped_ns += sum - room;
+		for (int s = 0; s < SCHED_NR_STATES; s++)
+			d[s] = (uint64_t)((unsigned __int128)d[s] * room / sum);
+	}
+	if (now > it->th.last_now)
+		it->th.last_now = now;
+	for (int s = 0; s < SCHED_NR_STATES; s++)
+		if (d[s])
+			model_add_state(m, it->pid, tid, comm, *it->pcomm ? it->pcomm : NULL,
+					(enum model_state)s, d[s]);
+}
+
 bool sched_acct_thread(struct sched_acct *a, struct model *m, uint32_t tid,
 		       const struct sched_thread *t)
 {
@@ -269,13 +303,7 @@ bool sched_acct_thread(struct sched_acct *a, struct model *m, uint32_t tid,
 	copy_comm(it->comm, t->comm);
 	copy_comm(it->pcomm, t->pcomm);
 	sched_thread_totals(t, a->now, totals);
-	for (int s = 0; s < SCHED_NR_STATES; s++) {
-		if (totals[s] <= it->th.reported[s])
-			continue;
-		model_add_state(m, t->pid, tid, it->comm, *it->pcomm ? it->pcomm : NULL,
-				(enum model_state)s, totals[s] - it->th.reported[s]);
-		it->th.reported[s] = totals[s];
-	}
+	report(a, m, it, tid, it->comm, totals, a->now);
 
 	if (!sched_state_blocked(t->state) || a->now <= t->since_ns ||
 	    a->now - t->since_ns < a->o.min_block_ns)
@@ -285,6 +313,14 @@ bool sched_acct_thread(struct sched_acct *a, struct model *m, uint32_t tid,
 		return true;
 	flush_block(a, m, b, a->now - t->since_ns);
 	return false;
+}
+
+void sched_acct_busy(struct sched_acct *a, uint32_t tid, uint64_t born_ns)
+{
+	struct item *it = find(a, KIND_THREAD, tid, born_ns);
+
+	if (it)
+		it->last_pass = a->pass;
 }
 
 bool sched_acct_open_block(struct sched_acct *a, struct model *m, uint32_t tid,
@@ -357,34 +393,33 @@ int sched_acct_block(struct sched_acct *a, struct model *m, const struct sched_b
 int sched_acct_exit(struct sched_acct *a, struct model *m, const struct sched_exit_rec *r,
 		    size_t size)
 {
-	static const uint64_t zero[SCHED_NR_STATES];
 	char comm[SCHED_COMM_LEN + 1], pcomm[SCHED_COMM_LEN + 1];
-	const uint64_t *reported = zero;
 	struct item *it;
-
 	uint32_t tid;
 	bool brief;
 
 	if (size < sizeof(*r) || r->type != SCHED_REC_EXIT)
 		return -EINVAL;
 	it = find(a, KIND_THREAD, r->tid, r->born_ns);
-	if (it)
-		reported = it->th.reported;
 	copy_comm(comm, r->comm);
 	copy_comm(pcomm, r->pcomm);
-	/* Born and gone between two passes, within SCHED_ACCT_SHORT_NS: counted in the
-	 * process's one [short-lived] row, so a program that makes a thousand threads a
-	 * second does not make the model a thousand rows a second. */
-	brief = !it && r->time_ns >= r->born_ns && r->time_ns - r->born_ns < SCHED_ACCT_SHORT_NS;
-	tid = brief ? SCHED_ACCT_SHORT_TID(r->pid) : r->tid;
-	for (int s = 0; s < SCHED_NR_STATES; s++)
-		if (r->acc_ns[s] > reported[s])
-			model_add_state(m, r->pid, tid,
-					brief ? "[short-lived]" : *comm ? comm : NULL,
-					*pcomm ? pcomm : NULL, (enum model_state)s,
-					r->acc_ns[s] - reported[s]);
-	if (it)
+	if (it) {
+		/* what happened since its last pass */
+		report(a, m, it, r->tid, *comm ? comm : NULL, r->acc_ns, r->time_ns);
 		remove_item(a, it);
+	} else {
+		/* Born and gone between two passes, within SCHED_ACCT_SHORT_NS: counted in the
+		 * process's one [short-lived] row, so a program that makes a thousand threads a
+		 * second does not make the model a thousand rows a second. */
+		brief = r->time_ns >= r->born_ns && r->time_ns - r->born_ns < SCHED_ACCT_SHORT_NS;
+		tid = brief ? SCHED_ACCT_SHORT_TID(r->pid) : r->tid;
+		for (int s = 0; s < SCHED_NR_STATES; s++)
+			if (r->acc_ns[s])
+				model_add_state(m, r->pid, tid,
+						brief ? "[short-lived]" : *comm ? comm : NULL,
+						*pcomm ? pcomm : NULL, (enum model_state)s,
+						r->acc_ns[s]);
+	}
 	/* a brief thread's time went to [short-lived], but other probes may have named it (a
 	 * sample, a heap event): that thread is gone too, and a process's main thread gone means
 	 * its maps and memory entry can be forgotten */
@@ -396,6 +431,11 @@ int sched_acct_exit(struct sched_acct *a, struct model *m, const struct sched_ex
 	if (r->tid == r->pid)
 		model_thread_exit_at(m, SCHED_ACCT_SHORT_TID(r->pid), r->time_ns);
 	return 0;
+}
+
+uint64_t sched_acct_clipped_ns(const struct sched_acct *a)
+{
+	return a->clipped_ns;
 }
 
 size_t sched_acct_nr_threads(const struct sched_acct *a)

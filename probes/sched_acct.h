@@ -51,6 +51,9 @@ void sched_acct_begin(struct sched_acct *a, uint64_t now);
  * sched_acct_open_block(). */
 bool sched_acct_thread(struct sched_acct *a, struct model *m, uint32_t tid,
 		       const struct sched_thread *t);
+/* An entry that was being updated each time it was copied: its time goes to the next pass, and it
+ * is not forgotten meanwhile (forgetting would report its whole life again). */
+void sched_acct_busy(struct sched_acct *a, uint32_t tid, uint64_t born_ns);
 /* The slot of a thread for which sched_acct_thread() returned true (ignored when it belongs to
  * another block). Returns true when it was used. */
 bool sched_acct_open_block(struct sched_acct *a, struct model *m, uint32_t tid,
@@ -73,6 +76,10 @@ int sched_acct_exit(struct sched_acct *a, struct model *m, const struct sched_ex
 /* Drops kernel frames up to and including the one in [lo, hi), if one of the first few is.
  * Returns the index of the first frame kept. */
 uint32_t sched_acct_strip(const uint64_t *kernel, uint32_t nr, uint64_t lo, uint64_t hi);
+
+/* Time a thread's totals grew by beyond the time between two passes (two CPUs counting one
+ * interval), dropped so that no thread spends more than the time there was. */
+uint64_t sched_acct_clipped_ns(const struct sched_acct *a);
 
 /* Threads and open blocks currently remembered (memory stays flat: tests and the benchmark). */
 size_t sched_acct_nr_threads(const struct sched_acct *a);

@@ -122,11 +122,22 @@ static void header(FILE *f, const struct report *r)
 		", \"dwarf_us_per_sample\": %.2f},\n",
 		s->unwind_dwarf, s->unwind_fp,
 		s->unwind_dwarf ? s->unwind_ns / 1e3 / s->unwind_dwarf : 0.0);
+	/* each probe's losses on their own: CPU samples are not sched records or heap events */
 	fprintf(f,
 		"  \"lost\": {\"total\": %" PRIu64 ", \"ringbuf\": %" PRIu64 ", \"map_full\": %" PRIu64
 		", \"no_stack\": %" PRIu64 "},\n",
-		report_lost(r), r->w.lost[MODEL_LOST_RINGBUF], r->w.lost[MODEL_LOST_MAP_FULL],
-		r->w.lost[MODEL_LOST_NO_STACK]);
+		report_lost(r, MODEL_LOST_CPU), r->w.lost[MODEL_LOST_RINGBUF],
+		r->w.lost[MODEL_LOST_MAP_FULL], r->w.lost[MODEL_LOST_NO_STACK]);
+	fprintf(f,
+		"  \"sched_lost\": {\"total\": %" PRIu64 ", \"ringbuf\": %" PRIu64
+		", \"map_full\": %" PRIu64 ", \"no_stack\": %" PRIu64 "},\n",
+		report_lost(r, MODEL_LOST_SCHED), r->w.lost[MODEL_LOST_SCHED_RINGBUF],
+		r->w.lost[MODEL_LOST_SCHED_MAP_FULL], r->w.lost[MODEL_LOST_SCHED_NO_STACK]);
+	fprintf(f,
+		"  \"heap_lost\": {\"total\": %" PRIu64 ", \"ringbuf\": %" PRIu64
+		", \"map_full\": %" PRIu64 "},\n",
+		report_lost(r, MODEL_LOST_HEAP), r->w.lost[MODEL_LOST_HEAP_RINGBUF],
+		r->w.lost[MODEL_LOST_HEAP_MAP_FULL]);
 }
 
 static void threads(FILE *f, const struct report *r)

@@ -29,7 +29,8 @@ static void header(FILE *f, const struct report *r)
 	const struct report_session *s = r->session;
 	char when[64], buf[4096];
 	struct tm tm;
-	uint64_t lost = report_lost(r);
+	uint64_t lost = report_lost(r, MODEL_LOST_CPU);
+	uint64_t sched_lost = report_lost(r, MODEL_LOST_SCHED);
 	struct quality q;
 
 	localtime_r(&s->start_wall.tv_sec, &tm);
@@ -58,9 +59,16 @@ static void header(FILE *f, const struct report *r)
 	report_cmd_end(s, buf, sizeof(buf));
 	if (*buf)
 		fprintf(f, "command   %s\n", buf);
-	if (s->sched_mode)
-		fprintf(f, "states    thread states and off-CPU stacks from sched (%s)\n",
-			s->sched_mode);
+	if (s->sched_mode) {
+		fprintf(f, "states    thread states and off-CPU stacks from sched (%s)", s->sched_mode);
+		if (sched_lost)
+			fprintf(f, ", lost %" PRIu64 " (ring full %" PRIu64 ", map full %" PRIu64
+				   ", blocks without stacks %" PRIu64 ")",
+				sched_lost, r->w.lost[MODEL_LOST_SCHED_RINGBUF],
+				r->w.lost[MODEL_LOST_SCHED_MAP_FULL],
+				r->w.lost[MODEL_LOST_SCHED_NO_STACK]);
+		fputc('\n', f);
+	}
 	else if (s->sched_error[0])
 		fprintf(f, "states    none: %s\n", s->sched_error);
 }
@@ -254,6 +262,11 @@ static void heap(FILE *f, const struct report *r)
 			   "in all, the net change is each process's RSS above), leaf first\n",
 			model_heap_mode_name(hi->mode), a, b);
 	}
+	if ((exact || n) && report_lost(r, MODEL_LOST_HEAP))
+		fprintf(f, "  (heap events lost: %" PRIu64 ", ring full %" PRIu64 ", map full %" PRIu64
+			   "; the figures are low by them)\n",
+			report_lost(r, MODEL_LOST_HEAP), r->w.lost[MODEL_LOST_HEAP_RINGBUF],
+			r->w.lost[MODEL_LOST_HEAP_MAP_FULL]);
 	for (size_t i = 0; i < n && i < TOP_BLOCKS && v[i].bytes > 0; i++) {
 		const struct thread *t = threads_get(th, v[i].thread);
 		uint32_t nr;

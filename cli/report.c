@@ -261,13 +261,9 @@ void report_cmd_end(const struct report_session *s, char *buf, size_t len)
 			 strsignal(WTERMSIG(s->cmd_status)));
 }
 
-uint64_t report_lost(const struct report *r)
+uint64_t report_lost(const struct report *r, enum model_lost_probe probe)
 {
-	uint64_t n = 0;
-
-	for (int k = 0; k < MODEL_LOST_NR; k++)
-		n += r->w.lost[k];
-	return n;
+	return model_lost_of(r->w.lost, probe);
 }
 
 uint64_t report_window_ns(const struct report *r)

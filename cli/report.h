@@ -108,7 +108,8 @@ double report_cpu_percent(const struct report *r, uint64_t samples);
 void report_target(const struct report_session *s, char *buf, size_t len);
 /* How the command ended: "exited with status 0", "killed by signal 9", ... ("" if none). */
 void report_cmd_end(const struct report_session *s, char *buf, size_t len);
-uint64_t report_lost(const struct report *r);
+/* Events of one probe lost in the window (CPU samples, sched records, heap events). */
+uint64_t report_lost(const struct report *r, enum model_lost_probe probe);
 /* Length of the window in ns: the denominator of state percentages. */
 uint64_t report_window_ns(const struct report *r);
 /* Time of a thread in a state as a percentage of the window. */

@@ -430,6 +430,21 @@ void model_add_tick(struct model *m, const struct tick *t)
 	add_heap_info(&m->cur.heap_info, &t->heap_info);
 }
 
+uint64_t model_lost_of(const uint64_t *lost, enum model_lost_probe probe)
+{
+	switch (probe) {
+	case MODEL_LOST_CPU:
+		return lost[MODEL_LOST_RINGBUF] + lost[MODEL_LOST_MAP_FULL] +
+		       lost[MODEL_LOST_NO_STACK];
+	case MODEL_LOST_SCHED:
+		return lost[MODEL_LOST_SCHED_RINGBUF] + lost[MODEL_LOST_SCHED_MAP_FULL] +
+		       lost[MODEL_LOST_SCHED_NO_STACK];
+	case MODEL_LOST_HEAP:
+		return lost[MODEL_LOST_HEAP_RINGBUF] + lost[MODEL_LOST_HEAP_MAP_FULL];
+	}
+	return 0;
+}
+
 void model_add_lost(struct model *m, enum model_lost kind, uint64_t n)
 {
 	if (kind < MODEL_LOST_NR)

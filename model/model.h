@@ -38,13 +38,35 @@ struct model_sample {
 #define MODEL_SAMPLE_TRUNCATED (1u << 2)     /* the walk stopped before the thread's root */
 #define MODEL_SAMPLE_KERNEL_THREAD (1u << 3) /* a kernel thread: there is no user stack */
 
-/* Events lost before they reached the model, counted per tick and reported. */
+/*
+ * Events lost before they reached the model, counted per tick and reported per probe: CPU
+ * samples are not the sched probe's records nor the heap probe's events. (The first three are
+ * the CPU sampler's; recordings before format 1.2 had every probe's losses in them.)
+ */
 enum model_lost {
+	/* on-CPU samples (probes/cpu, probes/perf) */
 	MODEL_LOST_RINGBUF,  /* the kernel→user ring was full */
-	MODEL_LOST_MAP_FULL, /* a BPF map was full */
+	MODEL_LOST_MAP_FULL, /* a BPF map was full (a followed child not added) */
 	MODEL_LOST_NO_STACK, /* sampled, but neither stack could be captured (still counted) */
+	/* thread states and blocks (probes/sched) */
+	MODEL_LOST_SCHED_RINGBUF,  /* block or exit records dropped: the ring was full */
+	MODEL_LOST_SCHED_MAP_FULL, /* threads, stacks or targets map full */
+	MODEL_LOST_SCHED_NO_STACK, /* long blocks sent without their stacks */
+	/* heap growth and leak mode (probes/heap) */
+	MODEL_LOST_HEAP_RINGBUF,  /* events dropped: the ring was full */
+	MODEL_LOST_HEAP_MAP_FULL, /* a BPF map was full */
 	MODEL_LOST_NR,
 };
+
+/* Which probe a loss belongs to. */
+enum model_lost_probe {
+	MODEL_LOST_CPU,
+	MODEL_LOST_SCHED,
+	MODEL_LOST_HEAP,
+};
+
+/* The losses of one probe among lost[MODEL_LOST_NR]. */
+uint64_t model_lost_of(const uint64_t *lost, enum model_lost_probe probe);
 
 /* Where a thread's time goes (probes/sched). The blocked states are also off-CPU reasons. */
 enum model_state {

@@ -182,7 +182,7 @@ static int on_record(void *ctx, void *data, size_t size)
 	}
 	return p->stop ? -EAGAIN : 0;
 bad:
-	model_add_lost(p->m, MODEL_LOST_RINGBUF, 1);
+	model_add_lost(p->m, MODEL_LOST_HEAP_RINGBUF, 1);
 	return 0;
 }
 
@@ -435,10 +435,11 @@ void probe_heap_tick(struct probe_heap *p, struct model *m, uint64_t now)
 		    (c.pending_full - p->reported.pending_full) +
 		    (c.mms_full - p->reported.mms_full);
 	if (c.ringbuf_lost > p->reported.ringbuf_lost)
-		model_add_lost(m, MODEL_LOST_RINGBUF, c.ringbuf_lost - p->reported.ringbuf_lost);
+		model_add_lost(m, MODEL_LOST_HEAP_RINGBUF,
+			       c.ringbuf_lost - p->reported.ringbuf_lost);
 	if (c.pending_full + c.mms_full + c.targets_full >
 	    p->reported.pending_full + p->reported.mms_full + p->reported.targets_full)
-		model_add_lost(m, MODEL_LOST_MAP_FULL,
+		model_add_lost(m, MODEL_LOST_HEAP_MAP_FULL,
 			       c.pending_full + c.mms_full + c.targets_full -
 				       p->reported.pending_full - p->reported.mms_full -
 				       p->reported.targets_full);

@@ -512,7 +512,7 @@ static int on_record(void *ctx, void *data, size_t size)
 		e = on_ustack(p, data, size);
 	}
 	if (e)
-		model_add_lost(p->m, MODEL_LOST_RINGBUF, 1); /* a bug, but not a silent one */
+		model_add_lost(p->m, MODEL_LOST_SCHED_RINGBUF, 1); /* a bug, but not a silent one */
 	else
 		p->consumed++;
 	return probe_budget_over(&p->budget) ? -EAGAIN : 0;
@@ -666,13 +666,14 @@ static void report_lost(struct probe_sched *p, struct model *m)
 
 	read_counters(p, &now);
 	if (now.ringbuf_lost > was->ringbuf_lost)
-		model_add_lost(m, MODEL_LOST_RINGBUF, now.ringbuf_lost - was->ringbuf_lost);
+		model_add_lost(m, MODEL_LOST_SCHED_RINGBUF,
+			       now.ringbuf_lost - was->ringbuf_lost);
 	full = now.threads_full + now.stacks_full + now.targets_full;
 	was_full = was->threads_full + was->stacks_full + was->targets_full;
 	if (full > was_full)
-		model_add_lost(m, MODEL_LOST_MAP_FULL, full - was_full);
+		model_add_lost(m, MODEL_LOST_SCHED_MAP_FULL, full - was_full);
 	if (now.no_stack > was->no_stack)
-		model_add_lost(m, MODEL_LOST_NO_STACK, now.no_stack - was->no_stack);
+		model_add_lost(m, MODEL_LOST_SCHED_NO_STACK, now.no_stack - was->no_stack);
 	*was = now;
 }
 

@@ -44,6 +44,9 @@ static int setup(void **state)
 	sample(fx->m, 100, 101, "worker \"1\"", "app", hot, 3, 15);
 	sample(fx->m, 100, 101, "worker \"1\"", "app", cold, 3, 25);
 	model_add_lost(fx->m, MODEL_LOST_RINGBUF, 4);
+	/* other probes' losses are theirs: not CPU samples lost */
+	model_add_lost(fx->m, MODEL_LOST_SCHED_RINGBUF, 7);
+	model_add_lost(fx->m, MODEL_LOST_HEAP_RINGBUF, 900);
 	model_close_tick(fx->m, model_start_ns(fx->m) + 1000000000ull);
 	snprintf(fx->s.host, sizeof(fx->s.host), "testhost");
 	snprintf(fx->s.kernel, sizeof(fx->s.kernel), "6.18.0");
@@ -102,6 +105,8 @@ static void test_out_json_is_valid_and_has_the_schema_fields(void **state)
 		"t, s = d['threads'], d['stacks']\n"
 		"assert d['schema_version'] == 1 and d['samples'] == 100\n"
 		"assert d['lost']['ringbuf'] == 4 and d['lost']['total'] == 4\n"
+		"assert d['sched_lost']['ringbuf'] == 7 and d['sched_lost']['total'] == 7\n"
+		"assert d['heap_lost']['ringbuf'] == 900 and d['heap_lost']['total'] == 900\n"
 		"assert d['host'] == 'testhost' and d['freq_hz'] == 100 and d['cpus'] == 2\n"
 		"assert d['target']['exit_status'] == 3\n"
 		"assert d['target']['command'] == ['./app', '--fast']\n"

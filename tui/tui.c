@@ -276,7 +276,7 @@ static void draw_header(struct tui *t)
 	time_t now = t->term ? time(NULL) : 0;
 	struct tm tm;
 	struct quality q;
-	uint64_t lost = 0;
+	uint64_t lost, sched_lost, heap_lost;
 	int x, rx, n;
 
 	if (t->term)
@@ -331,10 +331,20 @@ static void draw_header(struct tui *t)
 				 w->samples / t->ctx.win_secs);
 		else
 			snprintf(segs[1].value, sizeof(segs[1].value), "-");
-		for (int k = 0; k < MODEL_LOST_NR; k++)
-			lost += w->lost[k];
-		snprintf(segs[2].value, sizeof(segs[2].value), "%llu", (unsigned long long)lost);
-		if (lost)
+		/* CPU samples lost, then the other probes' losses when there are any */
+		lost = model_lost_of(w->lost, MODEL_LOST_CPU);
+		n = snprintf(segs[2].value, sizeof(segs[2].value), "%llu", (unsigned long long)lost);
+		sched_lost = model_lost_of(w->lost, MODEL_LOST_SCHED);
+		heap_lost = model_lost_of(w->lost, MODEL_LOST_HEAP);
+		if (sched_lost && heap_lost)
+			snprintf(segs[2].value + n, sizeof(segs[2].value) - (size_t)n,
+				 " (sched %llu, heap %llu)", (unsigned long long)sched_lost,
+				 (unsigned long long)heap_lost);
+		else if (sched_lost || heap_lost)
+			snprintf(segs[2].value + n, sizeof(segs[2].value) - (size_t)n, " (%s %llu)",
+				 sched_lost ? "sched" : "heap",
+				 (unsigned long long)(sched_lost ? sched_lost : heap_lost));
+		if (lost || sched_lost || heap_lost)
 			segs[2].role = CANVAS_WARNING;
 		/* Unwind quality, so the profile can be judged: stacks reaching their thread's
 		 * root, and stacks the unwinder cut short. */

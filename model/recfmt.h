@@ -16,7 +16,8 @@
 #define RECFMT_MAGIC_LEN 8
 #define RECFMT_FILE_HEADER 16
 #define RECFMT_MAJOR 1 /* a reader refuses another major version */
-#define RECFMT_MINOR 1 /* additions old readers skip: new chunk types, sections, fields (1: heap) */
+#define RECFMT_MINOR 2 /* additions old readers skip: new chunk types, sections, fields (1: heap,
+			 2: losses per probe) */
 
 /* Then chunks: a 20-byte header, then `stored` bytes of payload. */
 #define RECFMT_SYNC "FTCK"

@@ -67,8 +67,9 @@ static void chain4_complete_with(const char *source, const char *stack_size)
 	struct runbin r;
 	uint64_t all, full;
 
+	/* 499 Hz: enough samples even when other work leaves chain4 a tenth of a CPU */
 	runbin_run(&r, (char *[]){ (char *)flametop, "snapshot", "--format", "folded", "--duration",
-				   "4", "--source", (char *)source, "--stack-size",
+				   "4", "-F", "499", "--source", (char *)source, "--stack-size",
 				   (char *)stack_size, "--", workload("chain4"), "4", NULL });
 	if (r.status)
 		fail_msg("status %d: %s", r.status, r.err);
@@ -219,7 +220,8 @@ static void test_dwarf_go_walks_frame_pointers(void **state)
 	assert_non_null(strstr(r.out, "\"unwind\": \"fp\""));
 	runbin_free(&r);
 	runbin_run(&r, (char *[]){ (char *)flametop, "snapshot", "--format", "folded", "--duration",
-				   "3", "--source", "perf", "--", workload("goprog"), "3", NULL });
+				   "3", "-F", "499", "--source", "perf", "--", workload("goprog"),
+				   "3", NULL });
 	assert_true(runbin_sum(r.out, "goprog;", "main.main;main.hotLoop", NULL) > 100);
 	runbin_free(&r);
 }

@@ -67,7 +67,7 @@ static void test_record_split31_converts_like_a_snapshot(void **state)
 	assert_string_equal(rec.err, "");
 	a = split_share(rec.out);
 	RUNBIN(&snap, (char *)flametop, "snapshot", "--format", "folded", "--duration", "20", "-F",
-	    "199", "--", workload("split31"), "6");
+	    "499", "--", workload("split31"), "6");
 	assert_int_equal(snap.status, 0);
 	b = split_share(snap.out);
 	print_message("recording: spin_three %.1f%%, live snapshot %.1f%%\n", a, b);
@@ -516,7 +516,7 @@ static int setup(void **state)
 		return -1;
 	}
 	snprintf(split_rec, sizeof(split_rec), "%s/split31.ftr", dir);
-	RUNBIN(&r, (char *)flametop, "record", "-o", split_rec, "-F", "199", "--",
+	RUNBIN(&r, (char *)flametop, "record", "-o", split_rec, "-F", "499", "--",
 	       workload("split31"), "6");
 	if (r.status == 1 && (strstr(r.err, "permitted") || strstr(r.err, "BTF"))) {
 		fprintf(stderr, "SKIP: this host cannot run the BPF probes: %s", r.err);

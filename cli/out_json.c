@@ -45,6 +45,15 @@ static void str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+/* ", "key": "why"' when a probe runs other than it prefers. */
+static void fallback(FILE *f, const char *key, const char *why)
+{
+	if (!why || !*why)
+		return;
+	fprintf(f, ", \"%s\": ", key);
+	str(f, why);
+}
+
 static const char *kind_name(enum frame_kind k)
 {
 	static const char *const names[] = {
@@ -97,18 +106,22 @@ static void header(FILE *f, const struct report *r)
 		else if (s->cmd_exited && WIFSIGNALED(s->cmd_status))
 			fprintf(f, ", \"exit_signal\": %d", WTERMSIG(s->cmd_status));
 	}
-	fputs("},\n  \"probes\": {\"cpu\": \"perf_event\", \"sched\": ", f);
+	fputs("},\n  \"probes\": {\"cpu\": \"perf_event\"", f);
+	fallback(f, "cpu_fallback", s->cpu_fallback);
+	fputs(", \"sched\": ", f);
 	str(f, s->sched_mode ? s->sched_mode : "off");
 	if (!s->sched_mode && s->sched_error[0]) {
 		fputs(", \"sched_error\": ", f);
 		str(f, s->sched_error);
 	}
+	fallback(f, "sched_fallback", s->sched_fallback);
 	fputs(", \"heap\": ", f);
 	str(f, s->heap ? s->heap : "off");
 	if (!s->heap && s->heap_error[0]) {
 		fputs(", \"heap_error\": ", f);
 		str(f, s->heap_error);
 	}
+	fallback(f, "heap_fallback", s->heap_fallback);
 	fprintf(f, "},\n  \"samples\": %" PRIu64 ",\n  \"truncated\": %" PRIu64 ",\n",
 		r->w.samples, r->w.truncated);
 	quality_of(r->m, &r->w, &q);

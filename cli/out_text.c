@@ -71,6 +71,12 @@ static void header(FILE *f, const struct report *r)
 	}
 	else if (s->sched_error[0])
 		fprintf(f, "states    none: %s\n", s->sched_error);
+	if (s->cpu_fallback[0])
+		fprintf(f, "fallback  cpu: %s\n", s->cpu_fallback);
+	if (s->sched_fallback[0])
+		fprintf(f, "fallback  sched: %s\n", s->sched_fallback);
+	if (s->heap_fallback[0])
+		fprintf(f, "fallback  heap: %s\n", s->heap_fallback);
 }
 
 static uint64_t not_idle(const struct report_thread *t)

@@ -48,6 +48,9 @@ struct report_session {
 	const char *heap;           /* probes/heap: what ran ("rss_stat (tp_btf)"), "off", or NULL
 				       when it could not start (heap_error says why) */
 	char heap_error[512];
+	/* A probe that runs other than it prefers says why, once on stderr and here: the BPF
+	 * sampler that could not load (source perf), tp_btf programs that fell back to raw_tp. */
+	char cpu_fallback[512], sched_fallback[512], heap_fallback[512];
 	double heap_pair_ns;        /* leak mode: measured cost of a traced malloc/free pair */
 };
 

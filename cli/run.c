@@ -309,6 +309,17 @@ static double window_seconds(const struct session *s)
 	return t->end_ns > model_start_ns(s->m) ? (t->end_ns - model_start_ns(s->m)) / 1e9 : 0;
 }
 
+/* A probe running other than it prefers says so once (stderr, or the live view's log) and in
+ * the report: why, and what it does instead. */
+static void note_fallback(struct session *s, char *dst, size_t len, const char *why,
+			  const char *what)
+{
+	if (!why)
+		return;
+	snprintf(dst, len, "%s: %s", why, what);
+	warnings_add(&s->warn, why, what);
+}
+
 /*
  * Heap growth (default) or leak mode. Growth that cannot start is a warning; leak mode was asked
  * for by name, so it failing is an error. Returns -1 (go on) or an exit status.
@@ -341,6 +352,8 @@ static int start_heap(struct session *s, const struct options *o,
 		return -1;
 	}
 	s->rs.heap = probe_heap_describe(s->heap);
+	note_fallback(s, s->rs.heap_fallback, sizeof(s->rs.heap_fallback),
+		      probe_heap_fallback(s->heap), "heap growth from a raw tracepoint instead");
 	s->rs.heap_pair_ns = probe_heap_pair_ns(s->heap);
 	if (o->heap == HEAP_EXACT)
 		fprintf(stderr,
@@ -422,6 +435,11 @@ static int start_cpu_source(struct session *s, const struct options *o,
 		r = probe_cpu_new(copts, &s->cpu, err, sizeof(err));
 		if (!r) {
 			s->rs.source = "bpf";
+			if (copts->stack_size > PROBE_CPU_STACK_MAX)
+				note_fallback(s, s->rs.cpu_fallback, sizeof(s->rs.cpu_fallback),
+					      "the BPF sampler copies at most 32 KiB of stack",
+					      "stack copies cut to 32 KiB (perf events copy up to "
+					      "64 KiB: --source perf)");
 			return 0;
 		}
 		if (o->source == SOURCE_BPF) {
@@ -437,8 +455,11 @@ static int start_cpu_source(struct session *s, const struct options *o,
 			fprintf(stderr, "flametop: %s\n", perr);
 		return r == -ESRCH ? EXIT_USAGE : EXIT_FAIL;
 	}
-	if (err[0])
+	if (err[0]) {
 		warnings_add(&s->warn, err, "sampling with perf events instead");
+		snprintf(s->rs.cpu_fallback, sizeof(s->rs.cpu_fallback),
+			 "the BPF sampler did not load (%s): perf events instead", err);
+	}
 	if (!probe_perf_kernel(s->perf))
 		warnings_add(&s->warn,
 			     "kernel.perf_event_paranoid hides kernel stacks from this user",
@@ -586,6 +607,9 @@ static int session_start(struct session *s, const struct options *o, bool live)
 		warnings_add(&s->warn, err, "no thread states or off-CPU stacks");
 	} else {
 		s->rs.sched_mode = probe_sched_mode(s->sched);
+		note_fallback(s, s->rs.sched_fallback, sizeof(s->rs.sched_fallback),
+			      probe_sched_fallback(s->sched),
+			      "thread states from raw tracepoints instead");
 	}
 	if (o->argv)
 		s->child_pid = child_pid;
@@ -687,7 +711,7 @@ static int begin_recording(struct session *s, char *err, size_t errlen)
 	}
 	report_target(&s->rs, s->target, sizeof(s->target));
 	/* what ran, and why the rest did not: probes add themselves here as they land */
-	s->probes[in.nr_probes++] = (struct record_probe){ "cpu", "ok", "" };
+	s->probes[in.nr_probes++] = (struct record_probe){ "cpu", "ok", s->rs.cpu_fallback };
 	s->probes[in.nr_probes++] = (struct record_probe){ "proc", "ok", "" };
 	if (s->sched)
 		s->probes[in.nr_probes++] =

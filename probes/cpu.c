@@ -29,6 +29,7 @@ _Static_assert(sizeof(struct cpu_record) == CPU_RECORD_HDR_SIZE, "cpu_record hea
 _Static_assert(sizeof(struct cpu_counters) == 6 * 8, "cpu_counters layout");
 _Static_assert(sizeof(struct cpu_ustack) == CPU_USTACK_HDR_SIZE, "cpu_ustack layout");
 _Static_assert(CPU_NR_REGS == UNWIND_NR_REGS, "registers as model/unwind.h orders them");
+_Static_assert(CPU_STACK_MAX == PROBE_CPU_STACK_MAX, "the documented largest stack copy");
 
 #define DEFAULT_FREQ_HZ 99
 

@@ -16,6 +16,9 @@ struct model;
 struct probe_cpu;
 struct unwind;
 
+/* The most user stack bytes the BPF sampler copies per sample (more is cut to this). */
+#define PROBE_CPU_STACK_MAX 32768
+
 struct probe_cpu_opts {
 	unsigned freq_hz;     /* samples per second per CPU; 0 for the default (99) */
 	const uint32_t *pids; /* target processes (all their threads); NULL/0: whole system */

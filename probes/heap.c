@@ -65,6 +65,7 @@ struct probe_heap {
 	uint64_t exact_end_ns;
 	struct heap_match_stats match_reported;
 	char describe[256];
+	char fallback[512]; /* why tp_btf did not load, when raw_tp runs instead */
 	/* valid during drain() only */
 	struct model *m;
 	int consumed;
@@ -584,6 +585,7 @@ int probe_heap_new(const struct probe_heap_opts *opts, struct probe_heap **out, 
 	p->raw_tp = getenv("FLAMETOP_HEAP_RAW_TP") && !strcmp(getenv("FLAMETOP_HEAP_RAW_TP"), "1");
 	e = load(p, opts, p->raw_tp, err, errlen);
 	if (e && e != -EPERM && !p->raw_tp) {
+		snprintf(p->fallback, sizeof(p->fallback), "%s", err && *err ? err : strerror(-e));
 		p->raw_tp = true;
 		probe_libbpf_quiet();
 		e = load(p, opts, true, err, errlen);
@@ -675,6 +677,11 @@ int probe_heap_add_pid(struct probe_heap *p, uint32_t pid)
 const char *probe_heap_describe(const struct probe_heap *p)
 {
 	return p->describe;
+}
+
+const char *probe_heap_fallback(const struct probe_heap *p)
+{
+	return p->fallback[0] ? p->fallback : NULL;
 }
 
 bool probe_heap_exact_active(const struct probe_heap *p)

@@ -79,6 +79,8 @@ int probe_heap_exact(struct probe_heap *p, uint32_t pid, char *err, size_t errle
 
 /* What runs, for headers and reports: "rss_stat (tp_btf)", "... + 8 uprobes on libc.so.6". */
 const char *probe_heap_describe(const struct probe_heap *p);
+/* Why tp_btf did not load or attach when raw_tp runs instead (the error), or NULL. */
+const char *probe_heap_fallback(const struct probe_heap *p);
 /* Leak mode: active now; its measured cost per malloc/free pair in ns (0: not measured); seconds
  * left. */
 bool probe_heap_exact_active(const struct probe_heap *p);

@@ -64,6 +64,7 @@ struct probe_sched {
 	struct ring_buffer *rb;
 	struct sched_acct *acct;
 	const char *mode;
+	char fallback[512]; /* why tp_btf did not load or attach, when raw_tp runs instead */
 	char proc_root[256];
 	bool filter;
 	int nr_possible;
@@ -584,6 +585,8 @@ int probe_sched_new(const struct probe_sched_opts *opts, struct probe_sched **ou
 
 			snprintf(err + n, errlen - n, "; with tp_btf: %s", btf_err);
 		}
+		if (!e)
+			snprintf(p->fallback, sizeof(p->fallback), "%s", btf_err);
 	}
 	if (e)
 		goto err;
@@ -801,6 +804,11 @@ int probe_sched_add_pid(struct probe_sched *p, uint32_t pid)
 const char *probe_sched_mode(const struct probe_sched *p)
 {
 	return p->mode;
+}
+
+const char *probe_sched_fallback(const struct probe_sched *p)
+{
+	return p->fallback[0] ? p->fallback : NULL;
 }
 
 void probe_sched_counters(const struct probe_sched *p, struct probe_sched_counters *out)

@@ -81,6 +81,8 @@ int probe_sched_tick(struct probe_sched *p, struct model *m, uint64_t now);
 int probe_sched_add_pid(struct probe_sched *p, uint32_t pid);
 /* "tp_btf" or "raw_tp": which programs are attached. */
 const char *probe_sched_mode(const struct probe_sched *p);
+/* Why tp_btf did not load or attach when raw_tp runs instead (the error), or NULL. */
+const char *probe_sched_fallback(const struct probe_sched *p);
 void probe_sched_counters(const struct probe_sched *p, struct probe_sched_counters *out);
 
 #endif

@@ -138,9 +138,10 @@ static void header(FILE *f, const struct report *r)
 	/* each probe's losses on their own: CPU samples are not sched records or heap events */
 	fprintf(f,
 		"  \"lost\": {\"total\": %" PRIu64 ", \"ringbuf\": %" PRIu64 ", \"map_full\": %" PRIu64
-		", \"no_stack\": %" PRIu64 "},\n",
+		", \"no_stack\": %" PRIu64 ", \"process_events\": %" PRIu64 "},\n",
 		report_lost(r, MODEL_LOST_CPU), r->w.lost[MODEL_LOST_RINGBUF],
-		r->w.lost[MODEL_LOST_MAP_FULL], r->w.lost[MODEL_LOST_NO_STACK]);
+		r->w.lost[MODEL_LOST_MAP_FULL], r->w.lost[MODEL_LOST_NO_STACK],
+		r->w.lost[MODEL_LOST_SIDEBAND]);
 	fprintf(f,
 		"  \"sched_lost\": {\"total\": %" PRIu64 ", \"ringbuf\": %" PRIu64
 		", \"map_full\": %" PRIu64 ", \"no_stack\": %" PRIu64 "},\n",

@@ -43,9 +43,10 @@ static void header(FILE *f, const struct report *r)
 		s->unwind);
 	fprintf(f, "samples   %" PRIu64 ", lost %" PRIu64, r->w.samples, lost);
 	if (lost)
-		fprintf(f, " (ring full %" PRIu64 ", map full %" PRIu64 ", no stack %" PRIu64 ")",
+		fprintf(f, " (ring full %" PRIu64 ", map full %" PRIu64 ", no stack %" PRIu64
+			   ", process events %" PRIu64 ")",
 			r->w.lost[MODEL_LOST_RINGBUF], r->w.lost[MODEL_LOST_MAP_FULL],
-			r->w.lost[MODEL_LOST_NO_STACK]);
+			r->w.lost[MODEL_LOST_NO_STACK], r->w.lost[MODEL_LOST_SIDEBAND]);
 	fputc('\n', f);
 	quality_of(r->m, &r->w, &q);
 	fprintf(f, "stacks    %.1f%% reach their thread's root, %.1f%% truncated (of %" PRIu64

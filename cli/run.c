@@ -25,6 +25,7 @@
 #include "probes/proc.h"
 #include "probes/heap.h"
 #include "probes/sched.h"
+#include "probes/sideband.h"
 #include "recording.h"
 #include "report.h"
 #include "run.h"
@@ -42,6 +43,7 @@ struct session {
 	struct probe_cpu *cpu;
 	struct probe_perf *perf;   /* the on-CPU source instead of cpu: --source perf, or no BPF */
 	struct unwind *unwind;     /* user stacks from registers + stack copies (DWARF) */
+	struct probe_sideband *sideband; /* process mappings for the BPF sampler's samples */
 	struct probe_sched *sched; /* NULL when it could not start: rs.sched_error says why */
 	struct probe_heap *heap;   /* NULL when off or it could not start (rs.heap_error) */
 	uint32_t child_pid;        /* the launched command, for its memory */
@@ -395,6 +397,7 @@ static void session_fini(struct session *s)
 	probe_heap_free(s->heap);
 	probe_sched_free(s->sched);
 	probe_cpu_free(s->cpu);
+	probe_sideband_free(s->sideband);
 	probe_perf_free(s->perf);
 	unwind_free(s->unwind);
 	model_free(s->m);
@@ -432,6 +435,13 @@ static int start_cpu_source(struct session *s, const struct options *o,
 	copts->unwind = s->unwind;
 	copts->stack_size = popts.stack_size; /* BPF copies at most 32 KiB */
 	if (o->source != SOURCE_PERF) {
+		/* Process mappings from the kernel's side-band, so that processes gone before the
+		 * samples are drained resolve (perf events carry their own). Without it, /proc. */
+		if (probe_sideband_new(s->syms, s->unwind, !copts->filter && !copts->nr_pids,
+				       &s->sideband, err, sizeof(err)))
+			note_fallback(s->rs.cpu_fallback, sizeof(s->rs.cpu_fallback), "cpu", err);
+		copts->sideband = s->sideband;
+		err[0] = '\0';
 		r = probe_cpu_new(copts, &s->cpu, err, sizeof(err));
 		if (!r) {
 			s->rs.source = "bpf";
@@ -446,6 +456,9 @@ static int start_cpu_source(struct session *s, const struct options *o,
 			fprintf(stderr, "flametop: %s\n", err);
 			return EXIT_FAIL;
 		}
+		probe_sideband_free(s->sideband);
+		s->sideband = NULL;
+		s->rs.cpu_fallback[0] = '\0';
 	}
 	r = probe_perf_new(&popts, &s->perf, perr, sizeof(perr));
 	if (r) {
@@ -590,6 +603,10 @@ static int session_start(struct session *s, const struct options *o, bool live)
 	mopts.syms = s->syms;
 	model_new(&mopts, &s->m);
 
+	/* the targets' processes are known from the start: what they fork and exec is followed
+	 * through the side-band records */
+	for (size_t i = 0; i < copts.nr_pids; i++)
+		syms_note_pid(s->syms, copts.pids[i]);
 	r = start_cpu_source(s, o, &copts);
 	if (r)
 		return r;

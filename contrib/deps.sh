@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
 	# build
-	meson ninja-build pkg-config gcc g++ clang llvm bpftool binutils
+	meson ninja-build pkg-config gcc g++ make clang llvm bpftool binutils
 	libbpf-dev libelf-dev libdw-dev zlib1g-dev libzstd-dev libncurses-dev
 	libunwind-dev libiberty-dev
 	# tests

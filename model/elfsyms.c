@@ -324,7 +324,7 @@ static void build_table(struct loader *ld, struct elfsyms *es)
  * the next symbol — at most ENTRY_SIZE, enough for glibc's _start and the return address of the
  * loader's `call _dl_start`.
  */
-#define ENTRY_SIZE 64
+#define ENTRY_SIZE 64 /* as model/elfunw.h's ELFUNW_ENTRY_SIZE */
 
 static void add_entry(struct loader *ld, const GElf_Ehdr *eh)
 {

@@ -81,6 +81,7 @@ struct elfunw {
 	size_t nr_df;
 	struct pword *pwords; /* sorted by vaddr */
 	size_t nr_pwords;
+	uint64_t entry; /* e_entry of an executable or loader, 0 otherwise */
 	bool is_go;
 };
 
@@ -765,6 +766,8 @@ static int load(Elf *elf, struct elfunw **out)
 	*out = u;
 	if (gelf_getclass(elf) != ELFCLASS64)
 		return 0; /* only 64-bit targets are unwound */
+	if (eh.e_type == ET_EXEC || eh.e_type == ET_DYN)
+		u->entry = eh.e_entry;
 
 	if (!elf_getphdrnum(elf, &n)) {
 		for (i = 0; i < n; i++) {
@@ -961,6 +964,11 @@ bool elfunw_read_pword(const struct elfunw *u, uint64_t vaddr, uint64_t bias, ui
 		return false;
 	*val = w->val + (w->biased ? bias : 0);
 	return true;
+}
+
+bool elfunw_in_entry(const struct elfunw *u, uint64_t vaddr)
+{
+	return u->entry && vaddr >= u->entry && vaddr - u->entry < ELFUNW_ENTRY_SIZE;
 }
 
 size_t elfunw_nr_pwords(const struct elfunw *u)

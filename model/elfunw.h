@@ -57,6 +57,14 @@ bool elfunw_read_pword(const struct elfunw *u, uint64_t vaddr, uint64_t bias, ui
 /* How many such words were kept. */
 size_t elfunw_nr_pwords(const struct elfunw *u);
 
+/*
+ * True when vaddr is in the first ELFUNW_ENTRY_SIZE bytes from the entry point (e_entry) of an
+ * executable or loader: where a thread's first frame is (_start; the loader's _start returns
+ * from _dl_start there). A walk that cannot go on from such a frame has reached its root.
+ */
+#define ELFUNW_ENTRY_SIZE 64
+bool elfunw_in_entry(const struct elfunw *u, uint64_t vaddr);
+
 struct elfunw_fde {
 	uint64_t lo, hi;   /* the code it describes: [lo, hi), ELF virtual addresses */
 	uint64_t vaddr;    /* .eh_frame FDE: where it is (ELF virtual address) */

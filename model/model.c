@@ -435,7 +435,7 @@ uint64_t model_lost_of(const uint64_t *lost, enum model_lost_probe probe)
 	switch (probe) {
 	case MODEL_LOST_CPU:
 		return lost[MODEL_LOST_RINGBUF] + lost[MODEL_LOST_MAP_FULL] +
-		       lost[MODEL_LOST_NO_STACK];
+		       lost[MODEL_LOST_NO_STACK] + lost[MODEL_LOST_SIDEBAND];
 	case MODEL_LOST_SCHED:
 		return lost[MODEL_LOST_SCHED_RINGBUF] + lost[MODEL_LOST_SCHED_MAP_FULL] +
 		       lost[MODEL_LOST_SCHED_NO_STACK];
@@ -449,6 +449,25 @@ void model_add_lost(struct model *m, enum model_lost kind, uint64_t n)
 {
 	if (kind < MODEL_LOST_NR)
 		m->cur.lost[kind] += n;
+}
+
+void model_exec(struct model *m, uint32_t pid)
+{
+	stacks_new_image(m->stacks, m->syms, pid);
+	if (m->syms)
+		syms_exec(m->syms, pid);
+}
+
+void model_process_gone(struct model *m, uint32_t pid)
+{
+	/* its maps go after the next close: stacks of it still on their way (off-CPU, heap) are
+	 * symbolized by then */
+	for (size_t i = 0; i < m->nr_exited; i++)
+		if (m->exited_pids[i] == pid)
+			return;
+	m->exited_pids = xgrow(m->exited_pids, &m->cap_exited, m->nr_exited + 1,
+			       sizeof(*m->exited_pids));
+	m->exited_pids[m->nr_exited++] = pid;
 }
 
 void model_note_thread(struct model *m, uint32_t pid, uint32_t tid, const char *comm,
@@ -493,6 +512,8 @@ static void forget_exited(struct model *m)
 	for (size_t i = 0; i < m->nr_exited; i++) {
 		struct tick_count *c = counts_find(&m->pids, m->exited_pids[i], 0);
 
+		/* its stacks are resolved; a process reusing the pid gets its own */
+		stacks_new_image(m->stacks, m->syms, m->exited_pids[i]);
 		if (m->syms)
 			syms_forget_pid(m->syms, m->exited_pids[i]);
 		/* A reused pid is a new process: read its maps again. */

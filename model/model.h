@@ -55,6 +55,9 @@ enum model_lost {
 	/* heap growth and leak mode (probes/heap) */
 	MODEL_LOST_HEAP_RINGBUF,  /* events dropped: the ring was full */
 	MODEL_LOST_HEAP_MAP_FULL, /* a BPF map was full */
+	/* the on-CPU samples' side-band (probes/sideband): process events (mappings, exec, fork,
+	 * exit) dropped, so samples of the processes they were about may not resolve */
+	MODEL_LOST_SIDEBAND,
 	MODEL_LOST_NR,
 };
 
@@ -223,6 +226,15 @@ const struct model_heap_block *model_heap_oldest(const struct model *m, size_t *
 /* A thread seen in /proc: keeps names known even for threads that were never sampled. */
 void model_note_thread(struct model *m, uint32_t pid, uint32_t tid, const char *comm,
 		       const char *pcomm);
+/*
+ * Process life from the kernel's side-band records (probes/sideband, probes/perf), in the order
+ * they happened relative to the samples: pid exec'd — what it sampled so far is symbolized now
+ * with the maps it had, then they are dropped (syms_exec()); ...
+ */
+void model_exec(struct model *m, uint32_t pid);
+/* ... pid's main thread exited: its maps go after the next close, when what it sampled has been
+ * symbolized. */
+void model_process_gone(struct model *m, uint32_t pid);
 /* The thread has exited: it keeps its name in the ticks it lived in. */
 void model_thread_exit(struct model *m, uint32_t tid);
 /* ... at exit_ns (the sources' clock): events of it that another ring brings later, but that

@@ -13,7 +13,7 @@
 
 /* A raw stack as interned: a header then the addresses, leaf first. */
 struct raw_key {
-	uint64_t pid;
+	uint64_t pid; /* the process, and in the upper 32 bits its image (stacks_new_image()) */
 	uint32_t nr_user, nr_kernel;
 	uint32_t flags, pad;
 	uint64_t ips[];
@@ -37,6 +37,10 @@ struct stacks {
 	uint32_t resolved; /* raw ids below this are resolved */
 	struct frame *frames;
 	size_t frames_cap;
+	/* pid → image: processes that exec'd or exited (open addressing; key pid + 1) */
+	struct image { uint32_t key, image; } *images;
+	size_t images_cap, nr_images;
+	uint32_t next_image;
 };
 
 struct stacks *stacks_new(void)
@@ -60,7 +64,50 @@ void stacks_free(struct stacks *st)
 	intern_free(st->stack_keys);
 	free(st->raw_stack);
 	free(st->frames);
+	free(st->images);
 	free(st);
+}
+
+static struct image *image_slot(const struct stacks *st, uint32_t pid)
+{
+	size_t mask = st->images_cap - 1, i;
+
+	for (i = (pid * 2654435761u) & mask;; i = (i + 1) & mask)
+		if (!st->images[i].key || st->images[i].key == pid + 1)
+			return &st->images[i];
+}
+
+static uint32_t image_of(const struct stacks *st, uint32_t pid)
+{
+	struct image *e;
+
+	if (!st->nr_images)
+		return 0;
+	e = image_slot(st, pid);
+	return e->key ? e->image : 0;
+}
+
+void stacks_new_image(struct stacks *st, struct syms *syms, uint32_t pid)
+{
+	struct image *e;
+
+	stacks_resolve(st, syms);
+	if ((st->nr_images + 1) * 2 > st->images_cap) {
+		struct image *old = st->images;
+		size_t cap = st->images_cap;
+
+		st->images_cap = cap ? cap * 2 : 64;
+		st->images = xcalloc(st->images_cap, sizeof(*st->images));
+		for (size_t i = 0; i < cap; i++)
+			if (old[i].key)
+				*image_slot(st, old[i].key - 1) = old[i];
+		free(old);
+	}
+	e = image_slot(st, pid);
+	if (!e->key)
+		st->nr_images++;
+	e->key = pid + 1;
+	e->image = ++st->next_image;
 }
 
 const char *stacks_str(struct stacks *st, const char *s)
@@ -79,7 +126,7 @@ uint32_t stacks_add_raw(struct stacks *st, uint32_t pid, const uint64_t *user, u
 		nr_user = MAX_FRAMES;
 	if (nr_kernel > MAX_FRAMES)
 		nr_kernel = MAX_FRAMES;
-	k->pid = pid;
+	k->pid = pid | (uint64_t)image_of(st, pid) << 32;
 	k->nr_user = nr_user;
 	k->nr_kernel = nr_kernel;
 	k->flags = flags & (MODEL_SAMPLE_USER_FAILED | MODEL_SAMPLE_KERNEL_FAILED |
@@ -257,7 +304,7 @@ size_t stacks_resolve(struct stacks *st, struct syms *syms)
 			frames[n++] = special(st, "[truncated]");
 		/* one slot per address is always left, and one for the reason marker */
 		for (uint32_t i = k->nr_user; i-- > 0;) {
-			uint32_t got = resolve_ip(st, syms, k->pid, user[i], false, i == 0,
+			uint32_t got = resolve_ip(st, syms, (uint32_t)k->pid, user[i], false, i == 0,
 						  frames + n, room - n - i - k->nr_kernel);
 
 			/* code of the vdso's own (static, nameless) functions is part of the
@@ -268,7 +315,7 @@ size_t stacks_resolve(struct stacks *st, struct syms *syms)
 			n += got;
 		}
 		for (uint32_t i = k->nr_kernel; i-- > 0;)
-			n += resolve_ip(st, syms, k->pid, kernel[i], true, i == 0, frames + n,
+			n += resolve_ip(st, syms, (uint32_t)k->pid, kernel[i], true, i == 0, frames + n,
 					room - n - i);
 		if (!n)
 			frames[n++] = special(st, "[no stack]");

@@ -52,6 +52,12 @@ void stacks_free(struct stacks *st);
 /* Interns a raw stack (addresses leaf first, as the kernel gives them). Returns a raw id. */
 uint32_t stacks_add_raw(struct stacks *st, uint32_t pid, const uint64_t *user, uint32_t nr_user,
 			const uint64_t *kernel, uint32_t nr_kernel, uint32_t flags);
+/*
+ * pid runs another program from now on (it exec'd), or is gone (its pid may be reused): raw
+ * stacks added so far are symbolized now, with the maps they were sampled in, and its raw
+ * stacks from now on never match earlier ones with the same addresses.
+ */
+void stacks_new_image(struct stacks *st, struct syms *syms, uint32_t pid);
 /* Symbolizes raw stacks added since the last call (syms may be NULL). Returns how many. */
 size_t stacks_resolve(struct stacks *st, struct syms *syms);
 /* The stack id of a resolved raw stack. */

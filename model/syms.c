@@ -203,9 +203,15 @@ struct proc {
 	uint32_t uid;   /* owner of <proc_root>/PID */
 	struct map *maps;
 	size_t nr_maps;
+	/* the program it ran before its last exec: samples taken during the exec, after the
+	 * kernel reported it, still have that program's user registers */
+	struct map *old_maps;
+	size_t nr_old_maps;
 	uint64_t read_ns; /* when maps were last (attempted to be) read */
 	uint64_t gen;     /* bumped when the executable mappings change */
 	bool stale;       /* new code was mapped: re-read before the next lookup */
+	bool fed;         /* its maps come from the kernel's records (syms_add_mapping()): /proc
+			     is not read again — read while it exits, it shows a torn-down mm */
 	struct jit jit;
 };
 
@@ -604,9 +610,10 @@ static const char *basename_of(const char *path)
  * Parses one line of /proc/PID/maps: "lo-hi perms pgoff maj:min inode   path". Fills *m (path
  * and module interned) for executable mappings; returns false for others and for garbage.
  */
+static void classify(struct syms *s, const char *p, size_t len, struct map *m);
+
 static bool parse_maps_line(struct syms *s, char *line, struct map *m)
 {
-	static const char deleted[] = " (deleted)";
 	char *p = line, *end;
 	size_t len;
 
@@ -632,6 +639,14 @@ static bool parse_maps_line(struct syms *s, char *line, struct map *m)
 	len = strcspn(p, "\n");
 	while (len && (p[len - 1] == ' ' || p[len - 1] == '\r'))
 		len--;
+	classify(s, p, len, m);
+	return true;
+}
+
+/* What a mapping's path says it is: a file, anonymous memory (JIT), the vdso, or other. */
+static void classify(struct syms *s, const char *p, size_t len, struct map *m)
+{
+	static const char deleted[] = " (deleted)";
 
 	if (!len || !strncmp(p, "//anon", 6)) {
 		m->type = MAP_ANON;
@@ -656,7 +671,6 @@ static bool parse_maps_line(struct syms *s, char *line, struct map *m)
 		m->type = MAP_OTHER; /* [vsyscall], anon_inode:..., ... */
 		m->module = intern(s, p, len);
 	}
-	return true;
 }
 
 static int cmp_map(const void *a, const void *b)
@@ -754,9 +768,11 @@ static int read_maps(struct syms *s, struct proc *p)
 	err = ferror(f) ? -EIO : 0;
 	free(line);
 	fclose(f);
-	if (err && !nr) {
+	if (!nr) {
+		/* no executable mapping at all: it has no mm (exiting, a zombie, a kernel thread),
+		 * and what it had is worth more than nothing */
 		free(maps);
-		return err;
+		return err ? err : -ESRCH;
 	}
 	if (nr)
 		qsort(maps, nr, sizeof(*maps), cmp_map);
@@ -814,6 +830,7 @@ static void free_proc(struct proc *p)
 {
 	free(p->jit.syms);
 	free(p->maps);
+	free(p->old_maps);
 	free(p);
 }
 
@@ -826,7 +843,7 @@ int syms_note_pid(struct syms *s, uint32_t pid)
 		p->pid = pid;
 		htab_put(&s->procs, mix64(pid), p);
 	}
-	return read_maps(s, p);
+	return p->fed ? 0 : read_maps(s, p);
 }
 
 void syms_forget_pid(struct syms *s, uint32_t pid)
@@ -837,6 +854,98 @@ void syms_forget_pid(struct syms *s, uint32_t pid)
 		return;
 	htab_del(&s->procs, mix64(pid), p);
 	free_proc(p);
+}
+
+/* ---- mappings reported by the kernel (perf MMAP2, FORK, COMM exec records) ---- */
+
+static struct proc *new_proc(struct syms *s, uint32_t pid)
+{
+	struct proc *p = xcalloc(1, sizeof(*p));
+
+	p->pid = pid;
+	p->read_ns = now_ns(); /* a miss re-reads /proc a second from now, not at once */
+	htab_put(&s->procs, mix64(pid), p);
+	return p;
+}
+
+int syms_add_mapping(struct syms *s, uint32_t pid, const struct syms_mapping *in)
+{
+	struct proc *p = find_proc(s, pid);
+	struct map m = { .start = in->start, .end = in->start + in->len, .pgoff = in->pgoff,
+			 .inode = in->ino };
+	size_t i, j;
+
+	if (!(in->prot & 4 /* PROT_EXEC */) || !in->len || m.end <= m.start || m.end > USER_TOP)
+		return 0;
+	if (!p)
+		p = new_proc(s, pid);
+	p->fed = true;
+	classify(s, in->path ? in->path : "", in->path ? strlen(in->path) : 0, &m);
+	if (m.type == MAP_VDSO)
+		load_vdso(s);
+	if (m.type == MAP_FILE) {
+		/* the text of one file is often split over neighbouring mappings */
+		for (i = 0; i < p->nr_maps && !m.bin; i++)
+			if (p->maps[i].path == m.path && p->maps[i].inode == m.inode)
+				m.bin = p->maps[i].bin;
+		if (!m.bin)
+			m.bin = open_bin(s, pid, &m);
+	}
+	/* what it is mapped over is gone */
+	for (i = j = 0; i < p->nr_maps; i++)
+		if (p->maps[i].end <= m.start || p->maps[i].start >= m.end)
+			p->maps[j++] = p->maps[i];
+	p->nr_maps = j;
+	p->maps = xrealloc(p->maps, (p->nr_maps + 1) * sizeof(*p->maps));
+	p->maps[p->nr_maps++] = m;
+	qsort(p->maps, p->nr_maps, sizeof(*p->maps), cmp_map);
+	p->gen++;
+	return 0;
+}
+
+void syms_exec(struct syms *s, uint32_t pid)
+{
+	struct proc *p = find_proc(s, pid);
+
+	if (!p) {
+		new_proc(s, pid)->fed = true;
+		return;
+	}
+	p->fed = true;
+	free(p->old_maps);
+	p->old_maps = p->maps;
+	p->nr_old_maps = p->nr_maps;
+	p->maps = NULL;
+	p->nr_maps = 0;
+	p->stale = false;
+	p->read_ns = now_ns();
+	p->gen++;
+}
+
+void syms_fork(struct syms *s, uint32_t ppid, uint32_t pid)
+{
+	struct proc *parent = find_proc(s, ppid), *p;
+
+	if (!parent || ppid == pid)
+		return;
+	p = find_proc(s, pid);
+	if (p && p->fed)
+		return; /* its own records came first (read from another CPU's ring) */
+	if (!p)
+		p = new_proc(s, pid);
+	p->fed = true;
+	p->nspid = parent->nspid; /* its pid namespace */
+	free(p->maps);
+	p->maps = parent->nr_maps ? xmalloc(parent->nr_maps * sizeof(*p->maps)) : NULL;
+	if (parent->nr_maps)
+		memcpy(p->maps, parent->maps, parent->nr_maps * sizeof(*p->maps));
+	p->nr_maps = parent->nr_maps;
+	p->gen++;
+}
+
+bool syms_knows_pid(struct syms *s, uint32_t pid)
+{
+	return find_proc(s, pid) != NULL;
 }
 
 /* ---- JIT: perf-PID.map ---- */
@@ -1078,9 +1187,11 @@ int syms_user(struct syms *s, uint32_t pid, uint64_t addr, struct syms_frame *ou
 	};
 	p = get_proc(s, pid);
 	m = find_map(p->maps, p->nr_maps, addr);
-	if (!m && addr >= 4096 && addr < USER_TOP && now_ns() - p->read_ns >= MAPS_REREAD_NS &&
-	    !read_maps(s, p))
+	if (!m && !p->fed && addr >= 4096 && addr < USER_TOP &&
+	    now_ns() - p->read_ns >= MAPS_REREAD_NS && !read_maps(s, p))
 		m = find_map(p->maps, p->nr_maps, addr); /* mapped since (dlopen) */
+	if (!m)
+		m = find_map(p->old_maps, p->nr_old_maps, addr); /* sampled while it exec'd */
 
 	if (m && m->type == MAP_FILE) {
 		out->kind = SYMS_USER;
@@ -1237,8 +1348,8 @@ int syms_user_map(struct syms *s, uint32_t pid, uint64_t addr, struct syms_map *
 	struct proc *p = fresh_proc(s, pid);
 	const struct map *m = find_map(p->maps, p->nr_maps, addr);
 
-	if (!m && addr >= 4096 && addr < USER_TOP && now_ns() - p->read_ns >= MAPS_REREAD_NS &&
-	    !read_maps(s, p))
+	if (!m && !p->fed && addr >= 4096 && addr < USER_TOP &&
+	    now_ns() - p->read_ns >= MAPS_REREAD_NS && !read_maps(s, p))
 		m = find_map(p->maps, p->nr_maps, addr);
 	if (!m)
 		return -ENOENT;

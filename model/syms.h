@@ -88,6 +88,28 @@ int syms_kernel_status(struct syms *s);
 /* How many distinct binaries have been opened and parsed (each is parsed once). */
 size_t syms_nr_binaries(const struct syms *s);
 
+/*
+ * Mappings as the kernel reports them (perf MMAP2, FORK and COMM-exec records), so that a process
+ * that is gone before its /proc could be read — `/bin/true`, a compiler pass — still resolves:
+ * an executable mapping of pid (others are ignored), added over whatever it replaces; path as
+ * the record gives it ("/usr/bin/true", "//anon", "[vdso]"), opened through /proc/PID while
+ * the process lives, else on the host.
+ */
+struct syms_mapping {
+	uint64_t start, len, pgoff, ino;
+	uint32_t prot; /* PROT_* */
+	const char *path;
+};
+int syms_add_mapping(struct syms *s, uint32_t pid, const struct syms_mapping *m);
+/* pid exec'd: its mappings are gone (MMAP2 records of the new program follow); kept aside to
+ * resolve what is sampled during the exec itself (the user registers are still the old
+ * program's). Resolve what was sampled before first (model_exec() does). */
+void syms_exec(struct syms *s, uint32_t pid);
+/* pid was forked from ppid: the same mappings, when ppid's are known. */
+void syms_fork(struct syms *s, uint32_t ppid, uint32_t pid);
+/* True when pid has an entry (noted, sampled, or given mappings). */
+bool syms_knows_pid(struct syms *s, uint32_t pid);
+
 /* ---- for the unwinder (model/unwind.c) ---- */
 
 struct elfunw;

@@ -351,6 +351,14 @@ static bool is_code(struct unwind *u, uint32_t pid, uint64_t ip)
 	return ip > 4096 && !syms_user_map(u->syms, pid, ip - 1, &map);
 }
 
+static bool in_entry(struct unwind *u, uint32_t pid, uint64_t ip)
+{
+	struct syms_map map;
+
+	return !syms_user_map(u->syms, pid, ip, &map) && map.unw &&
+	       elfunw_in_entry(map.unw, ip - map.bias);
+}
+
 int unwind_dwarf(struct unwind *u, const struct unwind_sample *in, uint64_t *ips, uint32_t max,
 		 bool *truncated)
 {
@@ -400,6 +408,10 @@ int unwind_dwarf(struct unwind *u, const struct unwind_sample *in, uint64_t *ips
 		prev_sp = sp;
 		ips[n++] = ip;
 	}
+	/* no way on from the entry point of the program or the loader: that is the root (the
+	 * loader's _start has no unwind info saying so) */
+	if (*truncated && n > 1 && in_entry(u, in->pid, ips[n - 1] - 1))
+		*truncated = false;
 	return (int)n;
 }
 

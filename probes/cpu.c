@@ -23,6 +23,7 @@
 #include "probes/probe.h"
 #include "probes/cpu.h"
 #include "probes/cpu_abi.h"
+#include "probes/sideband.h"
 #include "cpu.skel.h"
 
 _Static_assert(sizeof(struct cpu_record) == CPU_RECORD_HDR_SIZE, "cpu_record header layout");
@@ -42,6 +43,7 @@ struct probe_cpu {
 	bool filter;
 	struct cpu_counters *percpu; /* scratch for reading the per-CPU counters */
 	struct unwind *unwind;       /* borrowed: DWARF walks of stack copies */
+	struct probe_sideband *sideband; /* borrowed: process events, applied in time order */
 	bool copies;                 /* records may carry stack copies */
 	struct cpu_counters reported; /* what was already passed to model_add_lost() */
 	/* valid during drain() only */
@@ -238,6 +240,9 @@ static int on_record(void *ctx, void *data, size_t size)
 		s.flags |= MODEL_SAMPLE_KERNEL_THREAD;
 	if (sent_nu == CPU_MAX_FRAMES || nk == CPU_MAX_FRAMES)
 		s.flags |= MODEL_SAMPLE_TRUNCATED;
+	/* mappings, execs and forks that happened before this sample, first */
+	if (p->sideband)
+		probe_sideband_apply(p->sideband, p->m, r->time_ns);
 	if (p->unwind && !(flags & CPU_REC_KTHREAD) && (us || nu))
 		unwind_record(p, r, us, nu, sent_nu, ips, &s);
 	model_add_sample(p->m, &s);
@@ -307,6 +312,7 @@ int probe_cpu_new(const struct probe_cpu_opts *opts, struct probe_cpu **out, cha
 	}
 	p->skel->rodata->filter_pids = p->filter;
 	p->unwind = opts ? opts->unwind : NULL;
+	p->sideband = opts ? opts->sideband : NULL;
 	if (p->unwind && opts->stack_size) {
 		uint32_t sz = opts->stack_size > CPU_STACK_MAX ? CPU_STACK_MAX : opts->stack_size;
 
@@ -415,7 +421,13 @@ int probe_cpu_drain(struct probe_cpu *p, struct model *m)
 	p->m = m;
 	p->consumed = 0;
 	probe_budget_start(&p->budget);
+	if (p->sideband)
+		probe_sideband_read(p->sideband);
 	e = ring_buffer__consume(p->rb);
+	/* the rest happened before anything the next drain will see, unless the budget left
+	 * samples in the ring: those come first */
+	if (p->sideband && !p->budget.spent)
+		probe_sideband_apply(p->sideband, m, UINT64_MAX);
 	p->m = NULL;
 	report_lost(p, m);
 	return e < 0 && e != -EAGAIN ? e : p->consumed;

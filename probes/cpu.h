@@ -14,6 +14,7 @@
 
 struct model;
 struct probe_cpu;
+struct probe_sideband;
 struct unwind;
 
 /* The most user stack bytes the BPF sampler copies per sample (more is cut to this). */
@@ -30,6 +31,8 @@ struct probe_cpu_opts {
 	                         (at most 32 KiB); 0: the frame-pointer walk only */
 	struct unwind *unwind; /* borrowed: walks the copies (model/unwind.h); NULL: frame
 	                          pointers only */
+	struct probe_sideband *sideband; /* borrowed: process events applied in time order with
+					    the samples (probes/sideband.h); may be NULL */
 };
 
 /* Cumulative counters since the probe started (summed over CPUs; one map read per call).

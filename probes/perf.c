@@ -5,8 +5,9 @@
  * A sample record, with the sample_type we ask for, is (include/uapi/linux/perf_event.h):
  *   ip, pid/tid, time, callchain (nr, ips with PERF_CONTEXT_* markers), regs_user (abi, regs),
  *   stack_user (size, bytes, dyn_size)
- * Side-band records keep the rest of flametop right: MMAP2 of executable memory and exec (COMM
- * with PERF_RECORD_MISC_COMM_EXEC) make the symbolizer re-read that process's maps, COMM keeps
+ * Side-band records keep the rest of flametop right: MMAP2 of executable memory, exec (COMM
+ * with PERF_RECORD_MISC_COMM_EXEC) and FORK give the symbolizer a process's mappings as they
+ * change (probes/sideband.h: so a process gone before /proc is read still resolves), COMM keeps
  * thread names, EXIT ends threads, LOST becomes model_add_lost().
  */
 #include <dirent.h>
@@ -32,6 +33,7 @@
 #include "model/xalloc.h"
 #include "probes/perf.h"
 #include "probes/probe.h"
+#include "probes/sideband.h"
 
 #define DEFAULT_FREQ_HZ 99
 #define MAX_CHAIN 127        /* kernel.perf_event_max_stack's default */
@@ -622,6 +624,18 @@ bad:
 	model_add_lost(p->m, MODEL_LOST_RINGBUF, 1);
 }
 
+/* A side-band record of our own rings, applied as probes/sideband applies its own. */
+static void sideband(struct probe_perf *p, const struct perf_event_header *h, const uint8_t *body,
+		     size_t len)
+{
+	/* per-task events report only their tasks and what those start: every record counts */
+	struct sideband_ctx c = { .m = p->m, .syms = p->syms, .unwind = p->unwind, .whole = true };
+	struct sideband_event ev;
+
+	if (p->syms && probe_sideband_parse(h->type, h->misc, body, len, false, &ev))
+		probe_sideband_event(&c, &ev);
+}
+
 static void on_record(struct probe_perf *p, const struct perf_event_header *h, const uint8_t *body,
 		      size_t len)
 {
@@ -648,21 +662,15 @@ static void on_record(struct probe_perf *p, const struct perf_event_header *h, c
 	case PERF_RECORD_COMM:
 		if (take(&r, pt, 8) && r.pos < len) {
 			comm_set(p, pt[0], pt[1], (const char *)body + r.pos, len - r.pos);
-			if ((h->misc & PERF_RECORD_MISC_COMM_EXEC) && p->syms)
-				syms_maps_stale(p->syms, pt[0]); /* a new program */
+			sideband(p, h, body, len); /* an exec: a new program */
 		}
 		break;
-	case PERF_RECORD_MMAP2: {
-		/* pid, tid, addr, len, pgoff, maj/min or build-id, ino, ino_gen, prot, flags */
-		uint32_t prot;
-
-		if (len >= 8 + 3 * 8 + 8 + 2 * 8 + 4 && take(&r, pt, 8)) {
-			memcpy(&prot, body + 8 + 3 * 8 + 8 + 2 * 8, 4);
-			if ((prot & 4 /* PROT_EXEC */) && p->syms)
-				syms_maps_stale(p->syms, pt[0]);
-		}
+	case PERF_RECORD_MMAP2:
+	case PERF_RECORD_FORK:
+		/* the process's mappings as the kernel reports them: they resolve its samples even
+		 * once it is gone (/bin/true), where reading /proc later cannot */
+		sideband(p, h, body, len);
 		break;
-	}
 	case PERF_RECORD_EXIT: {
 		/* pid, ppid, tid, ptid, time */
 		uint32_t ids[4];
@@ -672,8 +680,7 @@ static void on_record(struct probe_perf *p, const struct perf_event_header *h, c
 
 			c->valid = false;
 			model_thread_exit(p->m, ids[2]);
-			if (ids[0] == ids[2] && p->unwind)
-				unwind_forget_pid(p->unwind, ids[0]);
+			sideband(p, h, body, len); /* the process ended (its main thread) */
 		}
 		break;
 	}

@@ -95,12 +95,36 @@ static void test_stacks_frames_share_interned_names(void **state)
 	stacks_free(st);
 }
 
+/* After an exec (or the pid's reuse), the same addresses are another program: another raw
+ * stack; what was added before is resolved at that moment, with the maps it was sampled in. */
+static void test_stacks_new_image(void **state)
+{
+	struct stacks *st = stacks_new();
+	uint64_t user[] = { 0x1003, 0x2005 };
+	uint32_t a = stacks_add_raw(st, 10, user, 2, NULL, 0, 0);
+	uint32_t other = stacks_add_raw(st, 11, user, 2, NULL, 0, 0);
+	uint32_t b;
+
+	stacks_new_image(st, NULL, 10);
+	assert_int_not_equal(stacks_of_raw(st, a), UINT32_MAX); /* resolved already */
+	b = stacks_add_raw(st, 10, user, 2, NULL, 0, 0);
+	assert_int_not_equal(a, b);
+	assert_int_equal(stacks_add_raw(st, 11, user, 2, NULL, 0, 0), other); /* others alike */
+	for (uint32_t pid = 100; pid < 300; pid++) /* the table grows */
+		stacks_new_image(st, NULL, pid);
+	assert_int_equal(stacks_add_raw(st, 10, user, 2, NULL, 0, 0), b);
+	stacks_new_image(st, NULL, 10);
+	assert_int_not_equal(stacks_add_raw(st, 10, user, 2, NULL, 0, 0), b);
+	stacks_free(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stacks_raw_interning_and_root_first_order),
 		cmocka_unit_test(test_stacks_special_frames),
 		cmocka_unit_test(test_stacks_frames_share_interned_names),
+		cmocka_unit_test(test_stacks_new_image),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -535,6 +535,81 @@ static void test_syms_process_exited_before_lookup(void **state)
 	expect_fn(fx, 302, PIE_BASE, alpha, 3, "syms_target_alpha", "syms-target");
 }
 
+/* The mappings of real's PT_LOAD segments at base, as the kernel's MMAP2 records give them. */
+static void add_file_mappings(struct fixture *fx, uint32_t pid, const char *real, uint64_t base)
+{
+	int fd = open(real, O_RDONLY | O_CLOEXEC);
+	GElf_Phdr ph;
+	size_t n, i;
+	Elf *elf;
+
+	assert_true(fd >= 0);
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	assert_int_equal(elf_getphdrnum(elf, &n), 0);
+	for (i = 0; i < n; i++) {
+		struct syms_mapping m = { .ino = inode_of(real), .path = real };
+		uint64_t lo;
+
+		assert_non_null(gelf_getphdr(elf, (int)i, &ph));
+		if (ph.p_type != PT_LOAD)
+			continue;
+		lo = base + (ph.p_vaddr & ~(PAGE - 1));
+		m.start = lo;
+		m.len = ((base + ph.p_vaddr + ph.p_memsz + PAGE - 1) & ~(PAGE - 1)) - lo;
+		m.pgoff = ph.p_offset & ~(PAGE - 1);
+		m.prot = (ph.p_flags & PF_X ? 4 : 0) | (ph.p_flags & PF_R ? 1 : 0);
+		assert_int_equal(syms_add_mapping(fx->syms, pid, &m), 0);
+	}
+	elf_end(elf);
+	close(fd);
+}
+
+/*
+ * A process that never had a /proc entry while we looked (/bin/true, gone within a millisecond)
+ * resolves from the mappings the kernel reported; its fork has the same; after an exec the new
+ * program resolves, and an address of the old one (sampled during the exec) still does; /proc
+ * read while it exits (no executable mapping left) does not wipe what is known.
+ */
+static void test_syms_mappings_from_records(void **state)
+{
+	struct fixture *fx = *state;
+	const char *exe = bin("syms-target"), *lib = bin("libsymtest.so");
+	uint64_t alpha = file_sym_or_fail(exe, "syms_target_alpha");
+	uint64_t gamma = file_sym_or_fail(lib, "symtest_gamma");
+	struct syms_frame fr;
+
+	assert_false(syms_knows_pid(fx->syms, 700));
+	add_file_mappings(fx, 700, exe, PIE_BASE);
+	assert_true(syms_knows_pid(fx->syms, 700));
+	expect_fn(fx, 700, PIE_BASE, alpha, 3, "syms_target_alpha", "syms-target");
+	/* a data mapping is not code: ignored */
+	assert_int_equal(syms_add_mapping(fx->syms, 700, &(struct syms_mapping){
+		.start = 0x10000000, .len = PAGE, .prot = 3, .path = lib }), 0);
+	assert_int_equal(user(fx, 700, 0x10000000).kind, SYMS_UNKNOWN);
+
+	syms_fork(fx->syms, 700, 701);
+	expect_fn(fx, 701, PIE_BASE, alpha, 3, "syms_target_alpha", "syms-target");
+	syms_fork(fx->syms, 999, 702); /* a parent nobody knows: nothing */
+	assert_false(syms_knows_pid(fx->syms, 702));
+
+	syms_exec(fx->syms, 701);
+	add_file_mappings(fx, 701, lib, LIB_BASE);
+	expect_fn(fx, 701, LIB_BASE, gamma, 0, "symtest_gamma", "libsymtest.so");
+	expect_fn(fx, 701, PIE_BASE, alpha, 3, "syms_target_alpha", "syms-target");
+	/* the parent is untouched */
+	fr = user(fx, 700, LIB_BASE + gamma);
+	assert_int_equal(fr.kind, SYMS_UNKNOWN);
+
+	/* a /proc entry without executable mappings (an exiting process) wipes nothing */
+	close_maps(open_maps(fx, 703));
+	add_file_mappings(fx, 703, exe, PIE_BASE);
+	assert_int_equal(syms_note_pid(fx->syms, 703), 0); /* fed: /proc not read */
+	expect_fn(fx, 703, PIE_BASE, alpha, 3, "syms_target_alpha", "syms-target");
+	close_maps(open_maps(fx, 704));
+	assert_int_equal(syms_note_pid(fx->syms, 704), -ESRCH);
+}
+
 static void test_syms_jit_perf_map(void **state)
 {
 	struct fixture *fx = *state;
@@ -1026,6 +1101,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_syms_deleted_binary, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syms_process_exited_before_lookup, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_syms_mappings_from_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syms_jit_perf_map, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syms_vdso, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syms_vdso_helpers_fold_into_their_caller,

@@ -88,7 +88,7 @@ static void test_record_text_and_json_describe_the_recording(void **state)
 
 	RUNBIN(&r, (char *)flametop, "convert", split_rec, "--format", "json");
 	assert_int_equal(r.status, 0);
-	assert_non_null(strstr(r.out, "\"freq_hz\": 199"));
+	assert_non_null(strstr(r.out, "\"freq_hz\": 499"));
 	assert_non_null(strstr(r.out, "\"command_end\": \"exited with status 0\""));
 	assert_non_null(strstr(r.out, "\"function\": \"spin_three\""));
 	runbin_free(&r);

@@ -316,9 +316,11 @@ static double window_seconds(const struct session *s)
 static void note_fallback(struct session *s, char *dst, size_t len, const char *why,
 			  const char *what)
 {
+	size_t n = strlen(dst);
+
 	if (!why)
 		return;
-	snprintf(dst, len, "%s: %s", why, what);
+	snprintf(dst + n, len - n, "%s%s: %s", n ? "; " : "", why, what);
 	warnings_add(&s->warn, why, what);
 }
 
@@ -437,14 +439,18 @@ static int start_cpu_source(struct session *s, const struct options *o,
 	if (o->source != SOURCE_PERF) {
 		/* Process mappings from the kernel's side-band, so that processes gone before the
 		 * samples are drained resolve (perf events carry their own). Without it, /proc. */
-		if (probe_sideband_new(s->syms, s->unwind, !copts->filter && !copts->nr_pids,
-				       &s->sideband, err, sizeof(err)))
-			note_fallback(s->rs.cpu_fallback, sizeof(s->rs.cpu_fallback), "cpu", err);
+		char sb_err[512] = "";
+
+		probe_sideband_new(s->syms, s->unwind, !copts->filter && !copts->nr_pids,
+				   &s->sideband, sb_err, sizeof(sb_err));
 		copts->sideband = s->sideband;
-		err[0] = '\0';
 		r = probe_cpu_new(copts, &s->cpu, err, sizeof(err));
 		if (!r) {
 			s->rs.source = "bpf";
+			if (!s->sideband)
+				note_fallback(s, s->rs.cpu_fallback, sizeof(s->rs.cpu_fallback),
+					      sb_err, "mappings of processes from /proc only (those "
+					      "gone before a drain may not resolve)");
 			if (copts->stack_size > PROBE_CPU_STACK_MAX)
 				note_fallback(s, s->rs.cpu_fallback, sizeof(s->rs.cpu_fallback),
 					      "the BPF sampler copies at most 32 KiB of stack",
@@ -458,7 +464,6 @@ static int start_cpu_source(struct session *s, const struct options *o,
 		}
 		probe_sideband_free(s->sideband);
 		s->sideband = NULL;
-		s->rs.cpu_fallback[0] = '\0';
 	}
 	r = probe_perf_new(&popts, &s->perf, perr, sizeof(perr));
 	if (r) {

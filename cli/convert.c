@@ -142,9 +142,7 @@ int convert_main(const struct options *o)
 	rs.cmd_exited = in->cmd_exited && b == replay_nr_ticks(r);
 	rs.cmd_status = in->cmd_status;
 	rs.cmd_terminated = in->cmd_terminated && b == replay_nr_ticks(r);
-	rs.metric = o->metric == METRIC_OFFCPU ? REPORT_OFFCPU
-		    : o->metric == METRIC_HEAP ? REPORT_HEAP
-					       : REPORT_CPU;
+	rs.metric = out_metric(o->metric);
 	for (size_t i = 0; i < in->nr_probes; i++) {
 		const struct record_probe *p = &in->probes[i];
 

@@ -9,16 +9,19 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
 #include <linux/perf_event.h>
 
 #include "doctor.h"
+#include "model/model.h"
 #include "model/syms.h"
 #include "model/unwind.h"
 #include "model/xalloc.h"
 #include "options.h"
 #include "probes/cpu.h"
+#include "probes/goruntime.h"
 #include "probes/sched.h"
 
 #define CAP_IPC_LOCK 14
@@ -361,6 +364,48 @@ static void check_debug_info(FILE *f, struct syms *s)
 		     "DEBUGINFOD_URLS is set; flametop never queries it (only local debug files)");
 }
 
+/* Go programs as Go sees them: whether their memory may be read, and every Go program running
+ * now, read once as the live view would. */
+static void check_go(FILE *f)
+{
+	struct probe_goruntime_opts o = { .memprofile_rate = -1 };
+	struct probe_goruntime *p;
+	struct model *m;
+	char scope[16] = "";
+	size_t go, off;
+	const char *w;
+	struct timespec ts;
+
+	if (!read_line("/proc/sys/kernel/yama/ptrace_scope", scope, sizeof(scope)) &&
+	    !strcmp(scope, "3"))
+		line(f, NO, "Go runtimes",
+		     "kernel.yama.ptrace_scope is 3: no process may read another's memory, so "
+		     "goroutines cannot be read (only a reboot lowers it)");
+	else if (!has_cap(cap_eff(), CAP_SYS_PTRACE))
+		line(f, WARN, "Go runtimes",
+		     "no CAP_SYS_PTRACE%s%s: only your own Go programs' goroutines can be read "
+		     "(fix: run as root)",
+		     scope[0] ? ", kernel.yama.ptrace_scope " : "", scope);
+	if (model_new(NULL, &m))
+		return;
+	probe_goruntime_new(&o, &p);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	probe_goruntime_tick(p, m, (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec);
+	probe_goruntime_counts(p, &go, &off);
+	if (!go)
+		line(f, INFO, "Go runtimes",
+		     "no Go program runs here now; any that runs gets its goroutines, GC and heap "
+		     "profile read from its memory (Go 1.19-1.23 tested; stripped builds too)");
+	else
+		line(f, off == go ? NO : off ? WARN : OK, "Go runtimes",
+		     "%zu Go program%s running: goroutines, GC and profiles readable in %zu",
+		     go, go == 1 ? "" : "s", go - off);
+	while ((w = probe_goruntime_warning(p)))
+		line(f, WARN, "Go runtimes", "%s", w);
+	probe_goruntime_free(p);
+	model_free(m);
+}
+
 int doctor_run(FILE *f)
 {
 	struct syms_opts sopts = { .proc_root = "/proc" };
@@ -387,6 +432,7 @@ int doctor_run(FILE *f)
 	check_debug_info(f, s);
 	check_tracefs(f);
 	check_uprobes(f);
+	check_go(f);
 	syms_free(s);
 
 	if (bpf || perf) {

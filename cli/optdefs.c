@@ -31,8 +31,12 @@ static const char *const metric_values[] = {
 	[METRIC_CPU] = "cpu",
 	[METRIC_OFFCPU] = "offcpu",
 	[METRIC_HEAP] = "heap",
+	[METRIC_GOROUTINES] = "goroutines",
+	[METRIC_GOHEAP] = "goheap",
 	NULL,
 };
+
+static const char *const go_values[] = { "on", "off", NULL };
 
 static const char *const heap_values[] = {
 	[HEAP_GROWTH] = "growth",
@@ -90,7 +94,9 @@ const struct optdef optdefs_options[] = {
 	  "profile.proto for go tool pprof) or speedscope (its JSON file format)" },
 	{ OPT_METRIC, "metric", 0, OPTDEFS_ARG_CHOICE, "METRIC", metric_values, S | C,
 	  "what stacks count: cpu (default: on-CPU samples), offcpu (time blocked, with the "
-	  "reason as the leaf) or heap (bytes of heap growth; folded only)" },
+	  "reason as the leaf), heap (bytes of heap growth; folded only), goroutines (Go: "
+	  "goroutines by stack with their wait reason as the leaf; folded or pprof) or goheap "
+	  "(Go's heap profile: in-use bytes by allocating stack; folded or pprof)" },
 	{ OPT_OUTPUT, "output", 'o', OPTDEFS_ARG_FILE, "FILE", NULL, S | R | C,
 	  "write to FILE instead of stdout; for record, the recording (created mode 0600, never "
 	  "replacing a file: see --force)" },
@@ -100,6 +106,14 @@ const struct optdef optdefs_options[] = {
 	  "~2-3 us each) or off" },
 	{ OPT_HEAP_DURATION, "heap-duration", 0, OPTDEFS_ARG_VALUE, "SECONDS", NULL, L | S | R,
 	  "how long leak mode runs (default 60), then growth tracking goes on" },
+	{ OPT_GO, "go", 0, OPTDEFS_ARG_CHOICE, "MODE", go_values, L | S | R,
+	  "Go programs as Go sees them: on (default: goroutines, GC and Go's heap profile of "
+	  "every Go process, read from its memory without stopping it) or off" },
+	{ OPT_GO_MEMPROFILE_RATE, "go-memprofile-rate", 0, OPTDEFS_ARG_VALUE, "N", NULL,
+	  L | S | R,
+	  "write N into the targets' runtime.MemProfileRate: this CHANGES THE TARGET; it turns "
+	  "Go's heap profile on in a program whose linker disabled it (524288 is Go's default; "
+	  "needs -p or --)" },
 	{ OPT_MIN_BLOCK, "min-block", 0, OPTDEFS_ARG_VALUE, "USEC", NULL, L | S | R,
 	  "shortest block kept with its stack, in microseconds (default 1000)" },
 	{ OPT_RECORD, "record", 0, OPTDEFS_ARG_FILE, "FILE", NULL, L,

@@ -42,6 +42,8 @@ enum optdefs_id {
 	OPT_TO,
 	OPT_HEAP,
 	OPT_HEAP_DURATION,
+	OPT_GO,
+	OPT_GO_MEMPROFILE_RATE,
 	OPT_COMMAND, /* "-- CMD ARGS...": not an option to getopt, listed for the documentation */
 	OPT_NR_IDS,
 };

@@ -207,6 +207,16 @@ static int check_command(struct options *o, const char *const *given, char *err,
 	if (o->heap == HEAP_EXACT && o->nr_pids != 1 && !o->argv)
 		return fail(err, errlen,
 			    "--heap exact traces one process: give -p PID (one) or -- CMD");
+	if ((o->metric == METRIC_GOROUTINES || o->metric == METRIC_GOHEAP) &&
+	    o->format != FORMAT_FOLDED && o->format != FORMAT_PPROF)
+		return fail(err, errlen, "--metric %s needs --format folded or pprof (json always "
+				       "has the Go processes)",
+			    o->metric == METRIC_GOROUTINES ? "goroutines" : "goheap");
+	if (o->go_memprofile_rate >= 0 && !o->nr_pids && !o->argv)
+		return fail(err, errlen, "--go-memprofile-rate changes processes: name them with "
+				       "-p PID or -- CMD");
+	if (o->go_memprofile_rate >= 0 && o->go_off)
+		return fail(err, errlen, "--go-memprofile-rate needs --go on");
 	if (given[OPT_HEAP_DURATION] && o->heap != HEAP_EXACT)
 		return fail(err, errlen, "--heap-duration is for leak mode (--heap exact)");
 	return 0;
@@ -272,6 +282,7 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
 	o->unwind = UNWIND_AUTO;
 	o->source = SOURCE_AUTO;
 	o->stack_size = DEFAULT_STACK_SIZE;
+	o->go_memprofile_rate = -1;
 	o->cmdline = argv;
 	if (argc > 1 && argv[1][0] != '-') {
 		const struct cmddef *cmd = optdefs_command(argv[1]);
@@ -379,6 +390,19 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
 			if (parse_choice(c, "heap mode", &choice, err, errlen))
 				return -EINVAL;
 			o->heap = choice;
+			break;
+		case OPT_GO:
+			if (parse_choice(c, "Go mode", &choice, err, errlen))
+				return -EINVAL;
+			o->go_off = choice == 1;
+			break;
+		case OPT_GO_MEMPROFILE_RATE:
+			if (parse_uint(optarg, INT_MAX, &ul))
+				return fail(err, errlen,
+					    "invalid rate '%s': expected bytes per sample, 0-%d "
+					    "(1 records every allocation; 524288 is Go's default)",
+					    optarg, INT_MAX);
+			o->go_memprofile_rate = (int64_t)ul;
 			break;
 		case OPT_HEAP_DURATION:
 			if (options_parse_seconds(optarg, &o->heap_duration_s) ||

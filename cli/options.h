@@ -45,6 +45,8 @@ enum options_metric {
 	METRIC_CPU,
 	METRIC_OFFCPU,
 	METRIC_HEAP, /* bytes of heap growth by stack in the window */
+	METRIC_GOROUTINES, /* goroutines by stack, the wait reason as the leaf (Go processes) */
+	METRIC_GOHEAP,     /* Go heap profile: in-use bytes by allocating stack */
 };
 
 /* How the heap is tracked (--heap): probes/heap.h. */
@@ -85,6 +87,10 @@ struct options {
 	/* heap (issue 7) */
 	enum options_heap heap;   /* --heap */
 	double heap_duration_s;   /* --heap-duration: how long leak mode runs (0: default) */
+	/* Go (issue 12) */
+	bool go_off;              /* --go off: do not read Go processes' runtimes */
+	int64_t go_memprofile_rate; /* --go-memprofile-rate: write it into the targets (changes
+				       them); -1 when not given */
 };
 
 /*

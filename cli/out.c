@@ -47,3 +47,19 @@ int out_write(FILE *f, const struct report *r, enum options_format format)
 		return out_text_write(f, r);
 	}
 }
+
+enum report_metric out_metric(enum options_metric m)
+{
+	switch (m) {
+	case METRIC_OFFCPU:
+		return REPORT_OFFCPU;
+	case METRIC_HEAP:
+		return REPORT_HEAP;
+	case METRIC_GOROUTINES:
+		return REPORT_GOROUTINES;
+	case METRIC_GOHEAP:
+		return REPORT_GOHEAP;
+	default:
+		return REPORT_CPU;
+	}
+}

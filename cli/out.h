@@ -7,7 +7,7 @@
 
 #include "options.h"
 
-struct report;
+#include "report.h"
 
 /* Each returns 0, or -errno when writing failed (-ENOSPC on a full disk). */
 int out_text_write(FILE *f, const struct report *r);
@@ -23,6 +23,8 @@ int out_flush(FILE *f);
 FILE *out_open(const char *path, char *err, size_t errlen);
 /* Closes a file out_open() gave: 0, or -errno when what was buffered could not be written. */
 int out_close(FILE *f);
+/* What a report counts for the --metric given. */
+enum report_metric out_metric(enum options_metric m);
 /* The writer of format. */
 int out_write(FILE *f, const struct report *r, enum options_format format);
 

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "model/goroutines.h"
 #include "model/quality.h"
 #include "model/stacks.h"
 #include "model/threads.h"
@@ -417,7 +418,156 @@ static void heap(FILE *f, const struct report *r)
 		who(f, r, old[i].thread);
 		frames_of(f, r, old[i].stack);
 	}
-	fputs(nr_old ? "\n    ]}\n}\n" : "]}\n}\n", f);
+	fputs(nr_old ? "\n    ]},\n" : "]},\n", f);
+}
+
+static void frame_name(FILE *f, const struct report *r, uint32_t frame)
+{
+	const struct frame *fr = frame == GO_GROUP_NONE ? NULL
+						       : stacks_frame(model_stacks(r->m), frame);
+
+	if (fr)
+		str(f, fr->function);
+	else
+		fputs("null", f);
+}
+
+static void go_gc(FILE *f, const struct gowin_proc *p)
+{
+	const struct goroutines_gc *gc = &p->p.gc;
+
+	fputs(", \"gc\": {", f);
+	if (gc->known & GOROUTINES_GC_COUNTS)
+		fprintf(f, "\"collections\": %u, \"numgc\": %u, \"pause_last_ms\": %.3f, "
+			"\"pause_max_ms\": %.3f, \"pause_total_ms\": %.3f",
+			p->collections, gc->numgc, gc->pause_last_ns / 1e6, p->pause_max_ns / 1e6,
+			gc->pause_total_ns / 1e6);
+	if (gc->known & GOROUTINES_GC_HEAP)
+		fprintf(f, "%s\"heap_live_bytes\": %" PRIu64 ", \"heap_marked_bytes\": %" PRIu64
+			", \"heap_goal_bytes\": %" PRIu64,
+			gc->known & GOROUTINES_GC_COUNTS ? ", " : "", gc->heap_live, gc->heap_marked,
+			gc->heap_goal);
+	if (gc->known & GOROUTINES_GC_KNOBS) {
+		fprintf(f, ", \"gogc\": %" PRId64 ", \"memory_limit_bytes\": ", gc->gc_percent);
+		if (gc->memory_limit == INT64_MAX)
+			fputs("null", f);
+		else
+			fprintf(f, "%" PRId64, gc->memory_limit);
+	}
+	fputs("}", f);
+}
+
+static void go_groups(FILE *f, const struct report *r, uint32_t pid, double secs)
+{
+	const struct goroutines *g = model_goroutines(r->m);
+	size_t shown = 0;
+
+	fputs(", \"groups\": [", f);
+	for (size_t i = 0; i < r->gw.nr_groups; i++) {
+		const struct gowin_group *e = &r->gw.groups[i];
+		const struct go_group *grp = goroutines_group(g, e->group);
+
+		if (grp->pid != pid || (!e->count && !e->change))
+			continue;
+		fprintf(f, "%s\n    {\"count\": %u, \"state\": \"%s\", \"wait_reason\": ",
+			shown++ ? "," : "", e->count, goroutines_status_name(grp->status));
+		if (grp->wait_reason)
+			str(f, grp->wait_reason);
+		else
+			fputs("null", f);
+		fputs(", \"created_by\": ", f);
+		frame_name(f, r, grp->created_by);
+		fputs(", \"start\": ", f);
+		frame_name(f, r, grp->start);
+		fprintf(f, ", \"system\": %s, \"truncated\": %s, \"change\": %" PRId64
+			", \"growth_per_s\": %.3f, \"longest_wait_s\": ",
+			grp->flags & GO_GROUP_SYSTEM ? "true" : "false",
+			grp->flags & GO_GROUP_TRUNCATED ? "true" : "false", e->change,
+			secs > 0 ? e->change / secs : 0);
+		if (e->oldest_ns && r->gw.end_ns > e->oldest_ns)
+			fprintf(f, "%.3f", (r->gw.end_ns - e->oldest_ns) / 1e9);
+		else
+			fputs("null", f);
+		frames_of(f, r, grp->stack);
+	}
+	fputs(shown ? "\n    ]" : "]", f);
+}
+
+static void go_profile(FILE *f, const struct report *r, uint32_t pid, enum goheap_kind kind)
+{
+	size_t shown = 0;
+
+	for (size_t i = 0; i < r->gw.nr_profile; i++) {
+		const struct tick_goheap *e = &r->gw.profile[i];
+
+		if (e->pid != pid || e->kind != kind)
+			continue;
+		if (kind == GOHEAP_HEAP)
+			fprintf(f, "%s\n    {\"inuse_bytes\": %" PRId64 ", \"inuse_objects\": %" PRId64
+				", \"alloc_bytes\": %" PRId64 ", \"alloc_objects\": %" PRId64,
+				shown++ ? "," : "", e->v[1], e->v[0], e->v[3], e->v[2]);
+		else
+			fprintf(f, "%s\n    {\"contentions\": %" PRId64 ", \"delay_ns\": %" PRId64,
+				shown++ ? "," : "", e->v[0], e->v[1]);
+		frames_of(f, r, e->stack);
+	}
+	fputs(shown ? "\n    ]" : "]", f);
+}
+
+/* Go processes: goroutines by state and group, GC, Go's own profiles (docs/json.md). */
+static void go(FILE *f, const struct report *r)
+{
+	const struct threads *th = model_threads(r->m);
+	double secs = r->gw.change_ns / 1e9;
+
+	fputs("  \"go\": [", f);
+	for (size_t i = 0; i < r->gw.nr_procs; i++) {
+		const struct gowin_proc *p = &r->gw.procs[i];
+		bool first = true;
+
+		fprintf(f, "%s\n    {\"pid\": %u, \"process\": ", i ? "," : "", p->p.pid);
+		str(f, process_name(th, p->p.pid));
+		fputs(", \"version\": ", f);
+		str(f, p->p.version);
+		if (p->p.error) {
+			fputs(", \"error\": ", f);
+			str(f, p->p.error);
+		}
+		fprintf(f, ", \"goroutines\": %u, \"system_goroutines\": %u, \"by_state\": {",
+			p->p.goroutines, p->p.system);
+		for (uint32_t k = 0; k < GOROUTINES_NR; k++) {
+			if (k == GOROUTINES_IDLE || k == GOROUTINES_DEAD || k == 5 || k == 7)
+				continue;
+			fprintf(f, "%s\"%s\": %u", first ? "" : ", ", goroutines_status_name(k),
+				p->p.by_status[k]);
+			first = false;
+		}
+		fprintf(f, "}, \"min_goroutines\": %u, \"max_goroutines\": %u, \"read\": "
+			"{\"dropped\": %u, \"stacks_read\": %u, \"stacks_cached\": %u, "
+			"\"skipped\": %u, \"ms\": %.3f, \"bytes\": %" PRIu64 "}",
+			p->min_goroutines, p->max_goroutines, p->dropped, p->p.stacks_read,
+			p->p.stacks_cached, p->p.skipped, p->p.read_ns / 1e6, p->p.bytes);
+		go_gc(f, p);
+		/* what changes and growth are over, on the host's CLOCK_MONOTONIC */
+		fprintf(f, ", \"change_window_ns\": [%" PRIu64 ", %" PRIu64 "]",
+			r->gw.end_ns - r->gw.change_ns, r->gw.end_ns);
+		go_groups(f, r, p->p.pid, secs);
+		fputs(",\n    \"heap\": {\"state\": ", f);
+		str(f, goroutines_heap_state_name(p->p.heap_state));
+		fputs(", \"rate\": ", f);
+		if (p->p.memprofile_rate >= 0)
+			fprintf(f, "%" PRId64, p->p.memprofile_rate);
+		else
+			fputs("null", f);
+		fputs(", \"stacks\": [", f);
+		go_profile(f, r, p->p.pid, GOHEAP_HEAP);
+		fputs("},\n    \"block\": [", f);
+		go_profile(f, r, p->p.pid, GOHEAP_BLOCK);
+		fputs(",\n    \"mutex\": [", f);
+		go_profile(f, r, p->p.pid, GOHEAP_MUTEX);
+		fputs("}", f);
+	}
+	fputs(r->gw.nr_procs ? "\n  ]\n}\n" : "]\n}\n", f);
 }
 
 int out_json_write(FILE *f, const struct report *r)
@@ -429,5 +579,6 @@ int out_json_write(FILE *f, const struct report *r)
 	block(f, r);
 	memory(f, r);
 	heap(f, r);
+	go(f, r);
 	return out_flush(f);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "model/goheap.h"
 #include "model/intern.h"
 #include "model/stacks.h"
 #include "model/threads.h"
@@ -219,6 +220,69 @@ static void label(struct builder *b, struct pb *sample, const char *key, const c
 	pb_msg(sample, SAMPLE_LABEL, &b->sub);
 }
 
+/* A sample's locations, leaf first; a trailing marker frame ("[chan receive]": a goroutine's
+ * state) is left out and returned, for a label. */
+static size_t locations(struct builder *b, uint32_t stack, uint64_t **locs, size_t *cap,
+			uint32_t *nr_locs, const char **state)
+{
+	uint32_t nf;
+	const uint32_t *frames = stacks_frames(b->st, stack, &nf);
+	const struct frame *leaf = nf ? stacks_frame(b->st, frames[nf - 1]) : NULL;
+	size_t n = 0;
+
+	*state = NULL;
+	if (leaf && leaf->kind == FRAME_SPECIAL && b->r->session->metric == REPORT_GOROUTINES) {
+		*state = leaf->function;
+		nf--;
+	}
+	*locs = xgrow(*locs, cap, nf + 1, sizeof(**locs));
+	for (uint32_t j = 0; j < nf; j++)
+		(*locs)[n++] = location_id(b, frames[nf - 1 - j], nr_locs);
+	return n;
+}
+
+static void process_labels(struct builder *b, struct pb *sample, const struct thread *t)
+{
+	if (!t)
+		return;
+	label(b, sample, "process", t->process, 0);
+	label(b, sample, "pid", NULL, t->pid);
+}
+
+/* Go's heap profile as /debug/pprof/heap writes it: four values per allocating stack. */
+static void build_goheap(struct builder *b, uint32_t *nr_locs, uint64_t **locs, size_t *cap,
+			 struct pb *sample)
+{
+	const struct report *r = b->r;
+	const struct threads *th = model_threads(r->m);
+	int64_t rate = 0;
+
+	value_type(b, PROFILE_SAMPLE_TYPE, "alloc_objects", "count");
+	value_type(b, PROFILE_SAMPLE_TYPE, "alloc_space", "bytes");
+	value_type(b, PROFILE_SAMPLE_TYPE, "inuse_objects", "count");
+	value_type(b, PROFILE_SAMPLE_TYPE, "inuse_space", "bytes");
+	value_type(b, PROFILE_PERIOD_TYPE, "space", "bytes");
+	for (size_t i = 0; i < r->gw.nr_procs; i++)
+		if (r->gw.procs[i].p.memprofile_rate > rate)
+			rate = r->gw.procs[i].p.memprofile_rate;
+	pb_uint(&b->out, PROFILE_PERIOD, rate > 0 ? (uint64_t)rate : 524288);
+	pb_uint(&b->out, PROFILE_DEFAULT_SAMPLE_TYPE, str(b, "inuse_space"));
+	for (size_t i = 0; i < r->gw.nr_profile; i++) {
+		const struct tick_goheap *e = &r->gw.profile[i];
+		uint64_t values[4] = { e->v[2], e->v[3], e->v[0], e->v[1] };
+		const char *state;
+		size_t n;
+
+		if (e->kind != GOHEAP_HEAP)
+			continue;
+		n = locations(b, e->stack, locs, cap, nr_locs, &state);
+		pb_packed(sample, SAMPLE_LOCATION_ID, *locs, n, &b->tmp);
+		pb_packed(sample, SAMPLE_VALUE, values, 4, &b->tmp);
+		process_labels(b, sample, threads_get(th, report_thread_of_pid(r, e->pid)));
+		pb_msg(&b->out, PROFILE_SAMPLE, sample);
+	}
+}
+
 static void build(struct builder *b)
 {
 	const struct report *r = b->r;
@@ -240,7 +304,12 @@ static void build(struct builder *b)
 		value_type(b, PROFILE_PERIOD_TYPE, "cpu", "nanoseconds");
 		pb_uint(&b->out, PROFILE_PERIOD, period);
 		pb_uint(&b->out, PROFILE_DEFAULT_SAMPLE_TYPE, str(b, "cpu"));
-	} else {
+	} else if (s->metric == REPORT_GOROUTINES) {
+		/* as /debug/pprof/goroutine: one count per stack */
+		value_type(b, PROFILE_SAMPLE_TYPE, "goroutine", "count");
+		value_type(b, PROFILE_PERIOD_TYPE, "goroutine", "count");
+		pb_uint(&b->out, PROFILE_PERIOD, 1);
+	} else if (s->metric != REPORT_GOHEAP) {
 		value_type(b, PROFILE_SAMPLE_TYPE, "offcpu", "nanoseconds");
 		value_type(b, PROFILE_PERIOD_TYPE, "offcpu", "nanoseconds");
 		pb_uint(&b->out, PROFILE_PERIOD, 1);
@@ -253,19 +322,27 @@ static void build(struct builder *b)
 	pb_uint(&b->out, PROFILE_COMMENT, str(b, comment));
 
 	b->loc_of_frame = xcalloc(stacks_nr_frames(b->st) + 1, sizeof(*b->loc_of_frame));
+	if (s->metric == REPORT_GOHEAP) {
+		build_goheap(b, &nr_locs, &locs, &cap, &sample);
+		nv = 0;
+	}
 	for (size_t i = 0; i < nv; i++) {
 		const struct thread *t = threads_get(th, v[i].thread);
-		uint32_t nf;
-		const uint32_t *frames = stacks_frames(b->st, v[i].stack, &nf);
 		uint64_t values[2] = { v[i].count, v[i].count * period };
+		const char *state;
+		size_t n = locations(b, v[i].stack, &locs, &cap, &nr_locs, &state);
 
-		/* locations leaf first */
-		locs = xgrow(locs, &cap, nf + 1, sizeof(*locs));
-		for (uint32_t j = 0; j < nf; j++)
-			locs[j] = location_id(b, frames[nf - 1 - j], &nr_locs);
-		pb_packed(&sample, SAMPLE_LOCATION_ID, locs, nf, &b->tmp);
+		pb_packed(&sample, SAMPLE_LOCATION_ID, locs, n, &b->tmp);
 		pb_packed(&sample, SAMPLE_VALUE, values, cpu ? 2 : 1, &b->tmp);
-		if (t) {
+		if (s->metric == REPORT_GOROUTINES) {
+			char st[96];
+
+			/* "[chan receive]" as a label, where pprof has none */
+			snprintf(st, sizeof(st), "%.*s", state ? (int)strlen(state) - 2 : 0,
+				 state ? state + 1 : "");
+			label(b, &sample, "state", st, 0);
+			process_labels(b, &sample, t);
+		} else if (t) {
 			label(b, &sample, "thread", t->comm, 0);
 			label(b, &sample, "process", t->process, 0);
 			label(b, &sample, "pid", NULL, t->pid);

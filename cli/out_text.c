@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "model/goroutines.h"
 #include "model/quality.h"
 #include "model/stacks.h"
 #include "model/threads.h"
@@ -352,6 +353,75 @@ static void stacks(FILE *f, const struct report *r)
 	}
 }
 
+#define GO_GROUPS 10
+
+/* Go processes: goroutines by state, the biggest groups (runtime-internal ones left out, as
+ * pprof does), GC and the heap profile's state. */
+static void go(FILE *f, const struct report *r)
+{
+	const struct stacks *st = model_stacks(r->m);
+	const struct goroutines *g = model_goroutines(r->m);
+	double secs = r->gw.change_ns / 1e9;
+
+	for (size_t i = 0; i < r->gw.nr_procs; i++) {
+		const struct gowin_proc *p = &r->gw.procs[i];
+		const struct goroutines_gc *gc = &p->p.gc;
+		size_t shown = 0;
+
+		fprintf(f, "\nGo: pid %u, %s", p->p.pid, p->p.version ? p->p.version : "?");
+		if (p->p.error) {
+			fprintf(f, ": goroutines not shown: %s\n", p->p.error);
+			continue;
+		}
+		fprintf(f, ": %u goroutines (%u running, %u runnable, %u in syscalls, %u waiting; "
+			"%u the runtime's own)\n",
+			p->p.goroutines, p->p.by_status[GOROUTINES_RUNNING],
+			p->p.by_status[GOROUTINES_RUNNABLE] + p->p.by_status[GOROUTINES_PREEMPTED],
+			p->p.by_status[GOROUTINES_SYSCALL], p->p.by_status[GOROUTINES_WAITING],
+			p->p.system);
+		if (gc->known & GOROUTINES_GC_COUNTS)
+			fprintf(f, "  GC: %u collections in the window (%u in all), longest pause "
+				"%.2f ms", p->collections, gc->numgc, p->pause_max_ns / 1e6);
+		if (gc->known & GOROUTINES_GC_HEAP)
+			fprintf(f, "; heap %.1f MiB live, %.1f MiB marked, goal %.1f MiB",
+				gc->heap_live / 1048576.0, gc->heap_marked / 1048576.0,
+				gc->heap_goal / 1048576.0);
+		if (gc->known & GOROUTINES_GC_KNOBS)
+			fprintf(f, "; GOGC %" PRId64, gc->gc_percent);
+		fprintf(f, "\n  heap profile: %s", goroutines_heap_state_name(p->p.heap_state));
+		if (p->p.memprofile_rate > 0)
+			fprintf(f, " (a sample every %" PRId64 " bytes)", p->p.memprofile_rate);
+		if (p->p.heap_state == GOROUTINES_HEAP_DISABLED)
+			fputs(" (the program does not link runtime/pprof; --go-memprofile-rate turns it "
+			      "on)", f);
+		fprintf(f, "\n  reading: %u inconsistent reads dropped in the window\n", p->dropped);
+		for (size_t k = 0; k < r->gw.nr_groups && shown < GO_GROUPS; k++) {
+			const struct gowin_group *e = &r->gw.groups[k];
+			const struct go_group *grp = goroutines_group(g, e->group);
+			const struct frame *cb = grp->created_by == GO_GROUP_NONE
+							 ? NULL
+							 : stacks_frame(st, grp->created_by);
+			uint32_t nr;
+			const uint32_t *frames = stacks_frames(st, grp->stack, &nr);
+
+			if (grp->pid != p->p.pid || !e->count || (grp->flags & GO_GROUP_SYSTEM))
+				continue;
+			fprintf(f, "\n  #%zu  %u goroutines %s", ++shown, e->count,
+				grp->wait_reason ? grp->wait_reason
+						 : goroutines_status_name(grp->status));
+			if (secs > 0 && e->change)
+				fprintf(f, ", %+.1f/s", e->change / secs);
+			if (e->oldest_ns && r->gw.end_ns > e->oldest_ns)
+				fprintf(f, ", longest wait %.1f s", (r->gw.end_ns - e->oldest_ns) / 1e9);
+			if (cb)
+				fprintf(f, ", created by %s", cb->function);
+			fputc('\n', f);
+			if (frames)
+				print_frames(f, st, frames, nr);
+		}
+	}
+}
+
 int out_text_write(FILE *f, const struct report *r)
 {
 	header(f, r);
@@ -361,5 +431,6 @@ int out_text_write(FILE *f, const struct report *r)
 	states(f, r);
 	blocks(f, r);
 	heap(f, r);
+	go(f, r);
 	return out_flush(f);
 }

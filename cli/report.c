@@ -172,6 +172,71 @@ void report_module(char *buf, size_t len, const char *module)
 		snprintf(buf, len, "[%s]", module ? module : "?");
 }
 
+static int by_count(const void *a, const void *b)
+{
+	const struct tick_count *x = a, *y = b;
+
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	if (x->thread != y->thread)
+		return x->thread < y->thread ? -1 : 1;
+	return (x->stack > y->stack) - (x->stack < y->stack);
+}
+
+uint32_t report_thread_of_pid(const struct report *r, uint32_t pid)
+{
+	const struct threads *th = model_threads(r->m);
+	uint32_t idx = threads_find(th, pid), n = threads_count(th);
+
+	if (idx != UINT32_MAX)
+		return idx;
+	/* exited: the newest entry of its main thread */
+	for (uint32_t i = n; i-- > 0;) {
+		const struct thread *t = threads_get(th, i);
+
+		if (t->tid == pid && t->pid == pid)
+			return i;
+	}
+	return UINT32_MAX;
+}
+
+/* Goroutines (not the runtime's own, as pprof) or the heap profile's in-use bytes, as values. */
+static void go_values(struct report *r)
+{
+	size_t cap = 0;
+
+	if (r->session->metric == REPORT_GOROUTINES) {
+		const struct goroutines *g = model_goroutines(r->m);
+
+		for (size_t i = 0; i < r->gw.nr_groups; i++) {
+			const struct gowin_group *e = &r->gw.groups[i];
+			const struct go_group *grp = goroutines_group(g, e->group);
+			uint32_t thread = report_thread_of_pid(r, grp->pid);
+
+			if (!e->count || (grp->flags & GO_GROUP_SYSTEM) || thread == UINT32_MAX)
+				continue;
+			r->go_values = xgrow(r->go_values, &cap, r->nr_go_values + 1,
+					     sizeof(*r->go_values));
+			r->go_values[r->nr_go_values++] = (struct tick_count){
+				.thread = thread, .stack = grp->stack, .count = e->count };
+		}
+	} else if (r->session->metric == REPORT_GOHEAP) {
+		for (size_t i = 0; i < r->gw.nr_profile; i++) {
+			const struct tick_goheap *e = &r->gw.profile[i];
+			uint32_t thread = report_thread_of_pid(r, e->pid);
+
+			if (e->kind != GOHEAP_HEAP || e->v[1] <= 0 || thread == UINT32_MAX)
+				continue;
+			r->go_values = xgrow(r->go_values, &cap, r->nr_go_values + 1,
+					     sizeof(*r->go_values));
+			r->go_values[r->nr_go_values++] = (struct tick_count){
+				.thread = thread, .stack = e->stack, .count = (uint64_t)e->v[1] };
+		}
+	}
+	if (r->nr_go_values)
+		qsort(r->go_values, r->nr_go_values, sizeof(*r->go_values), by_count);
+}
+
 void report_init(struct report *r, const struct model *m, const struct report_session *s)
 {
 	memset(r, 0, sizeof(*r));
@@ -179,6 +244,9 @@ void report_init(struct report *r, const struct model *m, const struct report_se
 	r->m = m;
 	window_init(&r->w);
 	window_sum(&r->w, m, 0);
+	gowindow_init(&r->gw);
+	gowindow_sum(&r->gw, m, 0);
+	go_values(r);
 
 	r->threads = xcalloc(r->w.nr_threads ? r->w.nr_threads : 1, sizeof(*r->threads));
 	for (uint32_t i = 0; i < r->w.nr_threads; i++) {
@@ -211,6 +279,8 @@ void report_init(struct report *r, const struct model *m, const struct report_se
 void report_fini(struct report *r)
 {
 	window_fini(&r->w);
+	gowindow_fini(&r->gw);
+	free(r->go_values);
 	free(r->threads);
 	free(r->funcs);
 	free(r->stacks);
@@ -308,6 +378,10 @@ const struct tick_count *report_values(const struct report *r, size_t *nr)
 	if (r->session->metric == REPORT_HEAP) {
 		*nr = r->nr_heap_values;
 		return r->heap_values;
+	}
+	if (r->session->metric == REPORT_GOROUTINES || r->session->metric == REPORT_GOHEAP) {
+		*nr = r->nr_go_values;
+		return r->go_values;
 	}
 	*nr = r->w.nr_counts;
 	return r->w.counts;

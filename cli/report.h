@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "model/gowindow.h"
 #include "model/window.h"
 
 struct model;
@@ -22,6 +23,8 @@ enum report_metric {
 	REPORT_CPU,
 	REPORT_OFFCPU,
 	REPORT_HEAP, /* bytes of heap growth (leak mode: allocated minus freed) */
+	REPORT_GOROUTINES, /* Go: goroutines by stack, the wait reason as the leaf */
+	REPORT_GOHEAP,     /* Go: the heap profile's in-use bytes by allocating stack */
 };
 
 struct report_session {
@@ -52,6 +55,8 @@ struct report_session {
 	 * sampler that could not load (source perf), tp_btf programs that fell back to raw_tp. */
 	char cpu_fallback[512], sched_fallback[512], heap_fallback[512];
 	double heap_pair_ns;        /* leak mode: measured cost of a traced malloc/free pair */
+	const char *go;             /* Go runtimes read: "on", "off", or NULL (replay) */
+	uint64_t go_cpu_ns;         /* CPU time reading them */
 };
 
 struct report_thread {
@@ -94,6 +99,10 @@ struct report {
 	struct tick_count *heap_values;       /* REPORT_HEAP: bytes of growth by (thread, stack),
 						 positive ones, most first */
 	size_t nr_heap_values;
+	struct gowindow gw;                   /* Go processes, since start */
+	struct tick_count *go_values;         /* REPORT_GOROUTINES / GOHEAP: by (the process's
+						 main thread, stack), most first */
+	size_t nr_go_values;
 };
 
 void report_init(struct report *r, const struct model *m, const struct report_session *s);
@@ -124,5 +133,7 @@ enum model_state report_block_reason(const struct report *r, uint32_t stack);
 /* The (thread, stack) values of the session's metric, most first: samples, blocked ns, or bytes
  * of heap growth (leak mode's allocated minus freed when it ran, else RSS growth). */
 const struct tick_count *report_values(const struct report *r, size_t *nr);
+/* The thread index standing for process pid (its main thread), UINT32_MAX when unknown. */
+uint32_t report_thread_of_pid(const struct report *r, uint32_t pid);
 
 #endif

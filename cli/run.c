@@ -21,6 +21,7 @@
 #include "options.h"
 #include "out.h"
 #include "probes/cpu.h"
+#include "probes/goruntime.h"
 #include "probes/perf.h"
 #include "probes/proc.h"
 #include "probes/heap.h"
@@ -46,6 +47,7 @@ struct session {
 	struct probe_sideband *sideband; /* process mappings for the BPF sampler's samples */
 	struct probe_sched *sched; /* NULL when it could not start: rs.sched_error says why */
 	struct probe_heap *heap;   /* NULL when off or it could not start (rs.heap_error) */
+	struct probe_goruntime *go; /* Go runtimes; NULL with --go off */
 	uint32_t child_pid;        /* the launched command, for its memory */
 	struct tui *tui;
 	int sfd, drain_fd, tick_fd;
@@ -61,7 +63,7 @@ struct session {
 	bool rec_failed;
 	struct warnings warn; /* what could not start, by cause */
 	char target[1024];
-	struct record_probe probes[5];
+	struct record_probe probes[6];
 };
 
 static void to_stderr(void *ctx, const char *line)
@@ -268,6 +270,19 @@ static void read_memory(struct session *s)
 	}
 }
 
+/* Warnings of the Go reader: on stderr, or in the live view's log. */
+static void go_warnings(struct session *s)
+{
+	const char *w;
+
+	while (s->go && (w = probe_goruntime_warning(s->go))) {
+		if (s->tui)
+			tui_log(s->tui, "%s", w);
+		else
+			fprintf(stderr, "flametop: warning: %s\n", w);
+	}
+}
+
 /* Thread states are closed at the same instant as the tick, so each tick gets exactly its time. */
 static void close_tick(struct session *s)
 {
@@ -285,6 +300,11 @@ static void close_tick(struct session *s)
 		if (exact && !probe_heap_exact_active(s->heap) && s->tui)
 			tui_log(s->tui, "leak mode ended (--heap-duration); outstanding heap is "
 					"as of then, growth goes on");
+	}
+	/* after the drain: a running goroutine's stack is its thread's newest sample */
+	if (s->go) {
+		probe_goruntime_tick(s->go, s->m, now);
+		go_warnings(s);
 	}
 	model_close_tick(s->m, now);
 }
@@ -396,6 +416,7 @@ static void session_fini(struct session *s)
 		kill(s->child, SIGKILL);
 		reap(s, true);
 	}
+	probe_goruntime_free(s->go);
 	probe_heap_free(s->heap);
 	probe_sched_free(s->sched);
 	probe_cpu_free(s->cpu);
@@ -642,6 +663,17 @@ static int session_start(struct session *s, const struct options *o, bool live)
 		warnings_each(&s->warn, to_stderr, NULL);
 	if (r >= 0)
 		return r;
+	if (!o->go_off) {
+		struct probe_goruntime_opts gopts = {
+			.pids = copts.pids,
+			.nr_pids = copts.nr_pids,
+			.follow_children = copts.follow_children,
+			.memprofile_rate = o->go_memprofile_rate,
+		};
+
+		probe_goruntime_new(&gopts, &s->go);
+	}
+	s->rs.go = o->go_off ? "off" : "on";
 	s->drain_fd = timer_new(DRAIN_MS * 1000000ull);
 	s->tick_fd = timer_new(live ? (uint64_t)(o->delay_s * 1e9) : 1000000000ull);
 	if (s->drain_fd < 0 || s->tick_fd < 0) {
@@ -746,6 +778,8 @@ static int begin_recording(struct session *s, char *err, size_t errlen)
 	else
 		s->probes[in.nr_probes++] = (struct record_probe){
 			"heap", s->o->heap == HEAP_OFF ? "off" : "failed", s->rs.heap_error };
+	s->probes[in.nr_probes++] = (struct record_probe){ "go", s->go ? "ok" : "off",
+							   s->go ? "goroutines, GC, profiles" : "" };
 	return recording_begin(s->rec, &in, err, errlen);
 }
 
@@ -865,10 +899,13 @@ int run_snapshot(const struct options *o)
 	s.rs.duration_s = window_seconds(&s);
 	stop_child(&s);
 
-	s.rs.metric = o->metric == METRIC_OFFCPU ? REPORT_OFFCPU
-		    : o->metric == METRIC_HEAP ? REPORT_HEAP
-					       : REPORT_CPU;
+	s.rs.metric = out_metric(o->metric);
 	unwind_facts(&s);
+	if (s.go) {
+		uint64_t last;
+
+		probe_goruntime_cost(s.go, &s.rs.go_cpu_ns, &last);
+	}
 	report_init(&r, s.m, &s.rs);
 	ret = out_write(f, &r, o->format);
 	report_fini(&r);

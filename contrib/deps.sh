@@ -11,6 +11,9 @@ packages=(
 	libunwind-dev libiberty-dev
 	# tests
 	libcmocka-dev golang-go tmux python3 python3-jsonschema libc6-dbg
+	# Go toolchains the goroutine reader is tested on (/usr/lib/go-1.NN): 1.19 from bookworm,
+	# the others from bookworm-backports (added below)
+	golang-1.19-go golang-1.21-go golang-1.22-go golang-1.23-go
 	# programs nobody here wrote, profiled side by side with perf (Rust: landing pads)
 	ripgrep
 	# benchmarks and side-by-side comparisons
@@ -28,6 +31,25 @@ command -v npm >/dev/null || missing+=(npm)
 
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
+
+# bookworm-backports, from the mirror bookworm itself comes from (deb822 .sources or one-line
+# sources.list), when no source names it yet.
+add_backports() {
+	local list=/etc/apt/sources.list.d/bookworm-backports.sources mirror
+	grep -rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/ && return 0
+	mirror=$(awk '/^URIs:/ { uri = $2 } /^Suites:/ && / bookworm( |$)/ { print uri; exit }' \
+		/etc/apt/sources.list.d/*.sources 2>/dev/null)
+	[ -n "$mirror" ] || mirror=$(awk '$1 == "deb" && $3 == "bookworm" { print $2; exit }' \
+		/etc/apt/sources.list 2>/dev/null)
+	[ -n "$mirror" ] || mirror=http://deb.debian.org/debian
+	echo "adding bookworm-backports ($mirror) to apt's sources: $list" >&2
+	printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: %s\n' \
+		"$mirror" /usr/share/keyrings/debian-archive-keyring.gpg | $sudo tee "$list" >/dev/null
+}
+for p in "${missing[@]}"; do
+	case $p in golang-1.2*-go) add_backports; break ;; esac
+done
+
 echo "installing: ${missing[*]}" >&2
 $sudo apt-get update -q
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"

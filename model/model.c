@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "counts.h"
+#include "goroutines.h"
 #include "growth.h"
 #include "model.h"
 #include "stacks.h"
@@ -53,6 +54,9 @@ struct model {
 	/* Processes seen (count 1 while their maps are read), and those to forget after the next
 	 * close (their samples may still be pending). */
 	struct counts pids;
+	/* thread index -> raw stack of its newest on-CPU sample */
+	struct counts last_raw;
+	struct goroutines *go;
 	uint32_t *exited_pids;
 	size_t nr_exited, cap_exited;
 };
@@ -73,6 +77,7 @@ static void tick_free_layers(struct tick *t)
 	free(t->heap);
 	free(t->allocs);
 	free(t->memory);
+	goroutines_tick_free(t->go);
 }
 
 /* A process's entry whose next reading starts over (its pid exited and may be reused). */
@@ -130,6 +135,8 @@ int model_new(const struct model_opts *opts, struct model **out)
 	counts_init(&m->total_offcpu);
 	counts_init(&m->total_states);
 	counts_init(&m->pids);
+	counts_init(&m->last_raw);
+	m->go = goroutines_new();
 	growth_init(&m->pending_heap);
 	growth_init(&m->pending_heap_resolved);
 	growth_init(&m->pending_allocs);
@@ -161,6 +168,8 @@ void model_free(struct model *m)
 	counts_fini(&m->total_offcpu);
 	counts_fini(&m->total_states);
 	counts_fini(&m->pids);
+	counts_fini(&m->last_raw);
+	goroutines_free(m->go);
 	growth_fini(&m->pending_heap);
 	growth_fini(&m->pending_heap_resolved);
 	growth_fini(&m->pending_allocs);
@@ -205,6 +214,14 @@ void model_add_sample(struct model *m, const struct model_sample *s)
 	raw = stacks_add_raw(m->stacks, s->pid, s->user, s->nr_user, s->kernel, s->nr_kernel,
 			     s->flags);
 	counts_add(&m->pending, thread, raw, w);
+	{
+		struct tick_count *last = counts_find(&m->last_raw, thread, 0);
+
+		if (last)
+			last->count = raw;
+		else
+			counts_add(&m->last_raw, thread, 0, raw);
+	}
 	m->cur.samples += w;
 	if (s->flags & MODEL_SAMPLE_TRUNCATED)
 		m->cur.truncated += w;
@@ -428,6 +445,7 @@ void model_add_tick(struct model *m, const struct tick *t)
 	for (size_t i = 0; i < t->nr_memory; i++)
 		add_memory_entry(m, &t->memory[i]);
 	add_heap_info(&m->cur.heap_info, &t->heap_info);
+	goroutines_add_tick(m->go, t->go);
 }
 
 uint64_t model_lost_of(const uint64_t *lost, enum model_lost_probe probe)
@@ -639,6 +657,7 @@ int model_close_tick(struct model *m, uint64_t end_ns)
 				 &m->total_allocs, true, &t->nr_allocs);
 	t->memory = close_memory(m, &t->nr_memory);
 	close_oldest(m);
+	goroutines_close(m->go, m, t, t->end_ns);
 
 	m->total.seq = t->seq;
 	m->total.end_ns = t->end_ns;
@@ -724,4 +743,17 @@ struct threads *model_threads(const struct model *m)
 struct stacks *model_stacks(const struct model *m)
 {
 	return m->stacks;
+}
+
+struct goroutines *model_goroutines(const struct model *m)
+{
+	return m->go;
+}
+
+uint32_t model_thread_last_raw(const struct model *m, uint32_t tid)
+{
+	uint32_t idx = threads_find(m->threads, tid);
+	const struct tick_count *c = idx == UINT32_MAX ? NULL : counts_find(&m->last_raw, idx, 0);
+
+	return c ? (uint32_t)c->count : UINT32_MAX;
 }

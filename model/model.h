@@ -13,10 +13,12 @@
 #include <stdint.h>
 
 struct model;
+struct goroutines;
 struct syms;
 struct threads;
 struct stacks;
 struct tick;
+struct tick_go;
 
 /* One on-CPU sample as a source saw it. Everything is borrowed for the duration of the call. */
 struct model_sample {
@@ -311,6 +313,9 @@ struct tick {
 				       its changes */
 	size_t nr_memory;
 	struct tick_heap_info heap_info;
+	struct tick_go *go;         /* Go processes: figures, goroutine groups and profiles that
+				       changed (model/goroutines.h); NULL when none. Not in the
+				       total: model/gowindow.h sums it */
 };
 
 /* Ticks closed so far that are still in the history (at most opts.history). */
@@ -324,5 +329,10 @@ uint64_t model_start_ns(const struct model *m);
 
 struct threads *model_threads(const struct model *m);
 struct stacks *model_stacks(const struct model *m);
+/* The Go layer: goroutines, GC and Go's own profiles of Go processes (model/goroutines.h). */
+struct goroutines *model_goroutines(const struct model *m);
+/* The raw stack of the newest on-CPU sample of thread tid (stands for a running goroutine's
+ * stack), or UINT32_MAX when it was never sampled. */
+uint32_t model_thread_last_raw(const struct model *m, uint32_t tid);
 
 #endif

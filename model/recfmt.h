@@ -16,8 +16,8 @@
 #define RECFMT_MAGIC_LEN 8
 #define RECFMT_FILE_HEADER 16
 #define RECFMT_MAJOR 1 /* a reader refuses another major version */
-#define RECFMT_MINOR 2 /* additions old readers skip: new chunk types, sections, fields (1: heap,
-			 2: losses per probe) */
+#define RECFMT_MINOR 3 /* additions old readers skip: new chunk types, sections, fields (1: heap,
+			 2: losses per probe, 3: Go) */
 
 /* Then chunks: a 20-byte header, then `stored` bytes of payload. */
 #define RECFMT_SYNC "FTCK"
@@ -33,6 +33,7 @@ enum recfmt_type {
 	RECFMT_THREADS = 5, /* new threads, then changes of known ones */
 	RECFMT_TICK = 6,    /* one closed tick */
 	RECFMT_END = 7,     /* the recording ended cleanly */
+	RECFMT_GOGROUPS = 8, /* new goroutine groups (model/goroutines.h) */
 };
 
 #define RECFMT_ZSTD 0x1u /* chunk flag: the payload is one zstd frame */
@@ -67,6 +68,9 @@ enum recfmt_section {
 	RECFMT_SEC_ALLOCS = 6,  /* leak mode: allocated minus freed by (thread, stack) */
 	RECFMT_SEC_MEMORY = 7,  /* process memory readings and changes, by pid */
 	RECFMT_SEC_HEAPINFO = 8, /* how the heap was tracked in the tick */
+	RECFMT_SEC_GOPROCS = 16,  /* Go processes: figures, GC */
+	RECFMT_SEC_GOGROUPS = 17, /* goroutine groups whose count changed */
+	RECFMT_SEC_GOPROF = 18,   /* Go profile buckets that changed */
 };
 
 /* Frame flags, thread flags, end flags. */

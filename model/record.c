@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include "goroutines.h"
 #include "intern.h"
 #include "model.h"
 #include "recfmt.h"
@@ -43,13 +44,13 @@ struct record {
 	unsigned unit; /* ns per unit of state and off-CPU times */
 	struct intern *strs; /* string → file id */
 	uint32_t nr_strs;    /* strings written */
-	uint32_t nr_frames, nr_stacks, nr_threads; /* file ids given */
+	uint32_t nr_frames, nr_stacks, nr_threads, nr_groups; /* file ids given */
 	/* A file's own ids: the first file writes every entry of the model as it appears (its
 	 * ids are the model's); a rotated one (part > 0) only what its ticks use, and the live
 	 * threads, so each part is no bigger than its own time needs. */
 	bool lazy;
 	uint32_t eager_frames, eager_stacks, eager_threads; /* model ids written in order */
-	struct idmap frame_of, stack_of, thread_of;
+	struct idmap frame_of, stack_of, thread_of, group_of;
 	uint32_t *prev_stack; /* the previous stack of the open stacks chunk, in file ids */
 	uint32_t nr_prev;
 	size_t cap_prev;
@@ -61,11 +62,13 @@ struct record {
 	size_t cap_remap;
 	struct tick_heap *remap_heap;
 	size_t cap_remap_heap;
+	struct tick_go_group *remap_groups;
+	size_t cap_remap_groups;
 	bool have_seq;
 	uint64_t last_seq;
 	uint64_t bytes, ticks;
 	ZSTD_CCtx *cctx;
-	struct table t_strs, t_frames, t_stacks, t_threads;
+	struct table t_strs, t_frames, t_stacks, t_threads, t_groups;
 	struct recfmt_buf payload, zbuf, ticks_out, updates, rec, cols[3];
 };
 
@@ -267,6 +270,7 @@ int record_new(int fd, const struct record_info *info, struct record **out)
 	table_init(&r->t_frames, RECFMT_FRAMES);
 	table_init(&r->t_stacks, RECFMT_STACKS);
 	table_init(&r->t_threads, RECFMT_THREADS);
+	table_init(&r->t_groups, RECFMT_GOGROUPS);
 
 	recfmt_pack_file_header(fh);
 	recfmt_put(&file, fh, sizeof(fh));
@@ -298,6 +302,8 @@ void record_free(struct record *r)
 	free(r->frame_of.v);
 	free(r->stack_of.v);
 	free(r->thread_of.v);
+	free(r->group_of.v);
+	free(r->remap_groups);
 	free(r->prev_stack);
 	free(r->sframes);
 	free(r->remap);
@@ -306,6 +312,7 @@ void record_free(struct record *r)
 	table_fini(&r->t_frames);
 	table_fini(&r->t_stacks);
 	table_fini(&r->t_threads);
+	table_fini(&r->t_groups);
 	recfmt_buf_fini(&r->payload);
 	recfmt_buf_fini(&r->zbuf);
 	recfmt_buf_fini(&r->ticks_out);
@@ -673,6 +680,150 @@ static void put_heap_info(struct recfmt_buf *b, const struct tick_heap_info *h)
 
 /* One tick in file ids: the threads and stacks it names are written first when the file does not
  * have them (their chunks precede the tick's in the one write). */
+/* The file id of goroutine group `id`, written first (with its stack and frames) when the file
+ * does not have it: process, status, wait reason, stack, creator and start frames (+1, 0 for
+ * none), flags. */
+static uint32_t put_group(struct record *r, const struct model *m, uint32_t id, int *ret)
+{
+	const struct go_group *g = goroutines_group(model_goroutines(m), id);
+	const struct stacks *st = model_stacks(m);
+	uint32_t fid = mapped(&r->group_of, id), stack, cb = 0, start = 0;
+	uint64_t wait;
+	struct recfmt_buf *b = &r->rec;
+
+	if (fid)
+		return fid - 1;
+	stack = put_stack(r, st, g->stack, ret);
+	if (g->created_by != GO_GROUP_NONE)
+		cb = put_frame(r, st, g->created_by, ret) + 1;
+	if (g->start != GO_GROUP_NONE)
+		start = put_frame(r, st, g->start, ret) + 1;
+	wait = sref(r, g->wait_reason);
+	recfmt_put_u(b, g->pid);
+	recfmt_put_u(b, g->status);
+	recfmt_put_u(b, wait);
+	recfmt_put_u(b, stack);
+	recfmt_put_u(b, cb);
+	recfmt_put_u(b, start);
+	recfmt_put_u(b, g->flags);
+	put_record(r, &r->t_groups.entries);
+	map_set(&r->group_of, id, r->nr_groups);
+	if (!*ret)
+		*ret = table_next(r, &r->t_groups);
+	return r->nr_groups++;
+}
+
+/* Go processes: n, then one record each (fields appended later are skipped by older readers). */
+static void put_go_procs(struct record *r, struct recfmt_buf *b, const struct tick_go *tg)
+{
+	size_t mark;
+
+	recfmt_put_u(b, RECFMT_SEC_GOPROCS);
+	mark = recfmt_open(b);
+	recfmt_put_u(b, tg->nr_procs);
+	for (size_t i = 0; i < tg->nr_procs; i++) {
+		const struct tick_go_proc *p = &tg->procs[i];
+		uint64_t version = sref(r, p->version), error = sref(r, p->error);
+		struct recfmt_buf *e = &r->rec;
+
+		recfmt_put_u(e, p->pid);
+		recfmt_put_u(e, version);
+		recfmt_put_u(e, error);
+		recfmt_put_u(e, p->goroutines);
+		recfmt_put_u(e, GOROUTINES_NR);
+		for (int k = 0; k < GOROUTINES_NR; k++)
+			recfmt_put_u(e, p->by_status[k]);
+		recfmt_put_u(e, p->system);
+		recfmt_put_u(e, p->dropped);
+		recfmt_put_u(e, p->stacks_read);
+		recfmt_put_u(e, p->stacks_cached);
+		recfmt_put_u(e, p->skipped);
+		recfmt_put_u(e, p->read_ns);
+		recfmt_put_u(e, p->bytes);
+		recfmt_put_u(e, p->gc.known);
+		recfmt_put_u(e, p->gc.numgc);
+		recfmt_put_u(e, p->gc.collections);
+		recfmt_put_u(e, p->gc.pause_last_ns);
+		recfmt_put_u(e, p->gc.pause_max_ns);
+		recfmt_put_u(e, p->gc.pause_total_ns);
+		recfmt_put_u(e, p->gc.heap_live);
+		recfmt_put_u(e, p->gc.heap_marked);
+		recfmt_put_u(e, p->gc.heap_goal);
+		recfmt_put_s(e, p->gc.gc_percent);
+		recfmt_put_s(e, p->gc.memory_limit);
+		recfmt_put_s(e, p->memprofile_rate);
+		recfmt_put_u(e, p->heap_state);
+		put_record(r, b);
+	}
+	recfmt_close(b, mark);
+}
+
+static int by_group(const void *a, const void *b)
+{
+	const struct tick_go_group *x = a, *y = b;
+
+	return (x->group > y->group) - (x->group < y->group);
+}
+
+/* Goroutine groups that changed, in file ids: n, then columns of group-id deltas (ascending),
+ * count changes, and since when the longest-waiting goroutine waits (0 unknown, else zigzag
+ * from the start + 1). */
+static void put_go_groups(struct record *r, const struct model *m, struct recfmt_buf *b,
+			  const struct tick_go *tg, int *ret)
+{
+	struct tick_go_group *v;
+	uint32_t prev = 0;
+	size_t mark;
+
+	r->remap_groups = xgrow(r->remap_groups, &r->cap_remap_groups, tg->nr_groups,
+				sizeof(*r->remap_groups));
+	v = r->remap_groups;
+	for (size_t i = 0; i < tg->nr_groups; i++) {
+		v[i] = tg->groups[i];
+		v[i].group = put_group(r, m, tg->groups[i].group, ret);
+	}
+	qsort(v, tg->nr_groups, sizeof(*v), by_group);
+	recfmt_put_u(b, RECFMT_SEC_GOGROUPS);
+	mark = recfmt_open(b);
+	recfmt_put_u(b, tg->nr_groups);
+	for (size_t i = 0; i < tg->nr_groups; i++) {
+		recfmt_put_u(b, v[i].group - prev);
+		prev = v[i].group;
+	}
+	for (size_t i = 0; i < tg->nr_groups; i++)
+		recfmt_put_s(b, v[i].delta);
+	for (size_t i = 0; i < tg->nr_groups; i++)
+		recfmt_put_u(b, rel_time(r, v[i].oldest_ns));
+	recfmt_close(b, mark);
+}
+
+/* Profile buckets that changed: n, then per entry kind, pid, stack (file id) and the four
+ * changes. */
+static void put_go_prof(struct record *r, const struct model *m, struct recfmt_buf *b,
+			const struct tick_go *tg, int *ret)
+{
+	size_t mark;
+	uint32_t *stacks = xmalloc((tg->nr_heap + 1) * sizeof(*stacks));
+
+	/* the stacks first: their table entries go to the table, not into this section */
+	for (size_t i = 0; i < tg->nr_heap; i++)
+		stacks[i] = put_stack(r, model_stacks(m), tg->heap[i].stack, ret);
+	recfmt_put_u(b, RECFMT_SEC_GOPROF);
+	mark = recfmt_open(b);
+	recfmt_put_u(b, tg->nr_heap);
+	for (size_t i = 0; i < tg->nr_heap; i++) {
+		const struct tick_goheap *e = &tg->heap[i];
+
+		recfmt_put_u(b, e->kind);
+		recfmt_put_u(b, e->pid);
+		recfmt_put_u(b, stacks[i]);
+		for (int k = 0; k < GOHEAP_VALUES; k++)
+			recfmt_put_s(b, e->v[k]);
+	}
+	recfmt_close(b, mark);
+	free(stacks);
+}
+
 static int write_tick(struct record *r, const struct model *m, const struct tick *t)
 {
 	const struct threads *th = model_threads(m);
@@ -728,6 +879,20 @@ static int write_tick(struct record *r, const struct model *m, const struct tick
 	}
 	if (t->heap_info.mode)
 		put_heap_info(b, &t->heap_info);
+	if (t->go && t->go->nr_procs) {
+		/* a process is named by its main thread, as with its memory */
+		for (size_t i = 0; i < t->go->nr_procs; i++) {
+			uint32_t idx = threads_find(th, t->go->procs[i].pid);
+
+			if (idx != UINT32_MAX)
+				put_thread(r, th, idx, &ret);
+		}
+		put_go_procs(r, b, t->go);
+	}
+	if (t->go && t->go->nr_groups)
+		put_go_groups(r, m, b, t->go, &ret);
+	if (t->go && t->go->nr_heap)
+		put_go_prof(r, m, b, t->go, &ret);
 	if (ret)
 		return ret;
 	return emit(r, &r->ticks_out, RECFMT_TICK, b->p, b->len);
@@ -767,12 +932,15 @@ int record_tick(struct record *r, const struct model *m)
 	if (!ret)
 		ret = table_flush(r, &r->t_stacks, NULL);
 	if (!ret)
+		ret = table_flush(r, &r->t_groups, NULL);
+	if (!ret)
 		ret = table_flush(r, &r->t_strs, NULL);
 	if (!ret) {
 		out_append(&out, &r->t_strs.chunks);
 		out_append(&out, &r->t_frames.chunks);
 		out_append(&out, &r->t_stacks.chunks);
 		out_append(&out, &r->t_threads.chunks);
+		out_append(&out, &r->t_groups.chunks);
 		out_append(&out, &r->ticks_out);
 		ret = write_all(r->fd, out.p, out.len);
 	}

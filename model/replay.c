@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include "goroutines.h"
 #include "intern.h"
 #include "model.h"
 #include "recfmt.h"
@@ -87,13 +88,14 @@ struct replay {
 	struct intern *names;
 	const char **strs;
 	size_t nr_strs, cap_strs;
-	uint32_t *frames, *stacks, *threads;
+	uint32_t *frames, *stacks, *threads, *groups;
 	uint32_t lost_frame, lost_stack; /* placeholders for lost ids, made on first need */
 	uint64_t base;                   /* the clock base of the segment being applied */
 	bool carry;                      /* a new segment before its first tick: threads it
 					    declares that are live in the model continue */
 	uint32_t ids[RECFMT_MAX_FRAMES], mapped[RECFMT_MAX_FRAMES];
 	size_t nr_frames, cap_frames, nr_stacks, cap_stacks, nr_threads, cap_threads;
+	size_t nr_groups, cap_groups;
 	struct tick_count *layer[3];
 	size_t cap_layer[3];
 	int64_t *deltas; /* a layer's thread and stack columns */
@@ -121,7 +123,7 @@ static const char *type_name(unsigned type)
 		[RECFMT_HEADER] = "header", [RECFMT_STRINGS] = "strings",
 		[RECFMT_FRAMES] = "frames", [RECFMT_STACKS] = "stacks",
 		[RECFMT_THREADS] = "threads", [RECFMT_TICK] = "tick",
-		[RECFMT_END] = "end",
+		[RECFMT_END] = "end", [RECFMT_GOGROUPS] = "goroutine groups",
 	};
 
 	return type < sizeof(names) / sizeof(names[0]) && names[type] ? names[type] : "unknown";
@@ -455,6 +457,7 @@ static void index_chunk(struct replay *r, uint64_t off, const struct recfmt_chun
 	case RECFMT_FRAMES:
 	case RECFMT_STACKS:
 	case RECFMT_THREADS:
+	case RECFMT_GOGROUPS:
 		if (c->flags & ~RECFMT_ZSTD)
 			goto unknown;
 		break;
@@ -779,7 +782,7 @@ static void unbind(struct replay *r)
 {
 	intern_free(r->names);
 	r->names = NULL;
-	r->nr_strs = r->nr_frames = r->nr_stacks = r->nr_threads = 0;
+	r->nr_strs = r->nr_frames = r->nr_stacks = r->nr_threads = r->nr_groups = 0;
 	r->lost_frame = r->lost_stack = UINT32_MAX;
 	r->base = r->info.start_ns;
 	r->carry = false;
@@ -822,6 +825,7 @@ void replay_free(struct replay *r)
 	free(r->frames);
 	free(r->stacks);
 	free(r->threads);
+	free(r->groups);
 	for (int i = 0; i < 3; i++)
 		free(r->layer[i]);
 	free(r->deltas);
@@ -1050,6 +1054,47 @@ static uint64_t rel_time(const struct replay *r, uint64_t v)
 	return v ? r->base + (uint64_t)((int64_t)(z >> 1) ^ -(int64_t)(z & 1)) : 0;
 }
 
+/* Goroutine groups: their stacks and frames mapped to the model's; a group naming what was
+ * lost keeps [lost] in its place. */
+static void apply_groups(struct replay *r, struct recfmt_rd *rd)
+{
+	struct goroutines *g = model_goroutines(r->m);
+	struct stacks *st = model_stacks(r->m);
+	uint64_t first = recfmt_get_u(rd), count = recfmt_get_u(rd);
+
+	if (rd->bad || first > r->nr_groups + (uint64_t)RECFMT_MAX_GAP)
+		return;
+	/* a lost chunk's groups: placeholders that no tick entry will match */
+	while (r->nr_groups < first)
+		map_push(&r->groups, &r->nr_groups, &r->cap_groups, UINT32_MAX);
+	for (uint64_t i = 0; i < count && recfmt_left(rd); i++) {
+		struct recfmt_rd e = recfmt_get_record(rd);
+		struct go_group grp = { 0 };
+		uint64_t stack, cb, start;
+
+		if (rd->bad)
+			break;
+		grp.pid = (uint32_t)recfmt_get_u(&e);
+		grp.status = (uint32_t)recfmt_get_u(&e);
+		grp.wait_reason = stacks_str(st, str_ref(r, recfmt_get_u(&e)));
+		stack = recfmt_get_u(&e);
+		cb = recfmt_get_u(&e);
+		start = recfmt_get_u(&e);
+		grp.flags = (uint32_t)recfmt_get_u(&e) & (GO_GROUP_SYSTEM | GO_GROUP_TRUNCATED);
+		if (first + i < r->nr_groups)
+			continue;
+		if (e.bad || grp.status >= GOROUTINES_NR) {
+			r->damage.dropped++;
+			map_push(&r->groups, &r->nr_groups, &r->cap_groups, UINT32_MAX);
+			continue;
+		}
+		grp.stack = stack < r->nr_stacks ? r->stacks[stack] : lost_stack(r);
+		grp.created_by = cb && cb - 1 < r->nr_frames ? r->frames[cb - 1] : GO_GROUP_NONE;
+		grp.start = start && start - 1 < r->nr_frames ? r->frames[start - 1] : GO_GROUP_NONE;
+		map_push(&r->groups, &r->nr_groups, &r->cap_groups, goroutines_add_group(g, &grp));
+	}
+}
+
 static void apply_threads(struct replay *r, struct recfmt_rd *rd)
 {
 	struct threads *th = model_threads(r->m);
@@ -1226,8 +1271,129 @@ static size_t read_memory(struct recfmt_rd *sec, struct tick_memory **out)
 	return kept;
 }
 
+static size_t read_go_procs(struct replay *r, struct recfmt_rd *sec, struct tick_go_proc **out)
+{
+	struct stacks *st = model_stacks(r->m);
+	uint64_t n = recfmt_get_u(sec);
+	size_t kept = 0;
+
+	*out = NULL;
+	if (sec->bad || n > recfmt_left(sec) / 2)
+		return 0;
+	*out = xcalloc(n + 1, sizeof(**out));
+	for (uint64_t i = 0; i < n && recfmt_left(sec); i++) {
+		struct recfmt_rd e = recfmt_get_record(sec);
+		struct tick_go_proc *p = &(*out)[kept];
+		uint64_t nstat;
+
+		if (sec->bad)
+			break;
+		memset(p, 0, sizeof(*p));
+		p->pid = (uint32_t)recfmt_get_u(&e);
+		p->version = stacks_str(st, str_ref(r, recfmt_get_u(&e)));
+		p->error = stacks_str(st, str_ref(r, recfmt_get_u(&e)));
+		p->goroutines = (uint32_t)recfmt_get_u(&e);
+		nstat = recfmt_get_u(&e);
+		for (uint64_t k = 0; k < nstat && recfmt_left(&e); k++) {
+			uint64_t v = recfmt_get_u(&e);
+
+			if (k < GOROUTINES_NR)
+				p->by_status[k] = (uint32_t)v;
+		}
+		p->system = (uint32_t)recfmt_get_u(&e);
+		p->dropped = (uint32_t)recfmt_get_u(&e);
+		p->stacks_read = (uint32_t)recfmt_get_u(&e);
+		p->stacks_cached = (uint32_t)recfmt_get_u(&e);
+		p->skipped = (uint32_t)recfmt_get_u(&e);
+		p->read_ns = recfmt_get_u(&e);
+		p->bytes = recfmt_get_u(&e);
+		p->gc.known = (uint32_t)recfmt_get_u(&e);
+		p->gc.numgc = (uint32_t)recfmt_get_u(&e);
+		p->gc.collections = (uint32_t)recfmt_get_u(&e);
+		p->gc.pause_last_ns = recfmt_get_u(&e);
+		p->gc.pause_max_ns = recfmt_get_u(&e);
+		p->gc.pause_total_ns = recfmt_get_u(&e);
+		p->gc.heap_live = recfmt_get_u(&e);
+		p->gc.heap_marked = recfmt_get_u(&e);
+		p->gc.heap_goal = recfmt_get_u(&e);
+		p->gc.gc_percent = recfmt_get_s(&e);
+		p->gc.memory_limit = recfmt_get_s(&e);
+		p->memprofile_rate = recfmt_get_s(&e);
+		p->heap_state = (uint32_t)recfmt_get_u(&e);
+		if (e.bad || !p->pid) {
+			r->damage.dropped++;
+			continue;
+		}
+		kept++;
+	}
+	return kept;
+}
+
+static size_t read_go_groups(struct replay *r, struct recfmt_rd *sec,
+			     struct tick_go_group **out)
+{
+	uint64_t n = recfmt_get_u(sec), id = 0;
+	size_t kept = 0;
+	uint64_t *v;
+
+	*out = NULL;
+	if (sec->bad || n > recfmt_left(sec) / 3) /* an entry takes at least 3 bytes */
+		return 0;
+	v = xcalloc(3 * n + 1, sizeof(*v));
+	for (uint64_t i = 0; i < 3 * n; i++)
+		v[i] = i >= n && i < 2 * n ? (uint64_t)recfmt_get_s(sec) : recfmt_get_u(sec);
+	if (sec->bad) {
+		free(v);
+		return 0;
+	}
+	*out = xcalloc(n + 1, sizeof(**out));
+	for (uint64_t i = 0; i < n; i++) {
+		int64_t d = (int64_t)v[n + i];
+
+		id += v[i];
+		if (id >= r->nr_groups || r->groups[id] == UINT32_MAX || d < INT32_MIN ||
+		    d > INT32_MAX) {
+			r->damage.dropped++;
+			continue;
+		}
+		(*out)[kept++] = (struct tick_go_group){ .group = r->groups[id], .delta = (int32_t)d,
+							 .oldest_ns = rel_time(r, v[2 * n + i]) };
+	}
+	free(v);
+	return kept;
+}
+
+static size_t read_go_prof(struct replay *r, struct recfmt_rd *sec, struct tick_goheap **out)
+{
+	uint64_t n = recfmt_get_u(sec);
+	size_t kept = 0;
+
+	*out = NULL;
+	if (sec->bad || n > recfmt_left(sec) / 7) /* an entry takes at least 7 bytes */
+		return 0;
+	*out = xcalloc(n + 1, sizeof(**out));
+	for (uint64_t i = 0; i < n && !sec->bad; i++) {
+		struct tick_goheap *e = &(*out)[kept];
+		uint64_t kind = recfmt_get_u(sec), pid = recfmt_get_u(sec), stack = recfmt_get_u(sec);
+
+		for (int k = 0; k < GOHEAP_VALUES; k++)
+			e->v[k] = recfmt_get_s(sec);
+		if (sec->bad || kind >= GOHEAP_NR || !pid || pid > UINT32_MAX ||
+		    stack >= r->nr_stacks) {
+			r->damage.dropped++;
+			continue;
+		}
+		e->kind = (uint32_t)kind;
+		e->pid = (uint32_t)pid;
+		e->stack = r->stacks[stack];
+		kept++;
+	}
+	return kept;
+}
+
 static void apply_tick(struct replay *r, struct recfmt_rd *rd, bool skip)
 {
+	struct tick_go tg = { 0 };
 	struct tick t = { 0 };
 	bool have_figures = false;
 	uint64_t seq, start = 0, end = 0;
@@ -1291,6 +1457,19 @@ static void apply_tick(struct replay *r, struct recfmt_rd *rd, bool skip)
 			if (!skip && !t.memory)
 				t.nr_memory = read_memory(&sec, &t.memory);
 			break;
+		/* Go's layers are state (changes from tick to tick): read even when skipping */
+		case RECFMT_SEC_GOPROCS:
+			if (!tg.procs)
+				tg.nr_procs = read_go_procs(r, &sec, &tg.procs);
+			break;
+		case RECFMT_SEC_GOGROUPS:
+			if (!tg.groups)
+				tg.nr_groups = read_go_groups(r, &sec, &tg.groups);
+			break;
+		case RECFMT_SEC_GOPROF:
+			if (!tg.heap)
+				tg.nr_heap = read_go_prof(r, &sec, &tg.heap);
+			break;
 		case RECFMT_SEC_HEAPINFO:
 			t.heap_info.mode = (uint32_t)recfmt_get_u(&sec);
 			t.heap_info.events = recfmt_get_u(&sec);
@@ -1307,10 +1486,18 @@ static void apply_tick(struct replay *r, struct recfmt_rd *rd, bool skip)
 			break; /* a newer section */
 		}
 	}
+	if (tg.nr_procs || tg.nr_groups || tg.nr_heap)
+		t.go = &tg;
 	if (!skip && have_figures) {
 		model_add_tick(r->m, &t);
 		model_close_tick(r->m, t.end_ns);
+	} else if (have_figures) {
+		/* skipped: the next tick applied carries these changes */
+		goroutines_add_tick(model_goroutines(r->m), t.go);
 	}
+	free(tg.procs);
+	free(tg.groups);
+	free(tg.heap);
 	free(t.heap);
 	free(t.allocs);
 	free(t.memory);
@@ -1369,6 +1556,9 @@ static int step(struct replay *r, bool skip)
 			break;
 		case RECFMT_THREADS:
 			apply_threads(r, &rd);
+			break;
+		case RECFMT_GOGROUPS:
+			apply_groups(r, &rd);
 			break;
 		case RECFMT_TICK:
 			apply_tick(r, &rd, skip);

@@ -331,6 +331,20 @@ size_t stacks_resolve(struct stacks *st, struct syms *syms)
 	return done;
 }
 
+const uint64_t *stacks_raw_user(const struct stacks *st, uint32_t raw, uint32_t *pid,
+				uint32_t *nr)
+{
+	const struct raw_key *k;
+
+	*nr = 0;
+	if (raw >= intern_count(st->raws))
+		return NULL;
+	k = intern_get(st->raws, raw, NULL);
+	*pid = (uint32_t)k->pid;
+	*nr = k->nr_user;
+	return k->ips;
+}
+
 uint32_t stacks_of_raw(const struct stacks *st, uint32_t raw)
 {
 	return raw < st->resolved ? st->raw_stack[raw] : UINT32_MAX;

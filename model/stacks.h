@@ -60,6 +60,10 @@ uint32_t stacks_add_raw(struct stacks *st, uint32_t pid, const uint64_t *user, u
 void stacks_new_image(struct stacks *st, struct syms *syms, uint32_t pid);
 /* Symbolizes raw stacks added since the last call (syms may be NULL). Returns how many. */
 size_t stacks_resolve(struct stacks *st, struct syms *syms);
+/* The user addresses of a raw stack, leaf first (*pid gets its process); NULL when raw is not
+ * a raw id. Borrowed until stacks_free(). */
+const uint64_t *stacks_raw_user(const struct stacks *st, uint32_t raw, uint32_t *pid,
+				uint32_t *nr);
 /* The stack id of a resolved raw stack. */
 uint32_t stacks_of_raw(const struct stacks *st, uint32_t raw);
 

@@ -17,6 +17,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "model/goheap.h"
+#include "model/goroutines.h"
 #include "model/model.h"
 #include "model/stacks.h"
 #include "tui/canvas.h"
@@ -510,6 +512,112 @@ static struct model *churn_model(void)
 	return m;
 }
 
+/*
+ * The goroutines view: Go process gosvc (pid 400, go1.22.12): 1000 goroutines parked in a
+ * channel receive from main.startWaiters, a group created by main.accept growing by 2 a tick,
+ * 10 on a mutex, one running, and the runtime's own GC worker (hidden unless 'a'). Fed the way a
+ * replay feeds it: group definitions, then ticks with the changes.
+ */
+static struct model *go_model(void)
+{
+	struct model *m = new_model();
+	struct stacks *st = model_stacks(m);
+	struct goroutines *g = model_goroutines(m);
+	const char *chan = stacks_str(st, "chan receive"), *mutex = stacks_str(st, "sync.Mutex.Lock");
+	const char *idle = stacks_str(st, "GC worker (idle)");
+	uint32_t creator = frame(st, "main.startWaiters@/src/gosvc/main.go:88");
+	uint32_t s_buf = STACK(st, "runtime.goexit", "runtime.main", "main.main",
+			       "main.loadCache@/src/gosvc/cache.go:20");
+	uint32_t s_json = STACK(st, "runtime.goexit", "main.handle@/src/gosvc/main.go:130",
+				"encoding/json.Marshal", "encoding/json.(*encodeState).marshal");
+	uint32_t acceptor = frame(st, "main.accept@/src/gosvc/main.go:120");
+	struct go_group defs[] = {
+		{ 400, GOROUTINES_WAITING, chan,
+		  STACK(st, "runtime.goexit", "main.waiter@/src/gosvc/main.go:40",
+			"runtime.chanrecv1", "runtime.chanrecv", "runtime.gopark",
+			"[flametop]![chan receive]"),
+		  creator, frame(st, "main.waiter@/src/gosvc/main.go:40"), 0 },
+		{ 400, GOROUTINES_WAITING, chan,
+		  STACK(st, "runtime.goexit", "main.handle@/src/gosvc/main.go:130",
+			"main.readRequest@/src/gosvc/main.go:150", "runtime.chanrecv1",
+			"runtime.chanrecv", "runtime.gopark", "[flametop]![chan receive]"),
+		  acceptor, frame(st, "main.handle@/src/gosvc/main.go:130"), 0 },
+		{ 400, GOROUTINES_WAITING, mutex,
+		  STACK(st, "runtime.goexit", "main.locker@/src/gosvc/main.go:60",
+			"sync.(*Mutex).Lock", "sync.(*Mutex).lockSlow", "runtime.semacquire1",
+			"runtime.gopark", "[flametop]![sync.Mutex.Lock]"),
+		  creator, frame(st, "main.locker@/src/gosvc/main.go:60"), 0 },
+		{ 400, GOROUTINES_RUNNING, NULL,
+		  STACK(st, "runtime.goexit", "main.spin@/src/gosvc/main.go:70", "[flametop]![running]"),
+		  creator, frame(st, "main.spin@/src/gosvc/main.go:70"), 0 },
+		{ 400, GOROUTINES_WAITING, idle,
+		  STACK(st, "runtime.goexit", "runtime.gcBgMarkWorker", "runtime.gopark",
+			"[flametop]![GC worker (idle)]"),
+		  GO_GROUP_NONE, frame(st, "runtime.gcBgMarkWorker"), GO_GROUP_SYSTEM },
+	};
+
+	for (size_t i = 0; i < sizeof(defs) / sizeof(defs[0]); i++)
+		assert_int_equal(goroutines_add_group(g, &defs[i]), i);
+	model_note_thread(m, 400, 400, "gosvc", "gosvc");
+	for (int i = 0; i < 20; i++) {
+		uint64_t start = model_start_ns(m) + (uint64_t)i * 1000000000ull;
+		struct tick_go_proc proc = {
+			.pid = 400, .version = stacks_str(st, "go1.22.12"),
+			.goroutines = 1013 + 2 * i, .system = 2, .stacks_cached = 1010,
+			.gc = { .numgc = 40 + i / 5, .collections = i % 5 == 0,
+				.pause_last_ns = 120000, .pause_max_ns = i % 5 ? 0 : 120000 + i * 1000,
+				.heap_live = 48 << 20, .heap_marked = 30 << 20, .heap_goal = 60 << 20,
+				.gc_percent = 100, .memory_limit = INT64_MAX,
+				.known = GOROUTINES_GC_COUNTS | GOROUTINES_GC_HEAP |
+					 GOROUTINES_GC_KNOBS },
+			.memprofile_rate = 524288, .heap_state = GOROUTINES_HEAP_ON,
+		};
+		struct tick_go_group first[] = {
+			{ 0, 1000, start - 300000000000ull }, { 1, 0, 0 }, { 2, 10, start },
+			{ 3, 1, 0 }, { 4, 2, start },
+		};
+		struct tick_go_group later[] = { { 1, 2, start - 5000000000ull } };
+		struct tick_goheap prof[] = {
+			{ .pid = 400, .stack = s_buf, .kind = GOHEAP_HEAP,
+			  .v = { 64, 32 << 20, 64, 32 << 20 } },
+			{ .pid = 400, .stack = s_json, .kind = GOHEAP_HEAP,
+			  .v = { 900, 1 << 20, 40000, 40 << 20 } },
+		};
+		struct tick_goheap more = { .pid = 400, .stack = s_json, .kind = GOHEAP_HEAP,
+					    .v = { 10, 4096, 4000, 4 << 20 } };
+		struct tick_go tg = { .procs = &proc, .nr_procs = 1,
+				      .heap = i ? &more : prof, .nr_heap = i ? 1 : 2 };
+		struct tick t = { .start_ns = start, .go = &tg };
+
+		proc.by_status[GOROUTINES_WAITING] = 1012 + 2 * i;
+		proc.by_status[GOROUTINES_RUNNING] = 1;
+		tg.groups = i ? later : first;
+		tg.nr_groups = i ? 1 : 5;
+		model_add_tick(m, &t);
+		close_tick(m);
+	}
+	return m;
+}
+
+static void test_render_goroutines(void **state)
+{
+	struct model *m = go_model();
+
+	golden(m, 80, 24, false, KEYS('5'), "goroutines-80x24");
+	golden(m, 132, 43, false, KEYS('5'), "goroutines-132x43");
+	golden(m, 80, 24, true, KEYS('5', 's', 'a'), "goroutines-growth-all-ascii-80x24");
+	golden(m, 132, 43, false, KEYS('5', TERM_KEY_DOWN, TERM_KEY_ENTER),
+	       "goroutines-stack-132x43");
+	golden(m, 40, 10, false, KEYS('5'), "goroutines-40x10");
+	/* the heap view: Go's heap profile (nothing else grew) */
+	golden(m, 100, 30, false, KEYS('4'), "heap-go-100x30");
+	model_free(m);
+	/* no Go process: says so */
+	m = std_model(3);
+	golden(m, 80, 24, false, KEYS('5'), "goroutines-none-80x24");
+	model_free(m);
+}
+
 static void test_render_heap(void **state)
 {
 	struct model *m = heap_model();
@@ -832,6 +940,7 @@ int main(void)
 		cmocka_unit_test(test_render_long_names),
 		cmocka_unit_test(test_render_deep),
 		cmocka_unit_test(test_render_heap),
+		cmocka_unit_test(test_render_goroutines),
 		cmocka_unit_test(test_render_block),
 		cmocka_unit_test(test_render_empty),
 		cmocka_unit_test(test_render_selection_survives_ticks),

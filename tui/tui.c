@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "model/gowindow.h"
 #include "model/model.h"
 #include "model/quality.h"
 #include "model/window.h"
@@ -34,6 +35,7 @@ enum {
 	V_HELP,
 	V_BLOCK,
 	V_HEAP,
+	V_GOROUTINES,
 	V_NR,
 };
 
@@ -44,6 +46,7 @@ static const struct view_ops *const ops[V_NR] = {
 	[V_HELP] = &view_help_ops,
 	[V_BLOCK] = &view_block_ops,
 	[V_HEAP] = &view_heap_ops,
+	[V_GOROUTINES] = &view_goroutines_ops,
 };
 
 static const struct {
@@ -77,6 +80,7 @@ struct tui {
 	struct term *term; /* NULL when headless */
 	struct canvas canvas;
 	struct window win;
+	struct gowindow gowin;
 	struct view_ctx ctx;
 	void *views[V_NR];
 	bool stale[V_NR]; /* the window changed since the view last saw it */
@@ -180,6 +184,7 @@ static void refresh_data(struct tui *t)
 	size_t nticks = secs ? (secs * 1000 + tick_ms - 1) / tick_ms : 0;
 
 	window_sum(&t->win, t->m, nticks);
+	gowindow_sum(&t->gowin, t->m, nticks);
 	t->ctx.win_secs = t->win.nr_ticks ? (t->win.end_ns - t->win.start_ns) / 1e9 : 0;
 	t->ctx.last_seq = model_nr_ticks(t->m) ? model_tick(t->m, 0)->seq : 0;
 	t->have_data = true;
@@ -607,6 +612,9 @@ enum tui_action tui_key(struct tui *t, int k)
 	case '4':
 		show(t, V_HEAP, false);
 		break;
+	case '5':
+		show(t, V_GOROUTINES, false);
+		break;
 	case TERM_KEY_TAB:
 	case TERM_KEY_BTAB:
 		show(t, t->cur == V_THREADS ? V_FLAME : V_THREADS, false);
@@ -722,6 +730,7 @@ void tui_set_model(struct tui *t, struct model *m)
 	t->ctx.stacks = model_stacks(m);
 	t->ctx.threads = model_threads(m);
 	window_sum(&t->win, m, 1);
+	gowindow_sum(&t->gowin, m, 1);
 	for (int i = 0; i < V_NR; i++) {
 		t->views[i] = ops[i]->create(&t->ctx);
 		t->stale[i] = true;
@@ -744,11 +753,13 @@ static struct tui *tui_alloc(const struct tui_info *info, struct model *m, int w
 	t->m = m;
 	t->win_mode = DEFAULT_WINDOW;
 	window_init(&t->win);
+	gowindow_init(&t->gowin);
 	canvas_init(&t->canvas, w, h, ascii);
 	t->ctx.model = m;
 	t->ctx.stacks = model_stacks(m);
 	t->ctx.threads = model_threads(m);
 	t->ctx.win = &t->win;
+	t->ctx.gowin = &t->gowin;
 	t->ctx.freq_hz = info->freq_hz;
 	t->ctx.tick_ms = info->tick_ms ? info->tick_ms : 1000;
 	for (int i = 0; i < V_NR; i++) {
@@ -844,6 +855,7 @@ void tui_free(struct tui *t)
 	for (int i = 0; i < V_NR; i++)
 		ops[i]->destroy(t->views[i]);
 	window_fini(&t->win);
+	gowindow_fini(&t->gowin);
 	canvas_fini(&t->canvas);
 	free(t);
 }

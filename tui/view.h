@@ -14,6 +14,7 @@
 #include "model/calltree.h"
 
 struct canvas;
+struct gowindow;
 struct model;
 struct stacks;
 struct threads;
@@ -26,6 +27,11 @@ struct window;
 #define VIEW_HEAP_GROWTH 1      /* RSS growth in the window (growth > 0) */
 #define VIEW_HEAP_OUTSTANDING 2 /* leak mode: outstanding since it started */
 
+/* view_target.go: Go's own counts instead of samples. */
+#define VIEW_GO_NONE 0
+#define VIEW_GO_GOROUTINES 1 /* goroutines now, by group stack */
+#define VIEW_GO_HEAP 2       /* Go's heap profile: in-use KiB by allocating stack */
+
 /* What the stack view shows; set by the view that opens it. */
 struct view_target {
 	struct calltree_filter filter; /* whose samples: one thread, one process, or all */
@@ -35,6 +41,9 @@ struct view_target {
 	int heap;                        /* VIEW_HEAP_*: heap bytes instead of samples (KiB) */
 	bool offcpu;                     /* blocked time (the window's offcpu, shown in ms)
 	                                    instead of on-CPU samples */
+	int go;                          /* VIEW_GO_*: goroutines or Go heap KiB instead */
+	uint32_t created_by;             /* VIEW_GO_GOROUTINES: the creator's frame id (shown),
+	                                    UINT32_MAX none */
 	char what[160];                  /* whose, for the title: "thread worker-hot (1235)" */
 };
 
@@ -44,6 +53,7 @@ struct view_ctx {
 	struct stacks *stacks;
 	struct threads *threads;
 	const struct window *win; /* the window in effect (frozen while paused) */
+	const struct gowindow *gowin; /* its Go layer (model/gowindow.h) */
 	double win_secs;          /* the time it covers; 0 before the first tick */
 	uint64_t last_seq;        /* the newest tick in win, when win->nr_ticks */
 	unsigned freq_hz;
@@ -91,6 +101,7 @@ extern const struct view_ops view_stack_ops;
 extern const struct view_ops view_help_ops;
 extern const struct view_ops view_block_ops;
 extern const struct view_ops view_heap_ops;
+extern const struct view_ops view_goroutines_ops;
 
 /* Helpers the views share (tui.c). */
 /* "12.5" style percentage of part in whole, or "-" when whole is 0. */

@@ -16,6 +16,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "model/goheap.h"
+#include "model/gowindow.h"
 #include "model/stacks.h"
 #include "model/threads.h"
 #include "model/window.h"
@@ -30,9 +32,11 @@
 
 struct hrow {
 	uint32_t thread, stack;
-	int64_t bytes; /* growth in the window, or outstanding */
-	int64_t count;
+	int64_t bytes; /* growth in the window, or outstanding, or Go's in use */
+	int64_t count; /* events, blocks, or Go's objects in use */
 	uint32_t gone; /* exited processes merged into this row (0: a live one) */
+	int64_t alloc; /* Go: bytes allocated over the window */
+	uint32_t pid;  /* Go: the process */
 	char where[160];
 };
 
@@ -42,7 +46,8 @@ struct heap_view {
 	struct hrow *rows;
 	size_t nr, cap;
 	bool outstanding; /* the list shows leak mode's outstanding bytes */
-	bool user_chose;  /* o was pressed: keep the list the user picked */
+	bool go;          /* the list shows Go's heap profile */
+	bool user_chose;  /* o or g was pressed: keep the list the user picked */
 	char filter[128];
 	uint32_t sel_thread, sel_stack;
 	bool have_sel;
@@ -148,6 +153,45 @@ static int by_live_then_bytes(const void *a, const void *b)
 	return (x->stack > y->stack) - (x->stack < y->stack);
 }
 
+/* Go's heap profile: every Go process's buckets, most in use first. */
+static void build_go_rows(struct heap_view *v)
+{
+	const struct gowindow *gw = v->ctx->gowin;
+
+	for (size_t i = 0; gw && i < gw->nr_profile; i++) {
+		const struct tick_goheap *e = &gw->profile[i];
+		const struct tick_goheap *d;
+		struct hrow r = { .stack = e->stack, .bytes = e->v[1], .count = e->v[0],
+				  .pid = e->pid };
+		size_t k;
+
+		if (e->kind != GOHEAP_HEAP || e->v[1] <= 0)
+			continue;
+		r.thread = threads_find(v->ctx->threads, e->pid);
+		d = gowindow_profile_change(gw, GOHEAP_HEAP, e->pid, e->stack);
+		r.alloc = d ? d->v[3] : 0;
+		describe(v->ctx->stacks, r.stack, r.where, sizeof(r.where));
+		if (!matches(v, &r))
+			continue;
+		v->rows = xgrow(v->rows, &v->cap, v->nr + 1, sizeof(*v->rows));
+		/* insertion keeps them by bytes in use, most first */
+		for (k = v->nr; k && v->rows[k - 1].bytes < r.bytes; k--)
+			v->rows[k] = v->rows[k - 1];
+		v->rows[k] = r;
+		v->nr++;
+	}
+}
+
+static bool have_go_heap(const struct heap_view *v)
+{
+	const struct gowindow *gw = v->ctx->gowin;
+
+	for (size_t i = 0; gw && i < gw->nr_profile; i++)
+		if (gw->profile[i].kind == GOHEAP_HEAP && gw->profile[i].v[1] > 0)
+			return true;
+	return false;
+}
+
 static void build_rows(struct heap_view *v)
 {
 	const struct window *w = v->ctx->win;
@@ -155,12 +199,19 @@ static void build_rows(struct heap_view *v)
 	size_t n;
 
 	window_sum(&v->total, v->ctx->model, 0);
-	/* leak mode shows what it knows best, unless the user picked */
-	if (!v->user_chose)
+	/* leak mode shows what it knows best, unless the user picked; Go's own profile when
+	 * nothing else grew */
+	if (!v->user_chose) {
 		v->outstanding = v->total.nr_allocs > 0;
+		v->go = !v->outstanding && !w->nr_heap && have_go_heap(v);
+	}
+	v->nr = 0;
+	if (v->go) {
+		build_go_rows(v);
+		return;
+	}
 	src = v->outstanding ? v->total.allocs : w->heap;
 	n = v->outstanding ? v->total.nr_allocs : w->nr_heap;
-	v->nr = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct thread *t = threads_get(v->ctx->threads, src[i].thread);
 		struct hrow r = { .thread = src[i].thread, .stack = src[i].stack,
@@ -193,6 +244,10 @@ static void pick_pid(struct heap_view *v)
 	const struct window *w = v->ctx->win;
 	int64_t best = INT64_MIN;
 
+	if (v->cur < v->nr && v->rows[v->cur].pid) {
+		v->pid = v->rows[v->cur].pid;
+		return;
+	}
 	if (v->cur < v->nr) {
 		const struct thread *t = threads_get(v->ctx->threads, v->rows[v->cur].thread);
 
@@ -414,6 +469,21 @@ static void draw_title(struct heap_view *v, struct canvas *c, int y)
 		x += canvas_put(c, y, x, -1, CANVAS_DEFAULT, "  filter: ");
 		canvas_put(c, y, x, -1, CANVAS_HEADER_VALUE, v->filter);
 	}
+	if (v->go) {
+		const struct gowin_proc *gp = gowindow_proc(v->ctx->gowin, v->pid);
+		char line[256];
+
+		if (gp && gp->p.memprofile_rate > 0)
+			snprintf(line, sizeof(line),
+				 "Go's heap profile: in use as of the last GC, a sample every %" PRId64
+				 " bytes, scaled as pprof does (g: RSS growth)",
+				 gp->p.memprofile_rate);
+		else
+			snprintf(line, sizeof(line), "Go's heap profile: in use as of the last GC, "
+						     "scaled as pprof does (g: RSS growth)");
+		canvas_put_fit(c, y + 1, 0, c->w, CANVAS_DIM, line, 0);
+		return;
+	}
 	/* leak mode: what it costs, said every time it is shown */
 	if (w->heap_info.mode == MODEL_HEAP_EXACT || hi->calls) {
 		double cps = secs > 0 ? w->heap_info.calls / secs : 0;
@@ -463,19 +533,21 @@ static void draw(void *p, struct canvas *c, int y, int h)
 		return;
 	canvas_fill(c, y, 0, c->w, CANVAS_TITLE, ' ');
 	x = 0;
-	canvas_put_fit(c, y, x, 9, CANVAS_TITLE_SORT, v->outstanding ? "OUTSTAND" : "GROWTH",
-		       CANVAS_RIGHT);
+	canvas_put_fit(c, y, x, 9, CANVAS_TITLE_SORT,
+		       v->go ? "GO INUSE" : v->outstanding ? "OUTSTAND" : "GROWTH", CANVAS_RIGHT);
 	x += 10;
-	canvas_put_fit(c, y, x, 9, CANVAS_TITLE, v->outstanding ? "BLOCKS" : "RATE/s",
-		       CANVAS_RIGHT);
+	canvas_put_fit(c, y, x, 9, CANVAS_TITLE,
+		       v->go ? "ALLOC/s" : v->outstanding ? "BLOCKS" : "RATE/s", CANVAS_RIGHT);
 	x += 10;
-	canvas_put_fit(c, y, x, 16, CANVAS_TITLE, "THREAD", 0);
+	canvas_put_fit(c, y, x, 16, CANVAS_TITLE, v->go ? "PROCESS" : "THREAD", 0);
 	x += 17;
 	canvas_put(c, y, x, c->w - x, CANVAS_TITLE, "WHERE (innermost first)");
 	rows = h - 1;
 	if (!v->nr) {
 		canvas_put(c, y + 1, 1, -1, CANVAS_DIM,
 			   v->filter[0] ? "nothing matches (/ filter)"
+			   : v->go      ? "no Go heap profile (a Go program whose linker disabled "
+					  "it: --go-memprofile-rate)"
 					: "no heap growth by stack in this window");
 		return;
 	}
@@ -486,13 +558,21 @@ static void draw(void *p, struct canvas *c, int y, int h)
 		char a[32], b[32], who[40];
 		int yy = y + 1 + i;
 
-		fmt_bytes(a, sizeof(a), r->bytes, !v->outstanding);
-		if (v->outstanding)
+		fmt_bytes(a, sizeof(a), r->bytes, !v->outstanding && !v->go);
+		if (v->go)
+			fmt_bytes(b, sizeof(b),
+				  v->ctx->gowin && v->ctx->gowin->change_ns
+					  ? (int64_t)(r->alloc / (v->ctx->gowin->change_ns / 1e9))
+					  : 0,
+				  false);
+		else if (v->outstanding)
 			snprintf(b, sizeof(b), "%" PRId64, r->count);
 		else
 			fmt_bytes(b, sizeof(b), secs > 0 ? (int64_t)(r->bytes / secs) : 0, true);
 		/* exited processes: dim, by process name, how many */
-		if (r->gone > 1)
+		if (v->go)
+			snprintf(who, sizeof(who), "%s %u", t && t->process ? t->process : "?", r->pid);
+		else if (r->gone > 1)
 			snprintf(who, sizeof(who), "%s x%u", t && t->process ? t->process : "?",
 				 r->gone);
 		else if (r->gone)
@@ -528,6 +608,17 @@ static void open_stack(struct heap_view *v)
 	const uint32_t *frames = stacks_frames(st, r->stack, &nr);
 
 	memset(t, 0, sizeof(*t));
+	if (v->go) {
+		t->go = VIEW_GO_HEAP;
+		t->filter.thread = CALLTREE_NONE;
+		t->filter.pid = r->pid;
+		t->created_by = UINT32_MAX;
+		snprintf(t->what, sizeof(t->what), "%s (%u), Go heap in use",
+			 th && th->process ? th->process : "?", r->pid);
+		for (uint32_t j = 0; j < nr && j < VIEW_PATH_MAX; j++)
+			t->path[t->path_len++] = stacks_frame(st, frames[j])->function;
+		return;
+	}
 	t->heap = v->outstanding ? VIEW_HEAP_OUTSTANDING : VIEW_HEAP_GROWTH;
 	t->filter.thread = r->thread;
 	snprintf(t->what, sizeof(t->what), "thread %s (%u), %s", th && th->comm ? th->comm : "?",
@@ -553,8 +644,16 @@ static int key(void *p, int k)
 			return VIEW_HANDLED;
 		open_stack(v);
 		return VIEW_HANDLED | VIEW_OPEN_STACK;
+	case 'g':
+		v->go = !v->go;
+		v->user_chose = true;
+		v->cur = v->top = 0;
+		v->have_sel = false;
+		update(v);
+		return VIEW_HANDLED | VIEW_REDRAW;
 	case 'o':
 		v->outstanding = !v->outstanding;
+		v->go = false;
 		v->user_chose = true;
 		v->cur = v->top = 0;
 		v->have_sel = false;
@@ -585,6 +684,7 @@ static void search(void *p, const char *text)
 static const struct view_hint hints[] = {
 	{ "Enter", "Stack" },
 	{ "o", "Growth/Outstanding" },
+	{ "g", "Go heap" },
 	{ "/", "Filter" },
 	{ NULL },
 };

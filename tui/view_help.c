@@ -56,6 +56,7 @@ static const char *const text[] = {
 	"",
 	"#Heap (key 4): who makes memory grow (probes/heap)",
 	"  o            growth in the window / leak mode's outstanding bytes",
+	"  g            Go's own heap profile: in use by allocating stack, alloc rate",
 	"  Enter        the stack's bytes in the stack view           / filter",
 	"  The chart is one process's RSS (#) and the growth its stacks account for (*);",
 	"  the title's \"net\" is its RSS change, the line below what its stacks grew",
@@ -64,6 +65,14 @@ static const char *const text[] = {
 	"  GROWTH is RSS growth by stack (page faults, releases: no uprobes); with",
 	"  --heap exact, OUTSTAND is what each stack allocated and did not free, and",
 	"  the line above says what leak mode costs the target.",
+	"",
+	"#Goroutines (key 5): a Go process as Go sees it, read from its memory",
+	"  p            next Go process                  a        the runtime's own too",
+	"  s            sort by count / by change        / filter",
+	"  Enter        the group's stack, counted in goroutines, and its creator",
+	"  A group is goroutines with the same state, wait reason, stack and creator.",
+	"  CHANGE/m is per minute over the window; WAIT the longest wait in the group.",
+	"  The chart is the goroutine count per tick; the line above it the GC.",
 };
 
 #define NR_TEXT (sizeof(text) / sizeof(text[0]))

@@ -10,7 +10,10 @@
 #include <string.h>
 
 #include "model/calltree.h"
+#include "model/goroutines.h"
+#include "model/gowindow.h"
 #include "model/stacks.h"
+#include "model/threads.h"
 #include "model/window.h"
 #include "model/xalloc.h"
 #include "canvas.h"
@@ -210,7 +213,40 @@ static void rebuild(struct stack_view *v)
 	if (!v->depth)
 		return;
 	t = target(v);
-	if (t->heap) {
+	if (t->go) {
+		/* goroutines of the process now, or its Go heap in KiB, by stack */
+		const struct gowindow *gw = v->ctx->gowin;
+		uint32_t thread = threads_find(v->ctx->threads, t->filter.pid);
+		size_t n = !gw ? 0 : t->go == VIEW_GO_HEAP ? gw->nr_profile : gw->nr_groups, k = 0;
+
+		v->off = xgrow(v->off, &v->cap_off, n + 1, sizeof(*v->off));
+		v->whole = 0;
+		for (size_t i = 0; i < n && thread != UINT32_MAX; i++) {
+			uint64_t count;
+			uint32_t stack;
+
+			if (t->go == VIEW_GO_HEAP) {
+				const struct tick_goheap *e = &gw->profile[i];
+
+				if (e->kind != GOHEAP_HEAP || e->pid != t->filter.pid || e->v[1] <= 0)
+					continue;
+				count = ((uint64_t)e->v[1] + 1023) / 1024;
+				stack = e->stack;
+			} else {
+				const struct go_group *g = goroutines_group(
+					model_goroutines(v->ctx->model), gw->groups[i].group);
+
+				if (!g || g->pid != t->filter.pid || !gw->groups[i].count)
+					continue;
+				count = gw->groups[i].count;
+				stack = g->stack;
+			}
+			v->off[k++] = (struct tick_count){ .thread = thread, .stack = stack,
+							   .count = count };
+			v->whole += count;
+		}
+		calltree_build(&v->ct, v->ctx->stacks, v->ctx->threads, v->off, k, &t->filter);
+	} else if (t->heap) {
 		/* heap bytes in KiB (at least 1 for any growth), like samples; growth only */
 		const struct tick *tot = model_total(v->ctx->model);
 		const struct tick_heap *src = t->heap == VIEW_HEAP_OUTSTANDING ? tot->allocs
@@ -309,6 +345,14 @@ static void enter(void *p)
 	rebuild(v);
 }
 
+/* What the counts are. */
+static const char *unit(const struct view_target *t)
+{
+	if (t->go)
+		return t->go == VIEW_GO_HEAP ? "KiB in use" : "goroutines";
+	return t->heap ? "KiB" : t->offcpu ? "ms blocked" : "samples";
+}
+
 static void draw_title(struct stack_view *v, struct canvas *c, int y)
 {
 	const struct view_target *t = target(v);
@@ -323,10 +367,18 @@ static void draw_title(struct stack_view *v, struct canvas *c, int y)
 	}
 	x += canvas_put(c, y, x, -1, CANVAS_DEFAULT, " of ");
 	x += canvas_put(c, y, x, -1, CANVAS_DEFAULT, t->what);
-	canvas_printf(c, y, x, -1, CANVAS_DEFAULT, ": %llu %s, %s%%",
-		      (unsigned long long)v->sel_total,
-		      t->heap ? "KiB" : t->offcpu ? "ms blocked" : "samples",
-		      share);
+	x += canvas_printf(c, y, x, -1, CANVAS_DEFAULT, ": %llu %s, %s%%",
+			   (unsigned long long)v->sel_total, unit(t), share);
+	if (t->go == VIEW_GO_GOROUTINES && t->created_by != UINT32_MAX) {
+		const struct frame *f = stacks_frame(v->ctx->stacks, t->created_by);
+
+		if (f) {
+			x += canvas_put(c, y, x, -1, CANVAS_DEFAULT, "; created by ");
+			x += canvas_put(c, y, x, -1, CANVAS_HEADER_VALUE, f->function);
+			if (f->file)
+				canvas_printf(c, y, x, -1, CANVAS_DIM, " %s:%u", f->file, f->line);
+		}
+	}
 }
 
 /* Column widths: function | module | file:line | samples | share. */
@@ -372,10 +424,7 @@ static void draw_line(struct stack_view *v, struct canvas *c, int y, const struc
 		view_pct(share, sizeof(share), l->count, whole);
 		canvas_printf(c, y, 2, -1, CANVAS_HEADER_VALUE, "%s  %llu %s, %s%%", l->text,
 			      (unsigned long long)l->count,
-			      target(v)->heap     ? "KiB"
-			      : target(v)->offcpu ? "ms blocked"
-						  : "samples",
-			      share);
+			      unit(target(v)), share);
 		if (selected)
 			canvas_set_role(c, y, 0, c->w, CANVAS_SELECTED);
 		return;

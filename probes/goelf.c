@@ -1,0 +1,336 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "godwarf.h"
+#include "goelf.h"
+
+#define BUILDINFO_MAGIC "\xff Go buildinf:"
+#define BUILDINFO_MAGIC_LEN 14
+
+static const char *const var_names[GOVAR_NR] = {
+	[GOVAR_ALLGS] = "runtime.allgs",
+	[GOVAR_ALLGLEN] = "runtime.allglen",
+	[GOVAR_ALLGPTR] = "runtime.allgptr",
+	[GOVAR_MBUCKETS] = "runtime.mbuckets",
+	[GOVAR_BBUCKETS] = "runtime.bbuckets",
+	[GOVAR_XBUCKETS] = "runtime.xbuckets",
+	[GOVAR_WAITREASONS] = "runtime.waitReasonStrings",
+	[GOVAR_MEMSTATS] = "runtime.memstats",
+	[GOVAR_GCCONTROLLER] = "runtime.gcController",
+	[GOVAR_MEMPROFILERATE] = "runtime.MemProfileRate",
+	[GOVAR_DISABLEMEMPROF] = "runtime.disableMemoryProfiling",
+	[GOVAR_MPROFCYCLE] = "runtime.mProfCycle",
+	[GOVAR_BLOCKRATE] = "runtime.blockprofilerate",
+	[GOVAR_MUTEXRATE] = "runtime.mutexprofilerate",
+};
+
+static const struct {
+	const char *name;
+	enum goelf_sec sec;
+} sections[] = {
+	{ ".text", GOELF_TEXT },
+	{ ".rodata", GOELF_RODATA },
+	{ ".data", GOELF_DATA },
+	{ ".noptrdata", GOELF_NOPTRDATA },
+	{ ".bss", GOELF_BSS },
+	{ ".noptrbss", GOELF_NOPTRBSS },
+	{ ".gopclntab", GOELF_PCLNTAB },
+	{ ".data.rel.ro.gopclntab", GOELF_PCLNTAB },
+	{ ".go.buildinfo", GOELF_BUILDINFO },
+};
+
+const char *goelf_var_name(enum goelf_var v)
+{
+	return (unsigned)v < GOVAR_NR ? var_names[v] : "?";
+}
+
+const char *goelf_src_name(enum goelf_src s)
+{
+	switch (s) {
+	case GOELF_SYMTAB:
+		return "symtab";
+	case GOELF_DWARF:
+		return "dwarf";
+	case GOELF_SCAN:
+		return "scan";
+	default:
+		return "none";
+	}
+}
+
+/* An unsigned LEB128 varint at buf[*pos], at most 10 bytes; false when cut or too long. */
+static bool uvarint(const uint8_t *buf, size_t len, size_t *pos, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	for (unsigned shift = 0; shift < 64; shift += 7) {
+		uint8_t b;
+
+		if (*pos >= len)
+			return false;
+		b = buf[(*pos)++];
+		v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80)) {
+			*out = v;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* A varint-prefixed string into out (cut to fit, NUL-terminated); false when it does not fit
+ * in the buffer. */
+static bool vstring(const uint8_t *buf, size_t len, size_t *pos, char *out, size_t olen)
+{
+	uint64_t n;
+
+	if (!uvarint(buf, len, pos, &n) || n > len - *pos)
+		return false;
+	if (out && olen) {
+		size_t c = n < olen - 1 ? n : olen - 1;
+
+		memcpy(out, buf + *pos, c);
+		out[c] = '\0';
+	}
+	*pos += n;
+	return true;
+}
+
+int goelf_buildinfo(const uint8_t *buf, size_t len, char *version, size_t vlen, char *path,
+		    size_t plen)
+{
+	size_t pos = 32;
+	char mod[4096];
+
+	if (vlen)
+		version[0] = '\0';
+	if (plen)
+		path[0] = '\0';
+	if (len < 32 || memcmp(buf, BUILDINFO_MAGIC, BUILDINFO_MAGIC_LEN))
+		return -EINVAL;
+	if (buf[14] != 4 && buf[14] != 8)
+		return -EINVAL;
+	if (!(buf[15] & 2))
+		return -ENOTSUP; /* Go <= 1.17: pointers to string headers */
+	if (!vstring(buf, len, &pos, version, vlen))
+		return -EINVAL;
+	for (size_t i = 0; version[i]; i++)
+		if ((unsigned char)version[i] < 0x20 || (unsigned char)version[i] > 0x7e)
+			return -EINVAL;
+	/* the module info: "path\tMAIN\nmod\tMAIN\tv...", framed by 16 bytes at each end */
+	if (plen && vstring(buf, len, &pos, mod, sizeof(mod))) {
+		const char *p = strstr(mod, "path\t");
+
+		if (p) {
+			size_t n = strcspn(p + 5, "\n");
+
+			if (n >= plen)
+				n = plen - 1;
+			memcpy(path, p + 5, n);
+			path[n] = '\0';
+		}
+	}
+	return 0;
+}
+
+/* The section table: names and ranges; whether .symtab and .debug_info are there. */
+static int read_sections(Elf *elf, struct goelf *g, Elf_Scn **symtab, Elf_Scn **buildinfo)
+{
+	size_t shstrndx;
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return -ENOEXEC;
+	while ((scn = elf_nextscn(elf, scn))) {
+		const char *name;
+
+		if (!gelf_getshdr(scn, &sh) || !(name = elf_strptr(elf, shstrndx, sh.sh_name)))
+			continue;
+		if (sh.sh_type == SHT_SYMTAB && sh.sh_size) {
+			*symtab = scn;
+			g->has_symtab = true;
+		}
+		if ((!strcmp(name, ".debug_info") || !strcmp(name, ".zdebug_info")) &&
+		    sh.sh_type != SHT_NOBITS && sh.sh_size)
+			g->has_dwarf = true;
+		for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
+			if (strcmp(name, sections[i].name))
+				continue;
+			g->sec[sections[i].sec].addr = sh.sh_addr;
+			g->sec[sections[i].sec].size = sh.sh_size;
+			if (sections[i].sec == GOELF_BUILDINFO && sh.sh_type != SHT_NOBITS)
+				*buildinfo = scn;
+		}
+	}
+	return 0;
+}
+
+static void read_symtab(Elf *elf, Elf_Scn *scn, struct goelf *g)
+{
+	GElf_Shdr sh;
+	Elf_Data *d = elf_getdata(scn, NULL);
+	size_t n;
+
+	if (!d || !gelf_getshdr(scn, &sh) || !sh.sh_entsize)
+		return;
+	n = sh.sh_size / sh.sh_entsize;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Sym s;
+		const char *name;
+
+		if (!gelf_getsym(d, i, &s) || !s.st_value)
+			continue;
+		name = elf_strptr(elf, sh.sh_link, s.st_name);
+		if (!name || strncmp(name, "runtime.", 8))
+			continue;
+		if (GELF_ST_TYPE(s.st_info) == STT_FUNC) {
+			/* assembly functions carry their ABI in the symbol name */
+			if (!strcmp(name, "runtime.goexit") || !strcmp(name, "runtime.goexit.abi0")) {
+				g->goexit = s.st_value;
+				g->goexit_end = s.st_value + (s.st_size ? s.st_size : 1);
+			}
+			continue;
+		}
+		if (GELF_ST_TYPE(s.st_info) != STT_OBJECT)
+			continue;
+		for (int v = 0; v < GOVAR_NR; v++) {
+			if (g->var[v] || strcmp(name, var_names[v]))
+				continue;
+			g->var[v] = s.st_value;
+			g->var_size[v] = s.st_size;
+			g->var_src[v] = GOELF_SYMTAB;
+		}
+	}
+}
+
+/* The mapping of file offset 0 gives the load bias: bias = start - base. */
+static void read_base(Elf *elf, struct goelf *g)
+{
+	size_t n;
+
+	g->base = 0;
+	if (elf_getphdrnum(elf, &n))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+
+		if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		g->base = ph.p_vaddr - ph.p_offset;
+		return;
+	}
+}
+
+static void read_dwarf(int fd, struct goelf *g)
+{
+	struct godwarf_var vars[GOVAR_NR];
+	struct golayout l;
+	char field[96];
+
+	for (int v = 0; v < GOVAR_NR; v++)
+		vars[v].name = var_names[v];
+	if (godwarf_read_fd(fd, &l, vars, GOVAR_NR))
+		return;
+	for (int v = 0; v < GOVAR_NR; v++) {
+		if (g->var[v] || !vars[v].addr)
+			continue;
+		g->var[v] = vars[v].addr;
+		g->var_size[v] = vars[v].size;
+		g->var_src[v] = GOELF_DWARF;
+	}
+	if (golayout_check(&l, field, sizeof(field))) {
+		snprintf(g->layout_error, sizeof(g->layout_error), "DWARF has no %s", field);
+		return;
+	}
+	snprintf(l.version, sizeof(l.version), "%s", g->version);
+	g->layout = l;
+	g->layout_src = GOL_FROM_DWARF;
+	g->have_layout = true;
+}
+
+bool goelf_is_go_fd(int fd)
+{
+	struct goelf g;
+	Elf_Scn *symtab = NULL, *bi = NULL;
+	Elf *elf;
+	bool go;
+
+	memset(&g, 0, sizeof(g));
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	if (!elf || elf_kind(elf) != ELF_K_ELF || read_sections(elf, &g, &symtab, &bi)) {
+		elf_end(elf);
+		return false;
+	}
+	go = g.sec[GOELF_BUILDINFO].size || g.sec[GOELF_PCLNTAB].size;
+	elf_end(elf);
+	return go;
+}
+
+int goelf_load_fd(int fd, struct goelf *g, char *err, size_t errlen)
+{
+	Elf_Scn *symtab = NULL, *bi = NULL;
+	GElf_Ehdr eh;
+	Elf *elf;
+	int r = 0;
+
+	memset(g, 0, sizeof(*g));
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh)) {
+		snprintf(err, errlen, "not an ELF file");
+		r = -ENOEXEC;
+		goto out;
+	}
+	if (read_sections(elf, g, &symtab, &bi)) {
+		snprintf(err, errlen, "no section table");
+		r = -ENOEXEC;
+		goto out;
+	}
+	if (!g->sec[GOELF_BUILDINFO].size && !g->sec[GOELF_PCLNTAB].size) {
+		snprintf(err, errlen, "not a Go program");
+		r = -ENOEXEC;
+		goto out;
+	}
+	if (eh.e_machine != EM_X86_64 || eh.e_ident[EI_CLASS] != ELFCLASS64) {
+		snprintf(err, errlen, "Go on this architecture is not supported (x86-64 only)");
+		r = -ENOTSUP;
+		goto out;
+	}
+	g->pie = eh.e_type == ET_DYN;
+	read_base(elf, g);
+	if (bi) {
+		Elf_Data *d = elf_getdata(bi, NULL);
+
+		if (d && d->d_buf)
+			goelf_buildinfo(d->d_buf, d->d_size, g->version, sizeof(g->version), g->path,
+					sizeof(g->path));
+	}
+	if (symtab)
+		read_symtab(elf, symtab, g);
+	if (g->has_dwarf)
+		read_dwarf(fd, g);
+	if (!g->have_layout) {
+		char why[sizeof(g->layout_error)];
+
+		memcpy(why, g->layout_error, sizeof(why));
+		if (!golayout_from_table(g->version, &g->layout, &g->layout_src)) {
+			g->have_layout = true;
+		} else {
+			/* the DWARF's own complaint is the more useful one */
+			if (!why[0])
+				snprintf(g->layout_error, sizeof(g->layout_error),
+					 "%s has no DWARF and is not in flametop's table of runtime "
+					 "layouts",
+					 g->version[0] ? g->version : "an unknown Go version");
+		}
+	}
+out:
+	elf_end(elf);
+	return r;
+}

@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Finding the Go runtime's globals in running fixtures of every installed toolchain
+ * (tests/workloads/gofix-1.NN, -pie, -memprof, -sw): with .symtab ignored, the validated scans
+ * must find the very addresses .symtab gives (allgs, the heap profile's buckets,
+ * waitReasonStrings, memstats), and on the stripped build (-ldflags='-s -w') they must find a
+ * goroutine list that reads as the fixture's known goroutines. The reader (probes/goread.c) is
+ * checked on the same processes: 1000 goroutines in a channel receive, 10 on a mutex, 3
+ * asleep, and a second read served from the stack cache.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "probes/goelf.h"
+#include "probes/golocate.h"
+#include "probes/gomem.h"
+#include "probes/goread.h"
+
+static const char *const versions[] = { "1.19", "1.21", "1.22", "1.23" };
+
+struct proc {
+	pid_t pid;
+	struct goelf elf;
+	uint64_t bias;
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* Starts a fixture (no growth: a quiet program) and waits for "ready". false: not built. */
+static bool start(const char *name, struct proc *p)
+{
+	const char *dir = getenv("FLAMETOP_WORKLOADS");
+	char path[512], buf[128] = "", maps[64], line[1024], err[256];
+	int fds[2], fd;
+	FILE *f;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/%s", dir ? dir : ".", name);
+	if (access(path, X_OK))
+		return false;
+	assert_int_equal(pipe(fds), 0);
+	p->pid = fork();
+	assert_true(p->pid >= 0);
+	if (!p->pid) {
+		dup2(fds[1], 1);
+		close(fds[0]);
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* a failed assertion leaves nothing running */
+		execl(path, path, "-grow", "0", "-alloc", "4", "-seconds", "60", (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	n = read(fds[0], buf, sizeof(buf) - 1); /* blocks until "ready" */
+	close(fds[0]);
+	assert_true(n > 0 && strstr(buf, "ready"));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_int_equal(goelf_load_fd(fd, &p->elf, err, sizeof(err)), 0);
+	close(fd);
+	snprintf(maps, sizeof(maps), "/proc/%d/maps", p->pid);
+	f = fopen(maps, "r");
+	assert_non_null(f);
+	p->bias = UINT64_MAX;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long lo, off;
+
+		if (sscanf(line, "%llx-%*x %*s %llx", &lo, &off) == 2 && off == 0 &&
+		    strstr(line, name)) {
+			p->bias = lo - p->elf.base;
+			break;
+		}
+	}
+	fclose(f);
+	assert_true(p->bias != UINT64_MAX);
+	return true;
+}
+
+static void stop(struct proc *p)
+{
+	kill(p->pid, SIGKILL);
+	waitpid(p->pid, NULL, 0);
+}
+
+/* The known goroutines, read twice: the second read comes from the stack cache. */
+static void check_read(struct proc *p, struct golocate *loc)
+{
+	struct goread *rd;
+	struct gomem m;
+	const struct goread_g *gs;
+	struct goread_stats st;
+	size_t n, chan = 0, sleepers = 0, mutex = 0, site = 0;
+	int wait_chan = -1, wait_sleep = -1;
+	uint64_t gopc = 0;
+
+	for (unsigned i = 0; i < loc->nr_wait; i++) {
+		if (!strcmp(loc->wait[i], "chan receive"))
+			wait_chan = i;
+		if (!strcmp(loc->wait[i], "sleep"))
+			wait_sleep = i;
+	}
+	assert_true(wait_chan > 0 && wait_sleep > 0);
+	gomem_init_pid(&m, p->pid);
+	assert_int_equal(goread_new(NULL, &rd), 0);
+	assert_int_equal(goread_goroutines(rd, &m, &p->elf.layout, loc, mono_ns(), &gs, &n, &st),
+			 0);
+	for (size_t i = 0; i < n; i++) {
+		if (gs[i].status != GOREAD_WAITING)
+			continue;
+		if ((int)gs[i].waitreason == wait_chan && gs[i].nr_pcs >= 4)
+			chan++;
+		if ((int)gs[i].waitreason == wait_sleep)
+			sleepers++;
+		if (!strcmp(loc->wait[gs[i].waitreason], "sync.Mutex.Lock") ||
+		    !strcmp(loc->wait[gs[i].waitreason], "semacquire"))
+			mutex++;
+	}
+	/* main.startWaiters' go statement: the creation site most of them share */
+	for (size_t i = 0; i < n; i++) {
+		size_t same = 0;
+
+		if (gs[i].status != GOREAD_WAITING || (int)gs[i].waitreason != wait_chan)
+			continue;
+		for (size_t j = 0; j < n; j++)
+			same += gs[j].status == GOREAD_WAITING &&
+				(int)gs[j].waitreason == wait_chan && gs[j].gopc == gs[i].gopc;
+		if (same > site) {
+			site = same;
+			gopc = gs[i].gopc;
+		}
+	}
+	assert_true(gopc != 0);
+	/* 1000 chanWaiters created at one site (a runtime goroutine may wait on a channel too) */
+	assert_int_equal(site, 1000);
+	assert_true(chan >= 1000 && chan <= 1002);
+	assert_int_equal(sleepers, 3);
+	assert_int_equal(mutex, 10);
+	assert_true(st.stacks_read >= 1000);
+	assert_int_equal(goread_goroutines(rd, &m, &p->elf.layout, loc, mono_ns(), &gs, &n, &st),
+			 0);
+	assert_true(st.stacks_cached >= 1000);
+	assert_true(st.stacks_read < 20);
+	goread_free(rd);
+}
+
+static void test_golocate_scans_find_symtab(void **state)
+{
+	static const char *const variants[] = { "", "-pie", "-memprof" };
+	size_t checked = 0;
+
+	for (size_t v = 0; v < sizeof(versions) / sizeof(versions[0]); v++) {
+		for (size_t k = 0; k < sizeof(variants) / sizeof(variants[0]); k++) {
+			static const enum goelf_var scanned[] = { GOVAR_ALLGS, GOVAR_WAITREASONS,
+								   GOVAR_MEMSTATS, GOVAR_MBUCKETS };
+			struct golocate sym, scan;
+			char name[64], err[256];
+			struct proc p;
+			struct gomem m;
+
+			snprintf(name, sizeof(name), "gofix-%s%s", versions[v], variants[k]);
+			if (!start(name, &p))
+				continue;
+			gomem_init_pid(&m, p.pid);
+			assert_int_equal(golocate_run(&sym, &p.elf, p.bias, &m, 0, err, sizeof(err)),
+					 0);
+			if (golocate_run(&scan, &p.elf, p.bias, &m, GOLOCATE_SCAN_ONLY, err,
+					 sizeof(err)))
+				fail_msg("%s: %s", name, err);
+			for (size_t i = 0; i < sizeof(scanned) / sizeof(scanned[0]); i++) {
+				enum goelf_var x = scanned[i];
+
+				/* no heap profile without memory profiling; memstats after a GC */
+				if (x == GOVAR_MBUCKETS && strcmp(variants[k], "-memprof"))
+					continue;
+				if (x == GOVAR_MEMSTATS && !scan.var[x])
+					continue;
+				if (scan.var[x] != sym.var[x])
+					fail_msg("%s: the scan found %s at 0x%llx, .symtab says 0x%llx",
+						 name, goelf_var_name(x),
+						 (unsigned long long)scan.var[x],
+						 (unsigned long long)sym.var[x]);
+			}
+			assert_int_equal(scan.nr_wait, sym.nr_wait);
+			assert_false(scan.wait_builtin);
+			for (unsigned i = 0; i < sym.nr_wait; i++)
+				assert_string_equal(scan.wait[i], sym.wait[i]);
+			check_read(&p, &scan);
+			print_message("%s: scans found what .symtab says; %u wait reasons\n", name,
+				      scan.nr_wait);
+			golocate_fini(&sym);
+			golocate_fini(&scan);
+			stop(&p);
+			checked++;
+		}
+	}
+	if (!checked)
+		skip();
+}
+
+/* -ldflags='-s -w': no .symtab, no DWARF: the scans and the table are all there is. */
+static void test_golocate_stripped(void **state)
+{
+	size_t checked = 0;
+
+	for (size_t v = 0; v < sizeof(versions) / sizeof(versions[0]); v++) {
+		struct golocate loc;
+		char name[64], err[256];
+		struct proc p;
+		struct gomem m;
+
+		snprintf(name, sizeof(name), "gofix-%s-sw", versions[v]);
+		if (!start(name, &p))
+			continue;
+		assert_false(p.elf.has_symtab);
+		gomem_init_pid(&m, p.pid);
+		if (golocate_run(&loc, &p.elf, p.bias, &m, 0, err, sizeof(err)))
+			fail_msg("%s: %s", name, err);
+		assert_int_equal(loc.src[GOVAR_ALLGS], GOELF_SCAN);
+		assert_int_equal(loc.src[GOVAR_WAITREASONS], GOELF_SCAN);
+		check_read(&p, &loc);
+		golocate_fini(&loc);
+		stop(&p);
+		checked++;
+	}
+	if (!checked)
+		skip();
+}
+
+/* The process exits between two reads: -ESRCH, nothing else. */
+static void test_golocate_exit_mid_read(void **state)
+{
+	struct golocate loc;
+	char name[64], err[256];
+	const struct goread_g *gs;
+	struct goread_stats st;
+	struct goread *rd;
+	struct proc p;
+	struct gomem m;
+	size_t n;
+
+	snprintf(name, sizeof(name), "gofix-%s", versions[3]);
+	if (!start(name, &p)) {
+		snprintf(name, sizeof(name), "gofix-%s", versions[0]);
+		if (!start(name, &p))
+			skip();
+	}
+	gomem_init_pid(&m, p.pid);
+	assert_int_equal(golocate_run(&loc, &p.elf, p.bias, &m, 0, err, sizeof(err)), 0);
+	goread_new(NULL, &rd);
+	stop(&p);
+	assert_int_equal(goread_goroutines(rd, &m, &p.elf.layout, &loc, mono_ns(), &gs, &n, &st),
+			 -ESRCH);
+	goread_free(rd);
+	golocate_fini(&loc);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_golocate_scans_find_symtab),
+		cmocka_unit_test(test_golocate_stripped),
+		cmocka_unit_test(test_golocate_exit_mid_read),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

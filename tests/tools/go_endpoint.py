@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""flametop next to a Go service's own net/http/pprof endpoint, at the same moment
+(tests/test_gosvc.c):
+
+    go_endpoint.py GO PORT PID JSON GOHEAP_PPROF WORKDIR
+
+GO is the go command whose `go tool pprof` reads both heap profiles. Goroutines: the endpoint's
+/debug/pprof/goroutine?debug=1 counts against flametop's groups (json go[]), both keyed by the
+innermost frame that is not the runtime's (what debug=1 prints first), leaving out the
+goroutine serving the request and connections of the moment; they must be equal. Heap:
+`go tool pprof -top -sample_index=inuse_space` of the endpoint's /debug/pprof/heap and of
+flametop's --metric goheap pprof: every function holding at least 1 % within 5 %, and the
+total within 5 %. Prints both sides; exit 1 when they differ."""
+import collections
+import json
+import os
+import re
+import subprocess
+import sys
+import urllib.request
+
+
+def endpoint_goroutines(port):
+    url = f"http://127.0.0.1:{port}/debug/pprof/goroutine?debug=1"
+    text = urllib.request.urlopen(url, timeout=20).read().decode(errors="replace")
+    counts = collections.Counter()
+    n, names = None, []
+
+    def done():
+        if n is not None and names and not any(TRANSIENT.search(f) for f in names):
+            counts[names[0]] += n
+    for line in text.splitlines():
+        m = re.match(r"^(\d+) @", line)
+        if m:
+            done()
+            n, names = int(m.group(1)), []
+            continue
+        m = re.match(r"^#\s+0x[0-9a-f]+\s+(\S+)\+0x", line)
+        if m and n is not None:
+            names.append(m.group(1))
+    done()
+    return counts
+
+
+def ours_goroutines(path, pid):
+    doc = json.load(open(path))
+    procs = [p for p in doc["go"] if p["pid"] == pid]
+    if not procs or procs[0].get("error"):
+        sys.exit(f"go_endpoint: pid {pid} not read: {procs[0].get('error') if procs else ''}")
+    counts = collections.Counter()
+    for g in procs[0]["groups"]:
+        if g["system"] or not g["count"]:
+            continue
+        if any(TRANSIENT.search(f["function"]) for f in g["frames"]):
+            continue
+        key = None
+        for f in reversed(g["frames"]):
+            name = f["function"]
+            if f["kind"] == "special" or name.startswith("runtime."):
+                continue
+            key = name
+            break
+        counts[key or "runtime"] += g["count"]
+    return counts
+
+
+# the goroutine serving the request, and its connection's: there for the request only
+TRANSIENT = re.compile(r"pprof|net/http\.\(\*conn\)|net/http\.\(\*connReader\)")
+
+
+def top(go, path, env):
+    out = subprocess.run([go, "tool", "pprof", "-top", "-nodecount=200",
+                          "-sample_index=inuse_space", "-unit=B", path],
+                         capture_output=True, text=True, env=env, timeout=120)
+    if out.returncode:
+        sys.exit(f"go_endpoint: go tool pprof {path}: {out.stderr.strip()}")
+    flat = {}
+    total = None
+    for line in out.stdout.splitlines():
+        m = re.search(r"Total samples = (\d+)B|of (\d+)B total", line)
+        if m:
+            total = int(m.group(1) or m.group(2))
+        m = re.match(r"^\s*(\d+)B\s+\S+%\s+\S+%\s+\d+B\s+\S+%\s+(.+)$", line)
+        if m:
+            flat[m.group(2).strip()] = int(m.group(1))
+    return total or 0, flat
+
+
+def main():
+    go, port, pid, js, ours_pb, work = sys.argv[1:7]
+    pid = int(pid)
+    bad = 0
+    theirs = endpoint_goroutines(port)
+    ours = ours_goroutines(js, pid)
+    for key in sorted(set(ours) | set(theirs)):
+        mark = "ok" if ours[key] == theirs[key] else "DIFFERS"
+        bad += mark != "ok"
+        print(f"{mark:8} goroutines flametop {ours[key]:5}  endpoint {theirs[key]:5}  {key}")
+    heap = os.path.join(work, "endpoint-heap.pb.gz")
+    with open(heap, "wb") as f:
+        f.write(urllib.request.urlopen(f"http://127.0.0.1:{port}/debug/pprof/heap",
+                                       timeout=20).read())
+    env = dict(os.environ, HOME=work, PPROF_TMPDIR=work, GOTOOLCHAIN="local")
+    t_total, t_flat = top(go, heap, env)
+    o_total, o_flat = top(go, ours_pb, env)
+    for name in sorted(set(t_flat) | set(o_flat), key=lambda n: -t_flat.get(n, 0)):
+        t, o = t_flat.get(name, 0), o_flat.get(name, 0)
+        if max(t, o) < 0.01 * max(t_total, 1):
+            continue
+        ok = abs(o - t) <= 0.05 * max(t, 1)
+        bad += not ok
+        print(f"{'ok' if ok else 'DIFFERS':8} inuse_space flametop {o:10}B  endpoint {t:10}B  "
+              f"{name}")
+    ok = abs(o_total - t_total) <= 0.05 * max(t_total, 1)
+    bad += not ok
+    print(f"{'ok' if ok else 'DIFFERS':8} inuse_space total flametop {o_total}B  endpoint "
+          f"{t_total}B")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

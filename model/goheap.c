@@ -210,8 +210,9 @@ struct tick_goheap *goheap_close(struct goheap *h, struct model *m, size_t *n)
 			h->given[id] = true;
 			memset(h->next[id].v, 0, sizeof(h->next[id].v));
 		}
+		/* wrapping adds: values come from a process, or from a file */
 		for (int k = 0; k < GOHEAP_VALUES; k++)
-			h->next[id].v[k] += p->v[k];
+			h->next[id].v[k] = (int64_t)((uint64_t)h->next[id].v[k] + (uint64_t)p->v[k]);
 	}
 	/* changes: buckets of a profile given (absent ones went to 0), of processes gone */
 	nkeys = intern_count(h->keys);
@@ -228,7 +229,7 @@ struct tick_goheap *goheap_close(struct goheap *h, struct model *m, size_t *n)
 		for (int k = 0; k < GOHEAP_VALUES; k++) {
 			int64_t nv = given ? h->next[id].v[k] : 0;
 
-			d.v[k] = nv - t->v[k];
+			d.v[k] = (int64_t)((uint64_t)nv - (uint64_t)t->v[k]);
 			change |= d.v[k] != 0;
 			t->v[k] = nv;
 		}
@@ -254,7 +255,7 @@ void goheap_apply(struct goheap *h, const struct tick_goheap *d, size_t n)
 			continue;
 		id = key_id(h, d[i].kind, d[i].pid, d[i].stack);
 		for (int k = 0; k < GOHEAP_VALUES; k++)
-			h->tot[id].v[k] += d[i].v[k];
+			h->tot[id].v[k] = (int64_t)((uint64_t)h->tot[id].v[k] + (uint64_t)d[i].v[k]);
 	}
 	if (n)
 		rebuild_view(h);

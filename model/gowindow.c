@@ -112,7 +112,9 @@ static void merge_profile(struct gowindow *w)
 
 		if (n && !by_key(&w->profile_change[n - 1], e)) {
 			for (int k = 0; k < GOHEAP_VALUES; k++)
-				w->profile_change[n - 1].v[k] += e->v[k];
+				w->profile_change[n - 1].v[k] =
+					(int64_t)((uint64_t)w->profile_change[n - 1].v[k] +
+						  (uint64_t)e->v[k]);
 			continue;
 		}
 		w->profile_change[n++] = *e;

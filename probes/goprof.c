@@ -23,6 +23,14 @@ static uint64_t rd64(const uint8_t *p, int32_t off)
 	return v;
 }
 
+/* A scaled value as an int64: clamped (a corrupt bucket's counts can be anything). */
+static int64_t clamp64(double x)
+{
+	if (!(x > 0))
+		return 0;
+	return x < 9.2e18 ? (int64_t)x : INT64_MAX;
+}
+
 void goprof_scale_heap(int64_t count, int64_t bytes, int64_t rate, int64_t *out_count,
 		       int64_t *out_bytes)
 {
@@ -39,8 +47,8 @@ void goprof_scale_heap(int64_t count, int64_t bytes, int64_t rate, int64_t *out_
 	}
 	avg = (double)bytes / (double)count;
 	scale = 1.0 / (1.0 - exp(-avg / (double)rate));
-	*out_count = (int64_t)((double)count * scale);
-	*out_bytes = (int64_t)((double)bytes * scale);
+	*out_count = clamp64((double)count * scale);
+	*out_bytes = clamp64((double)bytes * scale);
 }
 
 int goprof_read_gc(struct gomem *m, const struct golayout *l, const struct golocate *loc,
@@ -136,12 +144,13 @@ int goprof_rates(struct gomem *m, const struct golocate *loc, int64_t *block, in
 }
 
 /* Adds the memRecordCycle at p to sum[4] (allocs, frees, alloc_bytes, free_bytes). */
-static void add_cycle(const struct golayout *l, const uint8_t *p, int64_t sum[4])
+static void add_cycle(const struct golayout *l, const uint8_t *p, uint64_t sum[4])
 {
-	sum[0] += (int64_t)rd64(p, l->off[GOL_MRC_ALLOCS]);
-	sum[1] += (int64_t)rd64(p, l->off[GOL_MRC_FREES]);
-	sum[2] += (int64_t)rd64(p, l->off[GOL_MRC_ALLOC_BYTES]);
-	sum[3] += (int64_t)rd64(p, l->off[GOL_MRC_FREE_BYTES]);
+	/* unsigned: the runtime's own counters wrap the same way */
+	sum[0] += rd64(p, l->off[GOL_MRC_ALLOCS]);
+	sum[1] += rd64(p, l->off[GOL_MRC_FREES]);
+	sum[2] += rd64(p, l->off[GOL_MRC_ALLOC_BYTES]);
+	sum[3] += rd64(p, l->off[GOL_MRC_FREE_BYTES]);
 }
 
 struct walk {
@@ -184,7 +193,7 @@ static uint32_t read_bucket(struct walk *w, uint64_t cur, uint64_t *pcs, int64_t
 	rec = buf + hsize + nstk * 8;
 	memset(v, 0, GOHEAP_VALUES * sizeof(*v));
 	if (w->kind == GOHEAP_HEAP) {
-		int64_t s[4] = { 0 };
+		uint64_t s[4] = { 0 };
 
 		add_cycle(l, rec + l->off[GOL_MR_ACTIVE], s);
 		*active = s[0] || s[1];
@@ -195,8 +204,9 @@ static uint32_t read_bucket(struct walk *w, uint64_t cur, uint64_t *pcs, int64_t
 			add_cycle(l, rec + l->off[GOL_MR_FUTURE] +
 					     w->cycle_index * l->off[GOL_MRC_SIZE], s);
 		}
-		goprof_scale_heap(s[0] - s[1], s[2] - s[3], w->rate, &v[0], &v[1]);
-		goprof_scale_heap(s[0], s[2], w->rate, &v[2], &v[3]);
+		goprof_scale_heap((int64_t)(s[0] - s[1]), (int64_t)(s[2] - s[3]), w->rate, &v[0],
+				  &v[1]);
+		goprof_scale_heap((int64_t)s[0], (int64_t)s[2], w->rate, &v[2], &v[3]);
 	} else {
 		uint64_t cnt = rd64(rec, l->off[GOL_BR_COUNT]);
 		int64_t cycles = (int64_t)rd64(rec, l->off[GOL_BR_CYCLES]);
@@ -207,7 +217,7 @@ static uint32_t read_bucket(struct walk *w, uint64_t cur, uint64_t *pcs, int64_t
 		else
 			c = (double)(int64_t)cnt;
 		v[0] = isfinite(c) && c >= 0 && c < 1e18 ? (int64_t)llround(c) : 0;
-		v[1] = w->ticks_per_ns > 0 ? (int64_t)(cycles / w->ticks_per_ns) : cycles;
+		v[1] = w->ticks_per_ns > 0 ? clamp64(cycles / w->ticks_per_ns) : cycles;
 		*active = true;
 	}
 	*next = rd64(buf, l->off[GOL_B_ALLNEXT]);
@@ -223,7 +233,7 @@ int goprof_read_buckets(struct gomem *m, const struct golayout *l, const struct 
 							  GOVAR_XBUCKETS };
 	struct walk w = { .m = m, .l = l, .loc = loc, .kind = kind, .rate = rate,
 			  .ticks_per_ns = ticks_per_ns, .cycle_index = UINT64_MAX };
-	uint64_t head, cur, next, pcs[MAX_NSTK];
+	uint64_t head, cur, next, mark, pcs[MAX_NSTK];
 	int64_t v[GOHEAP_VALUES];
 	int n = 0;
 
@@ -249,10 +259,19 @@ int goprof_read_buckets(struct gomem *m, const struct golayout *l, const struct 
 		w.all_cycles = !active;
 		n = 0;
 	}
-	for (cur = head; cur && n < GOPROF_MAX_BUCKETS; cur = next, n++) {
+	for (cur = head, mark = 0; cur && n < GOPROF_MAX_BUCKETS; cur = next, n++) {
 		bool active;
-		uint32_t nstk = read_bucket(&w, cur, pcs, v, &next, &active);
+		uint32_t nstk;
 
+		/* the runtime only prepends: a list that comes back to itself is not its list
+		 * (Brent: the bucket at each power of two, compared with what follows) */
+		if (cur == mark) {
+			*bad = true;
+			break;
+		}
+		if (!(n & (n - 1)))
+			mark = cur;
+		nstk = read_bucket(&w, cur, pcs, v, &next, &active);
 		if (!nstk) {
 			*bad = true;
 			break;

@@ -374,10 +374,10 @@ static void classify(struct probe_goruntime *p, uint32_t pid)
 	/* a named target we may not even look at: say so rather than nothing */
 	if (denied && is_target(p, pid)) {
 		g->denied = true;
+		/* in the json only: most such targets are not Go at all */
 		snprintf(g->why, sizeof(g->why),
 			 "cannot tell whether it is a Go program: its executable and memory may not "
 			 "be read (Permission denied; needs CAP_SYS_PTRACE or the same user)");
-		warn(p, "pid %u (%s): %s", pid, g->comm, g->why);
 	}
 }
 

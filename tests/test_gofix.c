@@ -351,6 +351,38 @@ static void test_gofix_unknown_version(void **state)
 	waitpid(p, NULL, 0);
 }
 
+/* A program that does not link runtime/pprof: its heap profile is disabled by the linker, and
+ * said so; --go-memprofile-rate turns it on (and says it changed the program). */
+static void test_gofix_memprofile_rate(void **state)
+{
+	const char *fixture = *state;
+	char pidarg[16];
+	struct runbin r;
+	pid_t p = start_as(fixture, 0);
+
+	snprintf(pidarg, sizeof(pidarg), "%d", p);
+	runbin_run(&r, (char *[]){ (char *)flametop, "snapshot", "-p", pidarg, "--duration", "1",
+				   "--format", "json", NULL });
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "\"heap\": {\"state\": \"disabled by the linker\", "
+				      "\"rate\": 0"));
+	runbin_free(&r);
+	runbin_run(&r, (char *[]){ (char *)flametop, "snapshot", "-p", pidarg, "--duration", "1",
+				   "--go-memprofile-rate", "4096", "--format", "json", NULL });
+	print_message("stderr: %s", r.err);
+	assert_int_equal(r.status, 0);
+	assert_int_equal(lines_with(r.err, "runtime.MemProfileRate set to 4096 (was 0)"), 1);
+	assert_non_null(strstr(r.out, "\"rate\": 4096"));
+	runbin_free(&r);
+	/* naming no process is refused: it changes programs */
+	runbin_run(&r, (char *[]){ (char *)flametop, "snapshot", "--go-memprofile-rate", "4096",
+				   NULL });
+	assert_int_equal(r.status, 2);
+	runbin_free(&r);
+	kill(p, SIGKILL);
+	waitpid(p, NULL, 0);
+}
+
 /* The process ends during the window: no error, no crash, the snapshot ends with it. */
 static void test_gofix_exits(void **state)
 {
@@ -426,10 +458,12 @@ int main(void)
 		return 77;
 	}
 	if (churn_fixture) {
-		static const char *fault_names[] = { "no CAP_SYS_PTRACE", "exits mid-read" };
-		void (*faults[])(void **) = { test_gofix_no_ptrace, test_gofix_exits };
+		static const char *fault_names[] = { "no CAP_SYS_PTRACE", "exits mid-read",
+						     "--go-memprofile-rate" };
+		void (*faults[])(void **) = { test_gofix_no_ptrace, test_gofix_exits,
+					      test_gofix_memprofile_rate };
 
-		for (int i = 0; i < 2; i++)
+		for (int i = 0; i < 3; i++)
 			tests[n++] = (struct CMUnitTest){ .name = fault_names[i],
 							  .test_func = faults[i],
 							  .initial_state = (void *)churn_fixture };

@@ -4,7 +4,8 @@
  * (tests/workloads/gosvc, built with the oldest and the newest installed toolchain): goroutine
  * counts as /debug/pprof/goroutine?debug=1 gives them, and the heap profile's inuse_space by
  * function as `go tool pprof` reads /debug/pprof/heap and flametop's --metric goheap pprof, within
- * 5 % (tests/tools/go_endpoint.py). Skips (77) without a toolchain.
+ * 5 %, and the block and mutex profiles (tests/tools/go_endpoint.py). Skips (77) without a
+ * toolchain.
  */
 #include <fcntl.h>
 #include <setjmp.h>

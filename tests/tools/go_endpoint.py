@@ -5,7 +5,9 @@
 
     go_endpoint.py GO PORT PID JSON GOHEAP_PPROF WORKDIR
 
-GO is the go command whose `go tool pprof` reads both heap profiles. Goroutines: the endpoint's
+GO is the go command whose `go tool pprof` reads both heap profiles. Block and mutex profiles:
+/debug/pprof/block and /mutex (debug=1) against flametop's json, by the innermost main.*
+function: the same contentions, the delay within 5 %. Goroutines: the endpoint's
 /debug/pprof/goroutine?debug=1 counts against flametop's groups (json go[]), both keyed by the
 innermost frame that is not the runtime's (what debug=1 prints first), leaving out the
 goroutine serving the request and connections of the moment; they must be equal. Heap:
@@ -65,8 +67,10 @@ def ours_goroutines(path, pid):
     return counts
 
 
-# the goroutine serving the request, and its connection's: there for the request only
-TRANSIENT = re.compile(r"pprof|net/http\.\(\*conn\)|net/http\.\(\*connReader\)")
+# the goroutine serving the request and its connection's (there for the request only), and the
+# listener's, which accepting the request moves
+TRANSIENT = re.compile(r"pprof|net/http\.\(\*conn\)|net/http\.\(\*connReader\)|"
+                       r"net/http\.\(\*Server\)\.Serve")
 
 
 def top(go, path, env):
@@ -87,6 +91,43 @@ def top(go, path, env):
     return total or 0, flat
 
 
+def endpoint_contention(port, kind):
+    """The endpoint's block or mutex profile (debug=1): contentions and delay (ns) by the
+    innermost main.* function of each record."""
+    url = f"http://127.0.0.1:{port}/debug/pprof/{kind}?debug=1"
+    text = urllib.request.urlopen(url, timeout=20).read().decode(errors="replace")
+    cps = 1.0
+    out = collections.defaultdict(lambda: [0, 0.0])
+    rec = None
+    for line in text.splitlines():
+        m = re.match(r"^cycles/second=(\d+)", line)
+        if m:
+            cps = int(m.group(1))
+        m = re.match(r"^(\d+) (\d+) @", line)
+        if m:
+            rec = [int(m.group(2)), int(m.group(1)) / cps * 1e9, None]
+            continue
+        m = re.match(r"^#\s+0x[0-9a-f]+\s+(main\.\S+)\+0x", line)
+        if m and rec and rec[2] is None:
+            rec[2] = m.group(1)
+            out[rec[2]][0] += rec[0]
+            out[rec[2]][1] += rec[1]
+    return out
+
+
+def ours_contention(path, pid, kind):
+    doc = json.load(open(path))
+    proc = [p for p in doc["go"] if p["pid"] == pid][0]
+    out = collections.defaultdict(lambda: [0, 0.0])
+    for e in proc[kind]:
+        key = next((f["function"] for f in reversed(e["frames"])
+                    if f["function"].startswith("main.")), None)
+        if key:
+            out[key][0] += e["contentions"]
+            out[key][1] += e["delay_ns"]
+    return out
+
+
 def main():
     go, port, pid, js, ours_pb, work = sys.argv[1:7]
     pid = int(pid)
@@ -97,6 +138,18 @@ def main():
         mark = "ok" if ours[key] == theirs[key] else "DIFFERS"
         bad += mark != "ok"
         print(f"{mark:8} goroutines flametop {ours[key]:5}  endpoint {theirs[key]:5}  {key}")
+    for kind in ("block", "mutex"):
+        theirs_c = endpoint_contention(port, kind)
+        ours_c = ours_contention(js, pid, kind)
+        if not theirs_c:
+            bad += 1
+            print(f"DIFFERS  {kind}: the endpoint's profile is empty")
+        for key in sorted(set(ours_c) | set(theirs_c)):
+            (oc, od), (tc, td) = ours_c[key], theirs_c[key]
+            ok = oc == tc and abs(od - td) <= 0.05 * max(td, 1)
+            bad += not ok
+            print(f"{'ok' if ok else 'DIFFERS':8} {kind} flametop {oc} contentions {od / 1e6:.2f} "
+                  f"ms  endpoint {tc} contentions {td / 1e6:.2f} ms  {key}")
     heap = os.path.join(work, "endpoint-heap.pb.gz")
     with open(heap, "wb") as f:
         f.write(urllib.request.urlopen(f"http://127.0.0.1:{port}/debug/pprof/heap",

@@ -4,6 +4,10 @@
 // moment (tests/test_gosvc.c): its goroutine profile (/debug/pprof/goroutine?debug=1) and its
 // heap profile (/debug/pprof/heap, inuse_space by function).
 //
+// With block and mutex profiling on (rate 1, fraction 1), main.contend has two goroutines fight
+// over a mutex 200 times and main.blockOn waits 50 times on a channel, before anything else:
+// the block and mutex profiles hold those (compared with /debug/pprof/block and /mutex).
+//
 // It keeps a known heap reachable from three functions (main.keepSmall: 200,000 objects of 64
 // bytes; main.keepLarge: 8 blocks of 4 MiB; main.keepTree: a map of 50,000 entries), parks
 // goroutines where they stay (500 in main.waiter on a channel, 20 in main.locker on a mutex, 7
@@ -22,6 +26,7 @@ import (
 	"runtime"
 	"sync"
 	"syscall"
+	"time"
 )
 
 var (
@@ -77,7 +82,45 @@ func selecter(a, b chan int) {
 	}
 }
 
+//go:noinline
+func contend() {
+	var m sync.Mutex
+	var done sync.WaitGroup
+	for g := 0; g < 2; g++ {
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			for i := 0; i < 200; i++ {
+				m.Lock()
+				time.Sleep(50 * time.Microsecond)
+				m.Unlock()
+			}
+		}()
+	}
+	done.Wait()
+}
+
+//go:noinline
+func blockOn() {
+	c := make(chan int)
+	go func() {
+		for i := 0; i < 50; i++ {
+			time.Sleep(500 * time.Microsecond)
+			c <- i
+		}
+	}()
+	for i := 0; i < 50; i++ {
+		<-c
+	}
+}
+
 func main() {
+	runtime.SetBlockProfileRate(1)
+	runtime.SetMutexProfileFraction(1)
+	contend()
+	blockOn()
+	runtime.SetBlockProfileRate(0)
+	runtime.SetMutexProfileFraction(0)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "gosvc: %v\n", err)

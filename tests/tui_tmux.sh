@@ -6,7 +6,8 @@
 # back leaves the same screen a full repaint gives, that q exits 0 with the prompt back and
 # the launched command stopped, that NO_COLOR / LANG=C write no colour and no UTF-8, that
 # TERM=dumb is refused with one line, that a --record filling its disk ends with status 1, and
-# that at -F 100000 the view still answers keys.
+# that at -F 100000 the view still answers keys, and that view 5 shows a Go program's goroutine
+# groups live and from its recording (tests/workloads/gofix, when a Go toolchain built it).
 # Needs FLAMETOP and FLAMETOP_WORKLOADS (set by meson test); skips (77) without tmux.
 set -u
 
@@ -195,5 +196,36 @@ if [ "$(id -u)" = 0 ] && mnt=$(mktemp -d) && mount -t tmpfs -o size=32k tmpfs "$
 	step "a live --record that fills its disk: reported in the view, exit status 1"
 else
 	echo "skip: no small tmpfs for the full-disk --record (needs root and mount)"
+fi
+# ---- view 5: a Go program's goroutines, live and replayed ----
+gofix=
+for v in 1.23 1.22 1.21 1.19; do
+	[ -x "$FLAMETOP_WORKLOADS/gofix-$v" ] && gofix="$FLAMETOP_WORKLOADS/gofix-$v" && break
+done
+if [ -n "$gofix" ]; then
+	rec=$(mktemp -u /tmp/flametop-go-XXXXXX.ftr)
+	T send-keys -t t "clear; '$FLAMETOP' --record '$rec' -- '$gofix' -seconds 30; echo \"rc=\$?\"" Enter
+	wait_for 'PID +TID' 20 || fail "Go: the live view did not start"
+	T send-keys -t t 5
+	wait_for 'Goroutines +gofix' 15 || fail "Go: 5 does not show the goroutines view"
+	wait_for ' 1000 .* chan receive .*main\.chanWaiter' 15 ||
+		fail "Go: the 1000 goroutines in a channel receive are not a group"
+	screen | grep -qE 'sync\.Mutex\.Lock|semacquire' || fail "Go: the mutex waiters are missing"
+	T send-keys -t t Enter
+	wait_for 'created by main\.startWaiters' 10 ||
+		fail "Go: Enter does not open the group's stack with its creator"
+	T send-keys -t t q
+	wait_for '^rc=0$' 15 || fail "Go: q did not quit"
+	step "Go: view 5 shows the goroutine groups; Enter opens a group's stack"
+	T send-keys -t t "clear; '$FLAMETOP' replay '$rec'; echo \"rc=\$?\"" Enter
+	wait_for 'PID +TID' 20 || fail "Go: the replay did not start"
+	T send-keys -t t 5
+	wait_for ' 1000 .* chan receive' 15 || fail "Go: the replay's view 5 has no groups"
+	T send-keys -t t q
+	wait_for '^rc=0$' 15 || fail "Go: q did not quit the replay"
+	rm -f "$rec"
+	step "Go: the recording replays view 5"
+else
+	echo "skip: no Go fixture built (no Go toolchain under /usr/lib/go-1.NN)"
 fi
 echo "PASS"

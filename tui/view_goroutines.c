@@ -427,8 +427,7 @@ static void open_stack(struct go_view *v)
 	t->filter.thread = CALLTREE_NONE;
 	t->filter.pid = grp->pid;
 	t->created_by = grp->created_by;
-	snprintf(t->what, sizeof(t->what), "%s (%u), %u goroutines %s", process_name(v), grp->pid,
-		 r->count, r->state);
+	snprintf(t->what, sizeof(t->what), "%s (%u) %s", process_name(v), grp->pid, r->state);
 	for (uint32_t j = 0; j < nr && j < VIEW_PATH_MAX; j++)
 		t->path[t->path_len++] = stacks_frame(st, frames[j])->function;
 }

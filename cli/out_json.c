@@ -123,6 +123,11 @@ static void header(FILE *f, const struct report *r)
 		str(f, s->heap_error);
 	}
 	fallback(f, "heap_fallback", s->heap_fallback);
+	if (s->go) {
+		fputs(", \"go\": ", f);
+		str(f, s->go);
+		fprintf(f, ", \"go_cpu_ms\": %.3f", s->go_cpu_ns / 1e6);
+	}
 	fprintf(f, "},\n  \"samples\": %" PRIu64 ",\n  \"truncated\": %" PRIu64 ",\n",
 		r->w.samples, r->w.truncated);
 	quality_of(r->m, &r->w, &q);

@@ -344,8 +344,13 @@ static void group_pending(struct goroutines *g, struct model *m, struct tick_go_
 		if (nf) {
 			memcpy(frames, f, nf * sizeof(*f));
 			len = nf;
-		} else if (start_raw_frame != NONE) {
-			frames[len++] = start_raw_frame;
+		} else {
+			if (start_raw_frame != NONE)
+				frames[len++] = start_raw_frame;
+			/* a parked goroutine whose stack this tick could not read (over the read's
+			 * budget, or it moved): said, not taken for where it is */
+			if (grp.status != GOROUTINES_RUNNING)
+				frames[len++] = marker(st, "stack not read");
 		}
 		frames[len++] = marker(st, grp.wait_reason ? grp.wait_reason
 							   : goroutines_status_name(grp.status));

@@ -90,7 +90,8 @@ def check_stacks(proc, names, churn):
         if not fr or fr[-1] != marker:
             problem = f"leaf marker {fr[-1:]} is not {marker}"
         elif names and g["state"] == "waiting" and len(fr) > 1 and fr[-2] != "runtime.gopark" \
-                and not fr[-2].startswith("runtime.systemstack_switch"):
+                and not fr[-2].startswith("runtime.systemstack_switch") \
+                and fr[-2] != "[stack not read]":
             # the runtime also marks a goroutine waiting while it works on the system stack
             # (forEachP, stopping the world, GC mark termination): systemstack_switch is its leaf
             problem = f"a waiting goroutine whose leaf is {fr[-2]}, not runtime.gopark"

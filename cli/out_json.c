@@ -214,7 +214,8 @@ static void frame(FILE *f, const struct frame *fr)
 	if (fr->file) {
 		fputs(", \"file\": ", f);
 		str(f, fr->file);
-		fprintf(f, ", \"line\": %u", fr->line);
+		if (fr->line)
+			fprintf(f, ", \"line\": %u", fr->line);
 	}
 	if (fr->build_id) {
 		fputs(", \"build_id\": ", f);

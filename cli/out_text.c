@@ -145,7 +145,9 @@ static void print_frames(FILE *f, const struct stacks *st, const uint32_t *frame
 			fprintf(f, " %s", mod);
 		}
 		if (fr->file)
-			fprintf(f, " %s:%u", fr->file, fr->line);
+			fprintf(f, " %s", fr->file);
+		if (fr->file && fr->line)
+			fprintf(f, ":%u", fr->line);
 		fputc('\n', f);
 	}
 	if (nr > shown)

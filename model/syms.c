@@ -26,6 +26,7 @@
 
 #include "elfsyms.h"
 #include "elfunw.h"
+#include "gopclntab.h"
 #include "kallsyms.h"
 #include "srcline.h"
 #include "syms.h"
@@ -156,6 +157,7 @@ struct bin {
 	struct elfsyms *dbg_es; /* its .symtab, when the binary is stripped */
 	struct srcline *src;    /* its DWARF: file:line, inlined functions */
 	bool dbg_tried;
+	struct gopclntab *go;   /* a Go program's function table: names, file:line, inlines */
 };
 
 struct fileid {
@@ -504,6 +506,8 @@ static void load_debug(struct syms *s, uint32_t pid, const struct map *m, struct
 	if (b->dbg_tried || !b->es)
 		return;
 	b->dbg_tried = true;
+	if (gopclntab_load_fd(fd, &b->go))
+		b->go = NULL;
 	srcline_peek_fd(fd, &has_dwarf, &link);
 	if (!has_dwarf || !elfsyms_has_symtab(b->es))
 		dfd = open_debug_file(s, pid, m->path, elfsyms_build_id(b->es), link, st);
@@ -1149,6 +1153,34 @@ _Static_assert(sizeof(struct srcline_frame) == sizeof(struct syms_inline) &&
 		       offsetof(struct srcline_frame, line) == offsetof(struct syms_inline, line),
 	       "srcline_frame and syms_inline must match");
 
+_Static_assert(sizeof(struct gopclntab_scope) == sizeof(struct syms_inline) &&
+		       offsetof(struct gopclntab_scope, file) == offsetof(struct syms_inline, file) &&
+		       offsetof(struct gopclntab_scope, line) == offsetof(struct syms_inline, line),
+	       "gopclntab_scope and syms_inline must match");
+
+/*
+ * Go code, named from .gopclntab, stripped or not: the names Go's own tools print (the .symtab
+ * calls assembly functions "runtime.goexit.abi0"), the file and start line of each function (Go's
+ * DWARF has no start line before Go 1.21, nor the file of an inlined function), inlined frames.
+ */
+static bool resolve_go(struct bin *b, struct syms_frame *out)
+{
+	const struct gopclntab_scope *sc;
+	uint64_t entry;
+	size_t n;
+
+	if (!b->go || !(n = gopclntab_scopes(b->go, out->offset, &entry, &sc)) || !sc[0].function)
+		return false;
+	out->function = sc[0].function;
+	out->sym_offset = out->offset - entry;
+	out->file = sc[0].file;
+	out->line = sc[0].line;
+	/* gopclntab_scope and syms_inline have the same layout */
+	out->inlined = (const struct syms_inline *)(sc + 1);
+	out->nr_inlined = (uint32_t)(n - 1);
+	return true;
+}
+
 /* Names from the debug file's .symtab (a stripped binary), then file:line and inlined code. */
 static void resolve_debug(struct bin *b, struct syms_frame *out)
 {
@@ -1157,6 +1189,8 @@ static void resolve_debug(struct bin *b, struct syms_frame *out)
 	uint64_t off;
 	size_t n;
 
+	if (resolve_go(b, out))
+		return;
 	if (b->dbg_es && (name = elfsyms_lookup(b->dbg_es, out->offset, &off))) {
 		out->function = name;
 		out->sym_offset = off;
@@ -1412,6 +1446,7 @@ void syms_free(struct syms *s)
 		elfunw_free(s->bins[i]->unw);
 		elfsyms_free(s->bins[i]->dbg_es);
 		srcline_free(s->bins[i]->src);
+		gopclntab_free(s->bins[i]->go);
 		for (j = 0; j < s->bins[i]->nr_old; j++)
 			elfsyms_free(s->bins[i]->old[j]);
 		free(s->bins[i]->old);

@@ -24,7 +24,8 @@ enum syms_kind {
 	SYMS_UNKNOWN, /* no mapping covers the address */
 };
 
-/* A function inlined at an address (from DWARF debug info). Borrowed until syms_free(). */
+/* A function inlined at an address (from DWARF debug info, or a Go binary's .gopclntab).
+ * Borrowed until syms_free(). */
 struct syms_inline {
 	const char *function;
 	const char *file; /* where it is defined, or NULL */
@@ -43,7 +44,8 @@ struct syms_frame {
 	                            addr for the kernel) */
 	uint64_t sym_offset;     /* addr - start of function, when function != NULL */
 	enum syms_kind kind;
-	/* From DWARF debug info, when the binary or its separate debug file has it: */
+	/* From DWARF debug info, when the binary or its separate debug file has it; for Go code
+	 * from .gopclntab (names too), stripped or not: */
 	const char *file;        /* where function is defined, or NULL */
 	uint32_t line;           /* its line, 0 when unknown */
 	uint32_t nr_inlined;     /* functions inlined at addr, outermost first */

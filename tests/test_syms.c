@@ -427,6 +427,114 @@ static void test_syms_stripped_dynsym(void **state)
 	expect_fn(fx, 106, PIE_BASE, alpha, 7, "syms_target_alpha", "syms-target-dynsym");
 }
 
+/* Two frames of the symbolizer are the same: function, place, inlined functions. */
+static void expect_same_frame(const struct syms_frame *a, const struct syms_frame *b)
+{
+	assert_non_null(a->function);
+	assert_non_null(b->function);
+	assert_string_equal(a->function, b->function);
+	assert_int_equal(a->sym_offset, b->sym_offset);
+	assert_string_equal(a->file ? a->file : "-", b->file ? b->file : "-");
+	assert_int_equal(a->line, b->line);
+	assert_int_equal(a->nr_inlined, b->nr_inlined);
+	for (uint32_t i = 0; i < a->nr_inlined; i++) {
+		assert_string_equal(a->inlined[i].function, b->inlined[i].function);
+		assert_string_equal(a->inlined[i].file ? a->inlined[i].file : "-",
+				    b->inlined[i].file ? b->inlined[i].file : "-");
+		assert_int_equal(a->inlined[i].line, b->inlined[i].line);
+	}
+}
+
+/*
+ * Go programs stripped with -ldflags='-s -w' (no .symtab, no DWARF) get the names, files, lines
+ * and inlined functions of the non-stripped build, from .gopclntab (tests/data/gopclntab).
+ * Every function of the non-stripped .symtab is checked at its entry and inside.
+ */
+static void test_syms_go_stripped(void **state)
+{
+	static const char *versions[] = { "1.19", "1.21", "1.22", "1.23" };
+	struct fixture *fx = *state;
+	const char *dir = getenv("FLAMETOP_GOPCLNTAB_BIN");
+	int tested = 0;
+
+	assert_non_null(dir);
+	for (size_t v = 0; v < sizeof(versions) / sizeof(versions[0]); v++) {
+		const char *full = fmt("%s/gofix-%s", dir, versions[v]);
+		const char *stripped = fmt("%s/gofix-%s-stripped", dir, versions[v]);
+		uint32_t pid_full = 300 + 2 * (uint32_t)v, pid_stripped = pid_full + 1;
+		uint64_t outer, main_main;
+		size_t checked = 0, inlined = 0;
+		Elf_Scn *scn = NULL;
+		struct syms_frame a, b;
+		GElf_Shdr sh;
+		FILE *maps;
+		Elf *elf;
+		int fd;
+
+		if (access(full, R_OK) || access(stripped, R_OK))
+			continue;
+		tested++;
+		maps = open_maps(fx, pid_full);
+		map_file(maps, full, full, 0);
+		close_maps(maps);
+		maps = open_maps(fx, pid_stripped);
+		map_file(maps, stripped, stripped, 0);
+		close_maps(maps);
+
+		fd = open(full, O_RDONLY | O_CLOEXEC);
+		elf = elf_begin(fd, ELF_C_READ, NULL);
+		while ((scn = elf_nextscn(elf, scn))) {
+			Elf_Data *d;
+			GElf_Sym sym;
+
+			if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB)
+				continue;
+			d = elf_getdata(scn, NULL);
+			for (int i = 1; gelf_getsym(d, i, &sym); i++) {
+				if (GELF_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_size < 2)
+					continue;
+				for (uint64_t off = 0; off < sym.st_size; off += sym.st_size / 2) {
+					a = user(fx, pid_full, sym.st_value + off);
+					b = user(fx, pid_stripped, sym.st_value + off);
+					expect_same_frame(&a, &b);
+					checked++;
+					inlined += a.nr_inlined > 0;
+				}
+			}
+		}
+		elf_end(elf);
+		close(fd);
+		print_message("Go %s: %zu addresses, %zu with inlined functions\n", versions[v],
+			      checked, inlined);
+		assert_true(checked > 2000 && inlined > 50);
+
+		/* Go's names, not the linker's "runtime.goexit.abi0"; the func line */
+		a = user(fx, pid_stripped, file_sym_or_fail(full, "runtime.goexit.abi0") + 1);
+		assert_string_equal(a.function, "runtime.goexit");
+		main_main = file_sym_or_fail(full, "main.main");
+		a = user(fx, pid_stripped, main_main + 4);
+		assert_string_equal(a.function, "main.main");
+		assert_int_equal(a.sym_offset, 4);
+		assert_string_equal(a.module, fmt("gofix-%s-stripped", versions[v]));
+		assert_non_null(strstr(a.file, "/gopclntab/main.go"));
+		assert_true(a.line > 0);
+		/* an inlined chain: outer <- middle <- inner, outermost first */
+		outer = file_sym_or_fail(full, "main.outer");
+		for (uint64_t off = 0; off < 256; off++) {
+			a = user(fx, pid_stripped, outer + off);
+			if (a.nr_inlined == 2)
+				break;
+		}
+		assert_string_equal(a.function, "main.outer");
+		assert_int_equal(a.nr_inlined, 2);
+		assert_string_equal(a.inlined[0].function, "main.middle");
+		assert_string_equal(a.inlined[1].function, "main.inner");
+		assert_non_null(strstr(a.inlined[1].file, "/gopclntab/main.go"));
+	}
+	if (!tested)
+		skip(); /* no Go toolchain under /usr/lib/go-1.NN */
+}
+
 static void test_syms_binaries_shared_by_build_id(void **state)
 {
 	struct fixture *fx = *state;
@@ -1095,6 +1203,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_syms_cxx_demangled, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syms_stripped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syms_stripped_dynsym, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_syms_go_stripped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syms_binaries_shared_by_build_id, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_syms_container_root, setup, teardown),

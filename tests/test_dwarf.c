@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <grp.h>
 #include <pwd.h>
 #include <setjmp.h>
@@ -210,7 +211,6 @@ static void test_dwarf_file_line_and_inlined_frames(void **state)
 	runbin_free(&r);
 }
 
-/* A Go program keeps its frame-pointer walk in auto mode (no .eh_frame there). */
 /*
  * --stack-size 32K, the documented largest copy, loads with BPF: every probe that copies stacks
  * (the sampler, sched, heap) passes the verifier, and nothing falls back. (The verifier once
@@ -237,8 +237,13 @@ static void test_dwarf_stack_size_32k_loads(void **state)
 	runbin_free(&r);
 }
 
+/*
+ * A Go program keeps its frame-pointer walk in auto mode (no .eh_frame there). Judged by share,
+ * not by count: on a loaded host goprog gets what CPU it can (its hot loop is 3/4 of it).
+ */
 static void test_dwarf_go_walks_frame_pointers(void **state)
 {
+	uint64_t total, hot;
 	struct runbin r;
 
 	if (access(workload("goprog"), X_OK))
@@ -251,7 +256,16 @@ static void test_dwarf_go_walks_frame_pointers(void **state)
 	runbin_run(&r, (char *[]){ (char *)flametop, "snapshot", "--format", "folded", "--duration",
 				   "3", "-F", "499", "--source", "perf", "--", workload("goprog"),
 				   "3", NULL });
-	assert_true(runbin_sum(r.out, "goprog;", "main.main;main.hotLoop", NULL) > 100);
+	total = runbin_sum(r.out, "goprog;", NULL);
+	hot = runbin_sum(r.out, "goprog;", "main.main;main.hotLoop", NULL);
+	print_message("goprog: %" PRIu64 " samples, %" PRIu64 " under main.main;main.hotLoop\n",
+		      total, hot);
+	if (total < 20) {
+		print_message("the host is too busy: goprog ran for %" PRIu64 " samples' time\n",
+			      total);
+		skip();
+	}
+	assert_true(hot * 10 >= total * 6);
 	runbin_free(&r);
 }
 

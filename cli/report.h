@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "model/gostack.h"
 #include "model/gowindow.h"
 #include "model/window.h"
 
@@ -39,6 +40,7 @@ struct report_session {
 	uint64_t unwind_dwarf;      /* samples walked with DWARF (model/unwind.c) */
 	uint64_t unwind_fp;         /* samples given the frame-pointer walk */
 	uint64_t unwind_ns;         /* time spent in DWARF walks */
+	struct gostack_stats unwind_go; /* repairs of Go programs' frame-pointer walks */
 	const uint32_t *pids;       /* targets; NULL for the whole system */
 	size_t nr_pids;
 	char *const *argv;          /* the launched command, or NULL */

@@ -518,6 +518,7 @@ static void unwind_facts(struct session *s)
 	s->rs.unwind_dwarf = st.dwarf;
 	s->rs.unwind_fp = st.fp;
 	s->rs.unwind_ns = st.ns;
+	s->rs.unwind_go = st.go;
 	s->rs.unwind = st.dwarf && st.fp ? "dwarf+fp" : st.dwarf ? "dwarf" : "fp";
 }
 

@@ -1406,6 +1406,20 @@ uint64_t syms_maps_gen(struct syms *s, uint32_t pid)
 	return fresh_proc(s, pid)->gen;
 }
 
+struct gopclntab *syms_go_table(struct syms *s, uint32_t pid, uint64_t addr, uint64_t *vaddr)
+{
+	struct proc *p = fresh_proc(s, pid);
+	const struct map *m = find_map(p->maps, p->nr_maps, addr);
+	uint64_t file_off;
+
+	if (!m || m->type != MAP_FILE || !m->bin || !m->bin->go || !m->bin->es)
+		return NULL;
+	file_off = addr - m->start + m->pgoff;
+	if (!elfsyms_vaddr(m->bin->es, m->pgoff, file_off, vaddr))
+		return NULL;
+	return m->bin->go;
+}
+
 void syms_maps_stale(struct syms *s, uint32_t pid)
 {
 	struct proc *p = find_proc(s, pid);

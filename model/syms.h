@@ -142,4 +142,14 @@ uint64_t syms_maps_gen(struct syms *s, uint32_t pid);
 /* pid mapped new code or exec'd (a perf MMAP/COMM record): its maps are re-read on next use. */
 void syms_maps_stale(struct syms *s, uint32_t pid);
 
+/* ---- for Go stacks (model/gostack.c) ---- */
+
+struct gopclntab;
+
+/*
+ * The function table of the Go binary that pid maps at addr, and addr's ELF virtual address in
+ * it; NULL when no Go binary is mapped there. Borrowed until syms_free().
+ */
+struct gopclntab *syms_go_table(struct syms *s, uint32_t pid, uint64_t addr, uint64_t *vaddr);
+
 #endif

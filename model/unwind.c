@@ -25,6 +25,7 @@
 #include <libunwind.h>
 
 #include "elfunw.h"
+#include "gostack.h"
 #include "syms.h"
 #include "unwind.h"
 #include "xalloc.h"
@@ -44,10 +45,11 @@ extern int UNW_OBJ(dwarf_search_unwind_table)(unw_addr_space_t as, unw_word_t ip
 
 struct uproc {
 	uint32_t pid;
-	unw_addr_space_t as;
+	unw_addr_space_t as; /* created on the first DWARF walk */
 	uint64_t gen;       /* syms_maps_gen() when the cache was last valid */
 	uint64_t used;      /* u->clock when last used */
 	enum unwind_mode mode;
+	bool go; /* a Go program: its frame-pointer walks get model/gostack's repairs */
 	bool decided;
 	struct uproc *next; /* hash chain */
 };
@@ -261,7 +263,8 @@ static void drop_proc(struct unwind *u, struct uproc *p)
 		pp = &(*pp)->next;
 	if (*pp)
 		*pp = p->next;
-	unw_destroy_addr_space(p->as);
+	if (p->as)
+		unw_destroy_addr_space(p->as);
 	free(p);
 	u->nr_procs--;
 }
@@ -287,16 +290,10 @@ static struct uproc *get_uproc(struct unwind *u, uint32_t pid)
 		if (p->pid == pid)
 			break;
 	if (!p) {
-		unw_addr_space_t as = unw_create_addr_space(&u->acc, 0);
-
-		if (!as)
-			return NULL;
 		if (u->nr_procs >= MAX_PROCS)
 			evict_oldest(u);
-		unw_set_caching_policy(as, UNW_CACHE_GLOBAL);
 		p = xcalloc(1, sizeof(*p));
 		p->pid = pid;
-		p->as = as;
 		p->next = *head;
 		*head = p;
 		u->nr_procs++;
@@ -305,20 +302,28 @@ static struct uproc *get_uproc(struct unwind *u, uint32_t pid)
 	gen = syms_maps_gen(u->syms, pid);
 	if (gen != p->gen) {
 		/* new code mapped, or another program: cached FDEs may point anywhere */
-		unw_flush_cache(p->as, 0, 0);
+		if (p->as)
+			unw_flush_cache(p->as, 0, 0);
 		p->gen = gen;
 		p->decided = false;
 	}
 	if (!p->decided) {
 		struct syms_map exe;
 
+		p->go = !syms_exe_map(u->syms, pid, &exe) && exe.unw && elfunw_is_go(exe.unw);
 		p->mode = u->mode == UNWIND_FP ? UNWIND_FP : UNWIND_DWARF;
-		if (u->mode == UNWIND_AUTO && !syms_exe_map(u->syms, pid, &exe) && exe.unw &&
-		    elfunw_is_go(exe.unw))
+		if (u->mode == UNWIND_AUTO && p->go)
 			p->mode = UNWIND_FP;
 		p->decided = true;
 	}
 	return p;
+}
+
+bool unwind_is_go(struct unwind *u, uint32_t pid)
+{
+	struct uproc *p = get_uproc(u, pid);
+
+	return p && p->go;
 }
 
 enum unwind_mode unwind_mode_of(struct unwind *u, uint32_t pid)
@@ -375,6 +380,12 @@ int unwind_dwarf(struct unwind *u, const struct unwind_sample *in, uint64_t *ips
 	p = get_uproc(u, in->pid);
 	if (!p)
 		return -ENOMEM;
+	if (!p->as) {
+		p->as = unw_create_addr_space(&u->acc, 0);
+		if (!p->as)
+			return -ENOMEM;
+		unw_set_caching_policy(p->as, UNW_CACHE_GLOBAL);
+	}
 	c->u = u;
 	c->pid = in->pid;
 	c->regs = in->regs;
@@ -443,6 +454,10 @@ uint32_t unwind_user(struct unwind *u, const struct unwind_sample *in, uint64_t 
 	if (n)
 		memcpy(ips, in->fp, n * sizeof(*ips));
 	*truncated = in->fp_truncated || (in->fp && in->nr_fp > max);
+	if (n && unwind_is_go(u, in->pid))
+		n = gostack_repair(u->syms, in->pid, in->regs ? in->regs[UNWIND_REG_SP] : 0,
+				   in->regs ? in->stack : NULL, in->stack_size, ips, n, max,
+				   truncated, &u->st.go);
 	return n;
 }
 
@@ -481,7 +496,8 @@ void unwind_free(struct unwind *u)
 			struct uproc *p = u->buckets[i];
 
 			u->buckets[i] = p->next;
-			unw_destroy_addr_space(p->as);
+			if (p->as)
+				unw_destroy_addr_space(p->as);
 			free(p);
 		}
 	}

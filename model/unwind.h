@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gostack.h"
+
 struct syms;
 struct unwind;
 
@@ -75,10 +77,18 @@ void unwind_free(struct unwind *u);
 
 /* The walk the process gets: UNWIND_FP or UNWIND_DWARF (decided once per exec/dlopen). */
 enum unwind_mode unwind_mode_of(struct unwind *u, uint32_t pid);
+/*
+ * A Go program (its executable has .gopclntab, .go.buildinfo or a Go build-id note): its
+ * frame-pointer walks are repaired by model/gostack, which needs the stack pointer and the
+ * GOSTACK_WORDS_SIZE bytes at it (sources send those for such processes).
+ */
+bool unwind_is_go(struct unwind *u, uint32_t pid);
 
 /*
  * The user stack of a sample, leaf first, into ips (at most max): the DWARF walk when the
- * process gets one and a stack copy came with the sample, else the frame-pointer walk.
+ * process gets one and a stack copy came with the sample, else the frame-pointer walk (for a Go
+ * program repaired with its function table, model/gostack.h; regs[SP] and the stack copy are
+ * used when present).
  * *truncated says the walk stopped before the thread's root: it ran off the end of the stack
  * copy, hit max, or found no way on. Returns the number of frames.
  */
@@ -102,6 +112,7 @@ struct unwind_stats {
 	uint64_t ns;        /* CPU time spent in DWARF walks */
 	uint64_t mem_misses; /* reads of memory nothing held (neither stack copy nor the binaries'
 				unwind sections and personality words): each may have ended a walk */
+	struct gostack_stats go; /* repairs of Go programs' frame-pointer walks */
 };
 void unwind_stats(const struct unwind *u, struct unwind_stats *out);
 

@@ -35,7 +35,7 @@ struct {
 /* A record is built here and then copied into the ring at its real length. perf_event programs
  * do not nest on one CPU (bpf_prog_active), so one buffer per CPU is enough. */
 struct scratch {
-	__u64 buf[CPU_RECORD_MAX_SIZE / 8];
+	__u64 buf[(CPU_RECORD_MAX_SIZE + CPU_GOSTACK_SIZE) / 8];
 };
 
 struct {
@@ -58,13 +58,44 @@ struct {
 	__type(value, struct uscratch);
 } uscratch SEC(".maps");
 
-/* Processes user space walks with frame pointers (Go): their stacks are not copied. */
+/* Processes user space walks with frame pointers (Go): their stacks are not copied; the value
+ * is CPU_FP_PLAIN, or CPU_FP_GO to send the words at SP (copy_gostack()). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, CPU_MAX_FP_PIDS);
 	__type(key, __u32);
 	__type(value, __u8);
 } fp_pids SEC(".maps");
+
+_Static_assert(sizeof(struct cpu_gostack) == CPU_GOSTACK_SIZE, "cpu_gostack layout");
+_Static_assert(CPU_USCRATCH_SIZE >= CPU_RECORD_MAX_SIZE + CPU_GOSTACK_SIZE, "room for the words");
+
+/*
+ * The user stack pointer and the words at it, appended to rec at off (at most
+ * CPU_RECORD_MAX_SIZE): where a Go leaf without its frame pointer pushed keeps its return
+ * address. A read that would cross the end of the stack shrinks to one word, then none.
+ */
+static __always_inline __u32 copy_gostack(void *rec, __u32 off)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	struct cpu_gostack *g;
+	__u64 sp;
+
+	if (off > CPU_RECORD_MAX_SIZE || !regs)
+		return 0;
+	g = rec + off;
+	sp = BPF_CORE_READ(regs, sp);
+	g->sp = sp;
+	g->pad = 0;
+	g->size = sizeof(g->words);
+	if (bpf_probe_read_user(g->words, sizeof(g->words), (const void *)sp)) {
+		g->size = 8;
+		if (bpf_probe_read_user(g->words, 8, (const void *)sp))
+			g->size = 0;
+	}
+	return CPU_GOSTACK_SIZE;
+}
 
 /* The interrupted instruction was kernel code: kernel addresses are the upper half on x86-64 and
  * arm64 alike. */
@@ -84,6 +115,7 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	struct uscratch *big = NULL;
 	struct cpu_record *r;
 	struct scratch *s = NULL;
+	__u8 *fp_mode = NULL;
 	__u32 extra = 0;
 	bool kthread;
 	long ret;
@@ -160,19 +192,28 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	BPF_CORE_READ_INTO(&r->pcomm, task, group_leader, comm);
 
 	size = CPU_RECORD_HDR_SIZE + ((__u64)nu + nk) * 8;
-	if (big) {
-		if (!kthread && !bpf_map_lookup_elem(&fp_pids, &pid))
-			extra = copy_ustack(r, (__u32)size, CPU_RECORD_MAX_SIZE);
+	if (!kthread)
+		fp_mode = bpf_map_lookup_elem(&fp_pids, &pid);
+	if (fp_mode && *fp_mode == CPU_FP_GO) {
+		extra = copy_gostack(r, (__u32)size);
 		if (extra)
-			r->flags |= CPU_REC_USTACK;
+			r->flags |= CPU_REC_GOSTACK;
 		size += extra;
+	}
+	if (big) {
+		if (!kthread && !fp_mode) {
+			extra = copy_ustack(r, (__u32)size, CPU_RECORD_MAX_SIZE);
+			if (extra)
+				r->flags |= CPU_REC_USTACK;
+			size += extra;
+		}
 		if (size > CPU_USCRATCH_SIZE) /* cannot happen; tells the verifier */
 			return 0;
 		if (bpf_ringbuf_output(&events, big->buf, size, BPF_RB_NO_WAKEUP))
 			cnt->ringbuf_lost++;
 		return 0;
 	}
-	if (size > CPU_RECORD_MAX_SIZE) /* cannot happen; tells the verifier */
+	if (size > CPU_RECORD_MAX_SIZE + CPU_GOSTACK_SIZE) /* cannot happen; tells the verifier */
 		return 0;
 	if (bpf_ringbuf_output(&events, r, size, BPF_RB_NO_WAKEUP))
 		cnt->ringbuf_lost++;

@@ -31,6 +31,9 @@ _Static_assert(sizeof(struct cpu_counters) == 6 * 8, "cpu_counters layout");
 _Static_assert(sizeof(struct cpu_ustack) == CPU_USTACK_HDR_SIZE, "cpu_ustack layout");
 _Static_assert(CPU_NR_REGS == UNWIND_NR_REGS, "registers as model/unwind.h orders them");
 _Static_assert(CPU_STACK_MAX == PROBE_CPU_STACK_MAX, "the documented largest stack copy");
+_Static_assert(sizeof(struct cpu_gostack) == CPU_GOSTACK_SIZE &&
+		       CPU_GO_WORDS * 8 == GOSTACK_WORDS_SIZE,
+	       "cpu_gostack layout, and the words model/gostack needs");
 
 #define DEFAULT_FREQ_HZ 99
 
@@ -157,11 +160,12 @@ static size_t ring_size(int nr_cpus, unsigned freq_hz, uint32_t stack_size)
 
 /*
  * The user stack of a record: the DWARF walk of its stack copy, or the frame-pointer walk (a Go
- * program, or no copy). Processes the unwinder walks with frame pointers stop getting copies.
+ * program, or no copy). Processes the unwinder walks with frame pointers stop getting copies;
+ * Go programs get the words at SP instead (struct cpu_gostack).
  */
 static void unwind_record(struct probe_cpu *p, const struct cpu_record *r,
-			  const struct cpu_ustack *us, uint32_t nu, uint32_t sent_nu, uint64_t *ips,
-			  struct model_sample *s)
+			  const struct cpu_ustack *us, const struct cpu_gostack *gs, uint32_t nu,
+			  uint32_t sent_nu, uint64_t *ips, struct model_sample *s)
 {
 	struct unwind_sample in = {
 		.pid = r->pid,
@@ -172,9 +176,17 @@ static void unwind_record(struct probe_cpu *p, const struct cpu_record *r,
 		.nr_fp = nu,
 		.fp_truncated = sent_nu == CPU_MAX_FRAMES,
 	};
+	uint64_t regs[UNWIND_NR_REGS] = { 0 };
+	__u8 want = 0;
 	bool truncated;
-	__u8 one = 1;
 
+	if (gs) {
+		regs[UNWIND_REG_SP] = gs->sp;
+		regs[UNWIND_REG_IP] = nu ? r->frames[0] : 0;
+		in.regs = regs;
+		in.stack = (const uint8_t *)gs->words;
+		in.stack_size = gs->size;
+	}
 	s->nr_user = unwind_user(p->unwind, &in, ips, UNWIND_MAX_FRAMES, &truncated);
 	s->user = s->nr_user ? ips : NULL;
 	s->flags &= ~(MODEL_SAMPLE_TRUNCATED | MODEL_SAMPLE_USER_FAILED);
@@ -182,8 +194,11 @@ static void unwind_record(struct probe_cpu *p, const struct cpu_record *r,
 		s->flags |= MODEL_SAMPLE_TRUNCATED;
 	if (!s->nr_user)
 		s->flags |= MODEL_SAMPLE_USER_FAILED;
-	if (us && unwind_mode_of(p->unwind, r->pid) == UNWIND_FP)
-		bpf_map_update_elem(bpf_map__fd(p->skel->maps.fp_pids), &r->pid, &one, BPF_ANY);
+	/* what this process should send from now on, when it sent something else */
+	if (unwind_mode_of(p->unwind, r->pid) == UNWIND_FP)
+		want = unwind_is_go(p->unwind, r->pid) ? CPU_FP_GO : CPU_FP_PLAIN;
+	if ((want == CPU_FP_GO && !gs) || (want == CPU_FP_PLAIN && (us || gs)))
+		bpf_map_update_elem(bpf_map__fd(p->skel->maps.fp_pids), &r->pid, &want, BPF_ANY);
 }
 
 static int on_record(void *ctx, void *data, size_t size)
@@ -192,6 +207,7 @@ static int on_record(void *ctx, void *data, size_t size)
 	const struct cpu_record *r = data;
 	char comm[CPU_COMM_LEN + 1], pcomm[CPU_COMM_LEN + 1];
 	const struct cpu_ustack *us = NULL;
+	const struct cpu_gostack *gs = NULL;
 	struct model_sample s = { 0 };
 	uint64_t ips[UNWIND_MAX_FRAMES];
 	uint32_t nu, nk, sent_nu, flags;
@@ -210,6 +226,10 @@ static int on_record(void *ctx, void *data, size_t size)
 		us = (const struct cpu_ustack *)((const char *)data + used);
 		if (size < used + sizeof(*us) || us->size > CPU_STACK_MAX ||
 		    size < used + sizeof(*us) + us->size)
+			goto bad;
+	} else if (r->flags & CPU_REC_GOSTACK) {
+		gs = (const struct cpu_gostack *)((const char *)data + used);
+		if (size < used + sizeof(*gs) || gs->size > sizeof(gs->words))
 			goto bad;
 	}
 	/* A frame-pointer walk that wanders into code without frame pointers can end on a zero
@@ -244,7 +264,7 @@ static int on_record(void *ctx, void *data, size_t size)
 	if (p->sideband)
 		probe_sideband_apply(p->sideband, p->m, r->time_ns);
 	if (p->unwind && !(flags & CPU_REC_KTHREAD) && (us || nu))
-		unwind_record(p, r, us, nu, sent_nu, ips, &s);
+		unwind_record(p, r, us, gs, nu, sent_nu, ips, &s);
 	model_add_sample(p->m, &s);
 	p->consumed++;
 	return probe_budget_over(&p->budget) ? -EAGAIN : 0;

@@ -16,6 +16,7 @@
 #define CPU_REC_KTHREAD (1u << 2)	/* a kernel thread: it has no user stack */
 #define CPU_REC_IN_KERNEL (1u << 3)	/* the sample interrupted kernel code */
 #define CPU_REC_USTACK (1u << 4)	/* a struct cpu_ustack follows the frames */
+#define CPU_REC_GOSTACK (1u << 5)	/* a struct cpu_gostack follows the frames */
 
 /*
  * One sample, as sent through the ring buffer. The record is variable-length: the header is
@@ -64,7 +65,24 @@ struct cpu_counters {
 	__u64 targets_full; /* a followed child could not be added: the target map was full */
 };
 
+/*
+ * For a Go program the frame-pointer walk is repaired in user space (model/gostack.h): a leaf
+ * that has not pushed its frame pointer hides its caller, whose return address is a few words
+ * above SP. Such records carry SP and the words there instead of a stack copy: 80 bytes.
+ */
+#define CPU_GO_WORDS 8 /* GOSTACK_WORDS_SIZE / 8 */
+struct cpu_gostack {
+	__u64 sp;
+	__u32 size; /* bytes of words[] read: the stack may end closer to sp */
+	__u32 pad;
+	__u64 words[CPU_GO_WORDS];
+};
+#define CPU_GOSTACK_SIZE (16 + 8 * CPU_GO_WORDS)
+
 #define CPU_MAX_TARGETS 8192
 #define CPU_MAX_FP_PIDS 8192 /* processes walked with frame pointers: no stack copy */
+/* fp_pids values */
+#define CPU_FP_PLAIN 1 /* the frame-pointer walk alone */
+#define CPU_FP_GO 2    /* ... with a struct cpu_gostack (a Go program) */
 
 #endif

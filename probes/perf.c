@@ -445,6 +445,11 @@ int probe_perf_new(const struct probe_perf_opts *opts, struct probe_perf **out, 
 		p->attr.sample_type |= PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER;
 		p->attr.sample_regs_user = UNWIND_REGS_MASK;
 		p->attr.sample_stack_user = stack;
+	} else if (p->unwind) {
+		/* frame pointers only: Go's frameless leaves still need SP and the words at it */
+		p->attr.sample_type |= PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER;
+		p->attr.sample_regs_user = 1ull << UNWIND_REG_SP | 1ull << UNWIND_REG_IP;
+		p->attr.sample_stack_user = GOSTACK_WORDS_SIZE;
 	}
 
 	if (!p->targets)
@@ -533,6 +538,24 @@ static const void *skip(struct rec *r, size_t n)
 	return at;
 }
 
+/*
+ * The sampled user registers, in the order of the bits of mask (perf's), into our order
+ * (model/unwind.h: ax..ip are bits 0-8, r8..r15 bits 16-23); registers not sampled are 0.
+ */
+static bool take_regs(struct rec *r, uint64_t mask, uint64_t *regs)
+{
+	memset(regs, 0, UNWIND_NR_REGS * sizeof(*regs));
+	for (unsigned bit = 0; bit < 24; bit++) {
+		if (!(mask & 1ull << bit))
+			continue;
+		if (bit > UNWIND_REG_IP && bit < 16)
+			return false; /* not a register we ask for */
+		if (!take(r, &regs[bit < 16 ? bit : bit - 16 + UNWIND_REG_R8], 8))
+			return false;
+	}
+	return true;
+}
+
 static void on_sample(struct probe_perf *p, struct rec *r)
 {
 	uint64_t ip, time, nr, abi = 0, size = 0, dyn = 0, ctx = 0, chain[MAX_CHAIN * 2 + 8];
@@ -549,7 +572,7 @@ static void on_sample(struct probe_perf *p, struct rec *r)
 	if (p->attr.sample_type & PERF_SAMPLE_REGS_USER) {
 		if (!take(r, &abi, 8))
 			goto bad;
-		if (abi != PERF_SAMPLE_REGS_ABI_NONE && !take(r, regs, sizeof(regs)))
+		if (abi != PERF_SAMPLE_REGS_ABI_NONE && !take_regs(r, p->attr.sample_regs_user, regs))
 			goto bad;
 	}
 	if (p->attr.sample_type & PERF_SAMPLE_STACK_USER) {

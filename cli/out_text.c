@@ -99,8 +99,14 @@ static int by_not_idle(const void *a, const void *b)
 /* Where the threads that were not idle spent the window, in % of it. */
 static void states(FILE *f, const struct report *r)
 {
-	static const char *const heads[] = { "%RUN", "%RUNQ", "%LOCK", "%IO",
-					     "%POLL", "%SLEEP", "%OTHER" };
+	/* waiting for a lock next to waiting for work: the two were one column once */
+	static const struct { enum model_state s; const char *head; } cols[] = {
+		{ MODEL_STATE_RUNNING, "%RUN" },   { MODEL_STATE_RUNNABLE, "%RUNQ" },
+		{ MODEL_STATE_LOCK, "%LOCK" },     { MODEL_STATE_WAIT, "%WAIT" },
+		{ MODEL_STATE_IO, "%IO" },         { MODEL_STATE_POLL, "%POLL" },
+		{ MODEL_STATE_SLEEP, "%SLEEP" },   { MODEL_STATE_OTHER, "%OTHER" },
+	};
+	_Static_assert(sizeof(cols) / sizeof(cols[0]) == MODEL_STATE_NR, "a column per state");
 	const struct threads *th = model_threads(r->m);
 	const struct report_thread **v;
 	size_t n = 0;
@@ -118,14 +124,14 @@ static void states(FILE *f, const struct report *r)
 		report_window_ns(r) / 1e9, n < TOP_STATES ? n : TOP_STATES, n);
 	fprintf(f, "%8s %8s  %-16s %-16s", "PID", "TID", "PROCESS", "THREAD");
 	for (int k = 0; k < MODEL_STATE_NR; k++)
-		fprintf(f, " %6s", heads[k]);
+		fprintf(f, " %6s", cols[k].head);
 	fputc('\n', f);
 	for (size_t i = 0; i < n && i < TOP_STATES; i++) {
 		const struct thread *t = threads_get(th, v[i]->idx);
 
 		fprintf(f, "%8u %8u  %-16.16s %-16.16s", t->pid, t->tid, t->process, t->comm);
 		for (int k = 0; k < MODEL_STATE_NR; k++)
-			fprintf(f, " %6.1f", report_state_percent(r, v[i], k));
+			fprintf(f, " %6.1f", report_state_percent(r, v[i], cols[k].s));
 		fputc('\n', f);
 	}
 	free(v);

@@ -89,7 +89,7 @@ const char *model_state_name(enum model_state s)
 		[MODEL_STATE_RUNNING] = "running", [MODEL_STATE_RUNNABLE] = "runnable",
 		[MODEL_STATE_LOCK] = "lock",       [MODEL_STATE_IO] = "io",
 		[MODEL_STATE_POLL] = "poll",       [MODEL_STATE_SLEEP] = "sleep",
-		[MODEL_STATE_OTHER] = "other",
+		[MODEL_STATE_OTHER] = "other",     [MODEL_STATE_WAIT] = "wait",
 	};
 
 	return (unsigned)s < MODEL_STATE_NR ? names[s] : "other";

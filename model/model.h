@@ -77,15 +77,19 @@ uint64_t model_lost_of(const uint64_t *lost, enum model_lost_probe probe);
 enum model_state {
 	MODEL_STATE_RUNNING,
 	MODEL_STATE_RUNNABLE, /* woken or preempted, waiting for a CPU */
-	MODEL_STATE_LOCK,     /* futex */
+	MODEL_STATE_LOCK,     /* waiting for a lock someone holds: mutex, rwlock, file lock */
 	MODEL_STATE_IO,       /* uninterruptible (D) or blocking file / block I/O */
 	MODEL_STATE_POLL,     /* poll, select, epoll */
 	MODEL_STATE_SLEEP,    /* nanosleep and friends */
 	MODEL_STATE_OTHER,
+	/* waiting for work or an event: a condition variable, a semaphore, a join, thread
+	 * parking, an idle Go scheduler (futex like a lock; told apart by the user frames,
+	 * model/waits.h). Last, so recordings made before it keep their numbers. */
+	MODEL_STATE_WAIT,
 	MODEL_STATE_NR,
 };
 
-/* "running", "runnable", "lock", "io", "poll", "sleep", "other". */
+/* "running", "runnable", "lock", "io", "poll", "sleep", "other", "wait". */
 const char *model_state_name(enum model_state s);
 
 /* An off-CPU interval: a thread blocked for ns with this stack, for this reason. The stack gets

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/uio.h>
 #include <sys/stat.h>
 #include <linux/types.h>
 
@@ -21,6 +22,8 @@
 #include <bpf/libbpf.h>
 
 #include "model/model.h"
+#include "model/syms.h"
+#include "model/waits.h"
 #include "model/unwind.h"
 #include "model/xalloc.h"
 #include "probes/probe.h"
@@ -59,12 +62,23 @@ struct ucopy {
 	bool done;
 };
 
+#define CLASS_CACHE 4096
+
+/* A cached answer of classify(): lock or wait for these frames of this process. */
+struct wait_class {
+	uint64_t key[4]; /* pid | maps generation << 32, the first three user addresses */
+	int state;
+	bool used;
+};
+
 struct probe_sched {
 	struct sched_bpf *skel;
 	struct ring_buffer *rb;
 	struct sched_acct *acct;
 	const char *mode;
 	char fallback[512]; /* why tp_btf did not load or attach, when raw_tp runs instead */
+	struct syms *syms;  /* borrowed: names futex waits' frames (lock or wait) */
+	struct wait_class *classes; /* CLASS_CACHE answers of classify() */
 	char proc_root[256];
 	bool filter;
 	int nr_possible;
@@ -495,6 +509,101 @@ static const struct sched_block_rec *with_dwarf(struct probe_sched *p,
 	return &p->tmp;
 }
 
+/*
+ * Lock or wait (sched_acct's classify): the names of a futex wait's user frames, leaf first
+ * with inlined functions in their place, through model/waits.h. Answers are cached by the
+ * process, its maps' generation and the first return addresses: a pool's threads block at the
+ * same few places over and over.
+ */
+static int classify(void *ctx, uint32_t pid, const uint64_t *user, uint32_t nr)
+{
+	struct probe_sched *p = ctx;
+	const char *names[WAITS_DEPTH];
+	struct wait_class *c;
+	uint64_t key[4] = { pid, 0, 0, 0 };
+	size_t n = 0;
+	uint64_t h;
+
+	if (!p->syms)
+		return MODEL_STATE_LOCK;
+	key[0] |= syms_maps_gen(p->syms, pid) << 32;
+	for (uint32_t i = 0; i < 3 && i < nr; i++)
+		key[i + 1] = user[i];
+	h = (key[0] * 0x9e3779b97f4a7c15ull) ^ (key[1] * 0xc2b2ae3d27d4eb4full) ^
+	    (key[2] * 0x165667b19e3779f9ull) ^ key[3];
+	c = &p->classes[(h ^ h >> 29) % CLASS_CACHE];
+	if (c->used && !memcmp(c->key, key, sizeof(key)))
+		return c->state;
+	for (uint32_t i = 0; i < nr && n < WAITS_DEPTH; i++) {
+		struct syms_frame f;
+
+		/* a return address is in the call: look up the byte before it */
+		if (syms_user(p->syms, pid, i ? user[i] - 1 : user[i], &f))
+			continue;
+		for (uint32_t k = f.nr_inlined; k-- > 0 && n < WAITS_DEPTH;)
+			names[n++] = f.inlined[k].function;
+		if (n < WAITS_DEPTH)
+			names[n++] = f.function;
+	}
+	memcpy(c->key, key, sizeof(key));
+	c->state = waits_classify(names, n) == MODEL_STATE_WAIT ? MODEL_STATE_WAIT
+								 : MODEL_STATE_LOCK;
+	c->used = true;
+	return c->state;
+}
+
+/*
+ * Lock or wait for a thread blocked since before attach (classify_blocked): no block of it was
+ * seen start, so no stacks come. /proc/PID/task/TID/syscall gives its user sp and pc; the words
+ * above sp that point into code are return addresses or stale values, and read nearest first
+ * (the decision is taken by the first name a rule knows) they name where it waits: a Go M parked
+ * in runtime.notesleep, a thread in pthread_cond_wait or in __lll_lock_wait.
+ */
+#define SCAN_BYTES 4096
+
+static int classify_blocked(void *ctx, uint32_t pid, uint32_t tid)
+{
+	struct probe_sched *p = ctx;
+	unsigned long long sp, pc, args[6];
+	uint64_t words[SCAN_BYTES / 8], ips[WAITS_DEPTH];
+	char path[320], buf[512];
+	struct iovec local = { words, sizeof(words) }, remote;
+	uint32_t n = 0;
+	ssize_t got;
+	long nr;
+	FILE *f;
+
+	if (!p->syms)
+		return MODEL_STATE_NR;
+	snprintf(path, sizeof(path), "%s/%u/task/%u/syscall", p->proc_root, pid, tid);
+	f = fopen(path, "re");
+	if (!f)
+		return MODEL_STATE_NR;
+	if (!fgets(buf, sizeof(buf), f) ||
+	    sscanf(buf, "%ld %llx %llx %llx %llx %llx %llx %llx %llx", &nr, &args[0], &args[1],
+		   &args[2], &args[3], &args[4], &args[5], &sp, &pc) != 9) {
+		fclose(f);
+		return MODEL_STATE_NR;
+	}
+	fclose(f);
+	remote = (struct iovec){ (void *)(uintptr_t)sp, sizeof(words) };
+	got = process_vm_readv((pid_t)pid, &local, 1, &remote, 1, 0);
+	if (got < 8) {
+		/* the top of the stack may end within the page: read less */
+		remote.iov_len = local.iov_len = 512;
+		got = process_vm_readv((pid_t)pid, &local, 1, &remote, 1, 0);
+	}
+	ips[n++] = pc;
+	for (ssize_t i = 0; i < got / 8 && n < WAITS_DEPTH; i++) {
+		struct syms_map map;
+
+		if (words[i] > 4096 && !syms_user_map(p->syms, pid, words[i] - 1, &map) &&
+		    map.kind != SYMS_JIT)
+			ips[n++] = words[i];
+	}
+	return classify(p, pid, ips, n);
+}
+
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct probe_sched *p = ctx;
@@ -606,6 +715,13 @@ int probe_sched_new(const struct probe_sched_opts *opts, struct probe_sched **ou
 
 	find_schedule(p->proc_root, &ao.sched_lo, &ao.sched_hi);
 	ao.min_block_ns = p->skel->rodata->min_block_ns;
+	p->syms = opts ? opts->syms : NULL;
+	if (p->syms) {
+		p->classes = xcalloc(CLASS_CACHE, sizeof(*p->classes));
+		ao.classify = classify;
+		ao.classify_blocked = classify_blocked;
+		ao.classify_ctx = p;
+	}
 	sched_acct_new(&ao, &p->acct);
 
 	p->rb = ring_buffer__new(bpf_map__fd(p->skel->maps.events), on_record, p, NULL);
@@ -646,6 +762,7 @@ void probe_sched_free(struct probe_sched *p)
 	}
 	free(p->copies);
 	free(p->percpu);
+	free(p->classes);
 	free(p->keys);
 	free(p->vals);
 	free(p);
@@ -724,9 +841,11 @@ static void account(struct probe_sched *p, struct model *m, __u32 tid, struct sc
 		return;
 	}
 	p->nr_threads++;
-	if (sched_acct_thread(p->acct, m, tid, t) &&
+	/* a long block's stacks first: what it waits for splits this pass's futex time */
+	if (sched_acct_wants_slot(p->acct, tid, t) &&
 	    !bpf_map_lookup_elem(bpf_map__fd(p->skel->maps.stacks), &tid, &slot))
 		sched_acct_open_block(p->acct, m, tid, t, with_dwarf(p, &slot, &size));
+	sched_acct_thread(p->acct, m, tid, t);
 }
 
 /* One pass over "threads" with batch lookups (one syscall per BATCH entries). */

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 struct model;
+struct syms;
 struct probe_sched;
 struct unwind;
 
@@ -33,6 +34,9 @@ struct probe_sched_opts {
 	 * frame-pointer walk and stop getting copies). 0/NULL: frame pointers only. */
 	struct unwind *unwind; /* borrowed: must outlive the probe */
 	uint32_t stack_size;
+	/* Names a futex wait's user frames (borrowed): lock or wait (model/waits.h). NULL: every
+	 * futex wait is a lock. */
+	struct syms *syms;
 };
 
 /* Cumulative counters since the probe started (summed over CPUs). */

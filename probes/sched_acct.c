@@ -11,8 +11,8 @@
 _Static_assert(SCHED_RUNNING == MODEL_STATE_RUNNING && SCHED_RUNNABLE == MODEL_STATE_RUNNABLE &&
 		   SCHED_LOCK == MODEL_STATE_LOCK && SCHED_IO == MODEL_STATE_IO &&
 		   SCHED_POLL == MODEL_STATE_POLL && SCHED_SLEEP == MODEL_STATE_SLEEP &&
-		   SCHED_OTHER == MODEL_STATE_OTHER && SCHED_NR_STATES == MODEL_STATE_NR,
-	       "sched states follow enum model_state");
+		   SCHED_OTHER == MODEL_STATE_OTHER && SCHED_NR_STATES == MODEL_STATE_WAIT,
+	       "sched states follow enum model_state (wait is decided here, not in BPF)");
 _Static_assert(sizeof(struct sched_thread) == 136, "sched_thread layout");
 _Static_assert(offsetof(struct sched_block_rec, frames) == SCHED_BLOCK_HDR_SIZE,
 	       "sched_block_rec header layout");
@@ -38,10 +38,15 @@ struct item {
 		struct {
 			uint64_t reported[SCHED_NR_STATES]; /* totals already reported */
 			uint64_t last_now; /* the pass that reported them (0: none yet) */
+			/* futex time of blocks with stacks since the last report, by what they
+			 * were waiting for, and what its last such block was (lock or wait) */
+			uint64_t lock_ns, wait_ns;
+			uint32_t last_class; /* 0: none yet */
 		} th;
 		struct {
 			uint64_t flushed; /* ns of the block already reported */
 			uint64_t *frames; /* user then kernel (already stripped), leaf first */
+			uint64_t born;    /* its thread's born_ns */
 			uint32_t nr_user, nr_kernel, flags, reason;
 		} bl;
 	};
@@ -197,6 +202,35 @@ static uint32_t model_flags(uint32_t stk)
 	return f;
 }
 
+/* What a blocked interval waited for: a futex wait is a lock or a wait, by its user frames. */
+static uint32_t reason_of(struct sched_acct *a, uint32_t pid, uint32_t reason, const uint64_t *user,
+			  uint32_t nr_user)
+{
+	if (reason != SCHED_LOCK || !a->o.classify || !nr_user)
+		return reason < SCHED_NR_STATES ? reason : SCHED_OTHER;
+	return a->o.classify(a->o.classify_ctx, pid, user, nr_user) == MODEL_STATE_WAIT
+		       ? MODEL_STATE_WAIT
+		       : SCHED_LOCK;
+}
+
+/* Blocked time of a thread's block with stacks, toward splitting its futex time. */
+static void credit(struct sched_acct *a, uint32_t tid, uint64_t born, uint32_t reason,
+		   uint64_t ns)
+{
+	struct item *it;
+
+	if (reason != SCHED_LOCK && reason != MODEL_STATE_WAIT)
+		return;
+	it = find(a, KIND_THREAD, tid, born);
+	if (!it)
+		it = insert(a, KIND_THREAD, tid, born);
+	if (reason == MODEL_STATE_WAIT)
+		it->th.wait_ns += ns;
+	else
+		it->th.lock_ns += ns;
+	it->th.last_class = reason;
+}
+
 /* Reports ns of blocked time with these stacks (kernel frames not stripped yet). */
 static void add_offcpu(struct sched_acct *a, struct model *m, const struct sched_block_rec *r,
 		       const char *comm, const char *pcomm, uint64_t time_ns, uint64_t ns)
@@ -214,15 +248,16 @@ static void add_offcpu(struct sched_acct *a, struct model *m, const struct sched
 		.nr_user = r->nr_user,
 		.nr_kernel = r->nr_kernel - skip,
 		.flags = model_flags(r->flags),
-		.reason = r->reason < SCHED_NR_STATES ? (enum model_state)r->reason
-						     : MODEL_STATE_OTHER,
+		.reason = (enum model_state)reason_of(a, r->pid, r->reason, u, r->nr_user),
 		.ns = ns,
 	};
 
 	if (r->nr_user == SCHED_MAX_UFRAMES || r->nr_kernel == SCHED_MAX_KFRAMES)
 		o.flags |= MODEL_SAMPLE_TRUNCATED;
-	if (ns)
-		model_add_offcpu(m, &o);
+	if (!ns)
+		return;
+	credit(a, r->tid, r->born_ns, o.reason, ns);
+	model_add_offcpu(m, &o);
 }
 
 /* Reports an open block up to `upto` ns from its start. */
@@ -247,6 +282,7 @@ static void flush_block(struct sched_acct *a, struct model *m, struct item *b, u
 	if (upto <= b->bl.flushed)
 		return;
 	o.ns = upto - b->bl.flushed;
+	credit(a, b->tid, b->bl.born, b->bl.reason, o.ns);
 	model_add_offcpu(m, &o);
 	b->bl.flushed = upto;
 }
@@ -267,7 +303,7 @@ void sched_acct_begin(struct sched_acct *a, uint64_t now)
 static void report(struct sched_acct *a, struct model *m, struct item *it, uint32_t tid,
 		   const char *comm, const __u64 totals[SCHED_NR_STATES], uint64_t now)
 {
-	uint64_t d[SCHED_NR_STATES], sum = 0, room;
+	uint64_t d[MODEL_STATE_NR] = { 0 }, sum = 0, room, g, w;
 
 	for (int s = 0; s < SCHED_NR_STATES; s++) {
 		d[s] = totals[s] > it->th.reported[s] ? totals[s] - it->th.reported[s] : 0;
@@ -275,18 +311,45 @@ static void report(struct sched_acct *a, struct model *m, struct item *it, uint3
 		if (d[s])
 			it->th.reported[s] = totals[s];
 	}
+	/*
+	 * Futex time (BPF calls it lock) is a lock or a wait: blocks with stacks say which for
+	 * their time; the rest (blocks too short to get stacks, or whose record comes later)
+	 * goes the way of the thread's last such block.
+	 */
+	g = d[SCHED_LOCK];
+	/* futex time and no block with stacks ever: blocked since before attach (an idle
+	 * worker parked for minutes); where it is blocked now says */
+	if (g > it->th.wait_ns + it->th.lock_ns && !it->th.last_class) {
+		int c = a->o.classify_blocked
+				? a->o.classify_blocked(a->o.classify_ctx, it->pid, tid)
+				: MODEL_STATE_LOCK;
+
+		it->th.last_class = c == MODEL_STATE_WAIT ? MODEL_STATE_WAIT : SCHED_LOCK;
+	}
+	w = it->th.wait_ns < g ? it->th.wait_ns : g;
+	if (it->th.last_class == MODEL_STATE_WAIT && it->th.wait_ns + it->th.lock_ns < g)
+		w += g - it->th.wait_ns - it->th.lock_ns;
+	d[SCHED_LOCK] = g - w;
+	d[MODEL_STATE_WAIT] = w;
+	it->th.wait_ns = it->th.lock_ns = 0;
 	room = it->th.last_now && now > it->th.last_now ? now - it->th.last_now : 0;
 	if (it->th.last_now && sum > room) {
 		a->clipped_ns += sum - room;
-		for (int s = 0; s < SCHED_NR_STATES; s++)
+		for (int s = 0; s < MODEL_STATE_NR; s++)
 			d[s] = (uint64_t)((unsigned __int128)d[s] * room / sum);
 	}
 	if (now > it->th.last_now)
 		it->th.last_now = now;
-	for (int s = 0; s < SCHED_NR_STATES; s++)
+	for (int s = 0; s < MODEL_STATE_NR; s++)
 		if (d[s])
 			model_add_state(m, it->pid, tid, comm, *it->pcomm ? it->pcomm : NULL,
 					(enum model_state)s, d[s]);
+}
+
+bool sched_acct_wants_slot(struct sched_acct *a, uint32_t tid, const struct sched_thread *t)
+{
+	return sched_state_blocked(t->state) && a->now > t->since_ns &&
+	       a->now - t->since_ns >= a->o.min_block_ns && !find(a, KIND_BLOCK, tid, t->since_ns);
 }
 
 bool sched_acct_thread(struct sched_acct *a, struct model *m, uint32_t tid,
@@ -295,6 +358,7 @@ bool sched_acct_thread(struct sched_acct *a, struct model *m, uint32_t tid,
 	struct item *it = find(a, KIND_THREAD, tid, t->born_ns);
 	__u64 totals[SCHED_NR_STATES];
 	struct item *b;
+	bool blocked;
 
 	if (!it)
 		it = insert(a, KIND_THREAD, tid, t->born_ns);
@@ -302,17 +366,15 @@ bool sched_acct_thread(struct sched_acct *a, struct model *m, uint32_t tid,
 	it->last_pass = a->pass;
 	copy_comm(it->comm, t->comm);
 	copy_comm(it->pcomm, t->pcomm);
+	blocked = sched_state_blocked(t->state) && a->now > t->since_ns &&
+		  a->now - t->since_ns >= a->o.min_block_ns;
+	b = blocked ? find(a, KIND_BLOCK, tid, t->since_ns) : NULL;
+	/* the open block first: what it waits for splits this pass's futex time */
+	if (b)
+		flush_block(a, m, b, a->now - t->since_ns);
 	sched_thread_totals(t, a->now, totals);
 	report(a, m, it, tid, it->comm, totals, a->now);
-
-	if (!sched_state_blocked(t->state) || a->now <= t->since_ns ||
-	    a->now - t->since_ns < a->o.min_block_ns)
-		return false;
-	b = find(a, KIND_BLOCK, tid, t->since_ns);
-	if (!b)
-		return true;
-	flush_block(a, m, b, a->now - t->since_ns);
-	return false;
+	return blocked && !b;
 }
 
 void sched_acct_busy(struct sched_acct *a, uint32_t tid, uint64_t born_ns)
@@ -343,7 +405,8 @@ bool sched_acct_open_block(struct sched_acct *a, struct model *m, uint32_t tid,
 	copy_comm(b->pcomm, slot->pcomm);
 	b->bl.nr_user = nu;
 	b->bl.nr_kernel = nk - skip;
-	b->bl.reason = t->state;
+	b->bl.born = t->born_ns;
+	b->bl.reason = reason_of(a, t->pid, t->state, (const uint64_t *)slot->frames, nu);
 	b->bl.flags = model_flags(slot->flags);
 	if (nu == SCHED_MAX_UFRAMES || nk == SCHED_MAX_KFRAMES)
 		b->bl.flags |= MODEL_SAMPLE_TRUNCATED;

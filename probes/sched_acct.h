@@ -7,8 +7,9 @@
  *
  * Per tick the loader calls, in this order, with the `now` it will close the tick at:
  *   sched_acct_block()/sched_acct_exit() for each ring record (any time; drains come first),
- *   sched_acct_begin(now), sched_acct_thread() for every entry of the "threads" map (and
- *   sched_acct_open_block() when it asks for the thread's slot of "stacks"), sched_acct_end().
+ *   sched_acct_begin(now), for every entry of the "threads" map sched_acct_open_block() with
+ *   the thread's slot of "stacks" when sched_acct_wants_slot() asks for it, then
+ *   sched_acct_thread(); sched_acct_end().
  *
  * States: for each (tid, born_ns) the totals last reported are kept; a pass reports the increase
  * of acc_ns + the open interval up to now. So every tick gets exactly the time spent in it, an
@@ -35,6 +36,15 @@ struct sched_acct;
 
 struct sched_acct_opts {
 	uint64_t min_block_ns; /* shortest block reported with stacks */
+	/* What a thread blocked in futex with these user frames (leaf first) waits for:
+	 * MODEL_STATE_WAIT (work or an event: a condition variable, parking, an idle scheduler)
+	 * or MODEL_STATE_LOCK (a lock someone holds). NULL: every futex wait is a lock. */
+	int (*classify)(void *ctx, uint32_t pid, const uint64_t *user, uint32_t nr_user);
+	/* The same for a thread blocked in futex since before the probe saw it block (no stacks
+	 * of that block will come: it was blocked at attach): looked at where it is now.
+	 * MODEL_STATE_NR when that cannot be told. NULL: lock. */
+	int (*classify_blocked)(void *ctx, uint32_t pid, uint32_t tid);
+	void *classify_ctx;
 	/* Text of the kernel's __schedule, [lo, hi); 0 when unknown. Kernel frames taken in the
 	 * tracepoint (bpf_prog_*, bpf_trace_run*, __traceiter_*) up to and including the one in
 	 * __schedule are dropped: the first kept frame is schedule() or its caller. */
@@ -44,11 +54,21 @@ struct sched_acct_opts {
 int sched_acct_new(const struct sched_acct_opts *opts, struct sched_acct **out);
 void sched_acct_free(struct sched_acct *a);
 
+/*
+ * Futex time is split into lock and wait (model/waits.h) by the user frames of the thread's
+ * blocks that have stacks (at least min_block_ns long): their time goes where their frames say,
+ * the rest of the thread's futex time in that pass the way of its last such block.
+ */
+
 /* A pass over the "threads" map at a tick boundary. */
 void sched_acct_begin(struct sched_acct *a, uint64_t now);
+/* True when the thread is in a block at least min_block_ns long whose stacks are not known here
+ * yet: its "stacks" slot, passed to sched_acct_open_block() before sched_acct_thread(), tells
+ * what the block waits for in time for this pass's split. */
+bool sched_acct_wants_slot(struct sched_acct *a, uint32_t tid, const struct sched_thread *t);
 /* One entry (a consistent copy). Returns true when the thread is in a block at least
  * min_block_ns long whose stacks are not known here yet: pass its "stacks" slot to
- * sched_acct_open_block(). */
+ * sched_acct_open_block() (it counts from the next pass). */
 bool sched_acct_thread(struct sched_acct *a, struct model *m, uint32_t tid,
 		       const struct sched_thread *t);
 /* An entry that was being updated each time it was copied: its time goes to the next pass, and it

@@ -132,6 +132,7 @@ static void new_run(struct run *r, const struct probe_sched_opts *in)
 	/* flametop's defaults: --unwind auto, --stack-size 16 KiB */
 	o.unwind = unwinder;
 	o.stack_size = unwinder ? 16384 : 0;
+	o.syms = syms; /* lock or wait, by the names of a futex wait's frames */
 	if (probe_sched_new(&o, &r->p, err, sizeof(err)))
 		fail_msg("probe_sched_new: %s", err);
 }
@@ -347,6 +348,154 @@ static void test_probe_sched_lock_names_caller(void **state)
 	assert_non_null(strstr(waiter_stack, ";wait_for_lock;"));
 }
 
+/* The share (of the time not waiting for a CPU) thread comm spent in state s. */
+static double share(struct run *r, const struct window *w, uint32_t pid, const char *comm,
+		    enum model_state s)
+{
+	uint32_t idx;
+	double of;
+
+	if (!find(r, w, pid, comm, &idx))
+		fail_msg("no thread %s in pid %u", comm, pid);
+	of = 100 - pct(w, idx, MODEL_STATE_RUNNABLE);
+	return of > 0 ? 100 * pct(w, idx, s) / of : 0;
+}
+
+/*
+ * A contended mutex next to an idle pool, all blocked in futex: the lockers wait for a lock
+ * someone holds (lock), the pool's workers and a semaphore's waiter wait for work (wait), told
+ * apart by their frames; the block hot spots say so too.
+ */
+static void test_probe_sched_lock_or_wait(void **state)
+{
+	struct probe_sched_opts o = { 0 };
+	char stack[8192], name[16];
+	struct window w;
+	struct run r;
+	uint32_t idx;
+	pid_t pid;
+
+	pid = start_states("7", "pool");
+	o.pids = (uint32_t *)&pid;
+	o.nr_pids = 1;
+	new_run(&r, &o);
+	run_ticks(&r, 5, SETTLE_TICKS);
+	window_init(&w);
+	window_sum(&w, r.m, 5 - SETTLE_TICKS);
+	for (int i = 0; i < 2; i++) {
+		snprintf(name, sizeof(name), "locker-%d", i);
+		expect(&r, &w, pid, name, MODEL_STATE_LOCK, 25);
+		if (share(&r, &w, pid, name, MODEL_STATE_WAIT) > 2)
+			fail_msg("%s: %.1f%% wait, a lock is not a wait", name,
+				 share(&r, &w, pid, name, MODEL_STATE_WAIT));
+	}
+	for (int i = 0; i < 4; i++) {
+		snprintf(name, sizeof(name), "idle-%d", i);
+		expect(&r, &w, pid, name, MODEL_STATE_WAIT, 90);
+		if (share(&r, &w, pid, name, MODEL_STATE_LOCK) > 2)
+			fail_msg("%s: %.1f%% lock, an idle pool is not contention", name,
+				 share(&r, &w, pid, name, MODEL_STATE_LOCK));
+	}
+	expect(&r, &w, pid, "semwait", MODEL_STATE_WAIT, 90);
+
+	find(&r, &w, pid, "idle-0", &idx);
+	top_block(&r, &w, idx, stack, sizeof(stack));
+	print_message("idle-0's top block: %s\n", stack);
+	assert_non_null(strstr(stack, ";wait_for_work;"));
+	assert_non_null(strstr(stack, ";[wait]"));
+	/* the lockers block twice in take_lock(): asleep holding the lock, and on the lock */
+	find(&r, &w, pid, "locker-0", &idx);
+	stack[0] = '\0';
+	for (size_t i = 0; i < w.nr_offcpu && !strstr(stack, ";pthread_mutex_lock;"); i++) {
+		const struct stacks *st = model_stacks(r.m);
+		uint32_t nr;
+		const uint32_t *frames;
+		size_t len = 0;
+
+		if (w.offcpu[i].thread != idx)
+			continue;
+		frames = stacks_frames(st, w.offcpu[i].stack, &nr);
+		for (uint32_t j = 0; j < nr && len + 1 < sizeof(stack); j++)
+			len += snprintf(stack + len, sizeof(stack) - len, "%s%s", j ? ";" : "",
+					stacks_frame(st, frames[j])->function);
+	}
+	print_message("locker-0's block on the mutex: %s\n", stack);
+	assert_non_null(strstr(stack, ";take_lock;"));
+	assert_non_null(strstr(stack, ";[lock]"));
+	window_fini(&w);
+	reap(pid);
+	free_run(&r);
+}
+
+/* Threads blocked since before the probe attached (no block of theirs begins while it looks,
+ * so no stacks come): where they are blocked now still tells lock from wait. */
+static void test_probe_sched_parked_before_attach(void **state)
+{
+	struct probe_sched_opts o = { 0 };
+	struct window w;
+	struct run r;
+	pid_t pid;
+
+	pid = start_states("5", "parked");
+	usleep(500000); /* blocked well before */
+	o.pids = (uint32_t *)&pid;
+	o.nr_pids = 1;
+	new_run(&r, &o);
+	run_ticks(&r, 3, SETTLE_TICKS);
+	window_init(&w);
+	window_sum(&w, r.m, 3 - SETTLE_TICKS);
+	expect(&r, &w, pid, "parked-wait", MODEL_STATE_WAIT, 95);
+	expect(&r, &w, pid, "parked-lock", MODEL_STATE_LOCK, 95);
+	window_fini(&w);
+	reap(pid);
+	free_run(&r);
+}
+
+/* An idle Go program (tests/workloads/goidle.go): its worker threads sleep in the scheduler
+ * with nothing to run. That is waiting for work, not a lock. */
+static void test_probe_sched_go_idle_is_wait(void **state)
+{
+	char path[PATH_MAX + 8];
+	struct probe_sched_opts o = { 0 };
+	const struct threads *th;
+	double lock = 0, wait = 0;
+	struct window w;
+	struct run r;
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s/goidle", workloads);
+	if (access(path, X_OK)) {
+		print_message("SKIP: no goidle (no Go toolchain)\n");
+		skip();
+	}
+	pid = fork();
+	if (pid == 0) {
+		execl(path, path, "6", (char *)NULL);
+		_exit(127);
+	}
+	usleep(300000);
+	o.pids = (uint32_t *)&pid;
+	o.nr_pids = 1;
+	new_run(&r, &o);
+	run_ticks(&r, 4, SETTLE_TICKS);
+	window_init(&w);
+	window_sum(&w, r.m, 4 - SETTLE_TICKS);
+	th = model_threads(r.m);
+	for (uint32_t i = 0; i < w.nr_threads; i++) {
+		if (threads_get(th, i)->pid != (uint32_t)pid)
+			continue;
+		lock += w.thread_states[i][MODEL_STATE_LOCK] / 1e6;
+		wait += w.thread_states[i][MODEL_STATE_WAIT] / 1e6;
+	}
+	print_message("goidle's threads: lock %.0f ms, wait %.0f ms\n", lock, wait);
+	assert_true(wait > 1000);
+	if (lock > (lock + wait) * 0.05)
+		fail_msg("goidle's idle workers read as lock: %.0f ms of %.0f", lock, lock + wait);
+	window_fini(&w);
+	reap(pid);
+	free_run(&r);
+}
+
 /* Four spinners on two CPUs: each runs about half the time and waits for a CPU the rest. */
 static void test_probe_sched_spin4_runnable(void **state)
 {
@@ -459,6 +608,9 @@ int main(void)
 		cmocka_unit_test(test_probe_sched_mix_tp_btf),
 		cmocka_unit_test(test_probe_sched_lock_names_caller),
 		cmocka_unit_test(test_probe_sched_mix_raw_tp),
+		cmocka_unit_test(test_probe_sched_lock_or_wait),
+		cmocka_unit_test(test_probe_sched_parked_before_attach),
+		cmocka_unit_test(test_probe_sched_go_idle_is_wait),
 		cmocka_unit_test(test_probe_sched_spin4_runnable),
 		cmocka_unit_test(test_probe_sched_churn_leaves_nothing),
 	};

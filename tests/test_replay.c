@@ -5,6 +5,8 @@
  * what is whole, say what is wrong, and never crash.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -140,7 +142,11 @@ static void build_and_record(int fd, struct model **out)
 		model_add_offcpu(m, &o);
 		model_add_offcpu_resolved(m, 42, 43, NULL, NULL, s4, 777);
 		model_add_state(m, 42, 42, NULL, NULL, MODEL_STATE_RUNNING, 600000000);
-		model_add_state(m, 42, 42, NULL, NULL, MODEL_STATE_LOCK, 400000000 - i);
+		model_add_state(m, 42, 42, NULL, NULL, MODEL_STATE_LOCK, 300000000 - i);
+		/* (format 1.2) wait, and per-probe losses, survive the round trip */
+		model_add_state(m, 42, 42, NULL, NULL, MODEL_STATE_WAIT, 100000000);
+		model_add_lost(m, MODEL_LOST_SCHED_RINGBUF, 3);
+		model_add_lost(m, MODEL_LOST_HEAP_RINGBUF, 5);
 		/* asleep the whole tick */
 		model_add_state(m, 42, 43, NULL, NULL, MODEL_STATE_SLEEP, SEC);
 		model_add_lost(m, MODEL_LOST_RINGBUF, i);
@@ -865,6 +871,55 @@ static void test_replay_rotated_part_has_only_its_tables(void **state)
 	close(fd1);
 }
 
+/*
+ * A recording made by flametop before format 1.2 (tests/data/replay/states-1.1.ftr: the states
+ * workload's mix, recorded by the 1.1 writer) still replays: its threads, their states as they
+ * were (the waiter's futex time is lock: wait did not exist), its block hot spots, and its lost
+ * figures as the CPU sampler's.
+ */
+static void test_replay_format_1_1_still_reads(void **state)
+{
+	const char *dir = getenv("FLAMETOP_TEST_DATA");
+	char path[PATH_MAX], err[256];
+	const struct threads *th;
+	struct replay *r;
+	struct model *m;
+	struct window w;
+	uint64_t waiter_lock = 0, wait = 0, sleeper = 0;
+	int fd;
+
+	assert_non_null(dir);
+	snprintf(path, sizeof(path), "%s/replay/states-1.1.ftr", dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(replay_open_fd(fd, &r, err, sizeof(err)), 0);
+	assert_int_equal(replay_info(r)->minor, 1);
+	m = replay_all(r);
+	window_init(&w);
+	window_sum(&w, m, 0);
+	th = model_threads(m);
+	for (uint32_t i = 0; i < w.nr_threads; i++) {
+		const struct thread *t = threads_get(th, i);
+
+		if (!strcmp(t->comm, "waiter"))
+			waiter_lock += w.thread_states[i][MODEL_STATE_LOCK];
+		if (!strcmp(t->comm, "sleeper"))
+			sleeper += w.thread_states[i][MODEL_STATE_SLEEP];
+		wait += w.thread_states[i][MODEL_STATE_WAIT];
+	}
+	assert_true(waiter_lock > 1000000000ull);
+	assert_true(sleeper > 1000000000ull);
+	assert_int_equal(wait, 0);
+	assert_true(w.samples > 100);
+	assert_true(w.nr_offcpu > 0);
+	assert_int_equal(model_lost_of(w.lost, MODEL_LOST_CPU), 1);
+	assert_int_equal(model_lost_of(w.lost, MODEL_LOST_SCHED), 0);
+	window_fini(&w);
+	model_free(m);
+	replay_free(r);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -875,6 +930,7 @@ int main(void)
 		cmocka_unit_test(test_replay_flipped_bytes),
 		cmocka_unit_test(test_replay_unknown_chunks_and_versions),
 		cmocka_unit_test(test_replay_junk),
+		cmocka_unit_test(test_replay_format_1_1_still_reads),
 		cmocka_unit_test(test_replay_lost_tables_drop_entries),
 		cmocka_unit_test(test_replay_rotated_part_has_only_its_tables),
 	};

@@ -411,6 +411,109 @@ static void test_sched_acct_open_blocks(void **state)
 	assert_int_equal(sched_acct_block(fx->a, fx->m, &slot, SCHED_BLOCK_HDR_SIZE + 8), -EINVAL);
 }
 
+/* The classifier of the test: user frames starting at 0x7000.. wait (a condition variable),
+ * others are locks. */
+static int classify(void *ctx, uint32_t pid, const uint64_t *user, uint32_t nr)
+{
+	(*(int *)ctx)++;
+	return nr && user[0] >= 0x700000 && user[0] < 0x800000 ? MODEL_STATE_WAIT
+								 : MODEL_STATE_LOCK;
+}
+
+/* One pass as the loader makes it: a long block's slot first, then the thread. */
+static void pass(struct fixture *fx, uint64_t now, __u32 *tids, struct sched_thread **ts,
+		 struct sched_block_rec *slots, int n)
+{
+	sched_acct_begin(fx->a, now);
+	for (int i = 0; i < n; i++) {
+		if (sched_acct_wants_slot(fx->a, tids[i], ts[i])) {
+			fill_slot(&slots[i], ts[i], tids[i]);
+			if (i == 0) /* the pool worker blocks in pthread_cond_wait */
+				slots[i].frames[0] = 0x700123;
+			assert_true(sched_acct_open_block(fx->a, fx->m, tids[i], ts[i], &slots[i]));
+		}
+		sched_acct_thread(fx->a, fx->m, tids[i], ts[i]);
+	}
+	sched_acct_end(fx->a);
+	model_close_tick(fx->m, now);
+}
+
+/*
+ * Futex time is a lock or a wait by the blocked thread's frames: an idle pool worker parked on a
+ * condition variable for seconds is waiting, from the first tick on, not locking; a thread on a
+ * contended mutex is locking; short blocks without stacks go the way of the thread's last block
+ * with stacks; the block view's stack ends with [wait].
+ */
+static void test_sched_acct_lock_or_wait(void **state)
+{
+	struct fixture *fx = *state;
+	int calls = 0;
+	struct sched_acct_opts o = { .min_block_ns = 1 * MS, .classify = classify,
+				     .classify_ctx = &calls };
+	struct sched_thread idle, locker, *ts[] = { &idle, &locker };
+	struct sched_block_rec slots[2];
+	__u32 tids[] = { 30, 31 };
+	__u64 since;
+
+	sched_acct_free(fx->a);
+	sched_acct_new(&o, &fx->a);
+	sched_thread_init(&idle, 10, SCHED_RUNNING, T0, T0);
+	name(&idle, "pool");
+	sched_thread_init(&locker, 10, SCHED_RUNNING, T0, T0);
+	name(&locker, "locker");
+	sched_on_switch_out(&idle, SCHED_LOCK, T0 + 100 * MS);
+	sched_on_switch_out(&locker, SCHED_LOCK, T0 + 200 * MS);
+
+	pass(fx, T0 + 1 * S, tids, ts, slots, 2);
+	assert_int_equal(in_tick(fx, 0, 30, MODEL_STATE_WAIT), 900 * MS);
+	assert_int_equal(in_tick(fx, 0, 30, MODEL_STATE_LOCK), 0);
+	assert_int_equal(in_tick(fx, 0, 31, MODEL_STATE_LOCK), 800 * MS);
+	assert_int_equal(in_tick(fx, 0, 31, MODEL_STATE_WAIT), 0);
+	pass(fx, T0 + 2 * S, tids, ts, slots, 2);
+	assert_int_equal(in_tick(fx, 0, 30, MODEL_STATE_WAIT), 1 * S);
+	assert_int_equal(in_tick(fx, 0, 31, MODEL_STATE_LOCK), 1 * S);
+
+	/* the worker wakes, runs, and waits again in many short blocks (no stacks): still wait */
+	sched_on_wakeup(&idle, T0 + 2 * S + 100 * MS, &since);
+	slots[0].end_ns = T0 + 2 * S + 100 * MS;
+	assert_int_equal(sched_acct_block(fx->a, fx->m, &slots[0],
+					  SCHED_BLOCK_HDR_SIZE + 7 * sizeof(__u64)), 0);
+	sched_on_switch_in(&idle, T0 + 2 * S + 100 * MS, &since);
+	for (int i = 0; i < 100; i++) {
+		uint64_t t = T0 + 2 * S + 200 * MS + i * 8 * MS;
+
+		sched_on_switch_out(&idle, SCHED_LOCK, t);
+		sched_on_wakeup(&idle, t + 500000, &since);
+		sched_on_switch_in(&idle, t + 500000, &since);
+	}
+	pass(fx, T0 + 3 * S, tids, ts, slots, 2);
+	assert_int_equal(in_tick(fx, 0, 30, MODEL_STATE_WAIT), 100 * MS + 100 * 500000);
+	assert_int_equal(in_tick(fx, 0, 30, MODEL_STATE_LOCK), 0);
+	assert_int_equal(tick_total(fx, 0, 30), 1 * S);
+	assert_true(calls > 0);
+
+	/* the hot spots say which: [wait] for the worker, [lock] for the other */
+	{
+		struct window w;
+		const struct stacks *st = model_stacks(fx->m);
+		int wait = 0, lock = 0;
+
+		window_init(&w);
+		window_sum(&w, fx->m, 0);
+		for (size_t i = 0; i < w.nr_offcpu; i++) {
+			uint32_t nr;
+			const uint32_t *frames = stacks_frames(st, w.offcpu[i].stack, &nr);
+			const char *leaf = stacks_frame(st, frames[nr - 1])->function;
+
+			wait += !strcmp(leaf, "[wait]");
+			lock += !strcmp(leaf, "[lock]");
+		}
+		assert_int_equal(wait, 1);
+		assert_int_equal(lock, 1);
+		window_fini(&w);
+	}
+}
+
 /* Blocks shorter than the minimum count in the states, not as hot spots. */
 static void test_sched_acct_min_block(void **state)
 {
@@ -523,6 +626,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_sched_acct_tid_reuse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sched_acct_open_blocks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sched_acct_lock_or_wait, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sched_acct_min_block, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sched_acct_forgets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sched_acct_short_processes_leave_nothing_live,

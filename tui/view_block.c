@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The block view: off-CPU hot spots. Stacks by time blocked in the window (from probes/sched),
- * each with its reason (lock, io, poll, sleep, other), the threads that blocked there and where
- * in the program; r cycles a reason filter, / filters by name, Enter opens the stack view on
+ * each with its reason (lock, wait, io, poll, sleep, other), the threads that blocked there and
+ * where in the program; r cycles a reason filter, / filters by name, Enter opens the stack view on
  * that stack's blocked time. Kernel threads waiting for work (kworker, rcu_*, migration/N:
  * minutes of "other" a second) would open the list on every host; they are hidden, counted in
  * the title, and K shows them.

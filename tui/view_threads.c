@@ -24,9 +24,10 @@ enum col {
 	COL_THREAD,
 	COL_CPU,
 	COL_S,     /* the state it spent most of the newest tick in */
-	COL_RUN,   /* %RUN .. %SLEEP: share of the window in state RUNNING + (col - COL_RUN) */
+	COL_RUN,   /* %RUN .. %SLEEP: share of the window in state col_state(col) */
 	COL_RUNQ,
-	COL_LOCK,
+	COL_LOCK,  /* waiting for a lock someone holds */
+	COL_WAIT,  /* waiting for work or an event: an idle pool, a parked thread */
 	COL_IO,
 	COL_POLL,
 	COL_SLEEP,
@@ -52,11 +53,33 @@ static const struct {
 	[COL_RUN] = { "%RUN", "%RUN", 6, 4, true, true },
 	[COL_RUNQ] = { "%RUNQ", "%RUNQ", 6, 5, true, true },
 	[COL_LOCK] = { "%LOCK", "%LOCK", 6, 6, true, true },
+	[COL_WAIT] = { "%WAIT", "%WAIT", 6, 7, true, true },
 	[COL_IO] = { "%IO", "%IO", 6, 6, true, true },
 	[COL_POLL] = { "%POLL", "%POLL", 6, 8, true, true },
 	[COL_SLEEP] = { "%SLEEP", "%SLEEP", 6, 9, true, true },
 	[COL_HOT] = { "HOTTEST FRAME", "HOTTEST FRAME", 0, 0, false, false },
 };
+
+/* The state a %-column shows. */
+static enum model_state col_state(int col)
+{
+	switch (col) {
+	case COL_RUN:
+		return MODEL_STATE_RUNNING;
+	case COL_RUNQ:
+		return MODEL_STATE_RUNNABLE;
+	case COL_LOCK:
+		return MODEL_STATE_LOCK;
+	case COL_WAIT:
+		return MODEL_STATE_WAIT;
+	case COL_IO:
+		return MODEL_STATE_IO;
+	case COL_POLL:
+		return MODEL_STATE_POLL;
+	default:
+		return MODEL_STATE_SLEEP;
+	}
+}
 
 #define HOT_MIN 8 /* the hottest frame column keeps at least this */
 #define CPU_HOT 50.0
@@ -145,10 +168,10 @@ static bool matches(const struct threads_view *v, const struct row *r)
 	return !v->procs && !strcmp(num, v->filter);
 }
 
-/* R run, Q runq, L lock, D io, P poll, S sleep, O other; X exited; ' ' unknown. */
+/* R run, Q runq, L lock, D io, P poll, S sleep, O other, W wait; X exited; ' ' unknown. */
 static char state_letter(const struct row *r)
 {
-	static const char letters[MODEL_STATE_NR] = "RQLDPSO";
+	static const char letters[MODEL_STATE_NR + 1] = "RQLDPSOW";
 	int best = -1;
 
 	if (r->exited)
@@ -220,10 +243,11 @@ static int by_sort(const void *a, const void *b)
 	case COL_RUN:
 	case COL_RUNQ:
 	case COL_LOCK:
+	case COL_WAIT:
 	case COL_IO:
 	case COL_POLL:
 	case COL_SLEEP: {
-		int s = MODEL_STATE_RUNNING + (v->sort - COL_RUN);
+		int s = col_state(v->sort);
 
 		r = (x->st[s] > y->st[s]) - (x->st[s] < y->st[s]);
 		break;
@@ -494,7 +518,7 @@ static void draw_row(struct threads_view *v, struct canvas *c, int y, const stru
 			snprintf(buf, sizeof(buf), "%c", state_letter(r));
 			break;
 		default: { /* COL_RUN .. COL_SLEEP */
-			int st = MODEL_STATE_RUNNING + (col - COL_RUN);
+			int st = col_state(col);
 			double denom = v->ctx->win_secs * 1e9;
 			double p = denom > 0 ? r->st[st] / denom * 100 : -1;
 

@@ -15,11 +15,21 @@
  *   main sleeps.
  * spin4: four threads "spin-0".."spin-3" spin: on a 2-CPU machine each waits ~50 % for a CPU.
  * churn: creates and ends 1,000 threads ("churn") per second, each living ~0.2 ms.
+ * pool: a lock and a pool next to each other, both blocked in futex:
+ *   "locker-0", "locker-1"  take one mutex in take_lock() and hold it 5 ms (asleep): each waits
+ *                           for the other about half the time            → lock (~50 %)
+ *   "idle-0".."idle-3"      a pool with no work, in pthread_cond_wait() in wait_for_work();
+ *                           main broadcasts (nothing to do) every 300 ms  → wait (~100 %)
+ *   "semwait"               sem_wait() on a semaphore main posts every 300 ms → wait
+ * parked: blocked from the start to the end (before a probe attaches, so it sees no block
+ *   begin): "parked-wait" in pthread_cond_wait() (wait), "parked-lock" on a mutex main
+ *   holds (lock).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -141,6 +151,84 @@ static void *poller_main(void *arg)
 }
 
 /* A file that is on disk but not in the page cache: written with O_DIRECT, then dropped. */
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t queue_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t queue_cond = PTHREAD_COND_INITIALIZER;
+static sem_t sem;
+
+/* The function that takes the contended lock: its block is a lock. */
+__attribute__((noinline)) static void take_lock(void)
+{
+	pthread_mutex_lock(&pool_lock);
+	sleep_ns(5000000);
+	pthread_mutex_unlock(&pool_lock);
+}
+
+static void *locker_main(void *arg)
+{
+	while (!stopping())
+		take_lock();
+	return NULL;
+}
+
+/* A worker with no work waiting for some: its block is a wait. */
+__attribute__((noinline)) static void wait_for_work(void)
+{
+	pthread_mutex_lock(&queue_lock);
+	if (!stopping())
+		pthread_cond_wait(&queue_cond, &queue_lock);
+	pthread_mutex_unlock(&queue_lock);
+}
+
+static void *idle_main(void *arg)
+{
+	while (!stopping())
+		wait_for_work();
+	return NULL;
+}
+
+static void *semwait_main(void *arg)
+{
+	while (!stopping())
+		while (sem_wait(&sem) && errno == EINTR)
+			;
+	return NULL;
+}
+
+static pthread_mutex_t held = PTHREAD_MUTEX_INITIALIZER;
+
+static void *parked_wait_main(void *arg)
+{
+	wait_for_work(); /* until main broadcasts at the end */
+	return NULL;
+}
+
+static void *parked_lock_main(void *arg)
+{
+	pthread_mutex_lock(&held); /* until main lets go at the end */
+	pthread_mutex_unlock(&held);
+	return NULL;
+}
+
+/* Wakes the pool with nothing to do every 300 ms until secs are up. */
+static void pool_run(uint64_t secs)
+{
+	uint64_t end = mono_ns() + secs * 1000000000ull;
+
+	while (mono_ns() < end) {
+		sleep_ns(300000000);
+		pthread_mutex_lock(&queue_lock);
+		pthread_cond_broadcast(&queue_cond);
+		pthread_mutex_unlock(&queue_lock);
+		sem_post(&sem);
+	}
+	atomic_store(&stop, true);
+	pthread_mutex_lock(&queue_lock);
+	pthread_cond_broadcast(&queue_cond);
+	pthread_mutex_unlock(&queue_lock);
+	sem_post(&sem);
+}
+
 static int make_file(const char *dir, char *path, size_t len)
 {
 	void *buf;
@@ -243,13 +331,39 @@ int main(int argc, char **argv)
 		for (; n < (int)(sizeof(mix) / sizeof(mix[0])); n++)
 			if (start(&t[n], mix[n].fn, mix[n].name))
 				return 1;
+	} else if (!strcmp(mode, "pool")) {
+		static const char *const names[] = { "locker-0", "locker-1", "idle-0", "idle-1",
+						     "idle-2", "idle-3", "semwait" };
+
+		sem_init(&sem, 0, 0);
+		for (; n < 7; n++)
+			if (start(&t[n], n < 2 ? locker_main : n < 6 ? idle_main : semwait_main,
+				  names[n]))
+				return 1;
+	} else if (!strcmp(mode, "parked")) {
+		pthread_mutex_lock(&held);
+		if (start(&t[n++], parked_wait_main, "parked-wait") ||
+		    start(&t[n++], parked_lock_main, "parked-lock"))
+			return 1;
 	} else {
-		fprintf(stderr, "states: unknown mode '%s' (mix, spin4 or churn)\n", mode);
+		fprintf(stderr, "states: unknown mode '%s' (mix, spin4, churn, pool or parked)\n",
+			mode);
 		return 2;
 	}
 	printf("ready\n");
 	fflush(stdout);
-	sleep_ns(secs * 1000000000ull);
+	if (!strcmp(mode, "pool")) {
+		pool_run(secs);
+	} else if (!strcmp(mode, "parked")) {
+		sleep_ns(secs * 1000000000ull);
+		atomic_store(&stop, true);
+		pthread_mutex_unlock(&held);
+		pthread_mutex_lock(&queue_lock);
+		pthread_cond_broadcast(&queue_cond);
+		pthread_mutex_unlock(&queue_lock);
+	} else {
+		sleep_ns(secs * 1000000000ull);
+	}
 	atomic_store(&stop, true);
 	for (int i = 0; i < n; i++)
 		pthread_join(t[i], NULL);

@@ -53,10 +53,10 @@ static const struct {
 	[COL_RUN] = { "%RUN", "%RUN", 6, 4, true, true },
 	[COL_RUNQ] = { "%RUNQ", "%RUNQ", 6, 5, true, true },
 	[COL_LOCK] = { "%LOCK", "%LOCK", 6, 6, true, true },
-	[COL_WAIT] = { "%WAIT", "%WAIT", 6, 7, true, true },
+	[COL_WAIT] = { "%WAIT", "%WAIT", 6, 8, true, true },
 	[COL_IO] = { "%IO", "%IO", 6, 6, true, true },
-	[COL_POLL] = { "%POLL", "%POLL", 6, 8, true, true },
-	[COL_SLEEP] = { "%SLEEP", "%SLEEP", 6, 9, true, true },
+	[COL_POLL] = { "%POLL", "%POLL", 6, 9, true, true },
+	[COL_SLEEP] = { "%SLEEP", "%SLEEP", 6, 10, true, true },
 	[COL_HOT] = { "HOTTEST FRAME", "HOTTEST FRAME", 0, 0, false, false },
 };
 

@@ -6,7 +6,10 @@
  * also stripped, and Debian's ripgrep (Rust). Their FDEs read the personality routine through
  * an indirect pointer in writable data: an unwinder that cannot read it stops at the first such
  * frame. Each must reach its thread's root in at least 95 % of the share of samples perf's
- * stacks do, with every function's self share within 3 points of perf's.
+ * stacks do, with every user-space function's self share (of the samples ending in user space)
+ * within 3 points of perf's; kernel leaves are shown, not judged (perf's per-thread timers fire
+ * at switch-in more often than per-CPU timers: 2-3 points more finish_task_switch when a
+ * hundred threads share each CPU).
  *
  * Why 3 points holds: both sample the same threads at the same rate (999 Hz) over the same
  * 5 seconds, ~2,500-8,000 samples each on a busy 2-CPU machine; two independent samplers of a
@@ -78,7 +81,8 @@ static void stop(pid_t pid)
 	waitpid(pid, &status, 0);
 }
 
-/* The workload runs for 8 s; the comparison takes 5 s of it after a start-up of 0.5 s. */
+/* The workload runs until stopped; the comparison takes 5 s of it after a start-up of 0.5 s
+ * (perf stops early, killed by its own SIGTERM to its workload, when the target exits first). */
 static void compare(char **argv, bool stdin_yes)
 {
 	struct runbin r;
@@ -115,7 +119,7 @@ static void workload_case(const char *name)
 		print_message("SKIP: %s was not built (no C++ compiler?)\n", name);
 		skip();
 	}
-	compare((char *[]){ path, "8", NULL }, false);
+	compare((char *[]){ path, "20", NULL }, false); /* stopped once compared */
 }
 
 static void test_sidebyside_cxx(void **state)

@@ -7,9 +7,12 @@ Starts both on PID for SECONDS at the same frequency, then compares what each sa
   * the share of samples whose user stack reaches its thread's root (the outermost frame is a
     thread root: _start, __libc_start_main, clone3, start_thread, ...; for perf, an unnamed
     outermost frame in the main executable right above __libc_start_main is a stripped _start);
-  * the self share of every function that either tool gives at least --min-share percent,
-    compared on the host function (inlined frames folded into the function they are inlined in:
-    perf script --no-inline; in flametop's json an inlined frame repeats its host's address).
+  * the self share of every user-space function that either tool gives at least --min-share
+    percent of the samples that end in user space, compared on the host function (inlined
+    frames folded into the function they are inlined in: perf script --no-inline; in flametop's
+    json an inlined frame repeats its host's address). Kernel leaves are shown, not judged:
+    perf's per-thread timers fire at switch-in (finish_task_switch) more often than per-CPU
+    timers do, by 2-3 points on a machine running a hundred threads per CPU.
 Function names are compared without parameters, clone suffixes and Rust hashes (perf prints
 neither parameters nor hashes by default).
 
@@ -106,6 +109,8 @@ def perf_figures(samples, exe):
         leaf = norm(re.sub(r"\+0x[0-9a-f]+$", "", frames[0][0]))
         if leaf == "[unknown]":
             leaf = unknown(frames[0][1])
+        if "kernel.kallsyms" in frames[0][1]:
+            leaf = "[kernel] " + leaf
         selfs[leaf] = selfs.get(leaf, 0) + 1
         if not user:
             continue
@@ -135,6 +140,8 @@ def flametop_figures(js):
         name = norm(f["function"])
         if name.startswith(f["module"] + "+0x") or name.startswith("[unknown]"):
             name = unknown(f["module"])
+        if f["kind"] == "kernel":
+            name = "[kernel] " + name
         selfs[name] = selfs.get(name, 0) + st["count"]
         n += st["count"]
     q = js["unwind_quality"]
@@ -195,16 +202,24 @@ def main():
     print(f"samples: perf {pn}, flametop {fsamples}")
     print(f"reached root: perf {ppct:.1f}%, flametop {fpct:.1f}% "
           f"({'ok' if root_ok else 'FAIL'}: at least {a.root_ratio:.0%} of perf's)")
+    pu = sum(v for k, v in pselfs.items() if not k.startswith("[kernel] "))
+    fu = sum(v for k, v in fselfs.items() if not k.startswith("[kernel] "))
+    print(f"user-space leaves: perf {100.0 * pu / pn:.1f}%, flametop {100.0 * fu / fn:.1f}%")
     names = sorted(set(pselfs) | set(fselfs),
                    key=lambda k: -max(pselfs.get(k, 0) / pn, fselfs.get(k, 0) / fn))
     for name in names:
-        p, f = 100.0 * pselfs.get(name, 0) / pn, 100.0 * fselfs.get(name, 0) / fn
+        kernel = name.startswith("[kernel] ")
+        if kernel:  # shown, of all samples
+            p, f = 100.0 * pselfs.get(name, 0) / pn, 100.0 * fselfs.get(name, 0) / fn
+        else:  # judged, of the samples that end in user space
+            p = 100.0 * pselfs.get(name, 0) / pu if pu else 0
+            f = 100.0 * fselfs.get(name, 0) / fu if fu else 0
         if max(p, f) < a.min_share:
             continue
-        good = abs(p - f) <= a.tolerance
+        good = kernel or abs(p - f) <= a.tolerance
         ok &= good
         print(f"self {name}: perf {p:.1f}%, flametop {f:.1f}%, diff {f - p:+.1f} "
-              f"({'ok' if good else 'FAIL'})")
+              f"({'shown' if kernel else 'ok' if good else 'FAIL'})")
     return 0 if ok else 1
 
 

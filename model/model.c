@@ -51,6 +51,7 @@ struct model {
 	size_t nr_oldest_raw, cap_oldest_raw, nr_oldest, cap_oldest;
 
 	uint64_t start_ns;
+	bool begun; /* model_begin(): samples taken before start_ns are not the window's */
 	/* Processes seen (count 1 while their maps are read), and those to forget after the next
 	 * close (their samples may still be pending). */
 	struct counts pids;
@@ -207,7 +208,7 @@ void model_add_sample(struct model *m, const struct model_sample *s)
 	uint64_t w = s->weight ? s->weight : 1;
 	uint32_t thread, raw;
 
-	if (s->time_ns && s->time_ns < m->start_ns)
+	if (m->begun && s->time_ns && s->time_ns < m->start_ns)
 		return; /* taken before the window began (model_begin()) */
 	note_pid(m, s->pid);
 	thread = threads_see(m->threads, s->pid, s->tid, s->comm, s->pcomm, s->time_ns);
@@ -710,6 +711,7 @@ int model_begin(struct model *m, uint64_t start_ns)
 	growth_clear(&m->pending_allocs_resolved);
 	memset(&m->cur, 0, sizeof(m->cur));
 	m->start_ns = m->cur.start_ns = m->total.start_ns = start_ns;
+	m->begun = true;
 	return 0;
 }
 

@@ -262,7 +262,8 @@ void model_add_tick(struct model *m, const struct tick *t);
  * attached one after another, each a little earlier than the last was ready), and samples taken
  * before start_ns are not counted later either. Then every tick has every source for all of its
  * time: samples never exceed what the frequency allows over the window, and a thread's states
- * never add up to more than it. Only before the first close: -EBUSY after.
+ * never add up to more than it. Only before the first close: -EBUSY after. (A model never begun
+ * takes every sample it is given.)
  */
 int model_begin(struct model *m, uint64_t start_ns);
 

@@ -815,8 +815,8 @@ bool probe_sched_behind(const struct probe_sched *p)
 	return p->budget.spent;
 }
 
-/* A consistent copy of tid's entry (see struct sched_thread): false when it is gone, or kept
- * changing while it was copied. */
+/* A consistent copy of tid's entry (see struct sched_thread), or the last one read when it kept
+ * changing; false when it is gone. */
 static bool reread(int fd, __u32 tid, struct sched_thread *t)
 {
 	for (int i = 0; i < READ_TRIES; i++) {
@@ -825,9 +825,11 @@ static bool reread(int fd, __u32 tid, struct sched_thread *t)
 		if (!(t->seq & 1) && t->seq == t->seq_end)
 			return true;
 	}
-	/* Busy: its time goes to the next pass. A torn copy may count an interval twice (acc_ns
-	 * grown, since_ns not yet moved), which no later pass would take back. */
-	return false;
+	/* Busy (a thread switching all the time on a busy machine): the last copy. If torn, it
+	 * may count an interval twice (acc_ns grown, since_ns not yet moved); sched_acct clips a
+	 * thread's growth to the time between two passes, so that costs at most this pass's
+	 * split, while skipping it would leave the window short at its end. */
+	return true;
 }
 
 static void account(struct probe_sched *p, struct model *m, __u32 tid, struct sched_thread *t)
@@ -836,10 +838,8 @@ static void account(struct probe_sched *p, struct model *m, __u32 tid, struct sc
 	size_t size = sizeof(slot);
 
 	if ((t->seq & 1 || t->seq != t->seq_end) &&
-	    !reread(bpf_map__fd(p->skel->maps.threads), tid, t)) {
-		sched_acct_busy(p->acct, tid, t->born_ns);
+	    !reread(bpf_map__fd(p->skel->maps.threads), tid, t))
 		return;
-	}
 	p->nr_threads++;
 	/* a long block's stacks first: what it waits for splits this pass's futex time */
 	if (sched_acct_wants_slot(p->acct, tid, t) &&

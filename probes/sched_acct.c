@@ -377,14 +377,6 @@ bool sched_acct_thread(struct sched_acct *a, struct model *m, uint32_t tid,
 	return blocked && !b;
 }
 
-void sched_acct_busy(struct sched_acct *a, uint32_t tid, uint64_t born_ns)
-{
-	struct item *it = find(a, KIND_THREAD, tid, born_ns);
-
-	if (it)
-		it->last_pass = a->pass;
-}
-
 bool sched_acct_open_block(struct sched_acct *a, struct model *m, uint32_t tid,
 			   const struct sched_thread *t, const struct sched_block_rec *slot)
 {

@@ -71,9 +71,6 @@ bool sched_acct_wants_slot(struct sched_acct *a, uint32_t tid, const struct sche
  * sched_acct_open_block() (it counts from the next pass). */
 bool sched_acct_thread(struct sched_acct *a, struct model *m, uint32_t tid,
 		       const struct sched_thread *t);
-/* An entry that was being updated each time it was copied: its time goes to the next pass, and it
- * is not forgotten meanwhile (forgetting would report its whole life again). */
-void sched_acct_busy(struct sched_acct *a, uint32_t tid, uint64_t born_ns);
 /* The slot of a thread for which sched_acct_thread() returned true (ignored when it belongs to
  * another block). Returns true when it was used. */
 bool sched_acct_open_block(struct sched_acct *a, struct model *m, uint32_t tid,

@@ -80,6 +80,17 @@ static void reap(pid_t pid)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/*
+ * Ends a workload started to outlive the probe's start-up: on a machine with a hundred runnable
+ * threads per CPU, loading and seeding the probe took 4.4 s, and a workload meant to run 6 s was
+ * gone before the judged ticks (its threads showed half their window).
+ */
+static void stop_workload(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+}
+
 struct run {
 	struct probe_sched *p;
 	struct model *m;
@@ -268,7 +279,7 @@ static void check_mix(bool raw)
 
 	if (raw)
 		setenv("FLAMETOP_SCHED_RAW_TP", "1", 1);
-	pid = start_states("8", "mix");
+	pid = start_states("60", "mix");
 	o.pids = (uint32_t *)&pid;
 	o.nr_pids = 1;
 	new_run(&r, &o);
@@ -322,7 +333,7 @@ static void check_mix(bool raw)
 	else
 		print_message("the host is busy: spinner's share not judged\n");
 	window_fini(&w);
-	reap(pid);
+	stop_workload(pid);
 	free_run(&r);
 }
 
@@ -375,7 +386,7 @@ static void test_probe_sched_lock_or_wait(void **state)
 	uint32_t idx;
 	pid_t pid;
 
-	pid = start_states("7", "pool");
+	pid = start_states("60", "pool");
 	o.pids = (uint32_t *)&pid;
 	o.nr_pids = 1;
 	new_run(&r, &o);
@@ -423,7 +434,7 @@ static void test_probe_sched_lock_or_wait(void **state)
 	assert_non_null(strstr(stack, ";take_lock;"));
 	assert_non_null(strstr(stack, ";[lock]"));
 	window_fini(&w);
-	reap(pid);
+	stop_workload(pid);
 	free_run(&r);
 }
 
@@ -436,7 +447,7 @@ static void test_probe_sched_parked_before_attach(void **state)
 	struct run r;
 	pid_t pid;
 
-	pid = start_states("5", "parked");
+	pid = start_states("60", "parked");
 	usleep(500000); /* blocked well before */
 	o.pids = (uint32_t *)&pid;
 	o.nr_pids = 1;
@@ -447,7 +458,7 @@ static void test_probe_sched_parked_before_attach(void **state)
 	expect(&r, &w, pid, "parked-wait", MODEL_STATE_WAIT, 95);
 	expect(&r, &w, pid, "parked-lock", MODEL_STATE_LOCK, 95);
 	window_fini(&w);
-	reap(pid);
+	stop_workload(pid);
 	free_run(&r);
 }
 
@@ -470,7 +481,7 @@ static void test_probe_sched_go_idle_is_wait(void **state)
 	}
 	pid = fork();
 	if (pid == 0) {
-		execl(path, path, "6", (char *)NULL);
+		execl(path, path, "60", (char *)NULL);
 		_exit(127);
 	}
 	usleep(300000);
@@ -492,7 +503,7 @@ static void test_probe_sched_go_idle_is_wait(void **state)
 	if (lock > (lock + wait) * 0.05)
 		fail_msg("goidle's idle workers read as lock: %.0f ms of %.0f", lock, lock + wait);
 	window_fini(&w);
-	reap(pid);
+	stop_workload(pid);
 	free_run(&r);
 }
 
@@ -509,7 +520,7 @@ static void test_probe_sched_spin4_runnable(void **state)
 		print_message("%ld CPUs: four spinners do not contend\n", nr_cpus);
 		skip();
 	}
-	pid = start_states("6", "spin4");
+	pid = start_states("60", "spin4");
 	o.pids = (uint32_t *)&pid;
 	o.nr_pids = 1;
 	new_run(&r, &o);
@@ -517,6 +528,13 @@ static void test_probe_sched_spin4_runnable(void **state)
 	window_init(&w);
 	window_sum(&w, r.m, 4 - SETTLE_TICKS);
 	/* each gets a quarter of the CPUs the rest of the machine leaves */
+	{
+		struct probe_sched_counters c;
+
+		probe_sched_counters(r.p, &c);
+		print_message("clipped %.1f ms, switches %" PRIu64 "\n", c.clipped_ns / 1e6,
+			      c.switches);
+	}
 	free_cpus = nr_cpus - others_cpus(&r, &w, pid);
 	want = 100.0 * (1 - free_cpus / 4);
 	for (int i = 0; i < 4; i++) {
@@ -532,7 +550,7 @@ static void test_probe_sched_spin4_runnable(void **state)
 		assert_true(pct(&w, idx, MODEL_STATE_RUNNING) + q > 95);
 	}
 	window_fini(&w);
-	reap(pid);
+	stop_workload(pid);
 	free_run(&r);
 }
 

@@ -122,3 +122,20 @@ char *runbin_path(const char *dir, const char *name)
 	snprintf(p, sizeof(paths[0]), "%s/%s", dir, name);
 	return p;
 }
+
+/* Newton's square root: the tests that share this file need no libm for one helper. */
+static double root(double x)
+{
+	double r = x > 1 ? x : 1;
+
+	for (int i = 0; i < 60 && x > 0; i++)
+		r = (r + x / r) / 2;
+	return x > 0 ? r : 0;
+}
+
+double runbin_share_tolerance(uint64_t n, double p)
+{
+	double sd = n ? 100.0 * root(p * (1 - p) / (double)n) : 100;
+
+	return 3 * sd > 5 ? 3 * sd : 5;
+}

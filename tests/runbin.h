@@ -31,6 +31,14 @@ void runbin_free(struct runbin *r);
  * of the words that follow (NULL-terminated). */
 uint64_t runbin_sum(const char *folded, const char *prefix, ...);
 
+/*
+ * How far a share measured from n samples may be from its true value p (0..1), in points: 5, or
+ * three standard deviations of a binomial share when the machine left the workload so little
+ * CPU that n is small (150 samples: 10.6 points at p = 0.75). A known answer still fails when
+ * it is wrong, and does not when the host is merely busy.
+ */
+double runbin_share_tolerance(uint64_t n, double p);
+
 /* dir/name in one of 16 static buffers used in turn: valid until 16 more calls. */
 char *runbin_path(const char *dir, const char *name);
 

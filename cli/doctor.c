@@ -406,6 +406,17 @@ static void check_go(FILE *f)
 	model_free(m);
 }
 
+/* What the live view holds at most, however long it runs (README, "Memory"). */
+static void check_memory(FILE *f)
+{
+	char budget[512];
+
+	model_budget_text(budget, sizeof(budget));
+	line(f, INFO, "memory budget", "%s; thread stack copies within %u MiB, the unwinder's "
+				       "caches for %u processes",
+	     budget, PROBE_SCHED_COPIES_BYTES >> 20, UNWIND_MAX_PROCS);
+}
+
 int doctor_run(FILE *f)
 {
 	struct syms_opts sopts = { .proc_root = "/proc" };
@@ -433,6 +444,7 @@ int doctor_run(FILE *f)
 	check_tracefs(f);
 	check_uprobes(f);
 	check_go(f);
+	check_memory(f);
 	syms_free(s);
 
 	if (bpf || perf) {

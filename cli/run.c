@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
@@ -307,6 +308,14 @@ static void close_tick(struct session *s)
 		go_warnings(s);
 	}
 	model_close_tick(s->m, now);
+	/* processes gone: their address spaces go (libunwind keeps caches per process) */
+	if (s->unwind) {
+		size_t n;
+		const uint32_t *gone = model_forgotten(s->m, &n);
+
+		for (size_t i = 0; i < n; i++)
+			unwind_forget_pid(s->unwind, gone[i]);
+	}
 }
 
 /*
@@ -806,9 +815,47 @@ static int end_recording(struct session *s)
 	return ret;
 }
 
+/* FLAMETOP_MEM_STATS=FILE: a line per tick of what the session holds (bench/memory.sh). */
+static void mem_stats(struct session *s)
+{
+	const char *path = getenv("FLAMETOP_MEM_STATS");
+	struct model_usage u;
+	struct mallinfo2 mi;
+	long pages = 0, resident = 0;
+	FILE *f;
+
+	if (!path || !*path)
+		return;
+	f = fopen("/proc/self/statm", "re");
+	if (f) {
+		if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
+			resident = 0;
+		fclose(f);
+	}
+	f = fopen(path, "ae");
+	if (!f)
+		return;
+	model_usage(s->m, &u);
+	mi = mallinfo2();
+	fprintf(f, "%.0f rss_kib %ld heap_kib %zu model_kib %zu history_kib %zu ticks %zu "
+		   "totals_kib %zu threads %u threads_kib %zu stacks %u raws %u stacks_kib %zu "
+		   "other_kib %zu sched_kib %zu syms_kib %zu syms_procs %zu unwind_procs %zu "
+		   "bins %zu bins_kib %zu evicted %llu folded %llu raw_resets %llu\n",
+		(now_ns() - s->start_ns) / 1e9, resident * (sysconf(_SC_PAGESIZE) / 1024),
+		mi.uordblks / 1024, model_usage_bytes(&u) / 1024, u.history / 1024, u.nr_ticks,
+		u.totals / 1024, u.nr_threads, u.threads / 1024, u.nr_stacks, u.nr_raws,
+		u.stacks / 1024, u.other / 1024, s->sched ? probe_sched_bytes(s->sched) / 1024 : 0,
+		syms_bytes(s->syms) / 1024, syms_nr_procs(s->syms),
+		s->unwind ? unwind_nr_procs(s->unwind) : 0, u.nr_bins, u.syms / 1024,
+		(unsigned long long)u.evicted, (unsigned long long)u.folded,
+		(unsigned long long)u.raw_resets);
+	fclose(f);
+}
+
 static void on_tick(struct session *s)
 {
 	close_tick(s);
+	mem_stats(s);
 	record(s);
 	if (s->o->nr_pids && !targets_alive(s))
 		s->stop = true;

@@ -31,6 +31,7 @@ struct elfsyms {
 	struct esym *syms; /* sorted by start, one per address */
 	size_t nr_syms;
 	char *names;
+	size_t names_len;
 	char **dems; /* demangled names, allocated on first lookup */
 	size_t nr_dems, cap_dems;
 	struct seg *segs; /* PT_LOAD */
@@ -313,8 +314,19 @@ static void build_table(struct loader *ld, struct elfsyms *es)
 		names_len += r->len + 1;
 	}
 	es->nr_syms = n;
+	es->names_len = names_len;
 	free(tmp);
 	free(keys);
+}
+
+size_t elfsyms_bytes(const struct elfsyms *es)
+{
+	if (!es)
+		return 0;
+	/* a demangled name is ~64 bytes */
+	return sizeof(*es) + es->nr_syms * sizeof(*es->syms) + es->names_len +
+	       es->cap_dems * sizeof(*es->dems) + es->nr_dems * 64 +
+	       es->nr_segs * sizeof(*es->segs);
 }
 
 /*

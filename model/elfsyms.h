@@ -20,6 +20,8 @@ int elfsyms_load_fd(int fd, struct elfsyms **out);
  * by the fuzzer. */
 int elfsyms_load_mem(const void *buf, size_t len, struct elfsyms **out);
 void elfsyms_free(struct elfsyms *es);
+/* The bytes it holds (0 for NULL). */
+size_t elfsyms_bytes(const struct elfsyms *es);
 /*
  * Reads only the build-id (malloc'd lowercase hex, or NULL) and whether the file has a .symtab,
  * so that a cached table can be reused without parsing the symbols again. 0, or -errno.

@@ -859,6 +859,15 @@ int elfunw_load_mem(const void *buf, size_t len, struct elfunw **out)
 	return 0;
 }
 
+size_t elfunw_bytes(const struct elfunw *u)
+{
+	if (!u)
+		return 0;
+	return sizeof(*u) + u->nr_segs * sizeof(*u->segs) + u->hdr.len + u->eh.len + u->img.len +
+	       u->df.len + (u->nr_eh_index + u->nr_df) * sizeof(*u->eh_index) +
+	       u->nr_pwords * sizeof(*u->pwords);
+}
+
 void elfunw_free(struct elfunw *u)
 {
 	if (!u)

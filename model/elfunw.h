@@ -25,6 +25,8 @@ int elfunw_load_fd(int fd, struct elfunw **out);
  */
 int elfunw_load_mem(const void *buf, size_t len, struct elfunw **out);
 void elfunw_free(struct elfunw *u);
+/* The bytes it holds (0 for NULL). */
+size_t elfunw_bytes(const struct elfunw *u);
 
 /* A Go program: .gopclntab, .go.buildinfo or a Go build-id note. */
 bool elfunw_is_go(const struct elfunw *u);

@@ -592,6 +592,23 @@ void gopclntab_free(struct gopclntab *t)
 	free(t);
 }
 
+size_t gopclntab_bytes(const struct gopclntab *t)
+{
+	size_t n;
+
+	if (!t)
+		return 0;
+	n = sizeof(*t) + t->len + 1 + t->fdata_len + t->cap * sizeof(*t->cache);
+	if (t->by_name)
+		n += t->nfunc * sizeof(*t->by_name);
+	if (t->start_lines)
+		n += t->nfunc * sizeof(*t->start_lines);
+	for (size_t i = 0; i < t->cap; i++)
+		if (t->cache[i].used)
+			n += t->cache[i].nr * sizeof(*t->cache[i].scopes);
+	return n;
+}
+
 /* ---- parsing a table ---- */
 
 static int parse_header(struct gopclntab *t, uint64_t text_start)

@@ -41,6 +41,8 @@ int gopclntab_parse(const void *tab, size_t len, uint64_t vaddr, uint64_t text_s
 		    const void *gofunc_data, size_t gofunc_len, uint64_t gofunc,
 		    struct gopclntab **out);
 void gopclntab_free(struct gopclntab *t);
+/* What the table holds in memory, its caches included (the model's budget). */
+size_t gopclntab_bytes(const struct gopclntab *t);
 
 /* 118 for the Go 1.18/1.19 layout, 120 for Go 1.20 and later. */
 int gopclntab_version(const struct gopclntab *t);

@@ -26,6 +26,15 @@ struct intern {
 	size_t nslots;   /* power of two */
 };
 
+size_t intern_bytes(const struct intern *in)
+{
+	size_t n = sizeof(*in) + in->cap * sizeof(*in->entries) + in->nslots * sizeof(*in->slots);
+
+	for (const struct chunk *c = in->chunks; c; c = c->next)
+		n += sizeof(*c) + c->size;
+	return n;
+}
+
 uint64_t intern_hash(const void *key, size_t len)
 {
 	/* FNV-1a over 8-byte words, then a final avalanche: keys are mostly u64 arrays. */

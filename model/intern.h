@@ -24,6 +24,8 @@ uint32_t intern_find(const struct intern *in, const void *key, size_t len);
 /* The stored copy of id (aligned to 8 bytes); *len gets its length when len is not NULL. */
 const void *intern_get(const struct intern *in, uint32_t id, size_t *len);
 uint32_t intern_count(const struct intern *in);
+/* Bytes it holds: the copies' arena, the entries and the hash table. */
+size_t intern_bytes(const struct intern *in);
 
 /* NUL-terminated strings: the stored copy includes the NUL. */
 const char *intern_str(struct intern *in, const char *s);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -12,7 +13,9 @@
 #include "threads.h"
 #include "xalloc.h"
 
-#define DEFAULT_HISTORY 3600
+#define COMPACT_EVERY 30        /* ticks between compactions of the thread table */
+#define RAW_RESET_MIN 32768     /* raw stacks kept before they are forgotten */
+#define AGG_TID 0xC0000000u     /* "[exited]" rows: tid AGG_TID + n, pid 0 */
 
 struct model {
 	struct syms *syms; /* borrowed */
@@ -30,6 +33,14 @@ struct model {
 	/* Closed ticks: a ring of the newest `cap` ticks, oldest at `head`. */
 	struct tick *ring;
 	size_t cap, len, head;
+	size_t history_bytes; /* of the ticks in the ring */
+	size_t max_bytes;     /* ... at most */
+	/* compaction: "[exited]" rows by process name (name pointer → thread index), when the
+	 * last one ran, raws kept at the last reset; leak mode's sites pin the raw stacks */
+	struct counts agg;
+	uint64_t compacted_seq;
+	bool raws_pinned;
+	uint64_t folded, raw_resets;
 	uint64_t next_seq;
 
 	/* Everything since start, (thread, stack) → samples, → blocked ns; (thread, state) → ns. */
@@ -60,6 +71,8 @@ struct model {
 	struct goroutines *go;
 	uint32_t *exited_pids;
 	size_t nr_exited, cap_exited;
+	uint32_t *forgotten; /* the pids forgotten at the last close */
+	size_t nr_forgotten, cap_forgotten;
 };
 
 static uint64_t now_ns(void)
@@ -68,6 +81,15 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* The bytes of a closed tick's layers. */
+static size_t tick_bytes(const struct tick *t)
+{
+	return sizeof(*t) +
+	       (t->nr_counts + t->nr_offcpu + t->nr_states) * sizeof(struct tick_count) +
+	       (t->nr_heap + t->nr_allocs) * sizeof(struct tick_heap) +
+	       t->nr_memory * sizeof(struct tick_memory);
 }
 
 static void tick_free_layers(struct tick *t)
@@ -118,12 +140,24 @@ const char *model_heap_mode_name(enum model_heap_mode mode)
 	}
 }
 
+void model_budget_text(char *buf, size_t len)
+{
+	snprintf(buf, len,
+		 "ticks of the last %u min within %u MiB (never less than the last %u s), older "
+		 "ones only in the since-start sums; exited threads folded into one [exited] row "
+		 "per name; %u raw stacks; binaries no process maps within %u MiB",
+		 MODEL_HISTORY_TICKS / 60, MODEL_HISTORY_BYTES >> 20, MODEL_HISTORY_MIN,
+		 RAW_RESET_MIN, MODEL_SYMS_BYTES >> 20);
+}
+
 int model_new(const struct model_opts *opts, struct model **out)
 {
 	struct model *m = xcalloc(1, sizeof(*m));
 
 	m->syms = opts ? opts->syms : NULL;
-	m->cap = opts && opts->history ? opts->history : DEFAULT_HISTORY;
+	m->cap = opts && opts->history ? opts->history : MODEL_HISTORY_TICKS;
+	m->max_bytes = opts && opts->history_bytes ? opts->history_bytes : MODEL_HISTORY_BYTES;
+	counts_init(&m->agg);
 	m->ring = xcalloc(m->cap, sizeof(*m->ring));
 	m->threads = threads_new();
 	m->stacks = stacks_new();
@@ -179,11 +213,13 @@ void model_free(struct model *m)
 	growth_fini(&m->total_allocs);
 	counts_fini(&m->mem_index);
 	counts_fini(&m->pending_mem_index);
+	counts_fini(&m->agg);
 	free(m->mem);
 	free(m->pending_mem);
 	free(m->oldest_raw);
 	free(m->oldest);
 	free(m->exited_pids);
+	free(m->forgotten);
 	threads_free(m->threads);
 	stacks_free(m->stacks);
 	free(m);
@@ -346,6 +382,8 @@ struct model_heap_site model_heap_site(struct model *m, const struct model_heap 
 {
 	struct model_heap_site site;
 
+	/* leak mode keeps raw ids in its live blocks: they must stay what they are */
+	m->raws_pinned = true;
 	note_pid(m, h->pid);
 	site.thread = threads_see(m->threads, h->pid, h->tid, h->comm, h->pcomm, h->time_ns);
 	site.raw = stacks_add_raw(m->stacks, h->pid, h->user, h->nr_user, NULL, 0, h->flags);
@@ -520,14 +558,31 @@ void model_thread_gone(struct model *m, uint32_t pid, uint32_t tid, uint64_t exi
 	uint32_t idx = threads_find(m->threads, tid);
 	const struct thread *t = threads_get(m->threads, idx);
 
-	if (t && t->pid == pid)
+	if (t && t->pid == pid) {
 		model_thread_exit_at(m, tid, exit_ns ? exit_ns : 1);
-	else if (!t)
+	} else if (!t) {
 		threads_gone(m->threads, pid, tid, exit_ns);
+		/* its maps may have been read all the same (a sample came first elsewhere) */
+		if (pid == tid) {
+			m->exited_pids = xgrow(m->exited_pids, &m->cap_exited, m->nr_exited + 1,
+					       sizeof(*m->exited_pids));
+			m->exited_pids[m->nr_exited++] = tid;
+		}
+	}
+}
+
+const uint32_t *model_forgotten(const struct model *m, size_t *n)
+{
+	*n = m->nr_forgotten;
+	return m->forgotten;
 }
 
 static void forget_exited(struct model *m)
 {
+	m->forgotten = xgrow(m->forgotten, &m->cap_forgotten, m->nr_exited + 1,
+			     sizeof(*m->forgotten));
+	memcpy(m->forgotten, m->exited_pids, m->nr_exited * sizeof(*m->forgotten));
+	m->nr_forgotten = m->nr_exited;
 	for (size_t i = 0; i < m->nr_exited; i++) {
 		struct tick_count *c = counts_find(&m->pids, m->exited_pids[i], 0);
 
@@ -633,16 +688,190 @@ static void close_oldest(struct model *m)
 	m->nr_oldest = m->nr_oldest_raw;
 }
 
+/* Memory entries of processes that exited (MEM_STALE) and no kept tick names: dropped, and
+ * the index made again. */
+static void compact_memory(struct model *m)
+{
+	struct counts named; /* pids the kept ticks have readings of */
+	size_t kept = 0;
+
+	counts_init(&named);
+	for (size_t k = 0; k < m->len; k++) {
+		const struct tick *t = &m->ring[(m->head + k) % m->cap];
+
+		for (size_t j = 0; j < t->nr_memory; j++)
+			if (!counts_find(&named, t->memory[j].pid, 0))
+				counts_add(&named, t->memory[j].pid, 0, 1);
+	}
+	for (size_t i = 0; i < m->nr_mem; i++)
+		if (!(m->mem[i].known & MEM_STALE) || counts_find(&named, m->mem[i].pid, 0))
+			m->mem[kept++] = m->mem[i];
+	counts_fini(&named);
+	if (kept == m->nr_mem)
+		return;
+	m->nr_mem = kept;
+	counts_clear(&m->mem_index);
+	for (size_t i = 0; i < m->nr_mem; i++)
+		counts_add(&m->mem_index, m->mem[i].pid, 0, i);
+	m->total.memory = m->mem;
+	m->total.nr_memory = m->nr_mem;
+}
+
+static void drop_oldest(struct model *m)
+{
+	m->history_bytes -= tick_bytes(&m->ring[m->head]);
+	tick_free_layers(&m->ring[m->head]);
+	m->head = (m->head + 1) % m->cap;
+	m->len--;
+}
+
+/* The "[exited]" row of process name `process` (an interned pointer of the thread table). */
+static uint32_t agg_of(struct model *m, const char *process)
+{
+	uintptr_t key = (uintptr_t)process;
+	struct tick_count *c = counts_find(&m->agg, key >> 32, (uint32_t)key);
+	uint32_t idx;
+
+	if (c)
+		return (uint32_t)c->count;
+	idx = threads_see(m->threads, 0, AGG_TID + (uint32_t)m->agg.nr, "[exited]", process, 0);
+	threads_exit(m->threads, AGG_TID + (uint32_t)m->agg.nr);
+	counts_add(&m->agg, key >> 32, (uint32_t)key, idx);
+	return idx;
+}
+
+/* A (thread, stack) sum with its threads moved to where `to` says (UINT32_MAX: unchanged). */
+static void fold_counts(struct counts *c, const uint32_t *to)
+{
+	struct counts out;
+
+	counts_init(&out);
+	for (size_t i = 0; i < c->nr; i++) {
+		uint32_t t = to[c->v[i].thread] != UINT32_MAX ? to[c->v[i].thread] : c->v[i].thread;
+
+		counts_add(&out, t, c->v[i].stack, c->v[i].count);
+	}
+	counts_fini(c);
+	*c = out;
+}
+
+static void fold_growth(struct growth *g, const uint32_t *to)
+{
+	struct growth out;
+
+	growth_init(&out);
+	for (size_t i = 0; i < g->nr; i++) {
+		uint32_t t = to[g->v[i].thread] != UINT32_MAX ? to[g->v[i].thread] : g->v[i].thread;
+
+		growth_add(&out, t, g->v[i].stack, g->v[i].bytes, g->v[i].count);
+	}
+	growth_fini(g);
+	*g = out;
+}
+
+static void mark_layer(uint8_t *used, uint32_t n, const struct tick_count *v, size_t nr)
+{
+	for (size_t i = 0; i < nr; i++)
+		if (v[i].thread < n)
+			used[v[i].thread] = 1;
+}
+
+static void mark_growth(uint8_t *used, uint32_t n, const struct tick_heap *v, size_t nr)
+{
+	for (size_t i = 0; i < nr; i++)
+		if (v[i].thread < n)
+			used[v[i].thread] = 1;
+}
+
+/*
+ * The budget for the tables (model.h): exited threads that no kept tick names leave the
+ * table — their since-start sums go to their process name's "[exited]" row, their slots are
+ * reused — and the raw stacks are forgotten once they have doubled (new samples make them
+ * again). Leak mode's threads and raw stacks stay: its live blocks name them.
+ */
+static void compact(struct model *m)
+{
+	uint32_t n = threads_count(m->threads), folded = 0;
+	uint8_t *used = xcalloc(n ? n : 1, 1);
+	uint32_t *to = xmalloc((n ? n : 1) * sizeof(*to));
+
+	for (size_t i = 0; i < m->len; i++) {
+		const struct tick *t = &m->ring[(m->head + i) % m->cap];
+
+		mark_layer(used, n, t->counts, t->nr_counts);
+		mark_layer(used, n, t->offcpu, t->nr_offcpu);
+		mark_layer(used, n, t->states, t->nr_states);
+		mark_growth(used, n, t->heap, t->nr_heap);
+		mark_growth(used, n, t->allocs, t->nr_allocs);
+	}
+	mark_growth(used, n, m->total_allocs.v, m->total_allocs.nr);
+	for (size_t i = 0; i < m->nr_oldest; i++)
+		if (m->oldest[i].thread < n)
+			used[m->oldest[i].thread] = 1;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct thread *t = threads_get(m->threads, i);
+
+		to[i] = UINT32_MAX;
+		if (used[i] || !t->exited || t->tid >= AGG_TID || threads_free_slot(m->threads, i) ||
+		    !threads_releasable(m->threads, i))
+			continue;
+		to[i] = agg_of(m, t->process);
+		folded++;
+	}
+	if (folded) {
+		fold_counts(&m->total_counts, to);
+		fold_counts(&m->total_offcpu, to);
+		fold_counts(&m->total_states, to);
+		fold_growth(&m->total_heap, to);
+		counts_sort_by_key(&m->total_counts);
+		counts_sort_by_key(&m->total_offcpu);
+		counts_sort_by_key(&m->total_states);
+		growth_sort_by_key(&m->total_heap);
+		m->total.counts = m->total_counts.v;
+		m->total.nr_counts = m->total_counts.nr;
+		m->total.offcpu = m->total_offcpu.v;
+		m->total.nr_offcpu = m->total_offcpu.nr;
+		m->total.states = m->total_states.v;
+		m->total.nr_states = m->total_states.nr;
+		m->total.heap = m->total_heap.v;
+		m->total.nr_heap = m->total_heap.nr;
+		for (uint32_t i = 0; i < n; i++)
+			if (to[i] != UINT32_MAX)
+				threads_release(m->threads, i);
+		m->folded += folded;
+	}
+	free(used);
+	free(to);
+	/* memory readings of processes gone: their entries go too, and so do the pids whose
+	 * maps were forgotten */
+	compact_memory(m);
+	{
+		struct counts pids;
+
+		counts_init(&pids);
+		for (size_t i = 0; i < m->pids.nr; i++)
+			if (m->pids.v[i].count)
+				counts_add(&pids, m->pids.v[i].thread, 0, 1);
+		counts_fini(&m->pids);
+		m->pids = pids;
+	}
+	/* a few MiB of raw stacks at most: the working set is made again from new samples, at
+	 * the cost of symbolizing it once more (cached per binary) */
+	if (!m->raws_pinned && stacks_nr_raws(m->stacks) > RAW_RESET_MIN) {
+		stacks_forget_raws(m->stacks);
+		m->raw_resets++;
+	}
+	if (m->syms)
+		syms_trim(m->syms, MODEL_SYMS_BYTES);
+}
+
 int model_close_tick(struct model *m, uint64_t end_ns)
 {
 	struct tick *t;
 
 	stacks_resolve(m->stacks, m->syms);
-	if (m->len == m->cap) {
-		tick_free_layers(&m->ring[m->head]);
-		m->head = (m->head + 1) % m->cap;
-		m->len--;
-	}
+	if (m->len == m->cap)
+		drop_oldest(m);
 	t = &m->ring[(m->head + m->len++) % m->cap];
 	*t = m->cur;
 	t->seq = m->next_seq++;
@@ -659,6 +888,7 @@ int model_close_tick(struct model *m, uint64_t end_ns)
 	t->memory = close_memory(m, &t->nr_memory);
 	close_oldest(m);
 	goroutines_close(m->go, m, t, t->end_ns);
+	m->history_bytes += tick_bytes(t);
 
 	m->total.seq = t->seq;
 	m->total.end_ns = t->end_ns;
@@ -691,8 +921,15 @@ int model_close_tick(struct model *m, uint64_t end_ns)
 	growth_clear(&m->pending_allocs_resolved);
 	memset(&m->cur, 0, sizeof(m->cur));
 	m->cur.start_ns = t->end_ns;
+	/* the budget: whole ticks within their bytes, but the last minute always */
+	while (m->len > MODEL_HISTORY_MIN && m->history_bytes > m->max_bytes)
+		drop_oldest(m);
 	forget_exited(m);
 	threads_age(m->threads);
+	if (t->seq >= m->compacted_seq + COMPACT_EVERY) {
+		m->compacted_seq = t->seq;
+		compact(m);
+	}
 	return 0;
 }
 
@@ -713,6 +950,47 @@ int model_begin(struct model *m, uint64_t start_ns)
 	m->start_ns = m->cur.start_ns = m->total.start_ns = start_ns;
 	m->begun = true;
 	return 0;
+}
+
+static size_t counts_bytes(const struct counts *c)
+{
+	return c->cap * sizeof(*c->v) + c->nslots * sizeof(*c->slots);
+}
+
+static size_t growth_bytes(const struct growth *g)
+{
+	return g->cap * sizeof(*g->v) + g->nslots * sizeof(*g->slots);
+}
+
+void model_usage(const struct model *m, struct model_usage *u)
+{
+	memset(u, 0, sizeof(*u));
+	u->nr_ticks = m->len;
+	u->history = m->history_bytes + (m->cap - m->len) * sizeof(struct tick);
+	u->totals = counts_bytes(&m->total_counts) + counts_bytes(&m->total_offcpu) +
+		    counts_bytes(&m->total_states) + growth_bytes(&m->total_heap) +
+		    growth_bytes(&m->total_allocs);
+	u->threads = threads_bytes(m->threads);
+	u->nr_threads = threads_count(m->threads);
+	u->stacks = stacks_bytes(m->stacks);
+	u->nr_stacks = stacks_count(m->stacks);
+	u->nr_raws = stacks_nr_raws(m->stacks);
+	u->folded = m->folded;
+	if (m->syms) {
+		u->syms = syms_bins_bytes(m->syms, &u->nr_bins);
+		u->evicted = syms_evicted(m->syms);
+	}
+	u->raw_resets = m->raw_resets;
+	u->other = sizeof(*m) + counts_bytes(&m->pending) + counts_bytes(&m->pending_resolved) +
+		   counts_bytes(&m->pending_offcpu) + counts_bytes(&m->pending_offcpu_resolved) +
+		   counts_bytes(&m->pending_states) + counts_bytes(&m->pids) +
+		   counts_bytes(&m->mem_index) + counts_bytes(&m->pending_mem_index) +
+		   (m->cap_mem + m->cap_pending_mem) * sizeof(struct tick_memory);
+}
+
+size_t model_usage_bytes(const struct model_usage *u)
+{
+	return u->history + u->totals + u->threads + u->stacks + u->other;
 }
 
 size_t model_nr_ticks(const struct model *m)

@@ -184,8 +184,27 @@ struct model_heap_block {
 	uint64_t time_ns; /* when it was allocated (CLOCK_MONOTONIC) */
 };
 
+/*
+ * The memory budget (README, "Memory"): the newest ticks are kept whole, at most
+ * MODEL_HISTORY_TICKS of them (10 minutes: the widest chart and strip need ~500) and at most
+ * MODEL_HISTORY_BYTES of them, but never fewer than MODEL_HISTORY_MIN (the 60 s window);
+ * everything older lives on only in the since-start totals. Exited threads that no kept tick
+ * names are folded into one "[exited]" row per process name, and their slots reused; raw
+ * stacks (interned per process) are forgotten now and then and made again from new samples;
+ * the symbolizer keeps the binaries no process maps within MODEL_SYMS_BYTES.
+ */
+#define MODEL_HISTORY_TICKS 600
+#define MODEL_HISTORY_BYTES (48u << 20)
+#define MODEL_HISTORY_MIN 60
+/* The symbolizer's parsed binaries no process maps are let go past this (syms_trim()). */
+#define MODEL_SYMS_BYTES (64u << 20)
+
+/* The budget in one line for a person (doctor, the help view): "history ..., ...". */
+void model_budget_text(char *buf, size_t len);
+
 struct model_opts {
-	unsigned history;  /* ticks kept; 0 for the default (3600) */
+	unsigned history;  /* ticks kept at most; 0 for MODEL_HISTORY_TICKS */
+	size_t history_bytes; /* their bytes at most; 0 for MODEL_HISTORY_BYTES */
 	struct syms *syms; /* borrowed; NULL leaves frames as module+0xOFFSET */
 	uint64_t start_ns; /* CLOCK_MONOTONIC start; 0 for now (a replay passes the recording's) */
 };
@@ -248,6 +267,10 @@ void model_thread_exit(struct model *m, uint32_t tid);
 void model_thread_exit_at(struct model *m, uint32_t tid, uint64_t exit_ns);
 /* ... also when no event named it yet: one that comes later finds it exited (threads_gone()). */
 void model_thread_gone(struct model *m, uint32_t pid, uint32_t tid, uint64_t exit_ns);
+
+/* The processes the last model_close_tick() forgot (they exited): what else keeps state per
+ * process (the unwinder's address spaces) can let it go too. Borrowed until the next close. */
+const uint32_t *model_forgotten(const struct model *m, size_t *n);
 
 /*
  * A replay source: adds a tick as recorded (its figures, and counts whose thread and stack are
@@ -323,7 +346,8 @@ struct tick {
 				       total: model/gowindow.h sums it */
 };
 
-/* Ticks closed so far that are still in the history (at most opts.history). */
+/* Ticks closed so far that are still in the history (at most opts.history, fewer when their
+ * bytes pass opts.history_bytes). */
 size_t model_nr_ticks(const struct model *m);
 /* ago = 0 is the newest tick; NULL when out of range. */
 const struct tick *model_tick(const struct model *m, size_t ago);
@@ -331,6 +355,27 @@ const struct tick *model_tick(const struct model *m, size_t ago);
 const struct tick *model_total(const struct model *m);
 /* Monotonic time of the first sample or tick start, 0 before anything happened. */
 uint64_t model_start_ns(const struct model *m);
+
+/* What the model holds, in bytes, by part (the live view's memory budget, doctor). */
+struct model_usage {
+	size_t history;      /* the ticks kept */
+	size_t nr_ticks;
+	size_t totals;       /* since-start sums */
+	size_t threads;      /* the thread table */
+	uint32_t nr_threads;
+	size_t stacks;       /* frames, stacks, raw stacks, names */
+	uint32_t nr_stacks, nr_raws;
+	size_t other;        /* the open tick, memory readings */
+	size_t syms;         /* the symbolizer's parsed binaries (not in model_usage_bytes()) */
+	size_t nr_bins;
+	uint64_t evicted;    /* binaries let go so far */
+	uint64_t folded;     /* exited threads folded into "[exited]" rows so far */
+	uint64_t raw_resets; /* times the raw stacks were forgotten */
+};
+
+void model_usage(const struct model *m, struct model_usage *u);
+/* Their sum. */
+size_t model_usage_bytes(const struct model_usage *u);
 
 struct threads *model_threads(const struct model *m);
 struct stacks *model_stacks(const struct model *m);

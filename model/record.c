@@ -20,7 +20,8 @@
 
 /* What the file last said about a thread, to write only what changed. */
 struct shadow {
-	uint32_t idx;               /* the model's thread */
+	uint32_t idx;               /* the model's thread ... */
+	uint32_t gen;               /* ... while its index was given to it */
 	const char *comm, *process; /* interned in the model's thread table */
 	bool exited;
 };
@@ -428,9 +429,11 @@ static uint32_t put_thread(struct record *r, const struct threads *th, uint32_t 
 	struct recfmt_buf *b = &r->rec;
 	uint32_t fid = mapped(&r->thread_of, idx);
 
-	if (fid)
-		return fid - 1;
 	t = threads_get(th, idx);
+	/* the index may have gone to another thread since (the model's budget): then this one
+	 * is new to the file */
+	if (fid && r->threads[fid - 1].gen == t->gen)
+		return fid - 1;
 	comm = sref(r, t->comm);
 	process = sref(r, t->process);
 	recfmt_put_u(b, t->pid);
@@ -443,7 +446,8 @@ static uint32_t put_thread(struct record *r, const struct threads *th, uint32_t 
 	put_record(r, &r->t_threads.entries);
 	r->threads = xgrow(r->threads, &r->threads_cap, (size_t)r->nr_threads + 1,
 			   sizeof(*r->threads));
-	r->threads[r->nr_threads] = (struct shadow){ idx, t->comm, t->process, t->exited };
+	r->threads[r->nr_threads] = (struct shadow){ idx, t->gen, t->comm, t->process,
+						     t->exited };
 	map_set(&r->thread_of, idx, r->nr_threads);
 	if (!*ret)
 		*ret = table_next(r, &r->t_threads);
@@ -464,7 +468,7 @@ static int put_new_tables(struct record *r, const struct model *m)
 
 	if (r->lazy) {
 		for (uint32_t i = 0, n = threads_count(th); i < n; i++)
-			if (!threads_get(th, i)->exited && !mapped(&r->thread_of, i))
+			if (!threads_get(th, i)->exited)
 				put_thread(r, th, i, &ret);
 		return ret;
 	}
@@ -474,6 +478,13 @@ static int put_new_tables(struct record *r, const struct model *m)
 		put_stack(r, st, r->eager_stacks, &ret);
 	for (n = threads_count(th); r->eager_threads < n; r->eager_threads++)
 		put_thread(r, th, r->eager_threads, &ret);
+	/* indexes the model gave to new threads (its budget released the old ones) */
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t fid = mapped(&r->thread_of, i);
+
+		if (fid && r->threads[fid - 1].gen != threads_get(th, i)->gen)
+			put_thread(r, th, i, &ret);
+	}
 	return ret;
 }
 
@@ -490,6 +501,9 @@ static int put_thread_updates(struct record *r, const struct threads *th)
 		const struct thread *t = threads_get(th, s->idx);
 		uint64_t comm, process;
 
+		/* released and given to another: the file's thread ended as it was */
+		if (t->gen != s->gen)
+			continue;
 		if (t->comm == s->comm && t->process == s->process && t->exited == s->exited)
 			continue;
 		nupd++;

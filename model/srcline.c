@@ -39,6 +39,7 @@ struct srcline {
 	size_t cap, len;
 	char **owned; /* demangled names */
 	size_t nr_owned, cap_owned;
+	size_t dwarf_len; /* the .debug_* sections: libelf reads them into memory as used */
 };
 
 int srcline_peek_fd(int fd, bool *has_dwarf, char **debuglink)
@@ -104,6 +105,23 @@ int srcline_open_fd(int fd, struct srcline **out)
 		e = -ENODATA;
 		goto err;
 	}
+	{
+		Elf_Scn *scn = NULL;
+		size_t shstr;
+		GElf_Shdr sh;
+
+		if (!elf_getshdrstrndx(sl->elf, &shstr)) {
+			while ((scn = elf_nextscn(sl->elf, scn))) {
+				const char *name;
+
+				if (!gelf_getshdr(scn, &sh))
+					continue;
+				name = elf_strptr(sl->elf, shstr, sh.sh_name);
+				if (name && !strncmp(name, ".debug_", 7))
+					sl->dwarf_len += sh.sh_size;
+			}
+		}
+	}
 	*out = sl;
 	return 0;
 err:
@@ -129,6 +147,16 @@ void srcline_free(struct srcline *sl)
 	if (sl->fd >= 0)
 		close(sl->fd);
 	free(sl);
+}
+
+size_t srcline_bytes(const struct srcline *sl)
+{
+	if (!sl)
+		return 0;
+	/* once indexed, libdw has read the DWARF: count all of it (an upper bound) */
+	return sizeof(*sl) + sl->nr_cus * sizeof(*sl->cus) + sl->cap * sizeof(*sl->cache) +
+	       sl->len * 2 * 64 + sl->cap_owned * sizeof(*sl->owned) + sl->nr_owned * 64 +
+	       (sl->indexed ? sl->dwarf_len : 0);
 }
 
 size_t srcline_nr_units(const struct srcline *sl)

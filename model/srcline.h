@@ -38,6 +38,8 @@ int srcline_peek_fd(int fd, bool *has_dwarf, char **debuglink);
  * no .debug_info). Cheap: the units are indexed on the first lookup. */
 int srcline_open_fd(int fd, struct srcline **out);
 void srcline_free(struct srcline *sl);
+/* The bytes it holds, the DWARF libelf read for it included (0 for NULL). */
+size_t srcline_bytes(const struct srcline *sl);
 
 /*
  * The function scopes that hold ELF virtual address vaddr, outermost first: the function itself,

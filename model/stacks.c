@@ -373,6 +373,28 @@ bool stacks_kernel_only(const struct stacks *st, uint32_t stack)
 	return f && f->kind == FRAME_KERNEL;
 }
 
+void stacks_forget_raws(struct stacks *st)
+{
+	intern_free(st->raws);
+	st->raws = intern_new();
+	free(st->raw_stack);
+	st->raw_stack = NULL;
+	st->raw_cap = 0;
+	st->resolved = 0;
+}
+
+uint32_t stacks_nr_raws(const struct stacks *st)
+{
+	return intern_count(st->raws);
+}
+
+size_t stacks_bytes(const struct stacks *st)
+{
+	return sizeof(*st) + intern_bytes(st->strs) + intern_bytes(st->raws) +
+	       intern_bytes(st->frame_keys) + intern_bytes(st->stack_keys) +
+	       st->raw_cap * sizeof(*st->raw_stack) + st->frames_cap * sizeof(*st->frames);
+}
+
 uint32_t stacks_count(const struct stacks *st)
 {
 	return intern_count(st->stack_keys);

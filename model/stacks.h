@@ -74,6 +74,13 @@ const struct frame *stacks_frame(const struct stacks *st, uint32_t frame);
  * a user frame, or with a marker such as "[no user stack]"). */
 bool stacks_kernel_only(const struct stacks *st, uint32_t stack);
 uint32_t stacks_count(const struct stacks *st);
+/* Forgets every raw stack (they are per process: a host starting processes makes new ones
+ * without end); the next samples intern them again, and their stack ids stay. Only between
+ * ticks, with nothing pending and no raw id kept elsewhere. */
+void stacks_forget_raws(struct stacks *st);
+/* Raw stacks interned (as sampled, per process), and the bytes of every table. */
+uint32_t stacks_nr_raws(const struct stacks *st);
+size_t stacks_bytes(const struct stacks *st);
 uint32_t stacks_nr_frames(const struct stacks *st);
 /* Interns a string in the stacks' string table (equal strings, equal pointers). */
 const char *stacks_str(struct stacks *st, const char *s);

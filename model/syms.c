@@ -158,6 +158,7 @@ struct bin {
 	struct srcline *src;    /* its DWARF: file:line, inlined functions */
 	bool dbg_tried;
 	struct gopclntab *go;   /* a Go program's function table: names, file:line, inlines */
+	uint64_t used;          /* syms' clock when last looked up in */
 };
 
 struct fileid {
@@ -239,6 +240,9 @@ struct syms {
 	struct kallsyms *kernel;
 	int kernel_err;
 	bool kernel_tried;
+
+	uint64_t clock;  /* counts lookups: the binaries' least recently used order */
+	uint64_t evicted; /* binaries let go to stay within the budget */
 };
 
 static uint64_t now_ns(void)
@@ -850,6 +854,25 @@ int syms_note_pid(struct syms *s, uint32_t pid)
 	return p->fed ? 0 : read_maps(s, p);
 }
 
+size_t syms_nr_procs(const struct syms *s)
+{
+	return s->procs.len;
+}
+
+size_t syms_bytes(const struct syms *s)
+{
+	size_t n = sizeof(*s) + (s->procs.cap + s->files.cap + s->build_ids.cap + s->strs.cap) *
+					sizeof(struct hent);
+
+	for (size_t i = 0; i < s->procs.cap; i++) {
+		const struct proc *p = s->procs.e[i].val;
+
+		if (p)
+			n += sizeof(*p) + p->nr_maps * sizeof(*p->maps);
+	}
+	return n;
+}
+
 void syms_forget_pid(struct syms *s, uint32_t pid)
 {
 	struct proc *p = find_proc(s, pid);
@@ -1232,8 +1255,10 @@ int syms_user(struct syms *s, uint32_t pid, uint64_t addr, struct syms_frame *ou
 		out->module = m->module;
 		out->module_path = m->path;
 		resolve_elf(m->bin ? m->bin->es : NULL, m, addr, out);
-		if (m->bin)
+		if (m->bin) {
+			m->bin->used = ++s->clock;
 			resolve_debug(m->bin, out);
+		}
 		return 0;
 	}
 	if (m && m->type == MAP_VDSO) {
@@ -1332,6 +1357,7 @@ static const struct elfunw *map_unw(struct syms *s, uint32_t pid, const struct m
 
 	if (!m->bin)
 		return NULL;
+	m->bin->used = ++s->clock;
 	if (!m->bin->unw_tried) {
 		m->bin->unw_tried = true;
 		fd = open_map_file(s, pid, m, &st);
@@ -1444,9 +1470,114 @@ int syms_new(const struct syms_opts *opts, struct syms **out)
 	return 0;
 }
 
+static void free_bin(struct bin *b)
+{
+	elfunw_free(b->unw);
+	elfsyms_free(b->dbg_es);
+	srcline_free(b->src);
+	gopclntab_free(b->go);
+	for (size_t j = 0; j < b->nr_old; j++)
+		elfsyms_free(b->old[j]);
+	free(b->old);
+	elfsyms_free(b->es);
+	free(b);
+}
+
+static size_t bin_bytes(const struct bin *b)
+{
+	size_t n = sizeof(*b) + elfsyms_bytes(b->es) + elfsyms_bytes(b->dbg_es) +
+		   elfunw_bytes(b->unw) + srcline_bytes(b->src) +
+		   gopclntab_bytes(b->go);
+
+	for (size_t j = 0; j < b->nr_old; j++)
+		n += elfsyms_bytes(b->old[j]);
+	return n;
+}
+
+size_t syms_bins_bytes(const struct syms *s, size_t *nr)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->nr_bins; i++)
+		n += bin_bytes(s->bins[i]);
+	if (nr)
+		*nr = s->nr_bins;
+	return n;
+}
+
+uint64_t syms_evicted(const struct syms *s)
+{
+	return s->evicted;
+}
+
+static int by_used(const void *a, const void *b)
+{
+	const struct bin *x = *(struct bin *const *)a, *y = *(struct bin *const *)b;
+
+	return (x->used > y->used) - (x->used < y->used);
+}
+
+/* Lets go of binary b: the files and build-id that name it forget it too. */
+static void evict_bin(struct syms *s, struct bin *b)
+{
+	const char *build_id = b->es ? elfsyms_build_id(b->es) : NULL;
+	size_t kept = 0;
+
+	for (size_t i = 0; i < s->nr_fileids; i++) {
+		struct fileid *f = s->fileids[i];
+
+		if (f->bin != b) {
+			s->fileids[kept++] = f;
+			continue;
+		}
+		htab_del(&s->files, fileid_hash(f), f);
+		free(f);
+	}
+	s->nr_fileids = kept;
+	if (build_id)
+		htab_del(&s->build_ids, hash_bytes(build_id, strlen(build_id)), b);
+	for (size_t i = 0; i < s->nr_bins; i++) {
+		if (s->bins[i] == b) {
+			s->bins[i] = s->bins[--s->nr_bins];
+			break;
+		}
+	}
+	free_bin(b);
+	s->evicted++;
+}
+
+void syms_trim(struct syms *s, size_t budget)
+{
+	size_t total = syms_bins_bytes(s, NULL), n = 0;
+	struct bin **idle;
+
+	if (total <= budget)
+		return;
+	/* only binaries no process known maps may go: the rest are in use */
+	idle = xmalloc((s->nr_bins ? s->nr_bins : 1) * sizeof(*idle));
+	for (size_t i = 0; i < s->nr_bins; i++) {
+		bool mapped = false;
+
+		for (size_t k = 0; k < s->procs.cap && !mapped; k++) {
+			const struct proc *p = s->procs.e[k].val;
+
+			for (size_t j = 0; p && j < p->nr_maps && !mapped; j++)
+				mapped = p->maps[j].bin == s->bins[i];
+		}
+		if (!mapped)
+			idle[n++] = s->bins[i];
+	}
+	qsort(idle, n, sizeof(*idle), by_used);
+	for (size_t i = 0; i < n && total > budget; i++) {
+		total -= bin_bytes(idle[i]);
+		evict_bin(s, idle[i]);
+	}
+	free(idle);
+}
+
 void syms_free(struct syms *s)
 {
-	size_t i, j;
+	size_t i;
 
 	if (!s)
 		return;
@@ -1456,17 +1587,8 @@ void syms_free(struct syms *s)
 	}
 	for (i = 0; i < s->nr_fileids; i++)
 		free(s->fileids[i]);
-	for (i = 0; i < s->nr_bins; i++) {
-		elfunw_free(s->bins[i]->unw);
-		elfsyms_free(s->bins[i]->dbg_es);
-		srcline_free(s->bins[i]->src);
-		gopclntab_free(s->bins[i]->go);
-		for (j = 0; j < s->bins[i]->nr_old; j++)
-			elfsyms_free(s->bins[i]->old[j]);
-		free(s->bins[i]->old);
-		elfsyms_free(s->bins[i]->es);
-		free(s->bins[i]);
-	}
+	for (i = 0; i < s->nr_bins; i++)
+		free_bin(s->bins[i]);
 	for (i = 0; i < s->strs.cap; i++)
 		free(s->strs.e[i].val);
 	kallsyms_free(s->kernel);

@@ -68,6 +68,20 @@ void syms_free(struct syms *s);
 int syms_note_pid(struct syms *s, uint32_t pid);
 /* Forgets a process's map (it exited or exec'd); its binaries stay cached. */
 void syms_forget_pid(struct syms *s, uint32_t pid);
+/* Processes whose maps are kept, and the bytes of those maps (the binaries' tables, which
+ * processes share, are not counted: they grow with the binaries seen, not with time). */
+size_t syms_nr_procs(const struct syms *s);
+size_t syms_bytes(const struct syms *s);
+/*
+ * The parsed binaries: their symbol tables, unwind sections and the DWARF read for file:line
+ * (bytes; *nr gets how many). syms_trim() lets go of the least recently used binaries no known
+ * process maps until they fit in budget (a host that keeps starting new programs would
+ * otherwise keep every one it ever saw); one mapped again is parsed again.
+ */
+size_t syms_bins_bytes(const struct syms *s, size_t *nr);
+void syms_trim(struct syms *s, size_t budget);
+/* Binaries let go so far. */
+uint64_t syms_evicted(const struct syms *s);
 
 /*
  * Resolves one user address of process pid. Always fills *out (kind SYMS_UNKNOWN and

@@ -16,6 +16,9 @@ struct threads {
 	struct intern *names;
 	/* recent exits (tid → index), this tick's and the last one's */
 	struct counts gone[2];
+	/* released indexes, to give out again */
+	uint32_t *free_v;
+	size_t nr_free, cap_free;
 	/* live tid → index: open addressing over indexes, with tombstones for exits */
 	uint32_t *slots;
 	size_t nslots, used;
@@ -46,6 +49,7 @@ void threads_free(struct threads *t)
 	intern_free(t->names);
 	counts_fini(&t->gone[0]);
 	counts_fini(&t->gone[1]);
+	free(t->free_v);
 	free(t->v);
 	free(t->slots);
 	free(t);
@@ -114,9 +118,17 @@ static uint32_t add(struct threads *t, uint32_t pid, uint32_t tid, const char *c
 		    const char *pcomm, uint64_t now_ns)
 {
 	struct thread *th;
+	uint32_t idx, gen = 0;
 
-	t->v = xgrow(t->v, &t->cap, t->nr + 1, sizeof(*t->v));
-	th = &t->v[t->nr];
+	if (t->nr_free) {
+		idx = t->free_v[--t->nr_free];
+		gen = t->v[idx].gen + 1;
+	} else {
+		t->v = xgrow(t->v, &t->cap, t->nr + 1, sizeof(*t->v));
+		idx = (uint32_t)t->nr++;
+	}
+	th = &t->v[idx];
+	th->gen = gen;
 	th->pid = pid;
 	th->tid = tid;
 	th->comm = intern_str(t->names, comm && *comm ? comm : "?");
@@ -125,7 +137,8 @@ static uint32_t add(struct threads *t, uint32_t pid, uint32_t tid, const char *c
 	th->last_ns = now_ns;
 	th->exit_ns = 0;
 	th->exited = false;
-	return t->nr++;
+	th->released = false;
+	return idx;
 }
 
 uint32_t threads_see(struct threads *t, uint32_t pid, uint32_t tid, const char *comm,
@@ -231,6 +244,37 @@ void threads_gone(struct threads *t, uint32_t pid, uint32_t tid, uint64_t exit_n
 		remember_gone(t, pid, tid, GONE_NO_ENTRY);
 }
 
+bool threads_releasable(const struct threads *t, uint32_t idx)
+{
+	const struct thread *th = idx < t->nr ? &t->v[idx] : NULL;
+
+	if (!th || !th->exited)
+		return false;
+	for (int g = 0; g < 2; g++) {
+		const struct tick_count *c = counts_find(&t->gone[g], th->tid, 0);
+
+		if (c && (uint32_t)c->count == idx)
+			return false;
+	}
+	return true;
+}
+
+void threads_release(struct threads *t, uint32_t idx)
+{
+	struct thread *th = idx < t->nr ? &t->v[idx] : NULL;
+
+	if (!th || !th->exited || threads_free_slot(t, idx))
+		return;
+	th->released = true;
+	t->free_v = xgrow(t->free_v, &t->cap_free, t->nr_free + 1, sizeof(*t->free_v));
+	t->free_v[t->nr_free++] = idx;
+}
+
+bool threads_free_slot(const struct threads *t, uint32_t idx)
+{
+	return idx < t->nr && t->v[idx].released;
+}
+
 void threads_age(struct threads *t)
 {
 	struct counts old = t->gone[1];
@@ -238,6 +282,15 @@ void threads_age(struct threads *t)
 	t->gone[1] = t->gone[0];
 	t->gone[0] = old;
 	counts_clear(&t->gone[0]);
+}
+
+size_t threads_bytes(const struct threads *t)
+{
+	return sizeof(*t) + t->cap * sizeof(*t->v) + t->nslots * sizeof(*t->slots) +
+	       t->cap_free * sizeof(*t->free_v) +
+	       intern_bytes(t->names) +
+	       (t->gone[0].cap + t->gone[1].cap) * sizeof(struct tick_count) +
+	       (t->gone[0].nslots + t->gone[1].nslots) * sizeof(uint32_t);
 }
 
 uint32_t threads_count(const struct threads *t)

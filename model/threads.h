@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The thread table. Each thread ever seen gets a dense index that never changes; a tid reused by
- * a new thread gets a new index, so old ticks keep pointing at the old thread and its name.
+ * The thread table. Each thread seen gets a dense index that does not change while anything
+ * names it; a tid reused by a new thread gets a new index, so old ticks keep pointing at the old
+ * thread and its name. An exited thread nothing names any more can be released (the model's
+ * memory budget): its index is given to a later thread, with a new `gen`.
  */
 #ifndef MODEL_THREADS_H
 #define MODEL_THREADS_H
@@ -17,7 +19,9 @@ struct thread {
 	uint64_t first_ns;   /* first seen (CLOCK_MONOTONIC), 0 if only seen in /proc */
 	uint64_t last_ns;    /* last seen */
 	uint64_t exit_ns;    /* when it exited, when a source said (0: unknown or live) */
+	uint32_t gen;        /* bumped each time the index is given to another thread */
 	bool exited;
+	bool released;       /* its index waits to be given to another thread */
 };
 
 struct threads;
@@ -45,10 +49,18 @@ void threads_exit_at(struct threads *t, uint32_t tid, uint64_t exit_ns);
 void threads_gone(struct threads *t, uint32_t pid, uint32_t tid, uint64_t exit_ns);
 /* Once per tick: exits older than the last two calls stop catching late events. */
 void threads_age(struct threads *t);
+/* An exited thread that nothing names any more: its index goes to a later thread. */
+void threads_release(struct threads *t, uint32_t idx);
+/* idx was released and not given out again. */
+bool threads_free_slot(const struct threads *t, uint32_t idx);
+/* An exited thread may be released: no late event can still come for it (threads_gone()). */
+bool threads_releasable(const struct threads *t, uint32_t idx);
 /* Index of the live thread tid, or UINT32_MAX. */
 uint32_t threads_find(const struct threads *t, uint32_t tid);
 
 uint32_t threads_count(const struct threads *t);
+/* The bytes of the table, names included. */
+size_t threads_bytes(const struct threads *t);
 const struct thread *threads_get(const struct threads *t, uint32_t idx);
 
 #endif

@@ -39,7 +39,7 @@ extern int UNW_OBJ(dwarf_search_unwind_table)(unw_addr_space_t as, unw_word_t ip
 #define SYNTH_TABLE 0                    /* offset of the one-entry search table */
 #define SYNTH_FDE 16                     /* offset of a rewritten .debug_frame CIE + FDE */
 #define SYNTH_LEN 8192
-#define MAX_PROCS 1024                   /* address spaces kept; least recently used go */
+#define MAX_PROCS UNWIND_MAX_PROCS /* address spaces kept (~26 KiB each); LRU go */
 #define STACK_REACH (8ull << 20)         /* a failed read this far above the copy: off the end */
 #define NR_BINS 4
 
@@ -334,6 +334,11 @@ enum unwind_mode unwind_mode_of(struct unwind *u, uint32_t pid)
 		return UNWIND_FP;
 	p = get_uproc(u, pid);
 	return p ? p->mode : UNWIND_FP;
+}
+
+size_t unwind_nr_procs(const struct unwind *u)
+{
+	return u->nr_procs;
 }
 
 void unwind_forget_pid(struct unwind *u, uint32_t pid)

@@ -101,6 +101,9 @@ int unwind_dwarf(struct unwind *u, const struct unwind_sample *in, uint64_t *ips
 
 /* The process exited: drop its address space. */
 void unwind_forget_pid(struct unwind *u, uint32_t pid);
+/* Address spaces kept (at most UNWIND_MAX_PROCS, least recently used go first). */
+#define UNWIND_MAX_PROCS 256
+size_t unwind_nr_procs(const struct unwind *u);
 
 /* What the unwinder did so far (cumulative). */
 struct unwind_stats {

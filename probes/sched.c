@@ -46,7 +46,7 @@ _Static_assert(SCHED_NR_REGS == UNWIND_NR_REGS, "registers as model/unwind.h ord
 #define READ_TRIES 4
 /* Stack copies waiting for their block to be reported are kept raw up to this many bytes in
  * all; past it a copy is unwound as it arrives (the walk, not the copy, is kept). */
-#define RAW_BUDGET (64u << 20)
+#define RAW_BUDGET PROBE_SCHED_COPIES_BYTES /* the memory budget */
 
 /* The last stack copy of a thread (struct sched_ustack_rec), raw until a block names it, then
  * its walk, which blocks that reused its stacks share. Dropped at the thread's exit. */
@@ -766,6 +766,13 @@ void probe_sched_free(struct probe_sched *p)
 	free(p->keys);
 	free(p->vals);
 	free(p);
+}
+
+size_t probe_sched_bytes(const struct probe_sched *p)
+{
+	/* a walk kept is at most UNWIND_MAX_FRAMES addresses; count the copies' headers too */
+	return p->raw_bytes + p->ncopies * (sizeof(struct ucopy) + 256) +
+	       p->ncopy_buckets * sizeof(*p->copies) + sched_acct_bytes(p->acct);
 }
 
 int probe_sched_fd(const struct probe_sched *p)

@@ -72,6 +72,10 @@ void probe_sched_free(struct probe_sched *p);
 /* The fd to poll() for readability; records are sent without wakeups, so the owner also calls
  * drain() on its timer. */
 int probe_sched_fd(const struct probe_sched *p);
+/* Stack copies waiting for a walk are kept up to this; past it they are walked on arrival. */
+#define PROBE_SCHED_COPIES_BYTES (16u << 20)
+/* Bytes kept in user space: threads' stack copies waiting for a walk, and walks kept. */
+size_t probe_sched_bytes(const struct probe_sched *p);
 /* Feeds pending ring records (ended blocks, exits) to m; never blocks, and stops after PROBE_DRAIN_NS
  * (probes/probe.h) with records left for the next call. Returns records or
  * -errno. */

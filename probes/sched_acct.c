@@ -493,6 +493,11 @@ uint64_t sched_acct_clipped_ns(const struct sched_acct *a)
 	return a->clipped_ns;
 }
 
+size_t sched_acct_bytes(const struct sched_acct *a)
+{
+	return sizeof(*a) + a->cap_items * sizeof(*a->items) + a->nbuckets * sizeof(*a->heads);
+}
+
 size_t sched_acct_nr_threads(const struct sched_acct *a)
 {
 	return a->count[KIND_THREAD];

@@ -100,6 +100,8 @@ uint64_t sched_acct_clipped_ns(const struct sched_acct *a);
 
 /* Threads and open blocks currently remembered (memory stays flat: tests and the benchmark). */
 size_t sched_acct_nr_threads(const struct sched_acct *a);
+/* The bytes it holds. */
+size_t sched_acct_bytes(const struct sched_acct *a);
 size_t sched_acct_nr_blocks(const struct sched_acct *a);
 
 #endif

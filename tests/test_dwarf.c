@@ -457,7 +457,8 @@ static void test_dwarf_unprivileged_perf_fallback(void **state)
 static void test_dwarf_doctor(void **state)
 {
 	static const char *const checks[] = { "privileges", "BTF", "perf events", "kernel symbols",
-					       "DWARF unwinding", "debug info", "tracefs", "uprobes" };
+					       "DWARF unwinding", "debug info", "tracefs", "uprobes",
+					       "memory budget" };
 	struct runbin r;
 	const char *line;
 

@@ -350,6 +350,8 @@ static void test_render_threads(void **state)
 	golden(m, 20, 5, false, NO_KEYS, "tiny-20x5");
 	golden(m, 80, 24, true, NO_KEYS, "threads-ascii-80x24");
 	golden(m, 80, 24, false, KEYS('?'), "help-80x24");
+	/* its last page: the memory budget, with the model's numbers (issue 13) */
+	golden(m, 80, 24, false, KEYS('?', TERM_KEY_END), "help-end-80x24");
 	model_free(m);
 }
 

@@ -917,6 +917,60 @@ static void test_replay_format_1_1_still_reads(void **state)
 	window_fini(&w);
 	model_free(m);
 	replay_free(r);
+ * A long recording while the model's budget releases exited threads and gives their indexes to
+ * new ones: every tick replays with its own threads (a file keyed by the model's indexes alone
+ * would put a new thread's samples on the old one of the same index).
+ */
+static void test_replay_threads_released_by_the_budget(void **state)
+{
+	struct model_opts mo = { .start_ns = START_NS, .history = 60 };
+	struct record_info in;
+	struct record *rec;
+	struct model *a, *b;
+	struct replay *r;
+	char err[256];
+	uint32_t st;
+	int fd = memfd_create("budget", 0);
+
+	assert_int_equal(model_new(&mo, &a), 0);
+	st = stack(a, 1, frame(a, "app", "work", NULL, NULL, 0, FRAME_USER, 0x401000));
+	info_init(&in);
+	assert_int_equal(record_new(fd, &in, &rec), 0);
+	for (int i = 0; i < 200; i++) {
+		uint64_t t0 = START_NS + i * SEC;
+
+		model_add_resolved(a, 5000 + i, 5000 + i, "short", "short", st, 1 + i % 5, t0 + 1);
+		model_add_resolved(a, 42, 42, "app", "app", st, 3, t0 + 1);
+		model_thread_gone(a, 5000 + i, 5000 + i, t0 + 2);
+		assert_int_equal(model_close_tick(a, t0 + SEC), 0);
+		assert_int_equal(record_tick(rec, a), 0);
+	}
+	record_free(rec);
+	/* the budget did give indexes out again */
+	assert_true(threads_count(model_threads(a)) < 150);
+	assert_int_equal(replay_open_fd(fd, &r, err, sizeof(err)), 0);
+	assert_int_equal(model_new(&(struct model_opts){ .start_ns = START_NS }, &b), 0);
+	replay_bind(r, b);
+	for (int i = 0; i < 200; i++) {
+		const struct tick *t;
+		bool seen = false;
+
+		assert_int_equal(replay_next(r), 1);
+		t = model_tick(b, 0);
+		for (size_t k = 0; k < t->nr_counts; k++) {
+			const struct thread *th = threads_get(model_threads(b), t->counts[k].thread);
+
+			if (th->tid == 42)
+				continue;
+			assert_int_equal(th->tid, 5000 + i);
+			assert_int_equal(t->counts[k].count, 1 + i % 5);
+			seen = true;
+		}
+		assert_true(seen);
+	}
+	model_free(b);
+	replay_free(r);
+	model_free(a);
 	close(fd);
 }
 
@@ -933,6 +987,7 @@ int main(void)
 		cmocka_unit_test(test_replay_format_1_1_still_reads),
 		cmocka_unit_test(test_replay_lost_tables_drop_entries),
 		cmocka_unit_test(test_replay_rotated_part_has_only_its_tables),
+		cmocka_unit_test(test_replay_threads_released_by_the_budget),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "model/model.h"
 #include "model/xalloc.h"
 #include "canvas.h"
 #include "term.h"
@@ -75,21 +76,54 @@ static const char *const text[] = {
 	"  A group is goroutines with the same state, wait reason, stack and creator.",
 	"  CHANGE/m is per minute over the window; WAIT the longest wait in the group.",
 	"  The chart is the goroutine count per tick; the line above it the GC.",
+	"#Memory: what flametop holds however long it runs (flametop doctor says it too)",
 };
 
 #define NR_TEXT (sizeof(text) / sizeof(text[0]))
+
+#define BUDGET_LINES 8
+#define BUDGET_WIDTH 76
 
 struct help_view {
 	struct view_ctx *ctx;
 	size_t top;
 	int h;
+	/* the memory budget (model_budget_text()), wrapped */
+	char budget[BUDGET_LINES][BUDGET_WIDTH + 1];
+	size_t nr_budget;
 };
+
+/* Wraps text at spaces into v->budget. */
+static void wrap_budget(struct help_view *v, const char *text)
+{
+	const char *p = text;
+
+	while (*p && v->nr_budget < BUDGET_LINES) {
+		size_t n = strlen(p), cut = n;
+
+		if (n > BUDGET_WIDTH) {
+			cut = BUDGET_WIDTH;
+			while (cut > 0 && p[cut] != ' ')
+				cut--;
+			if (!cut)
+				cut = BUDGET_WIDTH;
+		}
+		memcpy(v->budget[v->nr_budget], p, cut);
+		v->budget[v->nr_budget++][cut] = '\0';
+		p += cut;
+		while (*p == ' ')
+			p++;
+	}
+}
 
 static void *create(struct view_ctx *ctx)
 {
 	struct help_view *v = xcalloc(1, sizeof(*v));
+	char budget[512];
 
 	v->ctx = ctx;
+	model_budget_text(budget, sizeof(budget));
+	wrap_budget(v, budget);
 	return v;
 }
 
@@ -106,7 +140,7 @@ static size_t nr_warn_lines(const struct help_view *v)
 
 static size_t nr_lines(const struct help_view *v)
 {
-	return nr_warn_lines(v) + NR_TEXT;
+	return nr_warn_lines(v) + NR_TEXT + v->nr_budget;
 }
 
 static void draw_line(struct help_view *v, struct canvas *c, int y, size_t i)
@@ -123,6 +157,10 @@ static void draw_line(struct help_view *v, struct canvas *c, int y, size_t i)
 		return;
 	}
 	i -= nr_warn_lines(v);
+	if (i >= NR_TEXT) {
+		canvas_put(c, y, 2, -1, CANVAS_DEFAULT, v->budget[i - NR_TEXT]);
+		return;
+	}
 	if (text[i][0] == '#')
 		canvas_put(c, y, 0, -1, CANVAS_HEADER, text[i] + 1);
 	else

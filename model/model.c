@@ -73,6 +73,8 @@ struct model {
 	size_t nr_exited, cap_exited;
 	uint32_t *forgotten; /* the pids forgotten at the last close */
 	size_t nr_forgotten, cap_forgotten;
+	uint32_t *forget_next; /* exited in the last tick: forgotten at the next close */
+	size_t nr_forget_next, cap_forget_next;
 };
 
 static uint64_t now_ns(void)
@@ -220,6 +222,7 @@ void model_free(struct model *m)
 	free(m->oldest);
 	free(m->exited_pids);
 	free(m->forgotten);
+	free(m->forget_next);
 	threads_free(m->threads);
 	stacks_free(m->stacks);
 	free(m);
@@ -577,19 +580,27 @@ const uint32_t *model_forgotten(const struct model *m, size_t *n)
 	return m->forgotten;
 }
 
+/*
+ * Processes that exited: at the close of the tick they exited in, their stacks are resolved and
+ * a process reusing the pid gets raw stacks of its own; at the next close, their maps and
+ * memory entry go (samples of them still on their way in another ring, late by a drain, are
+ * symbolized by then).
+ */
 static void forget_exited(struct model *m)
 {
-	m->forgotten = xgrow(m->forgotten, &m->cap_forgotten, m->nr_exited + 1,
+	m->forgotten = xgrow(m->forgotten, &m->cap_forgotten, m->nr_forget_next + 1,
 			     sizeof(*m->forgotten));
-	memcpy(m->forgotten, m->exited_pids, m->nr_exited * sizeof(*m->forgotten));
-	m->nr_forgotten = m->nr_exited;
+	if (m->nr_forget_next)
+		memcpy(m->forgotten, m->forget_next, m->nr_forget_next * sizeof(*m->forgotten));
+	m->nr_forgotten = m->nr_forget_next;
+	for (size_t i = 0; i < m->nr_forget_next; i++)
+		if (m->syms)
+			syms_forget_pid(m->syms, m->forget_next[i]);
+	/* this tick's exits: their stacks are resolved; a process reusing the pid gets its own */
 	for (size_t i = 0; i < m->nr_exited; i++) {
 		struct tick_count *c = counts_find(&m->pids, m->exited_pids[i], 0);
 
-		/* its stacks are resolved; a process reusing the pid gets its own */
 		stacks_new_image(m->stacks, m->syms, m->exited_pids[i]);
-		if (m->syms)
-			syms_forget_pid(m->syms, m->exited_pids[i]);
 		/* A reused pid is a new process: read its maps again. */
 		if (c)
 			c->count = 0;
@@ -598,6 +609,11 @@ static void forget_exited(struct model *m)
 		if (c)
 			m->mem[c->count].known |= MEM_STALE;
 	}
+	m->forget_next = xgrow(m->forget_next, &m->cap_forget_next, m->nr_exited + 1,
+			       sizeof(*m->forget_next));
+	if (m->nr_exited)
+		memcpy(m->forget_next, m->exited_pids, m->nr_exited * sizeof(*m->forget_next));
+	m->nr_forget_next = m->nr_exited;
 	m->nr_exited = 0;
 }
 

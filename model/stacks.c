@@ -375,6 +375,10 @@ bool stacks_kernel_only(const struct stacks *st, uint32_t stack)
 
 void stacks_forget_raws(struct stacks *st)
 {
+	/* no raw stack is left to tell one image of a process from another */
+	free(st->images);
+	st->images = NULL;
+	st->images_cap = st->nr_images = 0;
 	intern_free(st->raws);
 	st->raws = intern_new();
 	free(st->raw_stack);
@@ -390,7 +394,8 @@ uint32_t stacks_nr_raws(const struct stacks *st)
 
 size_t stacks_bytes(const struct stacks *st)
 {
-	return sizeof(*st) + intern_bytes(st->strs) + intern_bytes(st->raws) +
+	return sizeof(*st) + st->images_cap * sizeof(*st->images) + intern_bytes(st->strs) +
+	       intern_bytes(st->raws) +
 	       intern_bytes(st->frame_keys) + intern_bytes(st->stack_keys) +
 	       st->raw_cap * sizeof(*st->raw_stack) + st->frames_cap * sizeof(*st->frames);
 }

@@ -35,11 +35,15 @@ struct model {
 	size_t cap, len, head;
 	size_t history_bytes; /* of the ticks in the ring */
 	size_t max_bytes;     /* ... at most */
+	size_t max_stacks_bytes;
 	/* compaction: "[exited]" rows by process name (name pointer → thread index), when the
 	 * last one ran, raws kept at the last reset; leak mode's sites pin the raw stacks */
 	struct counts agg;
 	uint64_t compacted_seq;
 	bool raws_pinned;
+	bool held;              /* model_hold() */
+	uint64_t stacks_epoch, stack_compactions;
+	uint32_t older[MODEL_STATE_NR + 1]; /* "[older stacks]" (+ a reason), UINT32_MAX: none yet */
 	uint64_t folded, raw_resets;
 	uint64_t next_seq;
 
@@ -159,7 +163,9 @@ int model_new(const struct model_opts *opts, struct model **out)
 	m->syms = opts ? opts->syms : NULL;
 	m->cap = opts && opts->history ? opts->history : MODEL_HISTORY_TICKS;
 	m->max_bytes = opts && opts->history_bytes ? opts->history_bytes : MODEL_HISTORY_BYTES;
+	m->max_stacks_bytes = opts && opts->stacks_bytes ? opts->stacks_bytes : MODEL_STACKS_BYTES;
 	counts_init(&m->agg);
+	memset(m->older, 0xff, sizeof(m->older));
 	m->ring = xcalloc(m->cap, sizeof(*m->ring));
 	m->threads = threads_new();
 	m->stacks = stacks_new();
@@ -733,6 +739,222 @@ static void compact_memory(struct model *m)
 	m->total.nr_memory = m->nr_mem;
 }
 
+void model_hold(struct model *m, bool hold)
+{
+	m->held = hold;
+}
+
+uint64_t model_stacks_epoch(const struct model *m)
+{
+	return m->stacks_epoch;
+}
+
+static uint32_t special_stack(struct model *m, const char *a, const char *b)
+{
+	struct frame f = { .module = "[flametop]", .kind = FRAME_SPECIAL };
+	uint32_t ids[2];
+
+	f.function = a;
+	ids[0] = stacks_add_frame(m->stacks, &f);
+	if (!b)
+		return stacks_add_stack(m->stacks, ids, 1);
+	f.function = b;
+	ids[1] = stacks_add_frame(m->stacks, &f);
+	return stacks_add_stack(m->stacks, ids, 2);
+}
+
+/* The stack off-CPU time of a stack let go is summed into: "[older stacks]" and its reason. */
+static uint32_t older_offcpu(struct model *m, uint32_t stack)
+{
+	uint32_t nr;
+	const uint32_t *f = stacks_frames(m->stacks, stack, &nr);
+	const struct frame *leaf = nr ? stacks_frame(m->stacks, f[nr - 1]) : NULL;
+	int k = MODEL_STATE_NR; /* no reason */
+
+	for (int s = MODEL_STATE_RUNNABLE; leaf && leaf->kind == FRAME_SPECIAL &&
+					    s < MODEL_STATE_NR; s++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "[%s]", model_state_name(s));
+		if (!strcmp(leaf->function, name))
+			k = s;
+	}
+	if (m->older[k] == UINT32_MAX) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "[%s]", k < MODEL_STATE_NR ? model_state_name(k) : "");
+		m->older[k] = special_stack(m, "[older stacks]", k < MODEL_STATE_NR ? name : NULL);
+	}
+	return m->older[k];
+}
+
+static uint32_t older_stack(struct model *m)
+{
+	if (m->older[MODEL_STATE_NR] == UINT32_MAX)
+		m->older[MODEL_STATE_NR] = special_stack(m, "[older stacks]", NULL);
+	return m->older[MODEL_STATE_NR];
+}
+
+static void keep_layer(uint8_t *keep, uint32_t n, const struct tick_count *v, size_t nr)
+{
+	for (size_t i = 0; i < nr; i++)
+		if (v[i].stack < n)
+			keep[v[i].stack] = 1;
+}
+
+static void keep_growth(uint8_t *keep, uint32_t n, const struct tick_heap *v, size_t nr)
+{
+	for (size_t i = 0; i < nr; i++)
+		if (v[i].stack < n)
+			keep[v[i].stack] = 1;
+}
+
+/* A since-start sum in the new ids (entries renamed to the same marker merge). */
+static void refold_counts(struct counts *c, const uint32_t *remap)
+{
+	struct counts out;
+
+	counts_init(&out);
+	for (size_t i = 0; i < c->nr; i++)
+		counts_add(&out, c->v[i].thread, remap[c->v[i].stack], c->v[i].count);
+	counts_fini(c);
+	counts_sort_by_key(&out);
+	*c = out;
+}
+
+static int by_key(const void *a, const void *b)
+{
+	const struct tick_count *x = a, *y = b;
+
+	if (x->thread != y->thread)
+		return x->thread < y->thread ? -1 : 1;
+	return (x->stack > y->stack) - (x->stack < y->stack);
+}
+
+static int by_heap_key(const void *a, const void *b)
+{
+	const struct tick_heap *x = a, *y = b;
+
+	if (x->thread != y->thread)
+		return x->thread < y->thread ? -1 : 1;
+	return (x->stack > y->stack) - (x->stack < y->stack);
+}
+
+static void remap_layer(struct tick_count *v, size_t nr, const uint32_t *remap)
+{
+	for (size_t i = 0; i < nr; i++)
+		v[i].stack = remap[v[i].stack];
+	if (nr)
+		qsort(v, nr, sizeof(*v), by_key);
+}
+
+static void remap_growth(struct tick_heap *v, size_t nr, const uint32_t *remap)
+{
+	for (size_t i = 0; i < nr; i++)
+		v[i].stack = remap[v[i].stack];
+	if (nr)
+		qsort(v, nr, sizeof(*v), by_heap_key);
+}
+
+/*
+ * The stacks' budget (model.h): past MODEL_STACKS_BYTES, the stacks no kept tick names go. Their
+ * since-start sums first move to "[older stacks]" (per thread; off-CPU time per reason too),
+ * so "since start" stays exact in total; then the table keeps only what is named and renumbers
+ * it (stacks_compact()), and every kept tick and sum follows.
+ */
+static void compact_stacks(struct model *m)
+{
+	uint32_t n, was;
+	uint8_t *keep;
+	uint32_t *remap;
+
+	if (m->held || m->raws_pinned || stacks_bytes(m->stacks) <= m->max_stacks_bytes)
+		return;
+	/* the markers exist before the table is judged */
+	older_stack(m);
+	n = stacks_count(m->stacks);
+	keep = xcalloc(n ? n : 1, 1);
+	for (size_t i = 0; i < m->len; i++) {
+		const struct tick *t = &m->ring[(m->head + i) % m->cap];
+
+		keep_layer(keep, n, t->counts, t->nr_counts);
+		keep_layer(keep, n, t->offcpu, t->nr_offcpu);
+		keep_growth(keep, n, t->heap, t->nr_heap);
+		keep_growth(keep, n, t->allocs, t->nr_allocs);
+	}
+	for (size_t i = 0; i < m->nr_oldest; i++)
+		if (m->oldest[i].stack < n)
+			keep[m->oldest[i].stack] = 1;
+	/* since-start sums of stacks let go: to the markers, made and kept first */
+	for (size_t i = 0; i < m->total_offcpu.nr; i++)
+		if (!keep[m->total_offcpu.v[i].stack])
+			older_offcpu(m, m->total_offcpu.v[i].stack);
+	was = n;
+	n = stacks_count(m->stacks); /* markers may have been added */
+	keep = xrealloc(keep, n ? n : 1);
+	if (n > was)
+		memset(keep + was, 0, n - was);
+	for (uint32_t k = 0; k <= MODEL_STATE_NR; k++)
+		if (m->older[k] != UINT32_MAX && m->older[k] < n)
+			keep[m->older[k]] = 1;
+	for (size_t i = 0; i < m->total_counts.nr; i++) {
+		struct tick_count *c = &m->total_counts.v[i];
+
+		if (!keep[c->stack])
+			c->stack = older_stack(m);
+	}
+	for (size_t i = 0; i < m->total_offcpu.nr; i++) {
+		struct tick_count *c = &m->total_offcpu.v[i];
+
+		if (!keep[c->stack])
+			c->stack = older_offcpu(m, c->stack);
+	}
+	for (size_t i = 0; i < m->total_heap.nr; i++) {
+		struct tick_heap *h = &m->total_heap.v[i];
+
+		if (!keep[h->stack])
+			h->stack = older_stack(m);
+	}
+	stacks_compact(m->stacks, keep, &remap);
+	/* the renamed sums merge where several stacks went to one marker */
+	refold_counts(&m->total_counts, remap);
+	refold_counts(&m->total_offcpu, remap);
+	{
+		struct growth out;
+
+		growth_init(&out);
+		for (size_t i = 0; i < m->total_heap.nr; i++)
+			growth_add(&out, m->total_heap.v[i].thread, remap[m->total_heap.v[i].stack],
+				   m->total_heap.v[i].bytes, m->total_heap.v[i].count);
+		growth_fini(&m->total_heap);
+		growth_sort_by_key(&out);
+		m->total_heap = out;
+	}
+	for (size_t i = 0; i < m->len; i++) {
+		struct tick *t = &m->ring[(m->head + i) % m->cap];
+
+		remap_layer(t->counts, t->nr_counts, remap);
+		remap_layer(t->offcpu, t->nr_offcpu, remap);
+		remap_growth(t->heap, t->nr_heap, remap);
+		remap_growth(t->allocs, t->nr_allocs, remap);
+	}
+	for (size_t i = 0; i < m->nr_oldest; i++)
+		m->oldest[i].stack = remap[m->oldest[i].stack];
+	for (uint32_t k = 0; k <= MODEL_STATE_NR; k++)
+		if (m->older[k] != UINT32_MAX)
+			m->older[k] = remap[m->older[k]];
+	m->total.counts = m->total_counts.v;
+	m->total.nr_counts = m->total_counts.nr;
+	m->total.offcpu = m->total_offcpu.v;
+	m->total.nr_offcpu = m->total_offcpu.nr;
+	m->total.heap = m->total_heap.v;
+	m->total.nr_heap = m->total_heap.nr;
+	m->stacks_epoch++;
+	m->stack_compactions++;
+	free(remap);
+	free(keep);
+}
+
 static void drop_oldest(struct model *m)
 {
 	m->history_bytes -= tick_bytes(&m->ring[m->head]);
@@ -828,8 +1050,8 @@ static void compact(struct model *m)
 		const struct thread *t = threads_get(m->threads, i);
 
 		to[i] = UINT32_MAX;
-		if (used[i] || !t->exited || t->tid >= AGG_TID || threads_free_slot(m->threads, i) ||
-		    !threads_releasable(m->threads, i))
+		if (m->held || used[i] || !t->exited || t->tid >= AGG_TID ||
+		    threads_free_slot(m->threads, i) || !threads_releasable(m->threads, i))
 			continue;
 		to[i] = agg_of(m, t->process);
 		folded++;
@@ -879,6 +1101,7 @@ static void compact(struct model *m)
 	}
 	if (m->syms)
 		syms_trim(m->syms, MODEL_SYMS_BYTES);
+	compact_stacks(m);
 }
 
 int model_close_tick(struct model *m, uint64_t end_ns)
@@ -997,6 +1220,7 @@ void model_usage(const struct model *m, struct model_usage *u)
 		u->evicted = syms_evicted(m->syms);
 	}
 	u->raw_resets = m->raw_resets;
+	u->stack_compactions = m->stack_compactions;
 	u->other = sizeof(*m) + counts_bytes(&m->pending) + counts_bytes(&m->pending_resolved) +
 		   counts_bytes(&m->pending_offcpu) + counts_bytes(&m->pending_offcpu_resolved) +
 		   counts_bytes(&m->pending_states) + counts_bytes(&m->pids) +

@@ -191,13 +191,17 @@ struct model_heap_block {
  * everything older lives on only in the since-start totals. Exited threads that no kept tick
  * names are folded into one "[exited]" row per process name, and their slots reused; raw
  * stacks (interned per process) are forgotten now and then and made again from new samples;
- * the symbolizer keeps the binaries no process maps within MODEL_SYMS_BYTES.
+ * the symbolizer keeps the binaries no process maps within MODEL_SYMS_BYTES; frames and stacks
+ * no kept tick names go past MODEL_STACKS_BYTES.
  */
 #define MODEL_HISTORY_TICKS 600
 #define MODEL_HISTORY_BYTES (48u << 20)
 #define MODEL_HISTORY_MIN 60
 /* The symbolizer's parsed binaries no process maps are let go past this (syms_trim()). */
 #define MODEL_SYMS_BYTES (64u << 20)
+/* Frames and stacks past this: those no kept tick names go, their since-start sums go to one
+ * "[older stacks]" stack per thread (and reason), the rest get new ids. */
+#define MODEL_STACKS_BYTES (32u << 20)
 
 /* The budget in one line for a person (doctor, the help view): "history ..., ...". */
 void model_budget_text(char *buf, size_t len);
@@ -205,6 +209,7 @@ void model_budget_text(char *buf, size_t len);
 struct model_opts {
 	unsigned history;  /* ticks kept at most; 0 for MODEL_HISTORY_TICKS */
 	size_t history_bytes; /* their bytes at most; 0 for MODEL_HISTORY_BYTES */
+	size_t stacks_bytes;  /* frames and stacks at most; 0 for MODEL_STACKS_BYTES */
 	struct syms *syms; /* borrowed; NULL leaves frames as module+0xOFFSET */
 	uint64_t start_ns; /* CLOCK_MONOTONIC start; 0 for now (a replay passes the recording's) */
 };
@@ -371,9 +376,16 @@ struct model_usage {
 	uint64_t evicted;    /* binaries let go so far */
 	uint64_t folded;     /* exited threads folded into "[exited]" rows so far */
 	uint64_t raw_resets; /* times the raw stacks were forgotten */
+	uint64_t stack_compactions; /* times the stacks were renumbered */
 };
 
 void model_usage(const struct model *m, struct model_usage *u);
+/* While held (a paused view keeps thread indexes and stack ids of an old window), the budget
+ * neither gives thread indexes out again nor renumbers stacks; the history still lets ticks go. */
+void model_hold(struct model *m, bool hold);
+/* Bumped each time the budget renumbered the stacks: stack and frame ids of before mean nothing
+ * now (the recorder writes what it needs again). */
+uint64_t model_stacks_epoch(const struct model *m);
 /* Their sum. */
 size_t model_usage_bytes(const struct model_usage *u);
 

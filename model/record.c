@@ -51,6 +51,7 @@ struct record {
 	 * threads, so each part is no bigger than its own time needs. */
 	bool lazy;
 	uint32_t eager_frames, eager_stacks, eager_threads; /* model ids written in order */
+	uint64_t epoch; /* model_stacks_epoch() the frame and stack maps are of */
 	struct idmap frame_of, stack_of, thread_of, group_of;
 	uint32_t *prev_stack; /* the previous stack of the open stacks chunk, in file ids */
 	uint32_t nr_prev;
@@ -926,6 +927,16 @@ int record_tick(struct record *r, const struct model *m)
 	int ret;
 
 	r->ticks_out.len = 0;
+	if (r->epoch != model_stacks_epoch(m)) {
+		/* the model renumbered its stacks (its budget): what they name is written again,
+		 * as new entries (a reader interns equal ones as one) */
+		r->epoch = model_stacks_epoch(m);
+		if (r->frame_of.cap)
+			memset(r->frame_of.v, 0, r->frame_of.cap * sizeof(*r->frame_of.v));
+		if (r->stack_of.cap)
+			memset(r->stack_of.v, 0, r->stack_of.cap * sizeof(*r->stack_of.v));
+		r->eager_frames = r->eager_stacks = 0;
+	}
 	ret = put_new_tables(r, m);
 	/* the ticks first: they add what they name to the tables, written before them */
 	for (size_t ago = nr; ago-- > 0 && !ret;) {

@@ -387,6 +387,54 @@ void stacks_forget_raws(struct stacks *st)
 	st->resolved = 0;
 }
 
+void stacks_compact(struct stacks *st, const uint8_t *keep, uint32_t **remap)
+{
+	uint32_t nr_stacks = intern_count(st->stack_keys), nr_frames = intern_count(st->frame_keys);
+	struct intern *fk = intern_new(), *sk = intern_new();
+	uint32_t *fmap = xmalloc((nr_frames ? nr_frames : 1) * sizeof(*fmap));
+	uint32_t *smap = xmalloc((nr_stacks ? nr_stacks : 1) * sizeof(*smap));
+	struct frame *frames = NULL;
+	size_t frames_cap = 0, ids_cap = 0;
+	uint32_t *ids = NULL;
+
+	memset(fmap, 0xff, (nr_frames ? nr_frames : 1) * sizeof(*fmap));
+	for (uint32_t s = 0; s < nr_stacks; s++) {
+		size_t len;
+		const uint32_t *f = intern_get(st->stack_keys, s, &len);
+		uint32_t n = len / sizeof(*f);
+
+		smap[s] = UINT32_MAX;
+		if (!keep[s])
+			continue;
+		ids = xgrow(ids, &ids_cap, n ? n : 1, sizeof(*ids));
+		for (uint32_t j = 0; j < n; j++) {
+			if (fmap[f[j]] == UINT32_MAX) {
+				size_t klen;
+				const void *key = intern_get(st->frame_keys, f[j], &klen);
+				uint32_t nf = intern_put(fk, key, klen);
+
+				frames = xgrow(frames, &frames_cap, (size_t)nf + 1, sizeof(*frames));
+				frames[nf] = st->frames[f[j]];
+				fmap[f[j]] = nf;
+			}
+			ids[j] = fmap[f[j]];
+		}
+		smap[s] = intern_put(sk, ids, n * sizeof(*ids));
+	}
+	intern_free(st->frame_keys);
+	intern_free(st->stack_keys);
+	free(st->frames);
+	st->frame_keys = fk;
+	st->stack_keys = sk;
+	st->frames = frames;
+	st->frames_cap = frames_cap;
+	free(fmap);
+	free(ids);
+	/* raw stacks named the old ids */
+	stacks_forget_raws(st);
+	*remap = smap;
+}
+
 uint32_t stacks_nr_raws(const struct stacks *st)
 {
 	return intern_count(st->raws);

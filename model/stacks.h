@@ -78,6 +78,12 @@ uint32_t stacks_count(const struct stacks *st);
  * without end); the next samples intern them again, and their stack ids stay. Only between
  * ticks, with nothing pending and no raw id kept elsewhere. */
 void stacks_forget_raws(struct stacks *st);
+/*
+ * Keeps only the stacks keep[] marks (stacks_count() long) and the frames they use: their ids
+ * change, *remap (old id → new, UINT32_MAX for a stack let go) is the caller's to free. Names
+ * stay where they are (views hold them), raw stacks are forgotten. For the model's budget.
+ */
+void stacks_compact(struct stacks *st, const uint8_t *keep, uint32_t **remap);
 /* Raw stacks interned (as sampled, per process), and the bytes of every table. */
 uint32_t stacks_nr_raws(const struct stacks *st);
 size_t stacks_bytes(const struct stacks *st);

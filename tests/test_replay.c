@@ -974,6 +974,68 @@ static void test_replay_threads_released_by_the_budget(void **state)
 	close(fd);
 }
 
+/*
+ * A recording while the model's budget renumbers its stacks (a small budget: it happens every
+ * 30 ticks): every tick replays with its own stacks, by name.
+ */
+static void test_replay_stacks_renumbered_by_the_budget(void **state)
+{
+	struct model_opts mo = { .start_ns = START_NS, .history = 60, .stacks_bytes = 64 << 10 };
+	struct record_info in;
+	struct record *rec;
+	struct model *a, *b;
+	struct replay *r;
+	char err[256];
+	uint64_t epochs;
+	int fd = memfd_create("stacks", 0);
+
+	assert_int_equal(model_new(&mo, &a), 0);
+	info_init(&in);
+	assert_int_equal(record_new(fd, &in, &rec), 0);
+	for (int i = 0; i < 200; i++) {
+		char name[32];
+		uint32_t st;
+
+		snprintf(name, sizeof(name), "step_%d", i);
+		st = stack(a, 2, frame(a, "app", "main", NULL, NULL, 0, FRAME_USER, 0x401000),
+			   frame(a, "app", name, NULL, NULL, 0, FRAME_USER, 0x402000 + i));
+		for (int k = 0; k < 50; k++) /* bulk, to pass the budget */
+			stack(a, 2, frame(a, "app", "main", NULL, NULL, 0, FRAME_USER, 0x401000),
+			      frame(a, "lib", NULL, NULL, NULL, 0, FRAME_USER,
+				    0x500000 + 0x10 * (uint64_t)(i * 50 + k)));
+		model_add_resolved(a, 42, 42, "app", "app", st, 1 + i % 3, START_NS + i * SEC);
+		assert_int_equal(model_close_tick(a, START_NS + (i + 1) * SEC), 0);
+		assert_int_equal(record_tick(rec, a), 0);
+	}
+	record_free(rec);
+	epochs = model_stacks_epoch(a);
+	print_message("stacks renumbered %llu times\n", (unsigned long long)epochs);
+	assert_true(epochs > 0);
+	assert_int_equal(replay_open_fd(fd, &r, err, sizeof(err)), 0);
+	assert_int_equal(model_new(&(struct model_opts){ .start_ns = START_NS }, &b), 0);
+	replay_bind(r, b);
+	for (int i = 0; i < 200; i++) {
+		const struct tick *t;
+		uint32_t nr;
+		const uint32_t *f;
+		char name[32];
+
+		assert_int_equal(replay_next(r), 1);
+		t = model_tick(b, 0);
+		assert_int_equal(t->nr_counts, 1);
+		assert_int_equal(t->counts[0].count, 1 + i % 3);
+		f = stacks_frames(model_stacks(b), t->counts[0].stack, &nr);
+		snprintf(name, sizeof(name), "step_%d", i);
+		assert_int_equal(nr, 2);
+		assert_string_equal(stacks_frame(model_stacks(b), f[1])->function, name);
+	}
+	assert_int_equal(replay_damage(r)->dropped, 0);
+	model_free(b);
+	replay_free(r);
+	model_free(a);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -988,6 +1050,7 @@ int main(void)
 		cmocka_unit_test(test_replay_lost_tables_drop_entries),
 		cmocka_unit_test(test_replay_rotated_part_has_only_its_tables),
 		cmocka_unit_test(test_replay_threads_released_by_the_budget),
+		cmocka_unit_test(test_replay_stacks_renumbered_by_the_budget),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

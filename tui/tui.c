@@ -621,6 +621,9 @@ enum tui_action tui_key(struct tui *t, int k)
 		break;
 	case ' ':
 		t->paused = !t->paused;
+		/* the frozen window keeps thread indexes and stack ids: the model's budget must
+		 * not give them to others meanwhile */
+		model_hold(t->m, t->paused);
 		if (!t->paused)
 			refresh_data(t);
 		break;

@@ -387,12 +387,19 @@ void model_add_memory(struct model *m, uint32_t pid, const struct model_memory *
 	add_memory_entry(m, &e);
 }
 
+static struct model_heap_site heap_site(struct model *m, const struct model_heap *h);
+
 struct model_heap_site model_heap_site(struct model *m, const struct model_heap *h)
+{
+	/* leak mode keeps raw ids in its live blocks: they must stay what they are */
+	m->raws_pinned = true;
+	return heap_site(m, h);
+}
+
+static struct model_heap_site heap_site(struct model *m, const struct model_heap *h)
 {
 	struct model_heap_site site;
 
-	/* leak mode keeps raw ids in its live blocks: they must stay what they are */
-	m->raws_pinned = true;
 	note_pid(m, h->pid);
 	site.thread = threads_see(m->threads, h->pid, h->tid, h->comm, h->pcomm, h->time_ns);
 	site.raw = stacks_add_raw(m->stacks, h->pid, h->user, h->nr_user, NULL, 0, h->flags);
@@ -401,7 +408,7 @@ struct model_heap_site model_heap_site(struct model *m, const struct model_heap 
 
 void model_add_heap(struct model *m, const struct model_heap *h)
 {
-	struct model_heap_site site = model_heap_site(m, h);
+	struct model_heap_site site = heap_site(m, h);
 
 	growth_add(&m->pending_heap, site.thread, site.raw, h->bytes, h->count);
 }

@@ -107,7 +107,13 @@ static void test_model_process_churn_stays_bounded(void **state)
 			struct model_sample s = { .pid = pid, .tid = pid, .user = user, .nr_user = 2,
 						  .comm = "true", .time_ns = 0 };
 
+			struct model_heap h = { .pid = pid, .tid = pid, .user = user, .nr_user = 2,
+						.bytes = 4096, .count = 1 };
+
 			model_add_sample(m, &s);
+			/* heap growth (the default tracking) must not pin the raw stacks as leak
+			 * mode's live blocks do */
+			model_add_heap(m, &h);
 			mem.v[MODEL_MEM_RSS] = 1 << 20;
 			model_add_memory(m, pid, &mem);
 			model_thread_gone(m, pid, pid, model_start_ns(m) + i * SEC + 5);

@@ -351,7 +351,12 @@ static void check_debug_info(FILE *f, struct syms *s)
 
 	/* a libc function: is there DWARF for it (libc6-dbg, or a debug file by build-id)? */
 	syms_user(s, (uint32_t)getpid(), (uint64_t)(uintptr_t)&fopen, &sf);
-	if (sf.file)
+	if (sf.module && !strcmp(sf.module, program_invocation_short_name))
+		line(f, INFO, "debug info",
+		     "flametop is linked statically: its libc is its own, not the one this host's "
+		     "programs use (apt install libc6-dbg, or the -dbgsym packages of what you "
+		     "profile, give them file:line)");
+	else if (sf.file)
 		line(f, OK, "debug info", "libc: symbols and file:line (%s:%u for %s)", sf.file,
 		     sf.line, sf.function ? sf.function : "fopen");
 	else

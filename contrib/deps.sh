@@ -16,6 +16,12 @@ packages=(
 	golang-1.19-go golang-1.21-go golang-1.22-go golang-1.23-go
 	# programs nobody here wrote, profiled side by side with perf (Rust: landing pads)
 	ripgrep
+	# the man page and the completions, as a user meets them (tests/test_manpage.sh,
+	# test_completion.sh)
+	man-db groff-base bsdextrautils bash-completion zsh
+	# packaging (contrib/package.sh): the Debian package, and the static binary's archives
+	# (libdw.a needs libbz2.a and liblzma.a besides libz.a and libzstd.a)
+	dpkg-dev debhelper lintian libbz2-dev liblzma-dev
 	# benchmarks and side-by-side comparisons
 	htop linux-perf time
 )

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# The static binary runs where none of its libraries is installed: in a mount namespace, a
+# root (chroot) that holds only the binary, /proc, /sys and one terminfo entry — no libc, no
+# ld.so, no /usr. There it prints its version, runs `doctor`, takes a whole-system snapshot
+# (folded and json) with complete stacks, and draws the live view in a real terminal (tmux)
+# until q. The dynamically linked build is tried in the same root first and must fail: that
+# is what shows the root really lacks the libraries.
+#   tests/test_static.sh STATIC_BINARY [DYNAMIC_BINARY]
+# or with FLAMETOP_STATIC and FLAMETOP set (meson test). Needs root (mount namespace,
+# chroot) and, for the live view, tmux; skips (77) without them.
+set -u
+
+static=${1:-${FLAMETOP_STATIC:-}}
+dynamic=${2:-${FLAMETOP:-}}
+[ -n "$static" ] || { echo "usage: $0 STATIC_BINARY [DYNAMIC_BINARY]"; exit 2; }
+[ -x "$static" ] || { echo "FAIL: $static is not an executable"; exit 1; }
+
+if [ "${FLAMETOP_STATIC_INSIDE:-}" != 1 ]; then
+	[ "$(id -u)" = 0 ] || { echo "needs root (a mount namespace and chroot): skipping"; exit 77; }
+	command -v unshare >/dev/null 2>&1 || { echo "unshare is missing: skipping"; exit 77; }
+	FLAMETOP_STATIC_INSIDE=1 exec unshare --mount --propagation private \
+		"$BASH" "$0" "$static" "$dynamic"
+fi
+
+failed=0
+fail() {
+	echo "FAIL: $*"
+	failed=1
+}
+root=$(mktemp -d)
+sock="flametop-static-$$"
+T() { tmux -L "$sock" "$@"; }
+trap 'T kill-server >/dev/null 2>&1; umount -R "$root" 2>/dev/null; rmdir "$root"' EXIT
+
+# the root: a tmpfs with the binary, /proc and /sys, and the terminfo entry of tmux's TERM
+mount -t tmpfs -o mode=0755 flametop-static "$root" || { echo "FAIL: cannot mount tmpfs"; exit 1; }
+mkdir -p "$root/proc" "$root/sys" "$root/tmp"
+chmod 1777 "$root/tmp"
+mount --rbind /proc "$root/proc" && mount --rbind /sys "$root/sys" ||
+	{ echo "FAIL: cannot bind /proc and /sys"; exit 1; }
+cp "$static" "$root/flametop"
+term=tmux-256color
+for dir in /etc/terminfo /lib/terminfo /usr/share/terminfo; do
+	if [ -f "$dir/${term:0:1}/$term" ]; then
+		mkdir -p "$root/usr/share/terminfo/${term:0:1}"
+		cp "$dir/${term:0:1}/$term" "$root/usr/share/terminfo/${term:0:1}/"
+		break
+	fi
+done
+echo "the root holds:"
+(cd "$root" && find . -path ./proc -prune -o -path ./sys -prune -o -type f -print | sed 's/^/  /')
+
+if [ -n "$dynamic" ] && [ -x "$dynamic" ]; then
+	cp "$dynamic" "$root/flametop-dynamic"
+	if chroot "$root" /flametop-dynamic --version >/dev/null 2>&1; then
+		fail "the dynamically linked flametop runs in the root: it is not empty enough to tell"
+	else
+		echo "ok: the dynamically linked build cannot run there (no ld.so, no libraries)"
+	fi
+	rm -f "$root/flametop-dynamic"
+fi
+
+version=$(chroot "$root" /flametop --version 2>&1) || fail "--version failed: $version"
+echo "$version" | grep -q "linked statically" || fail "--version does not say 'linked statically': $version"
+echo "$version" | sed 's/^/  /'
+
+doctor=$(chroot "$root" /flametop doctor 2>&1)
+rc=$?
+echo "$doctor" | sed 's/^/  /'
+[ $rc = 0 ] || fail "doctor exits $rc in the root"
+echo "$doctor" | grep -qE '^ok +BPF sampler' || fail "doctor: the BPF sampler does not load in the root"
+
+# a whole-system snapshot: this script's own busy loop must be there, with its stack
+(
+	end=$((SECONDS + 3))
+	while [ $SECONDS -lt $end ]; do :; done
+) &
+busy=$!
+folded=$(chroot "$root" /flametop snapshot --duration 2 --format folded 2>"$root/tmp/err")
+rc=$?
+wait $busy
+[ $rc = 0 ] || fail "snapshot exits $rc in the root: $(cat "$root/tmp/err")"
+lines=$(printf '%s\n' "$folded" | grep -c .)
+bash_samples=$(printf '%s\n' "$folded" | awk '$0 ~ /^bash;/ { n += $NF } END { print n + 0 }')
+echo "ok: snapshot in the root: $lines stacks, $bash_samples samples of bash"
+[ "$bash_samples" -ge 20 ] || fail "the snapshot has $bash_samples samples of this script's busy loop"
+printf '%s\n' "$folded" | grep -qE '^bash;_start;' ||
+	fail "no stack of bash reaches _start: the static unwinder did not walk it"
+json=$(chroot "$root" /flametop snapshot --duration 1 --format json 2>&1) || fail "json snapshot failed"
+printf '%s\n' "$json" | python3 -c 'import json, sys; d = json.load(sys.stdin); assert d["samples"] > 0' ||
+	fail "the json snapshot is not valid json with samples"
+
+# the live view in a real terminal
+if command -v tmux >/dev/null 2>&1; then
+	T -f /dev/null new-session -d -s t -x 100 -y 30 \
+		"env -i TERM=$term $(command -v chroot) '$root' /flametop -d 1; echo EXIT=\$?; sleep 30"
+	T set-option -g status off
+	shown=0
+	for _ in $(seq 50); do
+		if T capture-pane -p -t t | grep -qE 'PID +TID'; then
+			shown=1
+			break
+		fi
+		sleep 0.2
+	done
+	screen=$(T capture-pane -p -t t)
+	if [ $shown = 1 ]; then
+		echo "ok: the live view draws in the root:"
+		printf '%s\n' "$screen" | head -n 6 | sed 's/^/  | /'
+	else
+		fail "the live view did not show its threads table in the root:"
+		printf '%s\n' "$screen"
+	fi
+	T send-keys -t t q
+	for _ in $(seq 50); do
+		T capture-pane -p -t t | grep -q '^EXIT=' && break
+		sleep 0.2
+	done
+	T capture-pane -p -t t | grep -q '^EXIT=0' ||
+		fail "q did not end the live view with status 0: $(T capture-pane -p -t t | grep EXIT=)"
+else
+	echo "skip: tmux is not installed: the live view is not tried"
+fi
+
+[ "$failed" = 0 ] && echo "ok: the static binary runs with only /proc, /sys and a terminfo entry"
+exit $failed

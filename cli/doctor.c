@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -295,12 +296,25 @@ static size_t stack_above(uint64_t sp, size_t max)
 }
 
 /* Unwinds this very function's stack from a copy, the way samples are unwound. */
+/*
+ * Whether a walk's outermost return address is in _start: by its name, or, in a stripped
+ * binary (a distribution's package), by the entry point it is a few bytes after.
+ */
+static bool reached_start(struct syms *s, uint32_t pid, uint64_t ip)
+{
+	uint64_t entry = getauxval(AT_ENTRY);
+	struct syms_frame sf;
+
+	if (!syms_user(s, pid, ip - 1, &sf) && sf.function && !strcmp(sf.function, "_start"))
+		return true;
+	return entry && ip > entry && ip - entry < 64;
+}
+
 static __attribute__((noinline)) void check_unwind(FILE *f, struct syms *s)
 {
 	static uint8_t stack[16384];
 	uint64_t regs[UNWIND_NR_REGS], ips[UNWIND_MAX_FRAMES];
 	struct unwind_sample in = { .pid = (uint32_t)getpid(), .regs = regs, .stack = stack };
-	struct syms_frame sf;
 	struct unwind *u;
 	bool truncated;
 	ucontext_t uc;
@@ -333,8 +347,7 @@ static __attribute__((noinline)) void check_unwind(FILE *f, struct syms *s)
 	unwind_new(s, UNWIND_DWARF, &u);
 	n = unwind_dwarf(u, &in, ips, UNWIND_MAX_FRAMES, &truncated);
 	unwind_free(u);
-	if (n > 1 && !truncated && !syms_user(s, in.pid, ips[n - 1] - 1, &sf) && sf.function &&
-	    !strcmp(sf.function, "_start"))
+	if (n > 1 && !truncated && reached_start(s, in.pid, ips[n - 1]))
 		line(f, OK, "DWARF unwinding",
 		     "libunwind walks .eh_frame: %d frames of this process, down to _start", n);
 	else

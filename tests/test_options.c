@@ -323,7 +323,7 @@ static void test_options_table_is_consistent(void **state)
 		assert_true((d->arg == OPTDEFS_ARG_NONE) == (d->metavar == NULL));
 		assert_true((d->arg == OPTDEFS_ARG_CHOICE) == (d->values != NULL));
 		for (int v = 0; d->values && d->values[v]; v++) {
-			const char *cmd = NULL;
+			const struct cmddef *cmd = NULL;
 			char opt[64], err[256] = "";
 			struct options o;
 			int rc;
@@ -331,12 +331,17 @@ static void test_options_table_is_consistent(void **state)
 			for (size_t c = 0; c < optdefs_nr_commands && !cmd; c++)
 				if (optdefs_commands[c].name &&
 				    (d->cmds & OPTDEFS_CMD(optdefs_commands[c].cmd)))
-					cmd = optdefs_commands[c].name;
+					cmd = &optdefs_commands[c];
 			assert_non_null(cmd);
 			snprintf(opt, sizeof(opt), "--%s", d->name);
-			rc = PARSE(&o, err, (char *)cmd, "x.ftr", "-o", "y", opt, (char *)d->values[v]);
+			/* the value first: getopt stops at an operand */
+			if (!strcmp(cmd->operands, "FILE"))
+				rc = PARSE(&o, err, (char *)cmd->name, opt, (char *)d->values[v],
+					   "x.ftr");
+			else
+				rc = PARSE(&o, err, (char *)cmd->name, opt, (char *)d->values[v]);
 			if (rc && strstr(err, "unknown"))
-				fail_msg("%s %s %s: %s", cmd, opt, d->values[v], err);
+				fail_msg("%s %s %s: %s", cmd->name, opt, d->values[v], err);
 			assert_int_equal(optdefs_choice(d, d->values[v]), v);
 			if (!strstr(d->help, d->values[v]))
 				fail_msg("the help of %s does not name its value '%s'", opt,

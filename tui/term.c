@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "model/xalloc.h"
@@ -115,6 +116,14 @@ int term_check(char *err, size_t errlen)
 	/* the terminal's description, read by a screen that writes nowhere (ncurses' term.h
 	 * cannot be included here: its TERMINAL is a `struct term` too) */
 	null = fopen("/dev/null", "we");
+	if (!null) {
+		/* a root without /dev (the static binary in a bare chroot): a sink in memory */
+		int fd = memfd_create("flametop-term-check", MFD_CLOEXEC);
+
+		null = fd >= 0 ? fdopen(fd, "w") : NULL;
+		if (!null && fd >= 0)
+			close(fd);
+	}
 	if (!null) {
 		snprintf(err, errlen, "cannot open /dev/null: %s", strerror(errno));
 		return -errno;

@@ -76,7 +76,10 @@ expect "flametop snapshot --format " text json folded pprof speedscope
 expect "flametop snapshot --format=" text json folded pprof speedscope
 expect "flametop snapshot --format=js" json
 expect "flametop snapshot -f f" folded
-expect "flametop convert r.ftr --metric " cpu offcpu heap
+for value in cpu offcpu heap; do
+	complete_line "flametop convert r.ftr --metric " | grep -qx "$value" ||
+		fail "'flametop convert r.ftr --metric <TAB>' does not offer $value"
+done
 expect "flametop --unwind " auto fp dwarf
 expect "flametop record --source " auto bpf perf
 expect "flametop snapshot --heap " growth off exact

@@ -576,6 +576,9 @@ static int loop(struct playback *p, struct tui *t)
 				due = now;
 		}
 		tui_tick(t);
+		/* a resize that came outside poll() (see cli/run.c) */
+		if (tui_input(t) == TUI_QUIT)
+			break;
 	}
 out:
 	close(sfd);

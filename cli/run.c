@@ -867,8 +867,13 @@ static void on_tick(struct session *s)
 		else if (!s->o->argv)
 			probe_proc_update("/proc", 0, s->m);
 	}
-	if (s->tui)
+	if (s->tui) {
 		tui_tick(s->tui);
+		/* A resize (SIGWINCH) that came while we were not in poll() left only a pending
+		 * KEY_RESIZE, which stdin does not announce: take it now. */
+		if (tui_input(s->tui) == TUI_QUIT)
+			s->stop = true;
+	}
 }
 
 /* The poll loop: runs until a signal, the deadline (snapshot), the command's exit, or q. */

@@ -131,17 +131,16 @@ static uint32_t child_add(struct calltree *ct, uint32_t parent, const char *name
 	return ct->nr - 1;
 }
 
-static bool keep(const struct threads *th, const struct tick_count *c,
-		 const struct calltree_filter *f)
+bool calltree_keeps(const struct threads *th, uint32_t thread, const struct calltree_filter *f)
 {
 	const struct thread *t;
 
 	if (!f)
 		return true;
-	if (f->thread != CALLTREE_NONE && c->thread != f->thread)
+	if (f->thread != CALLTREE_NONE && thread != f->thread)
 		return false;
 	if (f->pid) {
-		t = th ? threads_get(th, c->thread) : NULL;
+		t = th ? threads_get(th, thread) : NULL;
 		if (!t || t->pid != f->pid)
 			return false;
 	}
@@ -182,8 +181,7 @@ static void link_children(struct calltree *ct)
 	free(order);
 }
 
-void calltree_build(struct calltree *ct, const struct stacks *st, const struct threads *th,
-		    const struct tick_count *counts, size_t nr, const struct calltree_filter *f)
+static void start(struct calltree *ct)
 {
 	ct->nodes = xgrow(ct->nodes, &ct->cap, 1, sizeof(*ct->nodes));
 	ct->nodes[0] = (struct calltree_node){
@@ -199,26 +197,51 @@ void calltree_build(struct calltree *ct, const struct stacks *st, const struct t
 		rehash(ct, 256);
 	else
 		memset(ct->slots, 0, ct->nslots * sizeof(*ct->slots));
+}
 
-	for (size_t i = 0; i < nr; i++) {
-		const struct tick_count *c = &counts[i];
-		const uint32_t *frames;
-		uint32_t n, node = 0;
+/* Adds count along the stack's frames, then along the tail names. */
+static void add(struct calltree *ct, const struct stacks *st, uint32_t stack,
+		const char *const *tail, uint64_t count)
+{
+	const uint32_t *frames = NULL;
+	uint32_t n = 0, node = 0;
 
-		if (!c->count || !keep(th, c, f))
+	if (stack != CALLTREE_NONE)
+		frames = stacks_frames(st, stack, &n);
+	ct->nodes[0].total += count;
+	for (uint32_t j = 0; j < n; j++) {
+		const struct frame *fr = stacks_frame(st, frames[j]);
+
+		if (!fr)
 			continue;
-		frames = stacks_frames(st, c->stack, &n);
-		ct->nodes[0].total += c->count;
-		for (uint32_t j = 0; j < n; j++) {
-			const struct frame *fr = stacks_frame(st, frames[j]);
-
-			if (!fr)
-				continue;
-			node = child_add(ct, node, fr->function, frames[j]);
-			ct->nodes[node].total += c->count;
-		}
-		ct->nodes[node].self += c->count;
+		node = child_add(ct, node, fr->function, frames[j]);
+		ct->nodes[node].total += count;
 	}
+	for (uint32_t j = 0; tail && j < CALLTREE_TAIL && tail[j]; j++) {
+		node = child_add(ct, node, tail[j], CALLTREE_NONE);
+		ct->nodes[node].total += count;
+	}
+	ct->nodes[node].self += count;
+}
+
+void calltree_build(struct calltree *ct, const struct stacks *st, const struct threads *th,
+		    const struct tick_count *counts, size_t nr, const struct calltree_filter *f)
+{
+	start(ct);
+	for (size_t i = 0; i < nr; i++)
+		if (counts[i].count && calltree_keeps(th, counts[i].thread, f))
+			add(ct, st, counts[i].stack, NULL, counts[i].count);
+	link_children(ct);
+}
+
+void calltree_build_items(struct calltree *ct, const struct stacks *st,
+			  const struct threads *th, const struct calltree_item *items, size_t nr,
+			  const struct calltree_filter *f)
+{
+	start(ct);
+	for (size_t i = 0; i < nr; i++)
+		if (items[i].count && calltree_keeps(th, items[i].thread, f))
+			add(ct, st, items[i].stack, items[i].tail, items[i].count);
 	link_children(ct);
 }
 
@@ -464,21 +487,50 @@ void calltree_matcher_set(struct calltree_matcher *mt, const char *const *path, 
 		memset(mt->memo, 0, mt->cap);
 }
 
-static bool path_matches(const struct calltree_matcher *mt, const struct stacks *st,
-			 uint32_t stack)
+/* 1: the stack is not on the path, 2: it is, 3: its frames are all on the path, which goes on. */
+static uint8_t path_matches(const struct calltree_matcher *mt, const struct stacks *st,
+			    uint32_t stack)
 {
 	uint32_t n;
 	const uint32_t *frames = stacks_frames(st, stack, &n);
 
-	if (n < mt->len)
-		return false;
-	for (uint32_t i = 0; i < mt->len; i++) {
+	for (uint32_t i = 0; i < mt->len && i < n; i++) {
 		const struct frame *fr = stacks_frame(st, frames[i]);
 
 		if (!fr || fr->function != mt->path[i])
-			return false;
+			return 1;
 	}
-	return true;
+	return n >= mt->len ? 2 : 3;
+}
+
+/* Whether a stack (CALLTREE_NONE: none) followed by tail is under the path. */
+static bool matches(struct calltree_matcher *mt, const struct stacks *st, uint32_t stack,
+		    const char *const *tail)
+{
+	uint32_t at = 0;
+	uint8_t m = 3;
+
+	if (stack != CALLTREE_NONE) {
+		if (stack >= mt->cap) {
+			size_t old = mt->cap;
+
+			mt->memo = xgrow(mt->memo, &mt->cap, (size_t)stack + 1, 1);
+			memset(mt->memo + old, 0, mt->cap - old);
+		}
+		if (!mt->memo[stack])
+			mt->memo[stack] = path_matches(mt, st, stack);
+		m = mt->memo[stack];
+		if (m != 3)
+			return m == 2;
+		stacks_frames(st, stack, &at);
+	}
+	if (at >= mt->len)
+		return true;
+	/* the path goes on past the frames: into the tail */
+	for (uint32_t j = 0; tail && j < CALLTREE_TAIL && tail[j] && at < mt->len; j++, at++)
+		if (tail[j] != mt->path[at])
+			return false;
+	return at >= mt->len;
 }
 
 uint64_t calltree_matcher_count(struct calltree_matcher *mt, const struct stacks *st,
@@ -490,18 +542,28 @@ uint64_t calltree_matcher_count(struct calltree_matcher *mt, const struct stacks
 	for (size_t i = 0; i < nr; i++) {
 		const struct tick_count *c = &counts[i];
 
-		if (!keep(th, c, &mt->filter))
-			continue;
-		if (c->stack >= mt->cap) {
-			size_t old = mt->cap;
-
-			mt->memo = xgrow(mt->memo, &mt->cap, (size_t)c->stack + 1, 1);
-			memset(mt->memo + old, 0, mt->cap - old);
-		}
-		if (!mt->memo[c->stack])
-			mt->memo[c->stack] = path_matches(mt, st, c->stack) ? 2 : 1;
-		if (mt->memo[c->stack] == 2)
+		if (calltree_keeps(th, c->thread, &mt->filter) && matches(mt, st, c->stack, NULL))
 			sum += c->count;
 	}
+	return sum;
+}
+
+uint64_t calltree_matcher_count_items(struct calltree_matcher *mt, const struct stacks *st,
+				      const struct threads *th, const struct calltree_item *items,
+				      size_t nr, uint64_t *whole)
+{
+	uint64_t sum = 0, all = 0;
+
+	for (size_t i = 0; i < nr; i++) {
+		const struct calltree_item *it = &items[i];
+
+		if (!calltree_keeps(th, it->thread, &mt->filter))
+			continue;
+		all += it->count;
+		if (matches(mt, st, it->stack, it->tail))
+			sum += it->count;
+	}
+	if (whole)
+		*whole = all;
 	return sum;
 }

@@ -38,6 +38,9 @@ struct calltree_filter {
 	uint32_t pid;    /* a process, or 0 for every process */
 };
 
+/* Whether f (NULL: everything) keeps the counts of thread (a thread table index). */
+bool calltree_keeps(const struct threads *th, uint32_t thread, const struct calltree_filter *f);
+
 struct calltree {
 	struct calltree_node *nodes; /* nodes[0] is the root; parents come before children */
 	uint32_t nr;
@@ -48,6 +51,21 @@ struct calltree {
 	size_t nslots;
 };
 
+/*
+ * A weighted stack with up to two marker names after its frames: what the time metrics of
+ * model/wall.h make (an on-CPU stack with "[running]" as its leaf, time without a stack as
+ * "[short blocks]", "[lock]"). tail names are interned in the same stacks (stacks_str()), so they
+ * merge with frames of the same name.
+ */
+#define CALLTREE_TAIL 2
+
+struct calltree_item {
+	uint32_t thread;
+	uint32_t stack;                   /* a stack id, or CALLTREE_NONE: the tail alone */
+	uint64_t count;                   /* samples, or nanoseconds */
+	const char *tail[CALLTREE_TAIL];  /* leaf-most names after the frames; NULL ends them */
+};
+
 void calltree_init(struct calltree *ct);
 void calltree_fini(struct calltree *ct);
 /*
@@ -56,6 +74,12 @@ void calltree_fini(struct calltree *ct);
  */
 void calltree_build(struct calltree *ct, const struct stacks *st, const struct threads *th,
 		    const struct tick_count *counts, size_t nr, const struct calltree_filter *f);
+
+/* The same from items (nr of them; heaviest first picks the best representative frames). A tail
+ * name's node has frame CALLTREE_NONE unless a frame of that name was seen at that place. */
+void calltree_build_items(struct calltree *ct, const struct stacks *st,
+			  const struct threads *th, const struct calltree_item *items, size_t nr,
+			  const struct calltree_filter *f);
 
 /* The child of node called name, or CALLTREE_NONE. */
 uint32_t calltree_child(const struct calltree *ct, uint32_t node, const char *name);
@@ -115,7 +139,8 @@ struct calltree_matcher {
 	uint32_t len;
 	struct calltree_filter filter;
 	/* private */
-	uint8_t *memo; /* per stack id: 0 unknown, 1 no, 2 yes */
+	uint8_t *memo; /* per stack id: 0 unknown, 1 no, 2 yes, 3 its frames are a prefix of the
+			  path (the rest may be in an item's tail) */
 	size_t cap;
 };
 
@@ -126,5 +151,10 @@ void calltree_matcher_set(struct calltree_matcher *mt, const char *const *path, 
 uint64_t calltree_matcher_count(struct calltree_matcher *mt, const struct stacks *st,
 				const struct threads *th, const struct tick_count *counts,
 				size_t nr);
+/* The same over items (a tail continues its stack's path); *whole (may be NULL) gets the sum of
+ * the items the filter keeps. */
+uint64_t calltree_matcher_count_items(struct calltree_matcher *mt, const struct stacks *st,
+				      const struct threads *th, const struct calltree_item *items,
+				      size_t nr, uint64_t *whole);
 
 #endif

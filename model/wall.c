@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The cpu, off-CPU and wall metrics (wall.h) from a window or a tick.
+ *
+ * Why "[runnable]" has no stack. The sched probe knows each thread's time waiting for a CPU
+ * exactly, but not where the thread was: after a preemption it waits where it was running
+ * (any of its on-CPU stacks: a preemption lands at a timer tick or another thread's wakeup, not
+ * at a place in the code, so their shares are the on-CPU samples' shares), after a wakeup it
+ * waits to return from the call it blocked in (the blocked stack). Which of the two a wait
+ * follows is not kept per thread, so the time is shown as it is known: one "[runnable]" per
+ * thread (docs/ARCHITECTURE.md).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "stacks.h"
+#include "threads.h"
+#include "wall.h"
+#include "window.h"
+#include "xalloc.h"
+
+struct wall_thread {
+	uint64_t state[MODEL_STATE_NR]; /* ns in each state (probes/sched) */
+	uint64_t stacked[MODEL_STATE_NR]; /* ... of it covered by an off-CPU stack */
+	uint64_t samples;
+	bool seen;
+};
+
+/* The interned marker names of one call. */
+struct names {
+	const char *state[MODEL_STATE_NR]; /* "[running]", "[runnable]", "[lock]", ... */
+	const char *no_stack, *not_sampled;
+};
+
+const char *wall_metric_name(enum wall_metric m)
+{
+	static const char *const names[WALL_NR] = {
+		[WALL_CPU] = "cpu",
+		[WALL_OFFCPU] = "off-cpu",
+		[WALL_WALL] = "wall",
+	};
+
+	return (unsigned)m < WALL_NR ? names[m] : "?";
+}
+
+void wall_init(struct wall *w)
+{
+	memset(w, 0, sizeof(*w));
+}
+
+void wall_fini(struct wall *w)
+{
+	free(w->items);
+	free(w->state);
+	free(w->per);
+	free(w->touched);
+	memset(w, 0, sizeof(*w));
+}
+
+static void intern_names(struct stacks *st, struct names *n)
+{
+	char buf[48];
+
+	for (int s = 0; s < MODEL_STATE_NR; s++) {
+		snprintf(buf, sizeof(buf), "[%s]", model_state_name(s));
+		n->state[s] = stacks_str(st, buf);
+	}
+	n->no_stack = stacks_str(st, "[no stack]");
+	n->not_sampled = stacks_str(st, "[not sampled]");
+}
+
+static enum model_state state_of(const struct stacks *st, const struct names *n, uint32_t stack)
+{
+	uint32_t nr;
+	const uint32_t *frames = stacks_frames(st, stack, &nr);
+	const struct frame *f = nr ? stacks_frame(st, frames[nr - 1]) : NULL;
+
+	if (f && f->kind == FRAME_SPECIAL)
+		for (int s = MODEL_STATE_RUNNABLE; s < MODEL_STATE_NR; s++)
+			if (f->function == n->state[s])
+				return s;
+	return MODEL_STATE_RUNNING;
+}
+
+enum model_state wall_stack_state(struct stacks *st, uint32_t stack)
+{
+	struct names n;
+
+	intern_names(st, &n);
+	return state_of(st, &n, stack);
+}
+
+static struct wall_thread *per(struct wall *w, uint32_t thread)
+{
+	if (thread >= w->cap_per) {
+		size_t old = w->cap_per;
+
+		w->per = xgrow(w->per, &w->cap_per, (size_t)thread + 1, sizeof(*w->per));
+		memset(w->per + old, 0, (w->cap_per - old) * sizeof(*w->per));
+	}
+	if (!w->per[thread].seen) {
+		w->per[thread].seen = true;
+		w->touched = xgrow(w->touched, &w->cap_touched, w->nr_touched + 1,
+				   sizeof(*w->touched));
+		w->touched[w->nr_touched++] = thread;
+	}
+	return &w->per[thread];
+}
+
+static void push(struct wall *w, uint32_t thread, uint32_t stack, uint64_t count,
+		 enum model_state state, const char *t0, const char *t1)
+{
+	if (!count)
+		return;
+	w->items = xgrow(w->items, &w->cap, w->nr + 1, sizeof(*w->items));
+	w->state = xgrow(w->state, &w->cap_state, w->nr + 1, sizeof(*w->state));
+	w->items[w->nr] = (struct calltree_item){
+		.thread = thread, .stack = stack, .count = count, .tail = { t0, t1 } };
+	w->state[w->nr++] = state;
+	w->total += count;
+}
+
+static void begin(struct wall *w)
+{
+	for (size_t i = 0; i < w->nr_touched; i++)
+		memset(&w->per[w->touched[i]], 0, sizeof(*w->per));
+	w->nr_touched = 0;
+	w->nr = 0;
+	w->total = 0;
+}
+
+/* The items, once per-thread state times are in w->per. */
+static void build(struct wall *w, struct stacks *st, const struct tick_count *counts,
+		  size_t nr_counts, const struct tick_count *offcpu, size_t nr_offcpu,
+		  enum wall_metric metric, uint64_t period_ns)
+{
+	struct names n;
+
+	intern_names(st, &n);
+	if (metric == WALL_CPU) {
+		for (size_t i = 0; i < nr_counts; i++)
+			push(w, counts[i].thread, counts[i].stack, counts[i].count,
+			     MODEL_STATE_RUNNING, NULL, NULL);
+		return;
+	}
+	if (metric == WALL_WALL) {
+		for (size_t i = 0; i < nr_counts; i++)
+			per(w, counts[i].thread)->samples += counts[i].count;
+		for (size_t i = 0; i < nr_counts; i++) {
+			const struct tick_count *c = &counts[i];
+			const struct wall_thread *p = per(w, c->thread);
+			uint64_t ns = c->count * period_ns;
+
+			/* the exact running time, shared out as the samples are */
+			if (p->state[MODEL_STATE_RUNNING])
+				ns = (uint64_t)((double)p->state[MODEL_STATE_RUNNING] * c->count /
+						p->samples + 0.5);
+			push(w, c->thread, c->stack, ns, MODEL_STATE_RUNNING,
+			     n.state[MODEL_STATE_RUNNING], NULL);
+		}
+	}
+	if (metric == WALL_CPU)
+		return;
+	for (size_t i = 0; i < nr_offcpu; i++) {
+		const struct tick_count *c = &offcpu[i];
+		enum model_state s = state_of(st, &n, c->stack);
+
+		per(w, c->thread)->stacked[s] += c->count;
+		push(w, c->thread, c->stack, c->count, s, NULL, NULL);
+	}
+	/* What no stack covers, per thread, so the widths add up to the states' times. */
+	for (size_t i = 0; i < w->nr_touched; i++) {
+		uint32_t t = w->touched[i];
+		const struct wall_thread *p = &w->per[t];
+
+		for (int s = MODEL_STATE_RUNNABLE + 1; s < MODEL_STATE_NR; s++)
+			if (p->state[s] > p->stacked[s])
+				push(w, t, CALLTREE_NONE, p->state[s] - p->stacked[s], s,
+				     n.no_stack, n.state[s]);
+		push(w, t, CALLTREE_NONE, p->state[MODEL_STATE_RUNNABLE], MODEL_STATE_RUNNABLE,
+		     n.state[MODEL_STATE_RUNNABLE], NULL);
+		/* ran, but was never sampled */
+		if (metric == WALL_WALL && !p->samples)
+			push(w, t, CALLTREE_NONE, p->state[MODEL_STATE_RUNNING],
+			     MODEL_STATE_RUNNING, n.not_sampled, n.state[MODEL_STATE_RUNNING]);
+	}
+}
+
+void wall_from_window(struct wall *w, struct stacks *st, const struct window *win,
+		      enum wall_metric metric, uint64_t period_ns)
+{
+	begin(w);
+	if (metric != WALL_CPU)
+		for (uint32_t t = 0; t < win->nr_threads; t++) {
+			bool any = false;
+
+			for (int s = 0; s < MODEL_STATE_NR; s++)
+				any |= win->thread_states[t][s] != 0;
+			if (any)
+				memcpy(per(w, t)->state, win->thread_states[t],
+				       sizeof(win->thread_states[t]));
+		}
+	build(w, st, win->counts, win->nr_counts, win->offcpu, win->nr_offcpu, metric,
+	      period_ns);
+}
+
+void wall_from_tick(struct wall *w, struct stacks *st, const struct tick *t,
+		    enum wall_metric metric, uint64_t period_ns)
+{
+	begin(w);
+	if (metric != WALL_CPU)
+		for (size_t i = 0; i < t->nr_states; i++)
+			if (t->states[i].stack < MODEL_STATE_NR)
+				per(w, t->states[i].thread)->state[t->states[i].stack] +=
+					t->states[i].count;
+	build(w, st, t->counts, t->nr_counts, t->offcpu, t->nr_offcpu, metric, period_ns);
+}
+
+void wall_states(const struct wall *w, const struct threads *th, const struct calltree_filter *f,
+		 uint64_t *out)
+{
+	memset(out, 0, MODEL_STATE_NR * sizeof(*out));
+	for (size_t i = 0; i < w->nr; i++)
+		if (calltree_keeps(th, w->items[i].thread, f) && w->state[i] < MODEL_STATE_NR)
+			out[w->state[i]] += w->items[i].count;
+}

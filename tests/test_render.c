@@ -54,8 +54,10 @@ static uint32_t frame(struct stacks *st, const char *spec)
 		fn = bang + 1;
 		if (!strncmp(buf, "[kernel", 7))
 			f.kind = FRAME_KERNEL;
-		if (!strcmp(buf, "[flametop]"))
+		if (!strcmp(buf, "[flametop]")) {
 			f.kind = FRAME_SPECIAL; /* markers: "[lock]", "[short-lived]" */
+			f.symbolized = false;
+		}
 	}
 	at = strrchr(fn, '@');
 	if (at) {
@@ -194,6 +196,46 @@ static struct model *deep_model(void)
 	for (int i = 0; i < 3; i++) {
 		add(m, 7, 7, "deep", "deep", deep, 80);
 		add(m, 7, 7, "deep", "deep", shallow, 20);
+		close_tick(m);
+	}
+	return m;
+}
+
+/*
+ * Where time goes (probes/sched's states and blocked stacks): process srv (pid 500) with
+ * "spinner" on CPU all the time and "waiter", which per tick runs 250 ms (25 samples at 100
+ * Hz... and 99 Hz here: 25 samples), waits 50 ms for a CPU, 250 ms on a lock (200 ms with a
+ * stack), 250 ms on file I/O and 200 ms asleep.
+ */
+static struct model *wait_model(void)
+{
+	struct model *m = new_model();
+	struct stacks *st = model_stacks(m);
+	uint32_t s_spin = STACK(st, "srv!main", "srv!spin_loop");
+	uint32_t s_work = STACK(st, "libc.so.6!start_thread", "srv!serve", "srv!handle",
+				"srv!parse_json@json.c:40");
+	uint32_t s_lock = STACK(st, "libc.so.6!start_thread", "srv!serve", "srv!handle",
+				"srv!take_lock@lock.c:12", "libc.so.6!__lll_lock_wait",
+				"[kernel.kallsyms]!futex_wait", "[flametop]![lock]");
+	uint32_t s_io = STACK(st, "libc.so.6!start_thread", "srv!serve", "srv!load_file",
+			      "libc.so.6!__libc_pread64", "[kernel.kallsyms]!ext4_file_read_iter",
+			      "[flametop]![io]");
+	uint32_t s_sleep = STACK(st, "libc.so.6!start_thread", "srv!serve", "srv!backoff",
+				 "libc.so.6!__clock_nanosleep", "[flametop]![sleep]");
+	const uint64_t ms = 1000000;
+
+	for (int i = 0; i < 5; i++) {
+		add(m, 500, 500, "srv", "srv", s_spin, 99);
+		model_add_state(m, 500, 500, "srv", "srv", MODEL_STATE_RUNNING, 1000 * ms);
+		add(m, 500, 501, "waiter", "srv", s_work, 25);
+		model_add_offcpu_resolved(m, 500, 501, "waiter", "srv", s_lock, 200 * ms);
+		model_add_offcpu_resolved(m, 500, 501, "waiter", "srv", s_io, 250 * ms);
+		model_add_offcpu_resolved(m, 500, 501, "waiter", "srv", s_sleep, 200 * ms);
+		model_add_state(m, 500, 501, "waiter", "srv", MODEL_STATE_RUNNING, 250 * ms);
+		model_add_state(m, 500, 501, "waiter", "srv", MODEL_STATE_RUNNABLE, 50 * ms);
+		model_add_state(m, 500, 501, "waiter", "srv", MODEL_STATE_LOCK, 250 * ms);
+		model_add_state(m, 500, 501, "waiter", "srv", MODEL_STATE_IO, 250 * ms);
+		model_add_state(m, 500, 501, "waiter", "srv", MODEL_STATE_SLEEP, 200 * ms);
 		close_tick(m);
 	}
 	return m;
@@ -393,8 +435,8 @@ static void test_render_stack(void **state)
 {
 	struct model *m = std_model(30);
 
-	/* Enter on the busiest thread (worker-hot) */
-	golden(m, 80, 24, false, KEYS(TERM_KEY_ENTER), "stack-thread-80x24");
+	/* s on the busiest thread (worker-hot) */
+	golden(m, 80, 24, false, KEYS('s'), "stack-thread-80x24");
 	/* s on spin_three in the flame */
 	golden(m, 100, 30, false,
 	       KEYS('2', TERM_KEY_DOWN, TERM_KEY_DOWN, TERM_KEY_DOWN, TERM_KEY_DOWN, 's'),
@@ -415,7 +457,7 @@ static void test_render_long_names(void **state)
 	golden(m, 80, 24, false, KEYS('2', TERM_KEY_DOWN, TERM_KEY_DOWN), "longnames-flame-80x24");
 	golden(m, 80, 24, true, KEYS('2', TERM_KEY_DOWN, TERM_KEY_DOWN),
 	       "longnames-flame-ascii-80x24");
-	golden(m, 132, 43, false, KEYS(TERM_KEY_ENTER), "longnames-stack-132x43");
+	golden(m, 132, 43, false, KEYS('s'), "longnames-stack-132x43");
 	model_free(m);
 }
 
@@ -426,6 +468,50 @@ static void test_render_deep(void **state)
 	golden(m, 80, 24, false, KEYS('2'), "deep-flame-80x24");
 	golden(m, 80, 24, false, KEYS('2', TERM_KEY_END), "deep-flame-end-80x24");
 	golden(m, 132, 43, false, KEYS('2', TERM_KEY_END), "deep-flame-end-132x43");
+	model_free(m);
+}
+
+/* The metric switch, and drilling into a thread's, a process's and a block hot spot's time. */
+static void test_render_wall(void **state)
+{
+	struct model *m = wait_model();
+	struct tui *t;
+
+	/* every thread: cpu, then m: off-cpu, m: wall */
+	golden(m, 80, 24, false, KEYS('2', 'm'), "wall-offcpu-80x24");
+	golden(m, 80, 24, false, KEYS('2', 'm', 'm'), "wall-all-80x24");
+	golden(m, 80, 24, true, KEYS('2', 'm', 'm'), "wall-all-ascii-80x24");
+	/* Enter on waiter (the second row by %CPU): its wall flame; s: its stacks in ms */
+	golden(m, 80, 24, false, KEYS(TERM_KEY_DOWN, TERM_KEY_ENTER), "wall-thread-80x24");
+	golden(m, 100, 30, false, KEYS(TERM_KEY_DOWN, TERM_KEY_ENTER, 's'),
+	       "wall-thread-stacks-100x30");
+	/* the hottest block hot spot (the I/O): its thread's wall flame, the stack selected */
+	golden(m, 80, 24, false, KEYS('3', TERM_KEY_ENTER), "wall-block-80x24");
+
+	t = open_tui(m, 80, 24, false);
+	PRESS(t, TERM_KEY_DOWN, TERM_KEY_ENTER);
+	/* the waiter's second: 250 ms running, 50 ms runnable, 250 lock, 250 io, 200 sleep —
+	 * running is sampled: 25 samples at 99 Hz */
+	assert_non_null(strstr(row(t, 3), "[wall] thread waiter (501)"));
+	assert_non_null(strstr(row(t, 3), "run 25% lock 25% io 25% sleep 20% runq 5%"));
+	/* the strip follows the scope: the root is all of the waiter's time every second */
+	assert_non_null(strstr(row(t, 22), "top 100%"));
+	/* Esc goes back to the threads, 2 shows every thread again, in cpu */
+	PRESS(t, TERM_KEY_ESC);
+	assert_true(shows(t, "PID"));
+	PRESS(t, '2');
+	assert_non_null(strstr(row(t, 3), "[cpu]"));
+	assert_null(strstr(row(t, 3), "waiter"));
+	/* m there is remembered for 2; a drill-down does not change it */
+	PRESS(t, 'm', 'm', '1', TERM_KEY_DOWN, TERM_KEY_ENTER, 'm');
+	assert_non_null(strstr(row(t, 3), "[cpu] thread waiter"));
+	PRESS(t, '2');
+	assert_non_null(strstr(row(t, 3), "[wall]"));
+	/* H: the process's wall flame is both threads' time */
+	PRESS(t, '1', 'H', TERM_KEY_ENTER);
+	assert_non_null(strstr(row(t, 3), "[wall] process srv (500)"));
+	assert_non_null(strstr(row(t, 3), "run 62% lock 12%"));
+	tui_free(t);
 	model_free(m);
 }
 
@@ -944,6 +1030,7 @@ int main(void)
 		cmocka_unit_test(test_render_heap),
 		cmocka_unit_test(test_render_goroutines),
 		cmocka_unit_test(test_render_block),
+		cmocka_unit_test(test_render_wall),
 		cmocka_unit_test(test_render_empty),
 		cmocka_unit_test(test_render_selection_survives_ticks),
 		cmocka_unit_test(test_render_widths_proportional),

@@ -113,6 +113,18 @@ void view_pct(char *buf, size_t len, uint64_t part, uint64_t whole)
 		snprintf(buf, len, "%.1f", part * 100.0 / whole);
 }
 
+void view_duration(char *buf, size_t len, uint64_t ns)
+{
+	if (ns >= 100000000000ull)
+		snprintf(buf, len, "%.0fs", ns / 1e9);
+	else if (ns >= 10000000000ull)
+		snprintf(buf, len, "%.1fs", ns / 1e9);
+	else if (ns >= 1000000000ull)
+		snprintf(buf, len, "%.2fs", ns / 1e9);
+	else
+		snprintf(buf, len, "%.1fms", ns / 1e6);
+}
+
 bool view_move(int key, size_t *cur, size_t nr, int page)
 {
 	size_t p = page > 0 ? page : 1;
@@ -429,6 +441,12 @@ static void draw_bar(struct tui *t)
 		snprintf(segs[n].value, sizeof(segs[n].value), "%s ", h->label);
 	}
 	for (int i = 0; global[i].key && n < 24; i++, n++) {
+		/* the key of the view shown says nothing */
+		if ((t->cur == V_THREADS && !strcmp(global[i].key, "1")) ||
+		    (t->cur == V_FLAME && !strcmp(global[i].key, "2"))) {
+			n--;
+			continue;
+		}
 		segs[n] = (struct seg){ .label = global[i].key, .role = CANVAS_KEY_LABEL,
 					.prio = t->has_player ? (i >= 6 ? 4 : i >= 2 ? 2 : 1)
 							      : global_prio[i] };
@@ -584,8 +602,12 @@ enum tui_action tui_key(struct tui *t, int k)
 	if (t->have_data && k != 'q' && k != TERM_KEY_F10)
 		r = ops[t->cur]->key(t->views[t->cur], k);
 	if (r & VIEW_HANDLED) {
+		t->ctx.drill = true;
 		if (r & VIEW_OPEN_STACK)
 			show(t, V_STACK, true);
+		else if (r & VIEW_OPEN_FLAME)
+			show(t, V_FLAME, true);
+		t->ctx.drill = false;
 		if (r & VIEW_BACK)
 			go_back(t);
 		return TUI_NONE;

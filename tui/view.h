@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "model/calltree.h"
+#include "model/wall.h"
 
 struct canvas;
 struct gowindow;
@@ -32,15 +33,21 @@ struct window;
 #define VIEW_GO_GOROUTINES 1 /* goroutines now, by group stack */
 #define VIEW_GO_HEAP 2       /* Go's heap profile: in-use KiB by allocating stack */
 
-/* What the stack view shows; set by the view that opens it. */
+/*
+ * What the stack view (VIEW_OPEN_STACK) or the flame view (VIEW_OPEN_FLAME) shows; set by the
+ * view that opens it. A drill-down into a scope — a thread, a process, a block hot spot, and any
+ * other group of threads a view can name with a filter (a goroutine group: its process, and its
+ * stack as path) — opens the flame in wall mode with the scope's filter and what.
+ */
 struct view_target {
 	struct calltree_filter filter; /* whose samples: one thread, one process, or all */
-	const char *path[VIEW_PATH_MAX]; /* a flame frame: function names, root first */
+	const char *path[VIEW_PATH_MAX]; /* a flame frame: function names, root first (the flame
+	                                    view selects it) */
 	uint32_t path_len;               /* 0: no frame */
 	const char *function;            /* a function anywhere on the stack, or NULL */
 	int heap;                        /* VIEW_HEAP_*: heap bytes instead of samples (KiB) */
-	bool offcpu;                     /* blocked time (the window's offcpu, shown in ms)
-	                                    instead of on-CPU samples */
+	enum wall_metric metric;         /* cpu samples, or off-CPU / wall time (model/wall.h),
+	                                    shown in ms; not read when heap or go is set */
 	int go;                          /* VIEW_GO_*: goroutines or Go heap KiB instead */
 	uint32_t created_by;             /* VIEW_GO_GOROUTINES: the creator's frame id (shown),
 	                                    UINT32_MAX none */
@@ -58,7 +65,9 @@ struct view_ctx {
 	uint64_t last_seq;        /* the newest tick in win, when win->nr_ticks */
 	unsigned freq_hz;
 	unsigned tick_ms;
-	struct view_target target; /* for VIEW_OPEN_STACK */
+	struct view_target target; /* for VIEW_OPEN_STACK and VIEW_OPEN_FLAME */
+	bool drill;                /* set while a view is shown for target (.enter reads it),
+	                              clear when it is shown by its own key */
 	char *const *log;          /* kept warnings, oldest first */
 	size_t nr_log;
 };
@@ -70,6 +79,7 @@ enum view_result {
 	VIEW_REDRAW = 1 << 1,    /* the screen needs drawing */
 	VIEW_OPEN_STACK = 1 << 2, /* show the stack view for ctx->target */
 	VIEW_BACK = 1 << 3,      /* return to the view before this one */
+	VIEW_OPEN_FLAME = 1 << 4, /* show the flame view for ctx->target (Esc comes back) */
 };
 
 struct view_hint {
@@ -104,6 +114,8 @@ extern const struct view_ops view_heap_ops;
 extern const struct view_ops view_goroutines_ops;
 
 /* Helpers the views share (tui.c). */
+/* Nanoseconds as "850.0ms", "1.25s", "12.5s", "125s": short, for titles and columns. */
+void view_duration(char *buf, size_t len, uint64_t ns);
 /* "12.5" style percentage of part in whole, or "-" when whole is 0. */
 void view_pct(char *buf, size_t len, uint64_t part, uint64_t whole);
 /* Moves a cursor over nr rows for a navigation key with a page of page rows; returns whether

@@ -2,10 +2,10 @@
 /*
  * The block view: off-CPU hot spots. Stacks by time blocked in the window (from probes/sched),
  * each with its reason (lock, wait, io, poll, sleep, other), the threads that blocked there and
- * where in the program; r cycles a reason filter, / filters by name, Enter opens the stack view on
- * that stack's blocked time. Kernel threads waiting for work (kworker, rcu_*, migration/N:
- * minutes of "other" a second) would open the list on every host; they are hidden, counted in
- * the title, and K shows them.
+ * where in the program; r cycles a reason filter, / filters by name, Enter opens the wall-time flame
+ * of its thread (or process) with that stack selected, s the stack view on its blocked time.
+ * Kernel threads waiting for work (kworker, rcu_*, migration/N: minutes of "other" a second)
+ * would open the list on every host; they are hidden, counted in the title, and K shows them.
  */
 #include <stdio.h>
 #include <string.h>
@@ -272,18 +272,6 @@ static void layout(struct block_view *v, int w)
 	v->width[COL_WHERE] = w - fixed > 0 ? w - fixed : 0;
 }
 
-static void fmt_time(char *buf, size_t len, uint64_t ns)
-{
-	if (ns >= 100000000000ull)
-		snprintf(buf, len, "%.0fs", ns / 1e9);
-	else if (ns >= 10000000000ull)
-		snprintf(buf, len, "%.1fs", ns / 1e9);
-	else if (ns >= 1000000000ull)
-		snprintf(buf, len, "%.2fs", ns / 1e9);
-	else
-		snprintf(buf, len, "%.1fms", ns / 1e6);
-}
-
 static void draw(void *p, struct canvas *c, int y, int h)
 {
 	struct block_view *v = p;
@@ -352,7 +340,7 @@ static void draw(void *p, struct canvas *c, int y, int h)
 					role = CANVAS_HOT;
 				break;
 			case COL_TIME:
-				fmt_time(buf, sizeof(buf), r->ns);
+				view_duration(buf, sizeof(buf), r->ns);
 				break;
 			case COL_REASON:
 				s = model_state_name(r->reason);
@@ -373,8 +361,9 @@ static void draw(void *p, struct canvas *c, int y, int h)
 	}
 }
 
-/* The stack view on this stack's blocked time: its path, in its thread (or process). */
-static void open_stack(struct block_view *v)
+/* This stack's path in its thread (or process): Enter shows it in that scope's wall-time flame,
+ * s in the stack view of blocked time. */
+static void open_row(struct block_view *v, enum wall_metric metric)
 {
 	struct view_target *t = &v->ctx->target;
 	const struct brow *r = &v->rows[v->cur];
@@ -384,20 +373,27 @@ static void open_stack(struct block_view *v)
 	const uint32_t *frames = stacks_frames(st, r->stack, &nr);
 
 	memset(t, 0, sizeof(*t));
-	t->offcpu = true;
+	t->metric = metric;
 	t->filter.thread = CALLTREE_NONE;
 	if (r->nr_threads == 1) {
 		t->filter.thread = r->thread;
-		snprintf(t->what, sizeof(t->what), "thread %s (%u), blocked (%s)",
-			 th && th->comm ? th->comm : "?", th ? th->tid : 0,
-			 model_state_name(r->reason));
+		snprintf(t->what, sizeof(t->what), "thread %s (%u)",
+			 th && th->comm ? th->comm : "?", th ? th->tid : 0);
 	} else if (r->pid) {
 		t->filter.pid = r->pid;
-		snprintf(t->what, sizeof(t->what), "process %s (%u), blocked (%s)",
-			 th && th->process ? th->process : "?", r->pid,
-			 model_state_name(r->reason));
+		snprintf(t->what, sizeof(t->what), "process %s (%u)",
+			 th && th->process ? th->process : "?", r->pid);
+	} else if (metric == WALL_OFFCPU) {
+		snprintf(t->what, sizeof(t->what), "%u threads", r->nr_threads);
 	} else {
-		snprintf(t->what, sizeof(t->what), "%u threads, blocked (%s)", r->nr_threads,
+		/* threads of several processes: no scope names them all */
+		snprintf(t->what, sizeof(t->what), "all threads");
+	}
+	/* the stack view shows this stack's blocked time alone */
+	if (metric == WALL_OFFCPU) {
+		size_t n = strlen(t->what);
+
+		snprintf(t->what + n, sizeof(t->what) - n, ", blocked (%s)",
 			 model_state_name(r->reason));
 	}
 	for (uint32_t j = 0; j < nr && j < VIEW_PATH_MAX; j++)
@@ -415,10 +411,11 @@ static int key(void *p, int k)
 	}
 	switch (k) {
 	case TERM_KEY_ENTER:
+	case 's':
 		if (!v->nr)
 			return VIEW_HANDLED;
-		open_stack(v);
-		return VIEW_HANDLED | VIEW_OPEN_STACK;
+		open_row(v, k == 's' ? WALL_OFFCPU : WALL_WALL);
+		return VIEW_HANDLED | (k == 's' ? VIEW_OPEN_STACK : VIEW_OPEN_FLAME);
 	case 'r':
 		/* all → lock → io → poll → sleep → other → all */
 		if (v->reason < 0)
@@ -458,7 +455,8 @@ static void search(void *p, const char *text)
 }
 
 static const struct view_hint hints[] = {
-    {"Enter", "Stack"},
+    {"Enter", "Flame"},
+    {"s", "Stack"},
     {"r", "Reason"},
     {"K", "Kthreads"},
     {"/", "Filter"},

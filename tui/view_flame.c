@@ -1,9 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The flame view: an ASCII flame graph of the window, one row per stack depth, widths
- * proportional to samples. The selection and the zoom are paths of function names, so they
- * stay on the same frame while the graph changes under them from tick to tick. A strip at the
- * bottom shows the selected frame's share tick by tick, newest on the right.
+ * proportional to one of three metrics (m cycles them, model/wall.h): on-CPU samples, off-CPU
+ * time (the state as the leaf: [lock], [io], [runnable], ...) or wall time (both on one axis,
+ * in seconds). The selection and the zoom are paths of function names, so they stay on the same
+ * frame while the graph changes under them from tick to tick, and from metric to metric. A strip
+ * at the bottom shows the selected frame's share tick by tick, newest on the right.
+ *
+ * Shown by its key (2) it is every thread's flame in the metric last chosen there (cpu at
+ * first); a drill-down (VIEW_OPEN_FLAME: Enter on a thread, a process or a block hot spot)
+ * shows that scope alone, in the metric asked for (wall), until 2 is pressed again.
  */
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +17,7 @@
 #include "model/calltree.h"
 #include "model/model.h"
 #include "model/stacks.h"
+#include "model/wall.h"
 #include "model/window.h"
 #include "model/xalloc.h"
 #include "canvas.h"
@@ -36,6 +43,13 @@ struct strip_cell {
 
 struct flame_view {
 	struct view_ctx *ctx;
+	enum wall_metric metric;
+	enum wall_metric global_metric; /* what 2 shows */
+	bool scoped;                    /* a drill-down: only scope.filter's threads */
+	struct view_target scope;       /* its filter and what */
+	struct wall wall;               /* the window as items of the metric */
+	struct wall tick_wall;          /* one tick's, for the strip */
+	uint64_t by_state[MODEL_STATE_NR]; /* the scope's total by state */
 	struct calltree ct;
 	/* What the user chose, as paths: they may be deeper than what the window has now. */
 	const char *sel[VIEW_PATH_MAX];
@@ -84,6 +98,9 @@ static void *create(struct view_ctx *ctx)
 	struct flame_view *v = xcalloc(1, sizeof(*v));
 
 	v->ctx = ctx;
+	v->scope.filter.thread = CALLTREE_NONE;
+	wall_init(&v->wall);
+	wall_init(&v->tick_wall);
 	calltree_init(&v->ct);
 	calltree_init(&v->prev_ct);
 	calltree_build(&v->ct, NULL, NULL, NULL, 0, NULL); /* just the root, until a window */
@@ -97,6 +114,8 @@ static void destroy(void *p)
 
 	if (!v)
 		return;
+	wall_fini(&v->wall);
+	wall_fini(&v->tick_wall);
 	calltree_fini(&v->ct);
 	calltree_fini(&v->prev_ct);
 	calltree_matcher_fini(&v->mt);
@@ -111,6 +130,17 @@ static void destroy(void *p)
 static const struct calltree_node *node(const struct flame_view *v, uint32_t n)
 {
 	return &v->ct.nodes[n];
+}
+
+static const struct calltree_filter *filter(const struct flame_view *v)
+{
+	return v->scoped ? &v->scope.filter : NULL;
+}
+
+/* What one on-CPU sample stands for, in the wall metric. */
+static uint64_t period_ns(const struct flame_view *v)
+{
+	return v->ctx->freq_hz ? 1000000000ull / v->ctx->freq_hz : 0;
 }
 
 static uint32_t graph_rows(const struct flame_view *v)
@@ -286,7 +316,7 @@ static void strip_update(struct flame_view *v)
 		memcpy(v->strip_path, path, len * sizeof(*path));
 		v->strip_len = len;
 		v->strip_set = true;
-		calltree_matcher_set(&v->mt, v->strip_path, v->strip_len, NULL);
+		calltree_matcher_set(&v->mt, v->strip_path, v->strip_len, filter(v));
 		for (size_t i = 0; i < STRIP_CAP; i++)
 			v->strip[i].valid = false;
 	}
@@ -298,16 +328,17 @@ static void strip_update(struct flame_view *v)
 		uint64_t seq = v->ctx->last_seq - i;
 		const struct tick *t = seq <= newest->seq ? model_tick(m, newest->seq - seq) : NULL;
 		struct strip_cell *sc = &v->strip[seq % STRIP_CAP];
-		uint64_t hit;
+		uint64_t hit, whole;
 
 		if (!t)
 			break;
 		if (sc->valid && sc->seq == seq)
 			continue;
-		hit = calltree_matcher_count(&v->mt, v->ctx->stacks, v->ctx->threads, t->counts,
-					     t->nr_counts);
+		wall_from_tick(&v->tick_wall, v->ctx->stacks, t, v->metric, period_ns(v));
+		hit = calltree_matcher_count_items(&v->mt, v->ctx->stacks, v->ctx->threads,
+						   v->tick_wall.items, v->tick_wall.nr, &whole);
 		*sc = (struct strip_cell){ .seq = seq, .valid = true,
-					   .share = t->samples ? (float)hit / t->samples : 0 };
+					   .share = whole ? (float)hit / whole : 0 };
 	}
 }
 
@@ -333,7 +364,10 @@ static void update(void *p)
 	v->box_of = tmp_box_of;
 	v->cap_box_of = tmp_cap_of;
 
-	calltree_build(&v->ct, v->ctx->stacks, v->ctx->threads, w->counts, w->nr_counts, NULL);
+	wall_from_window(&v->wall, v->ctx->stacks, w, v->metric, period_ns(v));
+	wall_states(&v->wall, v->ctx->threads, filter(v), v->by_state);
+	calltree_build_items(&v->ct, v->ctx->stacks, v->ctx->threads, v->wall.items, v->wall.nr,
+			     filter(v));
 	research(v);
 	relayout_with(v, true);
 	strip_update(v);
@@ -365,21 +399,94 @@ static void pct(char *buf, size_t len, uint64_t part, uint64_t whole)
 	view_pct(buf, len, part, whole);
 }
 
+/* A node's amount in the metric's unit: "1234 samples", "1.25s". */
+static void amount(const struct flame_view *v, char *buf, size_t len, uint64_t n)
+{
+	if (v->metric == WALL_CPU)
+		snprintf(buf, len, "%llu samples", (unsigned long long)n);
+	else
+		view_duration(buf, len, n);
+}
+
+static const struct flame_view *sort_flame;
+
+static int by_state_share(const void *a, const void *b)
+{
+	uint64_t x = sort_flame->by_state[*(const int *)a], y = sort_flame->by_state[*(const int *)b];
+
+	if (x != y)
+		return x > y ? -1 : 1;
+	return *(const int *)a - *(const int *)b;
+}
+
+/* A state's name in the legend: the threads view's short ones where they differ. */
+static const char *state_label(enum model_state s)
+{
+	if (s == MODEL_STATE_RUNNING)
+		return "run";
+	if (s == MODEL_STATE_RUNNABLE)
+		return "runq";
+	return model_state_name(s);
+}
+
+/* The scope's time by state, largest first: ": lock 45% run 25% io 25% sleep 5%". */
+static int draw_states(struct flame_view *v, struct canvas *c, int y, int x)
+{
+	int order[MODEL_STATE_NR], n = 0;
+	uint64_t whole = 0;
+
+	for (int s = 0; s < MODEL_STATE_NR; s++) {
+		whole += v->by_state[s];
+		if (v->by_state[s])
+			order[n++] = s;
+	}
+	sort_flame = v;
+	qsort(order, n, sizeof(*order), by_state_share);
+	sort_flame = NULL;
+	for (int i = 0; i < n && x < c->w; i++) {
+		double pct = 100.0 * v->by_state[order[i]] / whole;
+
+		x += canvas_put(c, y, x, -1, CANVAS_DEFAULT, i ? " " : ": ");
+		x += canvas_put(c, y, x, -1, CANVAS_HEADER_VALUE, state_label(order[i]));
+		if (pct < 0.5)
+			x += canvas_put(c, y, x, -1, CANVAS_DEFAULT, " <1%");
+		else
+			x += canvas_printf(c, y, x, -1, CANVAS_DEFAULT, " %.0f%%", pct);
+	}
+	return x;
+}
+
 static void draw_title(struct flame_view *v, struct canvas *c, int y)
 {
 	const struct calltree_node *sel = node(v, v->sel_node), *root = node(v, 0);
-	char a[16], b[16];
+	char a[16], b[16], n[32];
 	int x = 0;
 
+	/* the metric and the scope first: what the widths are, and whose */
+	x += canvas_printf(c, y, x, -1, CANVAS_HEADER_VALUE, "[%s]", wall_metric_name(v->metric));
+	if (v->scoped) {
+		x += canvas_put(c, y, x, -1, CANVAS_DEFAULT, " ");
+		x += canvas_put(c, y, x, c->w / 3, CANVAS_DEFAULT, v->scope.what);
+	}
+	x += canvas_put(c, y, x, -1, CANVAS_DEFAULT, "  ");
 	if (!root->total) {
-		canvas_put(c, y, 0, -1, CANVAS_DIM, "no samples in this window yet");
+		canvas_put(c, y, x, -1, CANVAS_DIM,
+			   v->metric == WALL_CPU ? "no samples in this window yet"
+						 : "no time in this window yet");
+		return;
+	}
+	if (!v->sel_node && v->metric != WALL_CPU && !v->search[0]) {
+		/* the root: where the time went, by state */
+		amount(v, n, sizeof(n), root->total);
+		x += canvas_put(c, y, x, -1, CANVAS_DEFAULT, n);
+		draw_states(v, c, y, x);
 		return;
 	}
 	pct(a, sizeof(a), sel->total, root->total);
 	pct(b, sizeof(b), sel->self, root->total);
+	amount(v, n, sizeof(n), sel->total);
 	x += canvas_put(c, y, x, c->w / 2, CANVAS_HEADER_VALUE, sel->name);
-	x += canvas_printf(c, y, x, -1, CANVAS_DEFAULT, "  %s%%  %llu samples  self %s%%", a,
-			   (unsigned long long)sel->total, b);
+	x += canvas_printf(c, y, x, -1, CANVAS_DEFAULT, "  %s%%  %s  self %s%%", a, n, b);
 	if (v->search[0]) {
 		pct(a, sizeof(a), v->match_total, root->total);
 		x += canvas_put(c, y, x, -1, CANVAS_DEFAULT, "  /");
@@ -532,10 +639,54 @@ static void open_stack(struct flame_view *v)
 	struct view_target *t = &v->ctx->target;
 
 	memset(t, 0, sizeof(*t));
-	t->filter.thread = CALLTREE_NONE;
+	t->filter = v->scoped ? v->scope.filter : (struct calltree_filter){ .thread = CALLTREE_NONE };
+	t->metric = v->metric;
 	t->path_len = path_of(v, v->sel_node, t->path);
 	t->function = v->sel_node ? node(v, v->sel_node)->name : NULL;
-	snprintf(t->what, sizeof(t->what), "all threads");
+	snprintf(t->what, sizeof(t->what), "%s", v->scoped ? v->scope.what : "all threads");
+}
+
+/* The tree changed under the paths (another metric or scope): lay it out afresh. */
+static void restart(struct flame_view *v)
+{
+	v->have_prev = false;
+	v->strip_set = false;
+	v->scroll = 0;
+	update(v);
+}
+
+static void set_metric(struct flame_view *v, enum wall_metric m)
+{
+	v->metric = m;
+	if (!v->scoped)
+		v->global_metric = m;
+	restart(v);
+}
+
+/* Shown: for a drill-down's target (a scope, in its metric, its path selected), or by its key
+ * (every thread, in the metric last chosen there). */
+static void enter(void *p)
+{
+	struct flame_view *v = p;
+	const struct view_target *t = &v->ctx->target;
+
+	if (v->ctx->drill) {
+		v->scoped = true;
+		v->scope = *t;
+		v->metric = t->metric;
+		v->sel_len = t->path_len;
+		memcpy(v->sel, t->path, t->path_len * sizeof(*v->sel));
+		memcpy(v->trail, t->path, t->path_len * sizeof(*v->trail));
+		v->trail_len = t->path_len;
+		v->zoom_len = 0;
+	} else if (v->scoped) {
+		v->scoped = false;
+		v->metric = v->global_metric;
+		v->sel_len = v->zoom_len = v->trail_len = 0;
+	} else {
+		return;
+	}
+	restart(v);
 }
 
 static int key(void *p, int k)
@@ -545,6 +696,10 @@ static int key(void *p, int k)
 	int toward_root = v->root_bottom ? TERM_KEY_DOWN : TERM_KEY_UP;
 	int toward_leaf = v->root_bottom ? TERM_KEY_UP : TERM_KEY_DOWN;
 
+	if (k == 'm') {
+		set_metric(v, (v->metric + 1) % WALL_NR);
+		return VIEW_HANDLED | VIEW_REDRAW;
+	}
 	if (!v->nr_boxes && k != 'f')
 		return VIEW_IGNORED;
 	if (k == toward_root) {
@@ -655,8 +810,8 @@ static void search(void *p, const char *text)
 }
 
 static const struct view_hint hints[] = {
-	{ "Enter", "Zoom" }, { "Esc", "Out" }, { "s", "Stacks" }, { "/", "Search" },
-	{ "f", "Flip" }, { NULL },
+	{ "Enter", "Zoom" }, { "Esc", "Out" }, { "m", "Metric" }, { "s", "Stacks" },
+	{ "/", "Search" },   { "f", "Flip" },  { NULL },
 };
 
 const struct view_ops view_flame_ops = {
@@ -670,4 +825,5 @@ const struct view_ops view_flame_ops = {
 	.key = key,
 	.resize = resize,
 	.search = search,
+	.enter = enter,
 };

@@ -14,6 +14,7 @@
 #include "model/gowindow.h"
 #include "model/stacks.h"
 #include "model/threads.h"
+#include "model/wall.h"
 #include "model/window.h"
 #include "model/xalloc.h"
 #include "canvas.h"
@@ -50,10 +51,12 @@ struct stack_view {
 	struct line *lines;
 	size_t nr, cap;
 	size_t cur, top;
-	uint64_t sel_total; /* samples through the selection */
-	uint64_t whole;     /* samples in the window (ms blocked, off-CPU) */
-	struct tick_count *off; /* the window's off-CPU counts in ms, for an off-CPU target */
+	uint64_t sel_total; /* samples through the selection (KiB, ns) */
+	uint64_t whole;     /* samples in the window (KiB, ns) */
+	uint64_t div;       /* what a shown unit is: 1, or 1e6 (ns shown in ms) */
+	struct tick_count *off; /* heap growth in KiB, for a heap target */
 	size_t cap_off;
+	struct wall wall;   /* off-CPU or wall time, for such a target */
 	int w, h;
 	bool have_files;
 	bool have_self;
@@ -64,7 +67,9 @@ static void *create(struct view_ctx *ctx)
 	struct stack_view *v = xcalloc(1, sizeof(*v));
 
 	v->ctx = ctx;
+	v->div = 1;
 	calltree_init(&v->ct);
+	wall_init(&v->wall);
 	return v;
 }
 
@@ -75,6 +80,7 @@ static void destroy(void *p)
 	if (!v)
 		return;
 	calltree_fini(&v->ct);
+	wall_fini(&v->wall);
 	free(v->lines);
 	free(v->off);
 	free(v);
@@ -210,6 +216,7 @@ static void rebuild(struct stack_view *v)
 	v->nr = 0;
 	v->have_files = false;
 	v->have_self = false;
+	v->div = 1;
 	if (!v->depth)
 		return;
 	t = target(v);
@@ -266,17 +273,19 @@ static void rebuild(struct stack_view *v)
 			v->whole += v->off[k++].count;
 		}
 		calltree_build(&v->ct, v->ctx->stacks, v->ctx->threads, v->off, k, &t->filter);
-	} else if (t->offcpu) {
-		/* blocked ns, counted in ms (at least 1 for any block) like samples */
-		v->off = xgrow(v->off, &v->cap_off, w->nr_offcpu + 1, sizeof(*v->off));
+	} else if (t->metric != WALL_CPU) {
+		/* ns, shown in ms; shares are of the scope's time */
+		uint64_t period = v->ctx->freq_hz ? 1000000000ull / v->ctx->freq_hz : 0;
+		uint64_t by[MODEL_STATE_NR];
+
+		v->div = 1000000;
+		wall_from_window(&v->wall, v->ctx->stacks, w, t->metric, period);
+		wall_states(&v->wall, v->ctx->threads, &t->filter, by);
 		v->whole = 0;
-		for (size_t i = 0; i < w->nr_offcpu; i++) {
-			v->off[i] = w->offcpu[i];
-			v->off[i].count = (w->offcpu[i].count + 999999) / 1000000;
-			v->whole += v->off[i].count;
-		}
-		calltree_build(&v->ct, v->ctx->stacks, v->ctx->threads, v->off, w->nr_offcpu,
-			       &t->filter);
+		for (int s = 0; s < MODEL_STATE_NR; s++)
+			v->whole += by[s];
+		calltree_build_items(&v->ct, v->ctx->stacks, v->ctx->threads, v->wall.items,
+				     v->wall.nr, &t->filter);
 	} else {
 		v->whole = w->samples;
 		calltree_build(&v->ct, v->ctx->stacks, v->ctx->threads, w->counts, w->nr_counts,
@@ -350,7 +359,17 @@ static const char *unit(const struct view_target *t)
 {
 	if (t->go)
 		return t->go == VIEW_GO_HEAP ? "KiB in use" : "goroutines";
-	return t->heap ? "KiB" : t->offcpu ? "ms blocked" : "samples";
+	if (t->heap)
+		return "KiB";
+	return t->metric == WALL_OFFCPU ? "ms off-CPU" : t->metric == WALL_WALL ? "ms" : "samples";
+}
+
+/* A count in the unit shown: ns are rounded to ms, and any time at all shows as at least 1. */
+static unsigned long long shown(const struct stack_view *v, uint64_t n)
+{
+	uint64_t q = (n + v->div / 2) / v->div;
+
+	return q ? q : n ? 1 : 0;
 }
 
 static void draw_title(struct stack_view *v, struct canvas *c, int y)
@@ -368,7 +387,7 @@ static void draw_title(struct stack_view *v, struct canvas *c, int y)
 	x += canvas_put(c, y, x, -1, CANVAS_DEFAULT, " of ");
 	x += canvas_put(c, y, x, -1, CANVAS_DEFAULT, t->what);
 	x += canvas_printf(c, y, x, -1, CANVAS_DEFAULT, ": %llu %s, %s%%",
-			   (unsigned long long)v->sel_total, unit(t), share);
+			   shown(v, v->sel_total), unit(t), share);
 	if (t->go == VIEW_GO_GOROUTINES && t->created_by != UINT32_MAX) {
 		const struct frame *f = stacks_frame(v->ctx->stacks, t->created_by);
 
@@ -423,8 +442,7 @@ static void draw_line(struct stack_view *v, struct canvas *c, int y, const struc
 	case LINE_STACK:
 		view_pct(share, sizeof(share), l->count, whole);
 		canvas_printf(c, y, 2, -1, CANVAS_HEADER_VALUE, "%s  %llu %s, %s%%", l->text,
-			      (unsigned long long)l->count,
-			      unit(target(v)), share);
+			      shown(v, l->count), unit(target(v)), share);
 		if (selected)
 			canvas_set_role(c, y, 0, c->w, CANVAS_SELECTED);
 		return;
@@ -462,7 +480,7 @@ static void draw_line(struct stack_view *v, struct canvas *c, int y, const struc
 		}
 		x += k->file + 1;
 	}
-	snprintf(num, sizeof(num), "%llu", (unsigned long long)l->count);
+	snprintf(num, sizeof(num), "%llu", shown(v, l->count));
 	canvas_put_fit(c, y, x, 7, CANVAS_DEFAULT, num, CANVAS_RIGHT);
 	view_pct(share, sizeof(share), l->count, whole);
 	snprintf(num, sizeof(num), "%s%%", share);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The threads view: a top-like table of threads (or processes, key H) with their %CPU and
- * hottest frame in the window; sort, filter, and Enter into a thread's stacks. With thread
+ * hottest frame in the window; sort, filter, Enter into a thread's (or process's) wall-time
+ * flame — where all its time went, on and off the CPU — and s into its stacks. With thread
  * states (probes/sched) it also shows a state letter and the share of the window each thread
  * spent running, waiting for a CPU, on a lock, on I/O, in poll and asleep.
  */
@@ -563,12 +564,14 @@ static void draw(void *p, struct canvas *c, int y, int h)
 		draw_row(v, c, y + 2 + i, &v->rows[v->top + i], v->top + i == v->cur);
 }
 
-static void open_stack(struct threads_view *v)
+/* The row as a drill-down's scope, in wall time. */
+static void open_row(struct threads_view *v)
 {
 	struct view_target *t = &v->ctx->target;
 	const struct row *r = &v->rows[v->cur];
 
 	memset(t, 0, sizeof(*t));
+	t->metric = WALL_WALL;
 	t->filter.thread = CALLTREE_NONE;
 	if (v->procs) {
 		t->filter.pid = r->pid;
@@ -632,10 +635,11 @@ static int key(void *p, int k)
 	}
 	switch (k) {
 	case TERM_KEY_ENTER:
+	case 's':
 		if (!v->nr)
 			return VIEW_HANDLED;
-		open_stack(v);
-		return VIEW_HANDLED | VIEW_OPEN_STACK;
+		open_row(v);
+		return VIEW_HANDLED | (k == 's' ? VIEW_OPEN_STACK : VIEW_OPEN_FLAME);
 	case '<':
 	case '>':
 		move_sort(v, k == '<' ? -1 : 1);
@@ -683,7 +687,8 @@ static void search(void *p, const char *text)
 }
 
 static const struct view_hint hints[] = {
-	{ "Enter", "Stacks" }, { "/", "Filter" }, { "<>", "Sort" }, { "H", "Procs" }, { NULL },
+	{ "Enter", "Flame" }, { "s", "Stacks" }, { "/", "Filter" }, { "<>", "Sort" },
+	{ "H", "Procs" },     { NULL },
 };
 
 const struct view_ops view_threads_ops = {

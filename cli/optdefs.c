@@ -33,6 +33,7 @@ static const char *const metric_values[] = {
 	[METRIC_HEAP] = "heap",
 	[METRIC_GOROUTINES] = "goroutines",
 	[METRIC_GOHEAP] = "goheap",
+	[METRIC_WALL] = "wall",
 	NULL,
 };
 
@@ -93,10 +94,12 @@ const struct optdef optdefs_options[] = {
 	  "output format: text (default), json, folded (FlameGraph's input), pprof (gzip'd "
 	  "profile.proto for go tool pprof) or speedscope (its JSON file format)" },
 	{ OPT_METRIC, "metric", 0, OPTDEFS_ARG_CHOICE, "METRIC", metric_values, S | C,
-	  "what stacks count: cpu (default: on-CPU samples), offcpu (time blocked, with the "
-	  "reason as the leaf), heap (bytes of heap growth; folded only), goroutines (Go: "
-	  "goroutines by stack with their wait reason as the leaf; folded or pprof) or goheap "
-	  "(Go's heap profile: in-use bytes by allocating stack; folded or pprof)" },
+	  "what stacks count: cpu (default: on-CPU samples), offcpu (time blocked or waiting for "
+	  "a CPU, the state as the leaf), wall (both on one time axis: where all of the threads' "
+	  "time went; folded and speedscope in microseconds, pprof in nanoseconds), heap (bytes "
+	  "of heap growth; folded only), goroutines (Go: goroutines by stack with their wait "
+	  "reason as the leaf; folded or pprof) or goheap (Go's heap profile: in-use bytes by "
+	  "allocating stack; folded or pprof)" },
 	{ OPT_OUTPUT, "output", 'o', OPTDEFS_ARG_FILE, "FILE", NULL, S | R | C,
 	  "write to FILE instead of stdout; for record, the recording (created mode 0600, never "
 	  "replacing a file: see --force)" },

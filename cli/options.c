@@ -198,9 +198,12 @@ static int check_command(struct options *o, const char *const *given, char *err,
 		return fail(err, errlen, "--max-files needs --max-size or --max-duration");
 	if ((o->force || o->max_size || o->max_duration_s) && !o->record)
 		return fail(err, errlen, "--force and --max-* are for a recording (--record FILE)");
-	if (o->metric == METRIC_OFFCPU && (o->format == FORMAT_TEXT || o->format == FORMAT_JSON))
-		return fail(err, errlen,
-			    "--metric offcpu needs --format folded, pprof or speedscope");
+	if ((o->metric == METRIC_OFFCPU || o->metric == METRIC_WALL) &&
+	    (o->format == FORMAT_TEXT || o->format == FORMAT_JSON))
+		return fail(err, errlen, o->metric == METRIC_WALL
+			    ? "--metric wall needs --format folded, pprof or speedscope (json has what "
+			      "makes it: docs/json.md)"
+			    : "--metric offcpu needs --format folded, pprof or speedscope");
 	if (o->metric == METRIC_HEAP && o->format != FORMAT_FOLDED)
 		return fail(err, errlen,
 			    "--metric heap needs --format folded (json always has the heap)");

@@ -40,13 +40,14 @@ enum options_source {
 	SOURCE_PERF,
 };
 
-/* What stack profiles count: on-CPU samples, or off-CPU (blocked) time. */
+/* What stack profiles count: on-CPU samples, off-CPU time, heap growth or wall time. */
 enum options_metric {
 	METRIC_CPU,
 	METRIC_OFFCPU,
 	METRIC_HEAP, /* bytes of heap growth by stack in the window */
 	METRIC_GOROUTINES, /* goroutines by stack, the wait reason as the leaf (Go processes) */
 	METRIC_GOHEAP,     /* Go heap profile: in-use bytes by allocating stack */
+	METRIC_WALL, /* on-CPU and off-CPU on one time axis, the state as the leaf */
 };
 
 /* How the heap is tracked (--heap): probes/heap.h. */

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "out.h"
+#include "report.h"
 
 int out_flush(FILE *f)
 {
@@ -59,6 +60,8 @@ enum report_metric out_metric(enum options_metric m)
 		return REPORT_GOROUTINES;
 	case METRIC_GOHEAP:
 		return REPORT_GOHEAP;
+	case METRIC_WALL:
+		return REPORT_WALL;
 	default:
 		return REPORT_CPU;
 	}

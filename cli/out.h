@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "options.h"
+#include "report.h"
 
 #include "report.h"
 

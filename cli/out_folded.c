@@ -2,7 +2,8 @@
 /*
  * Folded stacks, one line per distinct stack: "process;root;...;leaf COUNT", what FlameGraph,
  * inferno and speedscope read. Lines from different threads of one process with the same
- * function names are merged.
+ * function names are merged. COUNT is samples, bytes (heap) or, for off-CPU and wall time,
+ * microseconds (integers: the readers take no fractions), with the state as the leaf.
  */
 #include <errno.h>
 #include <string.h>
@@ -51,19 +52,23 @@ int out_folded_write(FILE *f, const struct report *r)
 	struct intern *texts = intern_new();
 	struct line *lines = NULL;
 	size_t nr = 0, cap = 0, len, bufcap = 0, nv;
-	const struct tick_count *v = report_values(r, &nv);
+	const struct calltree_item *v = report_values(r, &nv);
 	char *buf = NULL;
 	int ret = 0;
 
 	for (size_t i = 0; i < nv; i++) {
-		const struct tick_count *c = &v[i];
-		uint32_t nf, id;
-		const uint32_t *frames = stacks_frames(st, c->stack, &nf);
+		const struct calltree_item *c = &v[i];
+		uint32_t nf = 0, id;
+		const uint32_t *frames = NULL;
 
+		if (c->stack != CALLTREE_NONE)
+			frames = stacks_frames(st, c->stack, &nf);
 		len = 0;
 		append(&buf, &len, &bufcap, threads_get(th, c->thread)->process);
 		for (uint32_t j = 0; j < nf; j++)
 			append(&buf, &len, &bufcap, stacks_frame(st, frames[j])->function);
+		for (uint32_t j = 0; j < CALLTREE_TAIL && c->tail[j]; j++)
+			append(&buf, &len, &bufcap, c->tail[j]);
 		id = intern_put(texts, buf, len + 1);
 		if (id == nr) {
 			lines = xgrow(lines, &cap, nr + 1, sizeof(*lines));
@@ -74,9 +79,8 @@ int out_folded_write(FILE *f, const struct report *r)
 	if (nr)
 		qsort(lines, nr, sizeof(*lines), by_count);
 	for (size_t i = 0; i < nr; i++) {
-		/* off-CPU values are blocked ns, printed as microseconds */
-		uint64_t n = r->session->metric == REPORT_OFFCPU ? lines[i].count / 1000
-								 : lines[i].count;
+		/* time is ns, printed as microseconds */
+		uint64_t n = report_metric_is_time(r) ? lines[i].count / 1000 : lines[i].count;
 
 		if (n)
 			fprintf(f, "%s %lu\n", lines[i].text, (unsigned long)n);

@@ -82,6 +82,7 @@ static void header(FILE *f, const struct report *r)
 	str(f, s->kernel);
 	fprintf(f, ",\n  \"start\": \"%s\",\n  \"duration_s\": %.3f,\n  \"freq_hz\": %u,\n", when,
 		s->duration_s, s->freq_hz);
+	fprintf(f, "  \"sample_period_ns\": %" PRIu64 ",\n", report_period_ns(r));
 	fprintf(f, "  \"cpus\": %u,\n  \"source\": ", s->nr_cpus);
 	str(f, s->source);
 	fputs(",\n  \"unwind\": ", f);

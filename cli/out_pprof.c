@@ -131,6 +131,9 @@ struct builder {
 	struct intern *funcs;  /* (name, file) string indexes → function id - 1 */
 	struct intern *maps;   /* (module, build-id) string indexes → mapping id - 1 */
 	uint32_t *loc_of_frame; /* frame id → location id, 0 while unused */
+	struct intern *tails;   /* a tail name (its interned pointer) → location id - 1 */
+	uint32_t *loc_of_tail;
+	size_t cap_tails;
 	struct pb out, tmp, sub, line;
 };
 
@@ -178,17 +181,14 @@ static uint64_t mapping_id(struct builder *b, const struct frame *f)
 	return id + 1;
 }
 
-static uint64_t location_id(struct builder *b, uint32_t frame, uint32_t *nr_locs)
+static uint64_t new_location(struct builder *b, const struct frame *f, uint32_t *nr_locs)
 {
-	const struct frame *f = stacks_frame(b->st, frame);
 	uint64_t func, map;
 	struct pb loc = { 0 };
 
-	if (b->loc_of_frame[frame])
-		return b->loc_of_frame[frame];
 	func = function_id(b, f);
 	map = mapping_id(b, f);
-	b->loc_of_frame[frame] = ++*nr_locs;
+	++*nr_locs;
 	pb_uint(&loc, LOCATION_ID, *nr_locs);
 	pb_uint(&loc, LOCATION_MAPPING_ID, map);
 	pb_uint(&loc, LOCATION_ADDRESS, f->addr);
@@ -198,6 +198,30 @@ static uint64_t location_id(struct builder *b, uint32_t frame, uint32_t *nr_locs
 	pb_msg(&b->out, PROFILE_LOCATION, &loc);
 	pb_free(&loc);
 	return *nr_locs;
+}
+
+static uint64_t location_id(struct builder *b, uint32_t frame, uint32_t *nr_locs)
+{
+	if (!b->loc_of_frame[frame])
+		b->loc_of_frame[frame] = new_location(b, stacks_frame(b->st, frame), nr_locs);
+	return b->loc_of_frame[frame];
+}
+
+/* A tail's state marker ("[running]", "[no stack]"): a location of its own, like the
+ * markers that are frames. */
+static uint64_t tail_location_id(struct builder *b, const char *name, uint32_t *nr_locs)
+{
+	uint32_t before = intern_count(b->tails), id = intern_put(b->tails, &name, sizeof(name));
+
+	if (id == before) {
+		struct frame f = { .module = "[flametop]", .function = name,
+				   .kind = FRAME_SPECIAL };
+
+		b->loc_of_tail = xgrow(b->loc_of_tail, &b->cap_tails, id + 1,
+				       sizeof(*b->loc_of_tail));
+		b->loc_of_tail[id] = new_location(b, &f, nr_locs);
+	}
+	return b->loc_of_tail[id];
 }
 
 static void value_type(struct builder *b, unsigned field, const char *type, const char *unit)
@@ -222,11 +246,13 @@ static void label(struct builder *b, struct pb *sample, const char *key, const c
 
 /* A sample's locations, leaf first; a trailing marker frame ("[chan receive]": a goroutine's
  * state) is left out and returned, for a label. */
-static size_t locations(struct builder *b, uint32_t stack, uint64_t **locs, size_t *cap,
-			uint32_t *nr_locs, const char **state)
+/* The locations of a stack (CALLTREE_NONE: none) and the marker names after it (tail, may be
+ * NULL), leaf first. */
+static size_t locations(struct builder *b, uint32_t stack, const char *const *tail,
+			uint64_t **locs, size_t *cap, uint32_t *nr_locs, const char **state)
 {
-	uint32_t nf;
-	const uint32_t *frames = stacks_frames(b->st, stack, &nf);
+	uint32_t nf = 0, nt = 0;
+	const uint32_t *frames = stack != CALLTREE_NONE ? stacks_frames(b->st, stack, &nf) : NULL;
 	const struct frame *leaf = nf ? stacks_frame(b->st, frames[nf - 1]) : NULL;
 	size_t n = 0;
 
@@ -235,7 +261,11 @@ static size_t locations(struct builder *b, uint32_t stack, uint64_t **locs, size
 		*state = leaf->function;
 		nf--;
 	}
-	*locs = xgrow(*locs, cap, nf + 1, sizeof(**locs));
+	while (tail && nt < CALLTREE_TAIL && tail[nt])
+		nt++;
+	*locs = xgrow(*locs, cap, nf + nt + 1, sizeof(**locs));
+	while (nt)
+		(*locs)[n++] = tail_location_id(b, tail[--nt], nr_locs);
 	for (uint32_t j = 0; j < nf; j++)
 		(*locs)[n++] = location_id(b, frames[nf - 1 - j], nr_locs);
 	return n;
@@ -275,7 +305,7 @@ static void build_goheap(struct builder *b, uint32_t *nr_locs, uint64_t **locs, 
 
 		if (e->kind != GOHEAP_HEAP)
 			continue;
-		n = locations(b, e->stack, locs, cap, nr_locs, &state);
+		n = locations(b, e->stack, NULL, locs, cap, nr_locs, &state);
 		pb_packed(sample, SAMPLE_LOCATION_ID, *locs, n, &b->tmp);
 		pb_packed(sample, SAMPLE_VALUE, values, 4, &b->tmp);
 		process_labels(b, sample, threads_get(th, report_thread_of_pid(r, e->pid)));
@@ -289,11 +319,12 @@ static void build(struct builder *b)
 	const struct report_session *s = r->session;
 	const struct threads *th = model_threads(r->m);
 	bool cpu = s->metric == REPORT_CPU;
+	const char *kind = s->metric == REPORT_WALL ? "wall" : "offcpu";
 	uint64_t period = s->freq_hz ? 1000000000ull / s->freq_hz : 1;
 	uint32_t nr_locs = 0;
 	uint64_t *locs = NULL;
 	size_t cap = 0, nv;
-	const struct tick_count *v = report_values(r, &nv);
+	const struct calltree_item *v = report_values(r, &nv);
 	struct pb sample = { 0 };
 	char comment[512];
 
@@ -310,8 +341,8 @@ static void build(struct builder *b)
 		value_type(b, PROFILE_PERIOD_TYPE, "goroutine", "count");
 		pb_uint(&b->out, PROFILE_PERIOD, 1);
 	} else if (s->metric != REPORT_GOHEAP) {
-		value_type(b, PROFILE_SAMPLE_TYPE, "offcpu", "nanoseconds");
-		value_type(b, PROFILE_PERIOD_TYPE, "offcpu", "nanoseconds");
+		value_type(b, PROFILE_SAMPLE_TYPE, kind, "nanoseconds");
+		value_type(b, PROFILE_PERIOD_TYPE, kind, "nanoseconds");
 		pb_uint(&b->out, PROFILE_PERIOD, 1);
 	}
 	pb_uint(&b->out, PROFILE_TIME_NANOS,
@@ -330,7 +361,7 @@ static void build(struct builder *b)
 		const struct thread *t = threads_get(th, v[i].thread);
 		uint64_t values[2] = { v[i].count, v[i].count * period };
 		const char *state;
-		size_t n = locations(b, v[i].stack, &locs, &cap, &nr_locs, &state);
+		size_t n = locations(b, v[i].stack, v[i].tail, &locs, &cap, &nr_locs, &state);
 
 		pb_packed(&sample, SAMPLE_LOCATION_ID, locs, n, &b->tmp);
 		pb_packed(&sample, SAMPLE_VALUE, values, cpu ? 2 : 1, &b->tmp);
@@ -405,6 +436,7 @@ int out_pprof_write(FILE *f, const struct report *r)
 	b.strs = intern_new();
 	b.funcs = intern_new();
 	b.maps = intern_new();
+	b.tails = intern_new();
 	build(&b);
 	ret = gzip_write(f, b.out.p, b.out.len);
 	if (!ret)
@@ -417,5 +449,7 @@ int out_pprof_write(FILE *f, const struct report *r)
 	intern_free(b.strs);
 	intern_free(b.funcs);
 	intern_free(b.maps);
+	intern_free(b.tails);
+	free(b.loc_of_tail);
 	return ret;
 }

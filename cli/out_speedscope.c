@@ -3,13 +3,14 @@
  * speedscope's JSON file format (https://www.speedscope.app/file-format-schema.json): frames
  * shared by every profile, one "sampled" profile per thread, busiest first, whose samples are
  * frame indexes root first and whose weights are nanoseconds (on-CPU: samples x the sampling
- * period; off-CPU: blocked time).
+ * period; off-CPU and wall: time, the state as the leaf frame).
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/intern.h"
 #include "model/stacks.h"
 #include "model/threads.h"
 #include "model/xalloc.h"
@@ -80,7 +81,7 @@ struct profile {
 
 static int by_thread(const void *a, const void *b)
 {
-	const struct tick_count *x = a, *y = b;
+	const struct calltree_item *x = a, *y = b;
 
 	if (x->thread != y->thread)
 		return x->thread < y->thread ? -1 : 1;
@@ -96,30 +97,82 @@ static int by_total(const void *a, const void *b)
 	return x->thread < y->thread ? -1 : x->thread > y->thread;
 }
 
+/* The shared frames: the model's frames, and the tails' marker names after them. */
+struct shared {
+	const struct stacks *st;
+	uint32_t *index;        /* frame → shared index, UINT32_MAX while unused */
+	uint32_t *order;        /* shared index → frame, or UINT32_MAX - tail id for a tail */
+	uint32_t nr;
+	struct intern *tails;   /* tail name pointer → tail id */
+	const char **tail_name; /* tail id → name */
+	uint32_t *tail_index;   /* tail id → shared index */
+	size_t cap_tails;
+};
+
+static uint32_t shared_frame(struct shared *sh, uint32_t frame)
+{
+	if (sh->index[frame] == UINT32_MAX) {
+		sh->index[frame] = sh->nr;
+		sh->order[sh->nr++] = frame;
+	}
+	return sh->index[frame];
+}
+
+static uint32_t shared_tail(struct shared *sh, const char *name)
+{
+	uint32_t before = intern_count(sh->tails), id = intern_put(sh->tails, &name, sizeof(name));
+
+	if (id == before) {
+		sh->tail_name = xgrow(sh->tail_name, &sh->cap_tails, id + 1, sizeof(*sh->tail_name));
+		sh->tail_index = xrealloc(sh->tail_index, sh->cap_tails * sizeof(*sh->tail_index));
+		sh->order = xrealloc(sh->order, (stacks_nr_frames(sh->st) + id + 2) *
+						       sizeof(*sh->order));
+		sh->tail_name[id] = name;
+		sh->tail_index[id] = sh->nr;
+		sh->order[sh->nr++] = UINT32_MAX - id;
+	}
+	return sh->tail_index[id];
+}
+
+/* Writes an item's path, root first, as shared indexes ("3,7,9"). */
+static void put_path(FILE *f, struct shared *sh, const struct calltree_item *it)
+{
+	uint32_t nf = 0, n = 0;
+	const uint32_t *frames = NULL;
+
+	if (it->stack != CALLTREE_NONE)
+		frames = stacks_frames(sh->st, it->stack, &nf);
+	for (uint32_t j = 0; j < nf; j++)
+		fprintf(f, n++ ? ",%u" : "%u", shared_frame(sh, frames[j]));
+	for (uint32_t j = 0; j < CALLTREE_TAIL && it->tail[j]; j++)
+		fprintf(f, n++ ? ",%u" : "%u", shared_tail(sh, it->tail[j]));
+}
+
 int out_speedscope_write(FILE *f, const struct report *r)
 {
 	const struct report_session *s = r->session;
 	const struct stacks *st = model_stacks(r->m);
 	const struct threads *th = model_threads(r->m);
-	uint64_t mul = s->metric == REPORT_CPU && s->freq_hz ? 1000000000ull / s->freq_hz : 1;
-	uint32_t nr_frames = stacks_nr_frames(st), nr_used = 0;
-	uint32_t *index = xmalloc((nr_frames + 1) * sizeof(*index)); /* frame → shared index */
-	uint32_t *order = xmalloc((nr_frames + 1) * sizeof(*order));  /* shared index → frame */
+	uint64_t mul = s->metric == REPORT_CPU ? report_period_ns(r) : 1;
+	uint32_t nr_frames = stacks_nr_frames(st);
+	struct shared sh = { .st = st, .tails = intern_new() };
 	struct profile *profiles = NULL;
 	size_t nv, nr_profiles = 0, cap = 0;
-	const struct tick_count *values = report_values(r, &nv);
-	struct tick_count *v = xmalloc((nv + 1) * sizeof(*v));
-	char target[1024];
+	const struct calltree_item *values = report_values(r, &nv);
+	struct calltree_item *v = xmalloc((nv + 1) * sizeof(*v));
+	char target[1024], *body = NULL;
+	size_t body_len = 0;
+	FILE *mem;
+	int ret = 0;
 
-	memset(index, 0xff, (nr_frames + 1) * sizeof(*index));
+	sh.index = xmalloc((nr_frames + 1) * sizeof(*sh.index));
+	sh.order = xmalloc((nr_frames + 1) * sizeof(*sh.order));
+	memset(sh.index, 0xff, (nr_frames + 1) * sizeof(*sh.index));
 	if (nv) {
 		memcpy(v, values, nv * sizeof(*v));
 		qsort(v, nv, sizeof(*v), by_thread);
 	}
 	for (size_t i = 0; i < nv; i++) {
-		uint32_t nf;
-		const uint32_t *frames = stacks_frames(st, v[i].stack, &nf);
-
 		if (!nr_profiles || profiles[nr_profiles - 1].thread != v[i].thread) {
 			profiles = xgrow(profiles, &cap, nr_profiles + 1, sizeof(*profiles));
 			profiles[nr_profiles++] =
@@ -127,41 +180,16 @@ int out_speedscope_write(FILE *f, const struct report *r)
 		}
 		profiles[nr_profiles - 1].nr++;
 		profiles[nr_profiles - 1].total += v[i].count * mul;
-		for (uint32_t j = 0; j < nf; j++) {
-			if (index[frames[j]] == UINT32_MAX) {
-				index[frames[j]] = nr_used;
-				order[nr_used++] = frames[j];
-			}
-		}
 	}
 	if (nr_profiles)
 		qsort(profiles, nr_profiles, sizeof(*profiles), by_total);
 
-	report_target(s, target, sizeof(target));
-	fprintf(f, "{\"$schema\": \"" SCHEMA "\",\n \"exporter\": \"flametop " FLAMETOP_VERSION
-		   "\",\n \"name\": ");
-	{
-		char name[1400];
-
-		snprintf(name, sizeof(name), "flametop %s: %s on %s",
-			 s->metric == REPORT_CPU ? "on-CPU" : "off-CPU", target, s->host);
-		json_str(f, name);
+	/* The profiles first, into memory: they number the shared frames as they use them. */
+	mem = open_memstream(&body, &body_len);
+	if (!mem) {
+		ret = -ENOMEM;
+		goto out;
 	}
-	fputs(",\n \"activeProfileIndex\": 0,\n \"shared\": {\"frames\": [", f);
-	for (uint32_t i = 0; i < nr_used; i++) {
-		const struct frame *fr = stacks_frame(st, order[i]);
-
-		fputs(i ? ",\n  {\"name\": " : "\n  {\"name\": ", f);
-		json_str(f, fr->function);
-		if (fr->file) {
-			fputs(", \"file\": ", f);
-			json_str(f, fr->file);
-			if (fr->line)
-				fprintf(f, ", \"line\": %u", fr->line);
-		}
-		fputc('}', f);
-	}
-	fputs("]},\n \"profiles\": [", f);
 	for (size_t p = 0; p < nr_profiles; p++) {
 		const struct profile *pr = &profiles[p];
 		const struct thread *t = threads_get(th, pr->thread);
@@ -171,29 +199,66 @@ int out_speedscope_write(FILE *f, const struct report *r)
 			 t ? t->comm : "?", t ? t->pid : 0, t ? t->tid : 0);
 		fputs(p ? ",\n  {\"type\": \"sampled\", \"name\": "
 			: "\n  {\"type\": \"sampled\", \"name\": ",
-		      f);
-		json_str(f, name);
-		fprintf(f, ", \"unit\": \"nanoseconds\", \"startValue\": 0, \"endValue\": %" PRIu64
-			   ",\n   \"samples\": [",
+		      mem);
+		json_str(mem, name);
+		fprintf(mem, ", \"unit\": \"nanoseconds\", \"startValue\": 0, \"endValue\": %" PRIu64
+			     ",\n   \"samples\": [",
 			pr->total);
 		for (size_t i = 0; i < pr->nr; i++) {
-			uint32_t nf;
-			const uint32_t *frames = stacks_frames(st, v[pr->first + i].stack, &nf);
-
-			fputs(i ? ", [" : "[", f);
-			for (uint32_t j = 0; j < nf; j++)
-				fprintf(f, j ? ",%u" : "%u", index[frames[j]]);
-			fputc(']', f);
+			fputs(i ? ", [" : "[", mem);
+			put_path(mem, &sh, &v[pr->first + i]);
+			fputc(']', mem);
 		}
-		fputs("],\n   \"weights\": [", f);
+		fputs("],\n   \"weights\": [", mem);
 		for (size_t i = 0; i < pr->nr; i++)
-			fprintf(f, i ? ", %" PRIu64 : "%" PRIu64, v[pr->first + i].count * mul);
-		fputs("]}", f);
+			fprintf(mem, i ? ", %" PRIu64 : "%" PRIu64, v[pr->first + i].count * mul);
+		fputs("]}", mem);
 	}
+	if (fclose(mem)) {
+		ret = -ENOMEM;
+		goto out;
+	}
+
+	report_target(s, target, sizeof(target));
+	fprintf(f, "{\"$schema\": \"" SCHEMA "\",\n \"exporter\": \"flametop " FLAMETOP_VERSION
+		   "\",\n \"name\": ");
+	{
+		char name[1400];
+
+		snprintf(name, sizeof(name), "flametop %s: %s on %s",
+			 s->metric == REPORT_CPU    ? "on-CPU"
+			 : s->metric == REPORT_WALL ? "wall time"
+						    : "off-CPU",
+			 target, s->host);
+		json_str(f, name);
+	}
+	fputs(",\n \"activeProfileIndex\": 0,\n \"shared\": {\"frames\": [", f);
+	for (uint32_t i = 0; i < sh.nr; i++) {
+		const struct frame *fr = sh.order[i] < nr_frames ? stacks_frame(st, sh.order[i])
+								 : NULL;
+
+		fputs(i ? ",\n  {\"name\": " : "\n  {\"name\": ", f);
+		json_str(f, fr ? fr->function : sh.tail_name[UINT32_MAX - sh.order[i]]);
+		if (fr && fr->file) {
+			fputs(", \"file\": ", f);
+			json_str(f, fr->file);
+			if (fr->line)
+				fprintf(f, ", \"line\": %u", fr->line);
+		}
+		fputc('}', f);
+	}
+	fputs("]},\n \"profiles\": [", f);
+	fwrite(body, 1, body_len, f);
 	fputs("]}\n", f);
-	free(index);
-	free(order);
+	ret = out_flush(f);
+out:
+	free(body);
+	free(sh.index);
+	free(sh.order);
+	free(sh.tail_name);
+	free(sh.tail_index);
+	intern_free(sh.tails);
 	free(profiles);
 	free(v);
-	return out_flush(f);
+	return ret;
 }

@@ -172,9 +172,9 @@ void report_module(char *buf, size_t len, const char *module)
 		snprintf(buf, len, "[%s]", module ? module : "?");
 }
 
-static int by_count(const void *a, const void *b)
+static int by_item_count(const void *a, const void *b)
 {
-	const struct tick_count *x = a, *y = b;
+	const struct calltree_item *x = a, *y = b;
 
 	if (x->count != y->count)
 		return x->count > y->count ? -1 : 1;
@@ -217,7 +217,7 @@ static void go_values(struct report *r)
 				continue;
 			r->go_values = xgrow(r->go_values, &cap, r->nr_go_values + 1,
 					     sizeof(*r->go_values));
-			r->go_values[r->nr_go_values++] = (struct tick_count){
+			r->go_values[r->nr_go_values++] = (struct calltree_item){
 				.thread = thread, .stack = grp->stack, .count = e->count };
 		}
 	} else if (r->session->metric == REPORT_GOHEAP) {
@@ -229,12 +229,12 @@ static void go_values(struct report *r)
 				continue;
 			r->go_values = xgrow(r->go_values, &cap, r->nr_go_values + 1,
 					     sizeof(*r->go_values));
-			r->go_values[r->nr_go_values++] = (struct tick_count){
+			r->go_values[r->nr_go_values++] = (struct calltree_item){
 				.thread = thread, .stack = e->stack, .count = (uint64_t)e->v[1] };
 		}
 	}
 	if (r->nr_go_values)
-		qsort(r->go_values, r->nr_go_values, sizeof(*r->go_values), by_count);
+		qsort(r->go_values, r->nr_go_values, sizeof(*r->go_values), by_item_count);
 }
 
 void report_init(struct report *r, const struct model *m, const struct report_session *s)
@@ -247,6 +247,7 @@ void report_init(struct report *r, const struct model *m, const struct report_se
 	gowindow_init(&r->gw);
 	gowindow_sum(&r->gw, m, 0);
 	go_values(r);
+	wall_init(&r->wall);
 
 	r->threads = xcalloc(r->w.nr_threads ? r->w.nr_threads : 1, sizeof(*r->threads));
 	for (uint32_t i = 0; i < r->w.nr_threads; i++) {
@@ -270,9 +271,16 @@ void report_init(struct report *r, const struct model *m, const struct report_se
 
 		r->heap_values = xcalloc(n ? n : 1, sizeof(*r->heap_values));
 		for (size_t i = 0; i < n && v[i].bytes > 0; i++) /* most growth first */
-			r->heap_values[r->nr_heap_values++] = (struct tick_count){
+			r->heap_values[r->nr_heap_values++] = (struct calltree_item){
 				.thread = v[i].thread, .stack = v[i].stack,
 				.count = (uint64_t)v[i].bytes };
+	} else if (s->metric == REPORT_CPU || s->metric == REPORT_OFFCPU ||
+		   s->metric == REPORT_WALL) {
+		wall_from_window(&r->wall, model_stacks(m), &r->w,
+				 s->metric == REPORT_WALL     ? WALL_WALL
+				 : s->metric == REPORT_OFFCPU ? WALL_OFFCPU
+							      : WALL_CPU,
+				 report_period_ns(r));
 	}
 }
 
@@ -286,6 +294,7 @@ void report_fini(struct report *r)
 	free(r->stacks);
 	free(r->blocks);
 	free(r->heap_values);
+	wall_fini(&r->wall);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -369,12 +378,8 @@ enum model_state report_block_reason(const struct report *r, uint32_t stack)
 	return MODEL_STATE_OTHER;
 }
 
-const struct tick_count *report_values(const struct report *r, size_t *nr)
+const struct calltree_item *report_values(const struct report *r, size_t *nr)
 {
-	if (r->session->metric == REPORT_OFFCPU) {
-		*nr = r->w.nr_offcpu;
-		return r->w.offcpu;
-	}
 	if (r->session->metric == REPORT_HEAP) {
 		*nr = r->nr_heap_values;
 		return r->heap_values;
@@ -383,6 +388,16 @@ const struct tick_count *report_values(const struct report *r, size_t *nr)
 		*nr = r->nr_go_values;
 		return r->go_values;
 	}
-	*nr = r->w.nr_counts;
-	return r->w.counts;
+	*nr = r->wall.nr;
+	return r->wall.items;
+}
+
+uint64_t report_period_ns(const struct report *r)
+{
+	return r->session->freq_hz ? 1000000000ull / r->session->freq_hz : 0;
+}
+
+bool report_metric_is_time(const struct report *r)
+{
+	return r->session->metric == REPORT_OFFCPU || r->session->metric == REPORT_WALL;
 }

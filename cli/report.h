@@ -14,18 +14,20 @@
 
 #include "model/gostack.h"
 #include "model/gowindow.h"
+#include "model/wall.h"
 #include "model/window.h"
 
 struct model;
 struct thread;
 
-/* What stack values count: on-CPU samples, or blocked nanoseconds. */
+/* What stack values count: on-CPU samples, or nanoseconds off the CPU or of wall time. */
 enum report_metric {
 	REPORT_CPU,
-	REPORT_OFFCPU,
-	REPORT_HEAP, /* bytes of heap growth (leak mode: allocated minus freed) */
+	REPORT_OFFCPU, /* blocked or waiting for a CPU, the state as the leaf (model/wall.h) */
+	REPORT_HEAP,   /* bytes of heap growth (leak mode: allocated minus freed) */
 	REPORT_GOROUTINES, /* Go: goroutines by stack, the wait reason as the leaf */
 	REPORT_GOHEAP,     /* Go: the heap profile's in-use bytes by allocating stack */
+	REPORT_WALL,   /* on-CPU samples × the period with a [running] leaf, and REPORT_OFFCPU */
 };
 
 struct report_session {
@@ -98,13 +100,14 @@ struct report {
 	size_t nr_stacks;
 	struct report_stack *blocks;          /* blocked ns by (process, stack), most first */
 	size_t nr_blocks;
-	struct tick_count *heap_values;       /* REPORT_HEAP: bytes of growth by (thread, stack),
+	struct calltree_item *heap_values;    /* REPORT_HEAP: bytes of growth by (thread, stack),
 						 positive ones, most first */
 	size_t nr_heap_values;
 	struct gowindow gw;                   /* Go processes, since start */
-	struct tick_count *go_values;         /* REPORT_GOROUTINES / GOHEAP: by (the process's
+	struct calltree_item *go_values;      /* REPORT_GOROUTINES / GOHEAP: by (the process's
 						 main thread, stack), most first */
 	size_t nr_go_values;
+	struct wall wall;                     /* the other metrics' items */
 };
 
 void report_init(struct report *r, const struct model *m, const struct report_session *s);
@@ -132,9 +135,14 @@ double report_state_percent(const struct report *r, const struct report_thread *
 /* The reason of an off-CPU stack (its leaf-most marker frame, "[lock]"): MODEL_STATE_LOCK ..
  * MODEL_STATE_OTHER. */
 enum model_state report_block_reason(const struct report *r, uint32_t stack);
-/* The (thread, stack) values of the session's metric, most first: samples, blocked ns, or bytes
- * of heap growth (leak mode's allocated minus freed when it ran, else RSS growth). */
-const struct tick_count *report_values(const struct report *r, size_t *nr);
+/* The (thread, stack, tail) values of the session's metric, in no particular order: samples,
+ * ns off the CPU or of wall time (their tails name the state), or bytes of heap growth (leak
+ * mode's allocated minus freed when it ran, else RSS growth). */
+const struct calltree_item *report_values(const struct report *r, size_t *nr);
+/* What one on-CPU sample stands for: 1e9 / the rate. */
+uint64_t report_period_ns(const struct report *r);
+/* Whether the metric's values are nanoseconds (off-CPU, wall). */
+bool report_metric_is_time(const struct report *r);
 /* The thread index standing for process pid (its main thread), UINT32_MAX when unknown. */
 uint32_t report_thread_of_pid(const struct report *r, uint32_t pid);
 

@@ -5,9 +5,11 @@
 # hot function in the flame view, that Enter/Esc drill in and out, that a resize to 40x10 and
 # back leaves the same screen a full repaint gives, that q exits 0 with the prompt back and
 # the launched command stopped, that NO_COLOR / LANG=C write no colour and no UTF-8, that
-# TERM=dumb is refused with one line, that a --record filling its disk ends with status 1, and
-# that at -F 100000 the view still answers keys, and that view 5 shows a Go program's goroutine
-# groups live and from its recording (tests/workloads/gofix, when a Go toolchain built it).
+# TERM=dumb is refused with one line, that a --record filling its disk ends with status 1, that
+# at -F 100000 the view still answers keys, that view 5 shows a Go program's goroutine groups
+# live and from its recording (tests/workloads/gofix, when a Go toolchain built it), and, at
+# 80x24 without colour, that m switches the flame's metric (cpu, off-cpu, wall) and Enter on a
+# thread blocked on a mutex opens its wall-time flame with the lock on it.
 # Needs FLAMETOP and FLAMETOP_WORKLOADS (set by meson test); skips (77) without tmux.
 set -u
 
@@ -23,6 +25,7 @@ fail() {
 	echo "FAIL: $*"
 	echo "--- screen:"
 	screen
+	[ -n "${ft_pid:-}" ] && ps -o pid,stat,wchan:20,cmd -p "$ft_pid"
 	exit 1
 }
 step() { echo "ok: $*"; }
@@ -72,13 +75,22 @@ ft_pid=$(pgrep -P "$shell_pid" | head -n 1)
 child_pid=$(pgrep -P "$ft_pid" | head -n 1)
 [ -n "$child_pid" ] || fail "cannot find the launched command (flametop pid ${ft_pid:-?})"
 
-# Enter on the busiest row (worker-hot, sorted by %CPU) opens its stacks; Esc comes back.
+# Enter on worker-hot (filtered: on a busy machine the sort by %CPU may put another thread first)
+# opens its wall flame, s its stacks; Esc comes back, and back again.
+T send-keys -t t / worker-hot Enter
+wait_for 'filter: worker-hot' 5 || fail "/ did not filter the threads"
 T send-keys -t t Enter
-wait_for 'Stacks of thread worker-hot' 5 || fail "Enter did not open the thread's stacks"
+wait_for '^\[wall\] thread worker-hot' 5 || fail "Enter did not open the thread's wall flame"
+wait_for 'hot_spin' 5 || fail "the thread's flame does not show hot_spin"
+T send-keys -t t s
+wait_for 'Stacks of thread worker-hot' 5 || fail "s did not open the thread's stacks"
 wait_for 'hot_spin' 5 || fail "the stack view does not show hot_spin"
 T send-keys -t t Escape
+wait_for '^\[wall\] thread worker-hot' 5 || fail "Esc did not return to the thread's flame"
+T send-keys -t t Escape
 wait_for '^ *PID +TID' 5 || fail "Esc did not return to the threads view"
-step "Enter/Esc drill into a thread's stacks and out"
+T send-keys -t t / C-u Enter
+step "Enter/s/Esc drill into a thread's wall flame, its stacks and out"
 
 # ---- flame: the hot function, zoom in and out ----
 T send-keys -t t 2
@@ -86,7 +98,7 @@ wait_for 'hot_spin' 5 || fail "the flame view does not show hot_spin"
 wait_for 'share/s' 5 || fail "the flame view has no history strip"
 # Select it by search (the leaf under it may be an inlined helper): / hot_spin Enter, n.
 T send-keys -t t / hot_spin Enter n
-wait_for '^hot_spin +[0-9.]+%' 5 || fail "search and n did not select hot_spin"
+wait_for '^\[cpu\] +hot_spin +[0-9.]+%' 5 || fail "search and n did not select hot_spin"
 T send-keys -t t Enter
 wait_for 'zoom: hot_spin' 5 || fail "Enter did not zoom into hot_spin"
 T send-keys -t t Escape
@@ -134,9 +146,9 @@ wait_for 'split31' 15 || fail "threads view does not show split31"
 T send-keys -t t 2
 wait_for 'spin_three' 10 || fail "the flame view does not show spin_three"
 T send-keys -t t / spin_three Enter n
-wait_for '^spin_three +[0-9.]+%' 5 || fail "search and n did not select spin_three"
+wait_for '^\[cpu\] +spin_three +[0-9.]+%' 5 || fail "search and n did not select spin_three"
 sleep 3
-share=$(screen | sed -n 's/^spin_three *\([0-9]*\)\.[0-9]*%.*/\1/p' | head -n 1)
+share=$(screen | sed -n 's/^\[cpu\] *spin_three *\([0-9]*\)\.[0-9]*%.*/\1/p' | head -n 1)
 [ -n "$share" ] && [ "$share" -ge 50 ] || fail "spin_three has ${share:-?}% of the samples, not ~75%"
 T send-keys -t t q
 prompt_back 10 || fail "q did not bring the shell prompt back"
@@ -228,4 +240,55 @@ if [ -n "$gofix" ]; then
 else
 	echo "skip: no Go fixture built (no Go toolchain under /usr/lib/go-1.NN)"
 fi
+
+# ---- where a blocked thread's time goes: metrics and the wall flame, 80x24, no colour ----
+# The wallsplit workload's workers spend a quarter of each 200 ms on a mutex (wait_turn), run at
+# SCHED_FIFO so that the machine's other work does not shift it (tests/workloads/wallsplit.c).
+T resize-window -t t -x 80 -y 24
+io_dir=$(mktemp -d "${FLAMETOP_TEST_BUILD:-/tmp}/tmux-wall-XXXXXX")
+trap 'T kill-server >/dev/null 2>&1; rm -rf "$io_dir"
+	[ -n "${mnt:-}" ] && { umount -l "$mnt" 2>/dev/null; rmdir "$mnt"; }' EXIT
+T send-keys -t t "clear; NO_COLOR=1 '$FLAMETOP' --min-block 20 -- '$FLAMETOP_WORKLOADS/wallsplit' 120 '$io_dir' 2 rt" Enter
+wait_for 'worker-0' 15 || fail "threads view does not show wallsplit's workers"
+bytes=$(mktemp)
+T pipe-pane -t t -o "cat >>'$bytes'"
+# 2, then m: cpu, off-cpu (the mutex wait is a [lock] leaf under wait_turn), wall, cpu
+T send-keys -t t 2
+wait_for '^\[cpu\]' 5 || fail "the flame view does not say its metric is cpu"
+wait_for 'EnterZoom EscOut mMetric' 5 || fail "the key bar does not show m Metric"
+T send-keys -t t m
+wait_for '^\[off-cpu\]' 5 || fail "m did not switch the flame to off-cpu"
+T send-keys -t t / wait_turn Enter n
+wait_for '^\[off-cpu\] +wait_turn +[0-9.]+%' 5 || fail "no wait_turn in the off-cpu flame"
+screen | grep -q '\[lock\]' || fail "the off-cpu flame has no [lock] leaf"
+T send-keys -t t m
+wait_for '^\[wall\] +wait_turn +[0-9.]+%' 5 || fail "m did not switch the flame to wall"
+wait_for '\[running\]' 5 || fail "the wall flame has no [running] leaf"
+T send-keys -t t m
+wait_for '^\[cpu\]' 5 || fail "m did not cycle back to cpu"
+step "m cycles the flame's metric: cpu, off-cpu ([lock] under wait_turn), wall, cpu"
+# The threads, filtered to a worker: Enter opens its wall flame; the title says where its time
+# went, a quarter of it on the lock.
+T send-keys -t t Escape 1 / worker-0 Enter
+wait_for '^ *[0-9]+ +[0-9]+ +(wallsplit +)?worker-0' 10 || fail "the filter does not show worker-0"
+T send-keys -t t Enter
+wait_for '^\[wall\] thread worker-0 \([0-9]+\) +[0-9.]+m?s: ' 10 ||
+	fail "Enter on worker-0 did not open its wall flame"
+sleep 3
+title=$(screen | grep -m1 '^\[wall\] thread worker-0')
+lock=$(echo "$title" | sed -n 's/.* lock \([0-9]*\)%.*/\1/p')
+[ -n "$lock" ] && [ "$lock" -ge 15 ] && [ "$lock" -le 35 ] ||
+	fail "worker-0 spends ${lock:-?}% on the lock, not ~25%: $title"
+screen | grep -q '\[lock\]' || fail "the wall flame of worker-0 has no [lock]"
+screen | grep -q 'wait_turn' || fail "the wall flame of worker-0 has no wait_turn"
+[ "$(screen | LC_ALL=C.UTF-8 wc -L)" -le 80 ] || fail "lines wider than 80 columns"
+T pipe-pane -t t
+if LC_ALL=C grep -qE $'\x1b\\[[0-9;]*(3[0-9]|4[0-9])[0-9;]*m' "$bytes"; then
+	rm -f "$bytes"
+	fail "colours were written with NO_COLOR=1"
+fi
+rm -f "$bytes"
+step "Enter on the blocked worker-0 opens its wall flame: lock $lock% ($title)"
+T send-keys -t t q
+prompt_back 10 || fail "q did not bring the shell prompt back"
 echo "PASS"

@@ -187,6 +187,9 @@ static void blocks(FILE *f, const struct report *r)
 		uint32_t nr;
 		const uint32_t *frames = stacks_frames(st, e->stack, &nr);
 
+		/* waiting for a CPU after a block is not blocked time */
+		if (report_block_reason(r, e->stack) == MODEL_STATE_RUNNABLE)
+			continue;
 		if (e->kernel) {
 			kernel++;
 			kernel_ns += e->count;

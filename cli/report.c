@@ -360,22 +360,9 @@ double report_state_percent(const struct report *r, const struct report_thread *
 
 enum model_state report_block_reason(const struct report *r, uint32_t stack)
 {
-	const struct stacks *st = model_stacks(r->m);
-	uint32_t nr;
-	const uint32_t *frames = stacks_frames(st, stack, &nr);
-	const struct frame *f = nr ? stacks_frame(st, frames[nr - 1]) : NULL;
-	size_t len;
+	enum model_state s = wall_stack_state(model_stacks(r->m), stack);
 
-	if (!f || f->kind != FRAME_SPECIAL || !f->function || f->function[0] != '[')
-		return MODEL_STATE_OTHER;
-	len = strlen(f->function);
-	for (int k = MODEL_STATE_LOCK; k < MODEL_STATE_NR; k++) {
-		const char *name = model_state_name(k);
-
-		if (len == strlen(name) + 2 && !strncmp(f->function + 1, name, len - 2))
-			return k;
-	}
-	return MODEL_STATE_OTHER;
+	return s == MODEL_STATE_RUNNING ? MODEL_STATE_OTHER : s;
 }
 
 const struct calltree_item *report_values(const struct report *r, size_t *nr)

@@ -132,8 +132,8 @@ uint64_t report_window_ns(const struct report *r);
 /* Time of a thread in a state as a percentage of the window. */
 double report_state_percent(const struct report *r, const struct report_thread *t,
 			    enum model_state s);
-/* The reason of an off-CPU stack (its leaf-most marker frame, "[lock]"): MODEL_STATE_LOCK ..
- * MODEL_STATE_OTHER. */
+/* The reason of an off-CPU stack (its leaf-most marker frame, "[lock]"): MODEL_STATE_RUNNABLE
+ * (waiting for a CPU after a block, in the same call) .. MODEL_STATE_OTHER. */
 enum model_state report_block_reason(const struct report *r, uint32_t stack);
 /* The (thread, stack, tail) values of the session's metric, in no particular order: samples,
  * ns off the CPU or of wall time (their tails name the state), or bytes of heap growth (leak

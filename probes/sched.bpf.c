@@ -10,8 +10,9 @@
  *
  * When a thread blocks, its user and kernel stacks are taken (it is `current` in sched_switch)
  * into its slot in "stacks"; when the block ends (wakeup, or switch-in if the wakeup was missed)
- * and lasted at least min_block_ns, the slot goes to user space through the ring buffer as a
- * struct sched_block_rec. A thread's exit sends its last totals and deletes both entries (tids
+ * and lasted at least min_block_ns, the slot notes the end and goes to user space through the
+ * ring buffer as a struct sched_block_rec when the thread next gets a CPU, with the time it
+ * waited for one (run_ns). A thread's exit sends its last totals and deletes both entries (tids
  * are reused).
  *
  * With stack_size set (DWARF unwinding in user space, probes/cpu's design), a user thread that
@@ -357,17 +358,21 @@ header:
 	r->born_ns = t->born_ns;
 	r->since_ns = t->since_ns;
 	r->end_ns = 0;
+	r->run_ns = 0;
 	r->syscall = t->syscall;
 	__builtin_memcpy(r->comm, t->comm, SCHED_COMM_LEN);
 	__builtin_memcpy(r->pcomm, t->pcomm, SCHED_COMM_LEN);
 }
 
-/* A block of `blocked` ns that began at `since` ended now: send its stacks when long enough. */
-static __always_inline void send_block(__u32 tid, const struct sched_thread *t, __u64 since,
-				       __u64 blocked, __u64 now, struct sched_counters *cnt)
+/*
+ * A block of `blocked` ns that began at `since` ended now (a wakeup): when it was long enough,
+ * its slot notes the end, and the record goes out at the thread's switch-in (send_block()) with
+ * the wait for a CPU in between, which belongs to the same stacks: the thread has not run since.
+ */
+static __always_inline void end_block(__u32 tid, struct sched_thread *t, __u64 since,
+				      __u64 blocked, __u64 now, struct sched_counters *cnt)
 {
 	struct sched_block_rec *r;
-	__u64 n;
 
 	if (blocked < min_block_ns)
 		return;
@@ -377,6 +382,22 @@ static __always_inline void send_block(__u32 tid, const struct sched_thread *t, 
 		return;
 	}
 	r->end_ns = now;
+	r->run_ns = 0;
+	t->flags |= SCHED_THR_WOKEN;
+}
+
+/* The thread got a CPU: sends the record of the block end_block() noted. */
+static __always_inline void send_block(__u32 tid, struct sched_thread *t, __u64 now,
+				       struct sched_counters *cnt)
+{
+	struct sched_block_rec *r;
+	__u64 n;
+
+	t->flags &= ~SCHED_THR_WOKEN;
+	r = bpf_map_lookup_elem(&stacks, &tid);
+	if (!r || !r->end_ns || r->run_ns || r->born_ns != t->born_ns)
+		return;
+	r->run_ns = now > r->end_ns ? now : r->end_ns;
 	n = (__u64)r->nr_user + r->nr_kernel;
 	if (n > SCHED_MAX_UFRAMES + SCHED_MAX_KFRAMES)
 		return;
@@ -474,10 +495,12 @@ next:
 		return 0;
 	begin(t);
 	blocked = sched_on_switch_in(t, now, &since);
+	if (blocked && !made)
+		end_block(tid, t, since, blocked, now, cnt); /* its wakeup was missed */
+	if (t->flags & SCHED_THR_WOKEN)
+		send_block(tid, t, now, cnt);
 	end(t);
 	cnt->switches++;
-	if (blocked && !made)
-		send_block(tid, t, since, blocked, now, cnt); /* its wakeup was missed */
 	return 0;
 }
 
@@ -516,9 +539,9 @@ static __always_inline int handle_wakeup(struct task_struct *p, bool is_new, boo
 		return 0;
 	begin(t);
 	blocked = sched_on_wakeup(t, now, &since);
-	end(t);
 	if (blocked && !made)
-		send_block(tid, t, since, blocked, now, cnt);
+		end_block(tid, t, since, blocked, now, cnt);
+	end(t);
 	return 0;
 }
 

@@ -45,6 +45,7 @@ struct sched_thread {
 
 #define SCHED_THR_KTHREAD (1u << 0)
 #define SCHED_THR_SEEDED (1u << 1) /* made by the loader from /proc, not by an event */
+#define SCHED_THR_WOKEN (1u << 2)  /* woken from a block whose record waits for its switch-in */
 
 /* Record types sent through the ring buffer "events". */
 #define SCHED_REC_BLOCK 1
@@ -52,8 +53,8 @@ struct sched_thread {
 #define SCHED_REC_USTACK 3
 
 /*
- * A blocked interval [since_ns, end_ns) of at least min_block_ns, with the stacks taken when the
- * thread switched out. Variable length: nr_user user then nr_kernel kernel addresses, each leaf
+ * A blocked interval [since_ns, end_ns) of at least min_block_ns, and the wait for a CPU after it
+ * [end_ns, run_ns), with the stacks taken when the thread switched out. Variable length: nr_user user then nr_kernel kernel addresses, each leaf
  * first. The same struct (at its full size) is the value of the map "stacks" (key: tid), where
  * the stacks are kept from switch-out to wakeup; end_ns is set when the record is sent.
  */
@@ -83,11 +84,15 @@ struct sched_block_rec {
 	 * stacks were reused, an earlier one of the same thread); 0: no copy, the frames are the
 	 * frame-pointer walk alone. */
 	__u64 ustack_ns;
+	/* When the thread got a CPU after its wakeup (end_ns): [end_ns, run_ns) it waited for a CPU
+	 * to return from the call these stacks are in. The record is sent then, not at the wakeup.
+	 * Equal to end_ns when the wakeup was missed (the block ended at the switch-in). */
+	__u64 run_ns;
 	__u64 frames[SCHED_MAX_UFRAMES + SCHED_MAX_KFRAMES];
 };
 
 #define SCHED_REUSE_MAX 64
-#define SCHED_BLOCK_HDR_SIZE 144
+#define SCHED_BLOCK_HDR_SIZE 152
 #define SCHED_BLOCK_MAX_SIZE (SCHED_BLOCK_HDR_SIZE + (SCHED_MAX_UFRAMES + SCHED_MAX_KFRAMES) * 8)
 
 #define SCHED_STK_USER_FAILED (1u << 0)	  /* user thread, but no user stack */

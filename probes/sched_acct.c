@@ -231,9 +231,11 @@ static void credit(struct sched_acct *a, uint32_t tid, uint64_t born, uint32_t r
 	it->th.last_class = reason;
 }
 
-/* Reports ns of blocked time with these stacks (kernel frames not stripped yet). */
+/* Reports ns of time off the CPU in state reason with these stacks (kernel frames not stripped
+ * yet). */
 static void add_offcpu(struct sched_acct *a, struct model *m, const struct sched_block_rec *r,
-		       const char *comm, const char *pcomm, uint64_t time_ns, uint64_t ns)
+		       const char *comm, const char *pcomm, uint64_t time_ns, uint64_t ns,
+		       __u32 reason)
 {
 	const uint64_t *u = (const uint64_t *)r->frames, *k = u + r->nr_user;
 	uint32_t skip = sched_acct_strip(k, r->nr_kernel, a->o.sched_lo, a->o.sched_hi);
@@ -248,7 +250,7 @@ static void add_offcpu(struct sched_acct *a, struct model *m, const struct sched
 		.nr_user = r->nr_user,
 		.nr_kernel = r->nr_kernel - skip,
 		.flags = model_flags(r->flags),
-		.reason = (enum model_state)reason_of(a, r->pid, r->reason, u, r->nr_user),
+		.reason = (enum model_state)reason_of(a, r->pid, reason, u, r->nr_user),
 		.ns = ns,
 	};
 
@@ -429,7 +431,7 @@ int sched_acct_block(struct sched_acct *a, struct model *m, const struct sched_b
 	if (size < SCHED_BLOCK_HDR_SIZE || r->type != SCHED_REC_BLOCK ||
 	    r->nr_user > SCHED_MAX_UFRAMES || r->nr_kernel > SCHED_MAX_KFRAMES ||
 	    size < SCHED_BLOCK_HDR_SIZE + ((size_t)r->nr_user + r->nr_kernel) * 8 ||
-	    r->end_ns < r->since_ns)
+	    r->end_ns < r->since_ns || (r->run_ns && r->run_ns < r->end_ns))
 		return -EINVAL;
 	ns = r->end_ns - r->since_ns;
 	b = find(a, KIND_BLOCK, r->tid, r->since_ns);
@@ -437,11 +439,13 @@ int sched_acct_block(struct sched_acct *a, struct model *m, const struct sched_b
 		flushed = b->bl.flushed;
 		remove_item(a, b);
 	}
-	if (ns <= flushed)
-		return 0;
 	copy_comm(comm, r->comm);
 	copy_comm(pcomm, r->pcomm);
-	add_offcpu(a, m, r, comm, pcomm, r->end_ns, ns - flushed);
+	if (ns > flushed)
+		add_offcpu(a, m, r, comm, pcomm, r->end_ns, ns - flushed, r->reason);
+	/* then it waited for a CPU, still in that call */
+	if (r->run_ns > r->end_ns)
+		add_offcpu(a, m, r, comm, pcomm, r->run_ns, r->run_ns - r->end_ns, SCHED_RUNNABLE);
 	return 0;
 }
 

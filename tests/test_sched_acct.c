@@ -514,6 +514,52 @@ static void test_sched_acct_lock_or_wait(void **state)
 	}
 }
 
+/* After a block, the wait for a CPU comes with the block's stacks and a [runnable] leaf. */
+static void test_sched_acct_runnable_after_block(void **state)
+{
+	struct fixture *fx = *state;
+	struct sched_thread t;
+	struct sched_block_rec slot;
+	__u64 since = 0;
+	struct window w;
+	const struct stacks *st = model_stacks(fx->m);
+	int runnable = -1, lock = -1;
+
+	sched_thread_init(&t, 10, SCHED_RUNNING, T0, T0);
+	name(&t, "waiter");
+	sched_on_switch_out(&t, SCHED_LOCK, T0 + 100 * MS);
+	fill_slot(&slot, &t, 16);
+	sched_on_wakeup(&t, T0 + 400 * MS, &since);
+	slot.end_ns = T0 + 400 * MS;
+	slot.run_ns = T0 + 430 * MS;
+	assert_int_equal(sched_acct_block(fx->a, fx->m, &slot,
+					  SCHED_BLOCK_HDR_SIZE + 7 * sizeof(__u64)),
+			 0);
+	model_close_tick(fx->m, T0 + S);
+	window_init(&w);
+	window_sum(&w, fx->m, 0);
+	assert_int_equal(w.nr_offcpu, 2);
+	for (size_t i = 0; i < w.nr_offcpu; i++) {
+		uint32_t nr;
+		const uint32_t *frames = stacks_frames(st, w.offcpu[i].stack, &nr);
+		const char *leaf = stacks_frame(st, frames[nr - 1])->function;
+
+		if (!strcmp(leaf, "[runnable]"))
+			runnable = (int)i;
+		if (!strcmp(leaf, "[lock]"))
+			lock = (int)i;
+	}
+	assert_true(runnable >= 0 && lock >= 0);
+	assert_int_equal(w.offcpu[lock].count, 300 * MS);
+	assert_int_equal(w.offcpu[runnable].count, 30 * MS);
+	window_fini(&w);
+	/* a wait for a CPU that ends before the wakeup is refused */
+	slot.run_ns = slot.end_ns - 1;
+	assert_int_equal(sched_acct_block(fx->a, fx->m, &slot,
+					  SCHED_BLOCK_HDR_SIZE + 7 * sizeof(__u64)),
+			 -EINVAL);
+}
+
 /* Blocks shorter than the minimum count in the states, not as hot spots. */
 static void test_sched_acct_min_block(void **state)
 {
@@ -627,6 +673,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sched_acct_tid_reuse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sched_acct_open_blocks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sched_acct_lock_or_wait, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sched_acct_runnable_after_block, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sched_acct_min_block, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sched_acct_forgets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sched_acct_short_processes_leave_nothing_live,

@@ -49,8 +49,9 @@ static uint32_t stack(struct stacks *st, const char *const *names)
 /*
  * One second of pid 10:
  *   tid 11 "worker": running 240 ms (30 samples at 100 Hz, 300 ms' worth: 20 in spin, 10 in
- *     hash), runnable 110 ms, lock 250 ms (200 ms with a stack, 50 ms in short blocks), io
- *     250 ms (all with a stack), sleep 150 ms (with a stack).
+ *     hash), runnable 110 ms (10 of them after the lock, with its stack), lock 250 ms (200 ms
+ *     with a stack, 50 ms in short blocks), io 250 ms (all with a stack), sleep 150 ms (with a
+ *     stack).
  *   tid 12 "idle": sleep 1000 ms with a stack; running 2 ms, never sampled.
  *   tid 13 "unknown": 5 samples, no states (the sched probe did not see it).
  */
@@ -63,6 +64,9 @@ static void feed(struct model *m, struct stacks *st, uint64_t tick)
 	model_add_offcpu_resolved(m, 10, 11, "worker", "app",
 				  STACK(st, "main", "work", "take", "futex_wait", "[lock]"),
 				  200 * MS);
+	model_add_offcpu_resolved(m, 10, 11, "worker", "app",
+				  STACK(st, "main", "work", "take", "futex_wait", "[runnable]"),
+				  10 * MS);
 	model_add_offcpu_resolved(m, 10, 11, "worker", "app",
 				  STACK(st, "main", "work", "load", "pread", "[io]"), 250 * MS);
 	model_add_offcpu_resolved(m, 10, 11, "worker", "app",
@@ -161,7 +165,7 @@ static void test_wall_adds_up_to_the_states(void **state)
 	assert_int_equal(by[MODEL_STATE_LOCK], 500 * MS);
 	assert_int_equal(by[MODEL_STATE_IO], 500 * MS);
 	assert_int_equal(by[MODEL_STATE_SLEEP], 300 * MS);
-	assert_int_equal(UNDER(f, 0, "main"), (320 + 160 + 400 + 500 + 300) * MS);
+	assert_int_equal(UNDER(f, 0, "main"), (320 + 160 + 400 + 20 + 500 + 300) * MS);
 	/* on-CPU stacks end in [running] and share the exact running time as their samples do
 	 * (60 samples at 10 ms would have been 600 ms) */
 	assert_int_equal(UNDER(f, 0, "main", "work", "spin", "[running]"), 320 * MS);
@@ -170,7 +174,9 @@ static void test_wall_adds_up_to_the_states(void **state)
 	assert_int_equal(UNDER(f, 0, "main", "work", "take", "futex_wait", "[lock]"), 400 * MS);
 	assert_int_equal(UNDER(f, 0, "[no stack]", "[lock]"), 100 * MS);
 	assert_int_equal(UNDER(f, 0, "[no stack]", "[io]"), 0);
-	assert_int_equal(UNDER(f, 0, "[runnable]"), 220 * MS);
+	/* waiting for a CPU after the lock, in the same call; the rest has no stack */
+	assert_int_equal(UNDER(f, 0, "main", "work", "take", "futex_wait", "[runnable]"), 20 * MS);
+	assert_int_equal(UNDER(f, 0, "[runnable]"), 200 * MS);
 	/* the whole flame is the worker's 2 s plus the idle thread's */
 	assert_int_equal(UNDER(f, 0, "main") + UNDER(f, 0, "[no stack]") + UNDER(f, 0, "[runnable]"),
 			 2000 * MS);
@@ -193,7 +199,7 @@ static void test_wall_offcpu_leaves_out_running(void **state)
 	assert_int_equal(by[MODEL_STATE_RUNNING], 0);
 	assert_int_equal(by[MODEL_STATE_RUNNABLE], 220 * MS);
 	assert_int_equal(by[MODEL_STATE_SLEEP], (300 + 2000) * MS);
-	assert_int_equal(UNDER(f, 0, "main", "work"), 900 * MS);
+	assert_int_equal(UNDER(f, 0, "main", "work"), 920 * MS);
 	assert_int_equal(UNDER(f, 0, "main", "work", "spin"), 0);
 }
 
@@ -226,7 +232,7 @@ static void test_wall_per_tick_and_matcher(void **state)
 	calltree_matcher_set(&mt, spin, 2, NULL);
 	assert_int_equal(calltree_matcher_count_items(&mt, f->st, model_threads(f->m),
 						      f->wall.items, f->wall.nr, &whole),
-			 (240 + 200 + 250) * MS);
+			 (240 + 200 + 10 + 250) * MS);
 	assert_int_equal(whole, 2000 * MS + 2 * MS + 50 * MS);
 	calltree_matcher_fini(&mt);
 }

@@ -14,6 +14,7 @@
 #include "model/calltree.h"
 #include "model/stacks.h"
 #include "model/threads.h"
+#include "model/wall.h"
 #include "model/window.h"
 #include "model/xalloc.h"
 #include "canvas.h"
@@ -92,24 +93,6 @@ static void destroy(void *p)
 }
 
 /* The reason of an off-CPU stack: its leaf-most marker frame, "[lock]". */
-static enum model_state stack_reason(const struct stacks *st, uint32_t stack)
-{
-	uint32_t nr;
-	const uint32_t *frames = stacks_frames(st, stack, &nr);
-	const struct frame *f = nr ? stacks_frame(st, frames[nr - 1]) : NULL;
-
-	if (f && f->kind == FRAME_SPECIAL && f->function && f->function[0] == '[') {
-		for (int k = MODEL_STATE_LOCK; k < MODEL_STATE_NR; k++) {
-			const char *name = model_state_name(k);
-			size_t n = strlen(name);
-
-			if (!strncmp(f->function + 1, name, n) && !strcmp(f->function + 1 + n, "]"))
-				return k;
-		}
-	}
-	return MODEL_STATE_OTHER;
-}
-
 /* The innermost user frames ("lock_wait < wait_for_lock < worker"), else kernel ones. */
 static void describe(const struct stacks *st, uint32_t stack, char *buf, size_t len)
 {
@@ -142,6 +125,9 @@ static bool matches(const struct block_view *v, const struct brow *r)
 {
 	const struct thread *t = threads_get(v->ctx->threads, r->thread);
 
+	/* waiting for a CPU after a block (the flames show it) is not blocked time */
+	if (r->reason == MODEL_STATE_RUNNABLE)
+		return false;
 	if (v->reason >= 0 && (int)r->reason != v->reason)
 		return false;
 	if (!v->kthreads && stacks_kernel_only(v->ctx->stacks, r->stack))
@@ -189,7 +175,9 @@ static void build_rows(struct block_view *v)
 
 		if (!r->nr_threads) {
 			r->pid = t ? t->pid : 0;
-			r->reason = stack_reason(st, c->stack);
+			r->reason = wall_stack_state(v->ctx->stacks, c->stack);
+			if (r->reason == MODEL_STATE_RUNNING) /* no marker: cannot be */
+				r->reason = MODEL_STATE_OTHER;
 		} else if (t && r->pid != t->pid) {
 			r->pid = 0;
 		}

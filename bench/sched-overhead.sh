@@ -136,6 +136,27 @@ for how in sched filtered; do
 	wait "$p"
 	[ "$how" = filtered ] && { kill "$other"; wait "$other" 2>/dev/null || true; }
 done
+
+echo
+echo "== --waker-stacks: the waker's stacks at each wakeup of a block of --min-block or more"
+echo "   (whole system; the ping-pong's blocks are microseconds long, so with the default"
+echo "   --min-block of 1 ms it takes none: the cost is one comparison; with --min-block 1 us"
+echo "   every wakeup takes them: what one costs; then the states workload, blocks of ms)"
+for cfg in "off 0 pingpong" "waker 0 pingpong" "off 1 pingpong" "waker 1 pingpong" \
+	   "off 0 states" "waker 0 states"; do
+	set -- $cfg
+	base=$(maxid)
+	"$attach" $((secs + 3)) 0 0 "$2" "$1" > /dev/null & p=$!
+	sleep 1.5
+	if [ "$3" = states ]; then
+		"$states" "$secs" mix "$tmp" > /dev/null
+	else
+		"$pingpong" "$secs" 0 > /dev/null
+	fi
+	progstat "$base" on_switch on_wakeup |
+		sed "s/^   -c /   $1 $([ "$2" = 1 ] && echo 'min-block 1us' || echo 'min-block 1ms') $3 /"
+	wait "$p"
+done
 echo "$stats_was" > /proc/sys/kernel/bpf_stats_enabled
 stats_was=
 

@@ -3,14 +3,17 @@
  * probes/sched alone, driven like flametop drives it (drain every 100 ms, states every second),
  * for measuring its overhead apart from the on-CPU sampler. Prints its counters at the end.
  *
- * usage: sched_attach SECONDS [PID] [STACK_SIZE]   (PID: only that process, 0 or none: the whole
- *        system; STACK_SIZE: copy that many bytes of user stack per block and unwind them with
- *        DWARF, as flametop's default --unwind auto --stack-size 16384 does; default 0: FP only)
+ * usage: sched_attach SECONDS [PID] [STACK_SIZE] [MIN_BLOCK_US] [waker]   (PID: only that
+ *        process, 0 or none: the whole system; STACK_SIZE: copy that many bytes of user stack per
+ *        block and unwind them with DWARF, as flametop's default --unwind auto --stack-size 16384
+ *        does; default 0: FP only; MIN_BLOCK_US: --min-block, 0 the default; "waker": the
+ *        --waker-stacks of every block that long)
  */
 #include <inttypes.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "model/model.h"
@@ -31,7 +34,12 @@ int main(int argc, char **argv)
 	double secs = argc > 1 ? atof(argv[1]) : 10;
 	uint32_t pid = argc > 2 ? (uint32_t)strtoul(argv[2], NULL, 10) : 0;
 	uint32_t stack_size = argc > 3 ? (uint32_t)strtoul(argv[3], NULL, 10) : 0;
-	struct probe_sched_opts o = { .pids = pid ? &pid : NULL, .nr_pids = pid ? 1 : 0 };
+	struct probe_sched_opts o = {
+		.pids = pid ? &pid : NULL,
+		.nr_pids = pid ? 1 : 0,
+		.min_block_us = argc > 4 ? strtoull(argv[4], NULL, 10) : 0,
+		.waker_stacks = argc > 5 && !strcmp(argv[5], "waker"),
+	};
 	struct syms_opts so = { .proc_root = "/proc" };
 	struct syms *syms = NULL;
 	struct unwind *u = NULL;
@@ -72,6 +80,8 @@ int main(int argc, char **argv)
 	       " lost %" PRIu64 " threads %" PRIu64 " stacks reused %" PRIu64 "\n",
 	       probe_sched_mode(p), c.switches, c.wakeups, c.blocks, c.exits,
 	       c.ringbuf_lost + c.threads_full + c.stacks_full, c.threads, c.reused);
+	if (o.waker_stacks)
+		printf("waker records %" PRIu64 " lost %" PRIu64 "\n", c.wakers, c.waker_lost);
 	if (u) {
 		struct unwind_stats us;
 

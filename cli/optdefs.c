@@ -122,6 +122,10 @@ const struct optdef optdefs_options[] = {
 	{ OPT_RECORD, "record", 0, OPTDEFS_ARG_FILE, "FILE", NULL, L,
 	  "also record the live view to FILE (created mode 0600, never replacing a file: see "
 	  "--force)" },
+	{ OPT_WAKER_STACKS, "waker-stacks", 0, OPTDEFS_ARG_NONE, NULL, NULL, L | S | R,
+	  "who woke each block of --min-block or more: the waker's stack at the wakeup, shown "
+	  "under the blocked stack in the off-cpu and wall flames (two stack walks per such "
+	  "wakeup, ~4 us: off by default)" },
 	{ OPT_FORCE, "force", 0, OPTDEFS_ARG_NONE, NULL, NULL, L | R,
 	  "replace the recording when it exists; never anything that is not a flametop "
 	  "recording (a device, FIFO, directory or other file)" },

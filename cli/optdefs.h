@@ -44,6 +44,7 @@ enum optdefs_id {
 	OPT_HEAP_DURATION,
 	OPT_GO,
 	OPT_GO_MEMPROFILE_RATE,
+	OPT_WAKER_STACKS,
 	OPT_COMMAND, /* "-- CMD ARGS...": not an option to getopt, listed for the documentation */
 	OPT_NR_IDS,
 };

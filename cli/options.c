@@ -362,6 +362,9 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
 		case OPT_FORCE:
 			o->force = true;
 			break;
+		case OPT_WAKER_STACKS:
+			o->waker_stacks = true;
+			break;
 		case OPT_MAX_SIZE:
 			if (options_parse_size(optarg, &o->max_size) || o->max_size < MIN_MAX_SIZE)
 				return fail(err, errlen,

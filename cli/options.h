@@ -71,6 +71,7 @@ struct options {
 	bool duration_set;    /* --duration was given (record otherwise runs until stopped) */
 	enum options_metric metric; /* --metric */
 	uint64_t min_block_us;      /* --min-block: shortest block shown with its stack */
+	bool waker_stacks;          /* --waker-stacks: who woke each such block */
 	/* recording: -o of `record`, or --record of the live view */
 	const char *record;   /* NULL when not recording */
 	bool force;           /* --force: replace an existing file */

@@ -282,6 +282,25 @@ static void block(FILE *f, const struct report *r)
 	fputs(r->w.nr_offcpu ? "\n  ],\n" : "],\n", f);
 }
 
+/* Who woke the blocks (--waker-stacks): a block's stack continued by its waker's. */
+static void wakes(FILE *f, const struct report *r)
+{
+	const struct threads *th = model_threads(r->m);
+
+	fputs("  \"wakes\": [", f);
+	for (size_t i = 0; i < r->w.nr_wakes; i++) {
+		const struct tick_count *c = &r->w.wakes[i];
+		const struct thread *t = threads_get(th, c->thread);
+
+		fprintf(f, "%s\n    {\"blocked_us\": %" PRIu64 ", \"pid\": %u, \"tid\": %u, "
+			"\"comm\": ",
+			i ? "," : "", c->count / 1000, t->pid, t->tid);
+		str(f, t->comm);
+		frames_of(f, r, c->stack);
+	}
+	fputs(r->w.nr_wakes ? "\n  ],\n" : "],\n", f);
+}
+
 /* The name of a process: its main thread's, or any of its threads' process name. */
 static const char *process_name(const struct threads *th, uint32_t pid)
 {
@@ -589,6 +608,7 @@ int out_json_write(FILE *f, const struct report *r)
 	functions(f, r);
 	stacks(f, r);
 	block(f, r);
+	wakes(f, r);
 	memory(f, r);
 	heap(f, r);
 	go(f, r);

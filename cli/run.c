@@ -652,6 +652,7 @@ static int session_start(struct session *s, const struct options *o, bool live)
 	sched_opts.nr_pids = copts.nr_pids;
 	sched_opts.follow_children = copts.follow_children;
 	sched_opts.min_block_us = o->min_block_us;
+	sched_opts.waker_stacks = o->waker_stacks;
 	sched_opts.unwind = s->unwind;
 	sched_opts.syms = s->syms; /* lock or wait: the names of a futex wait's frames */
 	sched_opts.stack_size = copts.stack_size; /* 0 with --unwind fp */

@@ -27,6 +27,8 @@ struct model {
 	struct counts pending_resolved; /* (thread, stack id) from model_add_resolved() */
 	struct counts pending_offcpu;   /* (thread, raw stack) → blocked ns */
 	struct counts pending_offcpu_resolved; /* (thread, stack id) → blocked ns */
+	struct counts pending_wakes;   /* (thread, raw block+waker stack) → ns */
+	struct counts pending_wakes_resolved; /* (thread, stack id) → ns */
 	struct counts pending_states;   /* (thread, state) → ns */
 	struct tick cur;
 
@@ -48,7 +50,7 @@ struct model {
 	uint64_t next_seq;
 
 	/* Everything since start, (thread, stack) → samples, → blocked ns; (thread, state) → ns. */
-	struct counts total_counts, total_offcpu, total_states;
+	struct counts total_counts, total_offcpu, total_states, total_wakes;
 	struct tick total;
 
 	/* Heap: RSS growth and leak mode's allocations, (thread, raw stack) and (thread, stack id)
@@ -102,6 +104,7 @@ static void tick_free_layers(struct tick *t)
 {
 	free(t->counts);
 	free(t->offcpu);
+	free(t->wakes);
 	free(t->states);
 	free(t->heap);
 	free(t->allocs);
@@ -173,6 +176,9 @@ int model_new(const struct model_opts *opts, struct model **out)
 	counts_init(&m->pending_resolved);
 	counts_init(&m->pending_offcpu);
 	counts_init(&m->pending_offcpu_resolved);
+	counts_init(&m->pending_wakes);
+	counts_init(&m->pending_wakes_resolved);
+	counts_init(&m->total_wakes);
 	counts_init(&m->pending_states);
 	counts_init(&m->total_counts);
 	counts_init(&m->total_offcpu);
@@ -206,6 +212,9 @@ void model_free(struct model *m)
 	counts_fini(&m->pending_resolved);
 	counts_fini(&m->pending_offcpu);
 	counts_fini(&m->pending_offcpu_resolved);
+	counts_fini(&m->pending_wakes);
+	counts_fini(&m->pending_wakes_resolved);
+	counts_fini(&m->total_wakes);
 	counts_fini(&m->pending_states);
 	counts_fini(&m->total_counts);
 	counts_fini(&m->total_offcpu);
@@ -302,6 +311,32 @@ void model_add_offcpu(struct model *m, const struct model_offcpu *o)
 	raw = stacks_add_raw(m->stacks, o->pid, o->user, o->nr_user, o->kernel, o->nr_kernel,
 			     o->flags | STACKS_REASON(reason));
 	counts_add(&m->pending_offcpu, thread, raw, o->ns);
+}
+
+void model_add_wake(struct model *m, const struct model_offcpu *o, const struct model_waker *w)
+{
+	enum model_state reason = (unsigned)o->reason < MODEL_STATE_NR ? o->reason
+									: MODEL_STATE_OTHER;
+	uint32_t thread, blocked, waker;
+
+	note_pid(m, o->pid);
+	note_pid(m, w->pid);
+	thread = threads_see(m->threads, o->pid, o->tid, o->comm, o->pcomm, o->time_ns);
+	blocked = stacks_add_raw(m->stacks, o->pid, o->user, o->nr_user, o->kernel, o->nr_kernel,
+				 o->flags | STACKS_REASON(reason));
+	waker = stacks_add_raw(m->stacks, w->pid, w->user, w->nr_user, w->kernel, w->nr_kernel,
+			       w->flags);
+	counts_add(&m->pending_wakes, thread,
+		   stacks_add_wake(m->stacks, blocked, waker, stacks_str(m->stacks, w->comm)),
+		   o->ns);
+}
+
+void model_add_wake_resolved(struct model *m, uint32_t pid, uint32_t tid, const char *comm,
+			     const char *pcomm, uint32_t stack, uint64_t ns)
+{
+	uint32_t thread = threads_see(m->threads, pid, tid, comm, pcomm, 0);
+
+	counts_add(&m->pending_wakes_resolved, thread, stack, ns);
 }
 
 void model_add_offcpu_resolved(struct model *m, uint32_t pid, uint32_t tid, const char *comm,
@@ -485,6 +520,10 @@ void model_add_tick(struct model *m, const struct tick *t)
 		if (t->offcpu[i].thread < nr_threads)
 			counts_add(&m->pending_offcpu_resolved, t->offcpu[i].thread,
 				   t->offcpu[i].stack, t->offcpu[i].count);
+	for (size_t i = 0; i < t->nr_wakes; i++)
+		if (t->wakes[i].thread < nr_threads)
+			counts_add(&m->pending_wakes_resolved, t->wakes[i].thread,
+				   t->wakes[i].stack, t->wakes[i].count);
 	for (size_t i = 0; i < t->nr_states; i++)
 		if (t->states[i].thread < nr_threads && t->states[i].stack < MODEL_STATE_NR)
 			counts_add(&m->pending_states, t->states[i].thread, t->states[i].stack,
@@ -1126,6 +1165,8 @@ int model_close_tick(struct model *m, uint64_t end_ns)
 				&t->nr_counts);
 	t->offcpu = close_layer(m, &m->pending_offcpu, &m->pending_offcpu_resolved,
 				&m->total_offcpu, &t->nr_offcpu);
+	t->wakes = close_layer(m, &m->pending_wakes, &m->pending_wakes_resolved, &m->total_wakes,
+			       &t->nr_wakes);
 	t->states = close_layer(m, NULL, &m->pending_states, &m->total_states, &t->nr_states);
 	t->heap = close_growth(m, &m->pending_heap, &m->pending_heap_resolved, &m->total_heap,
 			       false, &t->nr_heap);
@@ -1146,6 +1187,8 @@ int model_close_tick(struct model *m, uint64_t end_ns)
 	m->total.nr_counts = m->total_counts.nr;
 	m->total.offcpu = m->total_offcpu.v;
 	m->total.nr_offcpu = m->total_offcpu.nr;
+	m->total.wakes = m->total_wakes.v;
+	m->total.nr_wakes = m->total_wakes.nr;
 	m->total.states = m->total_states.v;
 	m->total.nr_states = m->total_states.nr;
 	m->total.heap = m->total_heap.v;
@@ -1160,6 +1203,8 @@ int model_close_tick(struct model *m, uint64_t end_ns)
 	counts_clear(&m->pending_resolved);
 	counts_clear(&m->pending_offcpu);
 	counts_clear(&m->pending_offcpu_resolved);
+	counts_clear(&m->pending_wakes);
+	counts_clear(&m->pending_wakes_resolved);
 	counts_clear(&m->pending_states);
 	growth_clear(&m->pending_heap);
 	growth_clear(&m->pending_heap_resolved);
@@ -1187,6 +1232,8 @@ int model_begin(struct model *m, uint64_t start_ns)
 	counts_clear(&m->pending_resolved);
 	counts_clear(&m->pending_offcpu);
 	counts_clear(&m->pending_offcpu_resolved);
+	counts_clear(&m->pending_wakes);
+	counts_clear(&m->pending_wakes_resolved);
 	counts_clear(&m->pending_states);
 	growth_clear(&m->pending_heap);
 	growth_clear(&m->pending_heap_resolved);

@@ -105,6 +105,16 @@ struct model_offcpu {
 	uint64_t ns;
 };
 
+/* Who woke a thread from a block (--waker-stacks): the thread that ran the wakeup and its stacks
+ * then. Borrowed for the duration of the call. */
+struct model_waker {
+	uint32_t pid, tid;
+	const char *comm;
+	const uint64_t *user, *kernel; /* leaf first */
+	uint32_t nr_user, nr_kernel;
+	uint32_t flags; /* MODEL_SAMPLE_* */
+};
+
 /*
  * Memory of one process, in bytes, as /proc tells it (probes/proc). Not every source knows every
  * field: a reading says which it has in `known` (bit MODEL_MEM_x).
@@ -229,6 +239,14 @@ void model_add_state(struct model *m, uint32_t pid, uint32_t tid, const char *co
 		     const char *pcomm, enum model_state state, uint64_t ns);
 /* Blocked time by stack and reason. */
 void model_add_offcpu(struct model *m, const struct model_offcpu *o);
+/* A block of o->ns and who woke it, as one stack: the blocked stack, its reason, then
+ * "[woken by COMM]" and the waker's stack from its leaf to its root (stacks_add_wake()). A layer
+ * of its own (tick.wakes): the blocked time is in the off-CPU layer already (model_add_offcpu()),
+ * this says who ended it. */
+void model_add_wake(struct model *m, const struct model_offcpu *o, const struct model_waker *w);
+/* A block and its waker as a stack already interned (tests). */
+void model_add_wake_resolved(struct model *m, uint32_t pid, uint32_t tid, const char *comm,
+			     const char *pcomm, uint32_t stack, uint64_t ns);
 /* Blocked ns of a stack already interned (it ends with its reason frame): replay, tests. */
 void model_add_offcpu_resolved(struct model *m, uint32_t pid, uint32_t tid, const char *comm,
 			       const char *pcomm, uint32_t stack, uint64_t ns);
@@ -333,6 +351,10 @@ struct tick {
 	size_t nr_counts;
 	struct tick_count *offcpu; /* blocked ns (count) by (thread, stack), sorted by key */
 	size_t nr_offcpu;
+	struct tick_count *wakes;  /* blocks by (thread, stack of the block and its waker,
+				      stacks_add_wake()): the block's whole length, in the tick
+				      it ended; sorted by key */
+	size_t nr_wakes;
 	struct tick_count *states; /* ns (count) by (thread, state): `stack` holds the
 				      enum model_state; sorted by key */
 	size_t nr_states;

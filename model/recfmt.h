@@ -16,8 +16,8 @@
 #define RECFMT_MAGIC_LEN 8
 #define RECFMT_FILE_HEADER 16
 #define RECFMT_MAJOR 1 /* a reader refuses another major version */
-#define RECFMT_MINOR 3 /* additions old readers skip: new chunk types, sections, fields (1: heap,
-			 2: losses per probe, 3: Go) */
+#define RECFMT_MINOR 4 /* additions old readers skip: new chunk types, sections, fields (1: heap,
+			 2: losses per probe, 3: Go, 4: who woke the blocks) */
 
 /* Then chunks: a 20-byte header, then `stored` bytes of payload. */
 #define RECFMT_SYNC "FTCK"
@@ -68,6 +68,7 @@ enum recfmt_section {
 	RECFMT_SEC_ALLOCS = 6,  /* leak mode: allocated minus freed by (thread, stack) */
 	RECFMT_SEC_MEMORY = 7,  /* process memory readings and changes, by pid */
 	RECFMT_SEC_HEAPINFO = 8, /* how the heap was tracked in the tick */
+	RECFMT_SEC_WAKES = 9,   /* blocks by (thread, block and waker stack): --waker-stacks */
 	RECFMT_SEC_GOPROCS = 16,  /* Go processes: figures, GC */
 	RECFMT_SEC_GOGROUPS = 17, /* goroutine groups whose count changed */
 	RECFMT_SEC_GOPROF = 18,   /* Go profile buckets that changed */

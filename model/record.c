@@ -869,6 +869,11 @@ static int write_tick(struct record *r, const struct model *m, const struct tick
 		put_layer(r, b, RECFMT_SEC_OFFCPU, v, t->nr_offcpu, r->unit,
 			  t->end_ns - t->start_ns);
 	}
+	if (t->nr_wakes) {
+		v = remap_layer(r, m, t->wakes, t->nr_wakes, false, &ret);
+		put_layer(r, b, RECFMT_SEC_WAKES, v, t->nr_wakes, r->unit,
+			  t->end_ns - t->start_ns);
+	}
 	if (t->nr_states) {
 		v = remap_layer(r, m, t->states, t->nr_states, true, &ret);
 		put_layer(r, b, RECFMT_SEC_STATES, v, t->nr_states, r->unit,

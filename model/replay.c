@@ -96,8 +96,8 @@ struct replay {
 	uint32_t ids[RECFMT_MAX_FRAMES], mapped[RECFMT_MAX_FRAMES];
 	size_t nr_frames, cap_frames, nr_stacks, cap_stacks, nr_threads, cap_threads;
 	size_t nr_groups, cap_groups;
-	struct tick_count *layer[3];
-	size_t cap_layer[3];
+	struct tick_count *layer[4];
+	size_t cap_layer[4];
 	int64_t *deltas; /* a layer's thread and stack columns */
 	size_t cap_deltas;
 };
@@ -826,7 +826,7 @@ void replay_free(struct replay *r)
 	free(r->stacks);
 	free(r->threads);
 	free(r->groups);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		free(r->layer[i]);
 	free(r->deltas);
 	free(r);
@@ -1437,6 +1437,12 @@ static void apply_tick(struct replay *r, struct recfmt_rd *rd, bool skip)
 			if (!skip) {
 				t.nr_offcpu = read_layer(r, &sec, 1, false, end - start);
 				t.offcpu = r->layer[1];
+			}
+			break;
+		case RECFMT_SEC_WAKES:
+			if (!skip) {
+				t.nr_wakes = read_layer(r, &sec, 3, false, end - start);
+				t.wakes = r->layer[3];
 			}
 			break;
 		case RECFMT_SEC_STATES:

@@ -147,6 +147,34 @@ uint32_t stacks_add_raw(struct stacks *st, uint32_t pid, const uint64_t *user, u
 	return id;
 }
 
+/* A raw stack that pairs two others: ips[0] the blocked raw stack, ips[1] the waker's, ips[2]
+ * the waker's interned name. */
+#define STACKS_WAKE (1u << 16)
+
+uint32_t stacks_add_wake(struct stacks *st, uint32_t blocked, uint32_t waker, const char *comm)
+{
+	uint64_t buf[sizeof(struct raw_key) / 8 + 3];
+	struct raw_key *k = (struct raw_key *)buf;
+	uint32_t id;
+
+	k->pid = 0;
+	k->nr_user = 3;
+	k->nr_kernel = 0;
+	k->flags = STACKS_WAKE;
+	k->pad = 0;
+	k->ips[0] = blocked;
+	k->ips[1] = waker;
+	k->ips[2] = (uintptr_t)comm;
+	id = intern_put(st->raws, k, sizeof(buf));
+	if (id >= st->raw_cap) {
+		size_t old = st->raw_cap;
+
+		st->raw_stack = xgrow(st->raw_stack, &st->raw_cap, id + 1, sizeof(*st->raw_stack));
+		memset(st->raw_stack + old, 0xff, (st->raw_cap - old) * sizeof(*st->raw_stack));
+	}
+	return id;
+}
+
 uint32_t stacks_add_frame(struct stacks *st, const struct frame *f)
 {
 	struct frame_key k = {
@@ -284,6 +312,53 @@ static bool vdso_inner(const struct stacks *st, uint32_t caller, uint32_t callee
 	return a && b && a->kind == FRAME_VDSO && b->kind == FRAME_VDSO && !b->symbolized;
 }
 
+/* A waker's kernel frames that enter an interrupt: from there on (toward the root) the stack is
+ * the interrupted task's, which did not wake anyone. */
+static bool irq_entry(const struct frame *f)
+{
+	static const char *const entries[] = { "asm_common_interrupt", "asm_sysvec_",
+					       "common_interrupt", "sysvec_", "__sysvec_" };
+
+	if (!f || f->kind != FRAME_KERNEL || !f->function)
+		return false;
+	for (size_t e = 0; e < sizeof(entries) / sizeof(entries[0]); e++)
+		if (!strncmp(f->function, entries[e], strlen(entries[e])))
+			return true;
+	return false;
+}
+
+/*
+ * The stack of a block and its waker: the block's frames (ending in its reason), a
+ * "[woken by COMM]" marker, then the waker's frames from its leaf (where it woke the thread) to
+ * its root, as offwaketime draws them. A wakeup in an interrupt ran on whatever task was there:
+ * "[woken by interrupt]" and the frames from the leaf to that interrupt's entry only.
+ */
+static uint32_t resolve_wake(struct stacks *st, const struct raw_key *k, uint32_t *frames,
+			     uint32_t room)
+{
+	uint32_t nb = 0, nw = 0, n = 0, blocked = stacks_of_raw(st, (uint32_t)k->ips[0]);
+	uint32_t waker = stacks_of_raw(st, (uint32_t)k->ips[1]), entry = 0;
+	const uint32_t *fb = blocked != UINT32_MAX ? stacks_frames(st, blocked, &nb) : NULL;
+	const uint32_t *fw = waker != UINT32_MAX ? stacks_frames(st, waker, &nw) : NULL;
+	const char *comm = (const char *)(uintptr_t)k->ips[2];
+	bool irq = false;
+	char name[64];
+
+	/* the innermost interrupt entry (frames are root first): the one that woke it */
+	for (uint32_t i = nw; i-- > 0 && !irq;)
+		if (irq_entry(stacks_frame(st, fw[i]))) {
+			irq = true;
+			entry = i;
+		}
+	for (uint32_t i = 0; i < nb && n + 1 < room; i++)
+		frames[n++] = fb[i];
+	snprintf(name, sizeof(name), "[woken by %s]", irq ? "interrupt" : comm ? comm : "?");
+	frames[n++] = special(st, name);
+	for (uint32_t i = nw; i-- > entry && n < room;)
+		frames[n++] = fw[i];
+	return n;
+}
+
 size_t stacks_resolve(struct stacks *st, struct syms *syms)
 {
 	uint32_t nr_raw = intern_count(st->raws);
@@ -295,6 +370,12 @@ size_t stacks_resolve(struct stacks *st, struct syms *syms)
 		const struct raw_key *k = intern_get(st->raws, st->resolved, NULL);
 		const uint64_t *user = k->ips, *kernel = k->ips + k->nr_user;
 		uint32_t n = 0;
+
+		if (k->flags & STACKS_WAKE) {
+			n = resolve_wake(st, k, frames, room);
+			st->raw_stack[st->resolved] = stacks_add_stack(st, frames, n);
+			continue;
+		}
 
 		if (k->flags & MODEL_SAMPLE_KERNEL_THREAD)
 			;

@@ -58,6 +58,10 @@ uint32_t stacks_add_raw(struct stacks *st, uint32_t pid, const uint64_t *user, u
  * stacks from now on never match earlier ones with the same addresses.
  */
 void stacks_new_image(struct stacks *st, struct syms *syms, uint32_t pid);
+/* A raw stack that is a block's (blocked, a raw id with its reason) and its waker's (waker, a raw
+ * id; comm interned): it resolves to the blocked frames, "[woken by COMM]", then the waker's
+ * frames from its leaf to its root. Both raw ids must have been added before. */
+uint32_t stacks_add_wake(struct stacks *st, uint32_t blocked, uint32_t waker, const char *comm);
 /* Symbolizes raw stacks added since the last call (syms may be NULL). Returns how many. */
 size_t stacks_resolve(struct stacks *st, struct syms *syms);
 /* The user addresses of a raw stack, leaf first (*pid gets its process); NULL when raw is not

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "counts.h"
 #include "stacks.h"
 #include "threads.h"
 #include "wall.h"
@@ -130,11 +131,84 @@ static void begin(struct wall *w)
 	w->total = 0;
 }
 
+/* The block a wake stack (stacks_add_wake()) is of: its frames before "[woken by ...]". */
+static uint32_t blocked_of(struct stacks *st, uint32_t wake)
+{
+	uint32_t nr, i = 0;
+	const uint32_t *frames = stacks_frames(st, wake, &nr);
+
+	for (; i < nr; i++) {
+		const struct frame *f = stacks_frame(st, frames[i]);
+
+		if (f && f->kind == FRAME_SPECIAL && !strncmp(f->function, "[woken by ", 10))
+			return stacks_add_stack(st, frames, i);
+	}
+	return CALLTREE_NONE;
+}
+
+/*
+ * Who woke the blocks: each wake entry takes its length out of its block's item (of the same
+ * thread and stack) and becomes an item of its own, the block's stack continued by the waker's,
+ * so the flame shows under a blocked stack who woke it (offwaketime). A block reported over
+ * several ticks has its wake in the last one: a window that has less of the block than that
+ * gives the wake no more than the window has.
+ */
+static void split_wakes(struct wall *w, struct stacks *st, const struct tick_count *wakes,
+			size_t nr_wakes, size_t first, size_t last)
+{
+	struct counts index; /* (thread, blocked stack) → item + 1 */
+	struct counts asked; /* (item, 0) → the wakes' sum, (item, 1) → the block's count */
+	uint32_t *item;
+
+	if (!nr_wakes)
+		return;
+	counts_init(&index);
+	counts_init(&asked);
+	item = xmalloc(nr_wakes * sizeof(*item));
+	for (size_t i = first; i < last; i++)
+		counts_add(&index, w->items[i].thread, w->items[i].stack, i + 1);
+	for (size_t i = 0; i < nr_wakes; i++) {
+		uint32_t blocked = blocked_of(st, wakes[i].stack);
+		struct tick_count *slot = blocked != CALLTREE_NONE
+						  ? counts_find(&index, wakes[i].thread, blocked)
+						  : NULL;
+
+		item[i] = slot ? (uint32_t)slot->count - 1 : UINT32_MAX;
+		if (!slot)
+			continue;
+		if (!counts_find(&asked, item[i], 1)) /* what the block has, before any wake */
+			counts_add(&asked, item[i], 1, w->items[item[i]].count);
+		counts_add(&asked, item[i], 0, wakes[i].count);
+	}
+	for (size_t i = 0; i < nr_wakes; i++) {
+		uint64_t have, want, take;
+
+		if (item[i] == UINT32_MAX)
+			continue;
+		have = counts_find(&asked, item[i], 1)->count;
+		want = counts_find(&asked, item[i], 0)->count;
+		/* the wakes ask for more than the window has of the block: each its share */
+		take = want <= have ? wakes[i].count
+				    : (uint64_t)((double)wakes[i].count * have / want + 0.5);
+		if (take > w->items[item[i]].count)
+			take = w->items[item[i]].count;
+		w->items[item[i]].count -= take;
+		w->total -= take;
+		push(w, wakes[i].thread, wakes[i].stack, take, w->state[item[i]], NULL, NULL);
+	}
+	free(item);
+	counts_fini(&asked);
+	counts_fini(&index);
+}
+
 /* The items, once per-thread state times are in w->per. */
 static void build(struct wall *w, struct stacks *st, const struct tick_count *counts,
 		  size_t nr_counts, const struct tick_count *offcpu, size_t nr_offcpu,
-		  enum wall_metric metric, uint64_t period_ns)
+		  const struct tick_count *wakes, size_t nr_wakes, enum wall_metric metric,
+		  uint64_t period_ns)
 {
+	size_t first;
+
 	struct names n;
 
 	intern_names(st, &n);
@@ -162,6 +236,7 @@ static void build(struct wall *w, struct stacks *st, const struct tick_count *co
 	}
 	if (metric == WALL_CPU)
 		return;
+	first = w->nr;
 	for (size_t i = 0; i < nr_offcpu; i++) {
 		const struct tick_count *c = &offcpu[i];
 		enum model_state s = state_of(st, &n, c->stack);
@@ -169,6 +244,7 @@ static void build(struct wall *w, struct stacks *st, const struct tick_count *co
 		per(w, c->thread)->stacked[s] += c->count;
 		push(w, c->thread, c->stack, c->count, s, NULL, NULL);
 	}
+	split_wakes(w, st, wakes, nr_wakes, first, w->nr);
 	/* What no stack covers, per thread, so the widths add up to the states' times. */
 	for (size_t i = 0; i < w->nr_touched; i++) {
 		uint32_t t = w->touched[i];
@@ -204,8 +280,8 @@ void wall_from_window(struct wall *w, struct stacks *st, const struct window *wi
 				memcpy(per(w, t)->state, win->thread_states[t],
 				       sizeof(win->thread_states[t]));
 		}
-	build(w, st, win->counts, win->nr_counts, win->offcpu, win->nr_offcpu, metric,
-	      period_ns);
+	build(w, st, win->counts, win->nr_counts, win->offcpu, win->nr_offcpu, win->wakes,
+	      win->nr_wakes, metric, period_ns);
 }
 
 void wall_from_tick(struct wall *w, struct stacks *st, const struct tick *t,
@@ -217,7 +293,8 @@ void wall_from_tick(struct wall *w, struct stacks *st, const struct tick *t,
 			if (t->states[i].stack < MODEL_STATE_NR)
 				per(w, t->states[i].thread)->state[t->states[i].stack] +=
 					t->states[i].count;
-	build(w, st, t->counts, t->nr_counts, t->offcpu, t->nr_offcpu, metric, period_ns);
+	build(w, st, t->counts, t->nr_counts, t->offcpu, t->nr_offcpu, t->wakes, t->nr_wakes,
+	      metric, period_ns);
 }
 
 void wall_states(const struct wall *w, const struct threads *th, const struct calltree_filter *f,

@@ -16,7 +16,8 @@
  *            sampled]", "[running]". So per thread the widths add up to its time in the window.
  *
  * Every leaf of offcpu and wall is a state ("[running]", "[runnable]", "[lock]", ...), so a
- * search for one names its share.
+ * search for one names its share. With wakes (--waker-stacks) a block's width is split by who woke
+ * it: the block's stack continues with "[woken by COMM]" and the waker's frames.
  */
 #ifndef MODEL_WALL_H
 #define MODEL_WALL_H

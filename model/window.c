@@ -14,6 +14,8 @@ void window_init(struct window *w)
 	w->offcpu_index = xcalloc(1, sizeof(struct counts));
 	counts_init(w->index);
 	counts_init(w->offcpu_index);
+	w->wakes_index = xcalloc(1, sizeof(struct counts));
+	counts_init(w->wakes_index);
 	w->heap_index = xcalloc(1, sizeof(struct growth));
 	w->allocs_index = xcalloc(1, sizeof(struct growth));
 	growth_init(w->heap_index);
@@ -29,6 +31,10 @@ void window_fini(struct window *w)
 	if (w->offcpu_index) {
 		counts_fini(w->offcpu_index);
 		free(w->offcpu_index);
+	}
+	if (w->wakes_index) {
+		counts_fini(w->wakes_index);
+		free(w->wakes_index);
 	}
 	if (w->heap_index) {
 		growth_fini(w->heap_index);
@@ -111,6 +117,9 @@ static void add_tick(struct window *w, struct counts *c, const struct tick *t, b
 	for (size_t i = 0; i < t->nr_offcpu; i++)
 		counts_add(w->offcpu_index, t->offcpu[i].thread, t->offcpu[i].stack,
 			   t->offcpu[i].count);
+	for (size_t i = 0; i < t->nr_wakes; i++)
+		counts_add(w->wakes_index, t->wakes[i].thread, t->wakes[i].stack,
+			   t->wakes[i].count);
 	for (size_t i = 0; i < t->nr_states; i++)
 		if (t->states[i].thread < w->nr_threads && t->states[i].stack < MODEL_STATE_NR)
 			w->thread_states[t->states[i].thread][t->states[i].stack] +=
@@ -136,6 +145,7 @@ void window_sum(struct window *w, const struct model *m, size_t nticks)
 
 	counts_clear(c);
 	counts_clear(w->offcpu_index);
+	counts_clear(w->wakes_index);
 	growth_clear(w->heap_index);
 	growth_clear(w->allocs_index);
 	w->nr_memory = 0;
@@ -173,6 +183,9 @@ out:
 	counts_sort_by_count(w->offcpu_index);
 	w->offcpu = ((struct counts *)w->offcpu_index)->v;
 	w->nr_offcpu = ((struct counts *)w->offcpu_index)->nr;
+	counts_sort_by_count(w->wakes_index);
+	w->wakes = ((struct counts *)w->wakes_index)->v;
+	w->nr_wakes = ((struct counts *)w->wakes_index)->nr;
 	/* leak mode: an allocation freed in the same window nets to nothing */
 	growth_drop_zero(w->allocs_index);
 	growth_sort_by_bytes(w->heap_index);

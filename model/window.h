@@ -23,6 +23,8 @@ struct window {
 	uint32_t nr_threads;
 	struct tick_count *offcpu; /* blocked ns by (thread, stack), most first */
 	size_t nr_offcpu;
+	struct tick_count *wakes;  /* blocks by (thread, block and waker stack), most first */
+	size_t nr_wakes;
 	/* ns per state, indexed by thread index: thread_states[idx][MODEL_STATE_*] */
 	uint64_t (*thread_states)[MODEL_STATE_NR];
 	struct tick_heap *heap;      /* RSS growth by (thread, stack), most growth first */
@@ -35,7 +37,7 @@ struct window {
 	size_t nr_memory;
 	struct tick_heap_info heap_info; /* summed; mode and live_* from the newest tick */
 	/* private */
-	void *index, *offcpu_index, *heap_index, *allocs_index;
+	void *index, *offcpu_index, *heap_index, *allocs_index, *wakes_index;
 	size_t cap_memory;
 };
 

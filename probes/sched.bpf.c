@@ -51,6 +51,7 @@ _Static_assert(SCHED_USTACK_HDR_SIZE == SCHED_USTACK_REC_HDR + sizeof(struct ust
 
 /* Set by the loader between __open() and __load(). */
 const volatile __u64 min_block_ns = 1000000;
+const volatile bool waker_stacks = false; /* --waker-stacks: who woke a long block */
 
 /* Set by the loader before it attaches: a thread first seen by an event has been in its state
  * since then (it had no event before), or since its process became a target. */
@@ -102,6 +103,14 @@ struct {
 	__type(key, __u32);
 	__type(value, struct uscratch);
 } uscratch SEC(".maps");
+
+/* A waker record is built here, then sent at its real length. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sched_waker_rec);
+} wscratch SEC(".maps");
 
 /* Processes user space walks with frame pointers (Go): their stacks are not copied. */
 struct {
@@ -386,6 +395,61 @@ static __always_inline void end_block(__u32 tid, struct sched_thread *t, __u64 s
 	t->flags |= SCHED_THR_WOKEN;
 }
 
+/*
+ * The current task woke tid from the block that began at since: its stacks, when asked for
+ * (waker_stacks). Costs two stack walks per long block's wakeup (~4 us here), so it is opt-in.
+ */
+static __always_inline void send_waker(void *ctx, __u32 tid, __u32 pid, __u64 since,
+				       struct sched_counters *cnt)
+{
+	struct task_struct *cur = bpf_get_current_task_btf();
+	struct sched_waker_rec *w;
+	__u32 zero = 0, nu = 0, nk = 0, flags = 0;
+	long ret;
+	__u64 n;
+
+	w = bpf_map_lookup_elem(&wscratch, &zero);
+	if (!w)
+		return;
+	w->type = SCHED_REC_WAKER;
+	w->pid = pid;
+	w->tid = tid;
+	w->since_ns = since;
+	w->waker_pid = BPF_CORE_READ(cur, tgid);
+	w->waker_tid = BPF_CORE_READ(cur, pid);
+	bpf_get_current_comm(w->waker_comm, sizeof(w->waker_comm));
+	if (BPF_CORE_READ(cur, flags) & PF_KTHREAD) {
+		flags |= SCHED_STK_KTHREAD;
+	} else {
+		ret = bpf_get_stack(ctx, w->frames, SCHED_MAX_UFRAMES * 8, BPF_F_USER_STACK);
+		if (ret > 0) {
+			nu = (__u64)ret / 8;
+			if (nu > SCHED_MAX_UFRAMES)
+				nu = SCHED_MAX_UFRAMES;
+		} else {
+			flags |= SCHED_STK_USER_FAILED;
+		}
+	}
+	ret = bpf_get_stack(ctx, &w->frames[nu], SCHED_MAX_KFRAMES * 8, 0);
+	if (ret > 0) {
+		nk = (__u64)ret / 8;
+		if (nk > SCHED_MAX_KFRAMES)
+			nk = SCHED_MAX_KFRAMES;
+	} else {
+		flags |= SCHED_STK_KERNEL_FAILED;
+	}
+	w->nr_user = nu;
+	w->nr_kernel = nk;
+	w->flags = flags;
+	n = (__u64)nu + nk;
+	if (n > SCHED_MAX_UFRAMES + SCHED_MAX_KFRAMES)
+		return;
+	if (bpf_ringbuf_output(&events, w, SCHED_WAKER_HDR_SIZE + n * 8, BPF_RB_NO_WAKEUP))
+		cnt->waker_lost++;
+	else
+		cnt->wakers++;
+}
+
 /* The thread got a CPU: sends the record of the block end_block() noted. */
 static __always_inline void send_block(__u32 tid, struct sched_thread *t, __u64 now,
 				       struct sched_counters *cnt)
@@ -504,7 +568,7 @@ next:
 	return 0;
 }
 
-static __always_inline int handle_wakeup(struct task_struct *p, bool is_new, bool btf)
+static __always_inline int handle_wakeup(void *ctx, struct task_struct *p, bool is_new, bool btf)
 {
 	__u64 now = bpf_ktime_get_ns(), since = 0, blocked;
 	struct sched_counters *cnt;
@@ -542,6 +606,9 @@ static __always_inline int handle_wakeup(struct task_struct *p, bool is_new, boo
 	if (blocked && !made)
 		end_block(tid, t, since, blocked, now, cnt);
 	end(t);
+	/* before the block's record, which goes when the woken thread runs */
+	if (waker_stacks && blocked >= min_block_ns && !made && (t->flags & SCHED_THR_WOKEN))
+		send_waker(ctx, tid, pid, since, cnt);
 	return 0;
 }
 
@@ -582,13 +649,13 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 SEC("tp_btf/sched_wakeup")
 int BPF_PROG(on_wakeup, struct task_struct *p)
 {
-	return handle_wakeup(p, false, true);
+	return handle_wakeup(ctx, p, false, true);
 }
 
 SEC("tp_btf/sched_wakeup_new")
 int BPF_PROG(on_wakeup_new, struct task_struct *p)
 {
-	return handle_wakeup(p, true, true);
+	return handle_wakeup(ctx, p, true, true);
 }
 
 SEC("tp_btf/sched_process_fork")
@@ -618,13 +685,13 @@ int BPF_PROG(on_switch_raw, bool preempt, struct task_struct *prev, struct task_
 SEC("raw_tp/sched_wakeup")
 int BPF_PROG(on_wakeup_raw, struct task_struct *p)
 {
-	return handle_wakeup(p, false, false);
+	return handle_wakeup(ctx, p, false, false);
 }
 
 SEC("raw_tp/sched_wakeup_new")
 int BPF_PROG(on_wakeup_new_raw, struct task_struct *p)
 {
-	return handle_wakeup(p, true, false);
+	return handle_wakeup(ctx, p, true, false);
 }
 
 SEC("raw_tp/sched_process_fork")

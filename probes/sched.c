@@ -34,7 +34,9 @@
 #include "probes/sched_state.h"
 #include "sched.skel.h"
 
-_Static_assert(sizeof(struct sched_counters) == 12 * 8, "sched_counters layout");
+_Static_assert(sizeof(struct sched_counters) == 14 * 8, "sched_counters layout");
+_Static_assert(offsetof(struct sched_waker_rec, frames) == SCHED_WAKER_HDR_SIZE,
+	       "sched_waker_rec layout");
 _Static_assert(offsetof(struct sched_ustack_rec, regs) == SCHED_USTACK_REC_HDR &&
 		       sizeof(struct sched_ustack_rec) == SCHED_USTACK_HDR_SIZE,
 	       "sched_ustack_rec layout");
@@ -135,11 +137,12 @@ static uint32_t system_threads(const char *root)
 }
 
 /*
- * The text of __schedule from kallsyms, [lo, hi): kernel stacks taken in the tracepoint start
- * with bpf_prog_*, bpf_trace_run*, __traceiter_* and __schedule, stripped up to it. Core kernel
- * symbols are listed in address order, so hi is the next higher address listed.
+ * The text of function name from kallsyms, [lo, hi): kernel stacks taken in the tracepoints
+ * start with bpf_prog_*, bpf_trace_run*, __traceiter_* and __schedule (or try_to_wake_up, for a
+ * waker), stripped up to it. Core kernel symbols are listed in address order, so hi is the next
+ * higher address listed.
  */
-static void find_schedule(const char *root, uint64_t *lo, uint64_t *hi)
+static void find_text(const char *root, const char *fn, uint64_t *lo, uint64_t *hi)
 {
 	char path[300], line[512];
 	FILE *f;
@@ -156,7 +159,7 @@ static void find_schedule(const char *root, uint64_t *lo, uint64_t *hi)
 		if (sscanf(line, "%llx %c %255s", &addr, &type, name) != 3)
 			continue;
 		if (!*lo) {
-			if ((type == 't' || type == 'T') && !strcmp(name, "__schedule"))
+			if ((type == 't' || type == 'T') && !strcmp(name, fn))
 				*lo = addr;
 		} else if (addr > *lo) {
 			*hi = addr;
@@ -315,6 +318,7 @@ static int load(struct probe_sched *p, const struct probe_sched_opts *opts, bool
 	p->skel->rodata->filter_pids = p->filter;
 	p->skel->rodata->min_block_ns = min_us * 1000;
 	p->skel->rodata->stack_size = p->stack_size;
+	p->skel->rodata->waker_stacks = opts && opts->waker_stacks;
 	choose_programs(p->skel, raw, p->filter && opts && opts->follow_children);
 	e = bpf_map__set_max_entries(p->skel->maps.events,
 				     (__u32)ring_size(p->nr_possible, p->stack_size > 0));
@@ -620,6 +624,8 @@ static int on_record(void *ctx, void *data, size_t size)
 			ucopy_forget(p, ((const struct sched_exit_rec *)data)->tid);
 	} else if (type == SCHED_REC_USTACK) {
 		e = on_ustack(p, data, size);
+	} else if (type == SCHED_REC_WAKER) {
+		e = sched_acct_waker(p->acct, data, size);
 	}
 	if (e)
 		model_add_lost(p->m, MODEL_LOST_SCHED_RINGBUF, 1); /* a bug, but not a silent one */
@@ -713,7 +719,8 @@ int probe_sched_new(const struct probe_sched_opts *opts, struct probe_sched **ou
 		}
 	}
 
-	find_schedule(p->proc_root, &ao.sched_lo, &ao.sched_hi);
+	find_text(p->proc_root, "__schedule", &ao.sched_lo, &ao.sched_hi);
+	find_text(p->proc_root, "try_to_wake_up", &ao.wake_lo, &ao.wake_hi);
 	ao.min_block_ns = p->skel->rodata->min_block_ns;
 	p->syms = opts ? opts->syms : NULL;
 	if (p->syms) {
@@ -955,6 +962,8 @@ void probe_sched_counters(const struct probe_sched *p, struct probe_sched_counte
 	out->reused = c.reused;
 	out->ustacks = c.ustacks;
 	out->ustack_lost = c.ustack_lost;
+	out->wakers = c.wakers;
+	out->waker_lost = c.waker_lost;
 	out->ustack_miss = p->ustack_miss;
 	out->threads = p->nr_threads;
 	out->max_threads = p->max_threads;

@@ -37,6 +37,9 @@ struct probe_sched_opts {
 	/* Names a futex wait's user frames (borrowed): lock or wait (model/waits.h). NULL: every
 	 * futex wait is a lock. */
 	struct syms *syms;
+	/* Who woke each block of at least min_block_us: the waker's stacks at the wakeup (two
+	 * stack walks per such wakeup, ~4 us: opt-in), given to the model with the block. */
+	bool waker_stacks;
 };
 
 /* Cumulative counters since the probe started (summed over CPUs). */
@@ -46,6 +49,8 @@ struct probe_sched_counters {
 	uint64_t blocks;       /* blocks sent with their stacks */
 	uint64_t exits;	       /* thread exits reported */
 	uint64_t ringbuf_lost; /* records dropped: the ring was full (MODEL_LOST_RINGBUF) */
+	uint64_t wakers;       /* waker records sent (waker_stacks) */
+	uint64_t waker_lost;   /* ... not sent: the ring was full (those blocks show no waker) */
 	uint64_t threads_full; /* events of threads the "threads" map had no room for */
 	uint64_t stacks_full;  /* blocks whose stacks the "stacks" map had no room for */
 	uint64_t targets_full; /* followed children not added: target map full */

@@ -51,6 +51,7 @@ struct sched_thread {
 #define SCHED_REC_BLOCK 1
 #define SCHED_REC_EXIT 2
 #define SCHED_REC_USTACK 3
+#define SCHED_REC_WAKER 4
 
 /*
  * A blocked interval [since_ns, end_ns) of at least min_block_ns, and the wait for a CPU after it
@@ -125,6 +126,30 @@ struct sched_ustack_rec {
 #define SCHED_USCRATCH_SIZE (SCHED_USTACK_HDR_SIZE + SCHED_STACK_MAX)
 #define SCHED_MAX_FP_PIDS 8192 /* processes walked with frame pointers: no stack copy */
 
+/*
+ * Who woke a thread from a block of at least min_block_ns (waker_stacks set, --waker-stacks):
+ * sent at the wakeup, from the waker's context, before the block's own record (sent when the
+ * woken thread gets a CPU), which user space pairs it with by (tid, since_ns). Variable length:
+ * nr_user user then nr_kernel kernel addresses of the waker, leaf first (the user stack is the
+ * frame-pointer walk: no stack copy). The waker is whatever ran the wakeup: in an interrupt,
+ * the interrupted thread (its kernel frames say so).
+ */
+struct sched_waker_rec {
+	__u32 type; /* SCHED_REC_WAKER */
+	__u32 pid;  /* the woken thread */
+	__u32 tid;
+	__u32 waker_pid;
+	__u64 since_ns; /* the block's start, as in its record */
+	__u32 waker_tid;
+	__u32 nr_user;
+	__u32 nr_kernel;
+	__u32 flags; /* SCHED_STK_* of the waker's stacks */
+	char waker_comm[SCHED_COMM_LEN];
+	__u64 frames[SCHED_MAX_UFRAMES + SCHED_MAX_KFRAMES];
+};
+
+#define SCHED_WAKER_HDR_SIZE 56
+
 /* A thread exited: its last totals, for the time since the loader last read its entry. */
 struct sched_exit_rec {
 	__u32 type; /* SCHED_REC_EXIT */
@@ -152,6 +177,8 @@ struct sched_counters {
 	__u64 reused;	    /* blocks whose stacks were those of the block before (same place) */
 	__u64 ustacks;	    /* user stack copies sent (struct sched_ustack_rec) */
 	__u64 ustack_lost;  /* copies not sent: the ring was half full (those blocks: FP walk) */
+	__u64 wakers;	    /* waker records sent (waker_stacks) */
+	__u64 waker_lost;   /* waker records not sent: the ring was full */
 };
 
 #define SCHED_MAX_TARGETS 8192

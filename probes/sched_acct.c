@@ -22,9 +22,10 @@ _Static_assert(sizeof(struct sched_exit_rec) == 64 + 8 * SCHED_NR_STATES, "sched
 #define STRIP_SCAN 8 /* tracepoint noise is at most this many frames deep */
 #define GC_PASSES 2  /* forget what two passes in a row did not see */
 
-enum kind { KIND_THREAD = 1, KIND_BLOCK };
+enum kind { KIND_THREAD = 1, KIND_BLOCK, KIND_WAKER, KIND_NR };
 
-/* A thread (key: tid, born_ns) or an open block (key: tid, since_ns) we remember. */
+/* A thread (key: tid, born_ns), an open block or the waker of a block whose record has not come
+ * yet (key: tid, since_ns) we remember. */
 struct item {
 	uint64_t key2;
 	uint64_t last_pass;
@@ -49,6 +50,11 @@ struct item {
 			uint64_t born;    /* its thread's born_ns */
 			uint32_t nr_user, nr_kernel, flags, reason;
 		} bl;
+		struct {
+			uint64_t *frames; /* the waker's user then kernel (stripped), leaf first */
+			uint32_t nr_user, nr_kernel, flags; /* MODEL_SAMPLE_* */
+			uint32_t pid, tid; /* the waker; comm holds its name */
+		} wk;
 	};
 };
 
@@ -59,7 +65,7 @@ struct sched_acct {
 	size_t nr_items, cap_items; /* items[0..nr_items) in use or on the free list */
 	uint32_t free_head;	    /* index + 1 */
 	uint32_t *heads;	    /* nbuckets, index + 1 */
-	size_t nbuckets, count[3];  /* count[kind] */
+	size_t nbuckets, count[KIND_NR]; /* count[kind] */
 	uint64_t clipped_ns;	    /* time that did not fit between two passes (see report()) */
 };
 
@@ -108,7 +114,7 @@ static struct item *insert(struct sched_acct *a, uint8_t kind, uint32_t tid, uin
 	struct item *it;
 	uint32_t idx, b;
 
-	if (a->count[KIND_THREAD] + a->count[KIND_BLOCK] + 1 > a->nbuckets)
+	if (a->count[KIND_THREAD] + a->count[KIND_BLOCK] + a->count[KIND_WAKER] + 1 > a->nbuckets)
 		rehash(a, a->nbuckets * 2);
 	if (a->free_head) {
 		idx = a->free_head - 1;
@@ -141,6 +147,8 @@ static void remove_item(struct sched_acct *a, struct item *it)
 		*p = it->next;
 	if (it->kind == KIND_BLOCK)
 		free(it->bl.frames);
+	if (it->kind == KIND_WAKER)
+		free(it->wk.frames);
 	a->count[it->kind]--;
 	memset(it, 0, sizeof(*it));
 	it->next = a->free_head;
@@ -169,9 +177,12 @@ void sched_acct_free(struct sched_acct *a)
 {
 	if (!a)
 		return;
-	for (size_t i = 0; i < a->nr_items; i++)
+	for (size_t i = 0; i < a->nr_items; i++) {
 		if (a->items[i].kind == KIND_BLOCK)
 			free(a->items[i].bl.frames);
+		if (a->items[i].kind == KIND_WAKER)
+			free(a->items[i].wk.frames);
+	}
 	free(a->items);
 	free(a->heads);
 	free(a);
@@ -421,6 +432,74 @@ void sched_acct_end(struct sched_acct *a)
 	}
 }
 
+/* The block r (ns long) and who woke it (a KIND_WAKER item) to the model. */
+static void add_wake(struct sched_acct *a, struct model *m, const struct sched_block_rec *r,
+		     const char *comm, const char *pcomm, uint64_t ns, const struct item *w)
+{
+	const uint64_t *u = (const uint64_t *)r->frames, *k = u + r->nr_user;
+	uint32_t skip = sched_acct_strip(k, r->nr_kernel, a->o.sched_lo, a->o.sched_hi);
+	struct model_offcpu o = {
+		.time_ns = r->end_ns,
+		.pid = r->pid,
+		.tid = r->tid,
+		.comm = comm,
+		.pcomm = pcomm && *pcomm ? pcomm : NULL,
+		.user = r->nr_user ? u : NULL,
+		.kernel = r->nr_kernel > skip ? k + skip : NULL,
+		.nr_user = r->nr_user,
+		.nr_kernel = r->nr_kernel - skip,
+		.flags = model_flags(r->flags),
+		.reason = r->reason < SCHED_NR_STATES ? (enum model_state)r->reason
+						     : MODEL_STATE_OTHER,
+		.ns = ns,
+	};
+	struct model_waker wk = {
+		.pid = w->wk.pid,
+		.tid = w->wk.tid,
+		.comm = w->comm,
+		.user = w->wk.nr_user ? w->wk.frames : NULL,
+		.kernel = w->wk.nr_kernel ? w->wk.frames + w->wk.nr_user : NULL,
+		.nr_user = w->wk.nr_user,
+		.nr_kernel = w->wk.nr_kernel,
+		.flags = w->wk.flags,
+	};
+
+	if (r->nr_user == SCHED_MAX_UFRAMES || r->nr_kernel == SCHED_MAX_KFRAMES)
+		o.flags |= MODEL_SAMPLE_TRUNCATED;
+	if (ns)
+		model_add_wake(m, &o, &wk);
+}
+
+int sched_acct_waker(struct sched_acct *a, const struct sched_waker_rec *w, size_t size)
+{
+	const uint64_t *k;
+	struct item *it;
+	uint32_t skip;
+
+	if (size < SCHED_WAKER_HDR_SIZE || w->type != SCHED_REC_WAKER ||
+	    w->nr_user > SCHED_MAX_UFRAMES || w->nr_kernel > SCHED_MAX_KFRAMES ||
+	    size < SCHED_WAKER_HDR_SIZE + ((size_t)w->nr_user + w->nr_kernel) * 8)
+		return -EINVAL;
+	it = find(a, KIND_WAKER, w->tid, w->since_ns);
+	if (it)
+		remove_item(a, it); /* cannot be: a block has one wakeup */
+	it = insert(a, KIND_WAKER, w->tid, w->since_ns);
+	it->pid = w->pid;
+	copy_comm(it->comm, w->waker_comm);
+	/* the tracepoint's frames up to try_to_wake_up go: its caller is who woke */
+	k = (const uint64_t *)w->frames + w->nr_user;
+	skip = sched_acct_strip(k, w->nr_kernel, a->o.wake_lo, a->o.wake_hi);
+	it->wk.nr_user = w->nr_user;
+	it->wk.nr_kernel = w->nr_kernel - skip;
+	it->wk.flags = model_flags(w->flags);
+	it->wk.pid = w->waker_pid;
+	it->wk.tid = w->waker_tid;
+	it->wk.frames = xmalloc(((size_t)it->wk.nr_user + it->wk.nr_kernel + 1) * 8);
+	memcpy(it->wk.frames, w->frames, (size_t)w->nr_user * 8);
+	memcpy(it->wk.frames + w->nr_user, k + skip, (size_t)it->wk.nr_kernel * 8);
+	return 0;
+}
+
 int sched_acct_block(struct sched_acct *a, struct model *m, const struct sched_block_rec *r,
 		     size_t size)
 {
@@ -443,6 +522,12 @@ int sched_acct_block(struct sched_acct *a, struct model *m, const struct sched_b
 	copy_comm(pcomm, r->pcomm);
 	if (ns > flushed)
 		add_offcpu(a, m, r, comm, pcomm, r->end_ns, ns - flushed, r->reason);
+	/* who woke it, when that came first (the waker record is sent at the wakeup) */
+	b = find(a, KIND_WAKER, r->tid, r->since_ns);
+	if (b) {
+		add_wake(a, m, r, comm, pcomm, ns, b);
+		remove_item(a, b);
+	}
 	/* then it waited for a CPU, still in that call */
 	if (r->run_ns > r->end_ns)
 		add_offcpu(a, m, r, comm, pcomm, r->run_ns, r->run_ns - r->end_ns, SCHED_RUNNABLE);

@@ -49,6 +49,9 @@ struct sched_acct_opts {
 	 * tracepoint (bpf_prog_*, bpf_trace_run*, __traceiter_*) up to and including the one in
 	 * __schedule are dropped: the first kept frame is schedule() or its caller. */
 	uint64_t sched_lo, sched_hi;
+	/* Text of try_to_wake_up, [lo, hi): a waker's kernel frames up to it are dropped the same
+	 * way; 0 when unknown. */
+	uint64_t wake_lo, wake_hi;
 };
 
 int sched_acct_new(const struct sched_acct_opts *opts, struct sched_acct **out);
@@ -83,6 +86,9 @@ int sched_acct_block(struct sched_acct *a, struct model *m, const struct sched_b
 		     size_t size);
 int sched_acct_exit(struct sched_acct *a, struct model *m, const struct sched_exit_rec *r,
 		    size_t size);
+/* Who woke a block (--waker-stacks): kept until the block's record comes, which it precedes, and
+ * then given to the model with it (model_add_wake()); forgotten after two passes without one. */
+int sched_acct_waker(struct sched_acct *a, const struct sched_waker_rec *w, size_t size);
 
 /* Threads that were born and ended between two passes and lived less than SCHED_ACCT_SHORT_NS
  * are summed per process into one model thread: tid SCHED_ACCT_SHORT_TID(pid) (no real tid has

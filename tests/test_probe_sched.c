@@ -507,6 +507,75 @@ static void test_probe_sched_go_idle_is_wait(void **state)
 	free_run(&r);
 }
 
+/*
+ * --waker-stacks: the waiter's lock blocks were ended by the holder, unlocking (futex_wake in
+ * its kernel stack); the sleeper's by the timer interrupt. Without the option, no waker.
+ */
+static void test_probe_sched_wakers(void **state)
+{
+	struct probe_sched_opts o = { .waker_stacks = true };
+	struct probe_sched_counters c;
+	const struct stacks *st;
+	struct window w;
+	struct run r;
+	pid_t pid;
+	uint64_t by_holder = 0, by_irq = 0, lock = 0;
+
+	pid = start_states("5", "mix");
+	o.pids = (uint32_t *)&pid;
+	o.nr_pids = 1;
+	new_run(&r, &o);
+	run_ticks(&r, 3, 0);
+	probe_sched_counters(r.p, &c);
+	window_init(&w);
+	window_sum(&w, r.m, 0);
+	st = model_stacks(r.m);
+	for (size_t i = 0; i < w.nr_wakes; i++) {
+		const struct thread *t = threads_get(model_threads(r.m), w.wakes[i].thread);
+		uint32_t nr;
+		const uint32_t *frames = stacks_frames(st, w.wakes[i].stack, &nr);
+		bool holder = false, futex_wake = false, irq = false, lk = false;
+
+		for (uint32_t j = 0; j < nr; j++) {
+			const char *fn = stacks_frame(st, frames[j])->function;
+
+			lk |= !strcmp(fn, "[lock]");
+			holder |= !strcmp(fn, "[woken by holder]");
+			irq |= !strcmp(fn, "[woken by interrupt]");
+			futex_wake |= holder && strstr(fn, "futex_wake") != NULL;
+		}
+		if (t && t->comm && !strcmp(t->comm, "waiter") && lk) {
+			lock += w.wakes[i].count;
+			if (holder && futex_wake)
+				by_holder += w.wakes[i].count;
+		}
+		if (t && t->comm && !strcmp(t->comm, "sleeper") && irq)
+			by_irq += w.wakes[i].count;
+	}
+	print_message("waker records %" PRIu64 " (lost %" PRIu64 "); waiter's lock blocks with a "
+		      "waker %.0f ms, by the holder through futex_wake %.0f ms; sleeper woken "
+		      "by an interrupt %.0f ms\n",
+		      c.wakers, c.waker_lost, lock / 1e6, by_holder / 1e6, by_irq / 1e6);
+	assert_true(c.wakers > 0);
+	assert_true(lock > 0);
+	assert_true(by_holder >= lock * 0.9);
+	assert_true(by_irq > 0);
+	window_fini(&w);
+	free_run(&r);
+	reap(pid);
+
+	/* off by default */
+	pid = start_states("3", "mix");
+	o = (struct probe_sched_opts){ .pids = (uint32_t *)&pid, .nr_pids = 1 };
+	new_run(&r, &o);
+	run_ticks(&r, 2, 0);
+	probe_sched_counters(r.p, &c);
+	assert_int_equal(c.wakers, 0);
+	assert_int_equal(model_total(r.m)->nr_wakes, 0);
+	free_run(&r);
+	reap(pid);
+}
+
 /* Four spinners on two CPUs: each runs about half the time and waits for a CPU the rest. */
 static void test_probe_sched_spin4_runnable(void **state)
 {
@@ -629,6 +698,7 @@ int main(void)
 		cmocka_unit_test(test_probe_sched_lock_or_wait),
 		cmocka_unit_test(test_probe_sched_parked_before_attach),
 		cmocka_unit_test(test_probe_sched_go_idle_is_wait),
+		cmocka_unit_test(test_probe_sched_wakers),
 		cmocka_unit_test(test_probe_sched_spin4_runnable),
 		cmocka_unit_test(test_probe_sched_churn_leaves_nothing),
 	};

@@ -140,6 +140,14 @@ static void build_and_record(int fd, struct model **out)
 			s.flags = MODEL_SAMPLE_TRUNCATED;
 		model_add_sample(m, &s);
 		model_add_offcpu(m, &o);
+		if (i % 2) {
+			/* who woke it (--waker-stacks): another thread, its own stack */
+			uint64_t wuser[2] = { 0x401300, 0x401100 };
+			struct model_waker wk = { .pid = 42, .tid = 44, .comm = "raw",
+						  .user = wuser, .nr_user = 2 };
+
+			model_add_wake(m, &o, &wk);
+		}
 		model_add_offcpu_resolved(m, 42, 43, NULL, NULL, s4, 777);
 		model_add_state(m, 42, 42, NULL, NULL, MODEL_STATE_RUNNING, 600000000);
 		model_add_state(m, 42, 42, NULL, NULL, MODEL_STATE_LOCK, 300000000 - i);
@@ -244,6 +252,7 @@ static void assert_same_tick(const struct tick *a, const struct tick *b)
 		assert_int_equal(a->lost[k], b->lost[k]);
 	assert_same_counts(a->counts, a->nr_counts, b->counts, b->nr_counts);
 	assert_same_counts(a->offcpu, a->nr_offcpu, b->offcpu, b->nr_offcpu);
+	assert_same_counts(a->wakes, a->nr_wakes, b->wakes, b->nr_wakes);
 	assert_same_counts(a->states, a->nr_states, b->states, b->nr_states);
 }
 
@@ -292,6 +301,7 @@ static void assert_same_model(struct model *a, struct model *b)
 	assert_int_equal(model_nr_ticks(a), model_nr_ticks(b));
 	for (size_t i = 0; i < model_nr_ticks(a); i++)
 		assert_same_tick(model_tick(a, i), model_tick(b, i));
+	assert_true(model_total(a)->nr_wakes > 0); /* the fixture has wakes: they came through */
 	assert_same_tick(model_total(a), model_total(b));
 
 	/* and what views read: windows */
@@ -302,6 +312,7 @@ static void assert_same_model(struct model *a, struct model *b)
 	assert_int_equal(wa.samples, wb.samples);
 	assert_same_counts(wa.counts, wa.nr_counts, wb.counts, wb.nr_counts);
 	assert_same_counts(wa.offcpu, wa.nr_offcpu, wb.offcpu, wb.nr_offcpu);
+	assert_same_counts(wa.wakes, wa.nr_wakes, wb.wakes, wb.nr_wakes);
 	assert_memory_equal(wa.thread_states, wb.thread_states,
 			    wa.nr_threads * sizeof(*wa.thread_states));
 	window_fini(&wa);

@@ -560,6 +560,69 @@ static void test_sched_acct_runnable_after_block(void **state)
 			 -EINVAL);
 }
 
+/* A waker record (sent at the wakeup) and then the block's: a wake entry in the model, the block's
+ * stack with [woken by COMM] and the waker's frames after it, the tracepoint's frames gone. */
+static void test_sched_acct_waker(void **state)
+{
+	struct fixture *fx = *state;
+	struct sched_acct_opts o = { .min_block_ns = 1 * MS, .wake_lo = 0xffffffff81b00000,
+				     .wake_hi = 0xffffffff81b00800 };
+	/* bpf_prog, try_to_wake_up, wake_up_q, futex_wake */
+	static const uint64_t wkernel[] = { 0xffffffffa0001000, 0xffffffff81b00100,
+					    0xffffffff81b10000, 0xffffffff81b20000 };
+	static const uint64_t wuser[] = { 0x402000, 0x402100, 0x402200 };
+	struct sched_thread t;
+	struct sched_block_rec slot;
+	struct sched_waker_rec w = { .type = SCHED_REC_WAKER };
+	__u64 since = 0;
+	const struct tick *tk;
+	const struct stacks *st = model_stacks(fx->m);
+	uint32_t nr, marker = UINT32_MAX;
+	const uint32_t *frames;
+
+	sched_acct_free(fx->a);
+	sched_acct_new(&o, &fx->a);
+	sched_thread_init(&t, 10, SCHED_RUNNING, T0, T0);
+	name(&t, "waiter");
+	sched_on_switch_out(&t, SCHED_LOCK, T0 + 100 * MS);
+	fill_slot(&slot, &t, 16);
+	sched_on_wakeup(&t, T0 + 600 * MS, &since);
+	w.pid = 10;
+	w.tid = 16;
+	w.since_ns = slot.since_ns;
+	w.waker_pid = 10;
+	w.waker_tid = 17;
+	memcpy(w.waker_comm, "holder", 7);
+	w.nr_user = 3;
+	w.nr_kernel = 4;
+	memcpy(w.frames, wuser, sizeof(wuser));
+	memcpy(w.frames + 3, wkernel, sizeof(wkernel));
+	assert_int_equal(sched_acct_waker(fx->a, &w, SCHED_WAKER_HDR_SIZE + 7 * 8), 0);
+	/* a waker record shorter than its frames is refused */
+	assert_int_equal(sched_acct_waker(fx->a, &w, SCHED_WAKER_HDR_SIZE + 6 * 8), -EINVAL);
+	slot.end_ns = T0 + 600 * MS;
+	slot.run_ns = T0 + 601 * MS;
+	assert_int_equal(sched_acct_block(fx->a, fx->m, &slot,
+					  SCHED_BLOCK_HDR_SIZE + 7 * sizeof(__u64)),
+			 0);
+	model_close_tick(fx->m, T0 + S);
+	tk = model_tick(fx->m, 0);
+	assert_int_equal(tk->nr_wakes, 1);
+	assert_int_equal(tk->wakes[0].count, 500 * MS);
+	frames = stacks_frames(st, tk->wakes[0].stack, &nr);
+	for (uint32_t i = 0; i < nr; i++)
+		if (!strcmp(stacks_frame(st, frames[i])->function, "[woken by holder]"))
+			marker = i;
+	assert_true(marker != UINT32_MAX);
+	assert_string_equal(stacks_frame(st, frames[marker - 1])->function, "[lock]");
+	/* then the waker from its leaf: futex_wake, wake_up_q (try_to_wake_up and the BPF frame
+	 * stripped), then its 3 user frames leaf first */
+	assert_int_equal(nr - marker - 1, 2 + 3);
+	assert_int_equal(stacks_frame(st, frames[marker + 1])->kind, FRAME_KERNEL);
+	assert_int_equal(stacks_frame(st, frames[marker + 3])->addr, 0x402000);
+	assert_int_equal(sched_acct_nr_blocks(fx->a), 0);
+}
+
 /* Blocks shorter than the minimum count in the states, not as hot spots. */
 static void test_sched_acct_min_block(void **state)
 {
@@ -674,6 +737,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sched_acct_open_blocks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sched_acct_lock_or_wait, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sched_acct_runnable_after_block, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sched_acct_waker, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sched_acct_min_block, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sched_acct_forgets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sched_acct_short_processes_leave_nothing_live,

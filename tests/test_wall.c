@@ -237,6 +237,63 @@ static void test_wall_per_tick_and_matcher(void **state)
 	calltree_matcher_fini(&mt);
 }
 
+/* Who woke a block takes its part of the block's width, under the block's stack. */
+static void test_wall_wakes(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t by[MODEL_STATE_NR];
+	struct calltree_filter worker = { .thread = 0 };
+
+	/* in a third second, the lock's 200 ms were blocks that "holder" ended (30 ms asked) and
+	 * one "other" ended, 170 ms asked: they fit */
+	feed(f->m, f->st, 3);
+	model_add_wake_resolved(f->m, 10, 11, "worker", "app",
+				STACK(f->st, "main", "work", "take", "futex_wait", "[lock]",
+				      "[woken by holder]", "futex_wake", "unlock", "holder_main"),
+				30 * MS);
+	model_add_wake_resolved(f->m, 10, 11, "worker", "app",
+				STACK(f->st, "main", "work", "take", "futex_wait", "[lock]",
+				      "[woken by other]", "futex_wake", "other_main"),
+				170 * MS);
+	assert_int_equal(model_close_tick(f->m, model_start_ns(f->m) + 3000 * MS), 0);
+	window_sum(&f->w, f->m, 1);
+	wall_from_window(&f->wall, f->st, &f->w, WALL_WALL, PERIOD);
+	assert_int_equal(UNDER(f, 0, "main", "work", "take", "futex_wait", "[lock]"), 200 * MS);
+	assert_int_equal(UNDER(f, 0, "main", "work", "take", "futex_wait", "[lock]",
+			       "[woken by holder]", "futex_wake", "unlock", "holder_main"),
+			 30 * MS);
+	assert_int_equal(UNDER(f, 0, "main", "work", "take", "futex_wait", "[lock]",
+			       "[woken by other]"),
+			 170 * MS);
+	/* a block still going on when the window began asks for more than the window has: the
+	 * wakes share what there is */
+	model_add_wake_resolved(f->m, 10, 11, "worker", "app",
+				STACK(f->st, "main", "work", "take", "futex_wait", "[lock]",
+				      "[woken by holder]", "futex_wake", "unlock", "holder_main"),
+				600 * MS);
+	model_add_wake_resolved(f->m, 10, 11, "worker", "app",
+				STACK(f->st, "main", "work", "take", "futex_wait", "[lock]",
+				      "[woken by other]", "futex_wake", "other_main"),
+				200 * MS);
+	feed(f->m, f->st, 4);
+	assert_int_equal(model_close_tick(f->m, model_start_ns(f->m) + 4000 * MS), 0);
+	window_sum(&f->w, f->m, 1);
+	wall_from_window(&f->wall, f->st, &f->w, WALL_WALL, PERIOD);
+	assert_int_equal(UNDER(f, 0, "main", "work", "take", "futex_wait", "[lock]",
+			       "[woken by holder]"),
+			 150 * MS);
+	assert_int_equal(UNDER(f, 0, "main", "work", "take", "futex_wait", "[lock]",
+			       "[woken by other]"),
+			 50 * MS);
+	assert_int_equal(UNDER(f, 0, "main", "work", "take", "futex_wait", "[lock]"), 200 * MS);
+	/* the states do not move */
+	wall_states(&f->wall, model_threads(f->m), &worker, by);
+	assert_int_equal(by[MODEL_STATE_LOCK], 250 * MS);
+	assert_int_equal(f->wall.total, by[MODEL_STATE_RUNNING] + by[MODEL_STATE_RUNNABLE] +
+				       by[MODEL_STATE_LOCK] + by[MODEL_STATE_IO] +
+				       by[MODEL_STATE_SLEEP] + 1000 * MS + 2 * MS + 50 * MS);
+}
+
 static void test_wall_stack_state(void **state)
 {
 	struct fixture *f = *state;
@@ -254,6 +311,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_wall_offcpu_leaves_out_running, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_wall_per_tick_and_matcher, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wall_wakes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wall_stack_state, setup, teardown),
 	};
 

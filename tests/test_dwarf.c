@@ -91,6 +91,9 @@ static void chain4_complete_with(const char *source, const char *stack_size)
 	all = runbin_sum(r.out, "chain4;", NULL);
 	full = runbin_sum(r.out, "chain4;_start;",
 			 ";main;chain_one;chain_two;chain_three;chain_leaf", NULL);
+	if (all < MIN_SAMPLES || full < all * 0.95)
+		/* what the stacks were instead, to tell a cut walk from a wrong map */
+		print_message("stderr: %s\nfolded (first 2000 bytes):\n%.2000s\n", r.err, r.out);
 	share_at_least(source, full, all, 95, MIN_SAMPLES);
 	runbin_free(&r);
 }

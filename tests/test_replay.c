@@ -928,6 +928,9 @@ static void test_replay_format_1_1_still_reads(void **state)
 	window_fini(&w);
 	model_free(m);
 	replay_free(r);
+}
+
+/*
  * A long recording while the model's budget releases exited threads and gives their indexes to
  * new ones: every tick replays with its own threads (a file keyed by the model's indexes alone
  * would put a new thread's samples on the old one of the same index).

@@ -14,7 +14,8 @@
  * Why 3 points holds: both sample the same threads at the same rate (999 Hz) over the same
  * 5 seconds, ~2,500-8,000 samples each on a busy 2-CPU machine; two independent samplers of a
  * 75 %/25 % split differ by about 0.7-1.2 points (one standard deviation) at those counts, so
- * 3 points is 2.5-4 of them, and sampling the same process at the same time removes the
+ * 3 points is 2.5-4 of them (when load leaves fewer samples, the bound widens to 3.5 of
+ * them, and the output says so), and sampling the same process at the same time removes the
  * run-to-run variation that separate runs have (up to 9 points, FIELD-NOTES). Measured here:
  * differences of 0.2-1.3 points. The workloads make no system calls inside a round, so the
  * split does not depend on the host's syscall cost. perf killed from outside (a shared

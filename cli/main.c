@@ -43,6 +43,9 @@ int main(int argc, char **argv)
 	case CMD_CONVERT:
 		status = convert_main(&o);
 		break;
+	case CMD_SERVE:
+		status = run_serve(&o);
+		break;
 	case CMD_DOCTOR:
 		status = doctor_run(stdout);
 		break;

@@ -13,7 +13,8 @@
 #define P OPTDEFS_CMD(CMD_REPLAY)
 #define C OPTDEFS_CMD(CMD_CONVERT)
 #define D OPTDEFS_CMD(CMD_DOCTOR)
-#define ALL (L | S | R | P | C | D)
+#define V OPTDEFS_CMD(CMD_SERVE)
+#define ALL (L | S | R | P | C | D | V)
 
 #define HELP_COL 25 /* where an option's help starts in --help */
 #define WIDTH 80
@@ -74,6 +75,10 @@ const struct cmddef optdefs_commands[] = {
 	  "and - change the speed (1x, 2x, 10x, fastest)" },
 	{ CMD_CONVERT, "convert", "FILE",
 	  "a recording, or a time range of it, to another format" },
+	{ CMD_SERVE, "serve", "[-p PID,... | -- CMD ARGS...]",
+	  "sample headless and answer over HTTP: /metrics for Prometheus (per-process CPU, thread "
+	  "states, memory, busiest functions, Go goroutines and GC) and /debug/pprof/ profiles of "
+	  "any process for go tool pprof, Parca or Pyroscope, at once from the history" },
 	{ CMD_DOCTOR, "doctor", "",
 	  "what works on this host, and how to fix what does not: privileges, BTF, BPF, perf "
 	  "events, kernel symbols, unwinding, debug info" },
@@ -81,15 +86,15 @@ const struct cmddef optdefs_commands[] = {
 const size_t optdefs_nr_commands = sizeof(optdefs_commands) / sizeof(optdefs_commands[0]);
 
 const struct optdef optdefs_options[] = {
-	{ OPT_PID, "pid", 'p', OPTDEFS_ARG_PIDS, "PID,...", NULL, L | S | R,
+	{ OPT_PID, "pid", 'p', OPTDEFS_ARG_PIDS, "PID,...", NULL, L | S | R | V,
 	  "profile these processes: all their threads, also threads started later" },
-	{ OPT_FREQ, "freq", 'F', OPTDEFS_ARG_VALUE, "HZ", NULL, L | S | R,
+	{ OPT_FREQ, "freq", 'F', OPTDEFS_ARG_VALUE, "HZ", NULL, L | S | R | V,
 	  "samples per second per CPU (default 99; 1-100000, lowered with a warning to what the "
 	  "host can sample and unwind: 3000 on 2 CPUs with DWARF, 8000 with --unwind fp)" },
 	{ OPT_DELAY, "delay", 'd', OPTDEFS_ARG_VALUE, "SECONDS", NULL, L,
 	  "live view refresh interval (default 1, at least 0.1)" },
-	{ OPT_DURATION, "duration", 0, OPTDEFS_ARG_VALUE, "SECONDS", NULL, S | R,
-	  "how long to sample (default 5; record: until stopped): 5, 0.5, 500ms, 2m, 1h" },
+	{ OPT_DURATION, "duration", 0, OPTDEFS_ARG_VALUE, "SECONDS", NULL, S | R | V,
+	  "how long to sample (default 5; record and serve: until stopped): 5, 0.5, 500ms, 2m, 1h" },
 	{ OPT_FORMAT, "format", 'f', OPTDEFS_ARG_CHOICE, "FORMAT", format_values, S | C,
 	  "output format: text (default), json, folded (FlameGraph's input), pprof (gzip'd "
 	  "profile.proto for go tool pprof) or speedscope (its JSON file format)" },
@@ -103,57 +108,68 @@ const struct optdef optdefs_options[] = {
 	{ OPT_OUTPUT, "output", 'o', OPTDEFS_ARG_FILE, "FILE", NULL, S | R | C,
 	  "write to FILE instead of stdout; for record, the recording (created mode 0600, never "
 	  "replacing a file: see --force)" },
-	{ OPT_HEAP, "heap", 0, OPTDEFS_ARG_CHOICE, "MODE", heap_values, L | S | R,
+	{ OPT_HEAP, "heap", 0, OPTDEFS_ARG_CHOICE, "MODE", heap_values, L | S | R | V,
 	  "how the heap is tracked: growth (default: RSS growth by stack, no cost on malloc), "
 	  "exact (leak mode: uprobes on the allocator of one target; every malloc and free traps, "
 	  "~2-3 us each) or off" },
-	{ OPT_HEAP_DURATION, "heap-duration", 0, OPTDEFS_ARG_VALUE, "SECONDS", NULL, L | S | R,
+	{ OPT_HEAP_DURATION, "heap-duration", 0, OPTDEFS_ARG_VALUE, "SECONDS", NULL, L | S | R | V,
 	  "how long leak mode runs (default 60), then growth tracking goes on" },
-	{ OPT_GO, "go", 0, OPTDEFS_ARG_CHOICE, "MODE", go_values, L | S | R,
+	{ OPT_GO, "go", 0, OPTDEFS_ARG_CHOICE, "MODE", go_values, L | S | R | V,
 	  "Go programs as Go sees them: on (default: goroutines, GC and Go's heap profile of "
 	  "every Go process, read from its memory without stopping it) or off" },
 	{ OPT_GO_MEMPROFILE_RATE, "go-memprofile-rate", 0, OPTDEFS_ARG_VALUE, "N", NULL,
-	  L | S | R,
+	  L | S | R | V,
 	  "write N into the targets' runtime.MemProfileRate: this CHANGES THE TARGET; it turns "
 	  "Go's heap profile on in a program whose linker disabled it (524288 is Go's default; "
 	  "needs -p or --)" },
-	{ OPT_MIN_BLOCK, "min-block", 0, OPTDEFS_ARG_VALUE, "USEC", NULL, L | S | R,
+	{ OPT_MIN_BLOCK, "min-block", 0, OPTDEFS_ARG_VALUE, "USEC", NULL, L | S | R | V,
 	  "shortest block kept with its stack, in microseconds (default 1000)" },
-	{ OPT_RECORD, "record", 0, OPTDEFS_ARG_FILE, "FILE", NULL, L,
-	  "also record the live view to FILE (created mode 0600, never replacing a file: see "
+	{ OPT_RECORD, "record", 0, OPTDEFS_ARG_FILE, "FILE", NULL, L | V,
+	  "also record the session to FILE (created mode 0600, never replacing a file: see "
 	  "--force)" },
-	{ OPT_WAKER_STACKS, "waker-stacks", 0, OPTDEFS_ARG_NONE, NULL, NULL, L | S | R,
+	{ OPT_WAKER_STACKS, "waker-stacks", 0, OPTDEFS_ARG_NONE, NULL, NULL, L | S | R | V,
 	  "who woke each block of --min-block or more: the waker's stack at the wakeup, shown "
 	  "under the blocked stack in the off-cpu and wall flames (two stack walks per such "
 	  "wakeup, ~4 us: off by default)" },
-	{ OPT_FORCE, "force", 0, OPTDEFS_ARG_NONE, NULL, NULL, L | R,
+	{ OPT_FORCE, "force", 0, OPTDEFS_ARG_NONE, NULL, NULL, L | R | V,
 	  "replace the recording when it exists; never anything that is not a flametop "
 	  "recording (a device, FIFO, directory or other file)" },
-	{ OPT_MAX_SIZE, "max-size", 0, OPTDEFS_ARG_VALUE, "SIZE", NULL, L | R,
+	{ OPT_MAX_SIZE, "max-size", 0, OPTDEFS_ARG_VALUE, "SIZE", NULL, L | R | V,
 	  "rotate the recording past SIZE: FILE.1, FILE.2, ... (100M, 1G; at least 64K)" },
-	{ OPT_MAX_DURATION, "max-duration", 0, OPTDEFS_ARG_VALUE, "SECONDS", NULL, L | R,
+	{ OPT_MAX_DURATION, "max-duration", 0, OPTDEFS_ARG_VALUE, "SECONDS", NULL, L | R | V,
 	  "rotate the recording past SECONDS (10m, 1h; at least 1)" },
-	{ OPT_MAX_FILES, "max-files", 0, OPTDEFS_ARG_VALUE, "N", NULL, L | R,
+	{ OPT_MAX_FILES, "max-files", 0, OPTDEFS_ARG_VALUE, "N", NULL, L | R | V,
 	  "keep only the newest N files of a rotated recording" },
 	{ OPT_FROM, "from", 0, OPTDEFS_ARG_VALUE, "TIME", NULL, C,
 	  "convert from TIME: 30s or 5m from the start, -30s before the end, or a clock time "
 	  "14:05[:30]" },
 	{ OPT_TO, "to", 0, OPTDEFS_ARG_VALUE, "TIME", NULL, C,
 	  "convert up to TIME (as --from)" },
-	{ OPT_UNWIND, "unwind", 0, OPTDEFS_ARG_CHOICE, "METHOD", unwind_values, L | S | R,
+	{ OPT_UNWIND, "unwind", 0, OPTDEFS_ARG_CHOICE, "METHOD", unwind_values, L | S | R | V,
 	  "how user stacks are walked: auto (default: DWARF unwind info, frame pointers for Go), "
 	  "fp (frame pointers only, no stack copies) or dwarf" },
-	{ OPT_SOURCE, "source", 0, OPTDEFS_ARG_CHOICE, "SOURCE", source_values, L | S | R,
+	{ OPT_SOURCE, "source", 0, OPTDEFS_ARG_CHOICE, "SOURCE", source_values, L | S | R | V,
 	  "where samples come from: auto (default: BPF, else perf events), bpf or perf (perf "
 	  "events without BPF: also unprivileged, for your own processes)" },
-	{ OPT_STACK_SIZE, "stack-size", 0, OPTDEFS_ARG_VALUE, "SIZE", NULL, L | S | R,
+	{ OPT_STACK_SIZE, "stack-size", 0, OPTDEFS_ARG_VALUE, "SIZE", NULL, L | S | R | V,
 	  "user stack copied per sample for DWARF unwinding (default 16K; 1K-64K: BPF copies at "
 	  "most 32K, perf events 64K)" },
+	{ OPT_LISTEN, "listen", 0, OPTDEFS_ARG_VALUE, "ADDR:PORT", NULL, V,
+	  "where serve answers (default 127.0.0.1:9464: this host only): 127.0.0.1:9464, "
+	  "[::1]:9464, :9464 (every interface), port 0 for any free port; an address other hosts "
+	  "can reach serves them this host's processes and function names: only when given, with "
+	  "a warning" },
+	{ OPT_TOP_FUNCTIONS, "top-functions", 0, OPTDEFS_ARG_VALUE, "N", NULL, V,
+	  "functions per process on /metrics: the N busiest by recent samples (default 5; 0 for "
+	  "none)" },
+	{ OPT_MAX_SERIES, "max-series", 0, OPTDEFS_ARG_VALUE, "N", NULL, V,
+	  "the series budget of /metrics (default 10000): past it the least busy processes are "
+	  "left out, and flametop_series_dropped says how many series" },
 	{ OPT_HELP, "help", 'h', OPTDEFS_ARG_NONE, NULL, NULL, ALL,
 	  "print the help (of the command, when one is given) and exit" },
 	{ OPT_VERSION, "version", 'V', OPTDEFS_ARG_NONE, NULL, NULL, ALL,
 	  "print the version, the git revision and the features built in" },
-	{ OPT_COMMAND, NULL, 0, OPTDEFS_ARG_COMMAND, "CMD ARGS...", NULL, L | S | R,
+	{ OPT_COMMAND, NULL, 0, OPTDEFS_ARG_COMMAND, "CMD ARGS...", NULL, L | S | R | V,
 	  "launch CMD and profile it and the processes it starts; snapshot: until it exits or "
 	  "--duration ends (then it gets SIGTERM)" },
 };

@@ -45,6 +45,9 @@ enum optdefs_id {
 	OPT_GO,
 	OPT_GO_MEMPROFILE_RATE,
 	OPT_WAKER_STACKS,
+	OPT_LISTEN,
+	OPT_TOP_FUNCTIONS,
+	OPT_MAX_SERIES,
 	OPT_COMMAND, /* "-- CMD ARGS...": not an option to getopt, listed for the documentation */
 	OPT_NR_IDS,
 };

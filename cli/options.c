@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -22,6 +23,12 @@
 #define MAX_STACK_SIZE 65536      /* 64K: perf events copy up to what fits in a 64 KiB sample
 				     (probes/perf.h), BPF at most 32 KiB (probes/cpu_abi.h) */
 #define MIN_MAX_SIZE 65536        /* --max-size: a file holds at least its header and tables */
+#define DEFAULT_LISTEN "127.0.0.1:9464" /* cli/serve.h: SERVE_LISTEN_DEFAULT */
+#define DEFAULT_TOP_FUNCTIONS 5   /* cli/metrics.h: METRICS_TOP_DEFAULT */
+#define DEFAULT_MAX_SERIES 10000  /* cli/metrics.h: METRICS_SERIES_DEFAULT */
+#define MAX_TOP_FUNCTIONS 100
+#define MIN_MAX_SERIES 100        /* flametop's own series take ~40 */
+#define MAX_MAX_SERIES 10000000
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -117,6 +124,54 @@ int options_parse_size(const char *s, uint64_t *out)
 	if (!v || v > (UINT64_MAX >> shift))
 		return -EINVAL;
 	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+static int parse_uint(const char *s, unsigned long max, unsigned long *out);
+
+int options_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len,
+			 bool *loopback)
+{
+	const char *colon = s ? strrchr(s, ':') : NULL;
+	char host[64];
+	unsigned long port;
+	size_t hl;
+
+	if (!colon || parse_uint(colon + 1, 65535, &port) || (colon[1] == '0' && colon[2]))
+		return -EINVAL;
+	hl = colon - s;
+	if (hl >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	memset(ss, 0, sizeof(*ss));
+	if (host[0] == '[') {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+
+		if (hl < 3 || host[hl - 1] != ']')
+			return -EINVAL;
+		host[hl - 1] = '\0';
+		if (inet_pton(AF_INET6, host + 1, &a->sin6_addr) != 1)
+			return -EINVAL;
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*a);
+		*loopback = IN6_IS_ADDR_LOOPBACK(&a->sin6_addr) ||
+			    (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr) && a->sin6_addr.s6_addr[12] == 127);
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)ss;
+
+		if (!strcmp(host, "localhost"))
+			strcpy(host, "127.0.0.1");
+		else if (!host[0])
+			strcpy(host, "0.0.0.0");
+		if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+			return -EINVAL;
+		a->sin_family = AF_INET;
+		a->sin_port = htons((uint16_t)port);
+		*len = sizeof(*a);
+		*loopback = (ntohl(a->sin_addr.s_addr) >> 24) == 127;
+	}
 	return 0;
 }
 
@@ -286,6 +341,9 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
 	o->source = SOURCE_AUTO;
 	o->stack_size = DEFAULT_STACK_SIZE;
 	o->go_memprofile_rate = -1;
+	o->top_functions = DEFAULT_TOP_FUNCTIONS;
+	o->max_series = DEFAULT_MAX_SERIES;
+	options_parse_listen(DEFAULT_LISTEN, &o->listen, &o->listen_len, &o->listen_loopback);
 	o->cmdline = argv;
 	if (argc > 1 && argv[1][0] != '-') {
 		const struct cmddef *cmd = optdefs_command(argv[1]);
@@ -439,6 +497,29 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
 			o->stack_size = (uint32_t)(sz + 7) & ~7u;
 			break;
 		}
+		case OPT_LISTEN:
+			if (options_parse_listen(optarg, &o->listen, &o->listen_len,
+						 &o->listen_loopback))
+				return fail(err, errlen,
+					    "invalid address '%s': expected ADDR:PORT (127.0.0.1:9464, "
+					    "[::1]:9464, :9464 for every interface; a port 0-65535)",
+					    optarg);
+			o->listen_text = optarg;
+			break;
+		case OPT_TOP_FUNCTIONS:
+			if (parse_uint(optarg, MAX_TOP_FUNCTIONS, &ul))
+				return fail(err, errlen,
+					    "invalid number of functions '%s': expected 0-%d", optarg,
+					    MAX_TOP_FUNCTIONS);
+			o->top_functions = ul;
+			break;
+		case OPT_MAX_SERIES:
+			if (parse_uint(optarg, MAX_MAX_SERIES, &ul) || ul < MIN_MAX_SERIES)
+				return fail(err, errlen,
+					    "invalid series budget '%s': expected %d-%d", optarg,
+					    MIN_MAX_SERIES, MAX_MAX_SERIES);
+			o->max_series = ul;
+			break;
 		case OPT_FROM:
 			o->from = optarg;
 			break;

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/socket.h>
 
 /* Exit statuses, documented in the README and --help. */
 #define EXIT_OK 0
@@ -21,6 +22,7 @@ enum options_cmd {
 	CMD_REPLAY,  /* the live view over a recording */
 	CMD_CONVERT, /* a recording to another format */
 	CMD_DOCTOR,  /* what works on this host */
+	CMD_SERVE,   /* headless, answering Prometheus and pprof clients over HTTP */
 	CMD_HELP,
 	CMD_VERSION,
 };
@@ -93,6 +95,13 @@ struct options {
 	bool go_off;              /* --go off: do not read Go processes' runtimes */
 	int64_t go_memprofile_rate; /* --go-memprofile-rate: write it into the targets (changes
 				       them); -1 when not given */
+	/* serve (issue 16) */
+	struct sockaddr_storage listen; /* --listen, parsed (default 127.0.0.1:9464) */
+	socklen_t listen_len;
+	const char *listen_text;     /* as given; NULL for the default */
+	bool listen_loopback;        /* only this host can connect */
+	unsigned top_functions;      /* --top-functions: per process on /metrics */
+	unsigned max_series;         /* --max-series: the budget of /metrics */
 };
 
 /*
@@ -108,6 +117,10 @@ int options_parse_pids(const char *s, uint32_t **pids, size_t *nr, char *err, si
 int options_parse_decimal(const char *s, const char **end, double *out);
 /* Parses a positive number of seconds ("5", "0.5", "2s", "1m"). Returns 0 or -EINVAL. */
 int options_parse_seconds(const char *s, double *out);
+/* Parses "127.0.0.1:9464", "[::1]:9464", "localhost:9464", ":9464" (every interface) into
+ * an address; *loopback says whether only this host can reach it. 0 or -EINVAL. */
+int options_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len,
+			 bool *loopback);
 /* Parses a size in bytes ("1048576", "512K", "100M", "2G"; powers of 1024). 0 or -EINVAL. */
 int options_parse_size(const char *s, uint64_t *out);
 

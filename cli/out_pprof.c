@@ -303,7 +303,7 @@ static void build_goheap(struct builder *b, uint32_t *nr_locs, uint64_t **locs, 
 		const char *state;
 		size_t n;
 
-		if (e->kind != GOHEAP_HEAP)
+		if (e->kind != GOHEAP_HEAP || (r->pid && e->pid != r->pid))
 			continue;
 		n = locations(b, e->stack, NULL, locs, cap, nr_locs, &state);
 		pb_packed(sample, SAMPLE_LOCATION_ID, *locs, n, &b->tmp);

@@ -213,7 +213,8 @@ static void go_values(struct report *r)
 			const struct go_group *grp = goroutines_group(g, e->group);
 			uint32_t thread = report_thread_of_pid(r, grp->pid);
 
-			if (!e->count || (grp->flags & GO_GROUP_SYSTEM) || thread == UINT32_MAX)
+			if (!e->count || (grp->flags & GO_GROUP_SYSTEM) || thread == UINT32_MAX ||
+			    (r->pid && grp->pid != r->pid))
 				continue;
 			r->go_values = xgrow(r->go_values, &cap, r->nr_go_values + 1,
 					     sizeof(*r->go_values));
@@ -225,7 +226,8 @@ static void go_values(struct report *r)
 			const struct tick_goheap *e = &r->gw.profile[i];
 			uint32_t thread = report_thread_of_pid(r, e->pid);
 
-			if (e->kind != GOHEAP_HEAP || e->v[1] <= 0 || thread == UINT32_MAX)
+			if (e->kind != GOHEAP_HEAP || e->v[1] <= 0 || thread == UINT32_MAX ||
+			    (r->pid && e->pid != r->pid))
 				continue;
 			r->go_values = xgrow(r->go_values, &cap, r->nr_go_values + 1,
 					     sizeof(*r->go_values));
@@ -239,13 +241,20 @@ static void go_values(struct report *r)
 
 void report_init(struct report *r, const struct model *m, const struct report_session *s)
 {
+	report_init_window(r, m, s, 0, 0);
+}
+
+void report_init_window(struct report *r, const struct model *m, const struct report_session *s,
+			size_t nticks, uint32_t pid)
+{
 	memset(r, 0, sizeof(*r));
 	r->session = s;
 	r->m = m;
+	r->pid = pid;
 	window_init(&r->w);
-	window_sum(&r->w, m, 0);
+	window_sum_pid(&r->w, m, nticks, pid);
 	gowindow_init(&r->gw);
-	gowindow_sum(&r->gw, m, 0);
+	gowindow_sum(&r->gw, m, nticks);
 	go_values(r);
 	wall_init(&r->wall);
 

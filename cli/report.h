@@ -90,7 +90,8 @@ struct report_stack {
 struct report {
 	const struct report_session *session; /* borrowed */
 	const struct model *m;                /* borrowed */
-	struct window w;                      /* since start */
+	uint32_t pid;                         /* only this process (0: every one) */
+	struct window w;                      /* since start, or the newest ticks asked for */
 	struct report_thread *threads;        /* threads with samples or state time, busiest
 						 first (by samples, then by time not asleep) */
 	size_t nr_threads;
@@ -111,6 +112,10 @@ struct report {
 };
 
 void report_init(struct report *r, const struct model *m, const struct report_session *s);
+/* The same over the newest nticks ticks (0: since start), of process pid only (0: every one):
+ * what `flametop serve` answers a profile with. */
+void report_init_window(struct report *r, const struct model *m, const struct report_session *s,
+			size_t nticks, uint32_t pid);
 void report_fini(struct report *r);
 
 /* The name of process pid as the thread table knows it (its main thread's, else any of its

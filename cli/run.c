@@ -31,6 +31,7 @@
 #include "recording.h"
 #include "report.h"
 #include "run.h"
+#include "serve.h"
 #include "tui/tui.h"
 #include "warnings.h"
 
@@ -51,6 +52,7 @@ struct session {
 	struct probe_goruntime *go; /* Go runtimes; NULL with --go off */
 	uint32_t child_pid;        /* the launched command, for its memory */
 	struct tui *tui;
+	struct serve *serve;       /* flametop serve: its HTTP endpoints */
 	int sfd, drain_fd, tick_fd;
 	sigset_t oldmask;
 	pid_t child;
@@ -417,6 +419,8 @@ static void session_fill_facts(struct session *s)
 
 static void session_fini(struct session *s)
 {
+	serve_free(s->serve); /* before the model: the loop answers what still waits */
+	s->serve = NULL;
 	if (s->go_fd >= 0)
 		close(s->go_fd);
 	if (s->exec_err_fd >= 0)
@@ -699,8 +703,8 @@ static int session_start(struct session *s, const struct options *o, bool live)
 	if (!o->argv)
 		read_memory(s);
 	clock_gettime(CLOCK_REALTIME, &s->rs.start_wall);
-	/* record runs until stopped unless given a --duration */
-	if (o->cmd != CMD_RECORD || o->duration_set)
+	/* record and serve run until stopped unless given a --duration */
+	if ((o->cmd != CMD_RECORD && o->cmd != CMD_SERVE) || o->duration_set)
 		s->deadline_ns = s->start_ns + (uint64_t)(o->duration_s * 1e9);
 	if (o->argv) {
 		r = release(s);
@@ -859,9 +863,11 @@ static void on_tick(struct session *s)
 	close_tick(s);
 	mem_stats(s);
 	record(s);
+	if (s->serve)
+		serve_tick(s->serve, s->m);
 	if (s->o->nr_pids && !targets_alive(s))
 		s->stop = true;
-	if (s->tui || (s->rec && !s->rec_failed)) {
+	if (s->tui || s->serve || (s->rec && !s->rec_failed)) {
 		if (s->o->nr_pids)
 			for (size_t i = 0; i < s->o->nr_pids; i++)
 				probe_proc_update("/proc", s->o->pids[i], s->m);
@@ -881,7 +887,7 @@ static void on_tick(struct session *s)
 static void session_loop(struct session *s)
 {
 	while (!s->stop) {
-		struct pollfd pfd[6] = {
+		struct pollfd pfd[7] = {
 			{ .fd = s->sfd, .events = POLLIN },
 			{ .fd = s->drain_fd, .events = POLLIN },
 			{ .fd = s->tick_fd, .events = POLLIN },
@@ -889,6 +895,7 @@ static void session_loop(struct session *s)
 			  .events = POLLIN },
 			{ .fd = s->tui ? STDIN_FILENO : -1, .events = POLLIN },
 			{ .fd = s->sched ? probe_sched_fd(s->sched) : -1, .events = POLLIN },
+			{ .fd = s->serve ? serve_fd(s->serve) : -1, .events = POLLIN },
 		};
 		int timeout = -1, n;
 
@@ -902,7 +909,7 @@ static void session_loop(struct session *s)
 		/* rings left behind: look at signals, keys and timers, then drain on */
 		if (s->behind)
 			timeout = 0;
-		n = poll(pfd, 6, timeout);
+		n = poll(pfd, 7, timeout);
 		if (n < 0) {
 			/* ncurses' SIGWINCH handler interrupts poll: let the TUI see KEY_RESIZE. */
 			if (errno == EINTR && s->tui && tui_input(s->tui) == TUI_QUIT)
@@ -923,6 +930,9 @@ static void session_loop(struct session *s)
 		}
 		if (pfd[4].revents && tui_input(s->tui) == TUI_QUIT)
 			s->stop = true;
+		/* profiles clients wait for: one at a time, between drains (cli/serve.h) */
+		if (s->serve)
+			serve_work(s->serve, s->m);
 	}
 }
 
@@ -1056,6 +1066,54 @@ int run_record(const struct options *o)
 				" KiB%s) to '%s'\n",
 			s.rs.duration_s, recording_ticks(s.rec), recording_bytes(s.rec) / 1024,
 			recording_files(s.rec) > 1 ? ", rotated" : "", recording_path(s.rec));
+	if (end_recording(&s))
+		status = EXIT_FAIL;
+	session_fini(&s);
+	return status;
+}
+
+int run_serve(const struct options *o)
+{
+	bool up[METRICS_PROBE_NR];
+	struct serve *sv;
+	struct session s;
+	char err[512], target[1024];
+	int status;
+
+	/* the address first: a port in use fails before the probes take their second to load */
+	if (serve_new(o, &sv, err, sizeof(err))) {
+		fprintf(stderr, "flametop: %s\n", err);
+		return EXIT_FAIL;
+	}
+	status = start_recorded(&s, o, false);
+	if (status >= 0) {
+		serve_free(sv);
+		session_fini(&s);
+		return status;
+	}
+	s.serve = sv;
+	up[METRICS_PROBE_CPU] = s.cpu || s.perf;
+	up[METRICS_PROBE_SCHED] = s.sched != NULL;
+	up[METRICS_PROBE_HEAP] = s.heap != NULL;
+	up[METRICS_PROBE_GO] = s.go != NULL;
+	if (serve_start(sv, &s.rs, up, err, sizeof(err))) {
+		fprintf(stderr, "flametop: %s\n", err);
+		recording_abort(s.rec);
+		s.rec = NULL;
+		session_fini(&s);
+		return EXIT_FAIL;
+	}
+	report_target(&s.rs, target, sizeof(target));
+	fprintf(stderr, "flametop: serving %s (/metrics, /debug/pprof/): %s\n", serve_url(sv),
+		target);
+	session_loop(&s);
+	if (s.rec && !s.rec_failed) {
+		close_tick(&s);
+		record(&s);
+	}
+	s.rs.duration_s = window_seconds(&s);
+	stop_child(&s);
+	status = s.rec_failed ? EXIT_FAIL : EXIT_OK;
 	if (end_recording(&s))
 		status = EXIT_FAIL;
 	session_fini(&s);

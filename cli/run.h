@@ -12,5 +12,8 @@ int run_snapshot(const struct options *o);
 int run_live(const struct options *o);
 /* flametop record: the snapshot's session, headless, appending every tick to a replay file. */
 int run_record(const struct options *o);
+/* flametop serve: the recording's session (with or without --record), answering HTTP clients
+ * (cli/serve.h) until stopped. */
+int run_serve(const struct options *o);
 
 #endif

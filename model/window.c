@@ -104,34 +104,57 @@ static void add_heap_info(struct tick_heap_info *to, const struct tick_heap_info
 	to->cost_ns += in->cost_ns;
 }
 
-static void add_tick(struct window *w, struct counts *c, const struct tick *t, bool newest)
+/* Whether thread idx is of process pid (0: any). */
+static bool of(const struct threads *th, uint32_t pid, uint32_t idx)
+{
+	const struct thread *t;
+
+	if (!pid)
+		return true;
+	t = threads_get(th, idx);
+	return t && t->pid == pid;
+}
+
+static void add_tick(struct window *w, struct counts *c, const struct tick *t, bool newest,
+		     const struct threads *th, uint32_t pid)
 {
 	for (size_t i = 0; i < t->nr_heap; i++)
-		growth_add(w->heap_index, t->heap[i].thread, t->heap[i].stack, t->heap[i].bytes,
-			   t->heap[i].count);
+		if (of(th, pid, t->heap[i].thread))
+			growth_add(w->heap_index, t->heap[i].thread, t->heap[i].stack,
+				   t->heap[i].bytes, t->heap[i].count);
 	for (size_t i = 0; i < t->nr_allocs; i++)
-		growth_add(w->allocs_index, t->allocs[i].thread, t->allocs[i].stack,
-			   t->allocs[i].bytes, t->allocs[i].count);
-	add_memory(w, t);
+		if (of(th, pid, t->allocs[i].thread))
+			growth_add(w->allocs_index, t->allocs[i].thread, t->allocs[i].stack,
+				   t->allocs[i].bytes, t->allocs[i].count);
+	if (!pid)
+		add_memory(w, t);
 	add_heap_info(&w->heap_info, &t->heap_info, newest);
 	for (size_t i = 0; i < t->nr_offcpu; i++)
-		counts_add(w->offcpu_index, t->offcpu[i].thread, t->offcpu[i].stack,
-			   t->offcpu[i].count);
+		if (of(th, pid, t->offcpu[i].thread))
+			counts_add(w->offcpu_index, t->offcpu[i].thread, t->offcpu[i].stack,
+				   t->offcpu[i].count);
 	for (size_t i = 0; i < t->nr_wakes; i++)
-		counts_add(w->wakes_index, t->wakes[i].thread, t->wakes[i].stack,
-			   t->wakes[i].count);
+		if (of(th, pid, t->wakes[i].thread))
+			counts_add(w->wakes_index, t->wakes[i].thread, t->wakes[i].stack,
+				   t->wakes[i].count);
 	for (size_t i = 0; i < t->nr_states; i++)
-		if (t->states[i].thread < w->nr_threads && t->states[i].stack < MODEL_STATE_NR)
+		if (t->states[i].thread < w->nr_threads && t->states[i].stack < MODEL_STATE_NR &&
+		    of(th, pid, t->states[i].thread))
 			w->thread_states[t->states[i].thread][t->states[i].stack] +=
 				t->states[i].count;
 	for (size_t i = 0; i < t->nr_counts; i++) {
 		const struct tick_count *tc = &t->counts[i];
 
+		if (!of(th, pid, tc->thread))
+			continue;
 		counts_add(c, tc->thread, tc->stack, tc->count);
 		if (tc->thread < w->nr_threads)
 			w->thread_samples[tc->thread] += tc->count;
+		if (pid)
+			w->samples += tc->count;
 	}
-	w->samples += t->samples;
+	if (!pid)
+		w->samples += t->samples;
 	w->truncated += t->truncated;
 	for (int k = 0; k < MODEL_LOST_NR; k++)
 		w->lost[k] += t->lost[k];
@@ -139,6 +162,12 @@ static void add_tick(struct window *w, struct counts *c, const struct tick *t, b
 
 void window_sum(struct window *w, const struct model *m, size_t nticks)
 {
+	window_sum_pid(w, m, nticks, 0);
+}
+
+void window_sum_pid(struct window *w, const struct model *m, size_t nticks, uint32_t pid)
+{
+	const struct threads *th = model_threads(m);
 	struct counts *c = w->index;
 	size_t have = model_nr_ticks(m);
 	uint32_t nr_threads = threads_count(model_threads(m));
@@ -163,7 +192,7 @@ void window_sum(struct window *w, const struct model *m, size_t nticks)
 		const struct tick *t = model_total(m);
 
 		if (!nticks || have == 0 || model_tick(m, have - 1)->seq == 0) {
-			add_tick(w, c, t, true);
+			add_tick(w, c, t, true, th, pid);
 			w->start_ns = model_start_ns(m);
 			w->end_ns = t->end_ns;
 			w->nr_ticks = have ? t->seq + 1 : 0;
@@ -172,7 +201,7 @@ void window_sum(struct window *w, const struct model *m, size_t nticks)
 		nticks = have;
 	}
 	for (size_t i = 0; i < nticks; i++)
-		add_tick(w, c, model_tick(m, i), i == 0);
+		add_tick(w, c, model_tick(m, i), i == 0, th, pid);
 	w->start_ns = model_tick(m, nticks - 1)->start_ns;
 	w->end_ns = model_tick(m, 0)->end_ns;
 	w->nr_ticks = nticks;

@@ -45,5 +45,7 @@ void window_init(struct window *w);
 void window_fini(struct window *w);
 /* Sums the newest nticks ticks of m (0: everything since start) into w, replacing its contents. */
 void window_sum(struct window *w, const struct model *m, size_t nticks);
+/* The same for the threads of process pid only (0: all); its memory is not summed. */
+void window_sum_pid(struct window *w, const struct model *m, size_t nticks, uint32_t pid);
 
 #endif

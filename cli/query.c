@@ -227,6 +227,14 @@ int query_parse(const char *target, size_t len, struct query *q, char *err, size
 	}
 	if (!qs)
 		return 0;
+	/* counted first: a flood of parameters is refused as such, whatever they are */
+	for (const char *p = qs + 1; p < end;) {
+		const char *amp = memchr(p, '&', end - p), *seg_end = amp ? amp : end;
+
+		if (seg_end > p && ++nr > QUERY_PARAMS_MAX)
+			return fail(err, errlen, 400, "more than %d parameters", QUERY_PARAMS_MAX);
+		p = seg_end + 1;
+	}
 	for (const char *p = qs + 1; p < end;) {
 		const char *amp = memchr(p, '&', end - p), *seg_end = amp ? amp : end;
 		const char *eq = memchr(p, '=', seg_end - p);
@@ -237,8 +245,6 @@ int query_parse(const char *target, size_t len, struct query *q, char *err, size
 			p = seg_end + 1;
 			continue;
 		}
-		if (++nr > QUERY_PARAMS_MAX)
-			return fail(err, errlen, 400, "more than %d parameters", QUERY_PARAMS_MAX);
 		r = decode(p, (eq ? eq : seg_end) - p, key, sizeof(key));
 		if (!r)
 			r = eq ? decode(eq + 1, seg_end - eq - 1, value, sizeof(value))

@@ -9,6 +9,8 @@ packages=(
 	meson ninja-build pkg-config gcc g++ make clang llvm bpftool binutils
 	libbpf-dev libelf-dev libdw-dev zlib1g-dev libzstd-dev libncurses-dev
 	libunwind-dev libiberty-dev
+	# flametop serve's HTTP server
+	libmicrohttpd-dev
 	# tests
 	libcmocka-dev golang-go tmux python3 python3-jsonschema libc6-dbg
 	# Go toolchains the goroutine reader is tested on (/usr/lib/go-1.NN): 1.19 from bookworm,
@@ -22,6 +24,8 @@ packages=(
 	# packaging (contrib/package.sh): the Debian package, and the static binary's archives
 	# (libdw.a needs libbz2.a and liblzma.a besides libz.a and libzstd.a)
 	dpkg-dev debhelper lintian libbz2-dev liblzma-dev
+	# a real Prometheus (and promtool) scraping flametop serve
+	prometheus
 	# benchmarks and side-by-side comparisons
 	htop linux-perf time
 )
@@ -59,3 +63,11 @@ done
 echo "installing: ${missing[*]}" >&2
 $sudo apt-get update -q
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+# The tests start a Prometheus of their own (127.0.0.1, a temporary data dir); the service the
+# package enables (every interface, port 9090) is not wanted on a build host: when this run
+# installed it, it is stopped and disabled again.
+for p in "${missing[@]}"; do
+	if [ "$p" = prometheus ] && [ -d /run/systemd/system ]; then
+		$sudo systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+	fi
+done

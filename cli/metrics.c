@@ -883,7 +883,8 @@ static const struct family f_cpu = {
 static const struct family f_state = {
 	"flametop_thread_state_seconds_total", COUNTER, "seconds",
 	"Time the threads of each process spent in each state (exact, from the scheduler's "
-	"switches): running, runnable (waiting for a CPU), lock, io, poll, sleep, other."
+	"switches): running, runnable (waiting for a CPU), lock, io, poll, sleep, other, wait "
+	"(a futex wait that is not a lock: idle pools, condition variables)."
 };
 static const struct family f_rss = {
 	"flametop_rss_bytes", GAUGE, "bytes", "Resident memory of each process (/proc)."

@@ -53,6 +53,10 @@ $datadir/doc/flametop/replay-format.md
 $unitdir/flametop-recorder.service
 EOF
 )
+# serve's unit comes with serve (libmicrohttpd)
+if "${FLAMETOP:-$FLAMETOP_BUILD_ROOT/cli/flametop}" --version 2>/dev/null | grep -q '^features:.* serve'; then
+	expected=$(printf '%s\n%s\n' "$expected" "$unitdir/flametop-serve.service" | sort)
+fi
 installed=$(cd "$dest" && find . -type f | sed 's/^\.//' | sort)
 missing=$(comm -23 <(echo "$expected") <(echo "$installed"))
 extra=$(comm -13 <(echo "$expected") <(echo "$installed"))
@@ -73,6 +77,13 @@ grep -q "^ExecStart=.* $bindir/flametop record" "$dest$unitdir/flametop-recorder
 	fail "the unit does not start $bindir/flametop: $(grep ExecStart= "$dest$unitdir/flametop-recorder.service")"
 if grep -q '@[A-Z]*@' "$dest$unitdir/flametop-recorder.service"; then
 	fail "the unit has unfilled @PLACEHOLDERS@"
+fi
+if [ -f "$dest$unitdir/flametop-serve.service" ]; then
+	grep -q "^ExecStart=$bindir/flametop serve --listen 127.0.0.1:" \
+		"$dest$unitdir/flametop-serve.service" ||
+		fail "serve's unit does not start $bindir/flametop serve on loopback"
+	! grep -q '@[A-Z]*@' "$dest$unitdir/flametop-serve.service" ||
+		fail "serve's unit has unfilled @PLACEHOLDERS@"
 fi
 
 # bash-completion's loader finds the file from XDG_DATA_DIRS, as it would in /usr/share

@@ -277,6 +277,18 @@ def compare_go(sv, go, gosvc_pid, gosvc_port, tmp):
               (fn, a / 1e6, b / 1e6))
     if rc1:
         print(out1)
+    # /metrics: its goroutines by state and wait reason, its GCs
+    text = get(sv.url + "metrics")[2].decode()
+    mine = [line for line in text.splitlines()
+            if re.match(r'flametop_go_\w+\{pid="%d",' % gosvc_pid, line)]
+    recv = sum(float(line.rsplit(" ", 1)[1]) for line in mine
+               if line.startswith("flametop_go_goroutines{") and
+               'wait_reason="chan receive"' in line)
+    gcs = [float(line.rsplit(" ", 1)[1]) for line in mine
+           if line.startswith("flametop_go_gc_cycles_total{")]
+    check(500 <= recv <= 510, "/metrics: gosvc's goroutines in chan receive: %g (500 in "
+          "main.waiter and the runtime's few)" % recv)
+    check(gcs and gcs[0] >= 2, "/metrics: gosvc's GC cycles %s (it ran two)" % gcs)
     st, _, body = get(sv.url + "debug/pprof/goroutine?pid=%d" % os.getpid())
     check(st == 404 and body.count(b"\n") == 1,
           "/debug/pprof/goroutine of a process that is not Go: 404 %r" % body[:120])

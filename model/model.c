@@ -1319,6 +1319,11 @@ struct stacks *model_stacks(const struct model *m)
 	return m->stacks;
 }
 
+struct syms *model_syms(const struct model *m)
+{
+	return m->syms;
+}
+
 struct goroutines *model_goroutines(const struct model *m)
 {
 	return m->go;

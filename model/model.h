@@ -413,6 +413,8 @@ size_t model_usage_bytes(const struct model_usage *u);
 
 struct threads *model_threads(const struct model *m);
 struct stacks *model_stacks(const struct model *m);
+/* The symbolizer the model was given (borrowed), or NULL. */
+struct syms *model_syms(const struct model *m);
 /* The Go layer: goroutines, GC and Go's own profiles of Go processes (model/goroutines.h). */
 struct goroutines *model_goroutines(const struct model *m);
 /* The raw stack of the newest on-CPU sample of thread tid (stands for a running goroutine's

@@ -7,6 +7,7 @@
 
 #include "godwarf.h"
 #include "goelf.h"
+#include "model/gopclntab.h"
 
 #define BUILDINFO_MAGIC "\xff Go buildinf:"
 #define BUILDINFO_MAGIC_LEN 14
@@ -208,6 +209,25 @@ static void read_symtab(Elf *elf, Elf_Scn *scn, struct goelf *g)
 	}
 }
 
+/*
+ * Without .symtab (-ldflags='-s -w', strip), runtime.goexit from Go's own function table, which
+ * every Go binary keeps: the walks of goroutine stacks end there. Read once per binary and let
+ * go (the symbolizer keeps its own copy for names).
+ */
+static void read_goexit(int fd, struct goelf *g)
+{
+	struct gopclntab *t;
+	struct gopclntab_func f;
+
+	if (gopclntab_load_fd(fd, &t))
+		return;
+	if (!gopclntab_func_by_name(t, "runtime.goexit", &f)) {
+		g->goexit = f.entry;
+		g->goexit_end = f.end;
+	}
+	gopclntab_free(t);
+}
+
 /* The mapping of file offset 0 gives the load bias: bias = start - base. */
 static void read_base(Elf *elf, struct goelf *g)
 {
@@ -313,6 +333,8 @@ int goelf_load_fd(int fd, struct goelf *g, char *err, size_t errlen)
 	}
 	if (symtab)
 		read_symtab(elf, symtab, g);
+	if (!g->goexit)
+		read_goexit(fd, g);
 	if (g->has_dwarf)
 		read_dwarf(fd, g);
 	if (!g->have_layout) {

@@ -67,7 +67,7 @@ struct goelf {
 	uint64_t var[GOVAR_NR]; /* ELF virtual addresses, 0 when unknown */
 	uint64_t var_size[GOVAR_NR];
 	enum goelf_src var_src[GOVAR_NR];
-	uint64_t goexit;   /* runtime.goexit's entry, 0 when unknown */
+	uint64_t goexit;   /* runtime.goexit's entry (.symtab, else .gopclntab), 0 when unknown */
 	uint64_t goexit_end;
 	bool has_symtab, has_dwarf;
 	struct golayout layout;

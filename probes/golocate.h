@@ -23,6 +23,7 @@
 #include "goelf.h"
 
 struct gomem;
+struct gopclntab;
 
 #define GOLOCATE_MAX_WAIT 64
 
@@ -31,6 +32,12 @@ struct golocate {
 	enum goelf_src src[GOVAR_NR];
 	uint64_t text_lo, text_hi; /* .text in the process */
 	uint64_t goexit, goexit_end; /* in the process, 0 when unknown */
+	/* The executable's function table, borrowed for one read (the symbolizer's: set by the
+	 * caller before each read, NULL when there is none), and process address - its address.
+	 * Before Go 1.23 a goroutine in a syscall has no saved frame pointer: the frame size at
+	 * syscallpc (pcsp) says where the frame of the function that entered the syscall is. */
+	struct gopclntab *pcln;
+	uint64_t pcln_bias;
 	/* waitReasonStrings as read from the process (or the built-in table of the version) */
 	char *wait[GOLOCATE_MAX_WAIT];
 	unsigned nr_wait;

@@ -7,6 +7,7 @@
 #include "golocate.h"
 #include "gomem.h"
 #include "goread.h"
+#include "model/gopclntab.h"
 #include "model/xalloc.h"
 
 #define MAX_GS (4u << 20)          /* goroutines read at most */
@@ -266,18 +267,28 @@ static uint32_t walk(const struct golocate *loc, uint64_t pc, uint64_t bp, uint6
 }
 
 /*
- * In a syscall before Go 1.23 the runtime saves no frame pointer: the frame of the function
- * that entered the syscall is the first slot above syscallsp holding a frame pointer whose walk
- * reaches goexit (or a zero frame pointer when goexit is unknown).
+ * In a syscall before Go 1.23 the runtime saves no frame pointer. The function that entered the
+ * syscall (syscall.Syscall: it called entersyscall, which saved syscallpc/sp as its caller's pc
+ * and sp) has its return address at syscallsp + its frame size at syscallpc (the function
+ * table's pcsp) and its saved frame pointer right below: exact, when the table is there and the
+ * walk from there reaches goexit. Otherwise the first slot above syscallsp holding a frame
+ * pointer whose walk reaches goexit (or a zero frame pointer when goexit is unknown).
  */
-static uint64_t find_bp(const struct golocate *loc, uint64_t sp, const uint8_t *stack,
-			uint32_t got, uint64_t startpc)
+static uint64_t find_bp(const struct golocate *loc, uint64_t pc, uint64_t sp,
+			const uint8_t *stack, uint32_t got, uint64_t startpc)
 {
 	uint64_t pcs[GOREAD_MAX_FRAMES];
+	uint32_t flags;
+	int32_t delta;
 
+	if (loc->pcln && !gopclntab_sp_delta(loc->pcln, pc - loc->pcln_bias, &delta) &&
+	    delta >= 16 && (uint32_t)delta <= got) {
+		walk(loc, 0, sp + delta - 8, sp, stack, got, startpc, pcs, &flags);
+		if (!(flags & GOREAD_TRUNCATED))
+			return sp + delta - 8;
+	}
 	for (uint32_t off = 0; off + 16 <= got && off < 4096; off += 8) {
 		uint64_t next = rd64(stack, off), ret = rd64(stack, off + 8);
-		uint32_t flags;
 
 		if (next <= sp + off || next >= sp + got || ret < loc->text_lo ||
 		    ret >= loc->text_hi)
@@ -666,7 +677,8 @@ int goread_goroutines(struct goread *r, struct gomem *m, const struct golayout *
 			uint32_t flags = 0, nr;
 
 			if (s->g.status == GOREAD_SYSCALL && !bp)
-				bp = find_bp(loc, s->sp, s->stack, s->got, s->g.startpc);
+				bp = find_bp(loc, s->pc, s->sp, s->stack, s->got,
+					     s->g.startpc);
 			nr = walk(loc, s->pc, bp, s->sp, s->stack, s->got, s->g.startpc,
 				  r->pcbuf, &flags);
 			st->stacks_read++;

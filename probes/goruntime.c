@@ -21,6 +21,7 @@
 #include "model/goheap.h"
 #include "model/goroutines.h"
 #include "model/model.h"
+#include "model/syms.h"
 #include "model/xalloc.h"
 #include "proc.h"
 
@@ -674,6 +675,15 @@ static void read_proc(struct probe_goruntime *p, struct goproc *g, struct model 
 		return;
 	}
 	g->mem.fatal = 0;
+	/* the symbolizer's function table of the executable, for this read only (it may let the
+	 * binary go between ticks) */
+	g->loc.pcln = NULL;
+	if (model_syms(m)) {
+		uint64_t vaddr;
+
+		g->loc.pcln = syms_go_table(model_syms(m), g->pid, g->loc.text_lo, &vaddr);
+		g->loc.pcln_bias = g->loc.text_lo - vaddr;
+	}
 	r = goread_goroutines(g->rd, &g->mem, &g->bin->elf.layout, &g->loc, now_ns, &gs, &n, &st);
 	if (r == -ESRCH)
 		return; /* exited mid-read: gone at the next look */

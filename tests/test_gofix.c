@@ -121,7 +121,6 @@ static void fixture_stop(struct fixture *f)
 
 struct go_case {
 	const char *fixture;
-	bool names;  /* function names are there (not stripped) */
 	bool growth; /* check the growing group's rate */
 	bool churn;
 };
@@ -147,8 +146,8 @@ static void run_case(const struct go_case *c)
 	runbin_free(&r);
 	fixture_dump(&f, NULL);
 	snprintf(cmd, sizeof(cmd),
-		 "python3 %s/go_oracle.py %s %s %d %s %s %s 2>&1", tools, json, f.dump, f.pid,
-		 c->names ? "" : "--names-if-resolved",
+		 "python3 %s/go_oracle.py %s %s %d --syscall-check main.syscallReader %s %s 2>&1",
+		 tools, json, f.dump, f.pid,
 		 c->growth ? "--growth-created-by main.grower --dump0" : "--exclude-created-by "
 									 "main.grower",
 		 c->growth ? dump0 : (c->churn ? "--exclude-created-by main.spawner "
@@ -442,9 +441,8 @@ int main(void)
 			snprintf(path, sizeof(path), "%s/%s", workloads, names[n]);
 			if (access(path, X_OK))
 				continue;
-			/* -s -w: names only where flametop names .gopclntab's functions */
-			cases[n] = (struct go_case){ .fixture = names[n], .names = s != 2,
-						     .growth = s == 0 };
+			/* -s -w too: names, creators and system goroutines from .gopclntab */
+			cases[n] = (struct go_case){ .fixture = names[n], .growth = s == 0 };
 			if (s == 0)
 				churn_fixture = names[n];
 			if (s == 2)
@@ -477,7 +475,7 @@ int main(void)
 						  .initial_state = (void *)stripped_fixture };
 	if (churn_fixture) {
 		snprintf(names[n], sizeof(names[n]), "%s churn", churn_fixture);
-		cases[n] = (struct go_case){ .fixture = churn_fixture, .names = true, .churn = true };
+		cases[n] = (struct go_case){ .fixture = churn_fixture, .churn = true };
 		tests[n] = (struct CMUnitTest){ .name = names[n], .test_func = test_goroutines_case,
 						.initial_state = &cases[n] };
 		n++;

@@ -29,6 +29,7 @@
 #include "probes/golocate.h"
 #include "probes/gomem.h"
 #include "probes/goread.h"
+#include "model/gopclntab.h"
 
 static const char *const versions[] = { "1.19", "1.21", "1.22", "1.23" };
 
@@ -149,6 +150,15 @@ static void check_read(struct proc *p, struct golocate *loc)
 	assert_true(gopc != 0);
 	/* 1000 chanWaiters created at one site (a runtime goroutine may wait on a channel too) */
 	assert_int_equal(site, 1000);
+	if (loc->goexit) {
+		/* runtime.goexit known (.symtab, or .gopclntab when stripped): every walk ends there */
+		size_t whole = 0;
+
+		for (size_t i = 0; i < n; i++)
+			whole += gs[i].status == GOREAD_WAITING && gs[i].gopc == gopc &&
+				 !(gs[i].flags & GOREAD_TRUNCATED);
+		assert_int_equal(whole, 1000);
+	}
 	assert_true(chan >= 1000 && chan <= 1002);
 	assert_int_equal(sleepers, 3);
 	assert_int_equal(mutex, 10);
@@ -214,6 +224,62 @@ static void test_golocate_scans_find_symtab(void **state)
 		skip();
 }
 
+/*
+ * The goroutine in read(2) (main.syscallReader): before Go 1.23 the runtime saves no frame
+ * pointer for a syscall, and the frame size at syscallpc from the function table (pcsp) says
+ * where the walk goes on. Its stack must reach runtime.goexit through main.syscallReader.
+ */
+static void check_syscall(struct proc *p, struct golocate *loc, const char *name)
+{
+	const char *dir = getenv("FLAMETOP_WORKLOADS");
+	struct gopclntab *t;
+	struct goread *rd;
+	struct gomem m;
+	char path[512];
+	bool found = false;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir ? dir : ".", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(gopclntab_load_fd(fd, &t), 0);
+	close(fd);
+	loc->pcln = t;
+	loc->pcln_bias = p->bias;
+	gomem_init_pid(&m, p->pid);
+	assert_int_equal(goread_new(NULL, &rd), 0);
+	/* "ready" comes right before it enters the syscall: give it a moment */
+	for (int tries = 0; tries < 50 && !found; tries++) {
+		const struct goread_g *gs;
+		struct goread_stats st;
+		size_t n;
+
+		assert_int_equal(goread_goroutines(rd, &m, &p->elf.layout, loc, mono_ns(), &gs, &n,
+						   &st), 0);
+		for (size_t i = 0; i < n && !found; i++) {
+			if (gs[i].status != GOREAD_SYSCALL)
+				continue;
+			for (uint32_t k = 1; k < gs[i].nr_pcs; k++) {
+				struct gopclntab_func f;
+
+				if (!gopclntab_func_at(t, gs[i].pcs[k] - 1 - p->bias, &f) &&
+				    !strcmp(f.name, "main.syscallReader")) {
+					found = true;
+					assert_false(gs[i].flags & GOREAD_TRUNCATED);
+					print_message("%s: the goroutine in read(2): %u frames to goexit\n",
+						      name, gs[i].nr_pcs);
+				}
+			}
+		}
+		if (!found)
+			usleep(100000);
+	}
+	assert_true(found);
+	goread_free(rd);
+	loc->pcln = NULL;
+	gopclntab_free(t);
+}
+
 /* -ldflags='-s -w': no .symtab, no DWARF: the scans and the table are all there is. */
 static void test_golocate_stripped(void **state)
 {
@@ -234,7 +300,9 @@ static void test_golocate_stripped(void **state)
 			fail_msg("%s: %s", name, err);
 		assert_int_equal(loc.src[GOVAR_ALLGS], GOELF_SCAN);
 		assert_int_equal(loc.src[GOVAR_WAITREASONS], GOELF_SCAN);
+		assert_true(loc.goexit != 0); /* from .gopclntab */
 		check_read(&p, &loc);
+		check_syscall(&p, &loc, name);
 		golocate_fini(&loc);
 		stop(&p);
 		checked++;

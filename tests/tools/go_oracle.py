@@ -4,14 +4,16 @@
 runtime.Stack(buf, true) dump taken right after (tests/test_goroutines.c):
 
     go_oracle.py JSON DUMP PID [--exclude-created-by F]... [--no-names]
-                 [--growth-created-by F --dump0 DUMP0]
+                 [--growth-created-by F --dump0 DUMP0] [--syscall-check F]...
 
 Parked (waiting) goroutines that are not the runtime's own are counted by (wait reason,
 created-by function) on both sides and must match exactly, except for groups created by an
---exclude-created-by function (they change between the two moments). --no-names compares by wait
-reason only, and only the reasons no runtime-internal goroutine waits for (a stripped binary
-whose functions flametop cannot name yet: it cannot tell the runtime's goroutines from the
-program's without names). With --dump0 (a dump taken before the
+--exclude-created-by function (they change between the two moments). Stripped binaries
+(-s -w) are judged the same way: flametop names their functions from .gopclntab. --no-names
+compares by wait reason only, and only the reasons no runtime-internal goroutine waits for (for
+looking at a build whose functions cannot be named). --syscall-check F: the goroutine in a
+syscall whose stack holds F must be in flametop's json with the very frames runtime.Stack
+prints for it (before Go 1.23 the runtime saves no frame pointer for a syscall). With --dump0 (a dump taken before the
 snapshot) the group created by --growth-created-by must grow, in flametop's json, at the rate the
 program's own dumps show (their count over the time between the two files' mtimes) within 10 %.
 Prints what differs; exit 1 when anything does."""
@@ -21,6 +23,46 @@ import json
 import os
 import re
 import sys
+
+
+def dump_syscall_stacks(path):
+    """The function names of each goroutine in a syscall, innermost first."""
+    head = re.compile(r"^goroutine (\d+)(?: gp=\S+ m=\S+(?: mp=\S+)?)? \[([^\]]*)\]:$")
+    stacks, cur = [], None
+    for line in open(path, errors="replace"):
+        line = line.rstrip("\n")
+        m = head.match(line)
+        if m:
+            cur = [] if m.group(2).split(",")[0] == "syscall" else None
+            if cur is not None:
+                stacks.append(cur)
+            continue
+        if cur is None or not line or line.startswith("\t") or line.startswith("created by "):
+            continue
+        cur.append(line.rpartition("(")[0])
+    return stacks
+
+
+def check_syscall(proc, dump, functions):
+    """Each function's goroutine in a syscall: flametop's frames are runtime.Stack's."""
+    bad = 0
+    theirs = dump_syscall_stacks(dump)
+    for fn in functions:
+        want = [s for s in theirs if fn in s]
+        ours = []
+        for g in proc["groups"]:
+            fr = [f["function"] for f in g["frames"]]
+            if g["state"] == "syscall" and fn in fr:
+                # root first, goexit (Go's tracebacks leave it out) and the state marker off
+                ours.append([f for f in reversed(fr)
+                             if not f.startswith("[") and not f.startswith("runtime.goexit")])
+        ok = bool(want) and bool(ours) and all(o in want for o in ours) and not any(
+            g["truncated"] for g in proc["groups"] if g["state"] == "syscall" and
+            fn in [f["function"] for f in g["frames"]])
+        bad += not ok
+        print(f"{'ok' if ok else 'DIFFERS':8} in a syscall, {fn}: flametop {ours}  "
+              f"runtime.Stack {want}")
+    return bad
 
 
 def dump_counts(path, names, exclude):
@@ -112,19 +154,12 @@ def main():
     ap.add_argument("pid", type=int)
     ap.add_argument("--exclude-created-by", action="append", default=[])
     ap.add_argument("--no-names", action="store_true")
-    ap.add_argument("--names-if-resolved", action="store_true",
-                    help="--no-names unless the json names every creator")
     ap.add_argument("--growth-created-by")
     ap.add_argument("--dump0")
     ap.add_argument("--churn-check", action="append", default=[])
+    ap.add_argument("--syscall-check", action="append", default=[])
     a = ap.parse_args()
     names = not a.no_names
-    if a.names_if_resolved:
-        doc = json.load(open(a.json))
-        groups = [g for p in doc.get("go", []) if p["pid"] == a.pid for g in p["groups"]]
-        names = bool(groups) and all(
-            g["created_by"] is None or "+0x" not in g["created_by"] for g in groups)
-        print(f"stripped binary: function names {'resolved' if names else 'not resolved'}")
     exclude = set(a.exclude_created_by)
     if a.growth_created_by:
         exclude.add(a.growth_created_by)
@@ -157,6 +192,7 @@ def main():
         print(f"{'ok' if ok else 'DIFFERS':8} growth of {a.growth_created_by}: flametop "
               f"{rate:.2f}/s, the program's own dumps {truth:.2f}/s (within 10 %)")
     bad += check_stacks(proc, names, set(a.churn_check))
+    bad += check_syscall(proc, a.dump, a.syscall_check)
     print(f"dropped (inconsistent reads caught): {proc['read']['dropped']}")
     return 1 if bad else 0
 

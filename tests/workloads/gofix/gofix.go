@@ -8,6 +8,8 @@
 //	   3 main.sleeper        in time.Sleep
 //	   1 main.acceptor       in net.Listener.Accept on 127.0.0.1 (IO wait)
 //	   1 main.spinner        on the CPU (running or runnable)
+//	   1 main.syscallReader  in a read(2) of a pipe nobody writes to (status syscall: its stack
+//	                         is the one the runtime saved as it entered the syscall)
 //	   N main.grown          blocked on a channel receive, created by main.grower at -grow per
 //	                         second (default 20)
 //
@@ -154,6 +156,20 @@ func spawner() {
 	}
 }
 
+// syscallReader blocks in read(2) on a blocking pipe: a goroutine in a syscall for good.
+//
+//go:noinline
+func syscallReader() {
+	var p [2]int
+	if err := syscall.Pipe(p[:]); err != nil {
+		fmt.Fprintf(os.Stderr, "gofix: pipe: %v\n", err)
+		os.Exit(1)
+	}
+	buf := make([]byte, 1)
+	started.Done()
+	syscall.Read(p[0], buf)
+}
+
 //go:noinline
 func startWaiters(n int) {
 	for i := 0; i < n; i++ {
@@ -185,6 +201,7 @@ func startOthers() net.Listener {
 	}
 	go acceptor(ln)
 	go spinner()
+	go syscallReader()
 	return ln
 }
 
@@ -234,7 +251,7 @@ func main() {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGUSR1, syscall.SIGTERM, syscall.SIGINT)
 
-	started.Add(*waiters + 10 + 5 + 3 + 1 + 1)
+	started.Add(*waiters + 10 + 5 + 3 + 1 + 1 + 1)
 	startWaiters(*waiters)
 	startMutex(10)
 	ln := startOthers()

@@ -191,3 +191,89 @@ const struct tick_goheap *gowindow_profile_change(const struct gowindow *w, uint
 
 	return bsearch(&k, w->profile_change, w->nr_profile_change, sizeof(k), by_key);
 }
+
+/* A group's state while the ticks are walked back from the newest (goroutines_count()). */
+struct walk_group {
+	uint32_t count; /* at the end of the tick being walked */
+	uint64_t since; /* the window time walked when count began (walking back) */
+	uint64_t weight;
+};
+
+/*
+ * Walks the ticks from the newest back, undoing each tick's changes: the ticks before skip
+ * (newer than the window) only move the counts; the nticks after them add count x length.
+ * nticks 0: up to the oldest kept. count_only: the weight is the count at the window's newest.
+ */
+static size_t collect(const struct model *m, size_t skip, size_t nticks, uint32_t pid,
+		      bool count_only, struct calltree_item **items, size_t *cap, uint64_t *by_status)
+{
+	const struct goroutines *g = model_goroutines(m);
+	uint32_t nr_groups = goroutines_nr_groups(g);
+	size_t have = model_nr_ticks(m), end, n = 0;
+	struct walk_group *wg;
+	uint64_t walked = 0;
+
+	if (by_status)
+		memset(by_status, 0, GOROUTINES_NR * sizeof(*by_status));
+	if (skip >= have)
+		return 0;
+	end = nticks && skip + nticks < have ? skip + nticks : have;
+	wg = xcalloc(nr_groups ? nr_groups : 1, sizeof(*wg));
+	for (uint32_t id = 0; id < nr_groups; id++) {
+		const struct go_group *grp = goroutines_group(g, id);
+
+		if (grp && grp->pid == pid)
+			wg[id].count = goroutines_count(g, id, NULL);
+	}
+	for (size_t ago = 0; ago < end; ago++) {
+		const struct tick *t = model_tick(m, ago);
+
+		if (ago == skip && count_only)
+			break;
+		if (ago >= skip)
+			walked += t->end_ns > t->start_ns ? t->end_ns - t->start_ns : 0;
+		for (size_t i = 0; t->go && i < t->go->nr_groups; i++) {
+			const struct tick_go_group *e = &t->go->groups[i];
+			struct walk_group *x;
+
+			if (e->group >= nr_groups || goroutines_group(g, e->group)->pid != pid)
+				continue;
+			x = &wg[e->group];
+			x->weight += x->count * (walked - x->since);
+			x->since = walked;
+			/* before this tick it had what it has now minus what the tick added */
+			x->count = (uint32_t)((int64_t)x->count - e->delta);
+		}
+	}
+	for (uint32_t id = 0; id < nr_groups; id++) {
+		struct walk_group *x = &wg[id];
+		uint64_t v = count_only ? x->count : x->weight + x->count * (walked - x->since);
+		const struct go_group *grp = goroutines_group(g, id);
+
+		if (!v)
+			continue;
+		*items = xgrow(*items, cap, n + 1, sizeof(**items));
+		(*items)[n++] = (struct calltree_item){
+			.thread = CALLTREE_NONE,
+			.stack = grp->stack,
+			.count = v,
+		};
+		if (by_status && grp->status < GOROUTINES_NR)
+			by_status[grp->status] += v;
+	}
+	free(wg);
+	return n;
+}
+
+size_t gowindow_items(const struct model *m, size_t nticks, uint32_t pid, enum gowin_weight w,
+		      struct calltree_item **items, size_t *cap, uint64_t *by_status)
+{
+	return collect(m, 0, w == GOWIN_COUNT ? 1 : nticks, pid, w == GOWIN_COUNT, items, cap,
+		       by_status);
+}
+
+size_t gowindow_tick_items(const struct model *m, size_t ago, uint32_t pid,
+			   struct calltree_item **items, size_t *cap)
+{
+	return collect(m, ago, 1, pid, true, items, cap, NULL);
+}

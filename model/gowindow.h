@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "calltree.h"
 #include "goroutines.h"
 
 struct model;
@@ -62,5 +63,29 @@ const struct gowin_proc *gowindow_proc(const struct gowindow *w, uint32_t pid);
 /* The change of a profile bucket over the window (NULL: none). */
 const struct tick_goheap *gowindow_profile_change(const struct gowindow *w, uint32_t kind,
 						  uint32_t pid, uint32_t stack);
+
+/* What a goroutine weighs in gowindow_items(). */
+enum gowin_weight {
+	GOWIN_TIME,  /* its time: the tick lengths it lived through in the window, in ns */
+	GOWIN_COUNT, /* 1, in the window's newest tick (pprof's goroutine profile) */
+	GOWIN_NR,
+};
+
+/*
+ * The goroutines of Go process pid as weighted stacks, for the flame of a goroutine group: an
+ * item per group, its stack the group's (root first, the state or wait reason as the leaf),
+ * thread CALLTREE_NONE. GOWIN_TIME is the goroutines' wall-clock view (fgprof's): each tick of
+ * the window counts the goroutines a group had when the tick read them times the tick's
+ * length, so 10 goroutines parked through a 5 s window weigh 50 s and a group that came and
+ * went weighs what it lived. The window is the newest nticks ticks of m (0: every tick kept),
+ * as gowindow_sum()'s. *items grows (*cap). Returns how many; by_status (GOROUTINES_NR long,
+ * may be NULL) gets their weights by the groups' status.
+ */
+size_t gowindow_items(const struct model *m, size_t nticks, uint32_t pid, enum gowin_weight w,
+		      struct calltree_item **items, size_t *cap, uint64_t *by_status);
+/* The goroutines of pid as the tick ago ticks before the newest read them (counts): one tick
+ * of the flame's strip. */
+size_t gowindow_tick_items(const struct model *m, size_t ago, uint32_t pid,
+			   struct calltree_item **items, size_t *cap);
 
 #endif

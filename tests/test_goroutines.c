@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -158,6 +159,67 @@ static void test_goroutines_groups_and_deltas(void **state)
 	gowindow_sum(&w, m, 1);
 	assert_null(group_of(m, &w, "chan receive"));
 	gowindow_fini(&w);
+	model_free(m);
+}
+
+/* The weight of the items of the group whose leaf is marker (0 when none). */
+static uint64_t item_weight(const struct model *m, const struct calltree_item *items, size_t n,
+			    const char *marker)
+{
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint32_t nf;
+		const uint32_t *f = stacks_frames(model_stacks(m), items[i].stack, &nf);
+
+		assert_int_equal(items[i].thread, CALLTREE_NONE);
+		if (nf && !strcmp(stacks_frame(model_stacks(m), f[nf - 1])->function, marker))
+			sum += items[i].count;
+	}
+	return sum;
+}
+
+/*
+ * The goroutine flame's weights: each tick counts the goroutines it read times its length, so
+ * a group weighs what its goroutines lived in the window; counted now, the newest tick's.
+ */
+static void test_goroutines_flame_items(void **state)
+{
+	struct model *m = new_model();
+	struct calltree_item *items = NULL;
+	uint64_t by[GOROUTINES_NR];
+	size_t cap = 0, n;
+
+	/* 1 s ticks: chan receive 100, 100, 120, 140; mutex 10 throughout; 2 runnable, twice */
+	for (int k = 0; k < 4; k++) {
+		proc(m, NULL);
+		add(m, k < 2 ? 100 : 100 + 20 * (k - 1), "chan receive", chan_stack, 0x7001, 0);
+		add(m, 10, "sync.Mutex.Lock", mutex_stack, 0x7001, 0);
+		if (k < 2)
+			add(m, 2, NULL, chan_stack, 0x7001, 0);
+		model_close_tick(m, (2 + k) * SEC);
+	}
+	n = gowindow_items(m, 0, PID, GOWIN_TIME, &items, &cap, by);
+	assert_int_equal(item_weight(m, items, n, "[chan receive]"), 460 * SEC);
+	assert_int_equal(item_weight(m, items, n, "[sync.Mutex.Lock]"), 40 * SEC);
+	assert_int_equal(item_weight(m, items, n, "[runnable]"), 4 * SEC);
+	assert_int_equal(by[GOROUTINES_WAITING], 500 * SEC);
+	assert_int_equal(by[GOROUTINES_RUNNABLE], 4 * SEC);
+	/* the newest two ticks only */
+	n = gowindow_items(m, 2, PID, GOWIN_TIME, &items, &cap, NULL);
+	assert_int_equal(item_weight(m, items, n, "[chan receive]"), 260 * SEC);
+	assert_int_equal(item_weight(m, items, n, "[sync.Mutex.Lock]"), 20 * SEC);
+	assert_int_equal(item_weight(m, items, n, "[runnable]"), 0);
+	/* counted now, and as the second tick read them (the strip) */
+	n = gowindow_items(m, 2, PID, GOWIN_COUNT, &items, &cap, by);
+	assert_int_equal(item_weight(m, items, n, "[chan receive]"), 140);
+	assert_int_equal(by[GOROUTINES_WAITING], 150);
+	n = gowindow_tick_items(m, 2, PID, &items, &cap);
+	assert_int_equal(item_weight(m, items, n, "[chan receive]"), 100);
+	assert_int_equal(item_weight(m, items, n, "[runnable]"), 2);
+	/* another process has none */
+	assert_int_equal(gowindow_items(m, 0, PID + 1, GOWIN_TIME, &items, &cap, NULL), 0);
+	free(items);
 	model_free(m);
 }
 
@@ -347,6 +409,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_goroutines_groups_and_deltas),
+		cmocka_unit_test(test_goroutines_flame_items),
 		cmocka_unit_test(test_goroutines_replay),
 		cmocka_unit_test(test_goroutines_heap_profile),
 		cmocka_unit_test(test_goroutines_record_replay),

@@ -690,12 +690,39 @@ static struct model *go_model(void)
 static void test_render_goroutines(void **state)
 {
 	struct model *m = go_model();
+	struct tui *t;
 
 	golden(m, 80, 24, false, KEYS('5'), "goroutines-80x24");
 	golden(m, 132, 43, false, KEYS('5'), "goroutines-132x43");
-	golden(m, 80, 24, true, KEYS('5', 's', 'a'), "goroutines-growth-all-ascii-80x24");
-	golden(m, 132, 43, false, KEYS('5', TERM_KEY_DOWN, TERM_KEY_ENTER),
-	       "goroutines-stack-132x43");
+	golden(m, 80, 24, true, KEYS('5', 'c', 'a'), "goroutines-growth-all-ascii-80x24");
+	golden(m, 132, 43, false, KEYS('5', TERM_KEY_DOWN, 's'), "goroutines-stack-132x43");
+	/*
+	 * Enter: the process's goroutines in wall time, the group (main.readRequest's channel
+	 * receive) selected: over the 10 s window 1000 x 10 s of main.waiter, 2 x (10 + ... + 19)
+	 * = 290 s of it (2.8 %), 10 x 10 s on the mutex, 10 s running, the GC worker's 20 s; m:
+	 * counted now (38 of 1051); s from there: the stack view in goroutines.
+	 */
+	golden(m, 80, 24, false, KEYS('5', TERM_KEY_DOWN, TERM_KEY_ENTER), "goroutines-flame-80x24");
+	golden(m, 80, 24, true, KEYS('5', TERM_KEY_DOWN, TERM_KEY_ENTER, 'm'),
+	       "goroutines-flame-count-ascii-80x24");
+	golden(m, 80, 24, false, KEYS('5', TERM_KEY_DOWN, TERM_KEY_ENTER, TERM_KEY_HOME),
+	       "goroutines-flame-root-80x24");
+	t = open_tui(m, 80, 24, false);
+	PRESS(t, '5', TERM_KEY_DOWN, TERM_KEY_ENTER);
+	assert_non_null(strstr(row(t, 3), "[wall] goroutines of gosvc (400)"));
+	assert_non_null(strstr(row(t, 3), "[chan receive]  2.8%  290s"));
+	/* the group's share of the goroutines, tick by tick: 38 of 1051 at most */
+	assert_non_null(strstr(row(t, 22), "top 4%"));
+	PRESS(t, TERM_KEY_HOME);
+	assert_non_null(strstr(row(t, 3), "waiting 100% running <1%"));
+	PRESS(t, 'm');
+	assert_non_null(strstr(row(t, 3), "[count] goroutines of gosvc (400)  1051 goroutines"));
+	/* s: the stack view, counted in goroutines; Esc back to the flame, Esc to view 5 */
+	PRESS(t, TERM_KEY_END, 's');
+	assert_true(shows(t, "goroutines"));
+	PRESS(t, TERM_KEY_ESC, TERM_KEY_ESC);
+	assert_true(shows(t, "CHANGE/m"));
+	tui_free(t);
 	golden(m, 40, 10, false, KEYS('5'), "goroutines-40x10");
 	/* the heap view: Go's heap profile (nothing else grew) */
 	golden(m, 100, 30, false, KEYS('4'), "heap-go-100x30");

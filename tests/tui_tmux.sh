@@ -7,7 +7,9 @@
 # the launched command stopped, that NO_COLOR / LANG=C write no colour and no UTF-8, that
 # TERM=dumb is refused with one line, that a --record filling its disk ends with status 1, that
 # at -F 100000 the view still answers keys, that view 5 shows a Go program's goroutine groups
-# live and from its recording (tests/workloads/gofix, when a Go toolchain built it), and, at
+# live and from its recording, Enter on a group opening the process's goroutines in wall time
+# with the group selected, m counting them, s its stack, at 80x24 without colour
+# (tests/workloads/gofix, when a Go toolchain built it), and, at
 # 80x24 without colour, that m switches the flame's metric (cpu, off-cpu, wall) and Enter on a
 # thread blocked on a mutex opens its wall-time flame with the lock on it.
 # Needs FLAMETOP and FLAMETOP_WORKLOADS (set by meson test); skips (77) without tmux.
@@ -209,34 +211,66 @@ if [ "$(id -u)" = 0 ] && mnt=$(mktemp -d) && mount -t tmpfs -o size=32k tmpfs "$
 else
 	echo "skip: no small tmpfs for the full-disk --record (needs root and mount)"
 fi
-# ---- view 5: a Go program's goroutines, live and replayed ----
+# ---- view 5: a Go program's goroutines, live and replayed, at 80x24 without colour ----
 gofix=
 for v in 1.23 1.22 1.21 1.19; do
 	[ -x "$FLAMETOP_WORKLOADS/gofix-$v" ] && gofix="$FLAMETOP_WORKLOADS/gofix-$v" && break
 done
 if [ -n "$gofix" ]; then
+	T resize-window -t t -x 80 -y 24
 	rec=$(mktemp -u /tmp/flametop-go-XXXXXX.ftr)
-	T send-keys -t t "clear; '$FLAMETOP' --record '$rec' -- '$gofix' -seconds 30; echo \"rc=\$?\"" Enter
+	bytes=$(mktemp)
+	T send-keys -t t "clear; NO_COLOR=1 '$FLAMETOP' --record '$rec' -- '$gofix' -seconds 60 -grow 0; echo \"rc=\$?\"" Enter
 	wait_for 'PID +TID' 20 || fail "Go: the live view did not start"
+	T pipe-pane -t t -o "cat >>'$bytes'"
 	T send-keys -t t 5
 	wait_for 'Goroutines +gofix' 15 || fail "Go: 5 does not show the goroutines view"
 	wait_for ' 1000 .* chan receive .*main\.chanWaiter' 15 ||
 		fail "Go: the 1000 goroutines in a channel receive are not a group"
 	screen | grep -qE 'sync\.Mutex\.Lock|semacquire' || fail "Go: the mutex waiters are missing"
+	wait_for 'EnterFlame sStack cSort' 5 || fail "Go: the key bar does not offer Enter Flame, s Stack"
+	# the biggest group (the 1000 chanWaiters) is selected: Enter opens the process's goroutines
+	# in wall time with its [chan receive] selected, most of the process's goroutine time
 	T send-keys -t t Enter
-	wait_for 'created by main\.startWaiters' 10 ||
-		fail "Go: Enter does not open the group's stack with its creator"
+	wait_for '^\[wall\] goroutines of gofix[^ ]* \([0-9]+\) +\[chan receive\] +[0-9.]+% +[0-9.]+k?s' 10 ||
+		fail "Go: Enter does not open the goroutines' wall flame on the group"
+	screen | grep -q 'main\.chanWaiter' || fail "Go: the goroutine flame has no main.chanWaiter"
+	share=$(screen | sed -n '1,5s/^\[wall\] goroutines of .*\[chan receive\] *\([0-9]*\)\..*/\1/p')
+	[ -n "$share" ] && [ "$share" -ge 80 ] ||
+		fail "Go: the chanWaiters are ${share:-?}% of the goroutine time, not most of it"
+	T send-keys -t t m
+	wait_for '^\[count\] goroutines of gofix[^ ]* \([0-9]+\) +\[chan receive\] +[0-9.]+% +1000 goroutines' 10 ||
+		fail "Go: m does not count the group's 1000 goroutines"
+	T send-keys -t t s
+	wait_for 'Created by main\.startWaiters' 10 ||
+		fail "Go: s does not open the group's stack with its creator"
+	T send-keys -t t Escape
+	wait_for '^\[count\] goroutines of gofix' 10 || fail "Go: Esc does not go back to the flame"
+	T send-keys -t t Escape
+	wait_for 'CHANGE/m' 10 || fail "Go: Esc does not go back to the goroutines view"
+	T send-keys -t t s
+	wait_for 'Created by main\.startWaiters' 10 ||
+		fail "Go: s in view 5 does not open the group's stack with its creator"
+	[ "$(screen | LC_ALL=C.UTF-8 wc -L)" -le 80 ] || fail "Go: lines wider than 80 columns"
+	T pipe-pane -t t
+	if LC_ALL=C grep -qE $'\x1b\\[[0-9;]*(3[0-9]|4[0-9])[0-9;]*m' "$bytes"; then
+		rm -f "$bytes"
+		fail "Go: colours were written with NO_COLOR=1"
+	fi
+	rm -f "$bytes"
 	T send-keys -t t q
 	wait_for '^rc=0$' 15 || fail "Go: q did not quit"
-	step "Go: view 5 shows the goroutine groups; Enter opens a group's stack"
-	T send-keys -t t "clear; '$FLAMETOP' replay '$rec'; echo \"rc=\$?\"" Enter
+	step "Go: view 5 shows the goroutine groups; Enter opens the goroutines' wall flame on the group (chanWaiters $share%), m counts them, s the stack (80x24, no colour)"
+	T send-keys -t t "clear; NO_COLOR=1 '$FLAMETOP' replay '$rec'; echo \"rc=\$?\"" Enter
 	wait_for 'PID +TID' 20 || fail "Go: the replay did not start"
 	T send-keys -t t 5
 	wait_for ' 1000 .* chan receive' 15 || fail "Go: the replay's view 5 has no groups"
+	T send-keys -t t Enter
+	wait_for '^\[wall\] goroutines of gofix' 10 || fail "Go: the replay's Enter has no goroutine flame"
 	T send-keys -t t q
 	wait_for '^rc=0$' 15 || fail "Go: q did not quit the replay"
 	rm -f "$rec"
-	step "Go: the recording replays view 5"
+	step "Go: the recording replays view 5 and the goroutine flame"
 else
 	echo "skip: no Go fixture built (no Go toolchain under /usr/lib/go-1.NN)"
 fi

@@ -10,11 +10,18 @@
  * Shown by its key (2) it is every thread's flame in the metric last chosen there (cpu at
  * first); a drill-down (VIEW_OPEN_FLAME: Enter on a thread, a process or a block hot spot)
  * shows that scope alone, in the metric asked for (wall), until 2 is pressed again.
+ *
+ * A drill-down from a goroutine group (view_target.go) shows its process's goroutines instead
+ * of its threads, the group's stack selected (model/gowindow.h): in wall time (the tick lengths
+ * each goroutine lived through: fgprof's view, where a channel receive a thousand goroutines
+ * sit in is as wide as the time they sat there) or, m, counted now (pprof's goroutine profile).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "model/calltree.h"
+#include "model/goroutines.h"
+#include "model/gowindow.h"
 #include "model/model.h"
 #include "model/stacks.h"
 #include "model/wall.h"
@@ -47,6 +54,11 @@ struct flame_view {
 	enum wall_metric global_metric; /* what 2 shows */
 	bool scoped;                    /* a drill-down: only scope.filter's threads */
 	struct view_target scope;       /* its filter and what */
+	bool go;                        /* scope.go: the goroutines of process scope.filter.pid */
+	enum gowin_weight go_weight;    /* their time, or how many now */
+	struct calltree_item *go_items; /* the window's, then one tick's for the strip */
+	size_t nr_go_items, cap_go_items;
+	uint64_t go_by_status[GOROUTINES_NR];
 	struct wall wall;               /* the window as items of the metric */
 	struct wall tick_wall;          /* one tick's, for the strip */
 	uint64_t by_state[MODEL_STATE_NR]; /* the scope's total by state */
@@ -119,6 +131,7 @@ static void destroy(void *p)
 	calltree_fini(&v->ct);
 	calltree_fini(&v->prev_ct);
 	calltree_matcher_fini(&v->mt);
+	free(v->go_items);
 	free(v->marks);
 	free(v->boxes);
 	free(v->box_of);
@@ -132,9 +145,10 @@ static const struct calltree_node *node(const struct flame_view *v, uint32_t n)
 	return &v->ct.nodes[n];
 }
 
+/* Whose counts go into the tree: goroutine items are the process's already. */
 static const struct calltree_filter *filter(const struct flame_view *v)
 {
-	return v->scoped ? &v->scope.filter : NULL;
+	return v->scoped && !v->go ? &v->scope.filter : NULL;
 }
 
 /* What one on-CPU sample stands for, in the wall metric. */
@@ -334,12 +348,34 @@ static void strip_update(struct flame_view *v)
 			break;
 		if (sc->valid && sc->seq == seq)
 			continue;
+		if (v->go) {
+			size_t nr = gowindow_tick_items(m, newest->seq - seq, v->scope.filter.pid,
+							&v->go_items, &v->cap_go_items);
+
+			hit = calltree_matcher_count_items(&v->mt, v->ctx->stacks, v->ctx->threads,
+							   v->go_items, nr, &whole);
+			*sc = (struct strip_cell){ .seq = seq, .valid = true,
+						   .share = whole ? (float)hit / whole : 0 };
+			continue;
+		}
 		wall_from_tick(&v->tick_wall, v->ctx->stacks, t, v->metric, period_ns(v));
 		hit = calltree_matcher_count_items(&v->mt, v->ctx->stacks, v->ctx->threads,
 						   v->tick_wall.items, v->tick_wall.nr, &whole);
 		*sc = (struct strip_cell){ .seq = seq, .valid = true,
 					   .share = whole ? (float)hit / whole : 0 };
 	}
+}
+
+/* The goroutines of the scope's process as items, and their total by status. */
+static void go_update(struct flame_view *v)
+{
+	const struct gowindow *gw = v->ctx->gowin;
+
+	v->nr_go_items = gowindow_items(v->ctx->model, gw ? gw->nr_ticks : 1,
+					v->scope.filter.pid, v->go_weight, &v->go_items,
+					&v->cap_go_items, v->go_by_status);
+	calltree_build_items(&v->ct, v->ctx->stacks, v->ctx->threads, v->go_items,
+			     v->nr_go_items, NULL);
 }
 
 static void update(void *p)
@@ -364,10 +400,14 @@ static void update(void *p)
 	v->box_of = tmp_box_of;
 	v->cap_box_of = tmp_cap_of;
 
-	wall_from_window(&v->wall, v->ctx->stacks, w, v->metric, period_ns(v));
-	wall_states(&v->wall, v->ctx->threads, filter(v), v->by_state);
-	calltree_build_items(&v->ct, v->ctx->stacks, v->ctx->threads, v->wall.items, v->wall.nr,
-			     filter(v));
+	if (v->go) {
+		go_update(v);
+	} else {
+		wall_from_window(&v->wall, v->ctx->stacks, w, v->metric, period_ns(v));
+		wall_states(&v->wall, v->ctx->threads, filter(v), v->by_state);
+		calltree_build_items(&v->ct, v->ctx->stacks, v->ctx->threads, v->wall.items,
+				     v->wall.nr, filter(v));
+	}
 	research(v);
 	relayout_with(v, true);
 	strip_update(v);
@@ -402,7 +442,11 @@ static void pct(char *buf, size_t len, uint64_t part, uint64_t whole)
 /* A node's amount in the metric's unit: "1234 samples", "1.25s". */
 static void amount(const struct flame_view *v, char *buf, size_t len, uint64_t n)
 {
-	if (v->metric == WALL_CPU)
+	if (v->go && v->go_weight == GOWIN_COUNT)
+		snprintf(buf, len, "%llu goroutine%s", (unsigned long long)n, n == 1 ? "" : "s");
+	else if (v->go)
+		view_duration(buf, len, n);
+	else if (v->metric == WALL_CPU)
 		snprintf(buf, len, "%llu samples", (unsigned long long)n);
 	else
 		view_duration(buf, len, n);
@@ -456,6 +500,45 @@ static int draw_states(struct flame_view *v, struct canvas *c, int y, int x)
 	return x;
 }
 
+/* The goroutines' weight by status, largest first: ": waiting 99% running 1%". */
+static int draw_go_states(struct flame_view *v, struct canvas *c, int y, int x)
+{
+	uint64_t whole = 0;
+	bool done[GOROUTINES_NR] = { false };
+
+	for (int s = 0; s < GOROUTINES_NR; s++)
+		whole += v->go_by_status[s];
+	for (int i = 0; i < GOROUTINES_NR && x < c->w && whole; i++) {
+		int best = -1;
+		double pct;
+
+		for (int s = 0; s < GOROUTINES_NR; s++)
+			if (!done[s] && v->go_by_status[s] &&
+			    (best < 0 || v->go_by_status[s] > v->go_by_status[best]))
+				best = s;
+		if (best < 0)
+			break;
+		done[best] = true;
+		pct = 100.0 * v->go_by_status[best] / whole;
+		x += canvas_put(c, y, x, -1, CANVAS_DEFAULT, i ? " " : ": ");
+		x += canvas_put(c, y, x, -1, CANVAS_HEADER_VALUE, goroutines_status_name(best));
+		if (pct < 0.5)
+			x += canvas_put(c, y, x, -1, CANVAS_DEFAULT, " <1%");
+		else
+			x += canvas_printf(c, y, x, -1, CANVAS_DEFAULT, " %.0f%%", pct);
+	}
+	return x;
+}
+
+/* What the widths are: "[cpu]", "[off-cpu]", "[wall]"; a goroutine scope's "[wall]" or
+ * "[count]". */
+static const char *metric_label(const struct flame_view *v)
+{
+	if (v->go)
+		return v->go_weight == GOWIN_COUNT ? "count" : "wall";
+	return wall_metric_name(v->metric);
+}
+
 static void draw_title(struct flame_view *v, struct canvas *c, int y)
 {
 	const struct calltree_node *sel = node(v, v->sel_node), *root = node(v, 0);
@@ -463,23 +546,27 @@ static void draw_title(struct flame_view *v, struct canvas *c, int y)
 	int x = 0;
 
 	/* the metric and the scope first: what the widths are, and whose */
-	x += canvas_printf(c, y, x, -1, CANVAS_HEADER_VALUE, "[%s]", wall_metric_name(v->metric));
+	x += canvas_printf(c, y, x, -1, CANVAS_HEADER_VALUE, "[%s]", metric_label(v));
 	if (v->scoped) {
-		x += canvas_put(c, y, x, -1, CANVAS_DEFAULT, " ");
+		x += canvas_put(c, y, x, -1, CANVAS_DEFAULT, v->go ? " goroutines of " : " ");
 		x += canvas_put(c, y, x, c->w / 3, CANVAS_DEFAULT, v->scope.what);
 	}
 	x += canvas_put(c, y, x, -1, CANVAS_DEFAULT, "  ");
 	if (!root->total) {
 		canvas_put(c, y, x, -1, CANVAS_DIM,
-			   v->metric == WALL_CPU ? "no samples in this window yet"
-						 : "no time in this window yet");
+			   v->go		     ? "no goroutines in this window"
+			   : v->metric == WALL_CPU ? "no samples in this window yet"
+						   : "no time in this window yet");
 		return;
 	}
-	if (!v->sel_node && v->metric != WALL_CPU && !v->search[0]) {
+	if (!v->sel_node && (v->go || v->metric != WALL_CPU) && !v->search[0]) {
 		/* the root: where the time went, by state */
 		amount(v, n, sizeof(n), root->total);
 		x += canvas_put(c, y, x, -1, CANVAS_DEFAULT, n);
-		draw_states(v, c, y, x);
+		if (v->go)
+			draw_go_states(v, c, y, x);
+		else
+			draw_states(v, c, y, x);
 		return;
 	}
 	pct(a, sizeof(a), sel->total, root->total);
@@ -644,6 +731,15 @@ static void open_stack(struct flame_view *v)
 	t->path_len = path_of(v, v->sel_node, t->path);
 	t->function = v->sel_node ? node(v, v->sel_node)->name : NULL;
 	snprintf(t->what, sizeof(t->what), "%s", v->scoped ? v->scope.what : "all threads");
+	if (v->go) {
+		/* the stack view counts a process's goroutines by group stack, as they are now;
+		 * the creator is the group's while the group's stack is what is selected */
+		bool group = t->path_len == v->scope.path_len &&
+			     !memcmp(t->path, v->scope.path, t->path_len * sizeof(*t->path));
+
+		t->go = VIEW_GO_GOROUTINES;
+		t->created_by = group ? v->scope.created_by : UINT32_MAX;
+	}
 }
 
 /* The tree changed under the paths (another metric or scope): lay it out afresh. */
@@ -674,6 +770,8 @@ static void enter(void *p)
 		v->scoped = true;
 		v->scope = *t;
 		v->metric = t->metric;
+		v->go = t->go == VIEW_GO_GOROUTINES;
+		v->go_weight = GOWIN_TIME;
 		v->sel_len = t->path_len;
 		memcpy(v->sel, t->path, t->path_len * sizeof(*v->sel));
 		memcpy(v->trail, t->path, t->path_len * sizeof(*v->trail));
@@ -681,6 +779,7 @@ static void enter(void *p)
 		v->zoom_len = 0;
 	} else if (v->scoped) {
 		v->scoped = false;
+		v->go = false;
 		v->metric = v->global_metric;
 		v->sel_len = v->zoom_len = v->trail_len = 0;
 	} else {
@@ -696,6 +795,11 @@ static int key(void *p, int k)
 	int toward_root = v->root_bottom ? TERM_KEY_DOWN : TERM_KEY_UP;
 	int toward_leaf = v->root_bottom ? TERM_KEY_UP : TERM_KEY_DOWN;
 
+	if (k == 'm' && v->go) {
+		v->go_weight = (v->go_weight + 1) % GOWIN_NR;
+		restart(v);
+		return VIEW_HANDLED | VIEW_REDRAW;
+	}
 	if (k == 'm') {
 		set_metric(v, (v->metric + 1) % WALL_NR);
 		return VIEW_HANDLED | VIEW_REDRAW;

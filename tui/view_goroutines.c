@@ -5,9 +5,10 @@
  * (collections and the longest pause in the window, heap live and goal, GOGC), a chart of its
  * goroutine count per tick, then its goroutine groups — same state, wait reason, stack and
  * creation site — with their count, change per minute over the window, longest wait and
- * creator, sorted by count or by growth (s). The runtime's own goroutines are hidden as pprof
- * hides them (a shows them); / filters by state, creator or function; Enter opens the stack view
- * on the group's stack, counted in goroutines.
+ * creator, sorted by count or by growth (c). The runtime's own goroutines are hidden as pprof
+ * hides them (a shows them); / filters by state, creator or function. Enter opens the flame of
+ * the process's goroutines in wall time with the group's stack selected (tui/view_flame.c), s
+ * the stack view on the group's stack, counted in goroutines, with its creator.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -412,8 +413,9 @@ static void draw(void *p, struct canvas *c, int y, int h)
 	}
 }
 
-/* The stack view on this group's stack, counted in goroutines, with its creator. */
-static void open_stack(struct go_view *v)
+/* The group as a drill-down's target: its process's goroutines, its stack selected, its
+ * creator; the stack view counts them (s), the flame weighs their time (Enter). */
+static void set_target(struct go_view *v, bool flame)
 {
 	struct view_target *t = &v->ctx->target;
 	const struct grow_row *r = &v->rows[v->cur];
@@ -427,7 +429,11 @@ static void open_stack(struct go_view *v)
 	t->filter.thread = CALLTREE_NONE;
 	t->filter.pid = grp->pid;
 	t->created_by = grp->created_by;
-	snprintf(t->what, sizeof(t->what), "%s (%u) %s", process_name(v), grp->pid, r->state);
+	if (flame) /* the flame's title says "goroutines of" */
+		snprintf(t->what, sizeof(t->what), "%s (%u)", process_name(v), grp->pid);
+	else
+		snprintf(t->what, sizeof(t->what), "%s (%u) %s", process_name(v), grp->pid,
+			 r->state);
 	for (uint32_t j = 0; j < nr && j < VIEW_PATH_MAX; j++)
 		t->path[t->path_len++] = stacks_frame(st, frames[j])->function;
 }
@@ -463,9 +469,14 @@ static int key(void *p, int k)
 	case TERM_KEY_ENTER:
 		if (!v->nr)
 			return VIEW_HANDLED;
-		open_stack(v);
-		return VIEW_HANDLED | VIEW_OPEN_STACK;
+		set_target(v, true);
+		return VIEW_HANDLED | VIEW_OPEN_FLAME;
 	case 's':
+		if (!v->nr)
+			return VIEW_HANDLED;
+		set_target(v, false);
+		return VIEW_HANDLED | VIEW_OPEN_STACK;
+	case 'c':
 		v->by_growth = !v->by_growth;
 		break;
 	case 'a':
@@ -502,8 +513,9 @@ static void search(void *p, const char *text)
 }
 
 static const struct view_hint hints[] = {
-	{ "Enter", "Stack" },
-	{ "s", "Sort" },
+	{ "Enter", "Flame" },
+	{ "s", "Stack" },
+	{ "c", "Sort" },
 	{ "a", "Runtime's" },
 	{ "p", "Process" },
 	{ "/", "Filter" },

@@ -296,6 +296,15 @@ static void rebuild(struct stack_view *v)
 		if (matched < t->path_len)
 			path_node = CALLTREE_NONE; /* gone from the window: nothing goes through */
 	}
+	if (t->go == VIEW_GO_GOROUTINES && t->created_by != UINT32_MAX) {
+		/* where the go statement is, first: a title cannot hold it at 80 columns */
+		const struct frame *cb = stacks_frame(v->ctx->stacks, t->created_by);
+
+		if (cb && cb->file)
+			add_text(v, "Created by %s  %s:%u", cb->function, cb->file, cb->line);
+		else if (cb)
+			add_text(v, "Created by %s", cb->function);
+	}
 	if (t->function) {
 		add_text(v, "Callers of %s", t->function);
 		n = calltree_callers(&v->ct, t->function, &f);
@@ -386,18 +395,8 @@ static void draw_title(struct stack_view *v, struct canvas *c, int y)
 	}
 	x += canvas_put(c, y, x, -1, CANVAS_DEFAULT, " of ");
 	x += canvas_put(c, y, x, -1, CANVAS_DEFAULT, t->what);
-	x += canvas_printf(c, y, x, -1, CANVAS_DEFAULT, ": %llu %s, %s%%",
-			   shown(v, v->sel_total), unit(t), share);
-	if (t->go == VIEW_GO_GOROUTINES && t->created_by != UINT32_MAX) {
-		const struct frame *f = stacks_frame(v->ctx->stacks, t->created_by);
-
-		if (f) {
-			x += canvas_put(c, y, x, -1, CANVAS_DEFAULT, "; created by ");
-			x += canvas_put(c, y, x, -1, CANVAS_HEADER_VALUE, f->function);
-			if (f->file)
-				canvas_printf(c, y, x, -1, CANVAS_DIM, " %s:%u", f->file, f->line);
-		}
-	}
+	canvas_printf(c, y, x, -1, CANVAS_DEFAULT, ": %llu %s, %s%%", shown(v, v->sel_total),
+		      unit(t), share);
 }
 
 /* Column widths: function | module | file:line | samples | share. */

@@ -83,12 +83,18 @@ w0=$(date +%s.%N)
 for _ in $(seq "$scrapes"); do curl -s -o /dev/null "${url}metrics"; done
 w1=$(date +%s.%N)
 for f in /proc/$serve_pid/task/*/stat; do echo "$f $(cpu "$f")"; done >"$tmp/after"
-# the HTTP thread: the one whose CPU grew most (the loop's grows by its ticks only)
-read -r comm grew < <(join "$tmp/before" "$tmp/after" | while read -r f a b; do
-	echo "$(cat "${f%/stat}/comm") $(echo "$b - $a" | bc -l)"
+# the HTTP thread: of the threads other than the loop's (the main thread: its CPU grows by the
+# ticks), the one whose CPU grew most
+read -r tid grew < <(join "$tmp/before" "$tmp/after" | while read -r f a b; do
+	t=${f%/stat}
+	[ "${t##*/}" = "$serve_pid" ] || echo "${t##*/} $(echo "$b - $a" | bc -l)"
 done | sort -k2 -g -r | head -1)
+loop=$(join "$tmp/before" "$tmp/after" | awk -v f="/proc/$serve_pid/task/$serve_pid/stat" \
+	'$1 == f { print $3 - $2 }')
 printf 'a scrape of /metrics: %d series (%d processes shown, %s dropped), %d bytes\n' \
 	"$series" "$shown" "${dropped:-0}" "$(wc -c <"$tmp/metrics")"
-printf '  %d scrapes in a row: %.2f ms of CPU each (thread %s), %.2f ms wall each\n' "$scrapes" \
-	"$(echo "1000 * $grew / $scrapes" | bc -l)" "$comm" \
+printf '  %d scrapes in a row: %.2f ms of the HTTP thread'"'"'s CPU each (tid %s), %.2f ms wall each;\n' \
+	"$scrapes" "$(echo "1000 * $grew / $scrapes" | bc -l)" "$tid" \
 	"$(echo "1000 * ($w1 - $w0) / $scrapes" | bc -l)"
+printf '  the loop meanwhile (ticks: probes, model, the metrics'"'"' snapshots): %.2f s of CPU in %.1f s\n' \
+	"$loop" "$(echo "$w1 - $w0" | bc -l)"

@@ -62,10 +62,26 @@ static uint64_t mono_ns(void)
 
 /* ---- the server's thread ---- */
 
+/* The URL a client reached us by: its Host header when it is a plain host[:port], else ours. */
+static void base_url(struct serve *sv, struct httpd_request *r, char *buf, size_t len)
+{
+	const char *host = httpd_header(r, "Host");
+	size_t n = host ? strlen(host) : 0;
+
+	if (!n || n > 100 || strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					  "0123456789.-:[]") != n)
+		snprintf(buf, len, "%s", sv->url);
+	else
+		snprintf(buf, len, "http://%s/", host);
+}
+
 static void index_page(struct serve *sv, struct httpd_request *r)
 {
-	char *body;
-	int n = asprintf(&body,
+	char *body, url[160];
+	int n;
+
+	base_url(sv, r, url, sizeof(url));
+	n = asprintf(&body,
 		"flametop serve on %s: %s\n"
 		"\n"
 		"/metrics                          Prometheus/OpenMetrics text: per process CPU, "
@@ -87,7 +103,7 @@ static void index_page(struct serve *sv, struct httpd_request *r)
 		"\n"
 		"e.g.  go tool pprof -top '%sdebug/pprof/profile?seconds=10'\n"
 		"      curl -s %smetrics | grep ^flametop_cpu\n",
-		sv->host, sv->target, sv->url, sv->url);
+		sv->host, sv->target, url, url);
 
 	if (n < 0) {
 		httpd_reply_text(r, 500, "out of memory");

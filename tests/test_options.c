@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <cmocka.h>
 
 #include "cli/optdefs.h"
@@ -199,6 +200,56 @@ struct bad_case {
 	const char *message; /* a part of the one-line error */
 };
 
+/* flametop serve: where it listens (loopback unless an address says otherwise), its budgets. */
+static void test_options_serve_listen(void **state)
+{
+	struct sockaddr_in *in = NULL;
+	struct sockaddr_in6 *in6 = NULL;
+	struct options o;
+	char err[256] = "";
+
+	assert_int_equal(PARSE(&o, err, "serve"), 0);
+	assert_int_equal(o.cmd, CMD_SERVE);
+	in = (struct sockaddr_in *)&o.listen;
+	assert_int_equal(in->sin_family, AF_INET);
+	assert_int_equal(ntohs(in->sin_port), 9464);
+	assert_int_equal(ntohl(in->sin_addr.s_addr), 0x7f000001);
+	assert_true(o.listen_loopback);
+	assert_int_equal(o.top_functions, 5);
+	assert_int_equal(o.max_series, 10000);
+	options_fini(&o);
+
+	assert_int_equal(PARSE(&o, err, "serve", "--listen", ":9100", "--top-functions", "0",
+			       "--max-series", "500", "-p", "1"), 0);
+	in = (struct sockaddr_in *)&o.listen;
+	assert_int_equal(in->sin_addr.s_addr, htonl(INADDR_ANY));
+	assert_int_equal(ntohs(in->sin_port), 9100);
+	assert_false(o.listen_loopback);
+	assert_int_equal(o.top_functions, 0);
+	assert_int_equal(o.max_series, 500);
+	options_fini(&o);
+
+	assert_int_equal(PARSE(&o, err, "serve", "--listen", "[::1]:0"), 0);
+	in6 = (struct sockaddr_in6 *)&o.listen;
+	assert_int_equal(in6->sin6_family, AF_INET6);
+	assert_int_equal(in6->sin6_port, 0);
+	assert_true(o.listen_loopback);
+	options_fini(&o);
+
+	assert_int_equal(PARSE(&o, err, "serve", "--listen", "localhost:9464"), 0);
+	assert_true(o.listen_loopback);
+	options_fini(&o);
+	assert_int_equal(PARSE(&o, err, "serve", "--listen", "127.8.9.10:9464"), 0);
+	assert_true(o.listen_loopback);
+	options_fini(&o);
+	assert_int_equal(PARSE(&o, err, "serve", "--listen", "10.0.0.5:9464"), 0);
+	assert_false(o.listen_loopback);
+	options_fini(&o);
+	assert_int_equal(PARSE(&o, err, "serve", "--listen", "[::]:9464"), 0);
+	assert_false(o.listen_loopback);
+	options_fini(&o);
+}
+
 static void test_options_every_bad_value_is_one_line_error(void **state)
 {
 	static const struct bad_case cases[] = {
@@ -237,6 +288,16 @@ static void test_options_every_bad_value_is_one_line_error(void **state)
 		{ { "snapshot", "--unwind", "DWARF" }, "unknown unwind method 'DWARF'" },
 		{ { "snapshot", "--unwind" }, "needs a value" },
 		{ { "snapshot", "--source", "ebpf" }, "unknown source 'ebpf'" },
+		{ { "serve", "--listen", "9464" }, "invalid address '9464'" },
+		{ { "serve", "--listen", "127.0.0.1:" }, "invalid address" },
+		{ { "serve", "--listen", "127.0.0.1:65536" }, "invalid address" },
+		{ { "serve", "--listen", "127.0.0.1:0x10" }, "invalid address" },
+		{ { "serve", "--listen", "localhost.example:80" }, "invalid address" },
+		{ { "serve", "--listen", "[::1:9464" }, "invalid address" },
+		{ { "serve", "--listen", "300.1.1.1:9464" }, "invalid address" },
+		{ { "serve", "--top-functions", "101" }, "invalid number of functions" },
+		{ { "serve", "--max-series", "10" }, "invalid" },
+		{ { "snapshot", "--listen", "127.0.0.1:1" }, "--listen" },
 		{ { "--source", "" }, "unknown source ''" },
 		{ { "snapshot", "--stack-size", "0" }, "invalid stack size '0'" },
 		{ { "record" }, "record needs a file" },
@@ -400,6 +461,7 @@ int main(void)
 		cmocka_unit_test(test_options_unwind_source_stack_size),
 		cmocka_unit_test(test_options_record_replay_convert),
 		cmocka_unit_test(test_options_seconds),
+		cmocka_unit_test(test_options_serve_listen),
 		cmocka_unit_test(test_options_every_bad_value_is_one_line_error),
 		cmocka_unit_test(test_options_table_is_consistent),
 		cmocka_unit_test(test_options_help_of_a_command),

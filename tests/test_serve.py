@@ -164,10 +164,10 @@ def share_tolerance(n, p):
 
 
 class Serve:
-    def __init__(self, flametop, pids, tmp):
+    def __init__(self, flametop, pids, tmp, extra=()):
         self.err = open(os.path.join(tmp, "serve.err"), "w+")
         self.p = subprocess.Popen([flametop, "serve", "--listen", "127.0.0.1:0", "-F", "499",
-                                   "-p", ",".join(str(p) for p in pids)],
+                                   "-p", ",".join(str(p) for p in pids)] + list(extra),
                                   stdout=subprocess.DEVNULL, stderr=self.err)
         deadline = time.time() + 60
         self.url = None
@@ -316,6 +316,34 @@ def part_bad_input(sv):
           "40 KB of headers refused: %s" % status_of(a))
 
 
+def part_listen(flametop, sv, split_pid, tmp, rec):
+    """--record alongside; a port in use; an address other hosts can reach."""
+    p = subprocess.run([flametop, "convert", rec, "--format", "folded"], capture_output=True,
+                       text=True, timeout=120)
+    spins = sum(int(line.rsplit(" ", 1)[1]) for line in p.stdout.splitlines()
+                if ";spin_three" in line)
+    check(p.returncode == 0 and spins > 0, "--record alongside: the recording converts (exit "
+          "%d), split31's spin_three in it (%d samples)" % (p.returncode, spins))
+    blocker = socket.socket()
+    blocker.bind(("127.0.0.1", 0))
+    blocker.listen(1)
+    port = blocker.getsockname()[1]
+    t0 = time.time()
+    p = subprocess.run([flametop, "serve", "--listen", "127.0.0.1:%d" % port, "-p",
+                        str(split_pid)], capture_output=True, text=True, timeout=60)
+    blocker.close()
+    lines = p.stderr.strip().splitlines()
+    check(p.returncode == 1 and len(lines) == 1 and "Address already in use" in p.stderr and
+          time.time() - t0 < 5, "a port in use: exit %d at once, one line: %s" %
+          (p.returncode, p.stderr.strip()[:200]))
+    p = subprocess.run([flametop, "serve", "--listen", "0.0.0.0:0", "-p", str(split_pid),
+                        "--duration", "1"], capture_output=True, text=True, timeout=60)
+    check(p.returncode == 0 and "warning: serving on 0.0.0.0:" in p.stderr and
+          "other hosts can reach" in p.stderr,
+          "--listen 0.0.0.0:0: served with a warning (exit %d): %s" %
+          (p.returncode, p.stderr.strip()[:300]))
+
+
 def slow_client(port, result):
     """Half a request, then nothing: the server must cut it off."""
     t0 = time.time()
@@ -455,7 +483,8 @@ def main():
             else:
                 check(False, "gosvc did not start: %r" % line)
                 gosvc = None
-        sv = Serve(flametop, pids, tmp)
+        rec = os.path.join(tmp, "serve.ftr")
+        sv = Serve(flametop, pids, tmp, ["--record", rec])
         if not sv.url:
             err = sv.stderr()
             sv.stop()
@@ -520,6 +549,7 @@ def main():
               "in %.2f s" % (rc, took))
         s.close()
         pending.join()
+        part_listen(flametop, sv, split.pid, tmp, rec)
     finally:
         if sv:
             sv.stop()

@@ -163,8 +163,11 @@ static int parameter(struct query *q, const char *params, const char *key, const
 			q->metric = QUERY_CPU;
 		else if (!strcmp(value, "offcpu"))
 			q->metric = QUERY_OFFCPU;
+		else if (!strcmp(value, "wall"))
+			q->metric = QUERY_WALL;
 		else
-			return fail(err, errlen, 400, "unknown metric '%s': expected cpu or offcpu",
+			return fail(err, errlen, 400, "unknown metric '%s': expected cpu, offcpu "
+						      "or wall",
 				    shown);
 	} else if (!strcmp(key, "debug")) {
 		if (strcmp(value, "0"))
@@ -265,5 +268,5 @@ int query_parse(const char *target, size_t len, struct query *q, char *err, size
 
 const char *query_metric_name(enum query_metric m)
 {
-	return m == QUERY_OFFCPU ? "offcpu" : "cpu";
+	return m == QUERY_WALL ? "wall" : m == QUERY_OFFCPU ? "offcpu" : "cpu";
 }

@@ -28,6 +28,7 @@ enum query_endpoint {
 enum query_metric {
 	QUERY_CPU,    /* on-CPU samples (default) */
 	QUERY_OFFCPU, /* blocked time, the reason as the leaf */
+	QUERY_WALL,   /* both on one time axis: CPU with a [running] leaf, and blocked time */
 };
 
 struct query {
@@ -44,7 +45,7 @@ struct query {
  */
 int query_parse(const char *target, size_t len, struct query *q, char *err, size_t errlen);
 
-/* "cpu", "offcpu". */
+/* "cpu", "offcpu", "wall". */
 const char *query_metric_name(enum query_metric m);
 
 #endif

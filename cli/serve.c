@@ -96,6 +96,9 @@ static void index_page(struct serve *sv, struct httpd_request *r)
 		"    &pid=P                        of one process\n"
 		"    &metric=offcpu                time blocked instead, with the reason as the "
 		"leaf\n"
+		"    &metric=wall                  on and off CPU on one time axis: where all of "
+		"the\n"
+		"                                  threads' time went, the state as the leaf\n"
 		"/debug/pprof/goroutine?pid=P      a Go program's goroutines (pprof), read from "
 		"its memory\n"
 		"/debug/pprof/heap?pid=P           a Go program's heap profile (pprof), as of "
@@ -300,7 +303,9 @@ static unsigned build(struct serve *sv, const struct model *m, const struct quer
 		nticks = 1; /* both are as of now */
 		break;
 	default:
-		rs.metric = q->metric == QUERY_OFFCPU ? REPORT_OFFCPU : REPORT_CPU;
+		rs.metric = q->metric == QUERY_WALL     ? REPORT_WALL
+			    : q->metric == QUERY_OFFCPU ? REPORT_OFFCPU
+							: REPORT_CPU;
 		break;
 	}
 	report_init_window(&r, m, &rs, nticks, pid);

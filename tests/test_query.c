@@ -51,6 +51,9 @@ static void test_query_parameters(void **state)
 	assert_int_equal(q.seconds, 5);
 	assert_int_equal(q.pid, 1234);
 	assert_int_equal(q.metric, QUERY_OFFCPU);
+	assert_int_equal(parse("/debug/pprof/profile?metric=wall", &q, err), 0);
+	assert_int_equal(q.metric, QUERY_WALL);
+	assert_string_equal(query_metric_name(q.metric), "wall");
 	/* percent-encoding, empty segments and a trailing '&' */
 	assert_int_equal(parse("/debug/pprof/profile?%73econds=1%30&&pid=4%32&", &q, err), 0);
 	assert_int_equal(q.seconds, 10);

@@ -242,6 +242,19 @@ def part_profile(sv, go, split_pid, wall_pid, tmp):
     lock_under_turn = any("[lock]" in t and "wait_turn" in t for t in p.stdout.split("-----"))
     check(p.returncode == 0 and lock_under_turn,
           "?metric=offcpu: wallsplit's wait_turn blocked on [lock] (go tool pprof -traces)")
+    # wall: its workers' four quarters on one time axis
+    url = sv.url + "debug/pprof/profile?seconds=5&pid=%d&metric=wall" % wall_pid
+    rc, cums, out = pprof_cum(go, url, tmp)
+    under = {f: cums.get(f, 0) for f in ("burn", "wait_turn", "write_through", "nap")}
+    all_ = cums.get("worker_main", 0)
+    shares = {f: 100 * v / all_ if all_ else 0 for f, v in under.items()}
+    # (write_through's blocks are ~85 us fdatasyncs, shorter than --min-block's default 1 ms:
+    # they are state time without a stack; only its CPU shows under it — tests/test_wall_cli.c
+    # judges it with --min-block 20)
+    check(rc == 0 and "Type: wall" in out and shares["write_through"] > 0 and
+          all(abs(shares[f] - 25) <= 10 for f in ("burn", "wait_turn", "nap")),
+          "?metric=wall: wallsplit's workers %s (known 25 %% each, within 10 points; "
+          "write_through only present)" % ", ".join("%s %.1f %%" % kv for kv in shares.items()))
 
 
 def gosvc_binary(go, workloads):

@@ -100,7 +100,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!memchr(err, '\0', sizeof(err)) || strchr(err, '\n') || !err[0])
 			__builtin_trap();
 	} else {
-		if (q.endpoint > QUERY_HEAP || q.metric > QUERY_OFFCPU)
+		if (q.endpoint > QUERY_HEAP || q.metric > QUERY_WALL)
 			__builtin_trap();
 		if (q.seconds < 1 || q.seconds > QUERY_SECONDS_MAX || q.pid > INT32_MAX)
 			__builtin_trap();

@@ -534,7 +534,7 @@ static size_t health_series(void)
 {
 	return 1 /* build_info */ + 1 /* frequency */ + 1 /* samples */ + MODEL_LOST_NR +
 	       METRICS_PROBE_NR + 1 /* history */ + 2 /* series, dropped */ +
-	       METRICS_HTTP_CODES + 1 /* cut */ + 6 /* process_* */;
+	       METRICS_HTTP_CODES + 1 /* cut */ + 2 /* profiles */ + 6 /* process_* */;
 }
 
 static size_t proc_series(const struct metrics *mx, const struct proc *p, size_t nr_fns)
@@ -1086,6 +1086,15 @@ static const struct family f_cut = {
 	"flametop_http_connections_cut_total", COUNTER, NULL,
 	"Connections cut off because a request or its answer took too long."
 };
+static const struct family f_profiles = {
+	"flametop_http_profiles_total", COUNTER, NULL,
+	"Profiles built for /debug/pprof/ requests (and answered 200) since flametop started."
+};
+static const struct family f_profile_time = {
+	"flametop_http_profile_build_seconds_total", COUNTER, "seconds",
+	"Time flametop's sampling loop spent building those profiles (its probes' rings are not "
+	"drained meanwhile; one waits four times the last one's time after it)."
+};
 static const struct family f_pcpu = {
 	"process_cpu_seconds_total", COUNTER, "seconds",
 	"Total user and system CPU time spent in seconds (flametop itself)."
@@ -1159,6 +1168,8 @@ static void health_families(struct metrics_buf *b, const struct metrics_snap *s,
 		put(b, "\n", 1);
 	}
 	one(b, &f_cut, om, NULL, live->cut, false);
+	one(b, &f_profiles, om, NULL, live->profiles, false);
+	one(b, &f_profile_time, om, NULL, live->profile_ns, true);
 	one(b, &f_pcpu, om, NULL, live->cpu_ns, true);
 	one(b, &f_prss, om, NULL, live->rss, false);
 	one(b, &f_pvsz, om, NULL, live->vsize, false);

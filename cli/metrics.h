@@ -64,6 +64,8 @@ size_t metrics_snap_series(const struct metrics_snap *s, size_t *dropped);
 struct metrics_live {
 	uint64_t requests[METRICS_HTTP_CODES]; /* by metrics_http_codes[] */
 	uint64_t cut;         /* connections cut off: too slow */
+	uint64_t profiles;    /* /debug/pprof/ answers built by the loop */
+	uint64_t profile_ns;  /* the loop's time building them */
 	uint64_t cpu_ns;      /* flametop's own CPU time */
 	uint64_t rss, vsize;  /* bytes */
 	uint64_t start_s;     /* when it started, seconds since the epoch; 0 unknown */

@@ -244,7 +244,8 @@ void report_init(struct report *r, const struct model *m, const struct report_se
 	report_init_window(r, m, s, 0, 0);
 }
 
-void report_init_window(struct report *r, const struct model *m, const struct report_session *s,
+/* The window and what the stack writers (folded, pprof, speedscope) take from it. */
+static void init_values(struct report *r, const struct model *m, const struct report_session *s,
 			size_t nticks, uint32_t pid)
 {
 	memset(r, 0, sizeof(*r));
@@ -257,22 +258,6 @@ void report_init_window(struct report *r, const struct model *m, const struct re
 	gowindow_sum(&r->gw, m, nticks);
 	go_values(r);
 	wall_init(&r->wall);
-
-	r->threads = xcalloc(r->w.nr_threads ? r->w.nr_threads : 1, sizeof(*r->threads));
-	for (uint32_t i = 0; i < r->w.nr_threads; i++) {
-		struct report_thread t = { .idx = i, .samples = r->w.thread_samples[i] };
-		uint64_t any = t.samples;
-
-		for (int k = 0; k < MODEL_STATE_NR; k++)
-			any |= t.state_ns[k] = r->w.thread_states[i][k];
-		if (any)
-			r->threads[r->nr_threads++] = t;
-	}
-	if (r->nr_threads)
-		qsort(r->threads, r->nr_threads, sizeof(*r->threads), by_samples);
-	sum_functions(r);
-	r->stacks = by_process(r, r->w.counts, r->w.nr_counts, &r->nr_stacks);
-	r->blocks = by_process(r, r->w.offcpu, r->w.nr_offcpu, &r->nr_blocks);
 	if (s->metric == REPORT_HEAP) {
 		/* leak mode's figures when it ran: they are exact; else RSS growth */
 		const struct tick_heap *v = r->w.nr_allocs ? r->w.allocs : r->w.heap;
@@ -291,6 +276,33 @@ void report_init_window(struct report *r, const struct model *m, const struct re
 							      : WALL_CPU,
 				 report_period_ns(r));
 	}
+}
+
+void report_init_values(struct report *r, const struct model *m, const struct report_session *s,
+			size_t nticks, uint32_t pid)
+{
+	init_values(r, m, s, nticks, pid);
+}
+
+void report_init_window(struct report *r, const struct model *m, const struct report_session *s,
+			size_t nticks, uint32_t pid)
+{
+	init_values(r, m, s, nticks, pid);
+	r->threads = xcalloc(r->w.nr_threads ? r->w.nr_threads : 1, sizeof(*r->threads));
+	for (uint32_t i = 0; i < r->w.nr_threads; i++) {
+		struct report_thread t = { .idx = i, .samples = r->w.thread_samples[i] };
+		uint64_t any = t.samples;
+
+		for (int k = 0; k < MODEL_STATE_NR; k++)
+			any |= t.state_ns[k] = r->w.thread_states[i][k];
+		if (any)
+			r->threads[r->nr_threads++] = t;
+	}
+	if (r->nr_threads)
+		qsort(r->threads, r->nr_threads, sizeof(*r->threads), by_samples);
+	sum_functions(r);
+	r->stacks = by_process(r, r->w.counts, r->w.nr_counts, &r->nr_stacks);
+	r->blocks = by_process(r, r->w.offcpu, r->w.nr_offcpu, &r->nr_blocks);
 }
 
 void report_fini(struct report *r)

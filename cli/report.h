@@ -116,6 +116,11 @@ void report_init(struct report *r, const struct model *m, const struct report_se
  * what `flametop serve` answers a profile with. */
 void report_init_window(struct report *r, const struct model *m, const struct report_session *s,
 			size_t nticks, uint32_t pid);
+/* Only the window and what the stack writers read (report_values(), the Go layer): the
+ * threads, functions and per-process stacks of the text and json reports are left empty. What
+ * `flametop serve` builds a profile with, on the loop that drains the probes. */
+void report_init_values(struct report *r, const struct model *m, const struct report_session *s,
+			size_t nticks, uint32_t pid);
 void report_fini(struct report *r);
 
 /* The name of process pid as the thread table knows it (its main thread's, else any of its

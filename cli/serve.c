@@ -2,6 +2,7 @@
 /* `flametop serve`: the endpoints, the snapshots and the loop's profile queue (see serve.h). */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -50,6 +51,7 @@ struct serve {
 	struct job *head, *tail;
 	unsigned nr_jobs;
 	bool stopping;
+	_Atomic uint64_t profiles, profile_ns; /* built (200), and the loop's time on them */
 };
 
 static uint64_t mono_ns(void)
@@ -135,6 +137,8 @@ static void metrics_page(struct serve *sv, struct httpd_request *r)
 	for (int k = 0; k < METRICS_HTTP_CODES; k++)
 		live.requests[k] = hs.by_code[metrics_http_codes[k]];
 	live.cut = hs.cut;
+	live.profiles = atomic_load(&sv->profiles);
+	live.profile_ns = atomic_load(&sv->profile_ns);
 	metrics_read_self("/proc", &live);
 	metrics_render(snap, &live, om, &buf);
 	metrics_snap_put(snap);
@@ -308,7 +312,7 @@ static unsigned build(struct serve *sv, const struct model *m, const struct quer
 							: REPORT_CPU;
 		break;
 	}
-	report_init_window(&r, m, &rs, nticks, pid);
+	report_init_values(&r, m, &rs, nticks, pid);
 	/* what the window covers, in the profile's own fields */
 	rs.duration_s = r.w.end_ns > r.w.start_ns ? (r.w.end_ns - r.w.start_ns) / 1e9 : 0;
 	clock_gettime(CLOCK_REALTIME, &wall);
@@ -363,6 +367,9 @@ void serve_work(struct serve *sv, const struct model *m)
 	if (!j)
 		return;
 	status = build(sv, m, &j->q, &body, &len, err, sizeof(err));
+	atomic_fetch_add(&sv->profile_ns, mono_ns() - t0);
+	if (status == 200)
+		atomic_fetch_add(&sv->profiles, 1);
 	if (status == 200)
 		httpd_reply(j->r, 200, "application/octet-stream", body, len,
 			    "Content-Disposition: attachment; filename=\"profile\"");

@@ -392,6 +392,12 @@ def part_memory(sv, split_pid):
     check(rss1 - rss0 <= 2048, "1000 requests (%.1f s): flametop's RSS %d -> %d KiB" %
           (took, rss0, rss1))
     check(fds1 <= fds0, "1000 requests: open fds %d -> %d" % (fds0, fds1))
+    text = get(sv.url + "metrics")[2].decode()
+    m = re.search(r"^flametop_http_profiles_total (\d+)$", text, re.M)
+    t = re.search(r"^flametop_http_profile_build_seconds_total ([\d.]+)$", text, re.M)
+    check(m and int(m.group(1)) >= 40 and t and float(t.group(1)) > 0,
+          "/metrics counts the profiles built (%s) and the loop's time on them (%s s)" %
+          (m and m.group(1), t and t.group(1)))
 
 
 def part_prometheus(sv, tmp, split_pid, wall_pid):

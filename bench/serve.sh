@@ -8,7 +8,9 @@
 #     each one's CPU time from /proc/PID/stat over the same interval;
 #  2. a scrape: SCRAPES requests of /metrics in a row; the HTTP thread's CPU time (the thread
 #     whose CPU grew with the requests: libmicrohttpd's) per request, the wall time per request,
-#     and the exposition's size and series.
+#     and the exposition's size and series;
+#  3. five whole-system profiles of the last 60 s: the loop's time building each
+#     (flametop_http_profile_build_seconds_total), during which it does not drain the probes.
 #
 #   bench/serve.sh [N] [SECONDS] [SCRAPES]      (default 300 60 200; root: BPF; tmux, curl)
 #   FLAMETOP=build/cli/flametop bench/serve.sh
@@ -65,7 +67,8 @@ done
 t1=$(date +%s.%N)
 s1=$(cpu /proc/$serve_pid/stat)
 l1=$(cpu /proc/$live_pid/stat)
-procs=$(ls -d /proc/[0-9]* | wc -l)
+pids=(/proc/[0-9]*)
+procs=${#pids[@]}
 printf 'steady CPU over %.0f s, %d processes on the host (-F 99, whole system):\n' \
 	"$(echo "$t1 - $t0" | bc)" "$procs"
 printf '  flametop serve, scraped every second: %5.2f %% of a CPU\n' \
@@ -98,3 +101,12 @@ printf '  %d scrapes in a row: %.2f ms of the HTTP thread'"'"'s CPU each (tid %s
 	"$(echo "1000 * ($w1 - $w0) / $scrapes" | bc -l)"
 printf '  the loop meanwhile (ticks: probes, model, the metrics'"'"' snapshots): %.2f s of CPU in %.1f s\n' \
 	"$loop" "$(echo "$w1 - $w0" | bc -l)"
+
+# a whole-system profile of the last 60 s: the loop's time building it (not draining meanwhile)
+b0=$(curl -s "${url}metrics" | awk '/^flametop_http_profile_build_seconds_total / { print $2 }')
+n0=$(curl -s "${url}metrics" | awk '/^flametop_http_profiles_total / { print $2 }')
+for _ in 1 2 3 4 5; do curl -s -o "$tmp/profile" "${url}debug/pprof/profile?seconds=60"; done
+b1=$(curl -s "${url}metrics" | awk '/^flametop_http_profile_build_seconds_total / { print $2 }')
+n1=$(curl -s "${url}metrics" | awk '/^flametop_http_profiles_total / { print $2 }')
+printf 'a whole-system profile of the last 60 s: %.1f ms of the loop each (%d built), %d bytes\n' \
+	"$(echo "1000 * ($b1 - $b0) / ($n1 - $n0)" | bc -l)" "$((n1 - n0))" "$(wc -c <"$tmp/profile")"

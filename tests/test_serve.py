@@ -14,7 +14,8 @@ and these consumers:
   - `promtool check metrics` on /metrics (Prometheus text) passes;
   - a real Prometheus (Debian's, 127.0.0.1, scrape interval 1 s, its own data dir) scrapes it:
     its HTTP API's rate(flametop_thread_state_seconds_total[10s]) of wallsplit, per state, is
-    within 10 points of the known shares; rate(flametop_cpu_seconds_total[10s]) of each workload
+    within 10 points of the known shares (lock, sleep; running+runnable+io together: its I/O
+    quarter splits among them as the host's disk and load have it); rate(flametop_cpu_seconds_total[10s]) of each workload
     is within 20 % (or 0.1 CPU) of the CPU time the kernel counted for it (/proc/PID/stat) over
     the same 10 s;
   - `go tool pprof -top` reads /debug/pprof/profile?seconds=5&pid=P of split31 and finds its 75/25
@@ -448,14 +449,23 @@ def judge_prometheus(api, split_pid, wall_pid, cpu_at, window):
     print("wallsplit's states by Prometheus, rate over %d s: %s (threads: %.2f)" %
           (window, ", ".join("%s %.3f" % kv for kv in sorted(by.items())), all_))
     check(3.5 <= all_ <= 4.5, "wallsplit: the states' rates add up to its 4 threads (%.2f)" % all_)
-    # main and the holder asleep; each worker a quarter running, lock, io, sleep (wallsplit.c:
-    # the I/O quarter is partly on the CPU: running and io are judged each within 10 points)
-    known = {"running": 12.5, "lock": 12.5, "io": 12.5, "sleep": 62.5, "runnable": 0,
-             "poll": 0, "wait": 0, "other": 0}
-    for st, want in known.items():
-        got = 100 * by.get(st, 0) / all_ if all_ else 0
-        check(abs(got - want) <= 10, "wallsplit %-8s %5.1f %% of its threads' time "
+    # main and the holder asleep; each worker a quarter in burn(), wait_turn(), write_through()
+    # and nap(). Those are phases, not states (wallsplit.c): the I/O quarter is fdatasyncs of
+    # ~85 us with CPU between them, so how it splits into io, running and runnable is the
+    # host's (its disk, its load: io 8 % here on a quiet run, 2 % on a busy one). Known per
+    # state: lock and sleep; and running + runnable + io together (burn's quarter and the I/O
+    # one), io present; poll, wait and other none.
+    pct = {st: 100 * v / all_ if all_ else 0 for st, v in by.items()}
+    cpu_io = pct.get("running", 0) + pct.get("runnable", 0) + pct.get("io", 0)
+    for st, got, want in (("lock", pct.get("lock", 0), 12.5),
+                          ("sleep", pct.get("sleep", 0), 62.5),
+                          ("running+runnable+io", cpu_io, 25),
+                          ("poll", pct.get("poll", 0), 0), ("wait", pct.get("wait", 0), 0),
+                          ("other", pct.get("other", 0), 0)):
+        check(abs(got - want) <= 10, "wallsplit %-19s %5.1f %% of its threads' time "
               "(known %.1f %%, within 10 points)" % (st, got, want))
+    check(pct.get("io", 0) > 0, "wallsplit io %.1f %% (its fdatasyncs: present)" %
+          pct.get("io", 0))
     for pid, name in ((split_pid, "split31"), (wall_pid, "wallsplit")):
         r = query(api, 'rate(flametop_cpu_seconds_total{pid="%d"}[%ds])' % (pid, window), at)
         got = sum(r.values())

@@ -33,6 +33,10 @@ _Static_assert(sizeof(struct ustack_copy) == HEAP_USTACK_HDR_SIZE &&
 
 /* Set by the loader between __open() and __load(). */
 const volatile __u32 page_shift = 12;
+/* Growth is sampled by pages (as Go's MemProfileRate samples bytes): a change of a process's
+ * counters goes out with a stack only once its growth (or release) since the last record
+ * reaches a random threshold of sample_pages on average, carrying all of it; 0: every change. */
+const volatile __u32 sample_pages = 0;
 
 /* A process flametop measures the uprobes' cost on (itself): its calls send nothing. */
 __u32 calib_pid = 0;
@@ -146,6 +150,33 @@ static __always_inline __s64 rss_count(struct mm_struct *mm, __u32 member)
 	}
 }
 
+/* The next sampling threshold: uniform in [sample_pages / 2, 3 * sample_pages / 2). */
+static __always_inline __s64 next_threshold(void)
+{
+	if (sample_pages < 2)
+		return 0;
+	return sample_pages / 2 + bpf_get_prandom_u32() % sample_pages;
+}
+
+/* The pages of an exiting process not yet sampled: sent without a stack, so the sum of the
+ * records is still every change the process made. */
+static __always_inline void send_rest(void *ctx, struct heap_mm *e, struct heap_counters *cnt)
+{
+	__s64 rest = e->pend[0] + e->pend[1];
+	struct heap_record *r;
+
+	if (!rest)
+		return;
+	r = scratch_record();
+	if (!r)
+		return;
+	r->kind = HEAP_REC_RSS;
+	r->bytes = rest << page_shift;
+	r->member = HEAP_MM_ANON;
+	r->flags |= HEAP_REC_OTHER | HEAP_REC_REST;
+	send(ctx, r, e->tgid, e->tgid, false, false, cnt);
+}
+
 static __always_inline int rss_event(void *ctx, struct mm_struct *mm, int member)
 {
 	__u64 id = bpf_get_current_pid_tgid(), key = (__u64)mm;
@@ -174,6 +205,9 @@ static __always_inline int rss_event(void *ctx, struct mm_struct *mm, int member
 			return 0;
 		/* the process is gone and its memory torn down: that is not "the heap shrank" */
 		if (BPF_CORE_READ(mm, mm_users.counter) == 0) {
+			cnt = get_counters();
+			if (cnt)
+				send_rest(ctx, e, cnt);
 			bpf_map_delete_elem(&mms, &key);
 			return 0;
 		}
@@ -188,6 +222,9 @@ static __always_inline int rss_event(void *ctx, struct mm_struct *mm, int member
 	if (!e || (in_ctx && e->tgid != tgid)) {
 		/* first sight (or the address space was reused): the counts so far are the base */
 		struct heap_mm n = { .tgid = tgid };
+
+		n.next[0] = next_threshold();
+		n.next[1] = next_threshold();
 
 		n.last[0] = rss_count(mm, 0);
 		n.last[1] = rss_count(mm, 1);
@@ -204,6 +241,29 @@ static __always_inline int rss_event(void *ctx, struct mm_struct *mm, int member
 	e->last[idx] = now;
 	if (!delta)
 		return 0;
+	if (in_ctx && sample_pages > 1) {
+		/* sampled: the growth (or release) so far goes out with this stack once it is
+		 * over the threshold; until then it waits, and the next record carries it */
+		if (delta > 0) {
+			e->pend[0] += delta;
+			if (e->pend[0] < e->next[0]) {
+				cnt->unsampled++;
+				return 0;
+			}
+			delta = e->pend[0];
+			e->pend[0] = 0;
+			e->next[0] = next_threshold();
+		} else {
+			e->pend[1] += delta;
+			if (-e->pend[1] < e->next[1]) {
+				cnt->unsampled++;
+				return 0;
+			}
+			delta = e->pend[1];
+			e->pend[1] = 0;
+			e->next[1] = next_threshold();
+		}
+	}
 	r = scratch_record();
 	if (!r)
 		return 0;

@@ -29,7 +29,7 @@
 
 _Static_assert(sizeof(struct heap_record) == HEAP_RECORD_HDR_SIZE, "heap_record layout");
 _Static_assert(sizeof(struct heap_ustack) == HEAP_USTACK_HDR_SIZE, "heap_ustack layout");
-_Static_assert(sizeof(struct heap_counters) == 8 * 8, "heap_counters layout");
+_Static_assert(sizeof(struct heap_counters) == 9 * 8, "heap_counters layout");
 
 #define BTF_PATH "/sys/kernel/btf/vmlinux"
 #define OLDEST_MAX 64        /* oldest outstanding blocks handed to the model */
@@ -185,6 +185,14 @@ static int on_record(void *ctx, void *data, size_t size)
 bad:
 	model_add_lost(p->m, MODEL_LOST_HEAP_RINGBUF, 1);
 	return 0;
+}
+
+/* opts.sample_bytes in pages: 0 or 1 is every change; at most 4 GiB of 4 KiB pages. */
+static uint32_t sample_pages(uint64_t bytes, unsigned shift)
+{
+	uint64_t pages = (bytes ? bytes : PROBE_HEAP_SAMPLE_BYTES) >> shift;
+
+	return pages > 1u << 20 ? 1u << 20 : (uint32_t)pages;
 }
 
 static void read_counters(const struct probe_heap *p, struct heap_counters *sum)
@@ -515,6 +523,7 @@ static int load(struct probe_heap *p, const struct probe_heap_opts *opts, bool r
 	p->skel->rodata->stack_size = opts->stack_size > HEAP_STACK_MAX ? HEAP_STACK_MAX
 								   : opts->stack_size & ~7u;
 	p->skel->rodata->page_shift = shift;
+	p->skel->rodata->sample_pages = sample_pages(opts->sample_bytes, shift);
 	bpf_program__set_autoload(p->skel->progs.on_rss_btf, !raw_tp);
 	bpf_program__set_autoload(p->skel->progs.on_rss_raw, raw_tp);
 	bpf_program__set_autoload(p->skel->progs.on_proc_fork, p->filter && opts->follow_children);
@@ -714,4 +723,5 @@ void probe_heap_counters(const struct probe_heap *p, struct probe_heap_counters 
 	out->pending_full = c.pending_full;
 	out->mms_full = c.mms_full;
 	out->targets_full = c.targets_full;
+	out->unsampled = c.unsampled;
 }

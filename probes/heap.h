@@ -27,6 +27,7 @@ struct unwind;
 struct probe_heap;
 
 #define PROBE_HEAP_EXACT_SECONDS 60 /* leak mode's default duration */
+#define PROBE_HEAP_SAMPLE_BYTES (512u << 10) /* growth: a stack per 512 KiB on average */
 
 struct probe_heap_opts {
 	const uint32_t *pids;  /* target processes; NULL/0: the whole system (growth only) */
@@ -37,6 +38,9 @@ struct probe_heap_opts {
 				  command launched later) */
 	double exact_seconds;  /* leak mode ends after this long; 0 for the default */
 	uint32_t stack_size;   /* user stack bytes copied per event for DWARF; 0: frame pointers */
+	uint64_t sample_bytes; /* growth: a stack per this many bytes a process grows (or
+				  releases) on average, carrying all of them; 0: the default
+				  PROBE_HEAP_SAMPLE_BYTES; below a page: every change */
 	struct unwind *unwind; /* borrowed: walks the copies; NULL: frame pointers only */
 };
 
@@ -50,6 +54,7 @@ struct probe_heap_counters {
 	uint64_t pending_full; /* leak mode: calls lost, no room for their arguments */
 	uint64_t mms_full;     /* address spaces that could not be followed */
 	uint64_t targets_full;
+	uint64_t unsampled;    /* changes folded into a later event (opts.sample_bytes) */
 };
 
 /*

@@ -21,6 +21,7 @@
 /* heap_record.flags */
 #define HEAP_REC_USER_FAILED (1u << 0) /* no user stack could be captured */
 #define HEAP_REC_OTHER (1u << 1)       /* RSS changed by another task (reclaim): no stack */
+#define HEAP_REC_REST (1u << 2)        /* growth not yet sampled when the process exited */
 #define HEAP_REC_USTACK (1u << 4)      /* a struct heap_ustack follows the frames */
 
 /* RSS counters (enum in include/linux/mm_types_task.h; read with CO-RE where it matters). */
@@ -68,6 +69,8 @@ struct heap_ustack {
 /* A followed address space: whose it is and the RSS counters as last seen. */
 struct heap_mm {
 	__s64 last[4];
+	__s64 pend[2];  /* pages changed since the last record: [0] growth, [1] release (< 0) */
+	__s64 next[2];  /* a record (with a stack) goes out once |pend| reaches this */
 	__u32 tgid;
 	__u32 pad;
 };
@@ -96,6 +99,7 @@ struct heap_counters {
 	__u64 pending_full; /* leak mode: a call's arguments found no room: the call is lost */
 	__u64 mms_full;     /* an address space could not be followed */
 	__u64 targets_full; /* a followed child could not be added */
+	__u64 unsampled;    /* changes folded into a later record (sampling by bytes) */
 };
 
 #endif

@@ -87,14 +87,18 @@ struct run {
 	pid_t pid;
 	double pair_ns;
 	double ran_s; /* from release to exit */
+	struct probe_heap_counters c; /* the probe's counters at the end */
 };
+
+/* opts.sample_bytes of the next run(): 0 is the default sampling */
+static uint64_t sample_bytes;
 
 /* flametop's loop in small: drain every 100 ms; each second read the target's memory, close the
  * heap probe's tick and the model's. Then the workload is reaped. */
 static void run(struct run *r, const char *mode, bool exact)
 {
 	struct probe_heap_opts o = { .filter = true, .exact = exact, .stack_size = 16384,
-				     .unwind = unwinder };
+				     .unwind = unwinder, .sample_bytes = sample_bytes };
 	struct model_opts mo = { .syms = syms };
 	uint64_t start, next;
 	char err[512];
@@ -133,6 +137,7 @@ static void run(struct run *r, const char *mode, bool exact)
 	r->ran_s = (now_ns() - start) / 1e9;
 	probe_heap_tick(r->p, r->m, now_ns());
 	model_close_tick(r->m, now_ns());
+	probe_heap_counters(r->p, &r->c);
 }
 
 static void free_run(struct run *r)
@@ -303,6 +308,45 @@ static void test_probe_heap_mmap(void **state)
 	free_run(&r);
 }
 
+/*
+ * Growth sampled by bytes (the default) against every change of the counters, on the same
+ * workload (1 MiB/s mapped and touched by mmap_here): a stack for every ~512 KiB instead of
+ * every fold of a CPU's batch (128 KiB and up) — at most one record per 256 KiB, the threshold's
+ * low end — while the bytes add up the same: what was not sampled when the process exited comes
+ * as a record without a stack.
+ */
+static void test_probe_heap_sampled(void **state)
+{
+	struct run r;
+	struct sums every, sampled;
+	uint64_t records;
+
+	sample_bytes = 1;
+	run(&r, "mmap", false);
+	sample_bytes = 0;
+	sum(&r, false, "mmap_here", NULL, &every);
+	report("every change: mmap_here", &every);
+	records = r.c.records;
+	print_message("every change: %llu records, %llu folded\n", (unsigned long long)r.c.records,
+		      (unsigned long long)r.c.unsampled);
+	assert_int_equal(r.c.unsampled, 0);
+	free_run(&r);
+
+	run(&r, "mmap", false);
+	sum(&r, false, "mmap_here", NULL, &sampled);
+	report("sampled: mmap_here", &sampled);
+	print_message("sampled: %llu records, %llu folded\n", (unsigned long long)r.c.records,
+		      (unsigned long long)r.c.unsampled);
+	assert_true(sampled.top_has_fn0);
+	assert_true(r.c.unsampled > 0);
+	assert_true(r.c.records * 2 <= records);
+	assert_true((double)r.c.records <= sampled.total / (256 * 1024.0) + 4);
+	/* exact in sum: the same bytes a second either way (each run's own pace) */
+	assert_about(sampled.total / sampled.secs, every.total / every.secs, 0.1);
+	assert_about(sampled.bytes_fn[0] / MIB / sampled.secs, 1.0, 0.3);
+	free_run(&r);
+}
+
 /* Frees everything: no growth, in either mode. */
 static void test_probe_heap_freeall(void **state)
 {
@@ -334,6 +378,7 @@ int main(void)
 		cmocka_unit_test(test_probe_heap_leak_growth),
 		cmocka_unit_test(test_probe_heap_leak_exact),
 		cmocka_unit_test(test_probe_heap_mmap),
+		cmocka_unit_test(test_probe_heap_sampled),
 		cmocka_unit_test(test_probe_heap_freeall),
 	};
 	struct syms_opts so = { .proc_root = "/proc" };

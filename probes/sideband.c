@@ -325,18 +325,31 @@ void probe_sideband_read(struct probe_sideband *p)
 	memmove(p->q, p->q + p->next_q, left * sizeof(*p->q));
 	p->nr_q = left;
 	p->next_q = 0;
-	/* the paths of what is left move to the front: the space stays what is queued */
-	p->strs_len = 0;
-	for (size_t i = 0; i < left; i++) {
-		struct queued *q = &p->q[i];
-		size_t n;
+	/* the paths of what is left go into a new space: the space stays what is queued. Not
+	 * moved within the old one: the queue is in time order, the paths in read order, so a
+	 * path moved to the front could overwrite one not moved yet (names cut to "o.6") */
+	if (left && p->strs_len) {
+		char *old = p->strs;
+		size_t cap = 0;
 
-		if (q->path_off == SIZE_MAX)
-			continue;
-		n = strlen(p->strs + q->path_off) + 1;
-		memmove(p->strs + p->strs_len, p->strs + q->path_off, n);
-		q->path_off = p->strs_len;
-		p->strs_len += n;
+		p->strs = NULL;
+		p->strs_len = 0;
+		for (size_t i = 0; i < left; i++) {
+			struct queued *q = &p->q[i];
+			size_t n;
+
+			if (q->path_off == SIZE_MAX)
+				continue;
+			n = strlen(old + q->path_off) + 1;
+			p->strs = xgrow(p->strs, &cap, p->strs_len + n, 1);
+			memcpy(p->strs + p->strs_len, old + q->path_off, n);
+			q->path_off = p->strs_len;
+			p->strs_len += n;
+		}
+		free(old);
+		p->strs_cap = cap;
+	} else {
+		p->strs_len = 0;
 	}
 	for (int i = 0; i < p->nr_rings; i++)
 		if (p->rings[i].meta)

@@ -936,9 +936,20 @@ static void session_loop(struct session *s)
 	}
 }
 
+/*
+ * session_fini(), then the session itself. Sessions live on the heap: the struct is ~15 KiB,
+ * and on the main thread's stack it kept flametop's own stack copies (16 KiB) from reaching
+ * main() — flametop profiling a host saw itself [truncated].
+ */
+static void session_free(struct session *s)
+{
+	session_fini(s);
+	free(s);
+}
+
 int run_snapshot(const struct options *o)
 {
-	struct session s;
+	struct session *s = xcalloc(1, sizeof(*s)); /* off the stack: see session_free() */
 	struct report r;
 	FILE *f = stdout;
 	int status, ret;
@@ -953,26 +964,26 @@ int run_snapshot(const struct options *o)
 			return EXIT_FAIL;
 		}
 	}
-	status = session_start(&s, o, false);
+	status = session_start(s, o, false);
 	if (status >= 0) {
-		session_fini(&s);
+		session_free(s);
 		if (f != stdout)
 			fclose(f);
 		return status;
 	}
-	session_loop(&s);
-	close_tick(&s);
-	s.rs.duration_s = window_seconds(&s);
-	stop_child(&s);
+	session_loop(s);
+	close_tick(s);
+	s->rs.duration_s = window_seconds(s);
+	stop_child(s);
 
-	s.rs.metric = out_metric(o->metric);
-	unwind_facts(&s);
-	if (s.go) {
+	s->rs.metric = out_metric(o->metric);
+	unwind_facts(s);
+	if (s->go) {
 		uint64_t last;
 
-		probe_goruntime_cost(s.go, &s.rs.go_cpu_ns, &last);
+		probe_goruntime_cost(s->go, &s->rs.go_cpu_ns, &last);
 	}
-	report_init(&r, s.m, &s.rs);
+	report_init(&r, s->m, &s->rs);
 	ret = out_write(f, &r, o->format);
 	report_fini(&r);
 	if (f != stdout) {
@@ -981,7 +992,7 @@ int run_snapshot(const struct options *o)
 		if (!ret)
 			ret = c;
 	}
-	session_fini(&s);
+	session_free(s);
 	if (ret) {
 		fprintf(stderr, "flametop: cannot write the snapshot to %s: %s\n",
 			o->output ? o->output : "stdout", strerror(-ret));
@@ -1045,30 +1056,30 @@ static int start_recorded(struct session *s, const struct options *o, bool live)
 
 int run_record(const struct options *o)
 {
-	struct session s;
+	struct session *s = xcalloc(1, sizeof(*s)); /* off the stack: see session_free() */
 	int status;
 
-	status = start_recorded(&s, o, false);
+	status = start_recorded(s, o, false);
 	if (status >= 0) {
-		session_fini(&s);
+		session_free(s);
 		return status;
 	}
-	session_loop(&s);
-	if (!s.rec_failed) {
-		close_tick(&s);
-		record(&s);
+	session_loop(s);
+	if (!s->rec_failed) {
+		close_tick(s);
+		record(s);
 	}
-	s.rs.duration_s = window_seconds(&s);
-	stop_child(&s);
-	status = s.rec_failed ? EXIT_FAIL : EXIT_OK;
-	if (!s.rec_failed)
+	s->rs.duration_s = window_seconds(s);
+	stop_child(s);
+	status = s->rec_failed ? EXIT_FAIL : EXIT_OK;
+	if (!s->rec_failed)
 		fprintf(stderr, "flametop: recorded %.0f s (%" PRIu64 " ticks, %" PRIu64
 				" KiB%s) to '%s'\n",
-			s.rs.duration_s, recording_ticks(s.rec), recording_bytes(s.rec) / 1024,
-			recording_files(s.rec) > 1 ? ", rotated" : "", recording_path(s.rec));
-	if (end_recording(&s))
+			s->rs.duration_s, recording_ticks(s->rec), recording_bytes(s->rec) / 1024,
+			recording_files(s->rec) > 1 ? ", rotated" : "", recording_path(s->rec));
+	if (end_recording(s))
 		status = EXIT_FAIL;
-	session_fini(&s);
+	session_free(s);
 	return status;
 }
 
@@ -1076,7 +1087,7 @@ int run_serve(const struct options *o)
 {
 	bool up[METRICS_PROBE_NR];
 	struct serve *sv;
-	struct session s;
+	struct session *s = xcalloc(1, sizeof(*s)); /* off the stack: see session_free() */
 	char err[512], target[1024];
 	int status;
 
@@ -1085,38 +1096,38 @@ int run_serve(const struct options *o)
 		fprintf(stderr, "flametop: %s\n", err);
 		return EXIT_FAIL;
 	}
-	status = start_recorded(&s, o, false);
+	status = start_recorded(s, o, false);
 	if (status >= 0) {
 		serve_free(sv);
-		session_fini(&s);
+		session_free(s);
 		return status;
 	}
-	s.serve = sv;
-	up[METRICS_PROBE_CPU] = s.cpu || s.perf;
-	up[METRICS_PROBE_SCHED] = s.sched != NULL;
-	up[METRICS_PROBE_HEAP] = s.heap != NULL;
-	up[METRICS_PROBE_GO] = s.go != NULL;
-	if (serve_start(sv, &s.rs, up, err, sizeof(err))) {
+	s->serve = sv;
+	up[METRICS_PROBE_CPU] = s->cpu || s->perf;
+	up[METRICS_PROBE_SCHED] = s->sched != NULL;
+	up[METRICS_PROBE_HEAP] = s->heap != NULL;
+	up[METRICS_PROBE_GO] = s->go != NULL;
+	if (serve_start(sv, &s->rs, up, err, sizeof(err))) {
 		fprintf(stderr, "flametop: %s\n", err);
-		recording_abort(s.rec);
-		s.rec = NULL;
-		session_fini(&s);
+		recording_abort(s->rec);
+		s->rec = NULL;
+		session_free(s);
 		return EXIT_FAIL;
 	}
-	report_target(&s.rs, target, sizeof(target));
+	report_target(&s->rs, target, sizeof(target));
 	fprintf(stderr, "flametop: serving %s (/metrics, /debug/pprof/): %s\n", serve_url(sv),
 		target);
-	session_loop(&s);
-	if (s.rec && !s.rec_failed) {
-		close_tick(&s);
-		record(&s);
+	session_loop(s);
+	if (s->rec && !s->rec_failed) {
+		close_tick(s);
+		record(s);
 	}
-	s.rs.duration_s = window_seconds(&s);
-	stop_child(&s);
-	status = s.rec_failed ? EXIT_FAIL : EXIT_OK;
-	if (end_recording(&s))
+	s->rs.duration_s = window_seconds(s);
+	stop_child(s);
+	status = s->rec_failed ? EXIT_FAIL : EXIT_OK;
+	if (end_recording(s))
 		status = EXIT_FAIL;
-	session_fini(&s);
+	session_free(s);
 	return status;
 }
 
@@ -1124,7 +1135,7 @@ int run_live(const struct options *o)
 {
 	struct tui_info info = { 0 };
 	char target[1024], err[512];
-	struct session s;
+	struct session *s = xcalloc(1, sizeof(*s)); /* off the stack: see session_free() */
 	int status;
 
 	/* a terminal that cannot show the view is known before the probes load */
@@ -1132,38 +1143,38 @@ int run_live(const struct options *o)
 		fprintf(stderr, "flametop: %s\n", err);
 		return EXIT_FAIL;
 	}
-	status = start_recorded(&s, o, true);
+	status = start_recorded(s, o, true);
 	if (status >= 0) {
-		session_fini(&s);
+		session_free(s);
 		return status;
 	}
-	report_target(&s.rs, target, sizeof(target));
-	info.host = s.rs.host;
+	report_target(&s->rs, target, sizeof(target));
+	info.host = s->rs.host;
 	info.target = target;
-	info.source = s.rs.source;
-	info.unwind = s.rs.unwind;
-	info.freq_hz = s.rs.freq_hz;
-	info.nr_cpus = s.rs.nr_cpus;
+	info.source = s->rs.source;
+	info.unwind = s->rs.unwind;
+	info.freq_hz = s->rs.freq_hz;
+	info.nr_cpus = s->rs.nr_cpus;
 	info.tick_ms = (unsigned)lround(o->delay_s * 1000);
-	if (tui_new(&info, s.m, &s.tui)) {
+	if (tui_new(&info, s->m, &s->tui)) {
 		fprintf(stderr, "flametop: cannot start the terminal interface (is this a "
 				"terminal? TERM=%s)\n",
 			getenv("TERM") ? getenv("TERM") : "");
-		recording_abort(s.rec);
-		s.rec = NULL;
-		session_fini(&s);
+		recording_abort(s->rec);
+		s->rec = NULL;
+		session_free(s);
 		return EXIT_FAIL;
 	}
 	/* what could not start: in the view's log, printed again after the terminal is restored */
-	warnings_each(&s.warn, to_tui, s.tui);
-	session_loop(&s);
-	s.rs.duration_s = window_seconds(&s);
-	stop_child(&s);
-	tui_free(s.tui);
-	s.tui = NULL;
+	warnings_each(&s->warn, to_tui, s->tui);
+	session_loop(s);
+	s->rs.duration_s = window_seconds(s);
+	stop_child(s);
+	tui_free(s->tui);
+	s->tui = NULL;
 	/* a recording that stopped (a full disk) is a failure even though the view went on:
 	 * its message is in the log printed above */
-	status = end_recording(&s) || s.rec_failed ? EXIT_FAIL : EXIT_OK;
-	session_fini(&s);
+	status = end_recording(s) || s->rec_failed ? EXIT_FAIL : EXIT_OK;
+	session_free(s);
 	return status;
 }

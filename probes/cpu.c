@@ -263,7 +263,12 @@ static int on_record(void *ctx, void *data, size_t size)
 	/* mappings, execs and forks that happened before this sample, first */
 	if (p->sideband)
 		probe_sideband_apply(p->sideband, p->m, r->time_ns);
-	if (p->unwind && !(flags & CPU_REC_KTHREAD) && (us || nu))
+	/* A sample taken before the window began is dropped by the model (model_begin()): no
+	 * walk for it. Under load the rings fill while the probes start one after another (5-9 s
+	 * here at a load average of 90), and walking that backlog, only for it to be dropped, kept
+	 * the ring full of the past: every sample of the window was lost. */
+	if (p->unwind && !(flags & CPU_REC_KTHREAD) && (us || nu) &&
+	    r->time_ns >= model_start_ns(p->m))
 		unwind_record(p, r, us, gs, nu, sent_nu, ips, &s);
 	model_add_sample(p->m, &s);
 	p->consumed++;

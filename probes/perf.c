@@ -620,7 +620,8 @@ static void on_sample(struct probe_perf *p, struct rec *r)
 			.fp_truncated = nu + nk >= MAX_CHAIN,
 		};
 
-		if (p->unwind) {
+		if (p->unwind && s.time_ns >= model_start_ns(p->m)) {
+			/* no walk for a sample the model drops (probes/cpu.c says why) */
 			n = unwind_user(p->unwind, &in, ips, UNWIND_MAX_FRAMES, &truncated);
 			s.user = ips;
 		} else {

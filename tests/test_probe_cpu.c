@@ -754,6 +754,51 @@ static void test_probe_cpu_drain_is_bounded(void **state)
 	unwind_free(u);
 }
 
+/*
+ * Samples taken before the window began are dropped by the model: a backlog left in the ring by a
+ * slow start (the other probes loading, a busy host) is consumed without a stack walk each, or
+ * flametop spends its time walking the past while the present is lost to the full ring. Two
+ * spinners are sampled for a second with nobody draining; then the window begins and the ring is
+ * drained: walks may only be of samples the window counts.
+ */
+static void test_probe_cpu_backlog_not_walked(void **state)
+{
+	struct probe_cpu_opts opts = { .freq_hz = 499, .stack_size = 16384 };
+	struct unwind_stats st;
+	struct unwind *u = NULL;
+	pid_t other[2];
+	struct run r;
+	uint64_t walks;
+
+	if (!syms || unwind_new(syms, UNWIND_DWARF, &u))
+		skip();
+	opts.unwind = u;
+	other[0] = spinner();
+	other[1] = spinner();
+	new_run(&r, &opts);
+	usleep(1000000);
+	assert_int_equal(model_begin(r.m, now_ns()), 0);
+	for (int i = 0; i < 50; i++) {
+		int n = probe_cpu_drain(r.p, r.m);
+
+		assert_true(n >= 0);
+		r.delivered += n;
+		if (!n && !probe_cpu_behind(r.p))
+			break;
+	}
+	stop(other[0]);
+	stop(other[1]);
+	model_close_tick(r.m, now_ns());
+	unwind_stats(u, &st);
+	walks = st.dwarf + st.fp;
+	print_message("%ld delivered, %" PRIu64 " in the window, %" PRIu64 " walked\n",
+		      r.delivered, model_total(r.m)->samples, walks);
+	assert_true(r.delivered >= 200); /* a second of two spinners at 499 Hz: the backlog */
+	assert_true(walks <= model_total(r.m)->samples);
+	free_run(&r);
+	unwind_free(u);
+}
+
 /* Can this host load the probe at all? Exits 77 (meson: skipped) with the reason if not. */
 static void require_bpf(void)
 {
@@ -779,6 +824,7 @@ int main(void)
 		cmocka_unit_test(test_probe_cpu_add_pid_rules),
 		cmocka_unit_test(test_probe_cpu_too_fast_says_why),
 		cmocka_unit_test(test_probe_cpu_drain_is_bounded),
+		cmocka_unit_test(test_probe_cpu_backlog_not_walked),
 		cmocka_unit_test(test_probe_cpu_split31_ratio_and_pid_filter),
 		cmocka_unit_test(test_probe_cpu_whole_system_kernel_stacks),
 		cmocka_unit_test(test_probe_cpu_follow_children),

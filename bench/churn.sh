@@ -132,7 +132,7 @@ for load in $loads; do
 		>"$tmp/$load-tasks.txt" 2>/dev/null || true
 	for p in perf-g perf-dwarf; do
 		timed "$load-$p-script" perf script -i "$tmp/$load-$p.data" \
-			-F pid,tid,time,ip,sym,dso
+			-F pid,tid,time,ip,sym,dso --no-inline
 		mv "$tmp/$load-$p-script.out" "$tmp/$load-$p.script"
 		perf report -i "$tmp/$load-$p.data" --stats 2>/dev/null | grep -i 'lost' \
 			>"$tmp/$load-$p.lost" || true

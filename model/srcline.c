@@ -100,15 +100,14 @@ int srcline_open_fd(int fd, struct srcline **out)
 		e = -ENOEXEC;
 		goto err;
 	}
-	sl->dw = dwarf_begin_elf(sl->elf, DWARF_C_READ, NULL);
-	if (!sl->dw) {
-		e = -ENODATA;
-		goto err;
-	}
+	/* libdw is opened at the first lookup (index_units()): dwarf_begin_elf() decompresses
+	 * every compressed .debug_* section, and most binaries a host maps are never sampled
+	 * (a third of a snapshot's start-up went there) */
 	{
 		Elf_Scn *scn = NULL;
 		size_t shstr;
 		GElf_Shdr sh;
+		bool info = false;
 
 		if (!elf_getshdrstrndx(sl->elf, &shstr)) {
 			while ((scn = elf_nextscn(sl->elf, scn))) {
@@ -119,7 +118,14 @@ int srcline_open_fd(int fd, struct srcline **out)
 				name = elf_strptr(sl->elf, shstr, sh.sh_name);
 				if (name && !strncmp(name, ".debug_", 7))
 					sl->dwarf_len += sh.sh_size;
+				if (name && sh.sh_type != SHT_NOBITS && sh.sh_size &&
+				    (!strcmp(name, ".debug_info") || !strcmp(name, ".zdebug_info")))
+					info = true;
 			}
+		}
+		if (!info) {
+			e = -ENODATA;
+			goto err;
 		}
 	}
 	*out = sl;
@@ -178,6 +184,9 @@ static void index_units(struct srcline *sl)
 	size_t hsize, cap = 0;
 
 	sl->indexed = true;
+	sl->dw = dwarf_begin_elf(sl->elf, DWARF_C_READ, NULL);
+	if (!sl->dw)
+		return; /* no units: every lookup finds nothing */
 	while (dwarf_nextcu(sl->dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
 		Dwarf_Addr base, start, end;
 		ptrdiff_t o = 0;

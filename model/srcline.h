@@ -35,7 +35,9 @@ struct srcline_frame {
 int srcline_peek_fd(int fd, bool *has_dwarf, char **debuglink);
 
 /* Opens the DWARF of an ELF file (dups fd; the caller keeps its own). 0, or -errno (-ENODATA:
- * no .debug_info). Cheap: the units are indexed on the first lookup. */
+ * no .debug_info). Cheap: only the section headers are read; libdw opens the DWARF (and
+ * decompresses compressed sections) and the units are indexed at the first lookup — DWARF
+ * libdw cannot read then makes every lookup find nothing. */
 int srcline_open_fd(int fd, struct srcline **out);
 void srcline_free(struct srcline *sl);
 /* The bytes it holds, the DWARF libelf read for it included (0 for NULL). */

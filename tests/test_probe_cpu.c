@@ -584,7 +584,13 @@ static void test_probe_cpu_whole_system_kernel_stacks(void **state)
 	/* every busy CPU is sampled at FREQ: the total follows the host's busy time; the
 	 * workload ran longer than the window, so its CPU time bounds its samples from above */
 	assert_rate("whole system", w.samples, r.host.busy, r.host.steal, FREQ);
-	assert_true((double)mine <= (cpu_s + r.host.steal) * FREQ * 1.2 + 3);
+	{
+		/* Poisson slack as assert_rate()'s: on a loaded host the workload gets little
+		 * CPU and its few samples vary by more than 20 % (42 for 0.3 s seen) */
+		double top = (cpu_s + r.host.steal) * FREQ;
+
+		assert_true((double)mine <= top + fmax(top * 0.2, 3 * sqrt(top) + 3));
+	}
 	assert_true(w.samples <= (uint64_t)((secs + 0.5) * FREQ * (double)nr_cpus * 1.1));
 	/* reading 1 MiB from /dev/zero is nearly all kernel time */
 	assert_true(with_kernel * 2 >= mine);

@@ -3,11 +3,13 @@
 #include <gelf.h>
 #include <libelf.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "godwarf.h"
 #include "goelf.h"
 #include "model/gopclntab.h"
+#include "model/xalloc.h"
 
 #define BUILDINFO_MAGIC "\xff Go buildinf:"
 #define BUILDINFO_MAGIC_LEN 14
@@ -58,6 +60,8 @@ const char *goelf_src_name(enum goelf_src s)
 		return "dwarf";
 	case GOELF_SCAN:
 		return "scan";
+	case GOELF_CODE:
+		return "code";
 	default:
 		return "none";
 	}
@@ -209,21 +213,163 @@ static void read_symtab(Elf *elf, Elf_Scn *scn, struct goelf *g)
 	}
 }
 
+/* The bytes of .text at [vaddr, vaddr + len), or NULL. */
+static const uint8_t *text_at(Elf *elf, const struct goelf *g, uint64_t vaddr, uint64_t len)
+{
+	const struct goelf_range *t = &g->sec[GOELF_TEXT];
+	Elf_Scn *scn = NULL;
+
+	if (vaddr < t->addr || len > t->size || vaddr - t->addr > t->size - len)
+		return NULL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_addr != t->addr || sh.sh_type != SHT_PROGBITS)
+			continue;
+		d = elf_getdata(scn, NULL);
+		if (!d || !d->d_buf || d->d_size < t->size)
+			return NULL;
+		return (const uint8_t *)d->d_buf + (vaddr - t->addr);
+	}
+	return NULL;
+}
+
+static bool in_data(const struct goelf *g, uint64_t a, uint64_t size)
+{
+	static const enum goelf_sec secs[] = { GOELF_DATA, GOELF_NOPTRDATA, GOELF_BSS,
+					       GOELF_NOPTRBSS };
+
+	for (size_t i = 0; i < sizeof(secs) / sizeof(secs[0]); i++) {
+		const struct goelf_range *r = &g->sec[secs[i]];
+
+		if (r->size && a >= r->addr && a - r->addr <= r->size - size && size <= r->size)
+			return true;
+	}
+	return false;
+}
+
+#define MAX_LOADS 512
+
 /*
- * Without .symtab (-ldflags='-s -w', strip), runtime.goexit from Go's own function table, which
- * every Go binary keeps: the walks of goroutine stacks end there. Read once per binary and let
- * go (the symbolizer keeps its own copy for names).
+ * The data words function name loads with mov r64, [rip+disp32] (REX.W 8B /r, ModRM mod 00
+ * rm 101: 48/4C 8B modrm disp32), in order. Every byte offset is tried (no decoder): a match
+ * inside another instruction gives a target that the callers' agreement rules out.
  */
-static void read_goexit(int fd, struct goelf *g)
+static size_t rip_loads(Elf *elf, struct gopclntab *t, const struct goelf *g, const char *name,
+			uint64_t *out)
+{
+	struct gopclntab_func f;
+	const uint8_t *code;
+	size_t n = 0;
+
+	if (gopclntab_func_by_name(t, name, &f) || f.end <= f.entry ||
+	    !(code = text_at(elf, g, f.entry, f.end - f.entry)))
+		return 0;
+	for (uint64_t i = 0; i + 7 <= f.end - f.entry && n < MAX_LOADS; i++) {
+		int32_t disp;
+		uint64_t a;
+
+		if ((code[i] & 0xfb) != 0x48 || code[i + 1] != 0x8b || (code[i + 2] & 0xc7) != 0x05)
+			continue;
+		memcpy(&disp, code + i + 3, 4);
+		a = f.entry + i + 7 + (int64_t)disp;
+		if (in_data(g, a, 8))
+			out[n++] = a;
+	}
+	return n;
+}
+
+/*
+ * runtime.MemProfileRate of a build without .symtab and DWARF, from the code that reads it:
+ * the one data word that runtime.profilealloc, runtime.mallocgc and runtime.allocmcache all
+ * load (Go 1.19 to 1.23: the first two sample allocations by it, the third gives a new mcache
+ * its next sample; another word all three load — none was seen — makes it unknown). And
+ * runtime.disableMemoryProfiling, which runtime.schedinit tests right before it zeroes the
+ * rate (Go 1.21 to 1.23: cmpb $0, disable(%rip); je; movq $0, rate(%rip)). 0 when not found.
+ */
+void goelf_vars_from_code(Elf *elf, struct gopclntab *t, const struct goelf *g, uint64_t *rate,
+			  uint64_t *disable)
+{
+	static const char *const users[] = { "runtime.mallocgc", "runtime.allocmcache" };
+	uint64_t *cand = xmalloc(2 * MAX_LOADS * sizeof(*cand)), *other = cand + MAX_LOADS;
+	size_t nc = rip_loads(elf, t, g, "runtime.profilealloc", cand), found = 0;
+	struct gopclntab_func f;
+	const uint8_t *code;
+
+	*rate = *disable = 0;
+	for (size_t u = 0; u < sizeof(users) / sizeof(users[0]) && nc; u++) {
+		size_t no = rip_loads(elf, t, g, users[u], other), k = 0;
+
+		for (size_t i = 0; i < nc; i++) {
+			bool both = false, dup = false;
+
+			for (size_t j = 0; j < no && !both; j++)
+				both = other[j] == cand[i];
+			for (size_t j = 0; j < k && !dup; j++)
+				dup = cand[j] == cand[i];
+			if (both && !dup)
+				cand[k++] = cand[i];
+		}
+		nc = k;
+	}
+	if (nc == 1)
+		*rate = cand[0];
+	free(cand);
+	if (!*rate || gopclntab_func_by_name(t, "runtime.schedinit", &f) || f.end <= f.entry ||
+	    !(code = text_at(elf, g, f.entry, f.end - f.entry)))
+		return;
+	for (uint64_t i = 0; i + 20 <= f.end - f.entry; i++) {
+		uint64_t next = f.entry + i + 7, a, b;
+		int32_t d1, d2;
+
+		if (code[i] != 0x80 || code[i + 1] != 0x3d || code[i + 6] != 0 ||
+		    code[i + 7] != 0x74 || code[i + 9] != 0x48 || code[i + 10] != 0xc7 ||
+		    code[i + 11] != 0x05 || memcmp(code + i + 16, "\0\0\0\0", 4))
+			continue;
+		memcpy(&d1, code + i + 2, 4);
+		memcpy(&d2, code + i + 12, 4);
+		a = next + (int64_t)d1;
+		b = f.entry + i + 20 + (int64_t)d2;
+		if (b == *rate && in_data(g, a, 1)) {
+			*disable = a;
+			found++;
+		}
+	}
+	if (found != 1)
+		*disable = 0;
+}
+
+/*
+ * Without .symtab (-ldflags='-s -w', strip), from Go's own function table, which every Go
+ * binary keeps: runtime.goexit, where the walks of goroutine stacks end, and, without DWARF,
+ * MemProfileRate and disableMemoryProfiling from the code that uses them. Read once per binary
+ * and let go (the symbolizer keeps its own copy for names).
+ */
+static void read_pcln(int fd, Elf *elf, struct goelf *g)
 {
 	struct gopclntab *t;
 	struct gopclntab_func f;
+	uint64_t rate, disable;
 
 	if (gopclntab_load_fd(fd, &t))
 		return;
-	if (!gopclntab_func_by_name(t, "runtime.goexit", &f)) {
+	if (!g->goexit && !gopclntab_func_by_name(t, "runtime.goexit", &f)) {
 		g->goexit = f.entry;
 		g->goexit_end = f.end;
+	}
+	if (!g->var[GOVAR_MEMPROFILERATE]) {
+		goelf_vars_from_code(elf, t, g, &rate, &disable);
+		if (rate) {
+			g->var[GOVAR_MEMPROFILERATE] = rate;
+			g->var_size[GOVAR_MEMPROFILERATE] = 8;
+			g->var_src[GOVAR_MEMPROFILERATE] = GOELF_CODE;
+		}
+		if (disable && !g->var[GOVAR_DISABLEMEMPROF]) {
+			g->var[GOVAR_DISABLEMEMPROF] = disable;
+			g->var_size[GOVAR_DISABLEMEMPROF] = 1;
+			g->var_src[GOVAR_DISABLEMEMPROF] = GOELF_CODE;
+		}
 	}
 	gopclntab_free(t);
 }
@@ -333,10 +479,10 @@ int goelf_load_fd(int fd, struct goelf *g, char *err, size_t errlen)
 	}
 	if (symtab)
 		read_symtab(elf, symtab, g);
-	if (!g->goexit)
-		read_goexit(fd, g);
 	if (g->has_dwarf)
 		read_dwarf(fd, g);
+	if (!g->goexit || !g->var[GOVAR_MEMPROFILERATE])
+		read_pcln(fd, elf, g);
 	if (!g->have_layout) {
 		char why[sizeof(g->layout_error)];
 

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <libelf.h>
+
 #include "golayout.h"
 
 enum goelf_sec {
@@ -52,6 +54,7 @@ enum goelf_src {
 	GOELF_SYMTAB,
 	GOELF_DWARF,
 	GOELF_SCAN, /* a validated scan of the process's memory (probes/golocate.c) */
+	GOELF_CODE, /* the runtime's code that uses it (stripped builds: MemProfileRate) */
 };
 
 struct goelf_range {
@@ -95,6 +98,15 @@ int goelf_buildinfo(const uint8_t *buf, size_t len, char *version, size_t vlen, 
 		    size_t plen);
 
 const char *goelf_var_name(enum goelf_var v); /* "runtime.allgs" */
-const char *goelf_src_name(enum goelf_src s); /* "symtab", "dwarf", "scan", "none" */
+const char *goelf_src_name(enum goelf_src s); /* "symtab", "dwarf", "scan", "code", "none" */
+
+/*
+ * runtime.MemProfileRate and runtime.disableMemoryProfiling (ELF addresses, 0 when not found)
+ * from the runtime's code, found by name in the function table t: what a build without .symtab
+ * and DWARF gets (goelf_load_fd() does it). elf is the executable, g as loaded (sections).
+ */
+struct gopclntab;
+void goelf_vars_from_code(Elf *elf, struct gopclntab *t, const struct goelf *g, uint64_t *rate,
+			  uint64_t *disable);
 
 #endif

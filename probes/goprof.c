@@ -124,9 +124,10 @@ int goprof_memprofile_rate(struct gomem *m, const struct golocate *loc, int64_t 
 	if (!loc->var[GOVAR_MEMPROFILERATE])
 		return -ENOENT;
 	r = gomem_read(m, loc->var[GOVAR_MEMPROFILERATE], rate, 8);
-	if (r) {
+	if (r || *rate < 0 || *rate > (int64_t)1 << 40) {
+		/* not a rate: say unknown rather than scale by it */
 		*rate = -1;
-		return r;
+		return r ? r : -EINVAL;
 	}
 	if (loc->var[GOVAR_DISABLEMEMPROF] && !gomem_read(m, loc->var[GOVAR_DISABLEMEMPROF], &off, 1))
 		*disabled = off != 0;

@@ -527,6 +527,11 @@ static void locate(struct probe_goruntime *p, struct goproc *g)
 		if (!a) {
 			warn(p, "pid %u (%s): cannot set runtime.MemProfileRate: its address is "
 				"unknown (stripped binary)", g->pid, g->comm);
+		} else if (g->loc.src[GOVAR_MEMPROFILERATE] == GOELF_CODE) {
+			/* read by flametop, but a write needs an address the binary names */
+			warn(p, "pid %u (%s): runtime.MemProfileRate not set: a stripped binary, "
+				"where its address is inferred from the runtime's code (read, never "
+				"written)", g->pid, g->comm);
 		} else if (gomem_read(&g->mem, a, &old, 8) || (r = gomem_write(&g->mem, a, &v, 8))) {
 			warn(p, "pid %u (%s): cannot set runtime.MemProfileRate: %s", g->pid,
 			     g->comm, strerror(r ? -r : EFAULT));

@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -28,6 +29,7 @@
 #include "probes/goelf.h"
 #include "probes/golocate.h"
 #include "probes/gomem.h"
+#include "probes/goprof.h"
 #include "probes/goread.h"
 #include "model/gopclntab.h"
 
@@ -170,6 +172,40 @@ static void check_read(struct proc *p, struct golocate *loc)
 	goread_free(rd);
 }
 
+/*
+ * runtime.MemProfileRate and runtime.disableMemoryProfiling as the runtime's code gives them
+ * (what a stripped build gets) are .symtab's; Go 1.19's schedinit does not test the latter.
+ */
+static void check_code_vars(const char *name, const struct goelf *g)
+{
+	const char *dir = getenv("FLAMETOP_WORKLOADS");
+	struct gopclntab *t;
+	uint64_t rate, disable;
+	char path[512];
+	Elf *elf;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir ? dir : ".", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	assert_non_null(elf);
+	assert_int_equal(gopclntab_load_fd(fd, &t), 0);
+	goelf_vars_from_code(elf, t, g, &rate, &disable);
+	assert_int_equal(g->var_src[GOVAR_MEMPROFILERATE], GOELF_SYMTAB);
+	assert_int_equal(rate, g->var[GOVAR_MEMPROFILERATE]);
+	if (strncmp(g->version, "go1.19", 6))
+		assert_int_equal(disable, g->var[GOVAR_DISABLEMEMPROF]);
+	else
+		assert_true(!disable || disable == g->var[GOVAR_DISABLEMEMPROF]);
+	print_message("%s: MemProfileRate %#" PRIx64 " and disableMemoryProfiling %#" PRIx64
+		      " from the code, as .symtab says\n", name, rate, disable);
+	gopclntab_free(t);
+	elf_end(elf);
+	close(fd);
+}
+
 static void test_golocate_scans_find_symtab(void **state)
 {
 	static const char *const variants[] = { "", "-pie", "-memprof" };
@@ -212,6 +248,7 @@ static void test_golocate_scans_find_symtab(void **state)
 			for (unsigned i = 0; i < sym.nr_wait; i++)
 				assert_string_equal(scan.wait[i], sym.wait[i]);
 			check_read(&p, &scan);
+			check_code_vars(name, &p.elf);
 			print_message("%s: scans found what .symtab says; %u wait reasons\n", name,
 				      scan.nr_wait);
 			golocate_fini(&sym);
@@ -301,6 +338,17 @@ static void test_golocate_stripped(void **state)
 		assert_int_equal(loc.src[GOVAR_ALLGS], GOELF_SCAN);
 		assert_int_equal(loc.src[GOVAR_WAITREASONS], GOELF_SCAN);
 		assert_true(loc.goexit != 0); /* from .gopclntab */
+		{
+			/* from the code; the fixture does not link runtime/pprof: the linker
+			 * disabled the heap profile (1.19's schedinit does not say so) */
+			int64_t rate;
+			bool disabled;
+
+			assert_int_equal(loc.src[GOVAR_MEMPROFILERATE], GOELF_CODE);
+			assert_int_equal(goprof_memprofile_rate(&m, &loc, &rate, &disabled), 0);
+			assert_int_equal(rate, 0);
+			assert_true(disabled || !strcmp(versions[v], "1.19"));
+		}
 		check_read(&p, &loc);
 		check_syscall(&p, &loc, name);
 		golocate_fini(&loc);

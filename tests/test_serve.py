@@ -386,15 +386,24 @@ def part_memory(sv, split_pid):
             conn.request("GET", "/" + urls[i % len(urls)])
             conn.getresponse().read()
             conn.close()
+    def fds():
+        """The fewest open fds over half a second: the loop opens /proc files for a moment
+        every tick, and a closed connection's socket goes a moment later."""
+        n = []
+        for _ in range(5):
+            n.append(len(os.listdir("/proc/%d/fd" % pid)))
+            time.sleep(0.1)
+        return min(n)
     burst(200)
-    rss0, fds0 = proc_status(pid, "VmRSS"), len(os.listdir("/proc/%d/fd" % pid))
+    rss0, fds0 = proc_status(pid, "VmRSS"), fds()
     t0 = time.time()
     burst(1000)
     took = time.time() - t0
-    rss1, fds1 = proc_status(pid, "VmRSS"), len(os.listdir("/proc/%d/fd" % pid))
+    rss1, fds1 = proc_status(pid, "VmRSS"), fds()
     check(rss1 - rss0 <= 2048, "1000 requests (%.1f s): flametop's RSS %d -> %d KiB" %
           (took, rss0, rss1))
-    check(fds1 <= fds0, "1000 requests: open fds %d -> %d" % (fds0, fds1))
+    check(fds1 <= fds0 + 2, "1000 requests: open fds %d -> %d (a leak would be hundreds)" %
+          (fds0, fds1))
     text = get(sv.url + "metrics")[2].decode()
     m = re.search(r"^flametop_http_profiles_total (\d+)$", text, re.M)
     t = re.search(r"^flametop_http_profile_build_seconds_total ([\d.]+)$", text, re.M)

@@ -14,6 +14,7 @@
 #define MEMPROFILE 1 /* bucket types (mprof.go) */
 #define BLOCKPROFILE 2
 #define MUTEXPROFILE 3
+#define LOGICAL_STACK_SENTINEL UINT64_MAX /* runtime/tracestack.go */
 
 static uint64_t rd64(const uint8_t *p, int32_t off)
 {
@@ -188,10 +189,19 @@ static uint32_t read_bucket(struct walk *w, uint64_t cur, uint64_t *pcs, int64_t
 	if (gomem_read(w->m, cur + hsize, buf + hsize, nstk * 8 + rsize))
 		return 0;
 	memcpy(pcs, buf + hsize, nstk * 8);
+	rec = buf + hsize + nstk * 8;
+	/* Go 1.23+: a stack whose PCs are already inline-expanded starts with ^0 (the runtime's
+	 * logicalStackSentinel): the runtime's own lock contention in the mutex profile
+	 * (_LostContendedRuntimeLock), recorded whenever a runtime lock is contended while the
+	 * mutex profile is on — more often the busier the host */
+	if (pcs[0] == LOGICAL_STACK_SENTINEL) {
+		memmove(pcs, pcs + 1, --nstk * 8);
+		if (!nstk)
+			return 0;
+	}
 	for (uint64_t i = 0; i < nstk; i++)
 		if (pcs[i] < w->loc->text_lo || pcs[i] >= w->loc->text_hi)
 			return 0;
-	rec = buf + hsize + nstk * 8;
 	memset(v, 0, GOHEAP_VALUES * sizeof(*v));
 	if (w->kind == GOHEAP_HEAP) {
 		uint64_t s[4] = { 0 };

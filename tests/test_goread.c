@@ -273,6 +273,70 @@ static void test_goread_buckets(void **state)
 	assert_true(bad);
 }
 
+static uint64_t first_pcs[2][4];
+
+static void on_mutex_bucket(void *arg, const uint64_t *pcs, uint32_t n, const int64_t *v)
+{
+	if (buckets < 2)
+		memcpy(first_pcs[buckets], pcs, (n < 4 ? n : 4) * 8);
+	on_bucket(arg, pcs, n, v);
+}
+
+/* Go 1.23's mutex profile: the runtime's own lock contention (a stack that starts with the
+ * logicalStackSentinel ^0, then runtime._LostContendedRuntimeLock) is prepended once a runtime
+ * lock is contended while the profile is on, as on a busy host; the walk reads it without the
+ * sentinel and goes on to sync.Mutex's bucket (it stopped there, and gosvc's mutex profile came
+ * back empty under load). */
+static void test_goread_mutex_sentinel(void **state)
+{
+	uint64_t b1 = BASE + 0x8000, b2 = BASE + 0x9000, head = BASE + 0x180;
+	int32_t h;
+	struct gomem m;
+	bool bad;
+
+	build();
+	setup_loc();
+	h = L.off[GOL_B_SIZE];
+	put64(head, b1);
+	loc.var[GOVAR_XBUCKETS] = head;
+	/* b1: {^0, _LostContendedRuntimeLock+1}, 2 contentions */
+	put64(b1 + L.off[GOL_B_ALLNEXT], b2);
+	put64(b1 + L.off[GOL_B_TYP], 3);
+	put64(b1 + L.off[GOL_B_NSTK], 2);
+	put64(b1 + h, UINT64_MAX);
+	put64(b1 + h + 8, 0x402001);
+	put64(b1 + h + 16 + L.off[GOL_BR_COUNT], 2);
+	put64(b1 + h + 16 + L.off[GOL_BR_CYCLES], 100);
+	/* b2: a sync.Mutex unlock's stack, 394 contentions */
+	put64(b2 + L.off[GOL_B_ALLNEXT], 0);
+	put64(b2 + L.off[GOL_B_TYP], 3);
+	put64(b2 + L.off[GOL_B_NSTK], 2);
+	put64(b2 + h, 0x402100);
+	put64(b2 + h + 8, GOEXIT + 1);
+	put64(b2 + h + 16 + L.off[GOL_BR_COUNT], 394);
+	put64(b2 + h + 16 + L.off[GOL_BR_CYCLES], 7490);
+	L.flags &= ~GOL_BLOCK_COUNT_FLOAT;
+	gomem_init_image(&m, &region, 1);
+	memset(got, 0, sizeof(got));
+	buckets = 0;
+	assert_int_equal(goprof_read_buckets(&m, &L, &loc, GOHEAP_MUTEX, 1, 1.0, on_mutex_bucket,
+					     NULL, &bad),
+			 2);
+	assert_false(bad);
+	assert_int_equal(buckets, 2);
+	assert_int_equal(got[0], 396);
+	assert_int_equal(got[1], 7590);
+	assert_int_equal(first_pcs[0][0], 0x402001); /* the sentinel is not a frame */
+	assert_int_equal(first_pcs[1][0], 0x402100);
+	/* a stack of the sentinel alone is no stack */
+	put64(b1 + L.off[GOL_B_NSTK], 1);
+	buckets = 0;
+	assert_int_equal(goprof_read_buckets(&m, &L, &loc, GOHEAP_MUTEX, 1, 1.0, on_mutex_bucket,
+					     NULL, &bad),
+			 0);
+	assert_true(bad);
+}
+
 static void test_goread_heap_scaling(void **state)
 {
 	int64_t c, b;
@@ -297,6 +361,7 @@ int main(void)
 		cmocka_unit_test(test_goread_drops_what_moved),
 		cmocka_unit_test(test_goread_bad_input),
 		cmocka_unit_test(test_goread_buckets),
+		cmocka_unit_test(test_goread_mutex_sentinel),
 		cmocka_unit_test(test_goread_heap_scaling),
 	};
 

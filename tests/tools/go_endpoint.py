@@ -7,7 +7,8 @@
 
 GO is the go command whose `go tool pprof` reads both heap profiles. Block and mutex profiles:
 /debug/pprof/block and /mutex (debug=1) against flametop's json, by the innermost main.*
-function: the same contentions, the delay within 5 %. Goroutines: the endpoint's
+function (a record without one, such as Go 1.22+'s runtime._LostContendedRuntimeLock in the
+mutex profile, by its leaf): the same contentions, the delay within 5 %. Goroutines: the endpoint's
 /debug/pprof/goroutine?debug=1 counts against flametop's groups (json go[]), both keyed by the
 innermost frame that is not the runtime's (what debug=1 prints first), leaving out the
 goroutine serving the request and connections of the moment; they must be equal. Heap:
@@ -98,20 +99,23 @@ def endpoint_contention(port, kind):
     text = urllib.request.urlopen(url, timeout=20).read().decode(errors="replace")
     cps = 1.0
     out = collections.defaultdict(lambda: [0, 0.0])
-    rec = None
+    recs = []
     for line in text.splitlines():
         m = re.match(r"^cycles/second=(\d+)", line)
         if m:
             cps = int(m.group(1))
         m = re.match(r"^(\d+) (\d+) @", line)
         if m:
-            rec = [int(m.group(2)), int(m.group(1)) / cps * 1e9, None]
+            recs.append([int(m.group(2)), int(m.group(1)), []])
             continue
-        m = re.match(r"^#\s+0x[0-9a-f]+\s+(main\.\S+)\+0x", line)
-        if m and rec and rec[2] is None:
-            rec[2] = m.group(1)
-            out[rec[2]][0] += rec[0]
-            out[rec[2]][1] += rec[1]
+        m = re.match(r"^#\s+0x[0-9a-f]+\s+(\S+)\+0x", line)
+        if m and recs:
+            recs[-1][2].append(m.group(1))
+    for count, cycles, funcs in recs:
+        key = next((f for f in funcs if f.startswith("main.")), funcs[0] if funcs else None)
+        if key:
+            out[key][0] += count
+            out[key][1] += cycles / cps * 1e9
     return out
 
 
@@ -121,7 +125,8 @@ def ours_contention(path, pid, kind):
     out = collections.defaultdict(lambda: [0, 0.0])
     for e in proc[kind]:
         key = next((f["function"] for f in reversed(e["frames"])
-                    if f["function"].startswith("main.")), None)
+                    if f["function"].startswith("main.")),
+                   e["frames"][-1]["function"] if e["frames"] else None)
         if key:
             out[key][0] += e["contentions"]
             out[key][1] += e["delay_ns"]

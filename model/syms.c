@@ -215,6 +215,8 @@ struct proc {
 	bool stale;       /* new code was mapped: re-read before the next lookup */
 	bool fed;         /* its maps come from the kernel's records (syms_add_mapping()): /proc
 			     is not read again — read while it exits, it shows a torn-down mm */
+	uint64_t fed_losses; /* s->losses when fed or last read: other than now, records of it
+				may have been dropped and a miss reads /proc again */
 	struct jit jit;
 };
 
@@ -225,6 +227,7 @@ struct syms {
 
 	struct htab strs;      /* char * */
 	struct htab procs;     /* struct proc * by pid */
+	uint64_t losses;       /* side-band losses so far (syms_records_lost()) */
 	struct htab files;     /* struct fileid * */
 	struct htab build_ids; /* struct bin * by build-id */
 	struct bin **bins;
@@ -813,6 +816,7 @@ static int read_maps(struct syms *s, struct proc *p)
 	if (maps_differ(p->maps, p->nr_maps, maps, nr))
 		p->gen++;
 	p->stale = false;
+	p->fed_losses = s->losses;
 	free(p->maps);
 	p->maps = maps;
 	p->nr_maps = nr;
@@ -906,6 +910,8 @@ int syms_add_mapping(struct syms *s, uint32_t pid, const struct syms_mapping *in
 		return 0;
 	if (!p)
 		p = new_proc(s, pid);
+	if (!p->fed)
+		p->fed_losses = s->losses;
 	p->fed = true;
 	classify(s, in->path ? in->path : "", in->path ? strlen(in->path) : 0, &m);
 	if (m.type == MAP_VDSO)
@@ -935,9 +941,13 @@ void syms_exec(struct syms *s, uint32_t pid)
 	struct proc *p = find_proc(s, pid);
 
 	if (!p) {
-		new_proc(s, pid)->fed = true;
+		p = new_proc(s, pid);
+		p->fed = true;
+		p->fed_losses = s->losses;
 		return;
 	}
+	if (!p->fed)
+		p->fed_losses = s->losses;
 	p->fed = true;
 	free(p->old_maps);
 	p->old_maps = p->maps;
@@ -961,6 +971,8 @@ void syms_fork(struct syms *s, uint32_t ppid, uint32_t pid)
 	if (!p)
 		p = new_proc(s, pid);
 	p->fed = true;
+	/* what the parent missed, the child lacks too */
+	p->fed_losses = parent->fed ? parent->fed_losses : s->losses;
 	p->nspid = parent->nspid; /* its pid namespace */
 	free(p->maps);
 	p->maps = parent->nr_maps ? xmalloc(parent->nr_maps * sizeof(*p->maps)) : NULL;
@@ -973,6 +985,28 @@ void syms_fork(struct syms *s, uint32_t ppid, uint32_t pid)
 bool syms_knows_pid(struct syms *s, uint32_t pid)
 {
 	return find_proc(s, pid) != NULL;
+}
+
+void syms_records_lost(struct syms *s)
+{
+	s->losses++;
+}
+
+/* An address of p that no mapping covers: /proc/PID/maps read again, true when that worked. At
+ * most once a second; never for a process the kernel's records keep whole (an exiting one's
+ * /proc shows no mm) — unless records were dropped since it was fed: then once per loss. */
+static bool reread_on_miss(struct syms *s, struct proc *p, uint64_t addr)
+{
+	if (addr < 4096 || addr >= USER_TOP)
+		return false;
+	if (p->fed) {
+		if (p->fed_losses == s->losses)
+			return false;
+		p->fed_losses = s->losses;
+	} else if (now_ns() - p->read_ns < MAPS_REREAD_NS) {
+		return false;
+	}
+	return !read_maps(s, p);
 }
 
 /* ---- JIT: perf-PID.map ---- */
@@ -1244,8 +1278,7 @@ int syms_user(struct syms *s, uint32_t pid, uint64_t addr, struct syms_frame *ou
 	};
 	p = get_proc(s, pid);
 	m = find_map(p->maps, p->nr_maps, addr);
-	if (!m && !p->fed && addr >= 4096 && addr < USER_TOP &&
-	    now_ns() - p->read_ns >= MAPS_REREAD_NS && !read_maps(s, p))
+	if (!m && reread_on_miss(s, p, addr))
 		m = find_map(p->maps, p->nr_maps, addr); /* mapped since (dlopen) */
 	if (!m)
 		m = find_map(p->old_maps, p->nr_old_maps, addr); /* sampled while it exec'd */
@@ -1408,8 +1441,7 @@ int syms_user_map(struct syms *s, uint32_t pid, uint64_t addr, struct syms_map *
 	struct proc *p = fresh_proc(s, pid);
 	const struct map *m = find_map(p->maps, p->nr_maps, addr);
 
-	if (!m && !p->fed && addr >= 4096 && addr < USER_TOP &&
-	    now_ns() - p->read_ns >= MAPS_REREAD_NS && !read_maps(s, p))
+	if (!m && reread_on_miss(s, p, addr))
 		m = find_map(p->maps, p->nr_maps, addr);
 	if (!m)
 		return -ENOENT;

@@ -125,6 +125,11 @@ void syms_exec(struct syms *s, uint32_t pid);
 void syms_fork(struct syms *s, uint32_t ppid, uint32_t pid);
 /* True when pid has an entry (noted, sampled, or given mappings). */
 bool syms_knows_pid(struct syms *s, uint32_t pid);
+/* The kernel dropped side-band records (a full ring: PERF_RECORD_LOST): any process fed by
+ * records until now may lack a mapping or an exec. Their addresses that no mapping covers then
+ * read /proc/PID/maps again, at most once a second, as for a process never fed; a read that
+ * finds its maps makes it whole again. */
+void syms_records_lost(struct syms *s);
 
 /* ---- for the unwinder (model/unwind.c) ---- */
 

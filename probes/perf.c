@@ -675,6 +675,11 @@ static void on_record(struct probe_perf *p, const struct perf_event_header *h, c
 		if (take(&r, v, 16)) {
 			p->cnt.lost += v[1];
 			model_add_lost(p->m, MODEL_LOST_RINGBUF, v[1]);
+			/* samples and side-band share the ring: a full one drops MMAP2, exec and
+			 * FORK records too (a busy host), and a process fed by them may lack
+			 * mappings from now on */
+			if (p->syms)
+				syms_records_lost(p->syms);
 		}
 		break;
 	case PERF_RECORD_LOST_SAMPLES:

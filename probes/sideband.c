@@ -148,6 +148,7 @@ void probe_sideband_event(const struct sideband_ctx *c, const struct sideband_ev
 		break;
 	case PERF_RECORD_LOST:
 		model_add_lost(c->m, MODEL_LOST_SIDEBAND, ev->lost);
+		syms_records_lost(c->syms); /* a fed process may lack a mapping now */
 		break;
 	}
 }

@@ -718,6 +718,32 @@ static void test_syms_mappings_from_records(void **state)
 	assert_int_equal(syms_note_pid(fx->syms, 704), -ESRCH);
 }
 
+/*
+ * A full ring drops side-band records with the samples (the perf source under load): a process
+ * whose exec's or dlopen's MMAP2 was lost has no mapping for its code, and as a fed process its
+ * /proc was never read again — every sample of it [unknown]. After a loss a miss reads /proc
+ * once; a process fed after the loss is whole and is not read.
+ */
+static void test_syms_records_lost(void **state)
+{
+	struct fixture *fx = *state;
+	const char *exe = bin("syms-target"), *lib = bin("libsymtest.so");
+	uint64_t alpha = file_sym_or_fail(exe, "syms_target_alpha");
+	uint64_t gamma = file_sym_or_fail(lib, "symtest_gamma");
+
+	fake_proc(fx, 705, exe, exe, PIE_BASE); /* /proc: the program and the library */
+	add_file_mappings(fx, 705, exe, PIE_BASE); /* the records: the library's was lost */
+	expect_fn(fx, 705, PIE_BASE, alpha, 3, "syms_target_alpha", "syms-target");
+	assert_int_equal(user(fx, 705, LIB_BASE + gamma).kind, SYMS_UNKNOWN);
+	syms_records_lost(fx->syms);
+	expect_fn(fx, 705, LIB_BASE, gamma, 0, "symtest_gamma", "libsymtest.so");
+	expect_fn(fx, 705, PIE_BASE, alpha, 3, "syms_target_alpha", "syms-target");
+
+	fake_proc(fx, 706, exe, exe, PIE_BASE);
+	add_file_mappings(fx, 706, exe, PIE_BASE); /* fed after the loss: its records are whole */
+	assert_int_equal(user(fx, 706, LIB_BASE + gamma).kind, SYMS_UNKNOWN);
+}
+
 static void test_syms_jit_perf_map(void **state)
 {
 	struct fixture *fx = *state;
@@ -1211,6 +1237,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_syms_process_exited_before_lookup, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_syms_mappings_from_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_syms_records_lost, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syms_jit_perf_map, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syms_vdso, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syms_vdso_helpers_fold_into_their_caller,

@@ -2,8 +2,8 @@
 /*
  * Known answers for where a thread's time goes (the wall metric).
  *
- * usage: wallsplit [SECONDS] [DIR] [WORKERS] [rt]   (default 10 . 2; exits 0, 1 when it
- *                                                    cannot make a file in DIR)
+ * usage: wallsplit [SECONDS] [DIR] [WORKERS] [rt|-] [PHASES]   (default 10 . 2; exits 0, 1 when
+ *                                                    it cannot make a file in DIR)
  *
  * Time runs in cycles of 200 ms, on absolute deadlines (so a late phase never shifts the next
  * cycle). In each cycle every "worker-N" thread
@@ -29,9 +29,18 @@
  * one). So the quarters are phases — the time under burn(), wait_turn(), write_through() and
  * nap() — not states; O_DIRECT reads and writes of 64 KiB-1 MiB were 16-30 % CPU too (the virtio
  * doorbell is a VM exit).
+ *
+ * A quarter each is the plan; a disk shared with other work can break it: an fdatasync that
+ * takes 300 ms runs write_through() past its deadline and into the next cycle, whose burn()
+ * and nap() then shrink. So each worker also measures, on its own clock, the time it spent in
+ * each of the four functions (its first burn() starts when the thread does, before the first
+ * cycle), and with PHASES writes them there at exit, one line a worker:
+ *     worker-N BURN_NS WAIT_TURN_NS WRITE_THROUGH_NS NAP_NS
+ * (tests/test_wall_cli.c judges flametop's shares against these when the plan did not hold).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -101,18 +110,31 @@ __attribute__((noinline)) void nap(uint64_t until)
 	sleep_until(until);
 }
 
+/* ns each worker spent in burn, wait_turn, write_through, nap, by its own clock */
+static uint64_t spent[MAX_WORKERS][4];
+
 static void *worker_main(void *arg)
 {
 	uint64_t seed = (uint64_t)(uintptr_t)arg * 7919 + 1;
 	uint64_t first = start_ns + (uintptr_t)arg % 2 * (CYCLE / 2);
+	uint64_t *sp = spent[(uintptr_t)arg], t0, t1, t2, t3, t4;
 	char buf[BLOCK];
 
 	memset(buf, 0xa5, sizeof(buf));
 	for (uint64_t t = first; t < end_ns; t += CYCLE) {
+		t0 = mono_ns();
 		burn(t + 50 * MS);
+		t1 = mono_ns();
 		wait_turn();
+		t2 = mono_ns();
 		write_through(t + 150 * MS, buf, &seed);
+		t3 = mono_ns();
 		nap(t + CYCLE);
+		t4 = mono_ns();
+		sp[0] += t1 - t0;
+		sp[1] += t2 - t1;
+		sp[2] += t3 - t2;
+		sp[3] += t4 - t3;
 	}
 	return NULL;
 }
@@ -188,5 +210,21 @@ int main(int argc, char **argv)
 	for (long i = 0; i <= workers; i++)
 		pthread_join(t[i], NULL);
 	close(fd);
+	if (argc > 5) {
+		FILE *f = fopen(argv[5], "w");
+
+		if (!f) {
+			fprintf(stderr, "wallsplit: cannot write %s: %s\n", argv[5],
+				strerror(errno));
+			return 1;
+		}
+		for (long i = 0; i < workers; i++)
+			fprintf(f, "worker-%ld %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", i,
+				spent[i][0], spent[i][1], spent[i][2], spent[i][3]);
+		if (fclose(f)) {
+			fprintf(stderr, "wallsplit: cannot write %s\n", argv[5]);
+			return 1;
+		}
+	}
 	return 0;
 }

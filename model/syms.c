@@ -1443,6 +1443,11 @@ int syms_user_map(struct syms *s, uint32_t pid, uint64_t addr, struct syms_map *
 
 	if (!m && reread_on_miss(s, p, addr))
 		m = find_map(p->maps, p->nr_maps, addr);
+	/* as syms_user() resolves it: sampled during the exec, or the exec's record read after
+	 * the new program's first MMAP2s (another CPU's ring) — else the walk stops at its first
+	 * frame for the whole life of the process while its names resolve */
+	if (!m)
+		m = find_map(p->old_maps, p->nr_old_maps, addr);
 	if (!m)
 		return -ENOENT;
 	return fill_map(s, pid, m, out);

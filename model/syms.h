@@ -150,7 +150,8 @@ struct syms_map {
 /*
  * The executable mapping of pid that covers addr; the binary's unwind sections are read on first
  * use and cached with the binary (by build-id). An address outside every mapping re-reads the maps
- * like syms_user() does (dlopen). 0, or -ENOENT when nothing executable covers addr.
+ * like syms_user() does (dlopen), then looks in the program before the last exec, as syms_user()
+ * does. 0, or -ENOENT when nothing executable covers addr.
  */
 int syms_user_map(struct syms *s, uint32_t pid, uint64_t addr, struct syms_map *out);
 /* The process's executable: its lowest file-backed executable mapping. 0 or -ENOENT. */

@@ -744,6 +744,30 @@ static void test_syms_records_lost(void **state)
 	assert_int_equal(user(fx, 706, LIB_BASE + gamma).kind, SYMS_UNKNOWN);
 }
 
+/*
+ * The perf source reads its per-CPU rings one after the other: an exec's COMM record on one CPU's
+ * ring can be applied after the new program's MMAP2s, written on another CPU after the task
+ * moved. Its program is then among the maps kept aside at the exec: names resolved from there,
+ * and the unwinder (syms_user_map) must find it there too, or every walk of the process stops
+ * at its first frame (tests/test_dwarf chain4_perf: "0 of 1995 samples" with the full chain).
+ */
+static void test_syms_exec_read_late(void **state)
+{
+	struct fixture *fx = *state;
+	const char *exe = bin("syms-target"), *lib = bin("libsymtest.so");
+	uint64_t alpha = file_sym_or_fail(exe, "syms_target_alpha");
+	struct syms_map map;
+
+	add_file_mappings(fx, 710, exe, PIE_BASE); /* the new program's MMAP2, read first */
+	syms_exec(fx->syms, 710);                  /* its exec's COMM, from the other ring */
+	add_file_mappings(fx, 710, lib, LIB_BASE);
+	expect_fn(fx, 710, PIE_BASE, alpha, 3, "syms_target_alpha", "syms-target");
+	assert_int_equal(syms_user_map(fx->syms, 710, PIE_BASE + alpha + 3, &map), 0);
+	assert_non_null(map.unw);
+	assert_int_equal(map.kind, SYMS_USER);
+	assert_true(map.start <= PIE_BASE + alpha && PIE_BASE + alpha < map.end);
+}
+
 static void test_syms_jit_perf_map(void **state)
 {
 	struct fixture *fx = *state;
@@ -1238,6 +1262,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_syms_mappings_from_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syms_records_lost, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_syms_exec_read_late, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syms_jit_perf_map, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syms_vdso, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syms_vdso_helpers_fold_into_their_caller,

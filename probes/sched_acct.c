@@ -61,6 +61,7 @@ struct item {
 struct sched_acct {
 	struct sched_acct_opts o;
 	uint64_t now, pass;
+	uint64_t first_now; /* the first pass's now: a session's first pass is the window's start */
 	struct item *items;
 	size_t nr_items, cap_items; /* items[0..nr_items) in use or on the free list */
 	uint32_t free_head;	    /* index + 1 */
@@ -302,6 +303,8 @@ static void flush_block(struct sched_acct *a, struct model *m, struct item *b, u
 
 void sched_acct_begin(struct sched_acct *a, uint64_t now)
 {
+	if (!a->pass)
+		a->first_now = now;
 	a->now = now;
 	a->pass++;
 }
@@ -345,8 +348,16 @@ static void report(struct sched_acct *a, struct model *m, struct item *it, uint3
 	d[SCHED_LOCK] = g - w;
 	d[MODEL_STATE_WAIT] = w;
 	it->th.wait_ns = it->th.lock_ns = 0;
-	room = it->th.last_now && now > it->th.last_now ? now - it->th.last_now : 0;
-	if (it->th.last_now && sum > room) {
+	/* A thread first reported after the first pass (the window's start) had no baseline:
+	 * its entry may have counted from the probe's attach (events before attach), which a
+	 * loaded host can put seconds before the window — no more than the window then. */
+	if (it->th.last_now)
+		room = now > it->th.last_now ? now - it->th.last_now : 0;
+	else if (a->pass > 1 && now > a->first_now)
+		room = now - a->first_now;
+	else
+		room = UINT64_MAX;
+	if (sum > room) {
 		a->clipped_ns += sum - room;
 		for (int s = 0; s < MODEL_STATE_NR; s++)
 			d[s] = (uint64_t)((unsigned __int128)d[s] * room / sum);
@@ -555,14 +566,25 @@ int sched_acct_exit(struct sched_acct *a, struct model *m, const struct sched_ex
 		/* Born and gone between two passes, within SCHED_ACCT_SHORT_NS: counted in the
 		 * process's one [short-lived] row, so a program that makes a thousand threads a
 		 * second does not make the model a thousand rows a second. */
+		uint64_t sum = 0, room = UINT64_MAX, ns;
+
 		brief = r->time_ns >= r->born_ns && r->time_ns - r->born_ns < SCHED_ACCT_SHORT_NS;
 		tid = brief ? SCHED_ACCT_SHORT_TID(r->pid) : r->tid;
+		/* no more than the window (see report()) */
 		for (int s = 0; s < SCHED_NR_STATES; s++)
-			if (r->acc_ns[s])
+			sum += r->acc_ns[s];
+		if (a->pass)
+			room = r->time_ns > a->first_now ? r->time_ns - a->first_now : 0;
+		if (sum > room)
+			a->clipped_ns += sum - room;
+		for (int s = 0; s < SCHED_NR_STATES; s++) {
+			ns = sum > room ? (uint64_t)((unsigned __int128)r->acc_ns[s] * room / sum)
+					: r->acc_ns[s];
+			if (ns)
 				model_add_state(m, r->pid, tid,
 						brief ? "[short-lived]" : *comm ? comm : NULL,
-						*pcomm ? pcomm : NULL, (enum model_state)s,
-						r->acc_ns[s]);
+						*pcomm ? pcomm : NULL, (enum model_state)s, ns);
+		}
 	}
 	/* a brief thread's time went to [short-lived], but other probes may have named it (a
 	 * sample, a heap event): that thread is gone too, and a process's main thread gone means

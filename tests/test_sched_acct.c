@@ -225,6 +225,40 @@ static void test_sched_acct_events_before_attach(void **state)
 }
 
 /*
+ * The window starts at the first pass (the session's baseline), but the probe attached earlier —
+ * seconds earlier on a loaded host — and an entry first made after the baseline counts from the
+ * attach (above): such a thread's first report, or its exit before any pass, holds no more than
+ * the window (tests/tools/invariants.py: "states add up to 8071.7 ms in a 5687 ms window").
+ */
+static void test_sched_acct_first_seen_after_the_start(void **state)
+{
+	struct fixture *fx = *state;
+	struct sched_thread a, *ts[] = { &a };
+	struct sched_exit_rec e;
+	__u32 tids[] = { 40 };
+	__u64 attach = T0 - 2 * S;
+
+	tick(fx, T0, tids, ts, 0); /* the baseline: the window starts at T0 */
+	/* 40: first seen at T0 + 500 ms, running since the attach */
+	sched_thread_init(&a, 10, SCHED_RUNNING, attach, T0 + 500 * MS);
+	name(&a, "late");
+	tick(fx, T0 + 1 * S, tids, ts, 1);
+	assert_int_equal(tick_total(fx, 0, 40), 1 * S);
+	assert_true(sched_acct_clipped_ns(fx->a) >= 2 * S);
+	/* 41 made the same way, gone before the next pass: its exit holds the same */
+	memset(&e, 0, sizeof(e));
+	e.type = SCHED_REC_EXIT;
+	e.pid = 10;
+	e.tid = 41;
+	e.born_ns = T0 + 1 * S + 100 * MS;
+	e.time_ns = T0 + 1 * S + 500 * MS;
+	e.acc_ns[SCHED_RUNNING] = e.time_ns - attach;
+	assert_int_equal(sched_acct_exit(fx->a, fx->m, &e, sizeof(e)), 0);
+	tick(fx, T0 + 2 * S, tids, ts, 1);
+	assert_int_equal(in_tick(fx, 0, 41, MODEL_STATE_RUNNING), 1 * S + 500 * MS);
+}
+
+/*
  * tid reuse: thread 15 of pid 10 exits and tid 15 comes back in pid 20. The exit record carries
  * what happened since the last pass; the new thread is another model thread.
  */
@@ -732,6 +766,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sched_acct_missed_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sched_acct_events_before_attach, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_sched_acct_first_seen_after_the_start, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_sched_acct_tid_reuse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sched_acct_open_blocks, setup, teardown),

@@ -10,6 +10,8 @@
 #   bench/memory.sh quiet MINUTES     nothing added: the host as it is
 #   FLAMETOP=build/cli/flametop bench/memory.sh threads 60
 #
+# The workload runs at nice 19 (NICE=0 to change it), so a shared machine stays usable; flametop
+# runs at the caller's priority.
 # Prints one line per minute: minutes, RSS (MiB), then the parts (MiB) and counts. The budget
 # (README, "Memory") holds when RSS stops growing after the first minutes. Needs root (BPF) and
 # tmux.
@@ -35,8 +37,8 @@ cleanup() {
 trap cleanup EXIT
 
 case $what in
-threads) "$bench/threadstorm" 3000 100 & load_pid=$! ;;
-churn) "$bench/churn" 200 & load_pid=$! ;;
+threads) nice -n "${NICE:-19}" "$bench/threadstorm" 3000 100 & load_pid=$! ;;
+churn) nice -n "${NICE:-19}" "$bench/churn" 200 & load_pid=$! ;;
 quiet) ;;
 *) echo "memory: threads, churn or quiet" >&2; exit 2 ;;
 esac

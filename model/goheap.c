@@ -146,6 +146,11 @@ static int by_key(const void *a, const void *b)
 	return (x->stack > y->stack) - (x->stack < y->stack);
 }
 
+static bool has_totals(const struct tick_goheap *t)
+{
+	return t->v[0] || t->v[1] || t->v[2] || t->v[3];
+}
+
 static void rebuild_view(struct goheap *h)
 {
 	uint32_t n = intern_count(h->keys);
@@ -154,7 +159,7 @@ static void rebuild_view(struct goheap *h)
 	for (uint32_t id = 0; id < n; id++) {
 		const struct tick_goheap *t = &h->tot[id];
 
-		if (!t->v[0] && !t->v[1] && !t->v[2] && !t->v[3])
+		if (!has_totals(t))
 			continue;
 		h->view = xgrow(h->view, &h->cap_view, h->nr_view + 1, sizeof(*h->view));
 		h->view[h->nr_view++] = *t;
@@ -259,6 +264,40 @@ void goheap_apply(struct goheap *h, const struct tick_goheap *d, size_t n)
 	}
 	if (n)
 		rebuild_view(h);
+}
+
+void goheap_keep(const struct goheap *h, uint8_t *keep, uint32_t nr_stacks)
+{
+	uint32_t n = intern_count(h->keys);
+
+	for (uint32_t id = 0; id < n; id++)
+		if (has_totals(&h->tot[id]) && h->tot[id].stack < nr_stacks)
+			keep[h->tot[id].stack] = 1;
+}
+
+void goheap_remap(struct goheap *h, const uint32_t *remap)
+{
+	uint32_t n = intern_count(h->keys);
+	struct tick_goheap *old = h->tot;
+
+	/* the keys are made again in the new ids: ids of buckets change, and the scratch of a
+	 * close (cleared at its end) with them */
+	intern_free(h->keys);
+	h->keys = intern_new();
+	h->tot = NULL;
+	h->cap_tot = 0;
+	for (uint32_t id = 0; id < n; id++) {
+		uint32_t stack = remap[old[id].stack], nid;
+
+		if (!has_totals(&old[id]) || stack == UINT32_MAX)
+			continue;
+		nid = key_id(h, old[id].kind, old[id].pid, stack);
+		memcpy(h->tot[nid].v, old[id].v, sizeof(old[id].v));
+	}
+	free(old);
+	if (h->cap_next)
+		memset(h->given, 0, h->cap_next * sizeof(*h->given));
+	rebuild_view(h);
 }
 
 const struct tick_goheap *goheap_current(const struct goheap *h, size_t *n)

@@ -58,6 +58,14 @@ struct tick_goheap *goheap_close(struct goheap *h, struct model *m, size_t *n);
 /* A replay: changes as recorded (stack ids of this model) applied to the totals. */
 void goheap_apply(struct goheap *h, const struct tick_goheap *d, size_t n);
 
+/*
+ * The model's budget renumbers stacks (model.h): goheap_keep() marks the stacks of the buckets
+ * that have totals (keep[], nr_stacks long), goheap_remap() then takes their new ids (old → new,
+ * stacks_compact()); buckets whose totals are all 0 (processes gone) go. Between ticks only.
+ */
+void goheap_keep(const struct goheap *h, uint8_t *keep, uint32_t nr_stacks);
+void goheap_remap(struct goheap *h, const uint32_t *remap);
+
 /* Every bucket's totals, sorted by (kind, pid, stack); borrowed until the next close or apply.
  * Buckets whose totals are all 0 are left out. */
 const struct tick_goheap *goheap_current(const struct goheap *h, size_t *n);

@@ -544,6 +544,85 @@ void goroutines_add_tick(struct goroutines *g, const struct tick_go *in)
 	goheap_apply(g->heap, in->heap, in->nr_heap);
 }
 
+void goroutines_keep(const struct goroutines *g, uint8_t *keep, uint32_t nr_stacks,
+		     uint8_t *keep_frames, uint32_t nr_frames)
+{
+	uint32_t n = intern_count(g->group_keys);
+
+	for (uint32_t id = 0; id < n; id++) {
+		const struct go_group *grp = &g->groups[id];
+
+		if (grp->stack < nr_stacks)
+			keep[grp->stack] = 1;
+		if (grp->created_by < nr_frames)
+			keep_frames[grp->created_by] = 1;
+		if (grp->start < nr_frames)
+			keep_frames[grp->start] = 1;
+	}
+	goheap_keep(g->heap, keep, nr_stacks);
+}
+
+static uint32_t remapped(const uint32_t *remap, uint32_t id)
+{
+	return id == NONE ? NONE : remap[id];
+}
+
+void goroutines_remap(struct goroutines *g, const uint32_t *remap, const uint32_t *frame_remap)
+{
+	uint32_t n = intern_count(g->group_keys);
+
+	/* the same ids, keyed by the new stack and frame ids (interned in id order, so each
+	 * gets its own id back: the new keys differ where the old ones did) */
+	intern_free(g->group_keys);
+	g->group_keys = intern_new();
+	for (uint32_t id = 0; id < n; id++) {
+		struct go_group *grp = &g->groups[id];
+		struct group_key k;
+
+		grp->stack = remapped(remap, grp->stack);
+		grp->created_by = remapped(frame_remap, grp->created_by);
+		grp->start = remapped(frame_remap, grp->start);
+		k = (struct group_key){
+			.pid = grp->pid,
+			.status = grp->status,
+			.wait = (uint64_t)(uintptr_t)grp->wait_reason,
+			.stack = grp->stack,
+			.created_by = grp->created_by,
+			.start = grp->start,
+			.flags = grp->flags,
+		};
+		intern_put(g->group_keys, &k, sizeof(k));
+	}
+	goheap_remap(g->heap, remap);
+}
+
+void goroutines_tick_keep(const struct tick_go *tg, uint8_t *keep, uint32_t nr_stacks)
+{
+	for (size_t i = 0; tg && i < tg->nr_heap; i++)
+		if (tg->heap[i].stack < nr_stacks)
+			keep[tg->heap[i].stack] = 1;
+}
+
+static int by_heap_key(const void *a, const void *b)
+{
+	const struct tick_goheap *x = a, *y = b;
+
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return (x->stack > y->stack) - (x->stack < y->stack);
+}
+
+void goroutines_tick_remap(struct tick_go *tg, const uint32_t *remap)
+{
+	if (!tg || !tg->nr_heap)
+		return;
+	for (size_t i = 0; i < tg->nr_heap; i++)
+		tg->heap[i].stack = remap[tg->heap[i].stack];
+	qsort(tg->heap, tg->nr_heap, sizeof(*tg->heap), by_heap_key);
+}
+
 const struct go_group *goroutines_group(const struct goroutines *g, uint32_t id)
 {
 	return id < intern_count(g->group_keys) ? &g->groups[id] : NULL;

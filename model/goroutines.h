@@ -172,6 +172,19 @@ void goroutines_add_tick(struct goroutines *g, const struct tick_go *tg);
 uint32_t goroutines_add_group(struct goroutines *g, const struct go_group *grp);
 void goroutines_tick_free(struct tick_go *tg);
 
+/*
+ * The model's budget renumbers stacks and frames (model.h, stacks_compact()). Group ids stay;
+ * goroutines_keep() marks what the layer names — every group's stack, creator and start frame,
+ * the stacks of its profiles' buckets (goheap_keep()) — in keep (nr_stacks long) and keep_frames
+ * (nr_frames long); goroutines_remap() then takes the new ids (old → new). A closed tick's Go
+ * layer names stacks too: goroutines_tick_keep(), goroutines_tick_remap(). Between ticks only.
+ */
+void goroutines_keep(const struct goroutines *g, uint8_t *keep, uint32_t nr_stacks,
+		     uint8_t *keep_frames, uint32_t nr_frames);
+void goroutines_remap(struct goroutines *g, const uint32_t *remap, const uint32_t *frame_remap);
+void goroutines_tick_keep(const struct tick_go *tg, uint8_t *keep, uint32_t nr_stacks);
+void goroutines_tick_remap(struct tick_go *tg, const uint32_t *remap);
+
 /* Groups, by id; NULL when out of range. */
 const struct go_group *goroutines_group(const struct goroutines *g, uint32_t id);
 uint32_t goroutines_nr_groups(const struct goroutines *g);

@@ -44,7 +44,10 @@ struct model {
 	uint64_t compacted_seq;
 	bool raws_pinned;
 	bool held;              /* model_hold() */
+	bool keep_ids;          /* model_keep_ids(): a replay's reader maps to our ids */
 	uint64_t stacks_epoch, stack_compactions;
+	uint32_t *last_remap;   /* the last renumbering: old stack id → new (model_stack_now()) */
+	uint32_t nr_last_remap;
 	uint32_t older[MODEL_STATE_NR + 1]; /* "[older stacks]" (+ a reason), UINT32_MAX: none yet */
 	uint64_t folded, raw_resets;
 	uint64_t next_seq;
@@ -95,7 +98,8 @@ static uint64_t now_ns(void)
 static size_t tick_bytes(const struct tick *t)
 {
 	return sizeof(*t) +
-	       (t->nr_counts + t->nr_offcpu + t->nr_states) * sizeof(struct tick_count) +
+	       (t->nr_counts + t->nr_offcpu + t->nr_wakes + t->nr_states) *
+		       sizeof(struct tick_count) +
 	       (t->nr_heap + t->nr_allocs) * sizeof(struct tick_heap) +
 	       t->nr_memory * sizeof(struct tick_memory);
 }
@@ -238,6 +242,7 @@ void model_free(struct model *m)
 	free(m->exited_pids);
 	free(m->forgotten);
 	free(m->forget_next);
+	free(m->last_remap);
 	threads_free(m->threads);
 	stacks_free(m->stacks);
 	free(m);
@@ -795,6 +800,20 @@ uint64_t model_stacks_epoch(const struct model *m)
 	return m->stacks_epoch;
 }
 
+uint32_t model_stack_now(const struct model *m, uint64_t epoch, uint32_t stack)
+{
+	if (epoch == m->stacks_epoch)
+		return stack;
+	if (epoch + 1 != m->stacks_epoch || stack >= m->nr_last_remap)
+		return UINT32_MAX;
+	return m->last_remap[stack];
+}
+
+void model_keep_ids(struct model *m)
+{
+	m->keep_ids = true;
+}
+
 static uint32_t special_stack(struct model *m, const char *a, const char *b)
 {
 	struct frame f = { .module = "[flametop]", .kind = FRAME_SPECIAL };
@@ -902,19 +921,53 @@ static void remap_growth(struct tick_heap *v, size_t nr, const uint32_t *remap)
 		qsort(v, nr, sizeof(*v), by_heap_key);
 }
 
+/* A heap sum in the new ids (entries renamed to the same marker merge). */
+static void refold_growth(struct growth *g, const uint32_t *remap)
+{
+	struct growth out;
+
+	growth_init(&out);
+	for (size_t i = 0; i < g->nr; i++)
+		growth_add(&out, g->v[i].thread, remap[g->v[i].stack], g->v[i].bytes,
+			   g->v[i].count);
+	growth_fini(g);
+	growth_sort_by_key(&out);
+	*g = out;
+}
+
+/* The since-start sums as the total tick shows them. */
+static void total_point(struct model *m)
+{
+	m->total.counts = m->total_counts.v;
+	m->total.nr_counts = m->total_counts.nr;
+	m->total.offcpu = m->total_offcpu.v;
+	m->total.nr_offcpu = m->total_offcpu.nr;
+	m->total.wakes = m->total_wakes.v;
+	m->total.nr_wakes = m->total_wakes.nr;
+	m->total.states = m->total_states.v;
+	m->total.nr_states = m->total_states.nr;
+	m->total.heap = m->total_heap.v;
+	m->total.nr_heap = m->total_heap.nr;
+	m->total.allocs = m->total_allocs.v;
+	m->total.nr_allocs = m->total_allocs.nr;
+}
+
 /*
  * The stacks' budget (model.h): past MODEL_STACKS_BYTES, the stacks no kept tick names go. Their
  * since-start sums first move to "[older stacks]" (per thread; off-CPU time per reason too),
  * so "since start" stays exact in total; then the table keeps only what is named and renumbers
- * it (stacks_compact()), and every kept tick and sum follows.
+ * it (stacks_compact()), and every kept tick and sum follows. What else names stacks and frames
+ * keeps them: leak mode's oldest blocks and outstanding allocations, and the Go layer (its
+ * groups' stacks, creators and start functions, its profiles' buckets: goroutines_keep()).
  */
 static void compact_stacks(struct model *m)
 {
-	uint32_t n, was;
-	uint8_t *keep;
-	uint32_t *remap;
+	uint32_t n, was, nf;
+	uint8_t *keep, *keep_frames;
+	uint32_t *remap, *frame_remap;
 
-	if (m->held || m->raws_pinned || stacks_bytes(m->stacks) <= m->max_stacks_bytes)
+	if (m->held || m->keep_ids || m->raws_pinned ||
+	    stacks_bytes(m->stacks) <= m->max_stacks_bytes)
 		return;
 	/* the markers exist before the table is judged */
 	older_stack(m);
@@ -925,9 +978,13 @@ static void compact_stacks(struct model *m)
 
 		keep_layer(keep, n, t->counts, t->nr_counts);
 		keep_layer(keep, n, t->offcpu, t->nr_offcpu);
+		keep_layer(keep, n, t->wakes, t->nr_wakes);
 		keep_growth(keep, n, t->heap, t->nr_heap);
 		keep_growth(keep, n, t->allocs, t->nr_allocs);
+		goroutines_tick_keep(t->go, keep, n);
 	}
+	/* leak mode's outstanding allocations are what is named now, not a sum of the past */
+	keep_growth(keep, n, m->total_allocs.v, m->total_allocs.nr);
 	for (size_t i = 0; i < m->nr_oldest; i++)
 		if (m->oldest[i].stack < n)
 			keep[m->oldest[i].stack] = 1;
@@ -943,6 +1000,9 @@ static void compact_stacks(struct model *m)
 	for (uint32_t k = 0; k <= MODEL_STATE_NR; k++)
 		if (m->older[k] != UINT32_MAX && m->older[k] < n)
 			keep[m->older[k]] = 1;
+	nf = stacks_nr_frames(m->stacks);
+	keep_frames = xcalloc(nf ? nf : 1, 1);
+	goroutines_keep(m->go, keep, n, keep_frames, nf);
 	for (size_t i = 0; i < m->total_counts.nr; i++) {
 		struct tick_count *c = &m->total_counts.v[i];
 
@@ -955,49 +1015,49 @@ static void compact_stacks(struct model *m)
 		if (!keep[c->stack])
 			c->stack = older_offcpu(m, c->stack);
 	}
+	for (size_t i = 0; i < m->total_wakes.nr; i++) {
+		struct tick_count *c = &m->total_wakes.v[i];
+
+		if (!keep[c->stack])
+			c->stack = older_stack(m);
+	}
 	for (size_t i = 0; i < m->total_heap.nr; i++) {
 		struct tick_heap *h = &m->total_heap.v[i];
 
 		if (!keep[h->stack])
 			h->stack = older_stack(m);
 	}
-	stacks_compact(m->stacks, keep, &remap);
+	stacks_compact(m->stacks, keep, keep_frames, &remap, &frame_remap);
 	/* the renamed sums merge where several stacks went to one marker */
 	refold_counts(&m->total_counts, remap);
 	refold_counts(&m->total_offcpu, remap);
-	{
-		struct growth out;
-
-		growth_init(&out);
-		for (size_t i = 0; i < m->total_heap.nr; i++)
-			growth_add(&out, m->total_heap.v[i].thread, remap[m->total_heap.v[i].stack],
-				   m->total_heap.v[i].bytes, m->total_heap.v[i].count);
-		growth_fini(&m->total_heap);
-		growth_sort_by_key(&out);
-		m->total_heap = out;
-	}
+	refold_counts(&m->total_wakes, remap);
+	refold_growth(&m->total_heap, remap);
+	refold_growth(&m->total_allocs, remap);
 	for (size_t i = 0; i < m->len; i++) {
 		struct tick *t = &m->ring[(m->head + i) % m->cap];
 
 		remap_layer(t->counts, t->nr_counts, remap);
 		remap_layer(t->offcpu, t->nr_offcpu, remap);
+		remap_layer(t->wakes, t->nr_wakes, remap);
 		remap_growth(t->heap, t->nr_heap, remap);
 		remap_growth(t->allocs, t->nr_allocs, remap);
+		goroutines_tick_remap(t->go, remap);
 	}
+	goroutines_remap(m->go, remap, frame_remap);
 	for (size_t i = 0; i < m->nr_oldest; i++)
 		m->oldest[i].stack = remap[m->oldest[i].stack];
 	for (uint32_t k = 0; k <= MODEL_STATE_NR; k++)
 		if (m->older[k] != UINT32_MAX)
 			m->older[k] = remap[m->older[k]];
-	m->total.counts = m->total_counts.v;
-	m->total.nr_counts = m->total_counts.nr;
-	m->total.offcpu = m->total_offcpu.v;
-	m->total.nr_offcpu = m->total_offcpu.nr;
-	m->total.heap = m->total_heap.v;
-	m->total.nr_heap = m->total_heap.nr;
+	total_point(m);
 	m->stacks_epoch++;
 	m->stack_compactions++;
-	free(remap);
+	free(m->last_remap);
+	m->last_remap = remap;
+	m->nr_last_remap = n;
+	free(frame_remap);
+	free(keep_frames);
 	free(keep);
 }
 
@@ -1068,6 +1128,77 @@ static void mark_growth(uint8_t *used, uint32_t n, const struct tick_heap *v, si
 }
 
 /*
+ * The newest sample's raw stack of each live thread (model_thread_last_raw(): a running
+ * goroutine's stack) outlives the raw stacks being forgotten: its user addresses are kept aside,
+ * then interned again under a new raw id. Exited threads' go.
+ */
+struct saved_raws {
+	uint32_t *thread, *pid, *nr; /* per entry */
+	uint64_t *pcs;               /* every entry's addresses, one after the other */
+	size_t n, nr_pcs;
+};
+
+static void saved_raws_fini(struct saved_raws *k)
+{
+	free(k->thread);
+	free(k->pid);
+	free(k->nr);
+	free(k->pcs);
+}
+
+static void save_last_raws(struct model *m, struct saved_raws *k)
+{
+	size_t cap_pcs = 0;
+
+	memset(k, 0, sizeof(*k));
+	k->thread = xmalloc((m->last_raw.nr + 1) * sizeof(*k->thread));
+	k->pid = xmalloc((m->last_raw.nr + 1) * sizeof(*k->pid));
+	k->nr = xmalloc((m->last_raw.nr + 1) * sizeof(*k->nr));
+	for (size_t i = 0; i < m->last_raw.nr; i++) {
+		const struct thread *t = threads_get(m->threads, m->last_raw.v[i].thread);
+		uint32_t pid, nr;
+		const uint64_t *pcs = stacks_raw_user(m->stacks, (uint32_t)m->last_raw.v[i].count,
+						      &pid, &nr);
+
+		/* an exited thread runs no goroutine any more */
+		if (!pcs || !nr || !t || t->exited)
+			continue;
+		k->pcs = xgrow(k->pcs, &cap_pcs, k->nr_pcs + nr, sizeof(*k->pcs));
+		memcpy(k->pcs + k->nr_pcs, pcs, nr * sizeof(*pcs));
+		k->nr_pcs += nr;
+		k->thread[k->n] = m->last_raw.v[i].thread;
+		k->pid[k->n] = pid;
+		k->nr[k->n++] = nr;
+	}
+}
+
+static void restore_last_raws(struct model *m, struct saved_raws *k)
+{
+	const uint64_t *pcs = k->pcs;
+
+	counts_clear(&m->last_raw);
+	for (size_t i = 0; i < k->n; i++) {
+		counts_add(&m->last_raw, k->thread[i], 0,
+			   stacks_add_raw(m->stacks, k->pid[i], pcs, k->nr[i], NULL, 0, 0));
+		pcs += k->nr[i];
+	}
+	saved_raws_fini(k);
+}
+
+/* The newest samples of threads whose index was released (to[i] != UINT32_MAX) go. */
+static void forget_last_raws(struct model *m, const uint32_t *to)
+{
+	struct counts kept;
+
+	counts_init(&kept);
+	for (size_t i = 0; i < m->last_raw.nr; i++)
+		if (to[m->last_raw.v[i].thread] == UINT32_MAX)
+			counts_add(&kept, m->last_raw.v[i].thread, 0, m->last_raw.v[i].count);
+	counts_fini(&m->last_raw);
+	m->last_raw = kept;
+}
+
+/*
  * The budget for the tables (model.h): exited threads that no kept tick names leave the
  * table — their since-start sums go to their process name's "[exited]" row, their slots are
  * reused — and the raw stacks are forgotten once they have doubled (new samples make them
@@ -1084,6 +1215,7 @@ static void compact(struct model *m)
 
 		mark_layer(used, n, t->counts, t->nr_counts);
 		mark_layer(used, n, t->offcpu, t->nr_offcpu);
+		mark_layer(used, n, t->wakes, t->nr_wakes);
 		mark_layer(used, n, t->states, t->nr_states);
 		mark_growth(used, n, t->heap, t->nr_heap);
 		mark_growth(used, n, t->allocs, t->nr_allocs);
@@ -1105,23 +1237,20 @@ static void compact(struct model *m)
 	if (folded) {
 		fold_counts(&m->total_counts, to);
 		fold_counts(&m->total_offcpu, to);
+		fold_counts(&m->total_wakes, to);
 		fold_counts(&m->total_states, to);
 		fold_growth(&m->total_heap, to);
 		counts_sort_by_key(&m->total_counts);
 		counts_sort_by_key(&m->total_offcpu);
+		counts_sort_by_key(&m->total_wakes);
 		counts_sort_by_key(&m->total_states);
 		growth_sort_by_key(&m->total_heap);
-		m->total.counts = m->total_counts.v;
-		m->total.nr_counts = m->total_counts.nr;
-		m->total.offcpu = m->total_offcpu.v;
-		m->total.nr_offcpu = m->total_offcpu.nr;
-		m->total.states = m->total_states.v;
-		m->total.nr_states = m->total_states.nr;
-		m->total.heap = m->total_heap.v;
-		m->total.nr_heap = m->total_heap.nr;
+		total_point(m);
 		for (uint32_t i = 0; i < n; i++)
 			if (to[i] != UINT32_MAX)
 				threads_release(m->threads, i);
+		/* a released index is another thread's next: not its newest sample */
+		forget_last_raws(m, to);
 		m->folded += folded;
 	}
 	free(used);
@@ -1142,12 +1271,27 @@ static void compact(struct model *m)
 	/* a few MiB of raw stacks at most: the working set is made again from new samples, at
 	 * the cost of symbolizing it once more (cached per binary) */
 	if (!m->raws_pinned && stacks_nr_raws(m->stacks) > RAW_RESET_MIN) {
+		struct saved_raws keep;
+
+		save_last_raws(m, &keep);
 		stacks_forget_raws(m->stacks);
+		restore_last_raws(m, &keep);
 		m->raw_resets++;
 	}
 	if (m->syms)
 		syms_trim(m->syms, MODEL_SYMS_BYTES);
-	compact_stacks(m);
+	{
+		struct saved_raws keep;
+		uint64_t epoch = m->stacks_epoch;
+
+		save_last_raws(m, &keep);
+		compact_stacks(m);
+		/* it forgot the raw stacks too (they named the old ids) */
+		if (m->stacks_epoch != epoch)
+			restore_last_raws(m, &keep);
+		else
+			saved_raws_fini(&keep);
+	}
 }
 
 int model_close_tick(struct model *m, uint64_t end_ns)
@@ -1261,7 +1405,8 @@ void model_usage(const struct model *m, struct model_usage *u)
 	u->nr_ticks = m->len;
 	u->history = m->history_bytes + (m->cap - m->len) * sizeof(struct tick);
 	u->totals = counts_bytes(&m->total_counts) + counts_bytes(&m->total_offcpu) +
-		    counts_bytes(&m->total_states) + growth_bytes(&m->total_heap) +
+		    counts_bytes(&m->total_wakes) + counts_bytes(&m->total_states) +
+		    growth_bytes(&m->total_heap) +
 		    growth_bytes(&m->total_allocs);
 	u->threads = threads_bytes(m->threads);
 	u->nr_threads = threads_count(m->threads);
@@ -1277,7 +1422,9 @@ void model_usage(const struct model *m, struct model_usage *u)
 	u->stack_compactions = m->stack_compactions;
 	u->other = sizeof(*m) + counts_bytes(&m->pending) + counts_bytes(&m->pending_resolved) +
 		   counts_bytes(&m->pending_offcpu) + counts_bytes(&m->pending_offcpu_resolved) +
+		   counts_bytes(&m->pending_wakes) + counts_bytes(&m->pending_wakes_resolved) +
 		   counts_bytes(&m->pending_states) + counts_bytes(&m->pids) +
+		   counts_bytes(&m->last_raw) +
 		   counts_bytes(&m->mem_index) + counts_bytes(&m->pending_mem_index) +
 		   (m->cap_mem + m->cap_pending_mem) * sizeof(struct tick_memory);
 }

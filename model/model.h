@@ -408,6 +408,14 @@ void model_hold(struct model *m, bool hold);
 /* Bumped each time the budget renumbered the stacks: stack and frame ids of before mean nothing
  * now (the recorder writes what it needs again). */
 uint64_t model_stacks_epoch(const struct model *m);
+/* A stack id of the given epoch as an id of now: the same id in the same epoch, its new id
+ * after the one renumbering since (UINT32_MAX: let go), UINT32_MAX when more than one came since
+ * (a view's selection across ticks). */
+uint32_t model_stack_now(const struct model *m, uint64_t epoch, uint32_t stack);
+/* A model fed by a replay (replay_bind()): the reader maps the file's frame and stack ids to this
+ * model's for as long as it reads, so the budget never renumbers them (the file's stacks are
+ * all kept; ticks and threads still go as budgeted). */
+void model_keep_ids(struct model *m);
 /* Their sum. */
 size_t model_usage_bytes(const struct model_usage *u);
 

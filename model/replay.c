@@ -893,6 +893,8 @@ void replay_bind(struct replay *r, struct model *m)
 {
 	unbind(r);
 	r->m = m;
+	/* our maps name its frames and stacks for the whole file */
+	model_keep_ids(m);
 	r->names = intern_new();
 }
 

@@ -82,7 +82,8 @@ size_t replay_find(const struct replay *r, uint64_t ns);
 /*
  * Feeds m (borrowed; new and empty, made with model_opts.start_ns = replay_info()->start_ns or
  * the start of the first tick to be replayed) from the beginning of the file. A player that
- * seeks backwards binds a new model.
+ * seeks backwards binds a new model. The model's budget keeps its stack ids from then on
+ * (model_keep_ids()): the reader's maps name them.
  */
 void replay_bind(struct replay *r, struct model *m);
 /* Applies the tables that come before the next tick, then the tick, closed in the model.

@@ -468,7 +468,26 @@ void stacks_forget_raws(struct stacks *st)
 	st->resolved = 0;
 }
 
-void stacks_compact(struct stacks *st, const uint8_t *keep, uint32_t **remap)
+/* Frame f in the new tables (fk, frames), moved there on first use. */
+static uint32_t move_frame(struct stacks *st, struct intern *fk, struct frame **frames,
+			   size_t *frames_cap, uint32_t *fmap, uint32_t f)
+{
+	size_t klen;
+	const void *key;
+	uint32_t nf;
+
+	if (fmap[f] != UINT32_MAX)
+		return fmap[f];
+	key = intern_get(st->frame_keys, f, &klen);
+	nf = intern_put(fk, key, klen);
+	*frames = xgrow(*frames, frames_cap, (size_t)nf + 1, sizeof(**frames));
+	(*frames)[nf] = st->frames[f];
+	fmap[f] = nf;
+	return nf;
+}
+
+void stacks_compact(struct stacks *st, const uint8_t *keep, const uint8_t *keep_frames,
+		    uint32_t **remap, uint32_t **frame_remap)
 {
 	uint32_t nr_stacks = intern_count(st->stack_keys), nr_frames = intern_count(st->frame_keys);
 	struct intern *fk = intern_new(), *sk = intern_new();
@@ -488,20 +507,14 @@ void stacks_compact(struct stacks *st, const uint8_t *keep, uint32_t **remap)
 		if (!keep[s])
 			continue;
 		ids = xgrow(ids, &ids_cap, n ? n : 1, sizeof(*ids));
-		for (uint32_t j = 0; j < n; j++) {
-			if (fmap[f[j]] == UINT32_MAX) {
-				size_t klen;
-				const void *key = intern_get(st->frame_keys, f[j], &klen);
-				uint32_t nf = intern_put(fk, key, klen);
-
-				frames = xgrow(frames, &frames_cap, (size_t)nf + 1, sizeof(*frames));
-				frames[nf] = st->frames[f[j]];
-				fmap[f[j]] = nf;
-			}
-			ids[j] = fmap[f[j]];
-		}
+		for (uint32_t j = 0; j < n; j++)
+			ids[j] = move_frame(st, fk, &frames, &frames_cap, fmap, f[j]);
 		smap[s] = intern_put(sk, ids, n * sizeof(*ids));
 	}
+	/* frames named on their own (a goroutine group's creator and start function) */
+	for (uint32_t f = 0; keep_frames && f < nr_frames; f++)
+		if (keep_frames[f])
+			move_frame(st, fk, &frames, &frames_cap, fmap, f);
 	intern_free(st->frame_keys);
 	intern_free(st->stack_keys);
 	free(st->frames);
@@ -509,11 +522,14 @@ void stacks_compact(struct stacks *st, const uint8_t *keep, uint32_t **remap)
 	st->stack_keys = sk;
 	st->frames = frames;
 	st->frames_cap = frames_cap;
-	free(fmap);
 	free(ids);
 	/* raw stacks named the old ids */
 	stacks_forget_raws(st);
 	*remap = smap;
+	if (frame_remap)
+		*frame_remap = fmap;
+	else
+		free(fmap);
 }
 
 uint32_t stacks_nr_raws(const struct stacks *st)

@@ -83,11 +83,14 @@ uint32_t stacks_count(const struct stacks *st);
  * ticks, with nothing pending and no raw id kept elsewhere. */
 void stacks_forget_raws(struct stacks *st);
 /*
- * Keeps only the stacks keep[] marks (stacks_count() long) and the frames they use: their ids
- * change, *remap (old id → new, UINT32_MAX for a stack let go) is the caller's to free. Names
- * stay where they are (views hold them), raw stacks are forgotten. For the model's budget.
+ * Keeps only the stacks keep[] marks (stacks_count() long), the frames they use and the frames
+ * keep_frames[] marks (stacks_nr_frames() long; NULL: none): their ids change. *remap (old stack
+ * id → new, UINT32_MAX for a stack let go) and *frame_remap (old frame id → new, UINT32_MAX for
+ * a frame let go; NULL: not wanted) are the caller's to free. Names stay where they are (views
+ * hold them), raw stacks are forgotten. For the model's budget.
  */
-void stacks_compact(struct stacks *st, const uint8_t *keep, uint32_t **remap);
+void stacks_compact(struct stacks *st, const uint8_t *keep, const uint8_t *keep_frames,
+		    uint32_t **remap, uint32_t **frame_remap);
 /* Raw stacks interned (as sampled, per process), and the bytes of every table. */
 uint32_t stacks_nr_raws(const struct stacks *st);
 size_t stacks_bytes(const struct stacks *st);

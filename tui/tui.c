@@ -113,6 +113,19 @@ void view_pct(char *buf, size_t len, uint64_t part, uint64_t whole)
 		snprintf(buf, len, "%.1f", part * 100.0 / whole);
 }
 
+uint64_t view_stacks_epoch(const struct view_ctx *ctx)
+{
+	return ctx->model ? model_stacks_epoch(ctx->model) : 0;
+}
+
+uint32_t view_stack_now(const struct view_ctx *ctx, uint64_t *epoch, uint32_t stack)
+{
+	uint32_t now = ctx->model ? model_stack_now(ctx->model, *epoch, stack) : stack;
+
+	*epoch = view_stacks_epoch(ctx);
+	return now;
+}
+
 void view_duration(char *buf, size_t len, uint64_t ns)
 {
 	if (ns >= 100000000000ull)

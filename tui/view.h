@@ -49,8 +49,11 @@ struct view_target {
 	enum wall_metric metric;         /* cpu samples, or off-CPU / wall time (model/wall.h),
 	                                    shown in ms; not read when heap or go is set */
 	int go;                          /* VIEW_GO_*: goroutines or Go heap KiB instead */
-	uint32_t created_by;             /* VIEW_GO_GOROUTINES: the creator's frame id (shown),
-	                                    UINT32_MAX none */
+	const char *created_by;          /* VIEW_GO_GOROUTINES: the creator's function (shown;
+	                                    interned, by name: frame ids may be renumbered), or
+	                                    NULL */
+	const char *created_file;        /* ... where it is defined, or NULL */
+	uint32_t created_line;
 	char what[160];                  /* whose, for the title: "thread worker-hot (1235)" */
 };
 
@@ -114,6 +117,11 @@ extern const struct view_ops view_heap_ops;
 extern const struct view_ops view_goroutines_ops;
 
 /* Helpers the views share (tui.c). */
+/* The model's stack numbering now (model_stacks_epoch(); 0 without a model) ... */
+uint64_t view_stacks_epoch(const struct view_ctx *ctx);
+/* ... and a stack id a view kept across ticks, of *epoch, as an id of now (UINT32_MAX: let go by
+ * the model's budget); *epoch becomes now's. */
+uint32_t view_stack_now(const struct view_ctx *ctx, uint64_t *epoch, uint32_t stack);
 /* Nanoseconds as "850.0ms", "1.25s", "12.5s", "125s": short, for titles and columns. */
 void view_duration(char *buf, size_t len, uint64_t ns);
 /* "12.5" style percentage of part in whole, or "-" when whole is 0. */

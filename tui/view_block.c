@@ -66,6 +66,7 @@ struct block_view {
 	size_t nr_kernel; /* ... hidden, in this window */
 	char filter[128];
 	uint32_t sel_stack;
+	uint64_t sel_epoch; /* model_stacks_epoch() of sel_stack */
 	bool have_sel;
 	size_t cur, top;
 	int w, h;
@@ -214,6 +215,8 @@ static void update(void *p)
 
 	build_rows(v);
 	if (v->have_sel) {
+		/* the model's budget may have renumbered the stacks since */
+		v->sel_stack = view_stack_now(v->ctx, &v->sel_epoch, v->sel_stack);
 		for (size_t i = 0; i < v->nr; i++) {
 			if (v->rows[i].stack == v->sel_stack) {
 				v->cur = i;
@@ -228,8 +231,10 @@ static void update(void *p)
 static void remember_cursor(struct block_view *v)
 {
 	v->have_sel = v->cur < v->nr;
-	if (v->have_sel)
+	if (v->have_sel) {
 		v->sel_stack = v->rows[v->cur].stack;
+		v->sel_epoch = view_stacks_epoch(v->ctx);
+	}
 }
 
 static void layout(struct block_view *v, int w)

@@ -738,7 +738,11 @@ static void open_stack(struct flame_view *v)
 			     !memcmp(t->path, v->scope.path, t->path_len * sizeof(*t->path));
 
 		t->go = VIEW_GO_GOROUTINES;
-		t->created_by = group ? v->scope.created_by : UINT32_MAX;
+		if (group) {
+			t->created_by = v->scope.created_by;
+			t->created_file = v->scope.created_file;
+			t->created_line = v->scope.created_line;
+		}
 	}
 }
 

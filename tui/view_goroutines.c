@@ -428,7 +428,14 @@ static void set_target(struct go_view *v, bool flame)
 	t->go = VIEW_GO_GOROUTINES;
 	t->filter.thread = CALLTREE_NONE;
 	t->filter.pid = grp->pid;
-	t->created_by = grp->created_by;
+	if (grp->created_by != GO_GROUP_NONE) {
+		const struct frame *cb = stacks_frame(st, grp->created_by);
+
+		/* by name: the model's budget may renumber frames while the view is open */
+		t->created_by = cb->function;
+		t->created_file = cb->file;
+		t->created_line = cb->line;
+	}
 	if (flame) /* the flame's title says "goroutines of" */
 		snprintf(t->what, sizeof(t->what), "%s (%u)", process_name(v), grp->pid);
 	else

@@ -50,6 +50,7 @@ struct heap_view {
 	bool user_chose;  /* o or g was pressed: keep the list the user picked */
 	char filter[128];
 	uint32_t sel_thread, sel_stack;
+	uint64_t sel_epoch; /* model_stacks_epoch() of sel_stack */
 	bool have_sel;
 	size_t cur, top;
 	int w, h;
@@ -270,6 +271,8 @@ static void update(void *p)
 
 	build_rows(v);
 	if (v->have_sel) {
+		/* the model's budget may have renumbered the stacks since */
+		v->sel_stack = view_stack_now(v->ctx, &v->sel_epoch, v->sel_stack);
 		for (size_t i = 0; i < v->nr; i++) {
 			if (v->rows[i].stack == v->sel_stack &&
 			    v->rows[i].thread == v->sel_thread) {
@@ -289,6 +292,7 @@ static void remember_cursor(struct heap_view *v)
 	if (v->have_sel) {
 		v->sel_stack = v->rows[v->cur].stack;
 		v->sel_thread = v->rows[v->cur].thread;
+		v->sel_epoch = view_stacks_epoch(v->ctx);
 	}
 }
 
@@ -612,7 +616,6 @@ static void open_stack(struct heap_view *v)
 		t->go = VIEW_GO_HEAP;
 		t->filter.thread = CALLTREE_NONE;
 		t->filter.pid = r->pid;
-		t->created_by = UINT32_MAX;
 		snprintf(t->what, sizeof(t->what), "%s (%u), Go heap in use",
 			 th && th->process ? th->process : "?", r->pid);
 		for (uint32_t j = 0; j < nr && j < VIEW_PATH_MAX; j++)

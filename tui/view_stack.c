@@ -296,14 +296,13 @@ static void rebuild(struct stack_view *v)
 		if (matched < t->path_len)
 			path_node = CALLTREE_NONE; /* gone from the window: nothing goes through */
 	}
-	if (t->go == VIEW_GO_GOROUTINES && t->created_by != UINT32_MAX) {
+	if (t->go == VIEW_GO_GOROUTINES && t->created_by) {
 		/* where the go statement is, first: a title cannot hold it at 80 columns */
-		const struct frame *cb = stacks_frame(v->ctx->stacks, t->created_by);
-
-		if (cb && cb->file)
-			add_text(v, "Created by %s  %s:%u", cb->function, cb->file, cb->line);
-		else if (cb)
-			add_text(v, "Created by %s", cb->function);
+		if (t->created_file)
+			add_text(v, "Created by %s  %s:%u", t->created_by, t->created_file,
+				 t->created_line);
+		else
+			add_text(v, "Created by %s", t->created_by);
 	}
 	if (t->function) {
 		add_text(v, "Callers of %s", t->function);

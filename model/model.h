@@ -202,7 +202,8 @@ struct model_heap_block {
  * names are folded into one "[exited]" row per process name, and their slots reused; raw
  * stacks (interned per process) are forgotten now and then and made again from new samples;
  * the symbolizer keeps the binaries no process maps within MODEL_SYMS_BYTES; frames and stacks
- * no kept tick names go past MODEL_STACKS_BYTES.
+ * no kept tick names go past MODEL_STACKS_BYTES (what the Go layer names stays: its groups, its
+ * profiles' buckets; the rest is renumbered, model_stacks_epoch()).
  */
 #define MODEL_HISTORY_TICKS 600
 #define MODEL_HISTORY_BYTES (48u << 20)

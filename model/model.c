@@ -953,6 +953,64 @@ static void total_point(struct model *m)
 }
 
 /*
+ * The newest sample's raw stack of each live thread (model_thread_last_raw(): a running
+ * goroutine's stack) outlives the raw stacks being forgotten: its user addresses are kept aside,
+ * then interned again under a new raw id. Exited threads' go.
+ */
+struct saved_raws {
+	uint32_t *thread, *pid, *nr; /* per entry */
+	uint64_t *pcs;               /* every entry's addresses, one after the other */
+	size_t n, nr_pcs;
+};
+
+static void saved_raws_fini(struct saved_raws *k)
+{
+	free(k->thread);
+	free(k->pid);
+	free(k->nr);
+	free(k->pcs);
+}
+
+static void save_last_raws(struct model *m, struct saved_raws *k)
+{
+	size_t cap_pcs = 0;
+
+	memset(k, 0, sizeof(*k));
+	k->thread = xmalloc((m->last_raw.nr + 1) * sizeof(*k->thread));
+	k->pid = xmalloc((m->last_raw.nr + 1) * sizeof(*k->pid));
+	k->nr = xmalloc((m->last_raw.nr + 1) * sizeof(*k->nr));
+	for (size_t i = 0; i < m->last_raw.nr; i++) {
+		const struct thread *t = threads_get(m->threads, m->last_raw.v[i].thread);
+		uint32_t pid, nr;
+		const uint64_t *pcs = stacks_raw_user(m->stacks, (uint32_t)m->last_raw.v[i].count,
+						      &pid, &nr);
+
+		/* an exited thread runs no goroutine any more */
+		if (!pcs || !nr || !t || t->exited)
+			continue;
+		k->pcs = xgrow(k->pcs, &cap_pcs, k->nr_pcs + nr, sizeof(*k->pcs));
+		memcpy(k->pcs + k->nr_pcs, pcs, nr * sizeof(*pcs));
+		k->nr_pcs += nr;
+		k->thread[k->n] = m->last_raw.v[i].thread;
+		k->pid[k->n] = pid;
+		k->nr[k->n++] = nr;
+	}
+}
+
+static void restore_last_raws(struct model *m, struct saved_raws *k)
+{
+	const uint64_t *pcs = k->pcs;
+
+	counts_clear(&m->last_raw);
+	for (size_t i = 0; i < k->n; i++) {
+		counts_add(&m->last_raw, k->thread[i], 0,
+			   stacks_add_raw(m->stacks, k->pid[i], pcs, k->nr[i], NULL, 0, 0));
+		pcs += k->nr[i];
+	}
+	saved_raws_fini(k);
+}
+
+/*
  * The stacks' budget (model.h): past MODEL_STACKS_BYTES, the stacks no kept tick names go. Their
  * since-start sums first move to "[older stacks]" (per thread; off-CPU time per reason too),
  * so "since start" stays exact in total; then the table keeps only what is named and renumbers
@@ -965,6 +1023,7 @@ static void compact_stacks(struct model *m)
 	uint32_t n, was, nf;
 	uint8_t *keep, *keep_frames;
 	uint32_t *remap, *frame_remap;
+	struct saved_raws raws;
 
 	if (m->held || m->keep_ids || m->raws_pinned ||
 	    stacks_bytes(m->stacks) <= m->max_stacks_bytes)
@@ -1027,7 +1086,10 @@ static void compact_stacks(struct model *m)
 		if (!keep[h->stack])
 			h->stack = older_stack(m);
 	}
+	save_last_raws(m, &raws);
 	stacks_compact(m->stacks, keep, keep_frames, &remap, &frame_remap);
+	/* it forgot the raw stacks too (they named the old ids) */
+	restore_last_raws(m, &raws);
 	/* the renamed sums merge where several stacks went to one marker */
 	refold_counts(&m->total_counts, remap);
 	refold_counts(&m->total_offcpu, remap);
@@ -1127,64 +1189,6 @@ static void mark_growth(uint8_t *used, uint32_t n, const struct tick_heap *v, si
 			used[v[i].thread] = 1;
 }
 
-/*
- * The newest sample's raw stack of each live thread (model_thread_last_raw(): a running
- * goroutine's stack) outlives the raw stacks being forgotten: its user addresses are kept aside,
- * then interned again under a new raw id. Exited threads' go.
- */
-struct saved_raws {
-	uint32_t *thread, *pid, *nr; /* per entry */
-	uint64_t *pcs;               /* every entry's addresses, one after the other */
-	size_t n, nr_pcs;
-};
-
-static void saved_raws_fini(struct saved_raws *k)
-{
-	free(k->thread);
-	free(k->pid);
-	free(k->nr);
-	free(k->pcs);
-}
-
-static void save_last_raws(struct model *m, struct saved_raws *k)
-{
-	size_t cap_pcs = 0;
-
-	memset(k, 0, sizeof(*k));
-	k->thread = xmalloc((m->last_raw.nr + 1) * sizeof(*k->thread));
-	k->pid = xmalloc((m->last_raw.nr + 1) * sizeof(*k->pid));
-	k->nr = xmalloc((m->last_raw.nr + 1) * sizeof(*k->nr));
-	for (size_t i = 0; i < m->last_raw.nr; i++) {
-		const struct thread *t = threads_get(m->threads, m->last_raw.v[i].thread);
-		uint32_t pid, nr;
-		const uint64_t *pcs = stacks_raw_user(m->stacks, (uint32_t)m->last_raw.v[i].count,
-						      &pid, &nr);
-
-		/* an exited thread runs no goroutine any more */
-		if (!pcs || !nr || !t || t->exited)
-			continue;
-		k->pcs = xgrow(k->pcs, &cap_pcs, k->nr_pcs + nr, sizeof(*k->pcs));
-		memcpy(k->pcs + k->nr_pcs, pcs, nr * sizeof(*pcs));
-		k->nr_pcs += nr;
-		k->thread[k->n] = m->last_raw.v[i].thread;
-		k->pid[k->n] = pid;
-		k->nr[k->n++] = nr;
-	}
-}
-
-static void restore_last_raws(struct model *m, struct saved_raws *k)
-{
-	const uint64_t *pcs = k->pcs;
-
-	counts_clear(&m->last_raw);
-	for (size_t i = 0; i < k->n; i++) {
-		counts_add(&m->last_raw, k->thread[i], 0,
-			   stacks_add_raw(m->stacks, k->pid[i], pcs, k->nr[i], NULL, 0, 0));
-		pcs += k->nr[i];
-	}
-	saved_raws_fini(k);
-}
-
 /* The newest samples of threads whose index was released (to[i] != UINT32_MAX) go. */
 static void forget_last_raws(struct model *m, const uint32_t *to)
 {
@@ -1271,27 +1275,16 @@ static void compact(struct model *m)
 	/* a few MiB of raw stacks at most: the working set is made again from new samples, at
 	 * the cost of symbolizing it once more (cached per binary) */
 	if (!m->raws_pinned && stacks_nr_raws(m->stacks) > RAW_RESET_MIN) {
-		struct saved_raws keep;
+		struct saved_raws raws;
 
-		save_last_raws(m, &keep);
+		save_last_raws(m, &raws);
 		stacks_forget_raws(m->stacks);
-		restore_last_raws(m, &keep);
+		restore_last_raws(m, &raws);
 		m->raw_resets++;
 	}
 	if (m->syms)
 		syms_trim(m->syms, MODEL_SYMS_BYTES);
-	{
-		struct saved_raws keep;
-		uint64_t epoch = m->stacks_epoch;
-
-		save_last_raws(m, &keep);
-		compact_stacks(m);
-		/* it forgot the raw stacks too (they named the old ids) */
-		if (m->stacks_epoch != epoch)
-			restore_last_raws(m, &keep);
-		else
-			saved_raws_fini(&keep);
-	}
+	compact_stacks(m);
 }
 
 int model_close_tick(struct model *m, uint64_t end_ns)

@@ -846,7 +846,7 @@ static void mem_stats(struct session *s)
 		   "totals_kib %zu threads %u threads_kib %zu stacks %u raws %u stacks_kib %zu "
 		   "other_kib %zu sched_kib %zu syms_kib %zu syms_procs %zu unwind_procs %zu "
 		   "bins %zu bins_kib %zu evicted %llu folded %llu raw_resets %llu stack_compactions "
-		   "%llu\n",
+		   "%llu go_kib %zu\n",
 		(now_ns() - s->start_ns) / 1e9, resident * (sysconf(_SC_PAGESIZE) / 1024),
 		mi.uordblks / 1024, model_usage_bytes(&u) / 1024, u.history / 1024, u.nr_ticks,
 		u.totals / 1024, u.nr_threads, u.threads / 1024, u.nr_stacks, u.nr_raws,
@@ -854,7 +854,8 @@ static void mem_stats(struct session *s)
 		syms_bytes(s->syms) / 1024, syms_nr_procs(s->syms),
 		s->unwind ? unwind_nr_procs(s->unwind) : 0, u.nr_bins, u.syms / 1024,
 		(unsigned long long)u.evicted, (unsigned long long)u.folded,
-		(unsigned long long)u.raw_resets, (unsigned long long)u.stack_compactions);
+		(unsigned long long)u.raw_resets, (unsigned long long)u.stack_compactions,
+		u.go / 1024);
 	fclose(f);
 }
 

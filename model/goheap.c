@@ -300,6 +300,14 @@ void goheap_remap(struct goheap *h, const uint32_t *remap)
 	rebuild_view(h);
 }
 
+size_t goheap_bytes(const struct goheap *h)
+{
+	return sizeof(*h) + intern_bytes(h->keys) + h->cap_pend * sizeof(*h->pend) +
+	       h->cap_begun * sizeof(*h->begun) + h->cap_forget * sizeof(*h->forget) +
+	       (h->cap_tot + h->cap_next + h->cap_view) * sizeof(*h->tot) +
+	       h->cap_next * sizeof(*h->given);
+}
+
 const struct tick_goheap *goheap_current(const struct goheap *h, size_t *n)
 {
 	*n = h->nr_view;

@@ -64,6 +64,8 @@ void goheap_apply(struct goheap *h, const struct tick_goheap *d, size_t n);
  * stacks_compact()); buckets whose totals are all 0 (processes gone) go. Between ticks only.
  */
 void goheap_keep(const struct goheap *h, uint8_t *keep, uint32_t nr_stacks);
+/* The bytes it holds (model_usage()). */
+size_t goheap_bytes(const struct goheap *h);
 void goheap_remap(struct goheap *h, const uint32_t *remap);
 
 /* Every bucket's totals, sorted by (kind, pid, stack); borrowed until the next close or apply.

@@ -596,6 +596,16 @@ void goroutines_remap(struct goroutines *g, const uint32_t *remap, const uint32_
 	goheap_remap(g->heap, remap);
 }
 
+size_t goroutines_bytes(const struct goroutines *g)
+{
+	return sizeof(*g) + goheap_bytes(g->heap) + intern_bytes(g->pend_keys) +
+	       g->cap_pend * sizeof(*g->pend) + g->cap_procs * sizeof(*g->procs) +
+	       intern_bytes(g->group_keys) +
+	       g->cap_groups * (sizeof(*g->groups) + 2 * sizeof(*g->count) +
+				2 * sizeof(*g->oldest)) +
+	       (g->cap_touched + g->cap_pids) * sizeof(uint32_t);
+}
+
 void goroutines_tick_keep(const struct tick_go *tg, uint8_t *keep, uint32_t nr_stacks)
 {
 	for (size_t i = 0; tg && i < tg->nr_heap; i++)

@@ -182,6 +182,8 @@ void goroutines_tick_free(struct tick_go *tg);
 void goroutines_keep(const struct goroutines *g, uint8_t *keep, uint32_t nr_stacks,
 		     uint8_t *keep_frames, uint32_t nr_frames);
 void goroutines_remap(struct goroutines *g, const uint32_t *remap, const uint32_t *frame_remap);
+/* The bytes the layer holds, its profiles' too (model_usage()). */
+size_t goroutines_bytes(const struct goroutines *g);
 void goroutines_tick_keep(const struct tick_go *tg, uint8_t *keep, uint32_t nr_stacks);
 void goroutines_tick_remap(struct tick_go *tg, const uint32_t *remap);
 

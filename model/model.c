@@ -1412,6 +1412,7 @@ void model_usage(const struct model *m, struct model_usage *u)
 		u->evicted = syms_evicted(m->syms);
 	}
 	u->raw_resets = m->raw_resets;
+	u->go = goroutines_bytes(m->go);
 	u->stack_compactions = m->stack_compactions;
 	u->other = sizeof(*m) + counts_bytes(&m->pending) + counts_bytes(&m->pending_resolved) +
 		   counts_bytes(&m->pending_offcpu) + counts_bytes(&m->pending_offcpu_resolved) +
@@ -1424,7 +1425,7 @@ void model_usage(const struct model *m, struct model_usage *u)
 
 size_t model_usage_bytes(const struct model_usage *u)
 {
-	return u->history + u->totals + u->threads + u->stacks + u->other;
+	return u->history + u->totals + u->threads + u->stacks + u->other + u->go;
 }
 
 size_t model_nr_ticks(const struct model *m)

@@ -394,6 +394,7 @@ struct model_usage {
 	size_t stacks;       /* frames, stacks, raw stacks, names */
 	uint32_t nr_stacks, nr_raws;
 	size_t other;        /* the open tick, memory readings */
+	size_t go;           /* the Go layer: goroutine groups (kept for good), Go's profiles */
 	size_t syms;         /* the symbolizer's parsed binaries (not in model_usage_bytes()) */
 	size_t nr_bins;
 	uint64_t evicted;    /* binaries let go so far */
@@ -417,7 +418,7 @@ uint32_t model_stack_now(const struct model *m, uint64_t epoch, uint32_t stack);
  * model's for as long as it reads, so the budget never renumbers them (the file's stacks are
  * all kept; ticks and threads still go as budgeted). */
 void model_keep_ids(struct model *m);
-/* Their sum. */
+/* Their sum (syms aside). */
 size_t model_usage_bytes(const struct model_usage *u);
 
 struct threads *model_threads(const struct model *m);

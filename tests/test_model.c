@@ -483,9 +483,11 @@ static void layers_through_budget(const struct model_opts *o, uint32_t bulk, boo
 		check_layers(m, want, i);
 	}
 	model_usage(m, &u);
-	print_message("%llu renumberings, %llu raw resets, %u stacks\n",
+	print_message("%llu renumberings, %llu raw resets, %u stacks, Go layer %zu bytes\n",
 		      (unsigned long long)u.stack_compactions, (unsigned long long)u.raw_resets,
-		      u.nr_stacks);
+		      u.nr_stacks, u.go);
+	/* the Go layer is counted (3 groups and 2 buckets in tables made for more: < 1 MiB) */
+	assert_true(u.go > 1024 && u.go < (1u << 20));
 	if (compact) {
 		/* renumbered several times, and the Go stacks did move (new code came first) */
 		assert_true(u.stack_compactions >= 2);

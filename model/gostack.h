@@ -19,6 +19,10 @@
  *    its stack and its caller are not on the frame-pointer chain. The walk stops there and is
  *    marked truncated.
  *  - A return address outside executable memory ends the walk, marked truncated.
+ *  - Assembly may use BP as a register (Go 1.19/1.20's crypto/sha256 AVX2 block holds a table
+ *    address there), and the walk breaks off at garbage or ends without a root. When the source
+ *    copied the stack, it is walked again the way the runtime's traceback does, by frame sizes
+ *    (pcsp) from SP, up to a root, a function that switches stacks or the end of the copy.
  * runtime.systemstack (and asmcgocall) run on g0 on behalf of the current goroutine: the walk
  * goes on into its frames, as Go's traceback does. (Go 1.19's systemstack has no frame, so
  * the function that called it is missing above it.)
@@ -45,7 +49,11 @@ struct gostack_stats {
 	uint64_t top;       /* walks cut at a TOPFRAME function (garbage above dropped) */
 	uint64_t morestack; /* walks cut, truncated, at runtime.morestack */
 	uint64_t garbage;   /* walks cut, truncated, at an address outside executable memory */
+	uint64_t frame_sizes; /* broken walks redone by frame sizes over a copy of the stack */
 };
+
+/* The most frames a walk by frame sizes gives (model/unwind's UNWIND_MAX_FRAMES). */
+#define GOSTACK_MAX_FRAMES 256
 
 /*
  * Repairs the walk ips[0..n) (leaf first; ips[0] is the sampled pc) of a thread of Go program

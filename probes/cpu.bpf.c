@@ -97,6 +97,25 @@ static __always_inline __u32 copy_gostack(void *rec, __u32 off)
 	return CPU_GOSTACK_SIZE;
 }
 
+/*
+ * Go keeps frame pointers, but its assembly may use BP as a register (Go 1.19/1.20's
+ * crypto/sha256 AVX2 block holds a table address there): then the frame-pointer walk breaks off
+ * after the leaf, and user space needs a copy of the stack to walk it by frame sizes
+ * (model/gostack.h). A frame pointer points into the stack above SP, within what a copy holds.
+ */
+static __always_inline bool go_bp_broken(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	__u64 sp, bp;
+
+	if (!regs)
+		return false;
+	sp = BPF_CORE_READ(regs, sp);
+	bp = BPF_CORE_READ(regs, bp);
+	return bp <= sp || bp - sp >= stack_size;
+}
+
 /* The interrupted instruction was kernel code: kernel addresses are the upper half on x86-64 and
  * arm64 alike. */
 static __always_inline bool in_kernel_mode(struct bpf_perf_event_data *ctx)
@@ -117,7 +136,7 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	struct scratch *s = NULL;
 	__u8 *fp_mode = NULL;
 	__u32 extra = 0;
-	bool kthread;
+	bool kthread, go = false, copy = false;
 	long ret;
 	__u64 size;
 
@@ -192,19 +211,23 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	BPF_CORE_READ_INTO(&r->pcomm, task, group_leader, comm);
 
 	size = CPU_RECORD_HDR_SIZE + ((__u64)nu + nk) * 8;
-	if (!kthread)
+	if (!kthread) {
 		fp_mode = bpf_map_lookup_elem(&fp_pids, &pid);
-	if (fp_mode && *fp_mode == CPU_FP_GO) {
+		/* a Go program gets the words at SP, or the copy when its BP is no frame pointer */
+		go = fp_mode && *fp_mode == CPU_FP_GO;
+		copy = big && (!fp_mode || (go && go_bp_broken()));
+	}
+	if (go && !copy) {
 		extra = copy_gostack(r, (__u32)size);
 		if (extra)
 			r->flags |= CPU_REC_GOSTACK;
 		size += extra;
 	}
 	if (big) {
-		if (!kthread && !fp_mode) {
+		if (copy) {
 			extra = copy_ustack(r, (__u32)size, CPU_RECORD_MAX_SIZE);
 			if (extra)
-				r->flags |= CPU_REC_USTACK;
+				r->flags |= go ? CPU_REC_USTACK | CPU_REC_GOCOPY : CPU_REC_USTACK;
 			size += extra;
 		}
 		if (size > CPU_USCRATCH_SIZE) /* cannot happen; tells the verifier */

@@ -161,7 +161,8 @@ static size_t ring_size(int nr_cpus, unsigned freq_hz, uint32_t stack_size)
 /*
  * The user stack of a record: the DWARF walk of its stack copy, or the frame-pointer walk (a Go
  * program, or no copy). Processes the unwinder walks with frame pointers stop getting copies;
- * Go programs get the words at SP instead (struct cpu_gostack).
+ * Go programs get the words at SP instead (struct cpu_gostack), or the copy when their BP was no
+ * frame pointer (CPU_REC_GOCOPY: model/gostack walks it by frame sizes).
  */
 static void unwind_record(struct probe_cpu *p, const struct cpu_record *r,
 			  const struct cpu_ustack *us, const struct cpu_gostack *gs, uint32_t nu,
@@ -197,7 +198,8 @@ static void unwind_record(struct probe_cpu *p, const struct cpu_record *r,
 	/* what this process should send from now on, when it sent something else */
 	if (unwind_mode_of(p->unwind, r->pid) == UNWIND_FP)
 		want = unwind_is_go(p->unwind, r->pid) ? CPU_FP_GO : CPU_FP_PLAIN;
-	if ((want == CPU_FP_GO && !gs) || (want == CPU_FP_PLAIN && (us || gs)))
+	if ((want == CPU_FP_GO && !gs && !(r->flags & CPU_REC_GOCOPY)) ||
+	    (want == CPU_FP_PLAIN && (us || gs)))
 		bpf_map_update_elem(bpf_map__fd(p->skel->maps.fp_pids), &r->pid, &want, BPF_ANY);
 }
 

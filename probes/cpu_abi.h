@@ -17,6 +17,7 @@
 #define CPU_REC_IN_KERNEL (1u << 3)	/* the sample interrupted kernel code */
 #define CPU_REC_USTACK (1u << 4)	/* a struct cpu_ustack follows the frames */
 #define CPU_REC_GOSTACK (1u << 5)	/* a struct cpu_gostack follows the frames */
+#define CPU_REC_GOCOPY (1u << 6)	/* a Go program's cpu_ustack: its BP was no frame pointer */
 
 /*
  * One sample, as sent through the ring buffer. The record is variable-length: the header is
@@ -68,7 +69,9 @@ struct cpu_counters {
 /*
  * For a Go program the frame-pointer walk is repaired in user space (model/gostack.h): a leaf
  * that has not pushed its frame pointer hides its caller, whose return address is a few words
- * above SP. Such records carry SP and the words there instead of a stack copy: 80 bytes.
+ * above SP. Such records carry SP and the words there instead of a stack copy: 80 bytes. When
+ * BP is no frame pointer (assembly using it as a register) and copies are on, the record carries
+ * the copy (CPU_REC_USTACK | CPU_REC_GOCOPY), which user space walks by frame sizes instead.
  */
 #define CPU_GO_WORDS 8 /* GOSTACK_WORDS_SIZE / 8 */
 struct cpu_gostack {

@@ -346,6 +346,92 @@ static void test_gostack_roots(void **state)
 		skip();
 }
 
+/* Puts ret at the return-address slot of the frame at pc (a return address when caller) whose SP
+ * is SP + *off, in words; moves *off to its caller's SP. */
+static void push_frame(struct fx *x, uint64_t *words, size_t nwords, size_t *off, uint64_t pc,
+		       bool caller, uint64_t ret)
+{
+	int32_t delta;
+
+	assert_int_equal(gopclntab_sp_delta(x->t, caller ? pc - 1 : pc, &delta), 0);
+	assert_true(delta >= 0 && delta % 8 == 0);
+	assert_true(*off + (size_t)delta + 8 <= nwords * 8);
+	words[(*off + (size_t)delta) / 8] = ret;
+	*off += (size_t)delta + 8;
+}
+
+/*
+ * Assembly that uses BP as a register (Go 1.19's crypto/sha256 AVX2 block keeps a table address
+ * there) breaks the frame-pointer walk right after the leaf: garbage, or nothing at all. With a
+ * copy of the stack the walk is redone by frame sizes, as the runtime's traceback does, up to
+ * runtime.goexit; a copy that ends first gives what it holds, truncated.
+ */
+static void test_gostack_broken_chain(void **state)
+{
+	int tested = 0;
+
+	for (size_t v = 0; v < 4; v++) {
+		uint64_t ips[8], words[512] = { 0 };
+		uint64_t w[4];
+		size_t off = 0, after_main;
+		bool tr = false;
+		struct fx x;
+		uint32_t n;
+
+		if (!fx_open(&x, versions[v]))
+			continue;
+		tested++;
+		/* the leaf: main.outer at its call of main.leaf, its frame set up; then main.main,
+		 * runtime.main, runtime.goexit, each frame as large as the table says */
+		w[0] = x.ret_outer - 5;
+		w[1] = x.ret_main;
+		w[2] = x.rt_main;
+		w[3] = x.goexit;
+		push_frame(&x, words, 512, &off, w[0], false, w[1]);
+		push_frame(&x, words, 512, &off, w[1], true, w[2]);
+		after_main = off;
+		push_frame(&x, words, 512, &off, w[2], true, w[3]);
+
+		/* BP held a table address: the walk read the table */
+		memcpy(ips, (uint64_t[]){ w[0], 0x71374491428a2f98ull, 0xe9b5dba5b5c0fbcfull }, 3 * 8);
+		n = repair(&x, words, 512, ips, 3, 8, &tr);
+		expect(ips, n, w, 4);
+		assert_false(tr);
+		assert_int_equal(x.st.frame_sizes, 1);
+
+		/* BP held a small number: the walk has the leaf alone */
+		ips[0] = w[0];
+		tr = false;
+		n = repair(&x, words, 512, ips, 1, 8, &tr);
+		expect(ips, n, w, 4);
+		assert_false(tr);
+		assert_int_equal(x.st.frame_sizes, 2);
+
+		/* a copy that ends inside runtime.main's frame: it is the last frame */
+		memcpy(ips, (uint64_t[]){ w[0], 0x71374491428a2f98ull }, 2 * 8);
+		n = repair(&x, words, after_main / 8, ips, 2, 8, &tr);
+		expect(ips, n, w, 3);
+		assert_true(tr);
+
+		/* without a copy the walk stays cut where it broke */
+		memcpy(ips, (uint64_t[]){ w[0], 0x71374491428a2f98ull }, 2 * 8);
+		tr = false;
+		n = repair(&x, NULL, 0, ips, 2, 8, &tr);
+		expect(ips, n, w, 1);
+		assert_true(tr);
+
+		/* a walk that is whole is not redone */
+		memcpy(ips, w, sizeof(w));
+		tr = false;
+		n = repair(&x, words, 512, ips, 4, 8, &tr);
+		expect(ips, n, w, 4);
+		assert_int_equal(x.st.frame_sizes, 3);
+		fx_close(&x);
+	}
+	if (!tested)
+		skip();
+}
+
 /* Through model/unwind: a Go program's frame-pointer walk is repaired, with the words at SP. */
 static void test_gostack_through_unwind(void **state)
 {
@@ -459,6 +545,7 @@ int main(void)
 		cmocka_unit_test(test_gostack_frameless_leaf),
 		cmocka_unit_test(test_gostack_framed_leaf),
 		cmocka_unit_test(test_gostack_roots),
+		cmocka_unit_test(test_gostack_broken_chain),
 		cmocka_unit_test(test_gostack_through_unwind),
 		cmocka_unit_test(test_gostack_not_go),
 	};

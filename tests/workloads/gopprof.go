@@ -5,6 +5,9 @@
 // known functions: a leaf without a frame (main.spinLeaf, called by main.leafWorker), a function
 // with a frame and inlined helpers (main.mixWorker), SHA-256 of a buffer (crypto/sha256), and an
 // allocator that keeps the GC busy (main.allocWorker). Go keeps frame pointers on amd64.
+// The allocator has a thread of its own (runtime.LockOSThread; the GC's background workers run on
+// other threads): its thread id is the second line of stdout, "alloc-thread N", so the kernel's
+// own accounting of that thread's CPU time is a third opinion on its share.
 // usage: gopprof [SECONDS]   (default 60; exits 0)
 package main
 
@@ -15,7 +18,9 @@ import (
 	"net/http"
 	_ "net/http/pprof"
 	"os"
+	"runtime"
 	"strconv"
+	"syscall"
 	"time"
 )
 
@@ -80,6 +85,8 @@ func allocList(n int) *node {
 }
 
 func allocWorker() {
+	runtime.LockOSThread()
+	fmt.Printf("alloc-thread %d\n", syscall.Gettid())
 	for {
 		if allocList(1<<12) == nil {
 			sink++

@@ -54,7 +54,7 @@ snap=$(in_root flametop snapshot --duration 1 2>&1)
 rc=$?
 echo "$snap" | head -n 12 | sed 's/^/  /'
 [ $rc = 0 ] || fail "flametop snapshot --duration 1 exits $rc"
-echo "$snap" | grep -q '^Busiest threads' || fail "the snapshot has no 'Busiest threads'"
+grep -q '^Busiest threads' <<<"$snap" || fail "the snapshot has no 'Busiest threads'"
 
 man=$(in_root man -w flametop 2>&1) || fail "man flametop finds no page: $man"
 [ "$man" = /usr/share/man/man1/flametop.1.gz ] || fail "man flametop is $man"

@@ -4,8 +4,9 @@
  * ELF file (.eh_frame_hdr, .eh_frame, .debug_frame), then the bytes become the executable of a
  * fake process (a proc root in a temporary directory) whose "stack", also taken from the input,
  * model/unwind.c walks with libunwind, and whose frames model/syms.c names (with srcline.c's
- * DWARF reader when the bytes carry .debug_info). Any bytes may arrive as a binary: truncated
- * downloads, files rewritten under us, hostile containers.
+ * DWARF reader when the bytes carry .debug_info), and whose frame-pointer walk, also from the
+ * input, model/gostack repairs when the bytes are a Go program. Any bytes may arrive as a
+ * binary: truncated downloads, files rewritten under us, hostile containers.
  */
 #include <fcntl.h>
 #include <stddef.h>
@@ -113,6 +114,20 @@ static void walk(const uint8_t *data, size_t size)
 	for (int i = 0; i < n; i++)
 		syms_user(s, PID, i ? ips[i] - 1 : ips[i], &sf);
 	unwind_free(u);
+	/* a frame-pointer walk from the input too: a Go program's is repaired with its function
+	 * table and, when it breaks off, walked again by frame sizes over the stack (model/gostack) */
+	if (!unwind_new(s, UNWIND_AUTO, &u)) {
+		uint64_t fp[16];
+		size_t nfp = size / 8 < 16 ? size / 8 : 16;
+
+		memcpy(fp, data, nfp * 8);
+		if (nfp)
+			fp[0] = regs[UNWIND_REG_IP];
+		in.fp = fp;
+		in.nr_fp = (uint32_t)nfp;
+		unwind_user(u, &in, ips, 64, &truncated);
+		unwind_free(u);
+	}
 	syms_free(s);
 }
 

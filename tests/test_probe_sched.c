@@ -393,12 +393,25 @@ static void test_probe_sched_lock_or_wait(void **state)
 	run_ticks(&r, 5, SETTLE_TICKS);
 	window_init(&w);
 	window_sum(&w, r.m, 5 - SETTLE_TICKS);
-	for (int i = 0; i < 2; i++) {
-		snprintf(name, sizeof(name), "locker-%d", i);
-		expect(&r, &w, pid, name, MODEL_STATE_LOCK, 25);
-		if (share(&r, &w, pid, name, MODEL_STATE_WAIT) > 2)
-			fail_msg("%s: %.1f%% wait, a lock is not a wait", name,
-				 share(&r, &w, pid, name, MODEL_STATE_WAIT));
+	/* glibc's mutex is not fair: the holder that wakes from its 5 ms and loops often takes
+	 * the lock again before the woken waiter runs (more so on a busy host), so one locker may
+	 * spend far more of its time on the lock than the other. While one sleeps holding the
+	 * lock the other waits on it: judged as a pair, the lock is about half their time. */
+	{
+		double pair = 0;
+
+		for (int i = 0; i < 2; i++) {
+			snprintf(name, sizeof(name), "locker-%d", i);
+			expect(&r, &w, pid, name, MODEL_STATE_LOCK, 0);
+			pair += share(&r, &w, pid, name, MODEL_STATE_LOCK) / 2;
+			if (share(&r, &w, pid, name, MODEL_STATE_WAIT) > 2)
+				fail_msg("%s: %.1f%% wait, a lock is not a wait", name,
+					 share(&r, &w, pid, name, MODEL_STATE_WAIT));
+		}
+		print_message("the lockers' lock share, as a pair: %.1f%%\n", pair);
+		if (pair < 30)
+			fail_msg("the lockers spent %.1f%% of their time on the lock, expected about "
+				 "half", pair);
 	}
 	for (int i = 0; i < 4; i++) {
 		snprintf(name, sizeof(name), "idle-%d", i);

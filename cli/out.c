@@ -1,35 +1,109 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "out.h"
 #include "report.h"
 
+/*
+ * stdio keeps no errno: when a write fails inside fprintf() (the buffer filled), glibc may drop
+ * what it held, and the flush at the end then fails with errno unset ("Input/output error" for
+ * a full disk, now and then). The file out_open() gives writes through this cookie, which keeps
+ * the first failed write's errno. One report file per process: one slot.
+ */
+static struct {
+	FILE *f;
+	int fd;
+	int err;
+} out_file = { .fd = -1 };
+
+static ssize_t cookie_write(void *c, const char *buf, size_t n)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t w = write(out_file.fd, buf + done, n - done);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (!out_file.err)
+				out_file.err = w < 0 ? errno : ENOSPC;
+			return -1;
+		}
+		done += (size_t)w;
+	}
+	return (ssize_t)done;
+}
+
+static int cookie_close(void *c)
+{
+	int ret = close(out_file.fd);
+
+	if (ret && !out_file.err)
+		out_file.err = errno;
+	out_file.fd = -1;
+	return ret;
+}
+
+static int write_errno(FILE *f)
+{
+	if (f && f == out_file.f && out_file.err)
+		return out_file.err;
+	return errno ? errno : EIO;
+}
+
 int out_flush(FILE *f)
 {
-	/* stdio keeps no errno: a failed write leaves the buffer full, and flushing it again
-	 * fails the same way, this time with errno set */
 	errno = 0;
 	if (!fflush(f) && !ferror(f))
 		return 0;
-	return -(errno ? errno : EIO);
+	return -write_errno(f);
 }
 
 FILE *out_open(const char *path, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "we");
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	FILE *f;
 
-	if (!f)
+	if (fd < 0 || out_file.f) {
+		if (fd >= 0) {
+			close(fd);
+			errno = EBUSY;
+		}
 		snprintf(err, errlen, "cannot write '%s': %s", path, strerror(errno));
+		return NULL;
+	}
+	out_file.fd = fd;
+	out_file.err = 0;
+	f = fopencookie(NULL, "w", (cookie_io_functions_t){ .write = cookie_write,
+							    .close = cookie_close });
+	if (!f) {
+		int e = errno;
+
+		close(fd);
+		out_file.fd = -1;
+		snprintf(err, errlen, "cannot write '%s': %s", path, strerror(e));
+		errno = e;
+		return NULL;
+	}
+	out_file.f = f;
 	return f;
 }
 
 int out_close(FILE *f)
 {
+	bool mine = f == out_file.f;
 	int ret = out_flush(f);
 
+	errno = 0;
 	if (fclose(f) && !ret)
-		ret = -(errno ? errno : EIO);
+		ret = -(mine && out_file.err ? out_file.err : errno ? errno : EIO);
+	if (mine)
+		out_file.f = NULL;
 	return ret;
 }
 

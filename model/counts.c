@@ -80,7 +80,7 @@ void counts_add(struct counts *c, uint32_t thread, uint32_t stack, uint64_t n)
 		reindex(c, c->nslots * 2);
 }
 
-static int by_key(const void *a, const void *b)
+int counts_cmp_key(const void *a, const void *b)
 {
 	const struct tick_count *x = a, *y = b;
 
@@ -95,13 +95,13 @@ static int by_count(const void *a, const void *b)
 
 	if (x->count != y->count)
 		return x->count > y->count ? -1 : 1;
-	return by_key(a, b);
+	return counts_cmp_key(a, b);
 }
 
 void counts_sort_by_key(struct counts *c)
 {
 	if (c->nr)
-		qsort(c->v, c->nr, sizeof(*c->v), by_key);
+		qsort(c->v, c->nr, sizeof(*c->v), counts_cmp_key);
 	if (c->nslots)
 		reindex(c, c->nslots);
 }

@@ -23,6 +23,8 @@ void counts_add(struct counts *c, uint32_t thread, uint32_t stack, uint64_t n);
 struct tick_count *counts_find(const struct counts *c, uint32_t thread, uint32_t stack);
 /* Sorts v by (thread, stack) or by count descending; the map stays usable. */
 void counts_sort_by_key(struct counts *c);
+/* qsort()/bsearch() order of struct tick_count: by thread, then stack. */
+int counts_cmp_key(const void *a, const void *b);
 void counts_sort_by_count(struct counts *c);
 
 #endif

@@ -98,7 +98,7 @@ void growth_drop_zero(struct growth *g)
 		reindex(g, g->nslots);
 }
 
-static int by_key(const void *a, const void *b)
+int growth_cmp_key(const void *a, const void *b)
 {
 	const struct tick_heap *x = a, *y = b;
 
@@ -115,13 +115,13 @@ static int by_bytes(const void *a, const void *b)
 		return x->bytes > y->bytes ? -1 : 1;
 	if (x->count != y->count)
 		return x->count > y->count ? -1 : 1;
-	return by_key(a, b);
+	return growth_cmp_key(a, b);
 }
 
 void growth_sort_by_key(struct growth *g)
 {
 	if (g->nr)
-		qsort(g->v, g->nr, sizeof(*g->v), by_key);
+		qsort(g->v, g->nr, sizeof(*g->v), growth_cmp_key);
 	if (g->nslots)
 		reindex(g, g->nslots);
 }

@@ -29,6 +29,8 @@ struct tick_heap *growth_find(const struct growth *g, uint32_t thread, uint32_t 
 void growth_drop_zero(struct growth *g);
 /* Sorts v by (thread, stack), or by bytes descending (then count, then key). */
 void growth_sort_by_key(struct growth *g);
+/* qsort()/bsearch() order of struct tick_heap: by thread, then stack. */
+int growth_cmp_key(const void *a, const void *b);
 void growth_sort_by_bytes(struct growth *g);
 
 #endif

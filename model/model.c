@@ -887,30 +887,12 @@ static void refold_counts(struct counts *c, const uint32_t *remap)
 	*c = out;
 }
 
-static int by_key(const void *a, const void *b)
-{
-	const struct tick_count *x = a, *y = b;
-
-	if (x->thread != y->thread)
-		return x->thread < y->thread ? -1 : 1;
-	return (x->stack > y->stack) - (x->stack < y->stack);
-}
-
-static int by_heap_key(const void *a, const void *b)
-{
-	const struct tick_heap *x = a, *y = b;
-
-	if (x->thread != y->thread)
-		return x->thread < y->thread ? -1 : 1;
-	return (x->stack > y->stack) - (x->stack < y->stack);
-}
-
 static void remap_layer(struct tick_count *v, size_t nr, const uint32_t *remap)
 {
 	for (size_t i = 0; i < nr; i++)
 		v[i].stack = remap[v[i].stack];
 	if (nr)
-		qsort(v, nr, sizeof(*v), by_key);
+		qsort(v, nr, sizeof(*v), counts_cmp_key);
 }
 
 static void remap_growth(struct tick_heap *v, size_t nr, const uint32_t *remap)
@@ -918,7 +900,7 @@ static void remap_growth(struct tick_heap *v, size_t nr, const uint32_t *remap)
 	for (size_t i = 0; i < nr; i++)
 		v[i].stack = remap[v[i].stack];
 	if (nr)
-		qsort(v, nr, sizeof(*v), by_heap_key);
+		qsort(v, nr, sizeof(*v), growth_cmp_key);
 }
 
 /* A heap sum in the new ids (entries renamed to the same marker merge). */

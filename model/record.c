@@ -6,7 +6,9 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include "counts.h"
 #include "goroutines.h"
+#include "growth.h"
 #include "intern.h"
 #include "model.h"
 #include "recfmt.h"
@@ -528,24 +530,6 @@ static int put_thread_updates(struct record *r, const struct threads *th)
 	return ret;
 }
 
-static int by_key(const void *a, const void *b)
-{
-	const struct tick_count *x = a, *y = b;
-
-	if (x->thread != y->thread)
-		return x->thread < y->thread ? -1 : 1;
-	return (x->stack > y->stack) - (x->stack < y->stack);
-}
-
-static int by_heap_key(const void *a, const void *b)
-{
-	const struct tick_heap *x = a, *y = b;
-
-	if (x->thread != y->thread)
-		return x->thread < y->thread ? -1 : 1;
-	return (x->stack > y->stack) - (x->stack < y->stack);
-}
-
 /* A layer of the model's tick in file ids (threads and stacks written as needed), sorted by
  * them; states keep their state in the stack field. */
 static const struct tick_count *remap_layer(struct record *r, const struct model *m,
@@ -562,7 +546,7 @@ static const struct tick_count *remap_layer(struct record *r, const struct model
 			.stack = states ? v[i].stack : put_stack(r, st, v[i].stack, ret),
 			.count = v[i].count,
 		};
-	qsort(r->remap, n, sizeof(*r->remap), by_key);
+	qsort(r->remap, n, sizeof(*r->remap), counts_cmp_key);
 	return r->remap;
 }
 
@@ -579,7 +563,7 @@ static const struct tick_heap *remap_growth(struct record *r, const struct model
 		r->remap_heap[i].thread = put_thread(r, th, v[i].thread, ret);
 		r->remap_heap[i].stack = put_stack(r, st, v[i].stack, ret);
 	}
-	qsort(r->remap_heap, n, sizeof(*r->remap_heap), by_heap_key);
+	qsort(r->remap_heap, n, sizeof(*r->remap_heap), growth_cmp_key);
 	return r->remap_heap;
 }
 

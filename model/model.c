@@ -696,7 +696,7 @@ static struct tick_count *close_layer(struct model *m, const struct counts *raw,
 		counts_add(total, c.v[i].thread, c.v[i].stack, c.v[i].count);
 	free(c.slots);
 	*nr = c.nr;
-	return c.v;
+	return xshrink(c.v, c.nr, sizeof(*c.v));
 }
 
 /* A heap layer of the open tick, like close_layer(): entries that net to nothing are dropped when
@@ -721,7 +721,7 @@ static struct tick_heap *close_growth(struct model *m, const struct growth *raw,
 		growth_add(total, g.v[i].thread, g.v[i].stack, g.v[i].bytes, g.v[i].count);
 	free(g.slots);
 	*nr = g.nr;
-	return g.v;
+	return xshrink(g.v, g.nr, sizeof(*g.v));
 }
 
 static int by_pid(const void *a, const void *b)

@@ -116,8 +116,15 @@ int srcline_open_fd(int fd, struct srcline **out)
 				if (!gelf_getshdr(scn, &sh))
 					continue;
 				name = elf_strptr(sl->elf, shstr, sh.sh_name);
-				if (name && !strncmp(name, ".debug_", 7))
+				if (name && !strncmp(name, ".debug_", 7)) {
+					GElf_Chdr ch;
+
+					/* a compressed section is held twice once read: as
+					   read and inflated (ch_size) */
 					sl->dwarf_len += sh.sh_size;
+					if ((sh.sh_flags & SHF_COMPRESSED) && gelf_getchdr(scn, &ch))
+						sl->dwarf_len += ch.ch_size;
+				}
 				if (name && sh.sh_type != SHT_NOBITS && sh.sh_size &&
 				    (!strcmp(name, ".debug_info") || !strcmp(name, ".zdebug_info")))
 					info = true;

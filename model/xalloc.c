@@ -53,6 +53,15 @@ void *xgrow(void *ptr, size_t *nmemb, size_t min, size_t size)
 	return ptr;
 }
 
+void *xshrink(void *ptr, size_t nmemb, size_t size)
+{
+	if (!nmemb) {
+		free(ptr);
+		return NULL;
+	}
+	return xrealloc(ptr, nmemb * size);
+}
+
 char *xstrdup(const char *s)
 {
 	return xstrndup(s, strlen(s));

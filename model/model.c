@@ -38,6 +38,8 @@ struct model {
 	size_t history_bytes; /* of the ticks in the ring */
 	size_t max_bytes;     /* ... at most */
 	size_t max_stacks_bytes;
+	size_t stacks_ticks;  /* ticks kept at most while their stacks pass their budget; 0: none */
+	size_t stacks_over;   /* the table's bytes after a renumbering that left it past them */
 	/* compaction: "[exited]" rows by process name (name pointer → thread index), when the
 	 * last one ran, raws kept at the last reset; leak mode's sites pin the raw stacks */
 	struct counts agg;
@@ -158,9 +160,10 @@ void model_budget_text(char *buf, size_t len)
 	snprintf(buf, len,
 		 "ticks of the last %u min within %u MiB (never less than the last %u s), older "
 		 "ones only in the since-start sums; exited threads folded into one [exited] row "
-		 "per name; %u raw stacks; binaries no process maps within %u MiB",
+		 "per name; %u raw stacks; frames and stacks within %u MiB (fewer ticks kept when "
+		 "theirs pass it); binaries no process maps within %u MiB",
 		 MODEL_HISTORY_TICKS / 60, MODEL_HISTORY_BYTES >> 20, MODEL_HISTORY_MIN,
-		 RAW_RESET_MIN, MODEL_SYMS_BYTES >> 20);
+		 RAW_RESET_MIN, MODEL_STACKS_BYTES >> 20, MODEL_SYMS_BYTES >> 20);
 }
 
 int model_new(const struct model_opts *opts, struct model **out)
@@ -1000,16 +1003,13 @@ static void restore_last_raws(struct model *m, struct saved_raws *k)
  * keeps them: leak mode's oldest blocks and outstanding allocations, and the Go layer (its
  * groups' stacks, creators and start functions, its profiles' buckets: goroutines_keep()).
  */
-static void compact_stacks(struct model *m)
+static void renumber_stacks(struct model *m)
 {
 	uint32_t n, was, nf;
 	uint8_t *keep, *keep_frames;
 	uint32_t *remap, *frame_remap;
 	struct saved_raws raws;
 
-	if (m->held || m->keep_ids || m->raws_pinned ||
-	    stacks_bytes(m->stacks) <= m->max_stacks_bytes)
-		return;
 	/* the markers exist before the table is judged */
 	older_stack(m);
 	n = stacks_count(m->stacks);
@@ -1103,6 +1103,61 @@ static void compact_stacks(struct model *m)
 	free(frame_remap);
 	free(keep_frames);
 	free(keep);
+}
+
+static void drop_oldest(struct model *m);
+
+/*
+ * When what the kept ticks name is itself past the stacks' budget (a host whose code never stops
+ * changing: builds, short-lived programs), the history gives way: it keeps fewer ticks, in
+ * proportion, but never fewer than the last minute, and the table is renumbered again. The
+ * bound is lifted a tick at a time while the table has room (model_close_tick()).
+ */
+static void compact_stacks(struct model *m)
+{
+	size_t bytes, want;
+	uint32_t *first, nr_first;
+
+	if (m->held || m->keep_ids || m->raws_pinned)
+		return;
+	bytes = stacks_bytes(m->stacks);
+	/* after a renumbering that could not get under (the last minute alone is past the
+	 * budget), the next waits until the table has grown by a quarter */
+	if (bytes <= m->max_stacks_bytes ||
+	    (m->stacks_over && bytes <= m->stacks_over + m->stacks_over / 4))
+		return;
+	renumber_stacks(m);
+	bytes = stacks_bytes(m->stacks);
+	m->stacks_over = 0;
+	if (bytes <= m->max_stacks_bytes)
+		return;
+	if (m->len <= MODEL_HISTORY_MIN) {
+		m->stacks_over = bytes;
+		return;
+	}
+	/* aim under the budget (3/4 of it), so the ticks between two compactions fit */
+	want = (size_t)((double)m->len * (m->max_stacks_bytes * 0.75) / (double)bytes);
+	if (want < MODEL_HISTORY_MIN)
+		want = MODEL_HISTORY_MIN;
+	if (want >= m->len)
+		return;
+	m->stacks_ticks = want;
+	while (m->len > want)
+		drop_oldest(m);
+	first = m->last_remap;
+	nr_first = m->nr_last_remap;
+	m->last_remap = NULL;
+	renumber_stacks(m);
+	/* one renumbering as the views see it (model_stack_now()): the two remaps composed */
+	for (uint32_t i = 0; i < nr_first; i++)
+		if (first[i] != UINT32_MAX)
+			first[i] = first[i] < m->nr_last_remap ? m->last_remap[first[i]] : UINT32_MAX;
+	free(m->last_remap);
+	m->last_remap = first;
+	m->nr_last_remap = nr_first;
+	m->stacks_epoch--;
+	bytes = stacks_bytes(m->stacks);
+	m->stacks_over = bytes > m->max_stacks_bytes ? bytes : 0;
 }
 
 static void drop_oldest(struct model *m)
@@ -1334,11 +1389,22 @@ int model_close_tick(struct model *m, uint64_t end_ns)
 	/* the budget: whole ticks within their bytes, but the last minute always */
 	while (m->len > MODEL_HISTORY_MIN && m->history_bytes > m->max_bytes)
 		drop_oldest(m);
+	if (m->stacks_ticks) {
+		if (stacks_bytes(m->stacks) < m->max_stacks_bytes / 4 * 3)
+			m->stacks_ticks++;
+		while (m->len > MODEL_HISTORY_MIN && m->len > m->stacks_ticks)
+			drop_oldest(m);
+		if (m->stacks_ticks >= m->cap)
+			m->stacks_ticks = 0;
+	}
 	forget_exited(m);
 	threads_age(m->threads);
 	if (t->seq >= m->compacted_seq + COMPACT_EVERY) {
 		m->compacted_seq = t->seq;
 		compact(m);
+	} else {
+		/* the stacks' budget is judged every tick (a burst of new code passes it fast) */
+		compact_stacks(m);
 	}
 	return 0;
 }

@@ -203,7 +203,9 @@ struct model_heap_block {
  * stacks (interned per process) are forgotten now and then and made again from new samples;
  * the symbolizer keeps the binaries no process maps within MODEL_SYMS_BYTES; frames and stacks
  * no kept tick names go past MODEL_STACKS_BYTES (what the Go layer names stays: its groups, its
- * profiles' buckets; the rest is renumbered, model_stacks_epoch()).
+ * profiles' buckets; the rest is renumbered, model_stacks_epoch()); when what the kept ticks
+ * name is itself past it, fewer ticks are kept (never fewer than MODEL_HISTORY_MIN). A closed
+ * tick's arrays hold exactly their entries, so the history's bytes are what it counts.
  */
 #define MODEL_HISTORY_TICKS 600
 #define MODEL_HISTORY_BYTES (48u << 20)

@@ -241,6 +241,78 @@ static void test_model_stacks_stay_within_budget(void **state)
 }
 
 /*
+ * A host whose code never stops changing with the full 10-minute history: 100 new stacks a tick
+ * for 400 ticks against an 8 MiB stacks budget (~0.5 KiB a stack: ~120 ticks' worth). What the kept ticks name passes the budget, so
+ * the history gives way (never below the last minute) and the tables hold their budget; since
+ * start still has every sample, and a view's selection follows the renumbering.
+ */
+static void test_model_stacks_budget_shortens_history(void **state)
+{
+	struct model_opts o = { .history = 600, .stacks_bytes = 8u << 20 };
+	struct model_usage u;
+	struct model *m;
+	struct window w;
+	size_t most = 0, fewest = 600;
+	uint64_t all = 0;
+
+	assert_int_equal(model_new(&o, &m), 0);
+	for (uint64_t i = 0; i < 400; i++) {
+		uint64_t epoch = model_stacks_epoch(m);
+		uint32_t sel = UINT32_MAX;
+		const struct tick *nt = model_tick(m, 0);
+
+		if (nt && nt->nr_counts)
+			sel = nt->counts[nt->nr_counts - 1].stack;
+		for (uint32_t k = 0; k < 100; k++) {
+			struct stacks *st = model_stacks(m);
+			char name[64];
+			struct frame f = { .module = "app", .kind = FRAME_USER, .symbolized = true };
+			uint32_t ids[2];
+
+			f.function = "main";
+			ids[0] = stacks_add_frame(st, &f);
+			snprintf(name, sizeof(name), "generated_%llu_%u", (unsigned long long)i, k);
+			f.function = name;
+			ids[1] = stacks_add_frame(st, &f);
+			model_add_resolved(m, 7, 7, "app", "app", stacks_add_stack(st, ids, 2), 1, 0);
+		}
+		tick(m, i);
+		model_usage(m, &u);
+		if (u.stacks > most)
+			most = u.stacks;
+		if (i >= 300 && u.nr_ticks < fewest)
+			fewest = u.nr_ticks;
+		assert_true(u.nr_ticks >= (i + 1 < MODEL_HISTORY_MIN ? i + 1 : MODEL_HISTORY_MIN));
+		/* the last tick's newest stack, selected before this tick, is still that stack */
+		if (sel != UINT32_MAX) {
+			uint32_t now = model_stack_now(m, epoch, sel), nr;
+			const uint32_t *f;
+			char want[64];
+
+			assert_int_not_equal(now, UINT32_MAX);
+			f = stacks_frames(model_stacks(m), now, &nr);
+			snprintf(want, sizeof(want), "generated_%llu_99", (unsigned long long)i - 1);
+			assert_string_equal(stacks_frame(model_stacks(m), f[1])->function, want);
+		}
+	}
+	model_usage(m, &u);
+	print_message("100 new stacks a tick, 400 ticks, 8 MiB: %zu ticks kept (fewest %zu), "
+		      "stack tables %zu KiB (most %zu KiB), %llu renumberings\n",
+		      u.nr_ticks, fewest, u.stacks >> 10, most >> 10,
+		      (unsigned long long)u.stack_compactions);
+	/* the budget, and what 30 ticks add between two compactions (~50 KiB a tick here) */
+	assert_true(most <= (8u << 20) + 30 * (64u << 10));
+	assert_true(fewest > MODEL_HISTORY_MIN && fewest < 300);
+	window_init(&w);
+	window_sum(&w, m, 0);
+	for (size_t i = 0; i < w.nr_counts; i++)
+		all += w.counts[i].count;
+	assert_int_equal(all, 400 * 100);
+	window_fini(&w);
+	model_free(m);
+}
+
+/*
  * A thread that exited with only a wake to its name (a block that ended as it exited) keeps its
  * index while a kept tick names it there; once none does, its since-start wakes go to its
  * "[exited]" row and the index to another thread.
@@ -560,6 +632,7 @@ int main(void)
 		cmocka_unit_test(test_model_history_holds_its_budget),
 		cmocka_unit_test(test_model_process_churn_stays_bounded),
 		cmocka_unit_test(test_model_stacks_stay_within_budget),
+		cmocka_unit_test(test_model_stacks_budget_shortens_history),
 		cmocka_unit_test(test_model_wakes_keep_their_thread),
 		cmocka_unit_test(test_model_layers_survive_renumbering),
 		cmocka_unit_test(test_model_layers_survive_raw_forgetting),

@@ -26,6 +26,7 @@
 #include "probes/perf.h"
 #include "probes/proc.h"
 #include "probes/heap.h"
+#include "probes/ksym.h"
 #include "probes/sched.h"
 #include "probes/sideband.h"
 #include "recording.h"
@@ -42,6 +43,7 @@ struct session {
 	const struct options *o;
 	bool live;
 	struct syms *syms;
+	struct probe_ksym *ksym;   /* names kernel frames for syms (no /proc/kallsyms) */
 	struct model *m;
 	struct probe_cpu *cpu;
 	struct probe_perf *perf;   /* the on-CPU source instead of cpu: --source perf, or no BPF */
@@ -438,6 +440,7 @@ static void session_fini(struct session *s)
 	unwind_free(s->unwind);
 	model_free(s->m);
 	syms_free(s->syms);
+	probe_ksym_free(s->ksym);
 	if (s->sfd >= 0)
 		close(s->sfd);
 	if (s->drain_fd >= 0)
@@ -579,6 +582,7 @@ static int session_start(struct session *s, const struct options *o, bool live)
 	struct probe_sched_opts sched_opts = { 0 };
 	struct syms_opts sopts = { .proc_root = "/proc" };
 	struct model_opts mopts = { 0 };
+	const char *ks;
 	char err[512] = "";
 	uint32_t child_pid;
 	sigset_t mask;
@@ -639,6 +643,13 @@ static int session_start(struct session *s, const struct options *o, bool live)
 	if (r) {
 		fprintf(stderr, "flametop: cannot start the symbolizer: %s\n", strerror(-r));
 		return EXIT_FAIL;
+	}
+	/* kernel frames named by the kernel itself, a function at a time: reading /proc/kallsyms
+	 * was the largest part of a short snapshot's CPU (FLAMETOP_KALLSYMS=1 reads it instead) */
+	ks = getenv("FLAMETOP_KALLSYMS");
+	if (!ks || !*ks || !strcmp(ks, "0")) {
+		s->ksym = probe_ksym_new();
+		syms_set_kernel_namer(s->syms, probe_ksym_namer, s->ksym);
 	}
 	mopts.syms = s->syms;
 	model_new(&mopts, &s->m);

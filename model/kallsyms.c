@@ -33,8 +33,11 @@ struct kallsyms {
 	uint32_t *dem; /* per symbol, allocated on first lookup: 0 not yet, 1 as is, n dems[n-2] */
 	char **dems;
 	size_t nr_dems, cap_dems;
+	size_t cap_syms, cap_names, names_len, cap_mods; /* a partial table grows */
 	bool restricted;
 };
+
+#define NO_NAME UINT32_MAX /* a partial table's address nothing covers */
 
 static bool parse_hex(const char **pp, const char *end, uint64_t *out)
 {
@@ -267,7 +270,8 @@ static const char *name_of(struct kallsyms *k, size_t i)
 	char *dem;
 
 	if (!k->dem)
-		k->dem = xcalloc(k->nr_syms, sizeof(*k->dem));
+		k->dem = xcalloc(k->cap_syms > k->nr_syms ? k->cap_syms : k->nr_syms,
+				 sizeof(*k->dem));
 	if (!k->dem[i]) {
 		dem = elfsyms_demangle(raw);
 		if (!dem || k->nr_dems >= UINT32_MAX - 2) {
@@ -299,7 +303,153 @@ const char *kallsyms_lookup(struct kallsyms *k, uint64_t addr, uint64_t *sym_off
 	if (!lo || addr >= k->syms[lo - 1].end)
 		return NULL;
 	ks = &k->syms[lo - 1];
+	if (ks->name == NO_NAME)
+		return NULL;
 	*sym_offset = addr - ks->start;
 	*module = ks->mod ? k->mods[ks->mod - 1] : NULL;
 	return name_of(k, lo - 1);
 }
+
+struct kallsyms *kallsyms_new_partial(void)
+{
+	return xcalloc(1, sizeof(struct kallsyms));
+}
+
+bool kallsyms_known(const struct kallsyms *k, uint64_t addr)
+{
+	size_t lo = 0, hi = k->nr_syms, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (k->syms[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo && addr < k->syms[lo - 1].end;
+}
+
+void kallsyms_add(struct kallsyms *k, uint64_t start, uint64_t size, const char *name,
+		  const char *module)
+{
+	uint64_t end = size && start + size > start ? start + size : start + 1;
+	size_t lo = 0, hi = k->nr_syms, mid, first, last, name_len;
+	struct ksym ks = { .start = start, .end = end, .name = NO_NAME };
+
+	if (name && *name) {
+		name_len = strlen(name);
+		if (k->names_len + name_len + 1 > UINT32_MAX - 1)
+			return;
+		k->names = xgrow(k->names, &k->cap_names, k->names_len + name_len + 1, 1);
+		memcpy(k->names + k->names_len, name, name_len + 1);
+		ks.name = (uint32_t)k->names_len;
+		k->names_len += name_len + 1;
+		if (module && *module)
+			ks.mod = module_index(k, module, strlen(module), &k->cap_mods);
+	}
+	/* the first entry that ends after start, and the first that starts at or after end: a
+	 * range already there that overlaps (a module unloaded, another loaded there) goes */
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (k->syms[mid].end <= start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	first = lo;
+	for (last = first; last < k->nr_syms && k->syms[last].start < end; last++)
+		;
+	if (k->nr_syms - (last - first) + 1 > k->cap_syms) {
+		size_t old = k->cap_syms;
+
+		k->syms = xgrow(k->syms, &k->cap_syms, k->nr_syms + 1, sizeof(*k->syms));
+		if (k->dem) {
+			k->dem = xrealloc(k->dem, k->cap_syms * sizeof(*k->dem));
+			memset(k->dem + old, 0, (k->cap_syms - old) * sizeof(*k->dem));
+		}
+	}
+	memmove(&k->syms[first + 1], &k->syms[last], (k->nr_syms - last) * sizeof(*k->syms));
+	if (k->dem)
+		memmove(&k->dem[first + 1], &k->dem[last], (k->nr_syms - last) * sizeof(*k->dem));
+	k->nr_syms = k->nr_syms - (last - first) + 1;
+	k->syms[first] = ks;
+	if (k->dem)
+		k->dem[first] = 0;
+}
+
+/* "0x" and lowercase hex digits, as the kernel's %pS prints them */
+static int parse_0x(const char **pp, uint64_t *out)
+{
+	const char *p = *pp;
+	uint64_t v = 0;
+	int digits = 0;
+
+	if (p[0] != '0' || p[1] != 'x')
+		return -EINVAL;
+	for (p += 2;; p++, digits++) {
+		unsigned d;
+
+		if (*p >= '0' && *p <= '9')
+			d = (unsigned)(*p - '0');
+		else if (*p >= 'a' && *p <= 'f')
+			d = (unsigned)(*p - 'a' + 10);
+		else
+			break;
+		if (v >> 60)
+			return -EINVAL;
+		v = v << 4 | d;
+	}
+	if (!digits)
+		return -EINVAL;
+	*pp = p;
+	*out = v;
+	return 0;
+}
+
+int kallsyms_parse_symbol(const char *text, char *name, size_t name_len, uint64_t *off,
+		     uint64_t *size, char *module, size_t module_len)
+{
+	const char *p = text, *plus = NULL, *q;
+	size_t n;
+
+	if (!name_len || !module_len)
+		return -EINVAL;
+	name[0] = module[0] = '\0';
+	if (!parse_0x(&p, off) && !*p)
+		return 0; /* no symbol: the address itself */
+	/* the name ends at the last '+' before the first space: names may hold '+' (never
+	 * seen, but cheap to allow) and '.' ('foo.cold', 'bar.isra.0') */
+	for (q = text; *q && *q != ' '; q++)
+		if (*q == '+')
+			plus = q;
+	if (!plus || plus == text)
+		return -EINVAL;
+	n = (size_t)(plus - text);
+	if (n >= name_len)
+		return -EINVAL;
+	p = plus + 1;
+	if (parse_0x(&p, off) || *p++ != '/' || parse_0x(&p, size))
+		return -EINVAL;
+	if (*p == ' ') {
+		/* " [module]", possibly " [module] build-id" */
+		const char *close;
+
+		p++;
+		close = *p == '[' ? strchr(p, ']') : NULL;
+		if (!close || (size_t)(close - p) + 2 > module_len || close == p + 1)
+			return -EINVAL;
+		memcpy(module, p, (size_t)(close - p) + 1);
+		module[close - p + 1] = '\0';
+		p = close + 1;
+		if (*p && *p != ' ')
+			return -EINVAL;
+	} else if (*p) {
+		return -EINVAL;
+	}
+	if (*off >= *size && *size)
+		return -EINVAL;
+	memcpy(name, text, n);
+	name[n] = '\0';
+	return 1;
+}
+

@@ -31,4 +31,24 @@ bool kallsyms_restricted(const struct kallsyms *k);
 const char *kallsyms_lookup(struct kallsyms *k, uint64_t addr, uint64_t *sym_offset,
 			    const char **module);
 
+/*
+ * A table filled one function at a time, as a kernel namer answers (syms_set_kernel_namer()):
+ * kallsyms_known() says whether addr was asked before, kallsyms_add() adds the function
+ * [start, start + size) (no name: only addr itself, which nothing covers). A range it overlaps (a
+ * module unloaded, another loaded there) goes. kallsyms_lookup() answers from it as from a whole
+ * table.
+ */
+struct kallsyms *kallsyms_new_partial(void);
+bool kallsyms_known(const struct kallsyms *k, uint64_t addr);
+void kallsyms_add(struct kallsyms *k, uint64_t start, uint64_t size, const char *name,
+		  const char *module);
+
+/*
+ * Parses one "%pS" text as the kernel prints it (probes/ksym): "function+0xoff/0xsize" and an
+ * optional " [module]" (a bare "0x..." when no symbol covers the address). 1 with the parts
+ * filled, 0 for a bare number, -EINVAL for anything else.
+ */
+int kallsyms_parse_symbol(const char *text, char *name, size_t name_len, uint64_t *off,
+			  uint64_t *size, char *module, size_t module_len);
+
 #endif

@@ -243,6 +243,12 @@ struct syms {
 	struct kallsyms *kernel;
 	int kernel_err;
 	bool kernel_tried;
+	/* the kernel asked one address at a time (syms_set_kernel_namer()): its answers, by
+	 * function, in asked; kallsyms is read only when it cannot be asked */
+	int (*namer)(void *ctx, uint64_t addr, struct syms_kernel_name *out);
+	void *namer_ctx;
+	struct kallsyms *asked;
+	uint64_t namer_calls;
 
 	uint64_t clock;  /* counts lookups: the binaries' least recently used order */
 	uint64_t evicted; /* binaries let go to stay within the budget */
@@ -1343,6 +1349,45 @@ static void load_kernel(struct syms *s)
 	s->kernel_err = kallsyms_load(file, &s->kernel);
 }
 
+void syms_set_kernel_namer(struct syms *s,
+			   int (*namer)(void *ctx, uint64_t addr, struct syms_kernel_name *out),
+			   void *ctx)
+{
+	s->namer = namer;
+	s->namer_ctx = ctx;
+}
+
+uint64_t syms_kernel_namer_calls(const struct syms *s)
+{
+	return s->namer_calls;
+}
+
+/* The kernel's own answer for addr, cached by function. false: it cannot be asked (then
+ * never again: kallsyms instead). */
+static bool ask_kernel(struct syms *s, uint64_t addr)
+{
+	struct syms_kernel_name kn;
+	int r;
+
+	if (!s->asked)
+		s->asked = kallsyms_new_partial();
+	if (kallsyms_known(s->asked, addr))
+		return true;
+	memset(&kn, 0, sizeof(kn));
+	s->namer_calls++;
+	r = s->namer(s->namer_ctx, addr, &kn);
+	if (r < 0) {
+		s->namer = NULL;
+		return false;
+	}
+	kn.name[sizeof(kn.name) - 1] = kn.module[sizeof(kn.module) - 1] = '\0';
+	if (r > 0 && kn.start <= addr && (!kn.size || addr - kn.start < kn.size))
+		kallsyms_add(s->asked, kn.start, kn.size, kn.name, kn.module);
+	else
+		kallsyms_add(s->asked, addr, 0, NULL, NULL);
+	return true;
+}
+
 int syms_kernel(struct syms *s, uint64_t addr, struct syms_frame *out)
 {
 	const char *module = NULL;
@@ -1353,6 +1398,12 @@ int syms_kernel(struct syms *s, uint64_t addr, struct syms_frame *out)
 		.offset = addr,
 		.kind = SYMS_KERNEL,
 	};
+	if (s->namer && !s->kernel && ask_kernel(s, addr)) {
+		out->function = kallsyms_lookup(s->asked, addr, &out->sym_offset, &module);
+		if (module)
+			out->module = module;
+		return 0;
+	}
 	load_kernel(s);
 	if (!s->kernel)
 		return 0;
@@ -1629,6 +1680,7 @@ void syms_free(struct syms *s)
 	for (i = 0; i < s->strs.cap; i++)
 		free(s->strs.e[i].val);
 	kallsyms_free(s->kernel);
+	kallsyms_free(s->asked);
 	elfsyms_free(s->vdso);
 	elfunw_free(s->vdso_unw);
 	free(s->fileids);

@@ -96,6 +96,25 @@ int syms_user(struct syms *s, uint32_t pid, uint64_t addr, struct syms_frame *ou
 int syms_kernel(struct syms *s, uint64_t addr, struct syms_frame *out);
 
 /*
+ * Kernel addresses named by asking the kernel, one function at a time (probes/ksym: the
+ * kernel's own "%pS"), instead of reading /proc/kallsyms, whose every read makes the kernel
+ * format all of its symbols: the most expensive part of a session's start. namer fills *out
+ * and returns 1, 0 when nothing covers addr, or -errno when it cannot ask: then kallsyms is read
+ * as without a namer, for good. Answers are kept by function range: an address in a function
+ * named before costs no call. ctx is borrowed for s's life.
+ */
+struct syms_kernel_name {
+	uint64_t start, size;
+	char name[192];
+	char module[64]; /* "[mod]", or "" for the core kernel */
+};
+void syms_set_kernel_namer(struct syms *s,
+			   int (*namer)(void *ctx, uint64_t addr, struct syms_kernel_name *out),
+			   void *ctx);
+/* Times the namer was called. */
+uint64_t syms_kernel_namer_calls(const struct syms *s);
+
+/*
  * Loads kallsyms if not done yet and says whether kernel frames can get names: the number of
  * kernel text symbols, -EPERM when kallsyms shows only zero addresses (kernel.kptr_restrict:
  * run as root or set it to 0), or another -errno when kallsyms cannot be read.

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* libFuzzer target for the kallsyms parser (model/kallsyms.c). */
+/* libFuzzer target for the kallsyms parsers (model/kallsyms.c): the file, and one "%pS" text. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -13,8 +13,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct kallsyms *k;
 	const char *module;
 	uint64_t off, probe;
-	size_t i;
+	char text[256], name[192], mod[64];
+	size_t i, n = size < sizeof(text) - 1 ? size : sizeof(text) - 1;
 
+	memcpy(text, data, n);
+	text[n] = '\0';
+	if (kallsyms_parse_symbol(text, name, sizeof(name), &off, &probe, mod, sizeof(mod)) > 0 &&
+	    (strlen(name) >= sizeof(name) || strlen(mod) >= sizeof(mod)))
+		__builtin_trap();
 	if (kallsyms_load_mem((const char *)data, size, &k))
 		return 0;
 	kallsyms_count(k);

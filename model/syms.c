@@ -6,7 +6,8 @@
  *                ├─ bins, indexed by file identity (dev, ino, size, mtime) and by build-id
  *                ├─ strs: interned module names, paths and JIT names (live until syms_free)
  *                ├─ vdso: our own vdso image, the same for every process on this kernel
- *                └─ kernel: kallsyms, loaded on the first kernel lookup
+ *                └─ kernel: the kernel's answers by function (a namer), else kallsyms,
+ *                   loaded on the first kernel lookup
  *
  * A bin's symbol table (elfsyms) is never freed before syms_free(), because lookups hand out
  * borrowed names that point into it.

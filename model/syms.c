@@ -168,6 +168,23 @@ struct fileid {
 	struct bin *bin;
 };
 
+/*
+ * A file as the kernel's MMAP2 records name it (device, inode, inode generation: a new file
+ * that reuses a deleted one's inode number has another generation), and the binary opened for
+ * it. Under churn every exec maps the same few files (the loader, libc, sh): each mapping was
+ * an open() through /proc/PID/root, an fstat() and a close() to find a binary already parsed.
+ * Now the first mapping of a file opens it and the others take its binary, opening it again
+ * only when the last check is older than RECORD_RECHECK_NS (a file rewritten in place keeps
+ * its identity: the check sees its new size or mtime) or when no binary was found.
+ */
+struct recid {
+	uint64_t dev, ino, generation;
+	struct bin *bin;
+	uint64_t checked_ns;
+};
+
+#define RECORD_RECHECK_NS 1000000000ull
+
 enum map_type {
 	MAP_FILE,
 	MAP_ANON, /* anonymous executable memory: JIT code */
@@ -230,6 +247,10 @@ struct syms {
 	struct htab procs;     /* struct proc * by pid */
 	uint64_t losses;       /* side-band losses so far (syms_records_lost()) */
 	struct htab files;     /* struct fileid * */
+	struct htab records;   /* struct recid * by the kernel's file identity */
+	struct recid **recids;
+	size_t nr_recids, cap_recids;
+	uint64_t opens;        /* binaries opened for mappings (syms_binary_opens()) */
 	struct htab build_ids; /* struct bin * by build-id */
 	struct bin **bins;
 	size_t nr_bins, cap_bins;
@@ -546,7 +567,10 @@ static struct bin *open_bin(struct syms *s, uint32_t pid, const struct map *m)
 {
 	struct stat st;
 	struct bin *b;
-	int fd = open_map_file(s, pid, m, &st);
+	int fd;
+
+	s->opens++;
+	fd = open_map_file(s, pid, m, &st);
 
 	if (fd < 0)
 		return NULL;
@@ -906,6 +930,55 @@ static struct proc *new_proc(struct syms *s, uint32_t pid)
 	return p;
 }
 
+static uint64_t recid_hash(uint64_t dev, uint64_t ino, uint64_t generation)
+{
+	return mix64(dev ^ mix64(ino ^ mix64(generation)));
+}
+
+static bool recid_eq(const void *val, const void *key)
+{
+	const struct recid *a = val, *b = key;
+
+	return a->dev == b->dev && a->ino == b->ino && a->generation == b->generation;
+}
+
+/* The binary of a mapping the kernel reported: see struct recid. */
+static struct bin *record_bin(struct syms *s, uint32_t pid, const struct syms_mapping *in,
+			      const struct map *m)
+{
+	struct recid key = { .dev = in->dev, .ino = in->ino, .generation = in->generation };
+	uint64_t hash = recid_hash(key.dev, key.ino, key.generation), now;
+	struct recid *r;
+	struct bin *b;
+
+	if (!in->dev || !in->ino || m->deleted)
+		return open_bin(s, pid, m);
+	r = htab_find(&s->records, hash, recid_eq, &key);
+	now = now_ns();
+	if (r && r->bin && now - r->checked_ns < RECORD_RECHECK_NS) {
+		r->bin->used = ++s->clock;
+		return r->bin;
+	}
+	b = open_bin(s, pid, m);
+	if (!b)
+		return r ? r->bin : NULL; /* gone already (a short process): the file is the same */
+	if (!r) {
+		r = xmalloc(sizeof(*r));
+		*r = key;
+		htab_put(&s->records, hash, r);
+		s->recids = xgrow(s->recids, &s->cap_recids, s->nr_recids + 1, sizeof(*s->recids));
+		s->recids[s->nr_recids++] = r;
+	}
+	r->bin = b;
+	r->checked_ns = now;
+	return b;
+}
+
+uint64_t syms_binary_opens(const struct syms *s)
+{
+	return s->opens;
+}
+
 int syms_add_mapping(struct syms *s, uint32_t pid, const struct syms_mapping *in)
 {
 	struct proc *p = find_proc(s, pid);
@@ -929,7 +1002,7 @@ int syms_add_mapping(struct syms *s, uint32_t pid, const struct syms_mapping *in
 			if (p->maps[i].path == m.path && p->maps[i].inode == m.inode)
 				m.bin = p->maps[i].bin;
 		if (!m.bin)
-			m.bin = open_bin(s, pid, &m);
+			m.bin = record_bin(s, pid, in, &m);
 	}
 	/* what it is mapped over is gone */
 	for (i = j = 0; i < p->nr_maps; i++)
@@ -1623,6 +1696,18 @@ static void evict_bin(struct syms *s, struct bin *b)
 		free(f);
 	}
 	s->nr_fileids = kept;
+	kept = 0;
+	for (size_t i = 0; i < s->nr_recids; i++) {
+		struct recid *r = s->recids[i];
+
+		if (r->bin != b) {
+			s->recids[kept++] = r;
+			continue;
+		}
+		htab_del(&s->records, recid_hash(r->dev, r->ino, r->generation), r);
+		free(r);
+	}
+	s->nr_recids = kept;
 	if (build_id)
 		htab_del(&s->build_ids, hash_bytes(build_id, strlen(build_id)), b);
 	for (size_t i = 0; i < s->nr_bins; i++) {
@@ -1676,6 +1761,10 @@ void syms_free(struct syms *s)
 	}
 	for (i = 0; i < s->nr_fileids; i++)
 		free(s->fileids[i]);
+	for (i = 0; i < s->nr_recids; i++)
+		free(s->recids[i]);
+	free(s->recids);
+	free(s->records.e);
 	for (i = 0; i < s->nr_bins; i++)
 		free_bin(s->bins[i]);
 	for (i = 0; i < s->strs.cap; i++)

@@ -132,10 +132,14 @@ size_t syms_nr_binaries(const struct syms *s);
  */
 struct syms_mapping {
 	uint64_t start, len, pgoff, ino;
+	uint64_t dev, generation; /* the file's device and inode generation; 0: not known */
 	uint32_t prot; /* PROT_* */
 	const char *path;
 };
 int syms_add_mapping(struct syms *s, uint32_t pid, const struct syms_mapping *m);
+/* Binaries opened for mappings so far (a mapping of a file a record named within the last
+ * second takes the binary found then: see struct recid in syms.c). */
+uint64_t syms_binary_opens(const struct syms *s);
 /* pid exec'd: its mappings are gone (MMAP2 records of the new program follow); kept aside to
  * resolve what is sampled during the exec itself (the user registers are still the old
  * program's). Resolve what was sampled before first (model_exec() does). */

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <linux/perf_event.h>
 
@@ -87,7 +88,10 @@ bool probe_sideband_parse(uint32_t type, uint16_t misc, const uint8_t *body, siz
 		ev->map.start = u64[0];
 		ev->map.len = u64[1];
 		ev->map.pgoff = u64[2];
+		memcpy(u32, body + 8 + 24, 8);
+		ev->map.dev = makedev(u32[0], u32[1]);
 		memcpy(&ev->map.ino, body + 8 + 24 + 8, 8);
+		memcpy(&ev->map.generation, body + 8 + 24 + 16, 8);
 		memcpy(&ev->map.prot, body + 8 + 24 + 8 + 16, 4);
 		name = (const char *)body + fixed;
 		n = strnlen(name, end - fixed);
@@ -95,7 +99,8 @@ bool probe_sideband_parse(uint32_t type, uint16_t misc, const uint8_t *body, siz
 			return false; /* not terminated */
 		ev->map.path = name;
 		if (misc & PERF_RECORD_MISC_MMAP_BUILD_ID)
-			ev->map.ino = 0; /* the union holds a build-id, not maj/min/ino */
+			ev->map.ino = ev->map.dev = ev->map.generation = 0; /* the union holds
+									       * a build-id */
 		return ev->map.prot & PROT_EXEC;
 	}
 	case PERF_RECORD_COMM:

@@ -643,8 +643,10 @@ static void test_syms_process_exited_before_lookup(void **state)
 	expect_fn(fx, 302, PIE_BASE, alpha, 3, "syms_target_alpha", "syms-target");
 }
 
-/* The mappings of real's PT_LOAD segments at base, as the kernel's MMAP2 records give them. */
-static void add_file_mappings(struct fixture *fx, uint32_t pid, const char *real, uint64_t base)
+/* The mappings of real's PT_LOAD segments at base, as the kernel's MMAP2 records give them:
+ * named path, on device dev with inode generation gen (0, 0: the records carry no identity). */
+static void add_mappings_as(struct fixture *fx, uint32_t pid, const char *real, const char *path,
+			    uint64_t base, uint64_t dev, uint64_t gen)
 {
 	int fd = open(real, O_RDONLY | O_CLOEXEC);
 	GElf_Phdr ph;
@@ -656,7 +658,8 @@ static void add_file_mappings(struct fixture *fx, uint32_t pid, const char *real
 	elf = elf_begin(fd, ELF_C_READ, NULL);
 	assert_int_equal(elf_getphdrnum(elf, &n), 0);
 	for (i = 0; i < n; i++) {
-		struct syms_mapping m = { .ino = inode_of(real), .path = real };
+		struct syms_mapping m = { .ino = inode_of(real), .path = path, .dev = dev,
+					  .generation = gen };
 		uint64_t lo;
 
 		assert_non_null(gelf_getphdr(elf, (int)i, &ph));
@@ -671,6 +674,39 @@ static void add_file_mappings(struct fixture *fx, uint32_t pid, const char *real
 	}
 	elf_end(elf);
 	close(fd);
+}
+
+static void add_file_mappings(struct fixture *fx, uint32_t pid, const char *real, uint64_t base)
+{
+	add_mappings_as(fx, pid, real, real, base, 0, 0);
+}
+
+/*
+ * Every exec maps the same few files (the loader, libc, sh): a file the kernel's records named
+ * before takes the binary found then, without opening it again — so a process whose path no
+ * longer opens (gone, or its binary replaced since) still resolves — but a file with another
+ * identity (the same inode number with another generation: a new file) is opened for itself.
+ */
+static void test_syms_mappings_share_binaries(void **state)
+{
+	struct fixture *fx = *state;
+	const char *exe = bin("syms-target");
+	uint64_t alpha = file_sym_or_fail(exe, "syms_target_alpha");
+	uint64_t opens;
+	struct stat st;
+
+	assert_int_equal(stat(exe, &st), 0);
+	add_mappings_as(fx, 710, exe, exe, PIE_BASE, st.st_dev, 7);
+	expect_fn(fx, 710, PIE_BASE, alpha, 3, "syms_target_alpha", "syms-target");
+	opens = syms_binary_opens(fx->syms);
+	assert_true(opens >= 1);
+	add_mappings_as(fx, 711, exe, "/nonexistent/syms-target", PIE_BASE, st.st_dev, 7);
+	expect_fn(fx, 711, PIE_BASE, alpha, 3, "syms_target_alpha", "syms-target");
+	assert_int_equal(syms_binary_opens(fx->syms), opens);
+	/* another file that reused the inode number: opened (and not found here) */
+	add_mappings_as(fx, 712, exe, "/nonexistent/syms-target", PIE_BASE, st.st_dev, 8);
+	assert_null(user(fx, 712, PIE_BASE + alpha + 3).function);
+	assert_true(syms_binary_opens(fx->syms) > opens);
 }
 
 /*
@@ -1261,6 +1297,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_syms_process_exited_before_lookup, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_syms_mappings_from_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_syms_mappings_share_binaries, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syms_records_lost, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syms_exec_read_late, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syms_jit_perf_map, setup, teardown),

@@ -7,11 +7,13 @@
 #
 #   bench/memory.sh threads MINUTES   3000 sleeping and 100 busy threads (bench/threadstorm)
 #   bench/memory.sh churn MINUTES     200 short processes a second (bench/churn)
+#   bench/memory.sh both MINUTES      both at once
 #   bench/memory.sh quiet MINUTES     nothing added: the host as it is
 #   FLAMETOP=build/cli/flametop bench/memory.sh threads 60
 #
-# The workload runs at nice 19 (NICE=0 to change it), so a shared machine stays usable; flametop
-# runs at the caller's priority.
+# The workload runs at nice 19 (NICE=0 to change it) and, where the cpu controller allows, in a
+# cgroup of the least CPU weight (with autogroups a niced session still gets its fair share), so a
+# shared machine stays usable; flametop runs at the caller's priority.
 # Prints one line per minute: minutes, RSS (MiB), then the parts (MiB) and counts. The budget
 # (README, "Memory") holds when RSS stops growing after the first minutes. Needs root (BPF) and
 # tmux.
@@ -31,17 +33,44 @@ sock="memory-$$"
 T() { tmux -L "$sock" "$@"; }
 cleanup() {
 	T kill-server >/dev/null 2>&1 || true
-	[ -n "${load_pid:-}" ] && kill "$load_pid" 2>/dev/null || true
+	[ ${#load_pids[@]} -gt 0 ] && kill "${load_pids[@]}" 2>/dev/null || true
 	rm -rf "$tmp"
+	if [ -n "${cg:-}" ]; then
+		sleep 1
+		rmdir "$cg" 2>/dev/null || true
+	fi
 }
+load_pids=()
+cg=
 trap cleanup EXIT
 
+# a cgroup of the least CPU weight for the workload (v2 "cpu.weight", v1 "cpu.shares")
+for d in /sys/fs/cgroup/unified /sys/fs/cgroup /sys/fs/cgroup/cpu; do
+	if [ -e "$d/cgroup.procs" ] && mkdir -p "$d/flametop-memory-$$" 2>/dev/null; then
+		if echo 1 >"$d/flametop-memory-$$/cpu.weight" 2>/dev/null ||
+			echo 2 >"$d/flametop-memory-$$/cpu.shares" 2>/dev/null; then
+			cg=$d/flametop-memory-$$
+			break
+		fi
+		rmdir "$d/flametop-memory-$$" 2>/dev/null || true
+	fi
+done
+[ -n "$cg" ] && echo $$ >"$cg/cgroup.procs" # the workloads started below inherit it
+
 case $what in
-threads) nice -n "${NICE:-19}" "$bench/threadstorm" 3000 100 & load_pid=$! ;;
-churn) nice -n "${NICE:-19}" "$bench/churn" 200 & load_pid=$! ;;
-quiet) ;;
-*) echo "memory: threads, churn or quiet" >&2; exit 2 ;;
+threads | churn | both | quiet) ;;
+*) echo "memory: threads, churn, both or quiet" >&2; exit 2 ;;
 esac
+if [ "$what" = threads ] || [ "$what" = both ]; then
+	nice -n "${NICE:-19}" "$bench/threadstorm" 3000 100 &
+	load_pids+=($!)
+fi
+if [ "$what" = churn ] || [ "$what" = both ]; then
+	nice -n "${NICE:-19}" "$bench/churn" 200 &
+	load_pids+=($!)
+fi
+# flametop itself at the caller's place, not the workload's
+[ -n "$cg" ] && echo $$ >"$(dirname "$cg")/cgroup.procs"
 sleep 2
 
 T -f /dev/null new-session -d -s m -x 120 -y 40 \

@@ -42,6 +42,8 @@
 struct session {
 	const struct options *o;
 	bool live;
+	unsigned ticks_untrimmed;  /* ticks since memory went back to the system (give_back()) */
+	uint64_t trim_ns;          /* what the last give-back took */
 	struct syms *syms;
 	struct probe_ksym *ksym;   /* names kernel frames for syms (no /proc/kallsyms) */
 	struct model *m;
@@ -831,6 +833,25 @@ static int end_recording(struct session *s)
 	return ret;
 }
 
+/*
+ * What the model lets go each tick (the oldest tick, exited threads, binaries) goes back to the
+ * system every TRIM_EVERY ticks: glibc keeps freed chunks inside its heap resident, and after 10
+ * minutes of 3000 threads and 200 processes a second they were 95 of the live view's 351 MiB.
+ */
+#define TRIM_EVERY 10
+
+static void give_back(struct session *s)
+{
+	uint64_t t0;
+
+	if (++s->ticks_untrimmed < TRIM_EVERY)
+		return;
+	s->ticks_untrimmed = 0;
+	t0 = now_ns();
+	malloc_trim(0);
+	s->trim_ns = now_ns() - t0;
+}
+
 /* FLAMETOP_MEM_STATS=FILE: a line per tick of what the session holds (bench/memory.sh). */
 static void mem_stats(struct session *s)
 {
@@ -857,7 +878,7 @@ static void mem_stats(struct session *s)
 		   "totals_kib %zu threads %u threads_kib %zu stacks %u raws %u stacks_kib %zu "
 		   "other_kib %zu sched_kib %zu syms_kib %zu syms_procs %zu unwind_procs %zu "
 		   "bins %zu bins_kib %zu evicted %llu folded %llu raw_resets %llu stack_compactions "
-		   "%llu go_kib %zu\n",
+		   "%llu go_kib %zu trim_us %llu\n",
 		(now_ns() - s->start_ns) / 1e9, resident * (sysconf(_SC_PAGESIZE) / 1024),
 		mi.uordblks / 1024, model_usage_bytes(&u) / 1024, u.history / 1024, u.nr_ticks,
 		u.totals / 1024, u.nr_threads, u.threads / 1024, u.nr_stacks, u.nr_raws,
@@ -866,13 +887,14 @@ static void mem_stats(struct session *s)
 		s->unwind ? unwind_nr_procs(s->unwind) : 0, u.nr_bins, u.syms / 1024,
 		(unsigned long long)u.evicted, (unsigned long long)u.folded,
 		(unsigned long long)u.raw_resets, (unsigned long long)u.stack_compactions,
-		u.go / 1024);
+		u.go / 1024, (unsigned long long)(s->trim_ns / 1000));
 	fclose(f);
 }
 
 static void on_tick(struct session *s)
 {
 	close_tick(s);
+	give_back(s);
 	mem_stats(s);
 	record(s);
 	if (s->serve)

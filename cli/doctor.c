@@ -23,6 +23,7 @@
 #include "options.h"
 #include "probes/cpu.h"
 #include "probes/goruntime.h"
+#include "probes/ksym.h"
 #include "probes/sched.h"
 
 #define CAP_IPC_LOCK 14
@@ -230,13 +231,36 @@ static bool check_perf(FILE *f)
 	return !sys;
 }
 
+/* Kernel frames are named by asking the kernel (probes/ksym) where its program loads; kallsyms
+ * is what is read otherwise. */
 static void check_kernel_symbols(FILE *f, struct syms *s)
 {
-	char val[32];
-	int n = syms_kernel_status(s);
+	struct probe_ksym *k = probe_ksym_new();
+	char val[32], why[256] = "";
+	uint64_t lo = 0, hi = 0;
+	int n = syms_kernel_status(s), asked;
 
 	if (read_line("/proc/sys/kernel/kptr_restrict", val, sizeof(val)))
 		snprintf(val, sizeof(val), "unknown");
+	asked = probe_ksym_load(k, why, sizeof(why));
+	if (!asked)
+		asked = probe_ksym_find(k, "do_syscall_64", &lo, &hi);
+	probe_ksym_free(k);
+	if (!asked) {
+		if (n > 0)
+			line(f, OK, "kernel symbols",
+			     "asked of the kernel, a function at a time (BPF, %%pS: do_syscall_64 "
+			     "is %" PRIu64 " bytes); %d in /proc/kallsyms (kptr_restrict %s)",
+			     hi - lo, n, val);
+		else
+			line(f, OK, "kernel symbols",
+			     "asked of the kernel, a function at a time (BPF, %%pS: do_syscall_64 "
+			     "is %" PRIu64 " bytes); /proc/kallsyms: %s (kptr_restrict %s)",
+			     hi - lo, n == -EPERM ? "hidden" : strerror(n ? -n : ENOENT), val);
+		return;
+	}
+	if (why[0])
+		line(f, INFO, "kernel symbols", "read from /proc/kallsyms: %s", why);
 	if (n > 0)
 		line(f, OK, "kernel symbols", "%d from /proc/kallsyms (kptr_restrict %s)", n, val);
 	else if (n == -EPERM)

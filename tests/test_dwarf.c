@@ -478,8 +478,11 @@ static void test_dwarf_doctor(void **state)
 			    !strncmp(line, "no ", 3) || !strncmp(line, "info ", 5));
 	}
 	assert_non_null(strstr(r.out, "ok    DWARF unwinding"));
-	if (have_bpf)
+	if (have_bpf) {
 		assert_int_equal(r.status, 0);
+		/* where BPF loads, kernel frames are named by the kernel (probes/ksym) */
+		assert_non_null(strstr(r.out, "ok    kernel symbols     asked of the kernel"));
+	}
 	runbin_free(&r);
 	runbin_run(&r, (char *[]){ (char *)flametop, "doctor", "--source", "perf", NULL });
 	assert_int_equal(r.status, 2);

@@ -40,6 +40,7 @@ struct report_session {
 	const char *source;         /* "bpf" */
 	const char *unwind;         /* what walked user stacks: "fp", "dwarf", "dwarf+fp" */
 	uint64_t unwind_dwarf;      /* samples walked with DWARF (model/unwind.c) */
+	uint64_t unwind_table;      /* ... of which over the binaries' unwind tables */
 	uint64_t unwind_fp;         /* samples given the frame-pointer walk */
 	uint64_t unwind_ns;         /* time spent in DWARF walks */
 	struct gostack_stats unwind_go; /* repairs of Go programs' frame-pointer walks */

@@ -17,6 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "byteread.h"
+#include "cfi.h"
 #include "elfunw.h"
 #include "xalloc.h"
 
@@ -83,66 +85,11 @@ struct elfunw {
 	size_t nr_pwords;
 	uint64_t entry; /* e_entry of an executable or loader, 0 otherwise */
 	bool is_go;
+	struct cfi_table *cfi; /* the unwind table, built at the first elfunw_cfi() */
+	bool cfi_tried;
 };
 
-/* ---- bounds-checked readers over a byte buffer ---- */
-
-struct rd {
-	const uint8_t *b;
-	size_t len, pos;
-};
-
-static bool rd_bytes(struct rd *r, void *out, size_t n)
-{
-	if (r->pos > r->len || r->len - r->pos < n)
-		return false;
-	memcpy(out, r->b + r->pos, n);
-	r->pos += n;
-	return true;
-}
-
-static bool rd_u8(struct rd *r, uint8_t *v)
-{
-	return rd_bytes(r, v, 1);
-}
-
-static bool rd_u32(struct rd *r, uint32_t *v)
-{
-	return rd_bytes(r, v, 4);
-}
-
-static bool rd_uleb(struct rd *r, uint64_t *v)
-{
-	unsigned shift = 0;
-	uint8_t byte;
-
-	*v = 0;
-	do {
-		if (!rd_u8(r, &byte) || shift >= 64)
-			return false;
-		*v |= (uint64_t)(byte & 0x7f) << shift;
-		shift += 7;
-	} while (byte & 0x80);
-	return true;
-}
-
-static bool rd_sleb(struct rd *r, int64_t *v)
-{
-	uint64_t u = 0;
-	unsigned shift = 0;
-	uint8_t byte;
-
-	do {
-		if (!rd_u8(r, &byte) || shift >= 64)
-			return false;
-		u |= (uint64_t)(byte & 0x7f) << shift;
-		shift += 7;
-	} while (byte & 0x80);
-	if (shift < 64 && (byte & 0x40))
-		u |= ~0ull << shift;
-	*v = (int64_t)u;
-	return true;
-}
+/* ---- readers (model/byteread.h has the bounds-checked basics) ---- */
 
 /* A NUL-terminated string inside the buffer. */
 static bool rd_str(struct rd *r, const char **s)
@@ -233,6 +180,13 @@ struct cie {
 	uint8_t fde_enc;
 	bool per_indirect; /* the personality pointer is read through per_vaddr */
 	uint64_t per_vaddr;
+	/* for the unwind table (model/cfi) */
+	uint64_t code_align, ra;
+	int64_t data_align;
+	size_t instr, end; /* its initial instructions: [instr, end) in .eh_frame */
+	bool z;            /* 'z': FDEs carry augmentation data (its length first) */
+	bool signal;       /* 'S' */
+	bool known;        /* every augmentation understood: instr is right */
 };
 
 /* Parses the .eh_frame CIE at offset off of eh. */
@@ -243,29 +197,38 @@ static bool eh_cie(const struct blob *eh, size_t off, struct cie *c)
 	uint64_t u, aug_len;
 	uint32_t len, id;
 	uint8_t version, enc, ra;
-	int64_t s;
 
 	if (!rd_u32(&r, &len) || !len || len == 0xffffffff || len > eh->len - r.pos)
 		return false;
 	r.len = r.pos + len; /* the CIE ends here */
+	c->end = r.len;
 	if (!rd_u32(&r, &id) || id != 0 || !rd_u8(&r, &version) ||
 	    (version != 1 && version != 3 && version != 4) || !rd_str(&r, &aug))
 		return false;
 	c->fde_enc = DW_EH_PE_absptr;
 	c->per_indirect = false;
+	c->z = aug[0] == 'z';
+	c->signal = false;
+	c->known = true;
 	if (aug[0] == 'e' && aug[1] == 'h')
 		r.pos += 8; /* old GCC: an eh_ptr */
 	if (version == 4)
 		r.pos += 2; /* address_size, segment_size */
-	if (!rd_uleb(&r, &u) || !rd_sleb(&r, &s))
+	if (!rd_uleb(&r, &c->code_align) || !rd_sleb(&r, &c->data_align))
 		return false;
-	if (version == 1 ? !rd_u8(&r, &ra) : !rd_uleb(&r, &u))
+	if (version == 1 ? !rd_u8(&r, &ra) : !rd_uleb(&r, &c->ra))
 		return false;
-	if (aug[0] != 'z')
+	if (version == 1)
+		c->ra = ra;
+	c->instr = r.pos;
+	if (aug[0] != 'z') {
+		c->known = !aug[0] || (aug[0] == 'e' && aug[1] == 'h' && !aug[2]);
 		return true;
+	}
 	if (!rd_uleb(&r, &aug_len) || aug_len > r.len - r.pos)
 		return false;
 	r.len = r.pos + aug_len;
+	c->instr = r.len;
 	for (const char *a = aug + 1; *a; a++) {
 		switch (*a) {
 		case 'R':
@@ -286,10 +249,13 @@ static bool eh_cie(const struct blob *eh, size_t off, struct cie *c)
 				return false;
 			break;
 		case 'S':
+			c->signal = true;
+			break;
 		case 'B':
 		case 'G':
 			break;
 		default:
+			c->known = false;
 			return true; /* unknown: the rest is skipped by aug_len */
 		}
 	}
@@ -298,16 +264,20 @@ static bool eh_cie(const struct blob *eh, size_t off, struct cie *c)
 
 /*
  * Parses the .eh_frame entry at offset off. Returns 1 for an FDE (its range in *lo, *hi), 0 for
- * a CIE, -1 for garbage. *next is the offset of the next entry.
+ * a CIE, -1 for garbage. *next is the offset of the next entry. With c, the FDE's CIE goes
+ * there and *instr is where the FDE's instructions start (they end at *next).
  */
-static int eh_fde(const struct blob *eh, size_t off, uint64_t *lo, uint64_t *hi, size_t *next)
+static int eh_fde_cie(const struct blob *eh, size_t off, uint64_t *lo, uint64_t *hi,
+		      size_t *next, struct cie *c, size_t *instr)
 {
 	struct rd r = { eh->data, eh->len, off };
 	uint32_t len, cie_ptr;
-	uint64_t begin, range;
+	uint64_t begin, range, aug_len;
 	size_t field;
-	struct cie c;
+	struct cie own;
 
+	if (!c)
+		c = &own;
 	if (!rd_u32(&r, &len) || !len || len == 0xffffffff || len > eh->len - r.pos)
 		return -1;
 	*next = r.pos + len;
@@ -317,16 +287,26 @@ static int eh_fde(const struct blob *eh, size_t off, uint64_t *lo, uint64_t *hi,
 		return -1;
 	if (!cie_ptr)
 		return 0;
-	if (cie_ptr > field || !eh_cie(eh, field - cie_ptr, &c))
+	if (cie_ptr > field || !eh_cie(eh, field - cie_ptr, c))
 		return -1;
-	if (!rd_enc(&r, c.fde_enc, eh->vaddr, 0, &begin) ||
-	    !rd_enc(&r, c.fde_enc & 0x0f, 0, 0, &range))
+	if (!rd_enc(&r, c->fde_enc, eh->vaddr, 0, &begin) ||
+	    !rd_enc(&r, c->fde_enc & 0x0f, 0, 0, &range))
 		return -1;
 	if (!range || begin + range < begin)
 		return -1;
 	*lo = begin;
 	*hi = begin + range;
+	if (instr) {
+		if (c->z && (!rd_uleb(&r, &aug_len) || aug_len > r.len - r.pos))
+			return -1;
+		*instr = r.pos + (c->z ? aug_len : 0);
+	}
 	return 1;
+}
+
+static int eh_fde(const struct blob *eh, size_t off, uint64_t *lo, uint64_t *hi, size_t *next)
+{
+	return eh_fde_cie(eh, off, lo, hi, next, NULL, NULL);
 }
 
 static int cmp_efde(const void *a, const void *b)
@@ -521,6 +501,92 @@ static void index_df(struct elfunw *u)
 	}
 	if (u->nr_df)
 		qsort(u->df_index, u->nr_df, sizeof(*u->df_index), cmp_efde);
+}
+
+/* ---- the pre-digested table (model/cfi) ---- */
+
+/* Every FDE of .eh_frame into b. */
+static void cfi_from_eh(const struct elfunw *u, struct cfi_build *b)
+{
+	size_t off = 0, next, instr, nr = 0;
+	uint64_t lo, hi;
+	struct cie c;
+	uint32_t len;
+	int ret;
+
+	while (off + 4 <= u->eh.len && nr < MAX_FDES) {
+		memcpy(&len, u->eh.data + off, 4);
+		if (!len)
+			break; /* the terminator */
+		ret = eh_fde_cie(&u->eh, off, &lo, &hi, &next, &c, &instr);
+		if (ret < 0)
+			break;
+		if (ret > 0) {
+			struct cfi_fde f = {
+				.lo = lo, .hi = hi,
+				.cie_instr = u->eh.data + c.instr, .cie_len = c.end - c.instr,
+				.instr = u->eh.data + instr, .len = next - instr,
+				.code_align = c.code_align, .data_align = c.data_align, .ra_reg = c.ra,
+				.signal = c.signal,
+				.bad = !c.known || c.instr > c.end || instr > next,
+			};
+
+			if (f.bad)
+				f.cie_len = f.len = 0;
+			cfi_build_add(b, &f);
+			nr++;
+		}
+		off = next;
+	}
+}
+
+/* Every FDE of .debug_frame into b. */
+static void cfi_from_df(const struct elfunw *u, struct cfi_build *b)
+{
+	for (size_t i = 0; i < u->nr_df; i++) {
+		uint64_t lo, hi, ra = 0;
+		size_t instr, next;
+		struct cfi_fde f;
+		struct dcie c;
+		uint8_t ra8;
+		struct rd r;
+
+		struct elfunw_fde at_lo, at_hi;
+
+		/* where .eh_frame covers the code, .eh_frame is what a walk reads */
+		if (df_fde(&u->df, u->df_index[i].where, &c, &lo, &hi, &instr, &next) != 1 ||
+		    elfunw_find(u, lo, &at_lo) || !at_lo.debug_frame ||
+		    elfunw_find(u, hi - 1, &at_hi) || !at_hi.debug_frame)
+			continue;
+		r = (struct rd){ u->df.data, c.end, c.body };
+		f = (struct cfi_fde){ .lo = lo, .hi = hi, .instr = u->df.data + instr,
+				      .len = next - instr };
+		if (!rd_uleb(&r, &f.code_align) || !rd_sleb(&r, &f.data_align) ||
+		    (c.version == 1 ? !rd_u8(&r, &ra8) : !rd_uleb(&r, &ra))) {
+			f.bad = true;
+			f.len = 0;
+		} else {
+			f.ra_reg = c.version == 1 ? ra8 : ra;
+			f.cie_instr = u->df.data + r.pos;
+			f.cie_len = c.end - r.pos;
+		}
+		cfi_build_add(b, &f);
+	}
+}
+
+const struct cfi_table *elfunw_cfi(const struct elfunw *cu)
+{
+	struct elfunw *u = (struct elfunw *)cu; /* built once, at the first call: the cache */
+	struct cfi_build *b;
+
+	if (u->cfi_tried)
+		return u->cfi;
+	u->cfi_tried = true;
+	b = cfi_build_new();
+	cfi_from_eh(u, b);
+	cfi_from_df(u, b);
+	u->cfi = cfi_build_end(b);
+	return u->cfi;
 }
 
 /* ---- loading ---- */
@@ -865,7 +931,7 @@ size_t elfunw_bytes(const struct elfunw *u)
 		return 0;
 	return sizeof(*u) + u->nr_segs * sizeof(*u->segs) + u->hdr.len + u->eh.len + u->img.len +
 	       u->df.len + (u->nr_eh_index + u->nr_df) * sizeof(*u->eh_index) +
-	       u->nr_pwords * sizeof(*u->pwords);
+	       u->nr_pwords * sizeof(*u->pwords) + cfi_table_bytes(u->cfi);
 }
 
 void elfunw_free(struct elfunw *u)
@@ -880,6 +946,7 @@ void elfunw_free(struct elfunw *u)
 	free(u->df.data);
 	free(u->df_index);
 	free(u->pwords);
+	cfi_table_free(u->cfi);
 	free(u);
 }
 

@@ -90,4 +90,13 @@ int elfunw_find(const struct elfunw *u, uint64_t vaddr, struct elfunw_fde *out);
 int elfunw_debug_fde(const struct elfunw *u, const struct elfunw_fde *f, uint64_t bias,
 		     uint8_t *buf, size_t len, size_t *fde_off);
 
+/*
+ * The binary's unwind table (model/cfi.h): every FDE of .eh_frame, and of .debug_frame for the
+ * code .eh_frame does not cover (elfunw_find()'s order), digested into rows. Built at the first call (the cost is that of reading
+ * every FDE once: ~1 ms for libc) and kept with the binary; its bytes count in elfunw_bytes().
+ * NULL when the binary has no FDEs. Borrowed until elfunw_free().
+ */
+struct cfi_table;
+const struct cfi_table *elfunw_cfi(const struct elfunw *u);
+
 #endif

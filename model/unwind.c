@@ -24,6 +24,7 @@
 
 #include <libunwind.h>
 
+#include "cfi.h"
 #include "elfunw.h"
 #include "gostack.h"
 #include "syms.h"
@@ -75,6 +76,7 @@ struct ctx {
 struct unwind {
 	struct syms *syms;
 	enum unwind_mode mode;
+	bool table; /* walk with the binaries' unwind tables first (FLAMETOP_UNWIND_TABLE=0: not) */
 	unw_accessors_t acc;
 	struct uproc **buckets; /* MAX_PROCS buckets */
 	size_t nr_procs;
@@ -431,6 +433,94 @@ int unwind_dwarf(struct unwind *u, const struct unwind_sample *in, uint64_t *ips
 	return (int)n;
 }
 
+/* ---- walking with the binaries' unwind tables ---- */
+
+/* A word of the stack copy: 0; 1 when addr is past its end (the stack goes on), -1 elsewhere. */
+static int stack_word(const struct ctx *c, uint64_t addr, uint64_t *val)
+{
+	if (addr >= c->sp && addr - c->sp < c->size && c->size - (addr - c->sp) >= 8) {
+		memcpy(val, c->stack + (addr - c->sp), 8);
+		return 0;
+	}
+	return addr >= c->sp + c->size && addr - c->sp < STACK_REACH ? 1 : -1;
+}
+
+int unwind_table(struct unwind *u, const struct unwind_sample *in, uint64_t *ips, uint32_t max,
+		 bool *truncated)
+{
+	struct ctx *c = &u->ctx;
+	uint64_t ip, sp, bp, bp_at = 0, cfa, ra, pc;
+	bool bp_saved = false;
+	const struct cfi_table *t;
+	struct syms_map map;
+	struct cfi_row row;
+	uint32_t n = 0;
+	int r;
+
+	*truncated = true;
+	if (!in->regs || !max)
+		return -EINVAL;
+	c->stack = in->stack;
+	c->size = in->stack ? in->stack_size : 0;
+	c->sp = in->regs[UNWIND_REG_SP];
+	c->off_copy = false;
+	ip = in->regs[UNWIND_REG_IP];
+	sp = c->sp;
+	bp = in->regs[UNWIND_REG_BP];
+	ips[n++] = ip;
+	pc = ip; /* the leaf's own instruction; a caller's is the call, before its return address */
+	if (syms_user_map(u->syms, in->pid, pc, &map))
+		return -ENOENT;
+	while (n < max) {
+		if (!map.unw || !(t = elfunw_cfi(map.unw)) ||
+		    !cfi_table_find(t, pc - map.bias, &row) ||
+		    (row.how & CFI_CFA_MASK) == CFI_OTHER)
+			return -ENOENT; /* libunwind's to walk */
+		if ((row.how & CFI_CFA_MASK) == CFI_CFA_BP && bp_saved) {
+			r = stack_word(c, bp_at, &bp);
+			if (r > 0) {
+				c->off_copy = true;
+				break;
+			}
+			if (r < 0)
+				return -ENOENT;
+			bp_saved = false;
+		}
+		cfa = ((row.how & CFI_CFA_MASK) == CFI_CFA_SP ? sp : bp) + (int64_t)row.cfa_off;
+		if (row.how & CFI_RA_UNDEF) {
+			*truncated = false; /* the unwind info says: this is the outermost frame */
+			break;
+		}
+		r = stack_word(c, cfa + (int64_t)row.ra_off, &ra);
+		if (r > 0) {
+			c->off_copy = true;
+			break;
+		}
+		if (r < 0)
+			return -ENOENT;
+		if (row.how & CFI_BP_SAVED) {
+			/* read when a frame needs it, as libunwind does */
+			bp_at = cfa + (int64_t)row.bp_off;
+			bp_saved = true;
+		}
+		if (!ra) {
+			*truncated = false;
+			break;
+		}
+		/* the stack grows down: a caller's frame is above its callee's */
+		if (cfa < sp || (cfa == sp && ra == ip) || ra <= 4096 ||
+		    syms_user_map(u->syms, in->pid, ra - 1, &map))
+			break;
+		sp = cfa;
+		ip = ra;
+		pc = ra - 1;
+		ips[n++] = ip;
+	}
+	if (*truncated && n > 1 && in_entry(u, in->pid, ips[n - 1] - 1))
+		*truncated = false;
+	return (int)n;
+}
+
 uint32_t unwind_user(struct unwind *u, const struct unwind_sample *in, uint64_t *ips, uint32_t max,
 		     bool *truncated)
 {
@@ -441,7 +531,11 @@ uint32_t unwind_user(struct unwind *u, const struct unwind_sample *in, uint64_t 
 	if (in->regs && in->stack && in->stack_size && max &&
 	    unwind_mode_of(u, in->pid) == UNWIND_DWARF) {
 		t0 = now_ns();
-		r = unwind_dwarf(u, in, ips, max, truncated);
+		r = u->table ? unwind_table(u, in, ips, max, truncated) : -ENOENT;
+		if (r > 0)
+			u->st.table++;
+		else
+			r = unwind_dwarf(u, in, ips, max, truncated);
 		u->st.ns += now_ns() - t0;
 		if (r > 0) {
 			u->st.dwarf++;
@@ -477,6 +571,7 @@ int unwind_new(struct syms *syms, enum unwind_mode mode, struct unwind **out)
 
 	u->syms = syms;
 	u->mode = mode;
+	u->table = !getenv("FLAMETOP_UNWIND_TABLE") || strcmp(getenv("FLAMETOP_UNWIND_TABLE"), "0");
 	u->acc = (unw_accessors_t){
 		.find_proc_info = find_proc_info,
 		.put_unwind_info = put_unwind_info,

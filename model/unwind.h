@@ -7,9 +7,12 @@
  * the frame pointer for that frame; Go programs, which have no .eh_frame but always keep frame
  * pointers, take the source's frame-pointer walk.
  *
- * One libunwind address space per process, caching globally; dropped when the process's
- * executable mappings change (dlopen, exec). Binaries' unwind sections are cached by the
- * symbolizer, per binary. No BPF and no probe in here: tests feed it copies of real stacks.
+ * A walk goes over the binaries' pre-digested unwind tables (model/cfi.h: built once per binary,
+ * shared by every process) and leaves the samples they cannot walk to libunwind: one address
+ * space per process, caching globally; dropped when the process's executable mappings change
+ * (dlopen, exec). Binaries' unwind sections are cached by the symbolizer, per binary. No BPF and
+ * no probe in here: tests feed it copies of real stacks. FLAMETOP_UNWIND_TABLE=0 walks every
+ * sample with libunwind.
  */
 #ifndef MODEL_UNWIND_H
 #define MODEL_UNWIND_H
@@ -95,7 +98,18 @@ bool unwind_is_go(struct unwind *u, uint32_t pid);
 uint32_t unwind_user(struct unwind *u, const struct unwind_sample *in, uint64_t *ips, uint32_t max,
 		     bool *truncated);
 
-/* The DWARF walk alone. Returns the number of frames (the first is regs[IP]), or -errno. */
+/*
+ * The DWARF walk over the binaries' unwind tables (model/cfi.h, built once per binary and shared
+ * by every process that maps it): per frame a binary search and two words of the stack copy.
+ * Returns the number of frames, or -ENOENT where a frame needs what the tables do not hold (no
+ * FDE, a CFA expression as in PLT entries, a signal frame): unwind_user() then walks the sample
+ * with unwind_dwarf(). Where both walk, they give the same frames.
+ */
+int unwind_table(struct unwind *u, const struct unwind_sample *in, uint64_t *ips, uint32_t max,
+		 bool *truncated);
+
+/* The DWARF walk with libunwind. Returns the number of frames (the first is regs[IP]), or
+ * -errno. */
 int unwind_dwarf(struct unwind *u, const struct unwind_sample *in, uint64_t *ips, uint32_t max,
 		 bool *truncated);
 
@@ -108,6 +122,7 @@ size_t unwind_nr_procs(const struct unwind *u);
 /* What the unwinder did so far (cumulative). */
 struct unwind_stats {
 	uint64_t dwarf;     /* samples walked with DWARF */
+	uint64_t table;     /* ... of which the unwind tables walked (the rest: libunwind) */
 	uint64_t fp;        /* samples given the frame-pointer walk */
 	uint64_t truncated; /* DWARF walks that stopped early */
 	uint64_t off_copy;  /* ... of which ran off the end of the stack copy */

@@ -104,8 +104,21 @@ static void unwind_cap(struct syms *s, struct unwind *u, const struct cap *k, si
 	};
 	struct syms_frame f;
 
+	uint64_t ips[UNWIND_MAX_FRAMES];
+	bool truncated;
+	int n;
+
 	w->n = unwind_dwarf(u, &in, w->ips, UNWIND_MAX_FRAMES, &w->truncated);
 	assert_true(w->n > 0);
+	/* the walk over the binaries' unwind tables, where it walks, gives the same frames */
+	n = unwind_table(u, &in, ips, UNWIND_MAX_FRAMES, &truncated);
+	if (n != -ENOENT) {
+		assert_int_equal(n, w->n);
+		assert_memory_equal(ips, w->ips, (size_t)n * sizeof(ips[0]));
+		assert_int_equal(truncated, w->truncated);
+	}
+	if (getenv("FLAMETOP_TEST_VERBOSE") && *getenv("FLAMETOP_TEST_VERBOSE"))
+		print_message("table walk: %d\n", n);
 	for (int i = 0; i < w->n; i++) {
 		syms_user(s, in.pid, i ? w->ips[i] - 1 : w->ips[i], &f);
 		w->names[i] = f.function ? f.function : "?";

@@ -58,6 +58,7 @@ enum rule {
 	RULE_SAME,  /* unchanged (for the return address: libunwind would not move) */
 	RULE_AT,    /* saved at CFA + off */
 	RULE_UNDEF, /* undefined */
+	RULE_REG,   /* in register off */
 	RULE_OTHER, /* anything else */
 };
 
@@ -124,6 +125,10 @@ static struct cfi_row to_row(const struct state *st)
 			return (struct cfi_row){ 0 };
 		r.ra_off = (int8_t)st->ra.off;
 		break;
+	case RULE_REG:
+		r.how |= CFI_RA_REG;
+		r.ra_off = (int8_t)st->ra.off; /* < NR_REGS */
+		break;
 	default:
 		return (struct cfi_row){ 0 };
 	}
@@ -174,7 +179,7 @@ static void set_reg(struct state *st, uint64_t reg, uint8_t rule, int64_t off)
 {
 	struct reg *r = reg_of(st, reg);
 
-	if (rule == RULE_OTHER)
+	if (rule == RULE_OTHER || (rule == RULE_REG && reg != REG_RA))
 		st->odd |= 1u << reg;
 	else
 		st->odd &= ~(1u << reg);
@@ -289,7 +294,9 @@ static bool run(struct cfi_build *b, const uint8_t *p, size_t len, const struct 
 		case DW_CFA_register:
 			if (!rd_uleb(&r, &reg) || reg >= NR_REGS || !rd_uleb(&r, &u))
 				return false;
-			set_reg(st, reg, RULE_OTHER, 0);
+			/* the return address in a register (vfork: the leaf's own rdi) */
+			set_reg(st, reg, u < NR_REGS && u != REG_RA && u != REG_RSP ? RULE_REG : RULE_OTHER,
+				(int64_t)u);
 			continue;
 		case DW_CFA_remember_state:
 			if (depth >= MAX_REMEMBER)

@@ -6,7 +6,8 @@
  * per-process state, no locks. Each row holds from its address to the next row's:
  *
  *   CFA = rsp + cfa_off or rbp + cfa_off (the caller's rsp)
- *   return address at CFA + ra_off, or undefined (the outermost frame: _start, clone3)
+ *   return address at CFA + ra_off, or undefined (the outermost frame: _start, clone3), or in a
+ *   register (vfork: only the leaf's registers are known)
  *   rbp unchanged, or saved at CFA + bp_off
  *
  * Whatever else the instructions say (a CFA expression, as in PLT entries; a signal frame's
@@ -34,6 +35,7 @@ enum cfi_cfa {
 #define CFI_CFA_MASK 3
 #define CFI_BP_SAVED 4 /* rbp is saved at CFA + bp_off (else unchanged) */
 #define CFI_RA_UNDEF 8 /* the return address is undefined: the outermost frame */
+#define CFI_RA_REG 16  /* the return address is in DWARF register ra_off (vfork): the leaf's */
 
 /* One row, 12 bytes. */
 struct cfi_row {

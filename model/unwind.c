@@ -435,6 +435,14 @@ int unwind_dwarf(struct unwind *u, const struct unwind_sample *in, uint64_t *ips
 
 /* ---- walking with the binaries' unwind tables ---- */
 
+/* DWARF's x86-64 register numbers → ours (perf's order). */
+static const uint8_t dwarf_to_reg[16] = {
+	UNWIND_REG_AX, UNWIND_REG_DX, UNWIND_REG_CX, UNWIND_REG_BX,
+	UNWIND_REG_SI, UNWIND_REG_DI, UNWIND_REG_BP, UNWIND_REG_SP,
+	UNWIND_REG_R8, UNWIND_REG_R9, UNWIND_REG_R10, UNWIND_REG_R11,
+	UNWIND_REG_R12, UNWIND_REG_R13, UNWIND_REG_R14, UNWIND_REG_R15,
+};
+
 /* A word of the stack copy: 0; 1 when addr is past its end (the stack goes on), -1 elsewhere. */
 static int stack_word(const struct ctx *c, uint64_t addr, uint64_t *val)
 {
@@ -474,8 +482,14 @@ int unwind_table(struct unwind *u, const struct unwind_sample *in, uint64_t *ips
 	while (n < max) {
 		if (!map.unw || !(t = elfunw_cfi(map.unw)) ||
 		    !cfi_table_find(t, pc - map.bias, &row) ||
-		    (row.how & CFI_CFA_MASK) == CFI_OTHER)
+		    (row.how & CFI_CFA_MASK) == CFI_OTHER) {
+			/* the loader's _start has no unwind info: a thread's root all the same */
+			if (n > 1 && map.unw && elfunw_in_entry(map.unw, pc - map.bias)) {
+				*truncated = false;
+				break;
+			}
 			return -ENOENT; /* libunwind's to walk */
+		}
 		if ((row.how & CFI_CFA_MASK) == CFI_CFA_BP && bp_saved) {
 			r = stack_word(c, bp_at, &bp);
 			if (r > 0) {
@@ -491,7 +505,14 @@ int unwind_table(struct unwind *u, const struct unwind_sample *in, uint64_t *ips
 			*truncated = false; /* the unwind info says: this is the outermost frame */
 			break;
 		}
-		r = stack_word(c, cfa + (int64_t)row.ra_off, &ra);
+		if (row.how & CFI_RA_REG) {
+			if (n > 1 || (uint8_t)row.ra_off >= 16)
+				return -ENOENT; /* only the leaf's registers are known */
+			ra = in->regs[dwarf_to_reg[(uint8_t)row.ra_off]];
+			r = 0;
+		} else {
+			r = stack_word(c, cfa + (int64_t)row.ra_off, &ra);
+		}
 		if (r > 0) {
 			c->off_copy = true;
 			break;

@@ -119,6 +119,7 @@ static void test_cfi_rows_left_to_libunwind(void **state)
 	static const uint8_t unknown[] = { 0x41, 0x3f, 0x00 };        /* a vendor opcode */
 	static const uint8_t underflow[] = { 0x41, 0x0b };            /* restore_state, none */
 	static const uint8_t undef_ra[] = { 0x07, 0x10 };             /* the outermost frame */
+	static const uint8_t vfork[] = { 0x41, 0x0e, 0x00, 0x09, 0x10, 0x05, 0x48, 0x0e, 0x08 };
 	struct cfi_table *t;
 	struct cfi_row r;
 
@@ -142,6 +143,16 @@ static void test_cfi_rows_left_to_libunwind(void **state)
 
 	t = one_fde(0x4000, 0x4010, undef_ra, sizeof(undef_ra));
 	assert_int_equal(row_at(t, 0x4000).how, CFI_CFA_SP | CFI_RA_UNDEF);
+	cfi_table_free(t);
+
+	/* glibc's vfork: pop %rdi (the return address), syscall, push %rdi */
+	t = one_fde(0x6000, 0x6022, vfork, sizeof(vfork));
+	assert_int_equal(row_at(t, 0x6000).how, CFI_CFA_SP);
+	assert_int_equal(row_at(t, 0x6001).how, CFI_CFA_SP | CFI_RA_REG);
+	assert_int_equal(row_at(t, 0x6001).cfa_off, 0);
+	assert_int_equal(row_at(t, 0x6001).ra_off, 5); /* rdi */
+	assert_int_equal(row_at(t, 0x6009).how, CFI_CFA_SP | CFI_RA_REG);
+	assert_int_equal(row_at(t, 0x6009).cfa_off, 8);
 	cfi_table_free(t);
 
 	/* a signal frame ('S') is libunwind's */

@@ -3,8 +3,9 @@
  * libFuzzer target for the unwinder's view of binaries: model/elfunw.c parses the bytes as an
  * ELF file (.eh_frame_hdr, .eh_frame, .debug_frame), then the bytes become the executable of a
  * fake process (a proc root in a temporary directory) whose "stack", also taken from the input,
- * model/unwind.c walks with libunwind, and whose frames model/syms.c names (with srcline.c's
- * DWARF reader when the bytes carry .debug_info), and whose frame-pointer walk, also from the
+ * model/unwind.c walks with libunwind and over the binary's unwind table (model/cfi.c), whose
+ * frames model/syms.c names (with srcline.c's DWARF reader when the bytes carry .debug_info),
+ * and whose frame-pointer walk, also from the
  * input, model/gostack repairs when the bytes are a Go program. Any bytes may arrive as a
  * binary: truncated downloads, files rewritten under us, hostile containers.
  */
@@ -17,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "model/cfi.h"
 #include "model/elfunw.h"
 #include "model/syms.h"
 #include "model/unwind.h"
@@ -61,6 +63,7 @@ static void direct(const uint8_t *data, size_t size)
 	struct elfunw_fde f;
 	uint8_t buf[4096], word[8];
 	uint64_t probe, bias, pw;
+	struct cfi_row row;
 	size_t off;
 
 	if (elfunw_load_mem(data, size, &u))
@@ -74,6 +77,7 @@ static void direct(const uint8_t *data, size_t size)
 		elfunw_read_pword(u, probe, bias, &pw);
 		if (!elfunw_find(u, probe, &f) && f.debug_frame)
 			elfunw_debug_fde(u, &f, bias, buf, sizeof(buf), &off);
+		cfi_table_find(elfunw_cfi(u), probe, &row);
 	}
 	elfunw_free(u);
 }
@@ -113,6 +117,8 @@ static void walk(const uint8_t *data, size_t size)
 	n = unwind_dwarf(u, &in, ips, 64, &truncated);
 	for (int i = 0; i < n; i++)
 		syms_user(s, PID, i ? ips[i] - 1 : ips[i], &sf);
+	/* the same walk over the binary's unwind table (model/cfi) */
+	unwind_table(u, &in, ips, 64, &truncated);
 	unwind_free(u);
 	/* a frame-pointer walk from the input too: a Go program's is repaired with its function
 	 * table and, when it breaks off, walked again by frame sizes over the stack (model/gostack) */

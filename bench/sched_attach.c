@@ -86,9 +86,11 @@ int main(int argc, char **argv)
 		struct unwind_stats us;
 
 		unwind_stats(u, &us);
-		printf("stack copies %" PRIu64 " not sent %" PRIu64 " missed %" PRIu64
-		       " dwarf walks %" PRIu64 " (%.1f us each) fp %" PRIu64 "\n",
-		       c.ustacks, c.ustack_lost, c.ustack_miss, us.dwarf,
+		printf("stack copies taken %" PRIu64 " (kept %" PRIu64 ", at once %" PRIu64
+		       ") sent %" PRIu64 " read at a tick %" PRIu64 " not sent %" PRIu64
+		       " missed %" PRIu64 " dwarf walks %" PRIu64 " (%.1f us each) fp %" PRIu64 "\n",
+		       c.parked + c.park_full, c.parked, c.park_full, c.ustacks, c.fetched,
+		       c.ustack_lost, c.ustack_miss, us.dwarf,
 		       us.dwarf ? us.ns / 1e3 / us.dwarf : 0.0, us.fp);
 	}
 	probe_sched_free(p);

@@ -16,10 +16,11 @@
  * are reused).
  *
  * With stack_size set (DWARF unwinding in user space, probes/cpu's design), a user thread that
- * blocks also gets its user registers and the top of its user stack copied (ustack.bpf.h) and sent
- * right away as a struct sched_ustack_rec: the block's slot names it (ustack_ns) and user space
- * unwinds it when the block is reported. Stacks reused from the block before (same place) reuse
- * its copy too, and processes user space walks with frame pointers (Go, "fp_pids") get none.
+ * blocks also gets its user registers and the top of its user stack copied (ustack.bpf.h) into
+ * "ucopies"; the block's slot names the copy (ustack_ns), which goes to user space as a struct
+ * sched_ustack_rec only when a block naming it proves long enough to be reported, and user space
+ * unwinds it then. Stacks reused from the block before (same place) reuse its copy too, and
+ * processes user space walks with frame pointers (Go, "fp_pids") get none.
  *
  * Each program exists twice: tp_btf (preferred: typed arguments, and the woken task's registers
  * for threads first seen at their wakeup) and raw_tp (the fallback when tp_btf does not load);
@@ -103,6 +104,26 @@ struct {
 	__type(key, __u32);
 	__type(value, struct uscratch);
 } uscratch SEC(".maps");
+
+/*
+ * tid → its last stack copy (struct sched_ustack_rec), kept here from the switch-out that took it
+ * until a block that names it proves long enough to be reported (end_block()): only then does it
+ * go through the ring. Most blocks of a new thread, or at a new place, are shorter than
+ * min_block_ns; sending every copy at once put ~10 MB/s of copies that nothing would walk through
+ * the ring on a host starting a few hundred processes a second (4 in 5 of them, bench/churn's
+ * pipelines), crowding out the records that are kept. Preallocated (the loader sets
+ * max_entries: SCHED_MAX_PARKED, or 1 without copies): inserting never allocates in the
+ * scheduler; when it is full, a copy is sent right away as before (park_full).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SCHED_MAX_PARKED);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, SCHED_USCRATCH_SIZE); /* the loader sets park_size */
+} ucopies SEC(".maps");
+
+/* Set by the loader: the value size of "ucopies" (a copy's header and stack_size bytes). */
+const volatile __u32 park_size = SCHED_USCRATCH_SIZE;
 
 /* A waker record is built here, then sent at its real length. */
 struct {
@@ -241,44 +262,71 @@ static __always_inline __u32 blocked_reason(struct task_struct *task, struct pt_
 #endif
 }
 
-/* Sends the current thread's registers and user stack for the block that began at `since`.
- * Returns since, or 0 when nothing was sent. */
-static __always_inline __u64 send_ustack(__u32 tid, __u32 pid, __u64 since,
+/* Sends a stack copy (a struct sched_ustack_rec of size bytes). Copies may fill half the ring
+ * at most: the small records (ends of blocks, exits) that the states depend on always find
+ * room. */
+static __always_inline bool send_copy(void *rec, __u64 size, struct sched_counters *cnt)
+{
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + SCHED_USCRATCH_SIZE >
+	    bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 2) {
+		cnt->ustack_lost++;
+		return false;
+	}
+	if (size > SCHED_USCRATCH_SIZE) /* cannot happen; tells the verifier */
+		return false;
+	if (bpf_ringbuf_output(&events, rec, size, BPF_RB_NO_WAKEUP)) {
+		cnt->ustack_lost++;
+		return false;
+	}
+	cnt->ustacks++;
+	return true;
+}
+
+/* Copies the current thread's registers and user stack for the block that began at `since`
+ * into "ucopies" (sent at once when it is full). Returns since, or 0 when there is no copy. */
+static __always_inline __u64 take_ustack(__u32 tid, __u32 pid, __u64 since,
 					 struct sched_counters *cnt)
 {
 	__u32 cpu = bpf_get_smp_processor_id(), extra;
 	struct sched_ustack_rec *u;
 	struct uscratch *big;
-	__u64 size;
 
-	/* Copies may fill half the ring at most: the small records (ends of blocks, exits) that
-	 * the states depend on always find room. */
-	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + SCHED_USCRATCH_SIZE >
-	    bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 2) {
-		cnt->ustack_lost++;
-		return 0;
-	}
 	big = bpf_map_lookup_elem(&uscratch, &cpu);
 	if (!big)
 		return 0;
 	u = (struct sched_ustack_rec *)big->buf;
 	extra = copy_ustack(u, SCHED_USTACK_REC_HDR, SCHED_USTACK_REC_HDR);
-	if (!extra)
+	if (!extra) {
+		bpf_map_delete_elem(&ucopies, &tid); /* an older copy is nobody's now */
 		return 0;
+	}
 	u->type = SCHED_REC_USTACK;
 	u->pid = pid;
 	u->tid = tid;
 	u->pad = 0;
 	u->ns = since;
-	size = SCHED_USTACK_REC_HDR + (__u64)extra;
-	if (size > SCHED_USCRATCH_SIZE) /* cannot happen; tells the verifier */
-		return 0;
-	if (bpf_ringbuf_output(&events, big->buf, size, BPF_RB_NO_WAKEUP)) {
-		cnt->ustack_lost++;
-		return 0;
+	if (extra <= park_size - SCHED_USTACK_REC_HDR &&
+	    !bpf_map_update_elem(&ucopies, &tid, big, BPF_ANY)) {
+		cnt->parked++;
+		return since;
 	}
-	cnt->ustacks++;
-	return since;
+	cnt->park_full++;
+	return send_copy(big->buf, SCHED_USTACK_REC_HDR + (__u64)extra, cnt) ? since : 0;
+}
+
+/* A block that names copy `ns` of tid is long: the copy goes to user space now, ahead of the
+ * block's record (sent when the thread next runs). Blocks that reused its stacks find it sent. */
+static __always_inline void send_parked(__u32 tid, __u64 ns, struct sched_counters *cnt)
+{
+	struct sched_ustack_rec *u = bpf_map_lookup_elem(&ucopies, &tid);
+	__u64 size;
+
+	if (!u || u->ns != ns)
+		return;
+	size = SCHED_USTACK_HDR_SIZE + (__u64)u->size;
+	if (size <= park_size) /* the map's value size: tells the verifier */
+		send_copy(u, size, cnt);
+	bpf_map_delete_elem(&ucopies, &tid);
 }
 
 /* Takes the blocking thread's stacks into its slot. current == the thread; regs are its user
@@ -358,7 +406,7 @@ static __always_inline void keep_stacks(void *ctx, __u32 tid, const struct sched
 	r->nr_user = nu;
 	r->nr_kernel = nk;
 	r->flags = flags;
-	r->ustack_ns = copy ? send_ustack(tid, pid, t->since_ns, cnt) : 0;
+	r->ustack_ns = copy ? take_ustack(tid, pid, t->since_ns, cnt) : 0;
 header:
 	r->type = SCHED_REC_BLOCK;
 	r->pid = t->pid;
@@ -393,6 +441,8 @@ static __always_inline void end_block(__u32 tid, struct sched_thread *t, __u64 s
 	r->end_ns = now;
 	r->run_ns = 0;
 	t->flags |= SCHED_THR_WOKEN;
+	if (r->ustack_ns)
+		send_parked(tid, r->ustack_ns, cnt);
 }
 
 /*
@@ -501,6 +551,8 @@ static __always_inline void send_exit(__u32 tid, __u64 now, struct sched_counter
 	}
 	bpf_map_delete_elem(&threads, &tid);
 	bpf_map_delete_elem(&stacks, &tid);
+	if (stack_size)
+		bpf_map_delete_elem(&ucopies, &tid);
 }
 
 static __always_inline int handle_switch(void *ctx, bool preempt, struct task_struct *prev,

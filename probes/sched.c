@@ -34,7 +34,7 @@
 #include "probes/sched_state.h"
 #include "sched.skel.h"
 
-_Static_assert(sizeof(struct sched_counters) == 14 * 8, "sched_counters layout");
+_Static_assert(sizeof(struct sched_counters) == 16 * 8, "sched_counters layout");
 _Static_assert(offsetof(struct sched_waker_rec, frames) == SCHED_WAKER_HDR_SIZE,
 	       "sched_waker_rec layout");
 _Static_assert(offsetof(struct sched_ustack_rec, regs) == SCHED_USTACK_REC_HDR &&
@@ -98,7 +98,9 @@ struct probe_sched {
 	struct ucopy **copies; /* hash by tid, ncopy_buckets (a power of two) */
 	size_t ncopy_buckets, ncopies, raw_bytes;
 	uint64_t ustack_miss;
+	uint64_t fetched; /* copies of open blocks read from "ucopies" at a tick */
 	struct sched_block_rec tmp; /* a record with its user frames replaced */
+	struct sched_ustack_rec *parked; /* SCHED_USCRATCH_SIZE bytes: a copy read from "ucopies" */
 	/* valid during drain() only */
 	struct model *m;
 	int consumed;
@@ -324,6 +326,13 @@ static int load(struct probe_sched *p, const struct probe_sched_opts *opts, bool
 				     (__u32)ring_size(p->nr_possible, p->stack_size > 0));
 	if (!e && p->stack_size)
 		e = bpf_map__set_max_entries(p->skel->maps.uscratch, (__u32)p->nr_possible);
+	/* copies kept in the kernel: a header and stack_size bytes each */
+	p->skel->rodata->park_size = SCHED_USTACK_HDR_SIZE + (p->stack_size ? p->stack_size : 8);
+	if (!e)
+		e = bpf_map__set_value_size(p->skel->maps.ucopies, p->skel->rodata->park_size);
+	if (!e)
+		e = bpf_map__set_max_entries(p->skel->maps.ucopies,
+					     p->stack_size ? SCHED_MAX_PARKED : 1);
 	if (!e)
 		e = bpf_map__set_max_entries(p->skel->maps.threads, p->max_threads);
 	if (!e)
@@ -679,6 +688,7 @@ int probe_sched_new(const struct probe_sched_opts *opts, struct probe_sched **ou
 
 		p->unwind = opts->unwind;
 		p->stack_size = (sz + 7) & ~7u;
+		p->parked = xmalloc(SCHED_USCRATCH_SIZE);
 		ucopy_grow(p);
 	}
 
@@ -772,6 +782,7 @@ void probe_sched_free(struct probe_sched *p)
 	free(p->classes);
 	free(p->keys);
 	free(p->vals);
+	free(p->parked);
 	free(p);
 }
 
@@ -779,6 +790,7 @@ size_t probe_sched_bytes(const struct probe_sched *p)
 {
 	/* a walk kept is at most UNWIND_MAX_FRAMES addresses; count the copies' headers too */
 	return p->raw_bytes + p->ncopies * (sizeof(struct ucopy) + 256) +
+	       (p->parked ? SCHED_USCRATCH_SIZE : 0) +
 	       p->ncopy_buckets * sizeof(*p->copies) + sched_acct_bytes(p->acct);
 }
 
@@ -846,6 +858,30 @@ static bool reread(int fd, __u32 tid, struct sched_thread *t)
 	return true;
 }
 
+/*
+ * A long block still open at a tick names a copy that is still in "ucopies" (it goes out when the
+ * block ends): read it from there, and take it out, so that it is not sent again.
+ */
+static void fetch_parked(struct probe_sched *p, uint32_t tid, const struct sched_block_rec *r)
+{
+	const struct sched_ustack_rec *u = p->parked;
+	struct ucopy *c;
+	int fd;
+
+	if (!u || !r->ustack_ns || !p->copies)
+		return;
+	c = *ucopy_slot(p, tid);
+	if (c && c->ns == r->ustack_ns && c->pid == r->pid)
+		return; /* sent already */
+	fd = bpf_map__fd(p->skel->maps.ucopies);
+	if (bpf_map_lookup_elem(fd, &tid, p->parked) || u->type != SCHED_REC_USTACK ||
+	    u->tid != tid || u->ns != r->ustack_ns || u->size > SCHED_STACK_MAX)
+		return;
+	bpf_map_delete_elem(fd, &tid);
+	if (!on_ustack(p, u, sizeof(*u) + u->size))
+		p->fetched++;
+}
+
 static void account(struct probe_sched *p, struct model *m, __u32 tid, struct sched_thread *t)
 {
 	struct sched_block_rec slot;
@@ -857,8 +893,10 @@ static void account(struct probe_sched *p, struct model *m, __u32 tid, struct sc
 	p->nr_threads++;
 	/* a long block's stacks first: what it waits for splits this pass's futex time */
 	if (sched_acct_wants_slot(p->acct, tid, t) &&
-	    !bpf_map_lookup_elem(bpf_map__fd(p->skel->maps.stacks), &tid, &slot))
+	    !bpf_map_lookup_elem(bpf_map__fd(p->skel->maps.stacks), &tid, &slot)) {
+		fetch_parked(p, tid, &slot);
 		sched_acct_open_block(p->acct, m, tid, t, with_dwarf(p, &slot, &size));
+	}
 	sched_acct_thread(p->acct, m, tid, t);
 }
 
@@ -962,6 +1000,9 @@ void probe_sched_counters(const struct probe_sched *p, struct probe_sched_counte
 	out->reused = c.reused;
 	out->ustacks = c.ustacks;
 	out->ustack_lost = c.ustack_lost;
+	out->parked = c.parked;
+	out->park_full = c.park_full;
+	out->fetched = p->fetched;
 	out->wakers = c.wakers;
 	out->waker_lost = c.waker_lost;
 	out->ustack_miss = p->ustack_miss;

@@ -59,6 +59,9 @@ struct probe_sched_counters {
 	uint64_t ustacks;      /* user stack copies sent for DWARF unwinding */
 	uint64_t ustack_lost;  /* copies not sent: the ring was half full (those blocks: FP walk) */
 	uint64_t ustack_miss;  /* blocks that named a copy user space did not have (FP walk) */
+	uint64_t parked;       /* copies taken, kept in the kernel until their block is long */
+	uint64_t park_full;    /* ... sent at once instead: SCHED_MAX_PARKED were kept already */
+	uint64_t fetched;      /* ... read by a tick for a long block still open */
 	uint64_t threads;      /* entries in the "threads" map at the last tick */
 	uint64_t max_threads;  /* its bound */
 	uint64_t clipped_ns;   /* time dropped because a thread's totals grew by more than the

@@ -102,9 +102,10 @@ struct sched_block_rec {
 #define SCHED_STK_TRUNCATED (1u << 3)	  /* set by the loader: the DWARF walk stopped early */
 
 /*
- * The user registers and the top of the user stack of a thread that just blocked (DWARF
- * unwinding, stack_size set), sent right at its switch-out: the copy cannot wait in a per-CPU
- * buffer until the block ends, and a copy per thread in a map would cost up to 32 KiB a thread.
+ * The user registers and the top of the user stack of a thread that blocked (DWARF unwinding,
+ * stack_size set), taken at its switch-out into the map "ucopies" (a bounded number of them:
+ * SCHED_MAX_PARKED) and sent when a block naming it ends long enough to be reported (or at once
+ * when the map is full); user space reads a long block still open at a tick from the map.
  * User space keeps the last copy of each thread (tid, ns) until a block record names it
  * (sched_block_rec.ustack_ns). Laid out as struct ustack_copy after the header.
  */
@@ -125,6 +126,11 @@ struct sched_ustack_rec {
 #define SCHED_USTACK_HDR_SIZE (SCHED_USTACK_REC_HDR + SCHED_NR_REGS * 8 + 8)
 #define SCHED_USCRATCH_SIZE (SCHED_USTACK_HDR_SIZE + SCHED_STACK_MAX)
 #define SCHED_MAX_FP_PIDS 8192 /* processes walked with frame pointers: no stack copy */
+/* Copies kept in the map "ucopies" until their block proves long enough to be reported (most
+ * blocks of a new thread are shorter than min_block_ns: their copies never leave the kernel);
+ * past this many at once a copy is sent right away, as before. Each is a header and stack_size
+ * bytes (SCHED_USTACK_HDR_SIZE + 16 KiB by default: 8.3 MiB for all, preallocated). */
+#define SCHED_MAX_PARKED 512
 
 /*
  * Who woke a thread from a block of at least min_block_ns (waker_stacks set, --waker-stacks):
@@ -177,6 +183,8 @@ struct sched_counters {
 	__u64 reused;	    /* blocks whose stacks were those of the block before (same place) */
 	__u64 ustacks;	    /* user stack copies sent (struct sched_ustack_rec) */
 	__u64 ustack_lost;  /* copies not sent: the ring was half full (those blocks: FP walk) */
+	__u64 parked;	    /* copies taken and kept in "ucopies" until their block is long */
+	__u64 park_full;    /* copies sent at once: "ucopies" was full */
 	__u64 wakers;	    /* waker records sent (waker_stacks) */
 	__u64 waker_lost;   /* waker records not sent: the ring was full */
 };

@@ -24,6 +24,8 @@
  * parked: blocked from the start to the end (before a probe attaches, so it sees no block
  *   begin): "parked-wait" in pthread_cond_wait() (wait), "parked-lock" on a mutex main
  *   holds (lock).
+ * nap: "napper" reads a byte from stdin, then sleeps in nap_here() until the end: one long
+ *   block at a new place, begun when the test says (after its probe attached).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -195,6 +197,24 @@ static void *semwait_main(void *arg)
 	return NULL;
 }
 
+/* The function that calls nanosleep (in libc, without frame pointers): what the block's stack
+ * must name. */
+__attribute__((noinline)) void nap_here(void)
+{
+	while (!stopping())
+		sleep_ns(100000000000ull);
+	barrier();
+}
+
+static void *napper_main(void *arg)
+{
+	char c;
+
+	if (read(0, &c, 1) == 1)
+		nap_here();
+	return NULL;
+}
+
 static pthread_mutex_t held = PTHREAD_MUTEX_INITIALIZER;
 
 static void *parked_wait_main(void *arg)
@@ -345,8 +365,12 @@ int main(int argc, char **argv)
 		if (start(&t[n++], parked_wait_main, "parked-wait") ||
 		    start(&t[n++], parked_lock_main, "parked-lock"))
 			return 1;
+	} else if (!strcmp(mode, "nap")) {
+		if (start(&t[n++], napper_main, "napper"))
+			return 1;
 	} else {
-		fprintf(stderr, "states: unknown mode '%s' (mix, spin4, churn, pool or parked)\n",
+		fprintf(stderr,
+			"states: unknown mode '%s' (mix, spin4, churn, pool, parked or nap)\n",
 			mode);
 		return 2;
 	}
@@ -365,6 +389,8 @@ int main(int argc, char **argv)
 		sleep_ns(secs * 1000000000ull);
 	}
 	atomic_store(&stop, true);
+	if (!strcmp(mode, "nap"))
+		return 0; /* the napper may be in a 100 s sleep: exiting ends it */
 	for (int i = 0; i < n; i++)
 		pthread_join(t[i], NULL);
 	if (reader_fd >= 0)

@@ -29,6 +29,14 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+static uint64_t cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 int main(int argc, char **argv)
 {
 	double secs = argc > 1 ? atof(argv[1]) : 10;
@@ -47,7 +55,7 @@ int main(int argc, char **argv)
 	struct probe_sched_counters c;
 	struct probe_sched *p;
 	struct model *m;
-	uint64_t end, next;
+	uint64_t end, next, tick_ns = 0, ticks = 0;
 	char err[512];
 
 	if (stack_size && !syms_new(&so, &syms) && !unwind_new(syms, UNWIND_AUTO, &u)) {
@@ -68,9 +76,12 @@ int main(int argc, char **argv)
 		poll(&pfd, 1, 100);
 		probe_sched_drain(p, m);
 		if (now_ns() >= next) {
-			uint64_t now = now_ns();
+			uint64_t now = now_ns(), cpu = cpu_ns();
 
+			/* (it drains first, but the drain just ran: the pass over the threads) */
 			probe_sched_tick(p, m, now);
+			tick_ns += cpu_ns() - cpu;
+			ticks++;
 			model_close_tick(m, now);
 			next += 1000000000ull;
 		}
@@ -80,6 +91,8 @@ int main(int argc, char **argv)
 	       " lost %" PRIu64 " threads %" PRIu64 " stacks reused %" PRIu64 "\n",
 	       probe_sched_mode(p), c.switches, c.wakeups, c.blocks, c.exits,
 	       c.ringbuf_lost + c.threads_full + c.stacks_full, c.threads, c.reused);
+	printf("tick %.2f ms of CPU each (%" PRIu64 " ticks)\n", ticks ? tick_ns / 1e6 / ticks : 0.0,
+	       ticks);
 	if (o.waker_stacks)
 		printf("waker records %" PRIu64 " lost %" PRIu64 "\n", c.wakers, c.waker_lost);
 	if (u) {

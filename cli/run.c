@@ -673,6 +673,7 @@ static int session_start(struct session *s, const struct options *o, bool live)
 	sched_opts.waker_stacks = o->waker_stacks;
 	sched_opts.unwind = s->unwind;
 	sched_opts.syms = s->syms; /* lock or wait: the names of a futex wait's frames */
+	sched_opts.ksym = s->ksym; /* finds __schedule without reading kallsyms */
 	sched_opts.stack_size = copts.stack_size; /* 0 with --unwind fp */
 	r = probe_sched_new(&sched_opts, &s->sched, err, sizeof(err));
 	if (r) {

@@ -17,6 +17,7 @@
 struct model;
 struct syms;
 struct probe_sched;
+struct probe_ksym;
 struct unwind;
 
 #define PROBE_SCHED_MIN_BLOCK_US 1000 /* default --min-block */
@@ -40,6 +41,10 @@ struct probe_sched_opts {
 	/* Who woke each block of at least min_block_us: the waker's stacks at the wakeup (two
 	 * stack walks per such wakeup, ~4 us: opt-in), given to the model with the block. */
 	bool waker_stacks;
+	/* Finds __schedule and try_to_wake_up, whose frames and the tracepoints' own are cut from
+	 * the kernel stacks, by asking the kernel (borrowed; NULL: the probe uses one of its own),
+	 * rather than reading /proc/kallsyms, which it still does when the kernel cannot be asked. */
+	struct probe_ksym *ksym;
 };
 
 /* Cumulative counters since the probe started (summed over CPUs). */

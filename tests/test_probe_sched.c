@@ -747,6 +747,12 @@ static void test_probe_sched_open_block_dwarf(void **state)
 		      ", missed %" PRIu64 "\n", c.parked, c.fetched, c.ustacks, c.ustack_miss);
 	assert_non_null(strstr(stack, ";nap_here;"));
 	assert_non_null(strstr(stack, ";[sleep]"));
+	/* the kernel frames end where the thread called into the scheduler: __schedule and the
+	 * tracepoint's frames above it (bpf_prog_*, bpf_trace_run*) are cut (their range found by
+	 * asking the kernel, probes/ksym, or in kallsyms) */
+	assert_non_null(strstr(stack, ";schedule;[sleep]"));
+	assert_null(strstr(stack, "__schedule"));
+	assert_null(strstr(stack, "bpf_"));
 	/* the nap is still on: all of its time in the window is that block's */
 	assert_true(ns >= w.thread_states[idx][MODEL_STATE_SLEEP] * 0.9);
 	window_fini(&w);

@@ -92,7 +92,7 @@ const struct optdef optdefs_options[] = {
 	  "samples per second per CPU (default 99; 1-100000, lowered with a warning to what the "
 	  "host can sample and unwind: 3000 on 2 CPUs with DWARF, 8000 with --unwind fp)" },
 	{ OPT_DELAY, "delay", 'd', OPTDEFS_ARG_VALUE, "SECONDS", NULL, L,
-	  "live view refresh interval (default 1, at least 0.1)" },
+	  "live view refresh interval (default 1, at least 0.1; the first comes after at most 0.5)" },
 	{ OPT_DURATION, "duration", 0, OPTDEFS_ARG_VALUE, "SECONDS", NULL, S | R | V,
 	  "how long to sample (default 5; record and serve: until stopped): 5, 0.5, 500ms, 2m, 1h" },
 	{ OPT_FORMAT, "format", 'f', OPTDEFS_ARG_CHOICE, "FORMAT", format_values, S | C,

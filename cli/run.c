@@ -38,6 +38,7 @@
 
 #define DRAIN_MS 100
 #define TERM_GRACE_MS 2000
+#define FIRST_TICK_NS 500000000ull /* the live view's first tick */
 
 struct session {
 	const struct options *o;
@@ -91,7 +92,8 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-static int timer_new(uint64_t period_ns)
+/* A timer every period_ns, the first time after first_ns. */
+static int timer_new(uint64_t period_ns, uint64_t first_ns)
 {
 	struct itimerspec its = { 0 };
 	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -100,7 +102,8 @@ static int timer_new(uint64_t period_ns)
 		return -errno;
 	its.it_interval.tv_sec = period_ns / 1000000000ull;
 	its.it_interval.tv_nsec = period_ns % 1000000000ull;
-	its.it_value = its.it_interval;
+	its.it_value.tv_sec = first_ns / 1000000000ull;
+	its.it_value.tv_nsec = first_ns % 1000000000ull;
 	if (timerfd_settime(fd, 0, &its, NULL)) {
 		close(fd);
 		return -errno;
@@ -585,6 +588,7 @@ static int session_start(struct session *s, const struct options *o, bool live)
 	struct probe_sched_opts sched_opts = { 0 };
 	struct syms_opts sopts = { .proc_root = "/proc" };
 	struct model_opts mopts = { 0 };
+	uint64_t tick_ns;
 	const char *ks;
 	char err[512] = "";
 	uint32_t child_pid;
@@ -705,8 +709,11 @@ static int session_start(struct session *s, const struct options *o, bool live)
 		probe_goruntime_new(&gopts, &s->go);
 	}
 	s->rs.go = o->go_off ? "off" : "on";
-	s->drain_fd = timer_new(DRAIN_MS * 1000000ull);
-	s->tick_fd = timer_new(live ? (uint64_t)(o->delay_s * 1e9) : 1000000000ull);
+	s->drain_fd = timer_new(DRAIN_MS * 1000000ull, DRAIN_MS * 1000000ull);
+	/* The live view's first tick is short: its threads show ~0.5 s after the window begins
+	 * instead of a whole delay later (ticks carry their own times: rates and states follow) */
+	tick_ns = live ? (uint64_t)(o->delay_s * 1e9) : 1000000000ull;
+	s->tick_fd = timer_new(tick_ns, live && tick_ns > FIRST_TICK_NS ? FIRST_TICK_NS : tick_ns);
 	if (s->drain_fd < 0 || s->tick_fd < 0) {
 		fprintf(stderr, "flametop: cannot create a timer: %s\n", strerror(errno));
 		return EXIT_FAIL;

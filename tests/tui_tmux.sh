@@ -6,9 +6,10 @@
 # back leaves the same screen a full repaint gives, that q exits 0 with the prompt back and
 # the launched command stopped, that NO_COLOR / LANG=C write no colour and no UTF-8, that
 # TERM=dumb is refused with one line, that a --record filling its disk ends with status 1, that
-# at -F 100000 the view still answers keys, that view 5 shows a Go program's goroutine groups
-# live and from its recording, Enter on a group opening the process's goroutines in wall time
-# with the group selected, m counting them, s its stack, at 80x24 without colour
+# at -F 100000 the view still answers keys, that the first tick comes early (-d 30), that
+# view 5 shows a Go program's goroutine groups live and from its recording, Enter on a group
+# opening the process's goroutines in wall time with the group selected, m counting them, s its
+# stack, at 80x24 without colour
 # (tests/workloads/gofix, when a Go toolchain built it), and, at
 # 80x24 without colour, that m switches the flame's metric (cpu, off-cpu, wall) and Enter on a
 # thread blocked on a mutex opens its wall-time flame with the lock on it.
@@ -189,6 +190,14 @@ wait_for 'share/s' 10 || fail "-F 100000: 2 did not switch to the flame view"
 T send-keys -t t q
 wait_for '^rc=0$' 10 || fail "-F 100000: q did not quit within 10 s"
 step "-F 100000: the view answers keys and q quits"
+
+# ---- the first tick is short: with -d 30 the threads show long before 30 s (on a quiet host
+# ~0.8 s after start; 20 s leaves room for a loaded one) ----
+T send-keys -t t "clear; '$FLAMETOP' -d 30 -p 1; echo \"rc=\$?\"" Enter
+wait_for '^Threads [0-9]' 20 || fail "-d 30: no threads before the first 30 s tick"
+T send-keys -t t q
+wait_for '^rc=0$' 10 || fail "-d 30: q did not quit within 10 s"
+step "-d 30: the first tick comes early (threads within 20 s, not 30)"
 
 # ---- TERM=dumb cannot place the cursor: one line that says so, status 1, nothing drawn ----
 T send-keys -t t "clear; TERM=dumb '$FLAMETOP' -p 1; echo \"rc=\$?\"" Enter

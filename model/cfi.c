@@ -93,11 +93,45 @@ struct cfi_build {
 	size_t nr_spans, cap_spans;
 };
 
+/*
+ * A row as the table keeps it, 8 bytes: offsets in 8-byte units (to_row() only makes rows whose
+ * offsets are multiples of 8 and fit: the return address at CFA - 8, as every call leaves it),
+ * the return address's register in the high bits of how.
+ */
+struct prow {
+	uint32_t pc;
+	int16_t cfa8;
+	int8_t bp8;
+	uint8_t how; /* CFI_CFA_MASK | CFI_BP_SAVED | CFI_RA_UNDEF; (register + 1) << 4 */
+};
+
 struct cfi_table {
 	uint64_t base;
-	struct cfi_row *rows;
+	struct prow *rows;
 	size_t nr;
 };
+
+static struct prow pack(uint32_t pc, const struct cfi_row *r)
+{
+	struct prow p = { .pc = pc, .cfa8 = (int16_t)(r->cfa_off / 8),
+			  .bp8 = (int8_t)(r->bp_off / 8), .how = r->how & 15 };
+
+	if (r->how & CFI_RA_REG)
+		p.how |= (uint8_t)((r->ra_off + 1) << 4);
+	return p;
+}
+
+static struct cfi_row unpack(const struct prow *p)
+{
+	struct cfi_row r = { .pc = p->pc, .cfa_off = p->cfa8 * 8, .bp_off = (int16_t)(p->bp8 * 8),
+			     .ra_off = -8, .how = p->how & 15 };
+
+	if (p->how >> 4) {
+		r.how |= CFI_RA_REG;
+		r.ra_off = (int8_t)((p->how >> 4) - 1);
+	}
+	return r;
+}
 
 static bool same_row(const struct cfi_row *a, const struct cfi_row *b)
 {
@@ -111,8 +145,8 @@ static struct cfi_row to_row(const struct state *st)
 	struct cfi_row r = { 0 };
 
 	if (!st->cfa_set || st->cfa_expr || (st->cfa_reg != REG_RSP && st->cfa_reg != REG_RBP) ||
-	    st->cfa_off < INT32_MIN || st->cfa_off > INT32_MAX || st->odd ||
-	    st->sp.rule != RULE_SAME)
+	    st->cfa_off % 8 || st->cfa_off / 8 < INT16_MIN || st->cfa_off / 8 > INT16_MAX ||
+	    st->odd || st->sp.rule != RULE_SAME)
 		return r;
 	r.how = st->cfa_reg == REG_RSP ? CFI_CFA_SP : CFI_CFA_BP;
 	r.cfa_off = (int32_t)st->cfa_off;
@@ -121,13 +155,15 @@ static struct cfi_row to_row(const struct state *st)
 		r.how |= CFI_RA_UNDEF;
 		break;
 	case RULE_AT:
-		if (st->ra.off < INT8_MIN || st->ra.off > INT8_MAX)
-			return (struct cfi_row){ 0 };
-		r.ra_off = (int8_t)st->ra.off;
+		if (st->ra.off != -8)
+			return (struct cfi_row){ 0 }; /* the call's push: anything else is odd */
+		r.ra_off = -8;
 		break;
 	case RULE_REG:
+		if (st->ra.off >= 15)
+			return (struct cfi_row){ 0 };
 		r.how |= CFI_RA_REG;
-		r.ra_off = (int8_t)st->ra.off; /* < NR_REGS */
+		r.ra_off = (int8_t)st->ra.off;
 		break;
 	default:
 		return (struct cfi_row){ 0 };
@@ -136,7 +172,7 @@ static struct cfi_row to_row(const struct state *st)
 	case RULE_SAME:
 		break;
 	case RULE_AT:
-		if (st->bp.off < INT16_MIN || st->bp.off > INT16_MAX)
+		if (st->bp.off % 8 || st->bp.off / 8 < INT8_MIN || st->bp.off / 8 > INT8_MAX)
 			return (struct cfi_row){ 0 };
 		r.how |= CFI_BP_SAVED;
 		r.bp_off = (int16_t)st->bp.off;
@@ -418,16 +454,16 @@ static int cmp_span(const void *a, const void *b)
 /* Appends a row to the table being made, merging it with an equal row before it. */
 static void emit(struct cfi_table *t, size_t *cap, uint64_t pc, const struct cfi_row *r)
 {
-	struct cfi_row row = *r;
+	struct prow row = pack((uint32_t)(pc - t->base), r);
+	struct cfi_row prev;
 
-	row.pc = (uint32_t)(pc - t->base);
 	if (t->nr && t->rows[t->nr - 1].pc == row.pc) {
 		t->rows[t->nr - 1] = row;
-		if (t->nr > 1 && same_row(&t->rows[t->nr - 2], &row))
+		if (t->nr > 1 && (prev = unpack(&t->rows[t->nr - 2]), same_row(&prev, r)))
 			t->nr--;
 		return;
 	}
-	if (t->nr && same_row(&t->rows[t->nr - 1], &row))
+	if (t->nr && (prev = unpack(&t->rows[t->nr - 1]), same_row(&prev, r)))
 		return;
 	t->rows = xgrow(t->rows, cap, t->nr + 1, sizeof(*t->rows));
 	t->rows[t->nr++] = row;
@@ -510,6 +546,6 @@ bool cfi_table_find(const struct cfi_table *t, uint64_t vaddr, struct cfi_row *o
 	}
 	if (!lo)
 		return false;
-	*out = t->rows[lo - 1];
+	*out = unpack(&t->rows[lo - 1]);
 	return true;
 }

@@ -6,9 +6,11 @@
  * per-process state, no locks. Each row holds from its address to the next row's:
  *
  *   CFA = rsp + cfa_off or rbp + cfa_off (the caller's rsp)
- *   return address at CFA + ra_off, or undefined (the outermost frame: _start, clone3), or in a
+ *   return address at CFA - 8, or undefined (the outermost frame: _start, clone3), or in a
  *   register (vfork: only the leaf's registers are known)
  *   rbp unchanged, or saved at CFA + bp_off
+ *
+ * (offsets multiples of 8, CFA offsets within 256 KiB, rbp's within 1 KiB of the CFA)
  *
  * Whatever else the instructions say (a CFA expression, as in PLT entries; a signal frame's
  * registers; a register saved in another register; rules libunwind would refuse) makes a row
@@ -37,12 +39,12 @@ enum cfi_cfa {
 #define CFI_RA_UNDEF 8 /* the return address is undefined: the outermost frame */
 #define CFI_RA_REG 16  /* the return address is in DWARF register ra_off (vfork): the leaf's */
 
-/* One row, 12 bytes. */
+/* One row (the table keeps it in 8 bytes). */
 struct cfi_row {
 	uint32_t pc;     /* from the table's base (ELF virtual address - base) */
 	int32_t cfa_off;
 	int16_t bp_off;
-	int8_t ra_off;
+	int8_t ra_off;   /* -8; with CFI_RA_REG, the register (< 15) */
 	uint8_t how;     /* enum cfi_cfa | CFI_BP_SAVED | CFI_RA_UNDEF */
 };
 

@@ -193,7 +193,7 @@ static void test_cfi_rows_sorted_with_gaps(void **state)
 	assert_int_equal(row_at(t, 0x9001).cfa_off, 16);
 	assert_int_equal(row_at(t, 0x9100).how & CFI_CFA_MASK, CFI_OTHER);
 	assert_false(cfi_table_find(t, 0x7fff, &r));
-	assert_true(cfi_table_bytes(t) <= 64 + cfi_table_rows(t) * 12);
+	assert_true(cfi_table_bytes(t) <= 64 + cfi_table_rows(t) * 8);
 	cfi_table_free(t);
 }
 

@@ -337,13 +337,13 @@ static bool reached_start(struct syms *s, uint32_t pid, uint64_t ip)
 static __attribute__((noinline)) void check_unwind(FILE *f, struct syms *s)
 {
 	static uint8_t stack[16384];
-	uint64_t regs[UNWIND_NR_REGS], ips[UNWIND_MAX_FRAMES];
+	uint64_t regs[UNWIND_NR_REGS], ips[UNWIND_MAX_FRAMES], tips[UNWIND_MAX_FRAMES];
 	struct unwind_sample in = { .pid = (uint32_t)getpid(), .regs = regs, .stack = stack };
 	struct unwind *u;
-	bool truncated;
+	bool truncated, ttruncated;
 	ucontext_t uc;
 	const greg_t *g = uc.uc_mcontext.gregs;
-	int n;
+	int n, nt;
 
 	if (getcontext(&uc)) {
 		line(f, WARN, "DWARF unwinding", "getcontext: %s", strerror(errno));
@@ -370,10 +370,18 @@ static __attribute__((noinline)) void check_unwind(FILE *f, struct syms *s)
 	memcpy(stack, (const void *)(uintptr_t)regs[UNWIND_REG_SP], in.stack_size);
 	unwind_new(s, UNWIND_DWARF, &u);
 	n = unwind_dwarf(u, &in, ips, UNWIND_MAX_FRAMES, &truncated);
+	/* the same walk over the binaries' unwind tables, which walk most samples */
+	nt = unwind_table(u, &in, tips, UNWIND_MAX_FRAMES, &ttruncated);
 	unwind_free(u);
-	if (n > 1 && !truncated && reached_start(s, in.pid, ips[n - 1]))
+	if (nt > 0 && (nt != n || ttruncated != truncated ||
+		       memcmp(ips, tips, (size_t)n * sizeof(ips[0]))))
+		line(f, WARN, "DWARF unwinding",
+		     "the binaries' unwind tables walk this process otherwise than libunwind (%d and "
+		     "%d frames): FLAMETOP_UNWIND_TABLE=0 walks every sample with libunwind", nt, n);
+	else if (n > 1 && !truncated && reached_start(s, in.pid, ips[n - 1]))
 		line(f, OK, "DWARF unwinding",
-		     "libunwind walks .eh_frame: %d frames of this process, down to _start", n);
+		     "libunwind walks .eh_frame: %d frames of this process, down to _start%s", n,
+		     nt > 0 ? "; the binaries' unwind tables, the same" : "");
 	else
 		line(f, WARN, "DWARF unwinding",
 		     "a test walk of this process stopped after %d frames: stacks of programs "

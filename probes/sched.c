@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * probes/sched loader: loads sched.bpf.c (tp_btf programs, else raw_tp ones), seeds the threads
- * that already exist from /proc, drains the ring buffer and, once per tick, reads the "threads"
- * map into sched_acct, which makes the model events. Loss is never silent: counter deltas become
- * model_add_lost() calls on every drain.
+ * that already exist (a task iterator, else /proc), drains the ring buffer and, once per tick,
+ * reads the "threads" map into sched_acct, which makes the model events. Loss is never silent:
+ * counter deltas become model_add_lost() calls on every drain.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -100,6 +100,7 @@ struct probe_sched {
 	size_t ncopy_buckets, ncopies, raw_bytes;
 	uint64_t ustack_miss;
 	uint64_t fetched; /* copies of open blocks read from "ucopies" at a tick */
+	uint64_t seeded_proc; /* threads seeded from /proc (the kernel's iterator could not) */
 	struct sched_block_rec tmp; /* a record with its user frames replaced */
 	struct sched_ustack_rec *parked; /* SCHED_USCRATCH_SIZE bytes: a copy read from "ucopies" */
 	/* valid during drain() only */
@@ -256,6 +257,7 @@ static void seed_one(const struct proc_thread *pt, void *arg)
 
 	if (pt->state == 'Z' || pt->state == 'X' || !tid)
 		return;
+	c->p->seeded_proc++;
 	sched_thread_init(&t, pt->pid, seed_state(c->p, pt, &sc), c->since, c->now);
 	t.syscall = sc;
 	t.flags |= SCHED_THR_SEEDED;
@@ -263,6 +265,35 @@ static void seed_one(const struct proc_thread *pt, void *arg)
 	memcpy(t.pcomm, pt->pcomm, SCHED_COMM_LEN);
 	/* BPF may have seen the thread already: what it knows is newer */
 	bpf_map_update_elem(c->fd, &tid, &t, BPF_NOEXIST);
+}
+
+/* The kernel seeds them (sched.bpf.c's seed_task, run through an iterator): 0, or -errno. */
+static int seed_iter(struct probe_sched *p, uint32_t pid, uint64_t since)
+{
+	struct bpf_link *link;
+	char buf[64];
+	ssize_t n;
+	int fd, e;
+
+	if (!p->skel->progs.seed_task || bpf_program__fd(p->skel->progs.seed_task) < 0)
+		return -ENOTSUP;
+	p->skel->bss->seed_pid = pid;
+	p->skel->bss->seed_since = since;
+	link = bpf_program__attach_iter(p->skel->progs.seed_task, NULL);
+	if (!link)
+		return -errno;
+	fd = bpf_iter_create(bpf_link__fd(link));
+	if (fd < 0) {
+		e = -errno;
+		bpf_link__destroy(link);
+		return e;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		;
+	e = n < 0 ? -errno : 0;
+	close(fd);
+	bpf_link__destroy(link);
+	return e;
 }
 
 /* Threads with no event since attach would otherwise be unknown until their next switch. */
@@ -275,6 +306,9 @@ static void seed(struct probe_sched *p, uint32_t pid, uint64_t since)
 		.fd = bpf_map__fd(p->skel->maps.threads),
 	};
 
+	/* /proc where the kernel cannot do it (no task iterators), or for another proc root */
+	if (!strcmp(p->proc_root, "/proc") && !seed_iter(p, pid, since))
+		return;
 	probe_proc_scan(p->proc_root, pid, seed_one, &c);
 }
 
@@ -297,6 +331,9 @@ static void choose_programs(struct sched_bpf *s, bool raw, bool follow)
 		bpf_program__set_autoload(btf[i], !raw && (!fork || follow));
 		bpf_program__set_autoload(rawp[i], raw && (!fork || follow));
 	}
+	/* the seeding iterator runs on demand (seed_iter()), with the typed programs only */
+	bpf_program__set_autoload(s->progs.seed_task, !raw);
+	bpf_program__set_autoattach(s->progs.seed_task, false);
 }
 
 static void load_err(int e, char *err, size_t errlen)
@@ -1023,6 +1060,8 @@ void probe_sched_counters(const struct probe_sched *p, struct probe_sched_counte
 	out->parked = c.parked;
 	out->park_full = c.park_full;
 	out->fetched = p->fetched;
+	out->seeded_kernel = p->skel->bss->seeded;
+	out->seeded_proc = p->seeded_proc;
 	out->wakers = c.wakers;
 	out->waker_lost = c.waker_lost;
 	out->ustack_miss = p->ustack_miss;

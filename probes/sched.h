@@ -67,6 +67,8 @@ struct probe_sched_counters {
 	uint64_t parked;       /* copies taken, kept in the kernel until their block is long */
 	uint64_t park_full;    /* ... sent at once instead: SCHED_MAX_PARKED were kept already */
 	uint64_t fetched;      /* ... read by a tick for a long block still open */
+	uint64_t seeded_kernel; /* threads that existed before attach, seeded by the kernel */
+	uint64_t seeded_proc;	/* ... seeded from /proc (no task iterator, or another root) */
 	uint64_t threads;      /* entries in the "threads" map at the last tick */
 	uint64_t max_threads;  /* its bound */
 	uint64_t clipped_ns;   /* time dropped because a thread's totals grew by more than the
@@ -75,7 +77,8 @@ struct probe_sched_counters {
 
 /*
  * Loads and attaches: tp_btf programs, else raw_tp ones (FLAMETOP_SCHED_RAW_TP=1 forces
- * raw_tp). Threads that exist already are seeded from /proc so their first tick is right too.
+ * raw_tp). Threads that exist already are seeded (by the kernel, else from /proc) so their first
+ * tick is right too.
  * On failure returns -errno and writes a one-line reason a person can act on into err.
  */
 int probe_sched_new(const struct probe_sched_opts *opts, struct probe_sched **out, char *err,

@@ -321,6 +321,10 @@ static void check_mix(bool raw)
 		      c.switches, c.wakeups, c.blocks, c.ringbuf_lost, c.no_stack, c.threads,
 		      c.ustacks, c.ustack_lost, c.ustack_miss);
 	assert_int_equal(c.ringbuf_lost + c.threads_full + c.stacks_full, 0);
+	/* seeded by the kernel with tp_btf, from /proc with raw_tp: both give these answers */
+	print_message("seeded by the kernel %" PRIu64 ", from /proc %" PRIu64 "\n",
+		      c.seeded_kernel, c.seeded_proc);
+	assert_true(raw ? c.seeded_proc >= 7 : c.seeded_kernel >= 7);
 	if (!raw)
 		snprintf(waiter_stack, sizeof(waiter_stack), "%s", stack);
 	/*
@@ -470,6 +474,18 @@ static void test_probe_sched_parked_before_attach(void **state)
 	window_sum(&w, r.m, 3 - SETTLE_TICKS);
 	expect(&r, &w, pid, "parked-wait", MODEL_STATE_WAIT, 95);
 	expect(&r, &w, pid, "parked-lock", MODEL_STATE_LOCK, 95);
+	/* the kernel seeded them (a task iterator), not /proc; the raw_tp mix run covers /proc */
+	{
+		struct probe_sched_counters c;
+
+		probe_sched_counters(r.p, &c);
+		print_message("seeded by the kernel %" PRIu64 ", from /proc %" PRIu64 "\n",
+			      c.seeded_kernel, c.seeded_proc);
+		if (!strcmp(probe_sched_mode(r.p), "tp_btf")) {
+			assert_true(c.seeded_kernel >= 3);
+			assert_int_equal(c.seeded_proc, 0);
+		}
+	}
 	window_fini(&w);
 	stop_workload(pid);
 	free_run(&r);

@@ -7,8 +7,9 @@
  *     remember/restore, what the table leaves to libunwind, damaged programs);
  *   - the walk next to libunwind's, frame by frame, on stacks the kernel copied
  *     (perf_event_open with PERF_SAMPLE_REGS_USER|STACK_USER, as the perf source does) from real
- *     programs at any instruction: Debian's python3, dash and their libc, and this build's
- *     C++ workload throwing exceptions through destructors (libstdc++, libgcc_s), stripped too;
+ *     programs at any instruction: Debian's python3, dash, ripgrep (Rust) and their libc, and
+ *     this build's C++ workload throwing exceptions through destructors (libstdc++, libgcc_s),
+ *     stripped too;
  *   - one table per binary, shared by every process that maps it.
  */
 #include <errno.h>
@@ -467,15 +468,17 @@ static void test_cfi_walk_same_as_libunwind(void **state)
 			   "    re.findall(r'k(\\d+)', s); hashlib.sha256(s.encode()).hexdigest()\n"
 			   "    zlib.compress(s.encode()); sorted(s)\n";
 	char cxx[512], cxx_s[512];
-	char *progs[][5] = {
+	char *progs[][7] = {
 		{ "/usr/bin/python3", "-c", py, NULL },
 		{ "/bin/sh", "-c", "i=0; while :; do i=$((i+1)); x=$(printf '%s' \"$i\"); done",
 		  NULL },
 		{ (char *)workload("landing_cxx", cxx, sizeof(cxx)), "30", NULL },
 		{ (char *)workload("landing_cxx_stripped", cxx_s, sizeof(cxx_s)), "30", NULL },
+		/* Rust, landing pads everywhere, no symbols for its entry point (ripgrep) */
+		{ "/usr/bin/rg", "-j1", "-uuu", "-c", "qwertyuiop", "/usr", NULL },
 	};
 	const char *names[] = { "python3 (Debian)", "dash (Debian)", "landing_cxx",
-				"landing_cxx_stripped" };
+				"landing_cxx_stripped", "ripgrep (Debian)" };
 	struct sample *smp = calloc(MAX_SAMPLES, sizeof(*smp));
 	size_t total = 0, walked = 0;
 	struct agree ag;

@@ -111,15 +111,15 @@ struct {
  * go through the ring. Most blocks of a new thread, or at a new place, are shorter than
  * min_block_ns; sending every copy at once put ~10 MB/s of copies that nothing would walk through
  * the ring on a host starting a few hundred processes a second (4 in 5 of them, bench/churn's
- * pipelines), crowding out the records that are kept. An LRU map, so preallocated (the loader
- * sets max_entries: SCHED_MAX_PARKED, or 1 without copies; inserting never allocates in the
- * scheduler): a thread keeps its copy while it blocks briefly at the same place, and on a host
- * with more such threads than entries the copies nobody took for the longest go first (a long
- * block at that place later is then walked with frame pointers: ustack_miss). A copy that still
- * finds no room is sent right away, as before (park_full).
+ * pipelines), crowding out the records that are kept. Preallocated (the loader sets
+ * max_entries: SCHED_MAX_PARKED, or 1 without copies; inserting never allocates in the
+ * scheduler), and not an LRU: with more threads blocked long at once than entries (3,000
+ * sleepers), an LRU let their copies go before their blocks ended, and every block that reused
+ * those stacks was walked with frame pointers (ustack_miss: 43,000-68,000 in 15 s). When it is
+ * full a copy is sent right away, as before (park_full): never worse than that.
  */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SCHED_MAX_PARKED);
 	__uint(key_size, sizeof(__u32));
 	__uint(value_size, SCHED_USCRATCH_SIZE); /* the loader sets park_size */

@@ -126,7 +126,7 @@ struct sched_ustack_rec {
 #define SCHED_USTACK_HDR_SIZE (SCHED_USTACK_REC_HDR + SCHED_NR_REGS * 8 + 8)
 #define SCHED_USCRATCH_SIZE (SCHED_USTACK_HDR_SIZE + SCHED_STACK_MAX)
 #define SCHED_MAX_FP_PIDS 8192 /* processes walked with frame pointers: no stack copy */
-/* Copies kept in the LRU map "ucopies" until their block proves long enough to be reported
+/* Copies kept in the map "ucopies" until their block proves long enough to be reported
  * (most blocks of a new thread are shorter than min_block_ns: their copies never leave the
  * kernel). Each is a header and stack_size bytes (SCHED_USTACK_HDR_SIZE + 16 KiB by default:
  * 8.3 MiB for all, preallocated). */

@@ -321,6 +321,8 @@ static void check_mix(bool raw)
 		      c.switches, c.wakeups, c.blocks, c.ringbuf_lost, c.no_stack, c.threads,
 		      c.ustacks, c.ustack_lost, c.ustack_miss);
 	assert_int_equal(c.ringbuf_lost + c.threads_full + c.stacks_full, 0);
+	/* the blocks under way at attach (the sleeper's, the poller's...) had no stacks to lose */
+	assert_int_equal(c.no_stack, 0);
 	/* seeded by the kernel with tp_btf, from /proc with raw_tp: both give these answers */
 	print_message("seeded by the kernel %" PRIu64 ", from /proc %" PRIu64 "\n",
 		      c.seeded_kernel, c.seeded_proc);

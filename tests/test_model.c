@@ -170,6 +170,24 @@ static void test_model_process_churn_stays_bounded(void **state)
 	model_free(m);
 }
 
+/* n samples of tick i, each on a stack of its own: main;generated_I_K */
+static void add_generated(struct model *m, uint64_t i, uint32_t n)
+{
+	for (uint32_t k = 0; k < n; k++) {
+		struct stacks *st = model_stacks(m);
+		char name[64];
+		struct frame f = { .module = "app", .kind = FRAME_USER, .symbolized = true };
+		uint32_t ids[2];
+
+		f.function = "main";
+		ids[0] = stacks_add_frame(st, &f);
+		snprintf(name, sizeof(name), "generated_%llu_%u", (unsigned long long)i, k);
+		f.function = name;
+		ids[1] = stacks_add_frame(st, &f);
+		model_add_resolved(m, 7, 7, "app", "app", stacks_add_stack(st, ids, 2), 1, 0);
+	}
+}
+
 /*
  * A host whose code never stops changing (compilers, new programs): 1000 new stacks a tick, each
  * with a new frame, for 250 ticks (a budget of 4 MiB here). The frames and stacks no kept tick
@@ -187,19 +205,7 @@ static void test_model_stacks_stay_within_budget(void **state)
 
 	assert_int_equal(model_new(&o, &m), 0);
 	for (uint64_t i = 0; i < 250; i++) {
-		for (uint32_t k = 0; k < 1000; k++) {
-			struct stacks *st = model_stacks(m);
-			char name[64];
-			struct frame f = { .module = "app", .kind = FRAME_USER, .symbolized = true };
-			uint32_t ids[2];
-
-			f.function = "main";
-			ids[0] = stacks_add_frame(st, &f);
-			snprintf(name, sizeof(name), "generated_%llu_%u", (unsigned long long)i, k);
-			f.function = name;
-			ids[1] = stacks_add_frame(st, &f);
-			model_add_resolved(m, 7, 7, "app", "app", stacks_add_stack(st, ids, 2), 1, 0);
-		}
+		add_generated(m, i, 1000);
 		tick(m, i);
 		model_usage(m, &u);
 		if (u.stacks > most)
@@ -263,19 +269,7 @@ static void test_model_stacks_budget_shortens_history(void **state)
 
 		if (nt && nt->nr_counts)
 			sel = nt->counts[nt->nr_counts - 1].stack;
-		for (uint32_t k = 0; k < 100; k++) {
-			struct stacks *st = model_stacks(m);
-			char name[64];
-			struct frame f = { .module = "app", .kind = FRAME_USER, .symbolized = true };
-			uint32_t ids[2];
-
-			f.function = "main";
-			ids[0] = stacks_add_frame(st, &f);
-			snprintf(name, sizeof(name), "generated_%llu_%u", (unsigned long long)i, k);
-			f.function = name;
-			ids[1] = stacks_add_frame(st, &f);
-			model_add_resolved(m, 7, 7, "app", "app", stacks_add_stack(st, ids, 2), 1, 0);
-		}
+		add_generated(m, i, 100);
 		tick(m, i);
 		model_usage(m, &u);
 		if (u.stacks > most)

@@ -248,9 +248,10 @@ static void test_model_stacks_stay_within_budget(void **state)
 
 /*
  * A host whose code never stops changing with the full 10-minute history: 100 new stacks a tick
- * for 400 ticks against an 8 MiB stacks budget (~0.5 KiB a stack: ~120 ticks' worth). What the kept ticks name passes the budget, so
- * the history gives way (never below the last minute) and the tables hold their budget; since
- * start still has every sample, and a view's selection follows the renumbering.
+ * for 400 ticks against an 8 MiB stacks budget (~0.5 KiB a stack: ~120 ticks' worth). What the
+ * kept ticks name passes the budget, so the history gives way (never below the last minute) and
+ * the tables hold their budget; since start still has every sample, and a view's selection
+ * follows the renumbering.
  */
 static void test_model_stacks_budget_shortens_history(void **state)
 {

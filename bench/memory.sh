@@ -47,8 +47,8 @@ trap cleanup EXIT
 # a cgroup of the least CPU weight for the workload (v2 "cpu.weight", v1 "cpu.shares")
 for d in /sys/fs/cgroup/unified /sys/fs/cgroup /sys/fs/cgroup/cpu; do
 	if [ -e "$d/cgroup.procs" ] && mkdir -p "$d/flametop-memory-$$" 2>/dev/null; then
-		if echo 1 >"$d/flametop-memory-$$/cpu.weight" 2>/dev/null ||
-			echo 2 >"$d/flametop-memory-$$/cpu.shares" 2>/dev/null; then
+		if { echo 1 >"$d/flametop-memory-$$/cpu.weight"; } 2>/dev/null ||
+			{ echo 2 >"$d/flametop-memory-$$/cpu.shares"; } 2>/dev/null; then
 			cg=$d/flametop-memory-$$
 			break
 		fi

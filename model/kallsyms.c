@@ -286,13 +286,11 @@ static const char *name_of(struct kallsyms *k, size_t i)
 	return k->dem[i] == 1 ? raw : k->dems[k->dem[i] - 2];
 }
 
-const char *kallsyms_lookup(struct kallsyms *k, uint64_t addr, uint64_t *sym_offset,
-			    const char **module)
+/* How many symbols start at or below addr: the one that may hold it is the last of them. */
+static size_t nr_at_or_below(const struct kallsyms *k, uint64_t addr)
 {
 	size_t lo = 0, hi = k->nr_syms, mid;
-	const struct ksym *ks;
 
-	*module = NULL;
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
 		if (k->syms[mid].start <= addr)
@@ -300,6 +298,16 @@ const char *kallsyms_lookup(struct kallsyms *k, uint64_t addr, uint64_t *sym_off
 		else
 			hi = mid;
 	}
+	return lo;
+}
+
+const char *kallsyms_lookup(struct kallsyms *k, uint64_t addr, uint64_t *sym_offset,
+			    const char **module)
+{
+	size_t lo = nr_at_or_below(k, addr);
+	const struct ksym *ks;
+
+	*module = NULL;
 	if (!lo || addr >= k->syms[lo - 1].end)
 		return NULL;
 	ks = &k->syms[lo - 1];
@@ -317,15 +325,8 @@ struct kallsyms *kallsyms_new_partial(void)
 
 bool kallsyms_known(const struct kallsyms *k, uint64_t addr)
 {
-	size_t lo = 0, hi = k->nr_syms, mid;
+	size_t lo = nr_at_or_below(k, addr);
 
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (k->syms[mid].start <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	return lo && addr < k->syms[lo - 1].end;
 }
 

@@ -49,6 +49,11 @@ struct ring {
 	size_t size; /* data bytes, a power of two */
 };
 
+/* Where a drain stands in a ring. */
+struct cursor {
+	uint64_t head, tail;
+};
+
 struct tcomm {
 	uint32_t tid, pid; /* tid 0: empty slot */
 	bool valid;
@@ -60,6 +65,7 @@ struct probe_perf {
 	int nr_cpus; /* possible CPUs: indexes of rings[] */
 	bool *online;
 	struct ring *rings;
+	struct cursor *cur; /* per ring, during a drain */
 	int *fds; /* every event, ring owners included */
 	size_t nr_fds, cap_fds;
 	int epfd;
@@ -408,6 +414,7 @@ int probe_perf_new(const struct probe_perf_opts *opts, struct probe_perf **out, 
 	p->online = xcalloc((size_t)p->nr_cpus, sizeof(*p->online));
 	probe_online_cpus(p->online, p->nr_cpus);
 	p->rings = xcalloc((size_t)p->nr_cpus, sizeof(*p->rings));
+	p->cur = xcalloc((size_t)p->nr_cpus, sizeof(*p->cur));
 	for (int i = 0; i < p->nr_cpus; i++) {
 		p->rings[i].fd = -1;
 		nr_online += p->online[i];
@@ -435,6 +442,7 @@ int probe_perf_new(const struct probe_perf_opts *opts, struct probe_perf **out, 
 		.comm = 1,
 		.comm_exec = 1,
 		.task = 1,
+		.sample_id_all = 1, /* side-band records carry their time: the rings are merged */
 		.use_clockid = 1,
 		.clockid = CLOCK_MONOTONIC,
 		.watermark = 1,
@@ -484,6 +492,7 @@ void probe_perf_free(struct probe_perf *p)
 		close(p->epfd);
 	free(p->fds);
 	free(p->rings);
+	free(p->cur);
 	free(p->online);
 	free(p->comms);
 	free(p->buf);
@@ -656,7 +665,7 @@ static void sideband(struct probe_perf *p, const struct perf_event_header *h, co
 	struct sideband_ctx c = { .m = p->m, .syms = p->syms, .unwind = p->unwind, .whole = true };
 	struct sideband_event ev;
 
-	if (p->syms && probe_sideband_parse(h->type, h->misc, body, len, false, &ev))
+	if (p->syms && probe_sideband_parse(h->type, h->misc, body, len, true, &ev))
 		probe_sideband_event(&c, &ev);
 }
 
@@ -718,37 +727,57 @@ static void on_record(struct probe_perf *p, const struct perf_event_header *h, c
 	}
 }
 
-static void drain_ring(struct probe_perf *p, struct ring *rg)
+/* Copies n bytes at ring position pos (the data area wraps). */
+static void ring_read(const struct ring *rg, uint64_t pos, void *out, size_t n)
 {
-	uint64_t head = __atomic_load_n(&rg->meta->data_head, __ATOMIC_ACQUIRE);
-	uint64_t tail = rg->meta->data_tail;
-	size_t mask = rg->size - 1;
+	size_t off = pos & (rg->size - 1), first = n < rg->size - off ? n : rg->size - off;
 
-	while (tail < head && !p->budget.spent) {
-		struct perf_event_header h;
-		size_t off = tail & mask, size;
-		const uint8_t *rec;
+	memcpy(out, rg->data + off, first);
+	if (n > first)
+		memcpy((uint8_t *)out + first, rg->data, n - first);
+}
 
-		memcpy(&h, rg->data + off, sizeof(h)); /* headers are 8-aligned: never split */
-		size = h.size;
-		if (size < sizeof(h) || size > head - tail) {
-			tail = head; /* garbage: give up on what is there */
-			break;
-		}
-		if (off + size <= rg->size) {
-			rec = rg->data + off;
-		} else {
-			size_t first = rg->size - off;
+/*
+ * The time of the next record of a ring: a sample's TIME, a side-band record's sample_id
+ * trailer (its last word). UINT64_MAX when the ring has nothing left; 0 for a record too short
+ * to say (taken first, judged by on_record()).
+ */
+static uint64_t next_time(const struct ring *rg, const struct cursor *c)
+{
+	struct perf_event_header h;
+	uint64_t t;
 
-			memcpy(p->buf, rg->data + off, first);
-			memcpy(p->buf + first, rg->data, size - first);
-			rec = p->buf;
-		}
-		on_record(p, &h, rec + sizeof(h), size - sizeof(h));
-		tail += size;
-		probe_budget_over(&p->budget);
+	if (c->tail >= c->head)
+		return UINT64_MAX;
+	ring_read(rg, c->tail, &h, sizeof(h));
+	if (h.size > c->head - c->tail || h.size < sizeof(h) + 24)
+		return 0;
+	ring_read(rg, h.type == PERF_RECORD_SAMPLE ? c->tail + sizeof(h) + 16
+						   : c->tail + h.size - 8,
+		  &t, sizeof(t));
+	return t;
+}
+
+/* Applies the record at the cursor and moves past it; false for garbage (the ring is given up). */
+static bool take_record(struct probe_perf *p, const struct ring *rg, struct cursor *c)
+{
+	struct perf_event_header h;
+	size_t off = c->tail & (rg->size - 1), size;
+	const uint8_t *rec;
+
+	memcpy(&h, rg->data + off, sizeof(h)); /* headers are 8-aligned: never split */
+	size = h.size;
+	if (size < sizeof(h) || size > c->head - c->tail)
+		return false;
+	if (off + size <= rg->size) {
+		rec = rg->data + off;
+	} else {
+		ring_read(rg, c->tail, p->buf, size);
+		rec = p->buf;
 	}
-	__atomic_store_n(&rg->meta->data_tail, tail, __ATOMIC_RELEASE);
+	on_record(p, &h, rec + sizeof(h), size - sizeof(h));
+	c->tail += size;
+	return true;
 }
 
 int probe_perf_drain(struct probe_perf *p, struct model *m)
@@ -761,13 +790,43 @@ int probe_perf_drain(struct probe_perf *p, struct model *m)
 	p->m = m;
 	p->consumed = 0;
 	probe_budget_start(&p->budget);
-	/* each call starts at another CPU: a budget spent on one ring does not starve the rest */
 	for (int i = 0; i < p->nr_cpus; i++) {
-		struct ring *rg = &p->rings[(p->next_ring + i) % p->nr_cpus];
+		struct ring *rg = &p->rings[i];
 
-		if (rg->meta)
-			drain_ring(p, rg);
+		p->cur[i].head = p->cur[i].tail = 0;
+		if (rg->meta) {
+			p->cur[i].head = __atomic_load_n(&rg->meta->data_head, __ATOMIC_ACQUIRE);
+			p->cur[i].tail = rg->meta->data_tail;
+		}
 	}
+	/*
+	 * The rings merged in time order: a process's FORK, COMM and MMAP2 records may sit in
+	 * one CPU's ring and its first samples in another's; read ring by ring, those samples
+	 * came first and their process was never named or mapped (`?`, [unknown]). Ties start
+	 * at another CPU each call, so a budget spent does not always starve the same ring.
+	 */
+	while (!p->budget.spent) {
+		uint64_t best_t = UINT64_MAX, t;
+		int best = -1;
+
+		for (int k = 0; k < p->nr_cpus; k++) {
+			int i = (p->next_ring + k) % p->nr_cpus;
+
+			if (p->rings[i].meta && (t = next_time(&p->rings[i], &p->cur[i])) < best_t) {
+				best_t = t;
+				best = i;
+			}
+		}
+		if (best < 0)
+			break;
+		if (!take_record(p, &p->rings[best], &p->cur[best]))
+			p->cur[best].tail = p->cur[best].head; /* garbage: give up on what is there */
+		probe_budget_over(&p->budget);
+	}
+	for (int i = 0; i < p->nr_cpus; i++)
+		if (p->rings[i].meta)
+			__atomic_store_n(&p->rings[i].meta->data_tail, p->cur[i].tail,
+					 __ATOMIC_RELEASE);
 	p->next_ring = (p->next_ring + 1) % p->nr_cpus;
 	p->m = NULL;
 	return p->consumed;

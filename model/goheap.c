@@ -135,7 +135,7 @@ static uint32_t trim_runtime(struct stacks *st, uint32_t stack)
 	return keep && keep < nf ? stacks_add_stack(st, f, keep) : stack;
 }
 
-static int by_key(const void *a, const void *b)
+int goheap_cmp_key(const void *a, const void *b)
 {
 	const struct tick_goheap *x = a, *y = b;
 
@@ -165,7 +165,7 @@ static void rebuild_view(struct goheap *h)
 		h->view[h->nr_view++] = *t;
 	}
 	if (h->nr_view)
-		qsort(h->view, h->nr_view, sizeof(*h->view), by_key);
+		qsort(h->view, h->nr_view, sizeof(*h->view), goheap_cmp_key);
 }
 
 static bool begun(const struct goheap *h, uint32_t kind, uint32_t pid)
@@ -245,7 +245,7 @@ struct tick_goheap *goheap_close(struct goheap *h, struct model *m, size_t *n)
 	}
 	h->nr_pend = h->nr_begun = h->nr_forget = 0;
 	if (nr)
-		qsort(out, nr, sizeof(*out), by_key);
+		qsort(out, nr, sizeof(*out), goheap_cmp_key);
 	rebuild_view(h);
 	*n = nr;
 	return out;

@@ -39,6 +39,9 @@ struct tick_goheap {
 	int64_t v[GOHEAP_VALUES];
 };
 
+/* Orders tick_goheap entries by (kind, pid, stack): how every list of them is sorted. */
+int goheap_cmp_key(const void *a, const void *b);
+
 struct goheap *goheap_new(void);
 void goheap_free(struct goheap *h);
 

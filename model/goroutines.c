@@ -613,24 +613,13 @@ void goroutines_tick_keep(const struct tick_go *tg, uint8_t *keep, uint32_t nr_s
 			keep[tg->heap[i].stack] = 1;
 }
 
-static int by_heap_key(const void *a, const void *b)
-{
-	const struct tick_goheap *x = a, *y = b;
-
-	if (x->kind != y->kind)
-		return x->kind < y->kind ? -1 : 1;
-	if (x->pid != y->pid)
-		return x->pid < y->pid ? -1 : 1;
-	return (x->stack > y->stack) - (x->stack < y->stack);
-}
-
 void goroutines_tick_remap(struct tick_go *tg, const uint32_t *remap)
 {
 	if (!tg || !tg->nr_heap)
 		return;
 	for (size_t i = 0; i < tg->nr_heap; i++)
 		tg->heap[i].stack = remap[tg->heap[i].stack];
-	qsort(tg->heap, tg->nr_heap, sizeof(*tg->heap), by_heap_key);
+	qsort(tg->heap, tg->nr_heap, sizeof(*tg->heap), goheap_cmp_key);
 }
 
 const struct go_group *goroutines_group(const struct goroutines *g, uint32_t id)

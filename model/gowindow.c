@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "counts.h"
+#include "goheap.h"
 #include "gowindow.h"
 #include "model.h"
 #include "xalloc.h"
@@ -54,17 +55,6 @@ static int by_count(const void *a, const void *b)
 	return (x->group > y->group) - (x->group < y->group);
 }
 
-static int by_key(const void *a, const void *b)
-{
-	const struct tick_goheap *x = a, *y = b;
-
-	if (x->kind != y->kind)
-		return x->kind < y->kind ? -1 : 1;
-	if (x->pid != y->pid)
-		return x->pid < y->pid ? -1 : 1;
-	return (x->stack > y->stack) - (x->stack < y->stack);
-}
-
 static void add_procs(struct gowindow *w, const struct tick *t)
 {
 	for (size_t i = 0; i < t->go->nr_procs; i++) {
@@ -106,11 +96,12 @@ static void merge_profile(struct gowindow *w)
 
 	if (!w->nr_profile_change)
 		return;
-	qsort(w->profile_change, w->nr_profile_change, sizeof(*w->profile_change), by_key);
+	qsort(w->profile_change, w->nr_profile_change, sizeof(*w->profile_change),
+	      goheap_cmp_key);
 	for (size_t i = 0; i < w->nr_profile_change; i++) {
 		struct tick_goheap *e = &w->profile_change[i];
 
-		if (n && !by_key(&w->profile_change[n - 1], e)) {
+		if (n && !goheap_cmp_key(&w->profile_change[n - 1], e)) {
 			for (int k = 0; k < GOHEAP_VALUES; k++)
 				w->profile_change[n - 1].v[k] =
 					(int64_t)((uint64_t)w->profile_change[n - 1].v[k] +
@@ -189,7 +180,8 @@ const struct tick_goheap *gowindow_profile_change(const struct gowindow *w, uint
 {
 	struct tick_goheap k = { .kind = kind, .pid = pid, .stack = stack };
 
-	return bsearch(&k, w->profile_change, w->nr_profile_change, sizeof(k), by_key);
+	return bsearch(&k, w->profile_change, w->nr_profile_change, sizeof(k),
+		       goheap_cmp_key);
 }
 
 /* A group's state while the ticks are walked back from the newest (goroutines_count()). */

@@ -1357,18 +1357,7 @@ int model_close_tick(struct model *m, uint64_t end_ns)
 	m->total.truncated += t->truncated;
 	for (int k = 0; k < MODEL_LOST_NR; k++)
 		m->total.lost[k] += t->lost[k];
-	m->total.counts = m->total_counts.v;
-	m->total.nr_counts = m->total_counts.nr;
-	m->total.offcpu = m->total_offcpu.v;
-	m->total.nr_offcpu = m->total_offcpu.nr;
-	m->total.wakes = m->total_wakes.v;
-	m->total.nr_wakes = m->total_wakes.nr;
-	m->total.states = m->total_states.v;
-	m->total.nr_states = m->total_states.nr;
-	m->total.heap = m->total_heap.v;
-	m->total.nr_heap = m->total_heap.nr;
-	m->total.allocs = m->total_allocs.v;
-	m->total.nr_allocs = m->total_allocs.nr;
+	total_point(m);
 	m->total.memory = m->mem;
 	m->total.nr_memory = m->nr_mem;
 	add_heap_info(&m->total.heap_info, &t->heap_info);

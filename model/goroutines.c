@@ -211,9 +211,10 @@ static void ensure_groups(struct goroutines *g, size_t n)
 	}
 }
 
-static uint32_t intern_group(struct goroutines *g, const struct go_group *grp)
+/* What makes a group one: its interning key. */
+static struct group_key key_of(const struct go_group *grp)
 {
-	struct group_key k = {
+	return (struct group_key){
 		.pid = grp->pid,
 		.status = grp->status,
 		.wait = (uint64_t)(uintptr_t)grp->wait_reason,
@@ -222,6 +223,11 @@ static uint32_t intern_group(struct goroutines *g, const struct go_group *grp)
 		.start = grp->start,
 		.flags = grp->flags,
 	};
+}
+
+static uint32_t intern_group(struct goroutines *g, const struct go_group *grp)
+{
+	struct group_key k = key_of(grp);
 	uint32_t before = intern_count(g->group_keys);
 	uint32_t id = intern_put(g->group_keys, &k, sizeof(k));
 
@@ -582,15 +588,7 @@ void goroutines_remap(struct goroutines *g, const uint32_t *remap, const uint32_
 		grp->stack = remapped(remap, grp->stack);
 		grp->created_by = remapped(frame_remap, grp->created_by);
 		grp->start = remapped(frame_remap, grp->start);
-		k = (struct group_key){
-			.pid = grp->pid,
-			.status = grp->status,
-			.wait = (uint64_t)(uintptr_t)grp->wait_reason,
-			.stack = grp->stack,
-			.created_by = grp->created_by,
-			.start = grp->start,
-			.flags = grp->flags,
-		};
+		k = key_of(grp);
 		intern_put(g->group_keys, &k, sizeof(k));
 	}
 	goheap_remap(g->heap, remap);

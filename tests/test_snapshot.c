@@ -82,6 +82,21 @@ static double json_thread_running_ms(const char *json, const char *comm)
 	return p ? strtod(p + 11, NULL) : -1;
 }
 
+/* Prints a thread's whole JSON entry (its samples and every state's time): what a failure needs
+ * to tell a sampling error from an accounting one. */
+static void print_json_thread(const char *json, const char *comm)
+{
+	char key[128];
+	const char *p, *end;
+
+	snprintf(key, sizeof(key), "\"comm\": \"%s\"", comm);
+	p = strstr(json, key);
+	if (!p)
+		return;
+	end = strstr(p, "}}");
+	print_message("%.*s\n", end ? (int)(end - p + 2) : 200, p);
+}
+
 static void test_snapshot_thread_names(void **state)
 {
 	struct runbin r;
@@ -113,6 +128,11 @@ static void test_snapshot_thread_names(void **state)
 
 		print_message("warm/hot: samples %.2f, running time %.2f (+-%.2f)\n", got, want,
 			      slack);
+		if (fabs(got - want) > slack) {
+			print_json_thread(r.out, "worker-hot");
+			print_json_thread(r.out, "worker-warm");
+			print_message("%.*s\n", 22, strstr(r.out, "\"duration_s\"") ?: "");
+		}
 		assert_true(want < 0.95); /* warm did sleep */
 		assert_true(fabs(got - want) <= slack);
 	} else {

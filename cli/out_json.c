@@ -2,6 +2,8 @@
 /* The json snapshot; its schema is documented in docs/json.md. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -10,16 +12,26 @@
 #include "model/quality.h"
 #include "model/stacks.h"
 #include "model/threads.h"
+#include "model/xalloc.h"
 #include "out.h"
 #include "report.h"
 
 #define SCHEMA_VERSION 1
 #define MAX_FUNCS 200
 
+/* s as a JSON string: runs of characters that need no escape go out whole. */
 static void str(FILE *f, const char *s)
 {
+	const unsigned char *p = (const unsigned char *)(s ? s : ""), *run;
+
 	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+	for (;;) {
+		for (run = p; *p >= 0x20 && *p != '"' && *p != '\\'; p++)
+			;
+		if (p > run)
+			fwrite(run, 1, (size_t)(p - run), f);
+		if (!*p)
+			break;
 		switch (*p) {
 		case '"':
 			fputs("\\\"", f);
@@ -37,11 +49,9 @@ static void str(FILE *f, const char *s)
 			fputs("\\r", f);
 			break;
 		default:
-			if (*p < 0x20)
-				fprintf(f, "\\u%04x", *p);
-			else
-				fputc(*p, f);
+			fprintf(f, "\\u%04x", *p);
 		}
+		p++;
 	}
 	fputc('"', f);
 }
@@ -231,8 +241,59 @@ static void frame(FILE *f, const struct frame *fr)
 	fputs("}", f);
 }
 
+/*
+ * Each frame's JSON text, made the first time the frame is written: a frame is written once for
+ * every stack entry it is in (tens of thousands of times in a busy host's snapshot), and making
+ * its text was most of the writer's CPU.
+ */
+struct ftexts {
+	struct ftext {
+		char *s; /* NULL: not made yet */
+		size_t n;
+	} *t;
+	uint32_t nr;
+	size_t bytes; /* of the texts kept: no more than FTEXT_BUDGET */
+};
+
+/* Past this, a frame's text is made each time it is written instead of kept. */
+#define FTEXT_BUDGET (16u << 20)
+
+static void ftexts_init(struct ftexts *ft, const struct report *r)
+{
+	ft->nr = stacks_nr_frames(model_stacks(r->m));
+	ft->bytes = 0;
+	ft->t = xcalloc(ft->nr ? ft->nr : 1, sizeof(*ft->t));
+}
+
+static void ftexts_free(struct ftexts *ft)
+{
+	for (uint32_t i = 0; i < ft->nr; i++)
+		free(ft->t[i].s);
+	free(ft->t);
+}
+
+static void write_frame(struct ftexts *ft, FILE *f, const struct stacks *st, uint32_t id)
+{
+	struct ftext *t = id < ft->nr ? &ft->t[id] : NULL;
+	FILE *mem;
+
+	if (t && !t->s && ft->bytes < FTEXT_BUDGET && (mem = open_memstream(&t->s, &t->n))) {
+		frame(mem, stacks_frame(st, id));
+		if (fclose(mem)) {
+			free(t->s);
+			t->s = NULL;
+		} else {
+			ft->bytes += t->n;
+		}
+	}
+	if (t && t->s)
+		fwrite(t->s, 1, t->n, f);
+	else
+		frame(f, stacks_frame(st, id)); /* past the budget or no memory: made each time */
+}
+
 /* Closes an entry with its frames, root first. */
-static void frames_of(FILE *f, const struct report *r, uint32_t stack)
+static void frames_of(struct ftexts *ft, FILE *f, const struct report *r, uint32_t stack)
 {
 	const struct stacks *st = model_stacks(r->m);
 	uint32_t nr;
@@ -241,12 +302,12 @@ static void frames_of(FILE *f, const struct report *r, uint32_t stack)
 	fputs(", \"frames\": [", f);
 	for (uint32_t j = 0; j < nr; j++) {
 		fputs(j ? ",\n      " : "\n      ", f);
-		frame(f, stacks_frame(st, frames[j]));
+		write_frame(ft, f, st, frames[j]);
 	}
 	fputs("]}", f);
 }
 
-static void stacks(FILE *f, const struct report *r)
+static void stacks(struct ftexts *ft, FILE *f, const struct report *r)
 {
 	const struct threads *th = model_threads(r->m);
 
@@ -258,13 +319,13 @@ static void stacks(FILE *f, const struct report *r)
 		fprintf(f, "%s\n    {\"count\": %" PRIu64 ", \"pid\": %u, \"tid\": %u, \"comm\": ",
 			i ? "," : "", c->count, t->pid, t->tid);
 		str(f, t->comm);
-		frames_of(f, r, c->stack);
+		frames_of(ft, f, r, c->stack);
 	}
 	fputs(r->w.nr_counts ? "\n  ],\n" : "],\n", f);
 }
 
 /* Off-CPU hot spots: blocked time by (thread, stack), most first. */
-static void block(FILE *f, const struct report *r)
+static void block(struct ftexts *ft, FILE *f, const struct report *r)
 {
 	const struct threads *th = model_threads(r->m);
 
@@ -278,13 +339,13 @@ static void block(FILE *f, const struct report *r)
 			i ? "," : "", c->count / 1000,
 			model_state_name(report_block_reason(r, c->stack)), t->pid, t->tid);
 		str(f, t->comm);
-		frames_of(f, r, c->stack);
+		frames_of(ft, f, r, c->stack);
 	}
 	fputs(r->w.nr_offcpu ? "\n  ],\n" : "],\n", f);
 }
 
 /* Who woke the blocks (--waker-stacks): a block's stack continued by its waker's. */
-static void wakes(FILE *f, const struct report *r)
+static void wakes(struct ftexts *ft, FILE *f, const struct report *r)
 {
 	const struct threads *th = model_threads(r->m);
 
@@ -297,7 +358,7 @@ static void wakes(FILE *f, const struct report *r)
 			"\"comm\": ",
 			i ? "," : "", c->count / 1000, t->pid, t->tid);
 		str(f, t->comm);
-		frames_of(f, r, c->stack);
+		frames_of(ft, f, r, c->stack);
 	}
 	fputs(r->w.nr_wakes ? "\n  ],\n" : "],\n", f);
 }
@@ -394,7 +455,7 @@ static void who(FILE *f, const struct report *r, uint32_t thread)
 }
 
 /* Heap growth by stack; leak mode's outstanding blocks by stack and its oldest blocks. */
-static void heap(FILE *f, const struct report *r)
+static void heap(struct ftexts *ft, FILE *f, const struct report *r)
 {
 	const struct tick_heap_info *hi = &r->w.heap_info;
 	double secs = report_window_ns(r) / 1e9;
@@ -424,7 +485,7 @@ static void heap(FILE *f, const struct report *r)
 			"\"events\": %" PRId64,
 			i ? "," : "", h->bytes, secs > 0 ? h->bytes / secs : 0, h->count);
 		who(f, r, h->thread);
-		frames_of(f, r, h->stack);
+		frames_of(ft, f, r, h->stack);
 	}
 	fputs(r->w.nr_heap ? "\n    ],\n    \"outstanding\": [" : "],\n    \"outstanding\": [", f);
 	for (size_t i = 0; i < r->w.nr_allocs; i++) {
@@ -434,7 +495,7 @@ static void heap(FILE *f, const struct report *r)
 			", \"bytes_per_s\": %.1f",
 			i ? "," : "", h->bytes, h->count, secs > 0 ? h->bytes / secs : 0);
 		who(f, r, h->thread);
-		frames_of(f, r, h->stack);
+		frames_of(ft, f, r, h->stack);
 	}
 	old = model_heap_oldest(r->m, &nr_old);
 	fputs(r->w.nr_allocs ? "\n    ],\n    \"oldest\": [" : "],\n    \"oldest\": [", f);
@@ -448,7 +509,7 @@ static void heap(FILE *f, const struct report *r)
 			", \"age_s\": %.3f",
 			i ? "," : "", old[i].addr, old[i].size, age);
 		who(f, r, old[i].thread);
-		frames_of(f, r, old[i].stack);
+		frames_of(ft, f, r, old[i].stack);
 	}
 	fputs(nr_old ? "\n    ]},\n" : "]},\n", f);
 }
@@ -489,7 +550,7 @@ static void go_gc(FILE *f, const struct gowin_proc *p)
 	fputs("}", f);
 }
 
-static void go_groups(FILE *f, const struct report *r, uint32_t pid, double secs)
+static void go_groups(struct ftexts *ft, FILE *f, const struct report *r, uint32_t pid, double secs)
 {
 	const struct goroutines *g = model_goroutines(r->m);
 	size_t shown = 0;
@@ -520,12 +581,12 @@ static void go_groups(FILE *f, const struct report *r, uint32_t pid, double secs
 			fprintf(f, "%.3f", (r->gw.end_ns - e->oldest_ns) / 1e9);
 		else
 			fputs("null", f);
-		frames_of(f, r, grp->stack);
+		frames_of(ft, f, r, grp->stack);
 	}
 	fputs(shown ? "\n    ]" : "]", f);
 }
 
-static void go_profile(FILE *f, const struct report *r, uint32_t pid, enum goheap_kind kind)
+static void go_profile(struct ftexts *ft, FILE *f, const struct report *r, uint32_t pid, enum goheap_kind kind)
 {
 	size_t shown = 0;
 
@@ -541,13 +602,13 @@ static void go_profile(FILE *f, const struct report *r, uint32_t pid, enum gohea
 		else
 			fprintf(f, "%s\n    {\"contentions\": %" PRId64 ", \"delay_ns\": %" PRId64,
 				shown++ ? "," : "", e->v[0], e->v[1]);
-		frames_of(f, r, e->stack);
+		frames_of(ft, f, r, e->stack);
 	}
 	fputs(shown ? "\n    ]" : "]", f);
 }
 
 /* Go processes: goroutines by state and group, GC, Go's own profiles (docs/json.md). */
-static void go(FILE *f, const struct report *r)
+static void go(struct ftexts *ft, FILE *f, const struct report *r)
 {
 	const struct threads *th = model_threads(r->m);
 	double secs = r->gw.change_ns / 1e9;
@@ -583,7 +644,7 @@ static void go(FILE *f, const struct report *r)
 		/* what changes and growth are over, on the host's CLOCK_MONOTONIC */
 		fprintf(f, ", \"change_window_ns\": [%" PRIu64 ", %" PRIu64 "]",
 			r->gw.end_ns - r->gw.change_ns, r->gw.end_ns);
-		go_groups(f, r, p->p.pid, secs);
+		go_groups(ft, f, r, p->p.pid, secs);
 		fputs(",\n    \"heap\": {\"state\": ", f);
 		str(f, goroutines_heap_state_name(p->p.heap_state));
 		fputs(", \"rate\": ", f);
@@ -592,11 +653,11 @@ static void go(FILE *f, const struct report *r)
 		else
 			fputs("null", f);
 		fputs(", \"stacks\": [", f);
-		go_profile(f, r, p->p.pid, GOHEAP_HEAP);
+		go_profile(ft, f, r, p->p.pid, GOHEAP_HEAP);
 		fputs("},\n    \"block\": [", f);
-		go_profile(f, r, p->p.pid, GOHEAP_BLOCK);
+		go_profile(ft, f, r, p->p.pid, GOHEAP_BLOCK);
 		fputs(",\n    \"mutex\": [", f);
-		go_profile(f, r, p->p.pid, GOHEAP_MUTEX);
+		go_profile(ft, f, r, p->p.pid, GOHEAP_MUTEX);
 		fputs("}", f);
 	}
 	fputs(r->gw.nr_procs ? "\n  ]\n}\n" : "]\n}\n", f);
@@ -604,14 +665,18 @@ static void go(FILE *f, const struct report *r)
 
 int out_json_write(FILE *f, const struct report *r)
 {
+	struct ftexts ft;
+
+	ftexts_init(&ft, r);
 	header(f, r);
 	threads(f, r);
 	functions(f, r);
-	stacks(f, r);
-	block(f, r);
-	wakes(f, r);
+	stacks(&ft, f, r);
+	block(&ft, f, r);
+	wakes(&ft, f, r);
 	memory(f, r);
-	heap(f, r);
-	go(f, r);
+	heap(&ft, f, r);
+	go(&ft, f, r);
+	ftexts_free(&ft);
 	return out_flush(f);
 }

@@ -116,7 +116,12 @@ static void test_out_json_is_valid_and_has_the_schema_fields(void **state)
 		"assert s[0]['count'] == 60 and len(s[0]['frames']) == 3\n"
 		"f = s[0]['frames'][2]\n"
 		"assert f['address'] == '0x30' and f['module'] == '[unknown]' and f['kind'] == 'unknown'\n"
-		"assert d['functions'][0]['self'] == 75 and d['functions'][0]['total'] == 75\n";
+		"assert d['functions'][0]['self'] == 75 and d['functions'][0]['total'] == 75\n"
+		/* a frame's text is made once and written for every entry it is in */
+		"w = [e for e in s if e['tid'] == 101 and e['count'] == 15][0]\n"
+		"assert w['frames'] == s[0]['frames']\n"
+		"c = [e for e in s if e['count'] == 25][0]['frames']\n"
+		"assert c[:2] == s[0]['frames'][:2] and c[2]['address'] == '0x40'\n";
 	char json[] = "/tmp/flametop-test-json-XXXXXX", py[] = "/tmp/flametop-test-py-XXXXXX";
 	char cmd[256];
 	FILE *f = fdopen(mkstemp(json), "w"), *g = fdopen(mkstemp(py), "w");

@@ -48,6 +48,29 @@ static void test_intern_pointers_stay_valid_while_growing(void **state)
 	intern_free(in);
 }
 
+/* Every key keeps its id through the table's growths (a rehash moves slots by their stored
+ * hash, without reading the keys), and keys never put are not found. */
+static void test_intern_ids_survive_rehash(void **state)
+{
+	struct intern *in = intern_new();
+	uint64_t key[2];
+
+	for (uint64_t i = 0; i < 100000; i++) {
+		key[0] = i;
+		key[1] = i * 7;
+		assert_int_equal(intern_put(in, key, i % 2 ? sizeof(key) : sizeof(key[0])), i);
+	}
+	for (uint64_t i = 0; i < 100000; i++) {
+		key[0] = i;
+		key[1] = i * 7;
+		assert_int_equal(intern_find(in, key, i % 2 ? sizeof(key) : sizeof(key[0])), i);
+		/* the same bytes at the other length were never put */
+		assert_int_equal(intern_find(in, key, i % 2 ? sizeof(key[0]) : sizeof(key)),
+				 INTERN_NONE);
+	}
+	intern_free(in);
+}
+
 static void test_intern_empty_and_big_keys(void **state)
 {
 	struct intern *in = intern_new();
@@ -69,6 +92,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_intern_equal_keys_share_id_and_copy),
 		cmocka_unit_test(test_intern_pointers_stay_valid_while_growing),
+		cmocka_unit_test(test_intern_ids_survive_rehash),
 		cmocka_unit_test(test_intern_empty_and_big_keys),
 	};
 

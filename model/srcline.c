@@ -19,6 +19,30 @@
 struct cu {
 	uint64_t lo, hi;
 	Dwarf_Off off; /* of the unit's DIE */
+	uint32_t unit; /* its index in units */
+};
+
+/* A range of a function (or inlined instance) at a unit's top level, or in its namespaces. */
+struct fn {
+	uint64_t lo, hi;
+	uint64_t max_hi; /* the largest hi of the entries up to this one (they are sorted by lo) */
+	Dwarf_Off off;   /* its DIE */
+	uint32_t order;  /* the DIE's place in the unit: the first that holds pc is the one */
+};
+
+/*
+ * A compilation unit's functions by address, built at the unit's first lookup: a lookup was a
+ * walk over the unit's DIEs in order up to the function holding the address, and libdw parses
+ * every DIE it steps over (its children too): a third of a churning snapshot's CPU went there,
+ * for every new address of python3 or libc. Now one pass over the unit, then a binary search
+ * and a walk inside the function only.
+ */
+enum { UNIT_NEW, UNIT_INDEXED, UNIT_LINEAR };
+struct unit {
+	Dwarf_Off off;
+	struct fn *fns;
+	size_t nr_fns;
+	int state; /* UNIT_LINEAR: scopes the index does not model (a block at the top level) */
 };
 
 struct entry {
@@ -35,6 +59,10 @@ struct srcline {
 	bool indexed;
 	struct cu *cus;
 	size_t nr_cus;
+	struct unit *units;
+	size_t nr_units;
+	size_t fn_bytes;
+	bool linear; /* srcline_use_index(false): every lookup walks its unit from the start */
 	struct entry *cache; /* open addressing by vaddr */
 	size_t cap, len;
 	char **owned; /* demangled names */
@@ -154,6 +182,9 @@ void srcline_free(struct srcline *sl)
 	free(sl->owned);
 	free(sl->cache);
 	free(sl->cus);
+	for (size_t i = 0; i < sl->nr_units; i++)
+		free(sl->units[i].fns);
+	free(sl->units);
 	if (sl->dw)
 		dwarf_end(sl->dw);
 	elf_end(sl->elf);
@@ -168,8 +199,14 @@ size_t srcline_bytes(const struct srcline *sl)
 		return 0;
 	/* once indexed, libdw has read the DWARF: count all of it (an upper bound) */
 	return sizeof(*sl) + sl->nr_cus * sizeof(*sl->cus) + sl->cap * sizeof(*sl->cache) +
+	       sl->nr_units * sizeof(*sl->units) + sl->fn_bytes +
 	       sl->len * 2 * 64 + sl->cap_owned * sizeof(*sl->owned) + sl->nr_owned * 64 +
 	       (sl->indexed ? sl->dwarf_len : 0);
+}
+
+void srcline_use_index(struct srcline *sl, bool on)
+{
+	sl->linear = !on;
 }
 
 size_t srcline_nr_units(const struct srcline *sl)
@@ -225,7 +262,7 @@ static void hide_unneeded(Elf *elf)
 static void index_units(struct srcline *sl)
 {
 	Dwarf_Off off = 0, next;
-	size_t hsize, cap = 0;
+	size_t hsize, cap = 0, cap_units = 0;
 
 	sl->indexed = true;
 	hide_unneeded(sl->elf);
@@ -238,11 +275,16 @@ static void index_units(struct srcline *sl)
 		Dwarf_Die die;
 
 		if (dwarf_offdie(sl->dw, off + hsize, &die)) {
+			uint32_t unit = (uint32_t)sl->nr_units;
+
+			sl->units = xgrow(sl->units, &cap_units, sl->nr_units + 1,
+					  sizeof(*sl->units));
+			sl->units[sl->nr_units++] = (struct unit){ .off = off + hsize };
 			while ((o = dwarf_ranges(&die, o, &base, &start, &end)) > 0) {
 				if (end <= start)
 					continue;
 				sl->cus = xgrow(sl->cus, &cap, sl->nr_cus + 1, sizeof(*sl->cus));
-				sl->cus[sl->nr_cus++] = (struct cu){ start, end, off + hsize };
+				sl->cus[sl->nr_cus++] = (struct cu){ start, end, off + hsize, unit };
 			}
 		}
 		if (next <= off)
@@ -336,17 +378,135 @@ static int walk(Dwarf_Die *parent, uint64_t pc, Dwarf_Die *chain, int depth)
 	return depth;
 }
 
+struct fns {
+	struct fn *v;
+	size_t nr, cap;
+	uint32_t order;
+};
+
+/*
+ * The unit's top-level functions in DIE order, as walk() meets them: namespaces are searched
+ * through; false for a lexical, try or catch block among them (walk() would return whatever
+ * that block holds, found or not: such a unit keeps the walk).
+ */
+static bool collect(Dwarf_Die *parent, struct fns *f)
+{
+	Dwarf_Die child;
+
+	if (dwarf_child(parent, &child) != 0)
+		return true;
+	do {
+		Dwarf_Addr base, lo, hi;
+		ptrdiff_t o = 0;
+		uint32_t order;
+
+		switch (dwarf_tag(&child)) {
+		case DW_TAG_subprogram:
+		case DW_TAG_inlined_subroutine:
+			order = f->order++;
+			/* dwarf_haspc() is these ranges: pc in [lo, hi) of one of them */
+			while ((o = dwarf_ranges(&child, o, &base, &lo, &hi)) > 0) {
+				if (hi <= lo)
+					continue;
+				f->v = xgrow(f->v, &f->cap, f->nr + 1, sizeof(*f->v));
+				f->v[f->nr++] = (struct fn){ .lo = lo, .hi = hi,
+							     .off = dwarf_dieoffset(&child),
+							     .order = order };
+			}
+			break;
+		case DW_TAG_lexical_block:
+		case DW_TAG_try_block:
+		case DW_TAG_catch_block:
+			return false;
+		case DW_TAG_namespace:
+		case DW_TAG_module:
+			if (!collect(&child, f))
+				return false;
+			break;
+		default:
+			break;
+		}
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return true;
+}
+
+static int cmp_fn(const void *a, const void *b)
+{
+	const struct fn *x = a, *y = b;
+
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static void index_unit(struct srcline *sl, struct unit *u, Dwarf_Die *cudie)
+{
+	struct fns f = { 0 };
+	uint64_t max_hi = 0;
+
+	if (!collect(cudie, &f)) {
+		free(f.v);
+		u->state = UNIT_LINEAR;
+		return;
+	}
+	if (f.nr)
+		qsort(f.v, f.nr, sizeof(*f.v), cmp_fn);
+	for (size_t i = 0; i < f.nr; i++) {
+		if (f.v[i].hi > max_hi)
+			max_hi = f.v[i].hi;
+		f.v[i].max_hi = max_hi;
+	}
+	u->fns = f.v;
+	u->nr_fns = f.nr;
+	u->state = UNIT_INDEXED;
+	sl->fn_bytes += f.cap * sizeof(*f.v);
+}
+
+/* The first function in DIE order whose ranges hold pc, as walk() would find it; NULL: none. */
+static const struct fn *fn_at(const struct unit *u, uint64_t pc)
+{
+	size_t lo = 0, hi = u->nr_fns, mid;
+	const struct fn *best = NULL;
+
+	while (lo < hi) { /* lo: the first entry that starts after pc */
+		mid = lo + (hi - lo) / 2;
+		if (u->fns[mid].lo <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i > 0 && u->fns[i - 1].max_hi > pc; i--) {
+		const struct fn *f = &u->fns[i - 1];
+
+		if (pc < f->hi && (!best || f->order < best->order))
+			best = f;
+	}
+	return best;
+}
+
 /* The function at vaddr and what is inlined into it there, outermost first. */
 static uint32_t scopes_at(struct srcline *sl, uint64_t vaddr, struct srcline_frame **out)
 {
 	const struct cu *u = find_unit(sl, vaddr);
 	Dwarf_Die cudie, chain[MAX_DEPTH];
+	struct unit *un;
 	int n;
 
 	*out = NULL;
 	if (!u || !dwarf_offdie(sl->dw, u->off, &cudie))
 		return 0;
-	n = walk(&cudie, vaddr, chain, 0);
+	un = &sl->units[u->unit];
+	if (un->state == UNIT_NEW && !sl->linear)
+		index_unit(sl, un, &cudie);
+	if (un->state == UNIT_INDEXED && !sl->linear) {
+		const struct fn *f = fn_at(un, vaddr);
+
+		if (!f || !dwarf_offdie(sl->dw, f->off, &chain[0]))
+			return 0;
+		n = walk(&chain[0], vaddr, chain, 1);
+	} else {
+		n = walk(&cudie, vaddr, chain, 0);
+	}
 	if (n <= 0)
 		return 0;
 	*out = xmalloc((size_t)n * sizeof(**out));

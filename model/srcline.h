@@ -50,6 +50,13 @@ size_t srcline_bytes(const struct srcline *sl);
  */
 size_t srcline_lookup(struct srcline *sl, uint64_t vaddr, const struct srcline_frame **frames);
 
+/*
+ * A unit's functions are indexed by address at its first lookup, so a lookup walks only the
+ * DIEs of the function that holds the address; off, every lookup walks its unit's DIEs in order
+ * from the start, as before the index (the answers are the same: tests compare them).
+ */
+void srcline_use_index(struct srcline *sl, bool on);
+
 /* Compilation units indexed so far (0 before the first lookup). */
 size_t srcline_nr_units(const struct srcline *sl);
 

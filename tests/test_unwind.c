@@ -7,9 +7,11 @@
  * would a sampled process. Expected answers come from the symbolizer and the chain's known shape.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
+#include <limits.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -768,6 +770,88 @@ static void test_unwind_srcline_units(void **state)
 	close(fd);
 }
 
+static bool str_same(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+/*
+ * The units' function index answers as the walk over each unit from its start did: every
+ * function of path at four places (entry, thirds, last byte), frame by frame. Returns how many
+ * places had inlined frames; *found gets how many had any.
+ */
+static size_t compare_index_with_walk(const char *path, size_t *found)
+{
+	static struct fsym fns[16384];
+	size_t n = read_funcs(path, fns, 16384), inlined = 0;
+	struct srcline *fast, *slow;
+	int fd = open(path, O_RDONLY);
+
+	*found = 0;
+	assert_true(fd >= 0);
+	assert_int_equal(srcline_open_fd(fd, &fast), 0);
+	assert_int_equal(srcline_open_fd(fd, &slow), 0);
+	close(fd);
+	srcline_use_index(slow, false);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t len = fns[i].hi - fns[i].lo;
+		uint64_t at[4] = { fns[i].lo, fns[i].lo + len / 3, fns[i].lo + 2 * len / 3,
+				   fns[i].hi - 1 };
+
+		for (int j = 0; j < 4; j++) {
+			const struct srcline_frame *a, *b;
+			size_t na = srcline_lookup(fast, at[j], &a);
+			size_t nb = srcline_lookup(slow, at[j], &b);
+
+			if (na != nb)
+				fail_msg("%s %s+%#" PRIx64 ": %zu frames indexed, %zu walked", path,
+					 fns[i].name, at[j] - fns[i].lo, na, nb);
+			for (size_t k = 0; k < na; k++)
+				if (!str_same(a[k].function, b[k].function) ||
+				    !str_same(a[k].file, b[k].file) || a[k].line != b[k].line)
+					fail_msg("%s %#" PRIx64 " frame %zu: %s, walked %s", path,
+						 at[j], k, a[k].function ? a[k].function : "?",
+						 b[k].function ? b[k].function : "?");
+			*found += na > 0;
+			inlined += na > 1;
+		}
+	}
+	srcline_free(fast);
+	srcline_free(slow);
+	return inlined;
+}
+
+static void test_unwind_srcline_index_is_the_walk(void **state)
+{
+	size_t found, inlined = compare_index_with_walk("/proc/self/exe", &found);
+	char *bid = NULL, dbg[PATH_MAX];
+	bool symtab;
+	int fd;
+
+	print_message("self: %zu places named, %zu with inlined frames\n", found, inlined);
+	assert_true(found > 500);
+	assert_true(inlined > 50);
+	/* glibc's separate debug file (libc6-dbg, which contrib/deps.sh installs) */
+	fd = open("/lib/x86_64-linux-gnu/libc.so.6", O_RDONLY);
+	if (fd < 0 || elfsyms_peek_fd(fd, &bid, &symtab) || !bid) {
+		print_message("no libc.so.6 with a build-id: only our own binary compared\n");
+	} else {
+		snprintf(dbg, sizeof(dbg), "/usr/lib/debug/.build-id/%.2s/%s.debug", bid, bid + 2);
+		if (access(dbg, R_OK)) {
+			print_message("no %s (libc6-dbg): only our own binary compared\n", dbg);
+		} else {
+			inlined = compare_index_with_walk(dbg, &found);
+			print_message("libc: %zu places named, %zu with inlined frames\n", found,
+				      inlined);
+			assert_true(found > 500);
+			assert_true(inlined > 50);
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	free(bid);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -789,6 +873,7 @@ int main(void)
 		cmocka_unit_test(test_unwind_debug_file_by_build_id),
 		cmocka_unit_test(test_unwind_debug_file_by_debuglink),
 		cmocka_unit_test(test_unwind_srcline_units),
+		cmocka_unit_test(test_unwind_srcline_index_is_the_walk),
 		cmocka_unit_test(test_unwind_stripped_entry_is_start),
 	};
 

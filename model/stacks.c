@@ -41,6 +41,27 @@ struct stacks {
 	struct image { uint32_t key, image; } *images;
 	size_t images_cap, nr_images;
 	uint32_t next_image;
+	struct place *places; /* PLACES entries, made at the first use */
+};
+
+/*
+ * The frames of a user address by where it lies (syms_user_place()): the binary, the address
+ * in it, the module name, and whether it was the leaf (looked up as is, not as a return
+ * address). Every process of a churning host maps the same loader, libc and shell, and each of
+ * its raw stacks named each of its addresses again: a lookup in the process's maps, in the
+ * binary's symbols and debug info, then five interned keys a frame. Direct-mapped, a fixed
+ * size: a place that lost its slot is looked up again. Emptied when the frames are renumbered
+ * (stacks_compact()).
+ */
+#define PLACES 8192
+#define PLACE_FRAMES 6
+
+struct place {
+	uint64_t bin; /* 0: empty */
+	uint64_t vaddr;
+	const char *module;
+	uint32_t leaf, nr;
+	uint32_t frames[PLACE_FRAMES];
 };
 
 struct stacks *stacks_new(void)
@@ -65,6 +86,7 @@ void stacks_free(struct stacks *st)
 	free(st->raw_stack);
 	free(st->frames);
 	free(st->images);
+	free(st->places);
 	free(st);
 }
 
@@ -242,6 +264,15 @@ static uint32_t special(struct stacks *st, const char *name)
 	return stacks_add_frame(st, &f);
 }
 
+static uint32_t inlined_named(const struct syms_frame *sf)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < sf->nr_inlined; i++)
+		n += sf->inlined[i].function != NULL;
+	return n;
+}
+
 /*
  * One address to its frames, written to out (room for at least one): the function, then the
  * functions inlined into it at that address (debug info), outermost first. Return addresses point
@@ -254,8 +285,24 @@ static uint32_t resolve_ip(struct stacks *st, struct syms *syms, uint32_t pid, u
 	uint64_t look = leaf || !ip ? ip : ip - 1;
 	struct syms_frame sf = { .module = "[unknown]", .kind = SYMS_UNKNOWN };
 	struct frame f = { 0 };
+	struct place *pl = NULL;
+	struct syms_place where;
 	uint32_t n;
 
+	if (syms && !kernel && !syms_user_place(syms, pid, look, &where)) {
+		uint64_t h = (where.bin * 0x9e3779b97f4a7c15ull) ^ (where.vaddr * 0xff51afd7ed558ccdull) ^
+			     (uintptr_t)where.module ^ (look == ip);
+
+		if (!st->places)
+			st->places = xcalloc(PLACES, sizeof(*st->places));
+		pl = &st->places[(h ^ h >> 29) & (PLACES - 1)];
+		if (pl->bin == where.bin && pl->vaddr == where.vaddr &&
+		    pl->module == where.module && pl->leaf == (look == ip)) {
+			n = pl->nr < room ? pl->nr : room;
+			memcpy(out, pl->frames, n * sizeof(*out));
+			return n;
+		}
+	}
 	if (syms) {
 		if (kernel)
 			syms_kernel(syms, look, &sf);
@@ -300,6 +347,15 @@ static uint32_t resolve_ip(struct stacks *st, struct syms *syms, uint32_t pid, u
 		f.file = in->file;
 		f.line = in->line;
 		out[n++] = stacks_add_frame(st, &f);
+	}
+	/* kept only when whole (room may have cut it short) */
+	if (pl && n <= PLACE_FRAMES && n == 1 + inlined_named(&sf)) {
+		pl->bin = where.bin;
+		pl->vaddr = where.vaddr;
+		pl->module = where.module;
+		pl->leaf = look == ip;
+		pl->nr = n;
+		memcpy(pl->frames, out, n * sizeof(*out));
 	}
 	return n;
 }
@@ -523,8 +579,10 @@ void stacks_compact(struct stacks *st, const uint8_t *keep, const uint8_t *keep_
 	st->frames = frames;
 	st->frames_cap = frames_cap;
 	free(ids);
-	/* raw stacks named the old ids */
+	/* raw stacks and places named the old ids */
 	stacks_forget_raws(st);
+	free(st->places);
+	st->places = NULL;
 	*remap = smap;
 	if (frame_remap)
 		*frame_remap = fmap;
@@ -542,7 +600,8 @@ size_t stacks_bytes(const struct stacks *st)
 	return sizeof(*st) + st->images_cap * sizeof(*st->images) + intern_bytes(st->strs) +
 	       intern_bytes(st->raws) +
 	       intern_bytes(st->frame_keys) + intern_bytes(st->stack_keys) +
-	       st->raw_cap * sizeof(*st->raw_stack) + st->frames_cap * sizeof(*st->frames);
+	       st->raw_cap * sizeof(*st->raw_stack) + st->frames_cap * sizeof(*st->frames) +
+	       (st->places ? PLACES * sizeof(*st->places) : 0);
 }
 
 uint32_t stacks_count(const struct stacks *st)

@@ -160,6 +160,8 @@ struct bin {
 	bool dbg_tried;
 	struct gopclntab *go;   /* a Go program's function table: names, file:line, inlines */
 	uint64_t used;          /* syms' clock when last looked up in */
+	uint64_t serial;        /* never reused; a new one whenever its tables change
+				   (syms_user_place()) */
 };
 
 struct fileid {
@@ -273,6 +275,7 @@ struct syms {
 	uint64_t namer_calls;
 
 	uint64_t clock;  /* counts lookups: the binaries' least recently used order */
+	uint64_t serials; /* the binaries' serials given so far */
 	uint64_t evicted; /* binaries let go to stay within the budget */
 };
 
@@ -340,6 +343,7 @@ static struct bin *new_bin(struct syms *s, struct elfsyms *es)
 	struct bin *b = xcalloc(1, sizeof(*b));
 
 	b->es = es;
+	b->serial = ++s->serials;
 	s->bins = xgrow(s->bins, &s->cap_bins, s->nr_bins + 1, sizeof(*s->bins));
 	s->bins[s->nr_bins++] = b;
 	if (build_id)
@@ -378,6 +382,7 @@ static struct bin *bin_for_fd(struct syms *s, int fd, const struct stat *st)
 				b->old = xrealloc(b->old, (b->nr_old + 1) * sizeof(*b->old));
 				b->old[b->nr_old++] = b->es;
 				b->es = es;
+				b->serial = ++s->serials; /* other names now */
 			} else {
 				elfsyms_free(es);
 			}
@@ -561,6 +566,7 @@ static void load_debug(struct syms *s, uint32_t pid, const struct map *m, struct
 	if (has_dwarf && srcline_open_fd(fd, &b->src))
 		b->src = NULL;
 	free(link);
+	b->serial = ++s->serials; /* names and places from the debug info now */
 }
 
 static struct bin *open_bin(struct syms *s, uint32_t pid, const struct map *m)
@@ -1344,6 +1350,36 @@ static void resolve_debug(struct bin *b, struct syms_frame *out)
 	out->nr_inlined = (uint32_t)(n - 1);
 }
 
+/* The mapping of pid that covers addr, as syms_user() looks for it. */
+static const struct map *user_map(struct syms *s, uint32_t pid, uint64_t addr, struct proc **pp)
+{
+	struct proc *p = get_proc(s, pid);
+	const struct map *m = find_map(p->maps, p->nr_maps, addr);
+
+	if (!m && reread_on_miss(s, p, addr))
+		m = find_map(p->maps, p->nr_maps, addr); /* mapped since (dlopen) */
+	if (!m)
+		m = find_map(p->old_maps, p->nr_old_maps, addr); /* sampled while it exec'd */
+	*pp = p;
+	return m;
+}
+
+int syms_user_place(struct syms *s, uint32_t pid, uint64_t addr, struct syms_place *out)
+{
+	const struct map *m;
+	struct proc *p;
+
+	m = user_map(s, pid, addr, &p);
+	if (!m || m->type != MAP_FILE || !m->bin || !m->bin->es)
+		return -ENOENT;
+	m->bin->used = ++s->clock;
+	out->bin = m->bin->serial;
+	out->module = m->module;
+	/* as resolve_elf() finds it */
+	elfsyms_vaddr(m->bin->es, m->pgoff, addr - m->start + m->pgoff, &out->vaddr);
+	return 0;
+}
+
 int syms_user(struct syms *s, uint32_t pid, uint64_t addr, struct syms_frame *out)
 {
 	const struct jsym *js;
@@ -1356,12 +1392,7 @@ int syms_user(struct syms *s, uint32_t pid, uint64_t addr, struct syms_frame *ou
 		.offset = addr,
 		.kind = SYMS_UNKNOWN,
 	};
-	p = get_proc(s, pid);
-	m = find_map(p->maps, p->nr_maps, addr);
-	if (!m && reread_on_miss(s, p, addr))
-		m = find_map(p->maps, p->nr_maps, addr); /* mapped since (dlopen) */
-	if (!m)
-		m = find_map(p->old_maps, p->nr_old_maps, addr); /* sampled while it exec'd */
+	m = user_map(s, pid, addr, &p);
 
 	if (m && m->type == MAP_FILE) {
 		out->kind = SYMS_USER;

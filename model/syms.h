@@ -92,6 +92,22 @@ uint64_t syms_evicted(const struct syms *s);
  * most every 100 ms).
  */
 int syms_user(struct syms *s, uint32_t pid, uint64_t addr, struct syms_frame *out);
+/*
+ * Where a user address of pid lies, without naming it: the binary of the file mapped there (a
+ * serial never given to another binary, nor to this one once its tables change), the
+ * address's ELF virtual address in it, and the module name syms_user() gives it. For such an
+ * address, all syms_user() says but addr and module_path follows from these three, so a caller
+ * may keep its answers by them (model/stacks does: every process of a churning host maps the
+ * same libc and shell). Looks the mapping up as syms_user() does. 0, or -ENOENT when addr is
+ * not in a file with a parsed binary (anonymous or JIT code, the vdso, no mapping): ask
+ * syms_user().
+ */
+struct syms_place {
+	uint64_t bin, vaddr;
+	const char *module; /* borrowed until syms_free() */
+};
+int syms_user_place(struct syms *s, uint32_t pid, uint64_t addr, struct syms_place *out);
+
 /* Resolves one kernel address. Always fills *out. */
 int syms_kernel(struct syms *s, uint64_t addr, struct syms_frame *out);
 

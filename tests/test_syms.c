@@ -416,6 +416,61 @@ static void test_syms_stripped(void **state)
 	assert_int_equal(syms_nr_binaries(fx->syms), 2); /* the target and libsymtest.so */
 }
 
+/* The frames stacks gives the address at the top of pid's one-frame stack (not a leaf: a caller's
+ * return address), resolved now. */
+static const struct frame *frame_of(struct stacks *st, struct syms *syms, uint32_t pid,
+				    uint64_t addr, uint32_t *stack)
+{
+	uint64_t user[2] = { addr + 1, addr + 1 }; /* the second is the one looked up at addr */
+	uint32_t raw = stacks_add_raw(st, pid, user, 2, NULL, 0, 0), nr;
+	const uint32_t *frames;
+
+	stacks_resolve(st, syms);
+	*stack = stacks_of_raw(st, raw);
+	frames = stacks_frames(st, *stack, &nr);
+	assert_int_equal(nr, 2);
+	return stacks_frame(st, frames[0]);
+}
+
+/*
+ * model/stacks keeps the frames of an address by where it lies (binary, address in it,
+ * module): processes that map one binary anywhere share them, a binary mapped under another
+ * name keeps its name, and a binary whose tables changed (its unstripped twin seen) is named
+ * anew, not from what its stripped tables said.
+ */
+static void test_syms_stacks_share_places(void **state)
+{
+	struct fixture *fx = *state;
+	const char *stripped = bin("syms-target-stripped");
+	uint64_t alpha = file_sym_or_fail(bin("syms-target"), "syms_target_alpha");
+	struct stacks *st = stacks_new();
+	const struct frame *f;
+	uint32_t a, b;
+
+	fake_proc(fx, 120, stripped, stripped, PIE_BASE);
+	fake_proc(fx, 121, stripped, stripped, PIE_BASE + 0x10000000);
+	fake_proc(fx, 122, stripped, "/opt/other-name", PIE_BASE);
+	f = frame_of(st, fx->syms, 120, PIE_BASE + alpha + 3, &a);
+	assert_string_equal(f->module, "syms-target-stripped");
+	assert_false(f->symbolized);
+	frame_of(st, fx->syms, 121, PIE_BASE + 0x10000000 + alpha + 3, &b);
+	assert_int_equal(a, b); /* the same place, loaded elsewhere */
+	f = frame_of(st, fx->syms, 122, PIE_BASE + alpha + 3, &b);
+	assert_int_not_equal(a, b);
+	assert_string_equal(f->module, "other-name");
+	assert_false(f->symbolized);
+
+	/* the unstripped twin: the stripped binary's names are its names from now on */
+	fake_proc(fx, 123, bin("syms-target"), bin("syms-target"), PIE_BASE);
+	assert_int_equal(syms_note_pid(fx->syms, 123), 0);
+	fake_proc(fx, 124, stripped, stripped, PIE_BASE);
+	f = frame_of(st, fx->syms, 124, PIE_BASE + alpha + 3, &b);
+	assert_string_equal(f->module, "syms-target-stripped");
+	assert_true(f->symbolized);
+	assert_string_equal(f->function, "syms_target_alpha");
+	stacks_free(st);
+}
+
 static void test_syms_stripped_dynsym(void **state)
 {
 	struct fixture *fx = *state;
@@ -1288,6 +1343,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_syms_shared_library, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syms_cxx_demangled, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syms_stripped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_syms_stacks_share_places, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syms_stripped_dynsym, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syms_go_stripped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syms_binaries_shared_by_build_id, setup,

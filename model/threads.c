@@ -141,6 +141,15 @@ static uint32_t add(struct threads *t, uint32_t pid, uint32_t tid, const char *c
 	return idx;
 }
 
+/* The names an event brings, when it has them: the latest wins (prctl, exec). */
+static void name(struct threads *t, struct thread *th, const char *comm, const char *pcomm)
+{
+	if (comm && *comm)
+		th->comm = intern_str(t->names, comm);
+	if (pcomm && *pcomm)
+		th->process = intern_str(t->names, pcomm);
+}
+
 uint32_t threads_see(struct threads *t, uint32_t pid, uint32_t tid, const char *comm,
 		     const char *pcomm, uint64_t now_ns)
 {
@@ -152,10 +161,7 @@ uint32_t threads_see(struct threads *t, uint32_t pid, uint32_t tid, const char *
 	if (found) {
 		th = &t->v[t->slots[i]];
 		if (th->pid == pid) {
-			if (comm && *comm)
-				th->comm = intern_str(t->names, comm);
-			if (pcomm && *pcomm)
-				th->process = intern_str(t->names, pcomm);
+			name(t, th, comm, pcomm);
 			if (now_ns) {
 				if (!th->first_ns)
 					th->first_ns = now_ns;
@@ -188,6 +194,10 @@ uint32_t threads_see(struct threads *t, uint32_t pid, uint32_t tid, const char *
 				t->v[gi].exited = true;
 				t->v[gi].exit_ns = now_ns ? now_ns : 1;
 				c->count = (uint64_t)pid << 32 | gi;
+			} else {
+				/* made by an event without names (a heap or state event of a
+				 * process gone at once): a late sample brings them */
+				name(t, &t->v[gi], comm, pcomm);
 			}
 			return gi;
 		}

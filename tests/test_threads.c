@@ -95,6 +95,18 @@ static void test_threads_late_events_after_exit(void **state)
 	assert_string_equal(threads_get(t, a)->comm, "brief");
 	assert_int_equal(threads_see(t, 20, 21, NULL, NULL, 2950), a);
 	assert_int_equal(threads_find(t, 21), UINT32_MAX);
+	/* first seen by an event without names (a heap event of a process that execs and exits
+	 * at once), then gone: its samples, from another ring, come later and bring the names
+	 * (they stayed "?": 132 threads of a 6 s whole-system window under shell churn) */
+	a = threads_see(t, 30, 30, NULL, NULL, 4000);
+	assert_string_equal(threads_get(t, a)->comm, "?");
+	threads_gone(t, 30, 30, 4100);
+	assert_int_equal(threads_see(t, 30, 30, "gzip", "gzip", 4050), a);
+	assert_string_equal(threads_get(t, a)->comm, "gzip");
+	assert_string_equal(threads_get(t, a)->process, "gzip");
+	/* and an event without names after that keeps them */
+	assert_int_equal(threads_see(t, 30, 30, NULL, NULL, 4060), a);
+	assert_string_equal(threads_get(t, a)->comm, "gzip");
 	threads_free(t);
 }
 

@@ -419,14 +419,6 @@ struct cfi_build *cfi_build_new(void)
 	return xcalloc(1, sizeof(struct cfi_build));
 }
 
-void cfi_build_reserve(struct cfi_build *b, size_t fdes, size_t rows)
-{
-	if (rows > MAX_ROWS)
-		rows = MAX_ROWS;
-	b->spans = xgrow(b->spans, &b->cap_spans, fdes, sizeof(*b->spans));
-	b->rows = xgrow(b->rows, &b->cap_rows, rows, sizeof(*b->rows));
-}
-
 void cfi_build_add(struct cfi_build *b, const struct cfi_fde *f)
 {
 	static const struct cfi_row other;
@@ -490,8 +482,6 @@ struct cfi_table *cfi_build_end(struct cfi_build *b)
 		qsort(b->spans, b->nr_spans, sizeof(*b->spans), cmp_span);
 		t = xcalloc(1, sizeof(*t));
 		t->base = b->spans[0].lo;
-		/* every row, and a gap row after each span: at most; trimmed below */
-		t->rows = xgrow(NULL, &cap, b->nr_rows + b->nr_spans + 1, sizeof(*t->rows));
 		for (size_t i = 0; i < b->nr_spans; i++) {
 			const struct span *s = &b->spans[i];
 

@@ -68,12 +68,6 @@ struct cfi_build;
 /* Building: FDEs in any order; cfi_build_end() sorts them into a table (NULL when empty). */
 struct cfi_build *cfi_build_new(void);
 void cfi_build_add(struct cfi_build *b, const struct cfi_fde *f);
-/*
- * Room for fdes FDEs and rows rows at once (hints: more may come). Grown by doubling, a big
- * binary's arrays were copied over and over once malloc kept such sizes in its heap (its mmap
- * threshold rises with every large block freed): cc1's table has 480,000 rows.
- */
-void cfi_build_reserve(struct cfi_build *b, size_t fdes, size_t rows);
 struct cfi_table *cfi_build_end(struct cfi_build *b);
 
 void cfi_table_free(struct cfi_table *t);

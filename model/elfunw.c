@@ -583,9 +583,6 @@ const struct cfi_table *elfunw_cfi(const struct elfunw *cu)
 		return u->cfi;
 	u->cfi_tried = true;
 	b = cfi_build_new();
-	/* an FDE takes 24 bytes at least; a row about 5 in the binaries measured (cc1: 2.3 MiB
-	 * of .eh_frame, 480,000 rows; libLLVM: 4.8 MiB, 950,000), 2 at least */
-	cfi_build_reserve(b, u->eh.len / 24 + u->nr_df, (u->eh.len + u->df.len) / 4);
 	cfi_from_eh(u, b);
 	cfi_from_df(u, b);
 	u->cfi = cfi_build_end(b);

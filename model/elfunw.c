@@ -87,6 +87,14 @@ struct elfunw {
 	bool is_go;
 	struct cfi_table *cfi; /* the unwind table, built at the first elfunw_cfi() */
 	bool cfi_tried;
+	/* FDEs digested one at a time, as walks meet them (elfunw_cfi_find()): open addressing
+	 * by fde_key() */
+	struct fdetab {
+		uint64_t key; /* 0: empty */
+		uint64_t lo, hi; /* the code it describes, as elfunw_find() read it */
+		struct cfi_table *t; /* NULL: the FDE gave no rows */
+	} *fdes;
+	size_t nr_fdes, cap_fdes, fde_bytes;
 };
 
 /* ---- readers (model/byteread.h has the bounds-checked basics) ---- */
@@ -505,34 +513,46 @@ static void index_df(struct elfunw *u)
 
 /* ---- the pre-digested table (model/cfi) ---- */
 
+/* The .eh_frame FDE at off as model/cfi takes it; eh_fde_cie()'s return (1: an FDE). */
+static int eh_cfi_fde(const struct elfunw *u, size_t off, struct cfi_fde *f, size_t *next)
+{
+	size_t instr;
+	uint64_t lo, hi;
+	struct cie c;
+	int ret = eh_fde_cie(&u->eh, off, &lo, &hi, next, &c, &instr);
+
+	if (ret != 1)
+		return ret;
+	*f = (struct cfi_fde){
+		.lo = lo, .hi = hi,
+		.cie_instr = u->eh.data + c.instr, .cie_len = c.end - c.instr,
+		.instr = u->eh.data + instr, .len = *next - instr,
+		.code_align = c.code_align, .data_align = c.data_align, .ra_reg = c.ra,
+		.signal = c.signal,
+		.bad = !c.known || c.instr > c.end || instr > *next,
+	};
+	if (f->bad)
+		f->cie_len = f->len = 0;
+	return 1;
+}
+
 /* Every FDE of .eh_frame into b. */
 static void cfi_from_eh(const struct elfunw *u, struct cfi_build *b)
 {
-	size_t off = 0, next, instr, nr = 0;
-	uint64_t lo, hi;
-	struct cie c;
+	size_t off = 0, next, nr = 0;
 	uint32_t len;
 	int ret;
 
 	while (off + 4 <= u->eh.len && nr < MAX_FDES) {
+		struct cfi_fde f;
+
 		memcpy(&len, u->eh.data + off, 4);
 		if (!len)
 			break; /* the terminator */
-		ret = eh_fde_cie(&u->eh, off, &lo, &hi, &next, &c, &instr);
+		ret = eh_cfi_fde(u, off, &f, &next);
 		if (ret < 0)
 			break;
 		if (ret > 0) {
-			struct cfi_fde f = {
-				.lo = lo, .hi = hi,
-				.cie_instr = u->eh.data + c.instr, .cie_len = c.end - c.instr,
-				.instr = u->eh.data + instr, .len = next - instr,
-				.code_align = c.code_align, .data_align = c.data_align, .ra_reg = c.ra,
-				.signal = c.signal,
-				.bad = !c.known || c.instr > c.end || instr > next,
-			};
-
-			if (f.bad)
-				f.cie_len = f.len = 0;
 			cfi_build_add(b, &f);
 			nr++;
 		}
@@ -540,16 +560,34 @@ static void cfi_from_eh(const struct elfunw *u, struct cfi_build *b)
 	}
 }
 
+/* A .debug_frame FDE (df_fde()'s findings) as model/cfi takes it. */
+static void df_cfi_fde(const struct elfunw *u, const struct dcie *c, uint64_t lo, uint64_t hi,
+		       size_t instr, size_t next, struct cfi_fde *f)
+{
+	struct rd r = { u->df.data, c->end, c->body };
+	uint64_t ra = 0;
+	uint8_t ra8;
+
+	*f = (struct cfi_fde){ .lo = lo, .hi = hi, .instr = u->df.data + instr, .len = next - instr };
+	if (!rd_uleb(&r, &f->code_align) || !rd_sleb(&r, &f->data_align) ||
+	    (c->version == 1 ? !rd_u8(&r, &ra8) : !rd_uleb(&r, &ra))) {
+		f->bad = true;
+		f->len = 0;
+	} else {
+		f->ra_reg = c->version == 1 ? ra8 : ra;
+		f->cie_instr = u->df.data + r.pos;
+		f->cie_len = c->end - r.pos;
+	}
+}
+
 /* Every FDE of .debug_frame into b. */
 static void cfi_from_df(const struct elfunw *u, struct cfi_build *b)
 {
 	for (size_t i = 0; i < u->nr_df; i++) {
-		uint64_t lo, hi, ra = 0;
+		uint64_t lo, hi;
 		size_t instr, next;
 		struct cfi_fde f;
 		struct dcie c;
-		uint8_t ra8;
-		struct rd r;
 
 		struct elfunw_fde at_lo, at_hi;
 
@@ -558,18 +596,7 @@ static void cfi_from_df(const struct elfunw *u, struct cfi_build *b)
 		    elfunw_find(u, lo, &at_lo) || !at_lo.debug_frame ||
 		    elfunw_find(u, hi - 1, &at_hi) || !at_hi.debug_frame)
 			continue;
-		r = (struct rd){ u->df.data, c.end, c.body };
-		f = (struct cfi_fde){ .lo = lo, .hi = hi, .instr = u->df.data + instr,
-				      .len = next - instr };
-		if (!rd_uleb(&r, &f.code_align) || !rd_sleb(&r, &f.data_align) ||
-		    (c.version == 1 ? !rd_u8(&r, &ra8) : !rd_uleb(&r, &ra))) {
-			f.bad = true;
-			f.len = 0;
-		} else {
-			f.ra_reg = c.version == 1 ? ra8 : ra;
-			f.cie_instr = u->df.data + r.pos;
-			f.cie_len = c.end - r.pos;
-		}
+		df_cfi_fde(u, &c, lo, hi, instr, next, &f);
 		cfi_build_add(b, &f);
 	}
 }
@@ -587,6 +614,82 @@ const struct cfi_table *elfunw_cfi(const struct elfunw *cu)
 	cfi_from_df(u, b);
 	u->cfi = cfi_build_end(b);
 	return u->cfi;
+}
+
+static uint64_t fde_key(const struct elfunw_fde *f)
+{
+	/* an .eh_frame FDE by its address (never 0 in a binary), a .debug_frame one by its
+	 * offset, marked */
+	return f->debug_frame ? (f->df_off | 1ull << 63) + 1 : f->vaddr + 1;
+}
+
+static struct fdetab *fde_slot(struct fdetab *tab, size_t cap, uint64_t key)
+{
+	size_t mask = cap - 1, i;
+
+	for (i = (key * 0x9e3779b97f4a7c15ull >> 20) & mask; tab[i].key; i = (i + 1) & mask)
+		if (tab[i].key == key)
+			break;
+	return &tab[i];
+}
+
+/* The rows of one FDE, as cfi_build_end() makes them for a whole binary. */
+static struct cfi_table *digest(const struct elfunw *u, const struct elfunw_fde *at)
+{
+	struct cfi_build *b = cfi_build_new();
+	struct cfi_fde f;
+	size_t next, instr;
+	uint64_t lo, hi;
+	struct dcie c;
+
+	if (!at->debug_frame) {
+		if (at->vaddr >= u->eh.vaddr && at->vaddr - u->eh.vaddr < u->eh.len &&
+		    eh_cfi_fde(u, at->vaddr - u->eh.vaddr, &f, &next) == 1)
+			cfi_build_add(b, &f);
+	} else if (df_fde(&u->df, at->df_off, &c, &lo, &hi, &instr, &next) == 1) {
+		df_cfi_fde(u, &c, lo, hi, instr, next, &f);
+		cfi_build_add(b, &f);
+	}
+	return cfi_build_end(b);
+}
+
+bool elfunw_cfi_find(const struct elfunw *cu, uint64_t vaddr, struct cfi_row *out)
+{
+	struct elfunw *u = (struct elfunw *)cu; /* the digested FDEs: a cache */
+	struct elfunw_fde at;
+	struct fdetab *e;
+	uint64_t key, fde;
+
+	/* an FDE digested before, found as elfunw_find() finds it, without reading it again */
+	if (u->nr_fdes && u->nr_table && hdr_lookup(u, vaddr, &fde)) {
+		e = fde_slot(u->fdes, u->cap_fdes, fde + 1);
+		if (e->key && vaddr >= e->lo && vaddr < e->hi)
+			return cfi_table_find(e->t, vaddr, out);
+	}
+	if (elfunw_find(u, vaddr, &at))
+		return false;
+	key = fde_key(&at);
+	if (2 * (u->nr_fdes + 1) > u->cap_fdes) {
+		struct fdetab *old = u->fdes;
+		size_t cap = u->cap_fdes;
+
+		u->cap_fdes = cap ? 2 * cap : 64;
+		u->fdes = xcalloc(u->cap_fdes, sizeof(*u->fdes));
+		for (size_t i = 0; i < cap; i++)
+			if (old[i].key)
+				*fde_slot(u->fdes, u->cap_fdes, old[i].key) = old[i];
+		free(old);
+	}
+	e = fde_slot(u->fdes, u->cap_fdes, key);
+	if (!e->key) {
+		e->key = key;
+		e->lo = at.lo;
+		e->hi = at.hi;
+		e->t = digest(u, &at);
+		u->nr_fdes++;
+		u->fde_bytes += cfi_table_bytes(e->t);
+	}
+	return cfi_table_find(e->t, vaddr, out);
 }
 
 /* ---- loading ---- */
@@ -931,7 +1034,8 @@ size_t elfunw_bytes(const struct elfunw *u)
 		return 0;
 	return sizeof(*u) + u->nr_segs * sizeof(*u->segs) + u->hdr.len + u->eh.len + u->img.len +
 	       u->df.len + (u->nr_eh_index + u->nr_df) * sizeof(*u->eh_index) +
-	       u->nr_pwords * sizeof(*u->pwords) + cfi_table_bytes(u->cfi);
+	       u->nr_pwords * sizeof(*u->pwords) + cfi_table_bytes(u->cfi) +
+	       u->cap_fdes * sizeof(*u->fdes) + u->fde_bytes;
 }
 
 void elfunw_free(struct elfunw *u)
@@ -947,6 +1051,9 @@ void elfunw_free(struct elfunw *u)
 	free(u->df_index);
 	free(u->pwords);
 	cfi_table_free(u->cfi);
+	for (size_t i = 0; i < u->cap_fdes; i++)
+		cfi_table_free(u->fdes[i].t);
+	free(u->fdes);
 	free(u);
 }
 

@@ -459,7 +459,6 @@ int unwind_table(struct unwind *u, const struct unwind_sample *in, uint64_t *ips
 	struct ctx *c = &u->ctx;
 	uint64_t ip, sp, bp, bp_at = 0, cfa, ra, pc;
 	bool bp_saved = false;
-	const struct cfi_table *t;
 	struct syms_map map;
 	struct cfi_row row;
 	uint32_t n = 0;
@@ -480,8 +479,7 @@ int unwind_table(struct unwind *u, const struct unwind_sample *in, uint64_t *ips
 	if (syms_user_map(u->syms, in->pid, pc, &map))
 		return -ENOENT;
 	while (n < max) {
-		if (!map.unw || !(t = elfunw_cfi(map.unw)) ||
-		    !cfi_table_find(t, pc - map.bias, &row) ||
+		if (!map.unw || !elfunw_cfi_find(map.unw, pc - map.bias, &row) ||
 		    (row.how & CFI_CFA_MASK) == CFI_OTHER) {
 			/* the loader's _start has no unwind info: a thread's root all the same */
 			if (n > 1 && map.unw && elfunw_in_entry(map.unw, pc - map.bias)) {

@@ -12,6 +12,7 @@
  *     stripped too;
  *   - one table per binary, shared by every process that maps it.
  */
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/perf_event.h>
@@ -572,6 +573,85 @@ static void test_cfi_one_table_per_binary(void **state)
 	syms_free(s);
 }
 
+/* The executable segment of an ELF file: [*lo, *hi), ELF virtual addresses. */
+static bool exec_segment(int fd, uint64_t *lo, uint64_t *hi)
+{
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph;
+
+	if (pread(fd, &eh, sizeof(eh), 0) != sizeof(eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG))
+		return false;
+	for (int i = 0; i < eh.e_phnum; i++) {
+		if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + (uint64_t)i * eh.e_phentsize)) !=
+		    sizeof(ph))
+			return false;
+		if (ph.p_type == PT_LOAD && (ph.p_flags & PF_X)) {
+			*lo = ph.p_vaddr;
+			*hi = ph.p_vaddr + ph.p_memsz;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Walks digest the FDEs they meet one at a time (elfunw_cfi_find()): at every address of the
+ * code (a stride through big binaries) the row is the one the binary's whole table says.
+ * Returns how many addresses had a row.
+ */
+static size_t compare_digested(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct elfunw *whole, *lazy;
+	const struct cfi_table *t;
+	uint64_t lo = 0, hi = 0, step;
+	size_t rows = 0;
+
+	if (fd < 0) {
+		print_message("%s: not installed, not compared\n", path);
+		return 0;
+	}
+	assert_true(exec_segment(fd, &lo, &hi));
+	assert_int_equal(elfunw_load_fd(fd, &whole), 0);
+	assert_int_equal(elfunw_load_fd(fd, &lazy), 0);
+	close(fd);
+	t = elfunw_cfi(whole);
+	step = (hi - lo) / 400000 | 1;
+	for (uint64_t a = lo; a < hi; a += step) {
+		struct cfi_row x, y;
+		bool in_whole = cfi_table_find(t, a, &x) && (x.how & CFI_CFA_MASK) != CFI_OTHER;
+		bool in_lazy = elfunw_cfi_find(lazy, a, &y) && (y.how & CFI_CFA_MASK) != CFI_OTHER;
+
+		if (in_whole != in_lazy)
+			fail_msg("%s %#lx: a row %s in the whole table, %s digested", path,
+				 (unsigned long)a, in_whole ? "found" : "not found",
+				 in_lazy ? "found" : "not found");
+		if (!in_whole)
+			continue;
+		if (x.how != y.how || x.cfa_off != y.cfa_off || x.bp_off != y.bp_off ||
+		    x.ra_off != y.ra_off)
+			fail_msg("%s %#lx: rows differ (how %u/%u cfa %d/%d bp %d/%d)", path,
+				 (unsigned long)a, x.how, y.how, x.cfa_off, y.cfa_off, x.bp_off,
+				 y.bp_off);
+		rows++;
+	}
+	print_message("%s: %zu addresses, every %lu bytes, the same rows\n", path, rows,
+		      (unsigned long)step);
+	elfunw_free(whole);
+	elfunw_free(lazy);
+	return rows;
+}
+
+static void test_cfi_digested_as_whole(void **state)
+{
+	assert_true(compare_digested("/lib/x86_64-linux-gnu/libc.so.6") > 10000);
+	assert_true(compare_digested("/bin/dash") > 1000);
+	assert_true(compare_digested("/proc/self/exe") > 1000);
+	compare_digested("/usr/bin/python3");
+	compare_digested("/usr/bin/rg");
+	compare_digested("/usr/lib/gcc/x86_64-linux-gnu/12/cc1");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -579,6 +659,7 @@ int main(void)
 		cmocka_unit_test(test_cfi_rows_left_to_libunwind),
 		cmocka_unit_test(test_cfi_rows_sorted_with_gaps),
 		cmocka_unit_test(test_cfi_one_table_per_binary),
+		cmocka_unit_test(test_cfi_digested_as_whole),
 		cmocka_unit_test(test_cfi_walk_same_as_libunwind),
 	};
 

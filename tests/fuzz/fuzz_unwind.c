@@ -78,6 +78,7 @@ static void direct(const uint8_t *data, size_t size)
 		if (!elfunw_find(u, probe, &f) && f.debug_frame)
 			elfunw_debug_fde(u, &f, bias, buf, sizeof(buf), &off);
 		cfi_table_find(elfunw_cfi(u), probe, &row);
+		elfunw_cfi_find(u, probe, &row); /* what walks use: one FDE at a time */
 	}
 	elfunw_free(u);
 }

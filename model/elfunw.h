@@ -94,7 +94,8 @@ int elfunw_debug_fde(const struct elfunw *u, const struct elfunw_fde *f, uint64_
  * The binary's unwind table (model/cfi.h): every FDE of .eh_frame, and of .debug_frame for the
  * code .eh_frame does not cover (elfunw_find()'s order), digested into rows. Built at the first call (the cost is that of reading
  * every FDE once: ~1 ms for libc) and kept with the binary; its bytes count in elfunw_bytes().
- * NULL when the binary has no FDEs. Borrowed until elfunw_free().
+ * NULL when the binary has no FDEs. Borrowed until elfunw_free(). Walks use elfunw_cfi_find(),
+ * which digests only the FDEs they meet; this whole table is what tests compare it with.
  */
 struct cfi_table;
 const struct cfi_table *elfunw_cfi(const struct elfunw *u);

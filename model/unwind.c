@@ -82,6 +82,7 @@ struct unwind {
 	size_t nr_procs;
 	uint64_t clock;
 	struct unwind_stats st;
+	uint64_t walks, timed_ns; /* DWARF walks tried, and the CPU time of those timed */
 	struct ctx ctx;
 };
 
@@ -549,13 +550,18 @@ uint32_t unwind_user(struct unwind *u, const struct unwind_sample *in, uint64_t 
 
 	if (in->regs && in->stack && in->stack_size && max &&
 	    unwind_mode_of(u, in->pid) == UNWIND_DWARF) {
-		t0 = now_ns();
+		bool timed = u->walks++ % UNWIND_TIME_EVERY == 0;
+
+		t0 = timed ? now_ns() : 0;
 		r = u->table ? unwind_table(u, in, ips, max, truncated) : -ENOENT;
 		if (r > 0)
 			u->st.table++;
 		else
 			r = unwind_dwarf(u, in, ips, max, truncated);
-		u->st.ns += now_ns() - t0;
+		if (timed) {
+			u->timed_ns += now_ns() - t0;
+			u->st.timed++;
+		}
 		if (r > 0) {
 			u->st.dwarf++;
 			u->st.frames += (uint64_t)r;
@@ -582,6 +588,7 @@ uint32_t unwind_user(struct unwind *u, const struct unwind_sample *in, uint64_t 
 void unwind_stats(const struct unwind *u, struct unwind_stats *out)
 {
 	*out = u->st;
+	out->ns = u->st.timed ? (uint64_t)((double)u->timed_ns * u->walks / u->st.timed) : 0;
 }
 
 int unwind_new(struct syms *syms, enum unwind_mode mode, struct unwind **out)

@@ -119,6 +119,8 @@ void unwind_forget_pid(struct unwind *u, uint32_t pid);
 #define UNWIND_MAX_PROCS 256
 size_t unwind_nr_procs(const struct unwind *u);
 
+#define UNWIND_TIME_EVERY 8
+
 /* What the unwinder did so far (cumulative). */
 struct unwind_stats {
 	uint64_t dwarf;     /* samples walked with DWARF */
@@ -127,7 +129,9 @@ struct unwind_stats {
 	uint64_t truncated; /* DWARF walks that stopped early */
 	uint64_t off_copy;  /* ... of which ran off the end of the stack copy */
 	uint64_t frames;    /* frames produced by DWARF walks */
-	uint64_t ns;        /* CPU time spent in DWARF walks */
+	uint64_t ns;        /* CPU time spent in DWARF walks: timed walks' time x walks / timed */
+	uint64_t timed;     /* walks timed: one in UNWIND_TIME_EVERY (the thread's CPU clock is a
+			       system call, two a walk were a third of a warm walk's cost) */
 	uint64_t mem_misses; /* reads of memory nothing held (neither stack copy nor the binaries'
 				unwind sections and personality words): each may have ended a walk */
 	struct gostack_stats go; /* repairs of Go programs' frame-pointer walks */

@@ -277,6 +277,30 @@ static void test_unwind_cached_walk_is_identical(void **state)
 }
 
 /*
+ * One walk in UNWIND_TIME_EVERY is timed (the first among them), and the time the stats give is
+ * the timed walks' scaled to all: every walk is still counted.
+ */
+static void test_unwind_walks_timed_one_in_eight(void **state)
+{
+	struct fixture *fx = *state;
+	struct unwind_sample in = { .pid = (uint32_t)getpid() };
+	uint64_t ips[UNWIND_MAX_FRAMES];
+	struct unwind_stats st;
+	bool truncated;
+
+	eh_chain_a(capture, fx->cap, 0);
+	in.regs = fx->cap->regs;
+	in.stack = fx->cap->stack;
+	in.stack_size = fx->cap->size;
+	for (int i = 0; i < 2 * UNWIND_TIME_EVERY + 1; i++)
+		assert_true(unwind_user(fx->u, &in, ips, UNWIND_MAX_FRAMES, &truncated) > 2);
+	unwind_stats(fx->u, &st);
+	assert_int_equal(st.dwarf, 2 * UNWIND_TIME_EVERY + 1);
+	assert_int_equal(st.timed, 3);
+	assert_true(st.ns > 0);
+}
+
+/*
  * JIT code: anonymous executable memory without unwind info that keeps a frame pointer. Its
  * frame is stepped over with the frame pointer, and DWARF takes over again above it.
  */
@@ -864,6 +888,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unwind_short_copy_is_truncated, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_unwind_cached_walk_is_identical, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_unwind_walks_timed_one_in_eight, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_unwind_jit_frame_uses_frame_pointer, setup,
 						teardown),

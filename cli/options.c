@@ -18,7 +18,8 @@
 #define MAX_SECONDS (366.0 * 86400)
 #define MAX_MIN_BLOCK_US 60000000 /* a minute */
 #define DEFAULT_MIN_BLOCK_US 1000 /* probes/sched.h: PROBE_SCHED_MIN_BLOCK_US */
-#define DEFAULT_STACK_SIZE 16384  /* probes/perf.h: PROBE_PERF_STACK_DEFAULT */
+#define DEFAULT_STACK_SIZE 32768  /* BPF's copies end where the stack does (probes/ustack.bpf.h);
+				     perf events and off-CPU copies take 16K unless asked (cli/run.c) */
 #define MIN_STACK_SIZE 1024
 #define MAX_STACK_SIZE 65536      /* 64K: perf events copy up to what fits in a 64 KiB sample
 				     (probes/perf.h), BPF at most 32 KiB (probes/cpu_abi.h) */
@@ -495,6 +496,7 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
 					    "(8K, 16K, 32K)",
 					    optarg);
 			o->stack_size = (uint32_t)(sz + 7) & ~7u;
+			o->stack_size_set = true;
 			break;
 		}
 		case OPT_LISTEN:

@@ -88,6 +88,7 @@ struct options {
 	unsigned unwind;      /* --unwind: enum unwind_mode (model/unwind.h), auto by default */
 	enum options_source source; /* --source */
 	uint32_t stack_size;  /* --stack-size: user stack bytes copied per sample (DWARF) */
+	bool stack_size_set;  /* --stack-size given: every copy takes it, not only BPF's samples */
 	/* heap (issue 7) */
 	enum options_heap heap;   /* --heap */
 	double heap_duration_s;   /* --heap-duration: how long leak mode runs (0: default) */

@@ -478,6 +478,10 @@ static int start_cpu_source(struct session *s, const struct options *o,
 	popts.unwind = s->unwind;
 	copts->unwind = s->unwind;
 	copts->stack_size = popts.stack_size; /* BPF copies at most 32 KiB */
+	/* perf events copy the whole size for every sample (BPF stops where the stack ends): by
+	 * default they keep 16 KiB, as their small unprivileged rings need */
+	if (!o->stack_size_set && popts.stack_size > PROBE_PERF_STACK_DEFAULT)
+		popts.stack_size = PROBE_PERF_STACK_DEFAULT;
 	if (o->source != SOURCE_PERF) {
 		/* Process mappings from the kernel's side-band, so that processes gone before the
 		 * samples are drained resolve (perf events carry their own). Without it, /proc. */
@@ -679,6 +683,8 @@ static int session_start(struct session *s, const struct options *o, bool live)
 	sched_opts.syms = s->syms; /* lock or wait: the names of a futex wait's frames */
 	sched_opts.ksym = s->ksym; /* finds __schedule without reading kallsyms */
 	sched_opts.stack_size = copts.stack_size; /* 0 with --unwind fp */
+	if (!o->stack_size_set && sched_opts.stack_size > PROBE_SCHED_STACK_DEFAULT)
+		sched_opts.stack_size = PROBE_SCHED_STACK_DEFAULT;
 	r = probe_sched_new(&sched_opts, &s->sched, err, sizeof(err));
 	if (r) {
 		snprintf(s->rs.sched_error, sizeof(s->rs.sched_error), "%s", err);

@@ -21,6 +21,9 @@ struct probe_ksym;
 struct unwind;
 
 #define PROBE_SCHED_MIN_BLOCK_US 1000 /* default --min-block */
+/* Copies taken at a blocking switch-out wait in a preallocated kernel map (SCHED_MAX_PARKED of
+ * them, each as big as stack_size): without --stack-size they take 16 KiB, not the on-CPU 32. */
+#define PROBE_SCHED_STACK_DEFAULT 16384
 
 struct probe_sched_opts {
 	const uint32_t *pids; /* target processes (all their threads); NULL/0: whole system */

@@ -27,7 +27,8 @@ const volatile __u32 stack_size = 0; /* user stack bytes to copy (multiple of 8)
  * Copies the current thread's user registers and the top of its user stack to rec + off, where
  * off is at most max_off (a constant: the record's largest size). A read that runs past the end
  * of the stack fails as a whole, so the size halves until one succeeds; the main thread's frames
- * all lie below mm->start_stack, which bounds it exactly. Returns the bytes added to the record,
+ * all lie below mm->start_stack, another thread's below the thread block fs_base points at:
+ * those bound it exactly. Returns the bytes added to the record,
  * 0 when nothing could be copied.
  */
 static __always_inline __u32 copy_ustack(void *rec, __u32 off, __u32 max_off)
@@ -65,6 +66,14 @@ static __always_inline __u32 copy_ustack(void *rec, __u32 off, __u32 max_off)
 	top = BPF_CORE_READ(task, mm, start_stack);
 	if (sp < top && top - sp + 8 < size)
 		size = (top - sp + 8 + 7) & ~7ull;
+	/* Another thread's frames all lie below its thread block: glibc (and musl) put the TLS
+	 * and the thread descriptor fs_base points at on top of the thread's stack. The main
+	 * thread's fs_base is below its stack (mapped by the loader), a Go thread's in Go's heap:
+	 * neither bounds anything. Without this bound a thread's copy was always stack_size
+	 * bytes, most of it the thread descriptor and unused stack. */
+	top = BPF_CORE_READ(task, thread.fsbase);
+	if (sp < top && top - sp < size)
+		size = (top - sp + 7) & ~7ull;
 	for (int i = 0; i < 6 && size; i++) {
 		if (size > USTACK_MAX)
 			size = USTACK_MAX;

@@ -126,6 +126,59 @@ static void test_dwarf_largest_stack_sizes(void **state)
 	chain4_complete_with("perf", "64K");
 }
 
+/*
+ * Stacks deeper than 16 KiB (tests/workloads/deepstack: ~25 KiB from leaf to root on the main
+ * thread and on another, as CPython's start-up and imports go): the default BPF copy reaches
+ * the root of both, and the copy size is what does it, since 16 KiB copies reach neither.
+ */
+static void test_dwarf_deep_stacks_default(void **state)
+{
+	static const char *levels = ";deep_main;deep_level;deep_level;deep_level;deep_level;"
+				    "deep_level;deep_level;deep_level;deep_level;deep_level;"
+				    "deep_level;deep_level;deep_level;deep_level;deep_level;"
+				    "deep_level;deep_level;deep_level;deep_level;deep_level;"
+				    "deep_level;deep_level;deep_level;deep_level;deep_level;"
+				    "deep_leaf";
+	char main_full[512], thread_full[512];
+	uint64_t all, mains, threads;
+	struct runbin r;
+
+	if (!have_bpf)
+		skip();
+	snprintf(main_full, sizeof(main_full), "%s%s", ";main", levels);
+	snprintf(thread_full, sizeof(thread_full), "%s%s", ";start_thread;deep_thread", levels);
+	runbin_run(&r, (char *[]){ (char *)flametop, "snapshot", "--format", "folded", "--duration",
+				   "4", "-F", "499", "--source", "bpf", "--",
+				   workload("deepstack"), "4", NULL });
+	if (r.status)
+		fail_msg("status %d: %s", r.status, r.err);
+	all = runbin_sum(r.out, "deepstack;", ";deep_leaf", NULL);
+	mains = runbin_sum(r.out, "deepstack;_start;", main_full, NULL);
+	threads = runbin_sum(r.out, "deepstack;clone3;", thread_full, NULL);
+	if (mains + threads < all * 0.95)
+		print_message("stderr: %s\nfolded (first 3000 bytes):\n%.3000s\n", r.err, r.out);
+	share_at_least("main thread and thread, default copy", mains + threads, all, 95,
+		       MIN_SAMPLES);
+	/* both threads ran all along: each has a good part of the complete stacks */
+	share_at_least("main thread", mains, all, 20, MIN_SAMPLES);
+	share_at_least("thread", threads, all, 20, MIN_SAMPLES);
+	runbin_free(&r);
+
+	runbin_run(&r, (char *[]){ (char *)flametop, "snapshot", "--format", "folded", "--duration",
+				   "2", "-F", "499", "--source", "bpf", "--stack-size", "16K", "--",
+				   workload("deepstack"), "2", NULL });
+	if (r.status)
+		fail_msg("status %d: %s", r.status, r.err);
+	all = runbin_sum(r.out, "deepstack;", ";deep_leaf", NULL);
+	mains = runbin_sum(r.out, "deepstack;_start;", main_full, NULL);
+	threads = runbin_sum(r.out, "deepstack;clone3;", thread_full, NULL);
+	print_message("16K copies: %lu of %lu samples complete\n", (unsigned long)(mains + threads),
+		      (unsigned long)all);
+	assert_true(all >= MIN_SAMPLES);
+	assert_int_equal(mains + threads, 0);
+	runbin_free(&r);
+}
+
 /* Threads inside libc (mutex, read, write): from clone3/start_thread through libc's frames to
  * the workload's functions. */
 static void lockwait_complete(const char *source)
@@ -515,6 +568,7 @@ int main(void)
 		cmocka_unit_test(test_dwarf_chain4_bpf),
 		cmocka_unit_test(test_dwarf_chain4_perf),
 		cmocka_unit_test(test_dwarf_largest_stack_sizes),
+		cmocka_unit_test(test_dwarf_deep_stacks_default),
 		cmocka_unit_test(test_dwarf_stack_size_32k_loads),
 		cmocka_unit_test(test_dwarf_lockwait_bpf),
 		cmocka_unit_test(test_dwarf_lockwait_perf),

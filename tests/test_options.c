@@ -76,7 +76,8 @@ static void test_options_unwind_source_stack_size(void **state)
 	assert_int_equal(PARSE(&o, err, "snapshot"), 0);
 	assert_int_equal(o.unwind, UNWIND_AUTO);
 	assert_int_equal(o.source, SOURCE_AUTO);
-	assert_int_equal(o.stack_size, 16384);
+	assert_int_equal(o.stack_size, 32768);
+	assert_false(o.stack_size_set);
 	options_fini(&o);
 	assert_int_equal(PARSE(&o, err, "snapshot", "--unwind", "dwarf", "--source", "perf",
 			       "--stack-size", "32K"),

@@ -152,8 +152,8 @@ const struct optdef optdefs_options[] = {
 	  "where samples come from: auto (default: BPF, else perf events), bpf or perf (perf "
 	  "events without BPF: also unprivileged, for your own processes)" },
 	{ OPT_STACK_SIZE, "stack-size", 0, OPTDEFS_ARG_VALUE, "SIZE", NULL, L | S | R | V,
-	  "user stack copied per sample for DWARF unwinding (default 32K for BPF's samples, "
-	  "16K for off-CPU stacks and perf events; 1K-64K: BPF copies at most 32K, perf events 64K)" },
+	  "user stack copied per sample for DWARF unwinding (default 32K, off-CPU stacks and perf "
+	  "events 16K; 1K-64K: BPF copies at most 32K, perf events 64K)" },
 	{ OPT_LISTEN, "listen", 0, OPTDEFS_ARG_VALUE, "ADDR:PORT", NULL, V,
 	  "where serve answers (default 127.0.0.1:9464: this host only): 127.0.0.1:9464, "
 	  "[::1]:9464, :9464 (every interface), port 0 for any free port; an address other hosts "

@@ -27,7 +27,13 @@
 #include "probes/probe.h"
 #include "probes/sideband.h"
 
-#define RING_PAGES 64 /* 256 KiB per CPU: a few thousand records between two drains */
+/* 1 MiB per CPU: ~5 s of a churning host's records (bench/churn's pipelines, ~200 KB/s a CPU),
+ * what the sampler's own ring holds too (probes/cpu.c: 2 MiB per CPU). A drain that comes late
+ * on a loaded host (flametop starved for seconds) loses nothing before the samples do; 256 KiB
+ * lost ~930 records to a 2 s stall and ~4,900 to a 3 s one. Halved while the kernel refuses
+ * (locked-memory limits without CAP_IPC_LOCK), down to 64 KiB. */
+#define RING_PAGES 256
+#define RING_PAGES_MIN 16
 #define TRAILER 16    /* the sample_id: pid, tid, time */
 
 struct ring {
@@ -174,25 +180,31 @@ static int open_ring(struct probe_sideband *p, int cpu, struct ring *r)
 		.use_clockid = 1,
 		.clockid = CLOCK_MONOTONIC,
 		.watermark = 1, /* drained on flametop's timer: no wakeups */
-		.wakeup_watermark = RING_PAGES * 4096,
 	};
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), pages = RING_PAGES;
 	void *base;
-	int fd = (int)syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+	int fd;
 
+	attr.wakeup_watermark = (__u32)(RING_PAGES * page);
+	fd = (int)syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	base = mmap(NULL, (RING_PAGES + 1) * page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (base == MAP_FAILED) {
-		int e = -errno;
+	for (;;) {
+		base = mmap(NULL, (pages + 1) * page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (base != MAP_FAILED)
+			break;
+		if ((errno != EPERM && errno != ENOMEM) || pages <= RING_PAGES_MIN) {
+			int e = -errno;
 
-		close(fd);
-		return e;
+			close(fd);
+			return e;
+		}
+		pages /= 2;
 	}
 	r->fd = fd;
 	r->meta = base;
 	r->data = (uint8_t *)base + page;
-	r->size = RING_PAGES * page;
+	r->size = pages * page;
 	return 0;
 }
 

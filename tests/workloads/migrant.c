@@ -4,13 +4,18 @@
  * this program on CPU 0 (its COMM and MMAP2 records go to CPU 0's ring), moves itself to CPU 1
  * and burns MS milliseconds of CPU there (its samples go to CPU 1's ring), then exits.
  *
- *   migrant N MS
+ *   migrant N MS [stop]
+ *
+ * With "stop", the parent (flametop, running `-- migrant ...`) is stopped (SIGSTOP) while the N
+ * children run, all on CPU 0, and continued after: their side-band records (~650 bytes each)
+ * wait in CPU 0's ring for a drain that comes only then, as when a loaded host starves flametop.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <limits.h>
 #include <sched.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -49,8 +54,8 @@ int main(int argc, char **argv)
 		burn(strtoul(argv[2], NULL, 10));
 		return 0;
 	}
-	if (argc != 3) {
-		fprintf(stderr, "usage: migrant N MS\n");
+	if (argc != 3 && (argc != 4 || strcmp(argv[3], "stop"))) {
+		fprintf(stderr, "usage: migrant N MS [stop]\n");
 		return 2;
 	}
 	len = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -61,6 +66,11 @@ int main(int argc, char **argv)
 	self[len] = '\0';
 	n = strtoul(argv[1], NULL, 10);
 	ms = strtoul(argv[2], NULL, 10);
+	if (argc == 4) {
+		usleep(500000); /* the session's first drain has come */
+		pin(0);
+		kill(getppid(), SIGSTOP);
+	}
 	for (unsigned long i = 0; i < n; i++) {
 		pid_t pid = fork();
 
@@ -78,5 +88,7 @@ int main(int argc, char **argv)
 		}
 		waitpid(pid, NULL, 0);
 	}
+	if (argc == 4)
+		kill(getppid(), SIGCONT);
 	return 0;
 }

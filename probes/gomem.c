@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
 
 #include "gomem.h"
+#include "model/xalloc.h"
 
 #define BATCH 1024 /* IOV_MAX */
 
@@ -43,9 +45,12 @@ static bool fatal_error(int e)
 /* One system call for reqs[0..n): how many were read whole, or -errno when none could be. */
 static long readv_batch(struct gomem *m, struct gomem_req *reqs, size_t n)
 {
-	struct iovec local[BATCH], remote[BATCH];
+	/* on the heap: 32 KiB of iovecs on the stack kept flametop's own stack copies (32 KiB)
+	 * from reaching main() in every sample taken below here */
+	struct iovec *local = xmalloc(2 * n * sizeof(*local)), *remote = local + n;
 	size_t done = 0;
 	ssize_t got;
+	int e;
 
 	for (size_t i = 0; i < n; i++) {
 		local[i].iov_base = reqs[i].buf;
@@ -55,8 +60,10 @@ static long readv_batch(struct gomem *m, struct gomem_req *reqs, size_t n)
 	}
 	m->stats.calls++;
 	got = process_vm_readv(m->pid, local, n, remote, n, 0);
+	e = got < 0 ? errno : 0;
+	free(local);
 	if (got < 0)
-		return -errno;
+		return -e;
 	m->stats.bytes += got;
 	for (size_t i = 0; i < n && (size_t)got >= reqs[i].len; i++) {
 		reqs[i].res = 0;

@@ -98,6 +98,42 @@ class Share:
 
 rows = []
 
+EXEC_FRAMES = {"begin_new_exec", "load_elf_binary", "exec_mmap"}
+
+
+def why_not(j):
+    """The samples of processes that lived >= 100 ms whose stacks stop short of their root, by
+    cause and by the binary they stop in, most first. Causes: exec (a sample inside execve once
+    the old program's memory is gone: no user stack is left to copy), unmapped (the walk reached
+    an address in no mapping flametop knew), jit (code without a file), go (a Go stack switch),
+    walk (the walk stopped: the stack deeper than the copy, no unwind info, a frame it could not
+    step), none (no user frame at all)."""
+    out = {}
+    for s in j["stacks"]:
+        fr = s["frames"]
+        if not fr or fr[0]["kind"] == "kernel" or long_lived(s["pid"]) is not True:
+            continue
+        if fr[0]["kind"] != "special" and fr[0]["function"] in ROOTS:
+            continue
+        user = [f for f in fr if f["kind"] not in ("kernel", "special")]
+        kernel = {f["function"] for f in fr if f["kind"] == "kernel"}
+        top = user[0] if user else None
+        if not top:
+            cause, binary = "none", s["comm"]
+        elif len(user) == 1 and kernel & EXEC_FRAMES:
+            cause, binary = "exec", s["comm"]
+        elif top["kind"] == "unknown" or top["function"] == "[unknown]":
+            cause, binary = "unmapped", s["comm"]
+        elif top["kind"] == "jit":
+            cause, binary = "jit", s["comm"]
+        elif top["function"].startswith("runtime."):
+            cause, binary = "go", top.get("module", "?")
+        else:
+            cause, binary = "walk", top.get("module", "?")
+        out[(cause, binary)] = out.get((cause, binary), 0) + s["count"]
+    return sorted(out.items(), key=lambda kv: -kv[1])
+
+
 # ---- flametop ----
 for v in variants:
     name = "ft-" + v
@@ -115,6 +151,7 @@ for v in variants:
         first = fr[0]
         sh.add(s["pid"], s["count"], first["kind"] != "special" and first["function"] in ROOTS)
     lost, sl, hl = j.get("lost", {}), j.get("sched_lost", {}), j.get("heap_lost", {})
+    causes = why_not(j)
     st = j.get("unwind_stats", {})
     heap = j.get("heap", {})
     c = cpu(name)
@@ -125,11 +162,14 @@ for v in variants:
                                             sl.get("total", 0), hl.get("total", 0),
                                             heap.get("events", 0)),
                  "reach root: all %s, lived >= 100 ms %s" % (sh.text("all"), sh.text("long")),
-                 "DWARF walks %d (%.1f us each), fp walks %d; quality says %.1f%% (%.1f%% "
-                 "truncated)" % (st.get("dwarf", 0), st.get("dwarf_us_per_sample", 0),
-                                 st.get("fp", 0),
+                 "DWARF walks %d (%.1f us each; stopped short %d, at the copy's end %d), fp walks "
+                 "%d; quality says %.1f%% (%.1f%% truncated)" % (
+                     st.get("dwarf", 0), st.get("dwarf_us_per_sample", 0),
+                     st.get("dwarf_truncated", 0), st.get("dwarf_off_copy", 0), st.get("fp", 0),
                                  100 * j.get("unwind_quality", {}).get("reached_root", 0),
-                                 100 * j.get("unwind_quality", {}).get("truncated", 0))))
+                                 100 * j.get("unwind_quality", {}).get("truncated", 0)),
+                 "not at the root (lived >= 100 ms), by cause and binary: " +
+                 (", ".join("%s %s %d" % (c, b, n) for (c, b), n in causes[:8]) or "none")))
 
 
 # ---- perf ----

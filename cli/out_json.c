@@ -149,12 +149,14 @@ static void header(FILE *f, const struct report *r)
 		q.samples ? (double)q.truncated / q.samples : 0, q.samples);
 	fprintf(f,
 		"  \"unwind_stats\": {\"dwarf\": %" PRIu64 ", \"dwarf_table\": %" PRIu64
+		", \"dwarf_truncated\": %" PRIu64 ", \"dwarf_off_copy\": %" PRIu64
 		", \"fp\": %" PRIu64 ", \"dwarf_us_per_sample\": %.2f, \"go\": {\"walks\": %" PRIu64
 		", \"leaf_callers\": %" PRIu64 ", \"no_words\": %" PRIu64
 		", \"system_stack_roots\": %" PRIu64 ", \"top_frames\": %" PRIu64
 		", \"morestack\": %" PRIu64 ", \"garbage\": %" PRIu64
 		", \"frame_sizes\": %" PRIu64 "}},\n",
-		s->unwind_dwarf, s->unwind_table, s->unwind_fp,
+		s->unwind_dwarf, s->unwind_table, s->unwind_truncated, s->unwind_off_copy,
+		s->unwind_fp,
 		s->unwind_dwarf ? s->unwind_ns / 1e3 / s->unwind_dwarf : 0.0, s->unwind_go.walks,
 		s->unwind_go.leaf, s->unwind_go.no_words, s->unwind_go.g0, s->unwind_go.top,
 		s->unwind_go.morestack, s->unwind_go.garbage, s->unwind_go.frame_sizes);

@@ -41,6 +41,8 @@ struct report_session {
 	const char *unwind;         /* what walked user stacks: "fp", "dwarf", "dwarf+fp" */
 	uint64_t unwind_dwarf;      /* samples walked with DWARF (model/unwind.c) */
 	uint64_t unwind_table;      /* ... of which over the binaries' unwind tables */
+	uint64_t unwind_truncated;  /* DWARF walks that stopped short of a root */
+	uint64_t unwind_off_copy;   /* ... of which at the end of the stack copy (deeper stacks) */
 	uint64_t unwind_fp;         /* samples given the frame-pointer walk */
 	uint64_t unwind_ns;         /* time spent in DWARF walks */
 	struct gostack_stats unwind_go; /* repairs of Go programs' frame-pointer walks */

@@ -542,6 +542,8 @@ static void unwind_facts(struct session *s)
 	unwind_stats(s->unwind, &st);
 	s->rs.unwind_dwarf = st.dwarf;
 	s->rs.unwind_table = st.table;
+	s->rs.unwind_truncated = st.truncated;
+	s->rs.unwind_off_copy = st.off_copy;
 	s->rs.unwind_fp = st.fp;
 	s->rs.unwind_ns = st.ns;
 	s->rs.unwind_go = st.go;

@@ -177,6 +177,20 @@ static void test_dwarf_deep_stacks_default(void **state)
 	assert_true(all >= MIN_SAMPLES);
 	assert_int_equal(mains + threads, 0);
 	runbin_free(&r);
+
+	/* ... and the report says why: the walks ran off the end of the copy */
+	runbin_run(&r, (char *[]){ (char *)flametop, "snapshot", "--format", "json", "--duration",
+				   "2", "-F", "499", "--source", "bpf", "--stack-size", "16K", "--",
+				   workload("deepstack"), "2", NULL });
+	if (r.status)
+		fail_msg("status %d: %s", r.status, r.err);
+	print_message("16K copies: %.0f DWARF walks, %.0f stopped short, %.0f at the copy's end\n",
+		      json_number(r.out, "\"dwarf\": "), json_number(r.out, "\"dwarf_truncated\": "),
+		      json_number(r.out, "\"dwarf_off_copy\": "));
+	assert_true(json_number(r.out, "\"dwarf_off_copy\": ") >= MIN_SAMPLES);
+	assert_true(json_number(r.out, "\"dwarf_off_copy\": ") >=
+		    0.9 * json_number(r.out, "\"dwarf_truncated\": "));
+	runbin_free(&r);
 }
 
 /* Threads inside libc (mutex, read, write): from clone3/start_thread through libc's frames to

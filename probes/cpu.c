@@ -148,11 +148,14 @@ static int attach_cpus(struct probe_cpu *p, unsigned freq_hz, char *err, size_t 
 
 static size_t ring_size(int nr_cpus, unsigned freq_hz, uint32_t stack_size)
 {
-	/* 256 KiB per CPU (~1,000 worst-case records); with stack copies (~5-16 KiB a record)
-	 * 2 MiB per CPU; and at high rates what a quarter second brings (drains come every
-	 * 100 ms, later on a busy host). */
+	/* 256 KiB per CPU (~1,000 worst-case records); with stack copies 2 MiB per CPU for each
+	 * 16 KiB of copy (~120 records as deep as the copy: seconds of 99 Hz samples, which a
+	 * host that starves flametop may take to drain; at 32 KiB a ring of 2 MiB per CPU lost
+	 * 92 of deepstack's samples to a 2 s stop, none at 16 KiB); and at high rates what a
+	 * quarter second brings (drains come every 100 ms, later on a busy host). */
 	size_t rec = stack_size ? stack_size + 1024u : 1024u;
-	size_t base = (size_t)nr_cpus * (stack_size ? 2u << 20 : 256u << 10);
+	size_t per16k = (stack_size + 16383u) / 16384u;
+	size_t base = (size_t)nr_cpus * (stack_size ? (2u << 20) * per16k : 256u << 10);
 	size_t burst = (size_t)nr_cpus * freq_hz * rec / 4;
 
 	return probe_ring_size(burst > base ? burst : base);

@@ -28,7 +28,7 @@
 #include "probes/sideband.h"
 
 /* 1 MiB per CPU: ~5 s of a churning host's records (bench/churn's pipelines, ~200 KB/s a CPU),
- * what the sampler's own ring holds too (probes/cpu.c: 2 MiB per CPU). A drain that comes late
+ * what the sampler's own ring holds too (probes/cpu.c: 4 MiB per CPU). A drain that comes late
  * on a loaded host (flametop starved for seconds) loses nothing before the samples do; 256 KiB
  * lost ~930 records to a 2 s stall and ~4,900 to a 3 s one. Halved while the kernel refuses
  * (locked-memory limits without CAP_IPC_LOCK), down to 64 KiB. */

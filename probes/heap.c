@@ -496,10 +496,13 @@ void probe_heap_tick(struct probe_heap *p, struct model *m, uint64_t now)
 
 /* ---- setup ---- */
 
-static size_t ring_size(bool exact)
+static size_t ring_size(bool exact, uint32_t stack_size)
 {
-	/* leak mode sends every call: room for a few hundred ms of a busy allocator */
-	return exact ? 64u << 20 : 4u << 20;
+	/* leak mode sends every call: room for a few hundred ms of a busy allocator; growth
+	 * records carry stack copies: 4 MiB for each 16 KiB of copy, as probes/cpu's ring */
+	size_t per16k = stack_size > 16384 ? (stack_size + 16383u) / 16384u : 1;
+
+	return exact ? 64u << 20 : (4u << 20) * per16k;
 }
 
 static int load(struct probe_heap *p, const struct probe_heap_opts *opts, bool raw_tp,
@@ -527,7 +530,8 @@ static int load(struct probe_heap *p, const struct probe_heap_opts *opts, bool r
 	bpf_program__set_autoload(p->skel->progs.on_rss_btf, !raw_tp);
 	bpf_program__set_autoload(p->skel->progs.on_rss_raw, raw_tp);
 	bpf_program__set_autoload(p->skel->progs.on_proc_fork, p->filter && opts->follow_children);
-	e = bpf_map__set_max_entries(p->skel->maps.events, (__u32)ring_size(opts->exact));
+	e = bpf_map__set_max_entries(p->skel->maps.events,
+				     (__u32)ring_size(opts->exact, p->skel->rodata->stack_size));
 	if (!e)
 		e = bpf_map__set_max_entries(p->skel->maps.scratch, (__u32)p->nr_possible);
 	if (e) {

@@ -24,6 +24,8 @@
 #   "f499=-F,499".
 #   FLAMETOP_CHURN_BASE=BINARY runs every variant with that flametop too (as base-NAME), at
 #   the same time: a change against its base in one run.
+#   FLAMETOP_CHURN_PERF_STACK=BYTES: the stack perf --call-graph dwarf copies (default 32768, as
+#   flametop's default copy; perf's own default is 8192).
 set -euo pipefail
 build=${1:-build}
 secs=${2:-20}
@@ -123,7 +125,8 @@ for load in $loads; do
 	done
 	timed "$load-perf-g" perf record -q -F 99 -a -g -o "$tmp/$load-perf-g.data" \
 		-- sleep "$secs" & pids+=($!)
-	timed "$load-perf-dwarf" perf record -q -F 99 -a --call-graph dwarf,16384 \
+	timed "$load-perf-dwarf" perf record -q -F 99 -a \
+		--call-graph "dwarf,${FLAMETOP_CHURN_PERF_STACK:-32768}" \
 		-o "$tmp/$load-perf-dwarf.data" -- sleep "$secs" & pids+=($!)
 	wait "${pids[@]}" || true
 	stop_load

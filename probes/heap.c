@@ -60,6 +60,7 @@ struct probe_heap {
 	struct heap_match *match;
 	uint32_t exact_pid;
 	bool exact, exact_done;
+	bool uprobes_loaded; /* leak mode's programs were loaded (opts.exact) */
 	unsigned rescans;
 	double exact_seconds, pair_ns;
 	uint64_t exact_end_ns;
@@ -396,6 +397,10 @@ int probe_heap_exact(struct probe_heap *p, uint32_t pid, char *err, size_t errle
 {
 	int e;
 
+	if (!p->uprobes_loaded) {
+		probe_err(err, errlen, "leak mode needs a heap probe made for it (opts.exact)");
+		return -EINVAL;
+	}
 	if (!p->match && heap_match_new(NULL, &p->match))
 		return -ENOMEM;
 	if (!p->pair_ns)
@@ -530,8 +535,17 @@ static int load(struct probe_heap *p, const struct probe_heap_opts *opts, bool r
 	bpf_program__set_autoload(p->skel->progs.on_rss_btf, !raw_tp);
 	bpf_program__set_autoload(p->skel->progs.on_rss_raw, raw_tp);
 	bpf_program__set_autoload(p->skel->progs.on_proc_fork, p->filter && opts->follow_children);
+	/* leak mode's uprobe programs and their map only when it was asked for: growth alone
+	 * does not pay for verifying eight programs and a 65,536-entry LRU map (sized to one per
+	 * CPU: on_proc_exit still clears it) */
+	for (int k = HEAP_SYM_MALLOC; k <= HEAP_SYM_FREE; k++)
+		bpf_program__set_autoload(entry_prog(p, (enum heap_sym_kind)k), opts->exact);
+	bpf_program__set_autoload(p->skel->progs.on_alloc_ret, opts->exact);
+	p->uprobes_loaded = opts->exact;
 	e = bpf_map__set_max_entries(p->skel->maps.events,
 				     (__u32)ring_size(opts->exact, p->skel->rodata->stack_size));
+	if (!e && !opts->exact)
+		e = bpf_map__set_max_entries(p->skel->maps.pending, (__u32)p->nr_possible);
 	if (!e)
 		e = bpf_map__set_max_entries(p->skel->maps.scratch, (__u32)p->nr_possible);
 	if (e) {

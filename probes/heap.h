@@ -79,7 +79,8 @@ void probe_heap_tick(struct probe_heap *p, struct model *m, uint64_t now_ns);
 /* Adds a target after start. Only for a probe made with pids or opts.filter. */
 int probe_heap_add_pid(struct probe_heap *p, uint32_t pid);
 /* Leak mode on pid now (the launched command, before it execs: uprobes on this system's C
- * library; whatever else it maps is found at the next ticks). 0 or -errno with a reason. */
+ * library; whatever else it maps is found at the next ticks). 0 or -errno with a reason;
+ * -EINVAL for a probe not made with opts.exact (its uprobe programs were not loaded). */
 int probe_heap_exact(struct probe_heap *p, uint32_t pid, char *err, size_t errlen);
 
 /* What runs, for headers and reports: "rss_stat (tp_btf)", "... + 8 uprobes on libc.so.6". */

@@ -252,6 +252,8 @@ static void test_probe_heap_leak_growth(void **state)
 	sum_ticks(&r, false, false, "leak_here", NULL, &s);
 	print_message("RssAnon grew %.3f MiB/s\n", s.anon / MIB / s.secs);
 	assert_about(s.anon / MIB / s.secs, 1.0, 0.4);
+	/* growth does not load leak mode's uprobe programs: it cannot be switched to it */
+	assert_int_equal(probe_heap_exact(r.p, (uint32_t)getpid(), NULL, 0), -EINVAL);
 	free_run(&r);
 }
 

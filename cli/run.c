@@ -26,6 +26,7 @@
 #include "probes/perf.h"
 #include "probes/proc.h"
 #include "probes/heap.h"
+#include "probes/kbtf.h"
 #include "probes/ksym.h"
 #include "probes/sched.h"
 #include "probes/sideband.h"
@@ -671,9 +672,13 @@ static int session_start(struct session *s, const struct options *o, bool live)
 	 * through the side-band records */
 	for (size_t i = 0; i < copts.nr_pids; i++)
 		syms_note_pid(s->syms, copts.pids[i]);
+	/* the kernel's BTF parsed once for the cpu, sched and heap objects, not once each */
+	probe_kbtf_hold();
 	r = start_cpu_source(s, o, &copts);
-	if (r)
+	if (r) {
+		probe_kbtf_release();
 		return r;
+	}
 	/* Thread states and off-CPU stacks: without them the session goes on (a degraded
 	 * picture beats none), and says so. */
 	sched_opts.pids = copts.pids;
@@ -700,6 +705,7 @@ static int session_start(struct session *s, const struct options *o, bool live)
 	if (o->argv)
 		s->child_pid = child_pid;
 	r = start_heap(s, o, &copts);
+	probe_kbtf_release();
 	/* what could not start, once per cause (the live view shows them in its log instead:
 	 * the screen would wipe them, and they are printed again at exit) */
 	if (!live)

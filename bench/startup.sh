@@ -3,7 +3,7 @@
 # Issue 11's start-up figures: what a short snapshot costs, and how soon the live view shows.
 #
 #   snapshot  `flametop snapshot --duration 1 --format json -o /dev/null`, whole system: its CPU
-#             (user + sys from /usr/bin/time, everything from exec to exit) and wall time;
+#             (user + sys from getrusage, everything from exec to exit) and wall time;
 #   live      `flametop` in a detached tmux pane (120x40): the time from starting it until the
 #             pane shows its first screen (the header) and until it shows the first tick's
 #             threads ("Threads N"), polled with capture-pane every 20 ms.
@@ -40,10 +40,17 @@ if [ "${FLAMETOP_STARTUP_KALLSYMS:-0}" = 1 ]; then
 	cmds+=("env FLAMETOP_KALLSYMS=1 $flametop")
 fi
 
-snapshot() { # name cmd
-	/usr/bin/time -o "$tmp/time" -f "%U %S %e" $2 snapshot --duration 1 --format json \
-		-o /dev/null 2>/dev/null || true
-	tail -n 1 "$tmp/time" | awk -v n="$1" '{ printf "%s %.3f %.3f\n", n, $1 + $2, $3 }' >>"$tmp/snap"
+snapshot() { # name cmd: user+sys of the run from getrusage (microseconds; time(1) prints
+	      # hundredths), and its wall time
+	# shellcheck disable=SC2086
+	python3 - "$1" $2 snapshot --duration 1 --format json -o /dev/null >>"$tmp/snap" <<'PY'
+import resource, subprocess, sys, time
+t0 = time.monotonic()
+subprocess.run(sys.argv[2:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+wall = time.monotonic() - t0
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+print("%s %.4f %.4f" % (sys.argv[1], ru.ru_utime + ru.ru_stime, wall))
+PY
 }
 
 live() { # name cmd

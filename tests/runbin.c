@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -138,4 +139,19 @@ double runbin_share_tolerance(uint64_t n, double p)
 	double sd = n ? 100.0 * root(p * (1 - p) / (double)n) : 100;
 
 	return 3 * sd > 5 ? 3 * sd : 5;
+}
+
+pid_t runbin_start_group(char **argv)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (!freopen("/dev/null", "w", stdout))
+			_exit(127);
+		setpgid(0, 0);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
 }

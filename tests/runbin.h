@@ -24,6 +24,10 @@ void runbin_run_sig(struct runbin *r, int sig, double after, char **argv);
 void runbin_run_as(struct runbin *r, uid_t uid, gid_t gid, char **argv);
 void runbin_free(struct runbin *r);
 
+/* Starts argv (a load next to a test) in a process group of its own, stdout to /dev/null, killed
+ * when the test dies; kill(-pid, ...) ends all of it. Returns its pid, or -1. */
+pid_t runbin_start_group(char **argv);
+
 /* Runs the words given (no NULL needed). */
 #define RUNBIN(r, ...) runbin_run(r, (char *[]){ __VA_ARGS__, NULL })
 

@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -42,19 +41,10 @@ static const char churn_loop[] =
 	"find /usr/share/doc -maxdepth 1 | wc -l >/dev/null; "
 	"done";
 
-/* argv in a process group of its own, which dies with the test */
 static pid_t start(char **argv)
 {
-	pid_t pid = fork();
+	pid_t pid = runbin_start_group(argv);
 
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (!freopen("/dev/null", "w", stdout))
-			_exit(127);
-		setpgid(0, 0);
-		execv(argv[0], argv);
-		_exit(127);
-	}
 	assert_true(pid > 0);
 	return pid;
 }

@@ -37,15 +37,8 @@ static char scratch[] = "/tmp/flametop-inv-XXXXXX";
 
 static pid_t start(char **argv)
 {
-	pid_t pid = fork();
+	pid_t pid = runbin_start_group(argv);
 
-	if (pid == 0) {
-		if (!freopen("/dev/null", "w", stdout))
-			_exit(127);
-		setpgid(0, 0);
-		execv(argv[0], argv);
-		_exit(127);
-	}
 	assert_true(pid > 0);
 	return pid;
 }

@@ -33,7 +33,7 @@ sock="flametop-static-$$"
 T() { tmux -L "$sock" "$@"; }
 busy=
 trap '[ -n "$busy" ] && kill $busy 2>/dev/null; T kill-server >/dev/null 2>&1
-	umount -R "$root" 2>/dev/null; rmdir "$root"' EXIT
+	umount -R -l "$root" 2>/dev/null; rmdir "$root"' EXIT
 
 # the root: a tmpfs with the binary, /proc and /sys, and the terminfo entry of tmux's TERM
 mount -t tmpfs -o mode=0755 flametop-static "$root" || { echo "FAIL: cannot mount tmpfs"; exit 1; }
@@ -92,7 +92,7 @@ wait $busy 2>/dev/null
 # what 99 Hz should have caught of the loop while the snapshot ran (its CPU time, in ticks)
 expected=$(((t1 - t0) * 99 / $(getconf CLK_TCK)))
 [ $rc = 0 ] || fail "snapshot exits $rc in the root: $(cat "$root/tmp/err")"
-verdict=$(python3 - "$root/tmp/snap.json" "$busy" <<'PY'
+verdict=$(python3 - "$root/tmp/snap.json" "$busy" "$root/tmp/detail" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 busy = int(sys.argv[2])
@@ -105,6 +105,12 @@ lost = d["lost"]["total"]
 run = sum(t.get("state_ms", {}).get("running", 0) for t in d["threads"] if t["pid"] == busy)
 print("overloaded" if lost > d["samples"] else "ok", d["samples"], lost, n, start,
       int(run * 99 / 1000))
+# what a failure needs: the loop's busiest stacks, root first, and how the walks went
+with open(sys.argv[3], "w") as f:
+    f.write("unwind %s %s\n" % (d.get("unwind"), d.get("unwind_stats")))
+    for s in sorted(mine, key=lambda s: -s["count"])[:3]:
+        f.write("%d: %s\n" % (s["count"], ";".join(
+            "%s[%s]" % (fr["function"], fr["kind"]) for fr in s["frames"])))
 PY
 ) || fail "the json snapshot is not valid json: $(head -c 300 "$root/tmp/snap.json")"
 read -r state samples lost n start running <<<"$verdict"
@@ -119,7 +125,7 @@ else
 	[ "$n" -ge $((expected / 2)) ] ||
 		fail "the snapshot has $n samples of this script's busy loop, ~$expected expected"
 	[ "$start" -ge $((n * 9 / 10)) ] ||
-		fail "$start of $n stacks of the busy loop reach _start: the static unwinder did not walk them"
+		fail "$start of $n stacks of the busy loop reach _start: the static unwinder did not walk them: $(cat "$root/tmp/detail")"
 fi
 folded=$(chroot "$root" /flametop snapshot --duration 1 --format folded 2>/dev/null) ||
 	fail "the folded snapshot failed"

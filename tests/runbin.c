@@ -155,3 +155,12 @@ pid_t runbin_start_group(char **argv)
 	}
 	return pid;
 }
+
+double runbin_json_number(const char *json, const char *key)
+{
+	const char *p = strstr(json, key);
+
+	if (!p)
+		fail_msg("no %s in the json", key);
+	return strtod(p + strlen(key), NULL);
+}

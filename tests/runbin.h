@@ -35,6 +35,10 @@ pid_t runbin_start_group(char **argv);
  * of the words that follow (NULL-terminated). */
 uint64_t runbin_sum(const char *folded, const char *prefix, ...);
 
+/* The number that follows key (as written, quotes and ": " included) at its first place in
+ * json; fails the test when json has no key. */
+double runbin_json_number(const char *json, const char *key);
+
 /*
  * How far a share measured from n samples may be from its true value p (0..1), in points: 5, or
  * three standard deviations of a binomial share when the machine left the workload so little

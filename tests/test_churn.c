@@ -166,17 +166,6 @@ static void test_churn_tools_named(void **state)
 	assert_true(unknown <= named / 20);
 }
 
-/* A number that follows "key": in the json. */
-static double json_number(const char *key)
-{
-	char k[64];
-	const char *p;
-
-	snprintf(k, sizeof(k), "\"%s\": ", key);
-	p = strstr(json, k);
-	return p ? strtod(p + strlen(k), NULL) : -1;
-}
-
 /*
  * Samples kept and lost together are no more than the clock allows over the window. None lost
  * is issue 11's target, shown by bench/churn.sh; here the host is shared with whatever else
@@ -185,8 +174,10 @@ static double json_number(const char *key)
  */
 static void test_churn_losses_add_up(void **state)
 {
-	double samples = json_number("samples"), secs = json_number("duration_s");
-	double hz = json_number("freq_hz"), cpus = json_number("cpus");
+	double samples = runbin_json_number(json, "\"samples\": ");
+	double secs = runbin_json_number(json, "\"duration_s\": ");
+	double hz = runbin_json_number(json, "\"freq_hz\": ");
+	double cpus = runbin_json_number(json, "\"cpus\": ");
 	/* samples the full ring dropped (side-band records lost are counted apart) */
 	long lost = json_field("\"lost\"", "ringbuf");
 	const char *all = strstr(json, "\"lost\"");

@@ -40,15 +40,6 @@ static char *workload(const char *name)
 	return runbin_path(workloads, name);
 }
 
-static double json_number(const char *json, const char *key)
-{
-	const char *p = strstr(json, key);
-
-	if (!p)
-		fail_msg("no %s in the json", key);
-	return strtod(p + strlen(key), NULL);
-}
-
 /*
  * Stacks are complete or not, sample by sample: a few dozen samples judge that (20 of 20
  * complete is not luck). At 499 Hz a workload gets hundreds on a quiet machine and still a
@@ -185,11 +176,12 @@ static void test_dwarf_deep_stacks_default(void **state)
 	if (r.status)
 		fail_msg("status %d: %s", r.status, r.err);
 	print_message("16K copies: %.0f DWARF walks, %.0f stopped short, %.0f at the copy's end\n",
-		      json_number(r.out, "\"dwarf\": "), json_number(r.out, "\"dwarf_truncated\": "),
-		      json_number(r.out, "\"dwarf_off_copy\": "));
-	assert_true(json_number(r.out, "\"dwarf_off_copy\": ") >= MIN_SAMPLES);
-	assert_true(json_number(r.out, "\"dwarf_off_copy\": ") >=
-		    0.9 * json_number(r.out, "\"dwarf_truncated\": "));
+		      runbin_json_number(r.out, "\"dwarf\": "),
+		      runbin_json_number(r.out, "\"dwarf_truncated\": "),
+		      runbin_json_number(r.out, "\"dwarf_off_copy\": "));
+	assert_true(runbin_json_number(r.out, "\"dwarf_off_copy\": ") >= MIN_SAMPLES);
+	assert_true(runbin_json_number(r.out, "\"dwarf_off_copy\": ") >=
+		    0.9 * runbin_json_number(r.out, "\"dwarf_truncated\": "));
 	runbin_free(&r);
 }
 
@@ -244,7 +236,7 @@ static void test_dwarf_fp_alone_is_not_enough(void **state)
 				   workload("chain4"), "3", NULL });
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(r.out, "\"unwind\": \"fp\""));
-	fp = json_number(r.out, "\"reached_root\": ");
+	fp = runbin_json_number(r.out, "\"reached_root\": ");
 	runbin_free(&r);
 	runbin_run(&r, (char *[]){ (char *)flametop, "snapshot", "--format", "json", "--duration",
 				   "3", "--source", "perf", "--unwind", "dwarf", "--",
@@ -252,11 +244,11 @@ static void test_dwarf_fp_alone_is_not_enough(void **state)
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(r.out, "\"unwind\": \"dwarf\""));
 	assert_non_null(strstr(r.out, "\"source\": \"perf\""));
-	dwarf = json_number(r.out, "\"reached_root\": ");
+	dwarf = runbin_json_number(r.out, "\"reached_root\": ");
 	print_message("reach the root: fp %.1f%%, dwarf %.1f%%\n", fp * 100, dwarf * 100);
 	assert_true(fp < 0.5);
 	assert_true(dwarf >= 0.95);
-	assert_true(json_number(r.out, "\"dwarf_us_per_sample\": ") > 0);
+	assert_true(runbin_json_number(r.out, "\"dwarf_us_per_sample\": ") > 0);
 	runbin_free(&r);
 }
 
@@ -277,7 +269,7 @@ static void test_dwarf_file_line_and_inlined_frames(void **state)
 	assert_non_null(p);
 	p += strlen("\"file\": \"");
 	assert_true(strchr(p, '"') - p > 8 && !strncmp(strchr(p, '"') - 8, "chain4.c", 8));
-	assert_true(json_number(p, "\"line\": ") > 0);
+	assert_true(runbin_json_number(p, "\"line\": ") > 0);
 	/* chain_mix() is inlined into chain_leaf(): a frame of its own, below it */
 	assert_non_null(strstr(r.out, "{\"function\": \"chain_mix\""));
 	runbin_free(&r);
@@ -310,7 +302,7 @@ static void test_dwarf_stack_size_32k_loads(void **state)
 	assert_null(strstr(r.out, "\"heap\": \"off\""));
 	assert_null(strstr(r.out, "_fallback\""));
 	assert_string_equal(r.err, "");
-	assert_true(json_number(r.out, "\"reached_root\": ") >= 0.95);
+	assert_true(runbin_json_number(r.out, "\"reached_root\": ") >= 0.95);
 	runbin_free(&r);
 }
 
@@ -364,7 +356,7 @@ static void test_dwarf_python_reaches_root(void **state)
 				   "while time.time() - t < 3: f(10000)\n",
 				   NULL });
 	assert_int_equal(r.status, 0);
-	root = json_number(r.out, "\"reached_root\": ");
+	root = runbin_json_number(r.out, "\"reached_root\": ");
 	print_message("python3: %.1f%% of samples reach the root\n", root * 100);
 	assert_true(root >= 0.90);
 	runbin_free(&r);
@@ -449,8 +441,8 @@ static void test_dwarf_unprivileged_perf_fallback(void **state)
 	if (r.status)
 		fail_msg("status %d: %s", r.status, r.err);
 	assert_non_null(strstr(r.out, "\"source\": \"perf\""));
-	assert_true(json_number(r.out, "\"reached_root\": ") >= 0.95);
-	assert_true(json_number(r.out, "\"samples\": ") > 100);
+	assert_true(runbin_json_number(r.out, "\"reached_root\": ") >= 0.95);
+	assert_true(runbin_json_number(r.out, "\"samples\": ") > 100);
 	runbin_free(&r);
 
 	/* auto: BPF cannot load without privileges; it says so and falls back */
@@ -506,7 +498,7 @@ static void test_dwarf_unprivileged_perf_fallback(void **state)
 	waitpid(target, NULL, 0);
 	if (r.status)
 		fail_msg("status %d: %s", r.status, r.err);
-	assert_true(json_number(r.out, "\"reached_root\": ") >= 0.95);
+	assert_true(runbin_json_number(r.out, "\"reached_root\": ") >= 0.95);
 	runbin_free(&r);
 
 	/* the whole system is not allowed at paranoid 2: one line, says what to do */

@@ -23,6 +23,7 @@
 #include "probes/probe.h"
 #include "probes/cpu.h"
 #include "probes/cpu_abi.h"
+#include "probes/kbtf.h"
 #include "probes/sideband.h"
 #include "cpu.skel.h"
 
@@ -309,6 +310,8 @@ int probe_cpu_new(const struct probe_cpu_opts *opts, struct probe_cpu **out, cha
 {
 	unsigned freq_hz = opts && opts->freq_hz ? opts->freq_hz : DEFAULT_FREQ_HZ;
 	size_t nr_pids = opts && opts->pids ? opts->nr_pids : 0;
+	struct probe_kbtf_core core = { .fd = -1 };
+	LIBBPF_OPTS(bpf_object_open_opts, oo);
 	struct probe_cpu *p;
 	int e;
 
@@ -333,7 +336,9 @@ int probe_cpu_new(const struct probe_cpu_opts *opts, struct probe_cpu **out, cha
 	p->nr_possible = e;
 	p->percpu = xcalloc((size_t)p->nr_possible, sizeof(*p->percpu));
 
-	p->skel = cpu_bpf__open();
+	probe_kbtf_core_begin(&core);
+	oo.btf_custom_path = probe_kbtf_core_path(&core);
+	p->skel = cpu_bpf__open_opts(&oo);
 	if (!p->skel) {
 		e = -errno;
 		probe_err(err, errlen, "failed to open BPF object: %s", strerror(-e));
@@ -366,7 +371,10 @@ int probe_cpu_new(const struct probe_cpu_opts *opts, struct probe_cpu **out, cha
 		goto err;
 	}
 
-	e = cpu_bpf__load(p->skel);
+	e = probe_kbtf_core_fill(&core, p->skel->obj);
+	if (!e)
+		e = cpu_bpf__load(p->skel);
+	probe_kbtf_core_end(&core);
 	if (e) {
 		if (e == -EPERM) {
 			probe_err(err, errlen,
@@ -422,6 +430,7 @@ int probe_cpu_new(const struct probe_cpu_opts *opts, struct probe_cpu **out, cha
 	*out = p;
 	return 0;
 err:
+	probe_kbtf_core_end(&core);
 	probe_cpu_free(p);
 	return e < 0 ? e : -EINVAL;
 }

@@ -22,6 +22,7 @@
 #include "model/xalloc.h"
 #include "probes/probe.h"
 #include "probes/heap.h"
+#include "probes/kbtf.h"
 #include "probes/heap_abi.h"
 #include "probes/heap_match.h"
 #include "probes/heap_sym.h"
@@ -515,16 +516,21 @@ static int load(struct probe_heap *p, const struct probe_heap_opts *opts, bool r
 {
 	long page = sysconf(_SC_PAGESIZE);
 	uint32_t shift = 12;
+	struct probe_kbtf_core core;
+	LIBBPF_OPTS(bpf_object_open_opts, oo);
 	int e;
 
 	while (page > 0 && (1l << shift) < page)
 		shift++;
 	heap_bpf__destroy(p->skel);
-	p->skel = heap_bpf__open();
+	probe_kbtf_core_begin(&core);
+	oo.btf_custom_path = probe_kbtf_core_path(&core);
+	p->skel = heap_bpf__open_opts(&oo);
 	if (!p->skel) {
 		e = -errno;
 		probe_err(err, errlen, "failed to open BPF object: %s", strerror(-e));
 		probe_err_libbpf(err, errlen);
+		probe_kbtf_core_end(&core);
 		return e;
 	}
 	p->skel->rodata->filter_pids = p->filter;
@@ -550,9 +556,13 @@ static int load(struct probe_heap *p, const struct probe_heap_opts *opts, bool r
 		e = bpf_map__set_max_entries(p->skel->maps.scratch, (__u32)p->nr_possible);
 	if (e) {
 		probe_err(err, errlen, "failed to size BPF maps: %s", strerror(-e));
+		probe_kbtf_core_end(&core);
 		return e;
 	}
-	e = heap_bpf__load(p->skel);
+	e = probe_kbtf_core_fill(&core, p->skel->obj);
+	if (!e)
+		e = heap_bpf__load(p->skel);
+	probe_kbtf_core_end(&core);
 	if (e) {
 		if (e == -EPERM)
 			probe_err(err, errlen,

@@ -29,6 +29,7 @@
 #include "probes/ksym.h"
 #include "probes/probe.h"
 #include "probes/proc.h"
+#include "probes/kbtf.h"
 #include "probes/sched.h"
 #include "probes/sched_abi.h"
 #include "probes/sched_acct.h"
@@ -358,14 +359,19 @@ static int load(struct probe_sched *p, const struct probe_sched_opts *opts, bool
 {
 	uint64_t min_us = opts && opts->min_block_us ? opts->min_block_us
 						      : PROBE_SCHED_MIN_BLOCK_US;
+	struct probe_kbtf_core core;
+	LIBBPF_OPTS(bpf_object_open_opts, oo);
 	int e;
 
 	probe_libbpf_quiet();
-	p->skel = sched_bpf__open();
+	probe_kbtf_core_begin(&core);
+	oo.btf_custom_path = probe_kbtf_core_path(&core);
+	p->skel = sched_bpf__open_opts(&oo);
 	if (!p->skel) {
 		e = -errno;
 		probe_err(err, errlen, "failed to open BPF object: %s", strerror(-e));
 		probe_err_libbpf(err, errlen);
+		probe_kbtf_core_end(&core);
 		return e;
 	}
 	p->skel->rodata->filter_pids = p->filter;
@@ -390,9 +396,13 @@ static int load(struct probe_sched *p, const struct probe_sched_opts *opts, bool
 		e = bpf_map__set_max_entries(p->skel->maps.stacks, p->max_threads);
 	if (e) {
 		probe_err(err, errlen, "failed to size the BPF maps: %s", strerror(-e));
+		probe_kbtf_core_end(&core);
 		return e;
 	}
-	e = sched_bpf__load(p->skel);
+	e = probe_kbtf_core_fill(&core, p->skel->obj);
+	if (!e)
+		e = sched_bpf__load(p->skel);
+	probe_kbtf_core_end(&core);
 	if (e) {
 		load_err(e, err, errlen);
 		return e;

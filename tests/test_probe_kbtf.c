@@ -3,8 +3,10 @@
  * probes/kbtf on the real kernel: the cpu, sched and heap probes loaded as a session loads them
  * (held) parse the kernel's BTF once between them, not once each, and still work: a spinning
  * child is sampled on its CPU and the sched probe, whose tp_btf programs were attached with the
- * shared BTF, sees it running or waiting for a CPU all the time. Without a hold every load parses for itself, and a released hold
- * keeps nothing. Exits 77 (skipped) when this host cannot load BPF programs.
+ * shared BTF, sees it running or waiting for a CPU all the time. Without a hold every load parses
+ * for itself, and a released hold keeps nothing. CO-RE relocations against the small BTF of the
+ * types each object names give every program the instructions the kernel's whole BTF gives.
+ * Exits 77 (skipped) when this host cannot load BPF programs.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -23,6 +25,9 @@
 #include <sys/wait.h>
 #include <cmocka.h>
 
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
 #include "model/model.h"
 #include "model/syms.h"
 #include "model/threads.h"
@@ -31,6 +36,9 @@
 #include "probes/heap.h"
 #include "probes/kbtf.h"
 #include "probes/sched.h"
+#include "cpu.skel.h"
+#include "heap.skel.h"
+#include "sched.skel.h"
 
 static uint64_t now_ns(void)
 {
@@ -163,6 +171,84 @@ static void test_probe_kbtf_parses_per_object_unheld(void **state)
 	probe_cpu_free(b);
 }
 
+/* The instructions of every program of obj as loaded (relocated), one after another; the map
+ * fds in them (each object has its own maps) are zeroed. */
+static size_t loaded_insns(struct bpf_object *obj, struct bpf_insn **out)
+{
+	struct bpf_program *prog;
+	size_t n = 0;
+
+	*out = NULL;
+	bpf_object__for_each_program(prog, obj) {
+		size_t k = bpf_program__insn_cnt(prog);
+
+		*out = realloc(*out, (n + k) * sizeof(**out));
+		assert_non_null(*out);
+		memcpy(*out + n, bpf_program__insns(prog), k * sizeof(**out));
+		for (size_t i = n; i < n + k; i++)
+			if ((*out)[i].code == (BPF_LD | BPF_DW | BPF_IMM) &&
+			    ((*out)[i].src_reg == BPF_PSEUDO_MAP_FD ||
+			     (*out)[i].src_reg == BPF_PSEUDO_MAP_VALUE))
+				(*out)[i].imm = 0;
+		n += k;
+	}
+	return n;
+}
+
+#define SAME_RELOCATIONS(name)                                                                   \
+	do {                                                                                     \
+		struct probe_kbtf_core core;                                                     \
+		LIBBPF_OPTS(bpf_object_open_opts, oo);                                           \
+		struct name *a = name##__open(), *b;                                             \
+		struct bpf_insn *ia, *ib;                                                        \
+		size_t na, nb;                                                                   \
+                                                                                                 \
+		assert_non_null(a);                                                              \
+		assert_int_equal(name##__load(a), 0);                                            \
+		probe_kbtf_core_begin(&core);                                                    \
+		oo.btf_custom_path = probe_kbtf_core_path(&core);                                \
+		assert_non_null(oo.btf_custom_path);                                             \
+		b = name##__open_opts(&oo);                                                      \
+		assert_non_null(b);                                                              \
+		assert_int_equal(probe_kbtf_core_fill(&core, b->obj), 0);                        \
+		assert_int_equal(name##__load(b), 0);                                            \
+		probe_kbtf_core_end(&core);                                                      \
+		na = loaded_insns(a->obj, &ia);                                                  \
+		nb = loaded_insns(b->obj, &ib);                                                  \
+		print_message(#name ": %zu instructions\n", na);                                 \
+		assert_true(na > 100);                                                           \
+		assert_int_equal(na, nb);                                                        \
+		assert_memory_equal(ia, ib, na * sizeof(*ia));                                   \
+		free(ia);                                                                        \
+		free(ib);                                                                        \
+		name##__destroy(a);                                                              \
+		name##__destroy(b);                                                              \
+	} while (0)
+
+/*
+ * CO-RE against the small BTF (the kernel's definitions of the types each object names) gives
+ * every program of the cpu, sched and heap objects, raw_tp and uprobe ones included, the very
+ * instructions that relocating against the kernel's whole BTF gives; and the small BTF is
+ * small (libbpf's candidate search walks it once per type instead of the kernel's ~126k).
+ */
+static void test_probe_kbtf_core_same_relocations(void **state)
+{
+	uint64_t types0 = probe_kbtf_core_types(), types;
+	struct btf *k = btf__load_vmlinux_btf();
+
+	(void)state;
+	assert_non_null(k);
+	SAME_RELOCATIONS(cpu_bpf);
+	SAME_RELOCATIONS(sched_bpf);
+	SAME_RELOCATIONS(heap_bpf);
+	types = probe_kbtf_core_types() - types0;
+	print_message("small BTFs: %" PRIu64 " types for the three objects; the kernel's: %u\n",
+		      types, btf__type_cnt(k));
+	assert_true(types > 0);
+	assert_true(types * 20 < btf__type_cnt(k));
+	btf__free(k);
+}
+
 /* Can this host load the probe at all? Exits 77 (meson: skipped) with the reason if not. */
 static void require_bpf(void)
 {
@@ -182,6 +268,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_probe_kbtf_one_parse_for_all),
 		cmocka_unit_test(test_probe_kbtf_parses_per_object_unheld),
+		cmocka_unit_test(test_probe_kbtf_core_same_relocations),
 	};
 
 	require_bpf();

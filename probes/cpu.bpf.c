@@ -116,6 +116,20 @@ static __always_inline bool go_bp_broken(void)
 	return bp <= sp || bp - sp >= stack_size;
 }
 
+/*
+ * Stack copies may fill half the ring at most. When user space falls behind (stopped, or
+ * starved of CPU on a busy host) a full ring lost every sample until it drained: 32 KiB copies
+ * fill a ring of 8 MiB in a second or two of deep stacks. Past half, samples go without their
+ * copy (~1 KiB each, the frame-pointer stack: the other half holds thousands), so the time
+ * still counts, with the thread, the leaf and the kernel stack, and the stack is cut short
+ * where frame pointers end instead of the sample being lost.
+ */
+static __always_inline bool ring_half_full(void)
+{
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) * 2 >
+	       bpf_ringbuf_query(&events, BPF_RB_RING_SIZE);
+}
+
 /* The interrupted instruction was kernel code: kernel addresses are the upper half on x86-64 and
  * arm64 alike. */
 static __always_inline bool in_kernel_mode(struct bpf_perf_event_data *ctx)
@@ -224,6 +238,10 @@ int on_sample(struct bpf_perf_event_data *ctx)
 		size += extra;
 	}
 	if (big) {
+		if (copy && ring_half_full()) {
+			copy = false;
+			cnt->copy_dropped++;
+		}
 		if (copy) {
 			extra = copy_ustack(r, (__u32)size, CPU_RECORD_MAX_SIZE);
 			if (extra)

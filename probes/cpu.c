@@ -28,7 +28,7 @@
 #include "cpu.skel.h"
 
 _Static_assert(sizeof(struct cpu_record) == CPU_RECORD_HDR_SIZE, "cpu_record header layout");
-_Static_assert(sizeof(struct cpu_counters) == 6 * 8, "cpu_counters layout");
+_Static_assert(sizeof(struct cpu_counters) == 7 * 8, "cpu_counters layout");
 _Static_assert(sizeof(struct cpu_ustack) == CPU_USTACK_HDR_SIZE, "cpu_ustack layout");
 _Static_assert(CPU_NR_REGS == UNWIND_NR_REGS, "registers as model/unwind.h orders them");
 _Static_assert(CPU_STACK_MAX == PROBE_CPU_STACK_MAX, "the documented largest stack copy");
@@ -495,4 +495,10 @@ void probe_cpu_counters(const struct probe_cpu *p, struct probe_cpu_counters *ou
 	out->no_kernel = c.no_kernel;
 	out->no_stack = c.no_stack;
 	out->targets_full = c.targets_full;
+	out->copy_dropped = c.copy_dropped;
+}
+
+size_t probe_cpu_ring_bytes(const struct probe_cpu *p)
+{
+	return bpf_map__max_entries(p->skel->maps.events);
 }

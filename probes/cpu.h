@@ -44,6 +44,7 @@ struct probe_cpu_counters {
 	uint64_t no_kernel;    /* kernel stack could not be captured while in kernel */
 	uint64_t no_stack;     /* neither stack: not delivered, reported as MODEL_LOST_NO_STACK */
 	uint64_t targets_full; /* followed children not added: target map full (MAP_FULL) */
+	uint64_t copy_dropped; /* delivered without their stack copy: the ring was half full */
 };
 
 /*
@@ -67,5 +68,7 @@ bool probe_cpu_behind(const struct probe_cpu *p);
  * with pids or opts.filter: a whole-system probe returns -EINVAL. */
 int probe_cpu_add_pid(struct probe_cpu *p, uint32_t pid);
 void probe_cpu_counters(const struct probe_cpu *p, struct probe_cpu_counters *out);
+/* The ring buffer's size in bytes. */
+size_t probe_cpu_ring_bytes(const struct probe_cpu *p);
 
 #endif

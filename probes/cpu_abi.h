@@ -64,6 +64,7 @@ struct cpu_counters {
 	__u64 no_kernel;    /* kernel-mode sample whose kernel stack failed */
 	__u64 no_stack;	    /* neither stack: counted here, not sent */
 	__u64 targets_full; /* a followed child could not be added: the target map was full */
+	__u64 copy_dropped; /* sent without its stack copy: the ring was over half full */
 };
 
 /*

@@ -6,7 +6,9 @@
 #include <libelf.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <elfutils/libdw.h>
 
@@ -18,7 +20,6 @@
 
 struct cu {
 	uint64_t lo, hi;
-	Dwarf_Off off; /* of the unit's DIE */
 	uint32_t unit; /* its index in units */
 };
 
@@ -39,7 +40,9 @@ struct fn {
  */
 enum { UNIT_NEW, UNIT_INDEXED, UNIT_LINEAR };
 struct unit {
-	Dwarf_Off off;
+	Dwarf_Off off; /* of the unit's DIE; partial: known once reached */
+	Dwarf_Off hdr; /* of the unit's header */
+	bool reached;  /* partial: its bytes are inflated, and what it refers to */
 	struct fn *fns;
 	size_t nr_fns;
 	int state; /* UNIT_LINEAR: scopes the index does not model (a block at the top level) */
@@ -52,10 +55,37 @@ struct entry {
 	bool used;
 };
 
+/*
+ * A section of the in-memory copy that libdw reads in partial mode, inflated as far as the
+ * lookups so far needed: .debug_info up to the end of the furthest unit looked up, .debug_abbrev
+ * and .debug_line likewise; the others whole at the start.
+ */
+struct zsec {
+	unsigned char *dst; /* its place in the image */
+	size_t size;        /* inflated */
+	size_t done;        /* bytes in place so far */
+	off_t pos, end;     /* the compressed bytes still to read from the file */
+	unsigned char *in;  /* the file's bytes being inflated */
+	z_stream zs;
+	bool compressed, open, failed;
+};
+
+#define MAX_SECS 24
+
 struct srcline {
 	int fd;
 	Elf *elf;
 	Dwarf *dw;
+	bool whole;         /* srcline_inflate_all(): libdw inflates every section at the start */
+	bool partial;       /* libdw reads the image, inflated as lookups need */
+	unsigned char *img; /* mmap'd: the ELF libdw reads in partial mode */
+	size_t img_len;
+	Elf *img_elf;
+	struct zsec secs[MAX_SECS];
+	size_t nr_secs;
+	struct zsec *info, *abbrev, *line, *aranges;
+	Dwarf_Off next_hdr;   /* the first unit header not read yet */
+	Dwarf_Off abbrev_max; /* the last abbreviation table of the units read */
 	bool indexed;
 	struct cu *cus;
 	size_t nr_cus;
@@ -69,6 +99,8 @@ struct srcline {
 	size_t nr_owned, cap_owned;
 	size_t dwarf_len; /* the .debug_* sections: libelf reads them into memory as used */
 };
+
+static void close_partial(struct srcline *sl);
 
 int srcline_peek_fd(int fd, bool *has_dwarf, char **debuglink)
 {
@@ -185,6 +217,7 @@ void srcline_free(struct srcline *sl)
 	for (size_t i = 0; i < sl->nr_units; i++)
 		free(sl->units[i].fns);
 	free(sl->units);
+	close_partial(sl);
 	if (sl->dw)
 		dwarf_end(sl->dw);
 	elf_end(sl->elf);
@@ -201,7 +234,28 @@ size_t srcline_bytes(const struct srcline *sl)
 	return sizeof(*sl) + sl->nr_cus * sizeof(*sl->cus) + sl->cap * sizeof(*sl->cache) +
 	       sl->nr_units * sizeof(*sl->units) + sl->fn_bytes +
 	       sl->len * 2 * 64 + sl->cap_owned * sizeof(*sl->owned) + sl->nr_owned * 64 +
-	       (sl->indexed ? sl->dwarf_len : 0);
+	       (sl->partial ? srcline_inflated(sl, NULL)
+			    : sl->indexed ? sl->dwarf_len : 0);
+}
+
+size_t srcline_inflated(const struct srcline *sl, size_t *total)
+{
+	size_t done = 0, all = 0;
+
+	for (size_t i = 0; i < sl->nr_secs; i++) {
+		done += sl->secs[i].done;
+		all += sl->secs[i].size;
+	}
+	if (!sl->partial) /* libdw reads every section, or nothing yet */
+		done = all = sl->indexed ? sl->dwarf_len : 0;
+	if (total)
+		*total = all;
+	return done;
+}
+
+void srcline_inflate_all(struct srcline *sl, bool on)
+{
+	sl->whole = on;
 }
 
 void srcline_use_index(struct srcline *sl, bool on)
@@ -258,6 +312,501 @@ static void hide_unneeded(Elf *elf)
 	}
 }
 
+/*
+ * Whether the string sections libdw reads end in a NUL: libdw 0.188 reads a file name of the
+ * line table's header from .debug_line_str with strlen(), past the end of a section that does
+ * not (fuzz_srcline found it). Such DWARF is not read at all.
+ */
+static bool strings_end(Elf *elf)
+{
+	size_t shstr;
+	Elf_Scn *scn = NULL;
+
+	if (elf_getshdrstrndx(elf, &shstr))
+		return false;
+	while ((scn = elf_nextscn(elf, scn))) {
+		const char *name;
+		Elf_Data *d;
+		GElf_Shdr sh;
+
+		if (!gelf_getshdr(scn, &sh) || !(name = elf_strptr(elf, shstr, sh.sh_name)) ||
+		    (strcmp(name, ".debug_str") && strcmp(name, ".debug_line_str")) ||
+		    sh.sh_type == SHT_NOBITS || !sh.sh_size)
+			continue;
+		d = elf_getdata(scn, NULL);
+		if (d && d->d_buf && d->d_size && ((const char *)d->d_buf)[d->d_size - 1])
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Partial inflation. libc6-dbg's debug file compresses its DWARF (5.8 MiB of .debug_info in
+ * 2.3 MiB): dwarf_begin_elf() inflated all of it for the first address looked up, 28 ms of a
+ * one-second snapshot's 0.25 s, mostly for __libc_start_main, whose unit is the second of
+ * 1,600. When the file has .debug_aranges (gcc writes it; clang and Go do not), the unit of an
+ * address is known without reading .debug_info, and libdw gets an in-memory ELF of the .debug_*
+ * sections uncompressed, inflated only up to the end of the furthest unit a lookup needed (with
+ * its abbreviations and its line table). libdw reads the units before the one asked for (their
+ * headers and first DIEs), never one after it, so the bytes it reads are in place. A unit whose
+ * abbreviations refer outside it (DW_FORM_ref_addr, alternate or supplementary files) has the
+ * whole file inflated first.
+ */
+static const char *const progressive[] = { ".debug_info", ".debug_abbrev", ".debug_line" };
+
+enum { CHUNK = 64 * 1024 };
+
+/* Inflates z up to byte end (at least a chunk more, so that byte-wise readers stay cheap). */
+static int ensure(struct srcline *sl, struct zsec *z, size_t end)
+{
+	if (end > z->size)
+		end = z->size;
+	while (z->done < end) {
+		size_t want;
+		int r;
+
+		if (z->failed || !z->open)
+			return -EIO;
+		if (!z->zs.avail_in) {
+			size_t n = (size_t)(z->end - z->pos) < CHUNK ? (size_t)(z->end - z->pos)
+								      : CHUNK;
+			ssize_t got = n ? pread(sl->fd, z->in, n, z->pos) : 0;
+
+			if (got <= 0)
+				goto fail;
+			z->pos += got;
+			z->zs.next_in = z->in;
+			z->zs.avail_in = (uInt)got;
+		}
+		want = end - z->done < CHUNK ? CHUNK : end - z->done;
+		if (want > (1u << 30))
+			want = 1u << 30;
+		if (want > z->size - z->done)
+			want = z->size - z->done;
+		z->zs.next_out = z->dst + z->done;
+		z->zs.avail_out = (uInt)want;
+		r = inflate(&z->zs, Z_NO_FLUSH);
+		z->done = (size_t)(z->zs.next_out - z->dst);
+		if (r == Z_STREAM_END) {
+			if (z->done != z->size)
+				goto fail;
+			break;
+		}
+		if (r != Z_OK && r != Z_BUF_ERROR)
+			goto fail;
+	}
+	if (z->open && z->done == z->size) {
+		inflateEnd(&z->zs);
+		free(z->in);
+		z->in = NULL;
+		z->open = false;
+	}
+	return 0;
+fail:
+	z->failed = true;
+	return -EIO;
+}
+
+static int ensure_all(struct srcline *sl)
+{
+	for (size_t i = 0; i < sl->nr_secs; i++)
+		if (ensure(sl, &sl->secs[i], sl->secs[i].size))
+			return -EIO;
+	return 0;
+}
+
+/* A ULEB128 at *pos of z, inflating as it goes; -1 past the end or on an error. */
+static int64_t uleb(struct srcline *sl, struct zsec *z, size_t *pos, bool *bad)
+{
+	uint64_t v = 0;
+
+	for (unsigned shift = 0;; shift += 7) {
+		unsigned char b;
+
+		if (*pos >= z->done && ensure(sl, z, *pos + 1))
+			goto bad;
+		if (*pos >= z->done)
+			goto bad;
+		b = z->dst[(*pos)++];
+		if (shift < 64)
+			v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80))
+			return (int64_t)(v & INT64_MAX);
+		if (shift > 70)
+			goto bad;
+	}
+bad:
+	*bad = true;
+	return -1;
+}
+
+/*
+ * The end of the abbreviation table at off; *outside: one of its forms refers to another unit
+ * or another file. 0 or -EIO.
+ */
+static int abbrev_table(struct srcline *sl, size_t off, size_t *end, bool *outside)
+{
+	struct zsec *z = sl->abbrev;
+	bool bad = false;
+	size_t pos = off;
+
+	while (!bad && uleb(sl, z, &pos, &bad) > 0) {
+		uleb(sl, z, &pos, &bad); /* tag */
+		pos++;                   /* children */
+		while (!bad) {
+			int64_t name = uleb(sl, z, &pos, &bad), form = uleb(sl, z, &pos, &bad);
+
+			if (form == DW_FORM_implicit_const)
+				uleb(sl, z, &pos, &bad); /* signed: the same bytes */
+			if (form == DW_FORM_ref_addr || form == DW_FORM_ref_sup4 ||
+			    form == DW_FORM_ref_sup8 || form == DW_FORM_GNU_ref_alt ||
+			    form == DW_FORM_GNU_strp_alt || form == DW_FORM_strp_sup)
+				*outside = true;
+			if (!name && !form)
+				break;
+		}
+	}
+	*end = pos;
+	return bad ? -EIO : 0;
+}
+
+/* The unit's length at off of z (its header's first field): the offset just past it. */
+static int unit_end(struct srcline *sl, struct zsec *z, size_t off, size_t *end)
+{
+	uint32_t len32;
+	uint64_t len;
+
+	if (ensure(sl, z, off + 12) || off + 12 > z->done)
+		return -EIO;
+	memcpy(&len32, z->dst + off, 4);
+	if (len32 == 0xffffffff) {
+		memcpy(&len, z->dst + off + 4, 8);
+		len += 12;
+	} else if (len32 >= 0xfffffff0) {
+		return -EIO;
+	} else {
+		len = (uint64_t)len32 + 4;
+	}
+	if (len > z->size - off)
+		return -EIO;
+	*end = off + len;
+	return 0;
+}
+
+/*
+ * Inflates what libdw reads to look inside the unit: .debug_info through its end, the
+ * abbreviations of every unit up to it, its line table. Sets u->off. 0 or -EIO.
+ */
+static int reach(struct srcline *sl, struct unit *u)
+{
+	Dwarf_Off next, abbrev_off;
+	size_t hsize, end, aend;
+	bool outside = false;
+	Dwarf_Attribute attr;
+	Dwarf_Die cudie, top;
+	Dwarf_Word stmt;
+
+	/* the headers of the units before it: libdw reads their first DIEs too */
+	while (sl->next_hdr <= u->hdr) {
+		Dwarf_Off at = sl->next_hdr;
+
+		if (unit_end(sl, sl->info, at, &end) || ensure(sl, sl->info, end) ||
+		    dwarf_nextcu(sl->dw, at, &next, &hsize, &abbrev_off, NULL, NULL) ||
+		    next <= at)
+			return -EIO;
+		if (abbrev_off > sl->abbrev_max)
+			sl->abbrev_max = abbrev_off;
+		sl->next_hdr = next;
+	}
+	if (dwarf_nextcu(sl->dw, u->hdr, &next, &hsize, &abbrev_off, NULL, NULL))
+		return -EIO;
+	if (abbrev_table(sl, sl->abbrev_max, &aend, &outside) ||
+	    abbrev_table(sl, abbrev_off, &aend, &outside))
+		return -EIO;
+	if (outside) {
+		/* as libdw inflating everything would answer */
+		if (ensure_all(sl))
+			return -EIO;
+	}
+	/* .debug_aranges named where a unit starts (else libdw would read from its middle) */
+	if (!dwarf_offdie(sl->dw, u->hdr + hsize, &cudie) ||
+	    !dwarf_diecu(&cudie, &top, NULL, NULL) || dwarf_dieoffset(&top) != u->hdr + hsize)
+		return -EIO;
+	if (sl->line && dwarf_attr(&cudie, DW_AT_stmt_list, &attr) &&
+	    !dwarf_formudata(&attr, &stmt) &&
+	    (unit_end(sl, sl->line, stmt, &end) || ensure(sl, sl->line, end)))
+		return -EIO;
+	u->off = u->hdr + hsize;
+	u->reached = true;
+	return 0;
+}
+
+/*
+ * One address range set of .debug_aranges at *pos: its unit and ranges. 1: more may follow,
+ * 0: the end, -EIO: a set this does not read (then libdw reads the file as before).
+ */
+static int aranges_set(struct srcline *sl, size_t *pos, size_t *cap, size_t *cap_units)
+{
+	const unsigned char *set = sl->aranges->dst + *pos, *p, *end;
+	size_t avail = sl->aranges->size - *pos, off_size = 4, hdr;
+	uint64_t len, info = 0;
+	uint32_t len32;
+	uint16_t ver;
+
+	if (!avail)
+		return 0;
+	if (avail < 4)
+		return -EIO;
+	memcpy(&len32, set, 4);
+	hdr = 4;
+	len = len32;
+	if (len32 == 0xffffffff) {
+		if (avail < 12)
+			return -EIO;
+		memcpy(&len, set + 4, 8);
+		hdr = 12;
+		off_size = 8;
+	} else if (len32 >= 0xfffffff0) {
+		return -EIO;
+	}
+	if (len > avail - hdr || len < 2 + off_size + 2)
+		return -EIO;
+	end = set + hdr + len;
+	*pos += hdr + len;
+	p = set + hdr;
+	memcpy(&ver, p, 2);
+	memcpy(&info, p + 2, off_size);
+	/* version 2, 8-byte addresses, no segment selectors */
+	if (ver != 2 || p[2 + off_size] != 8 || p[3 + off_size] != 0)
+		return -EIO;
+	/* the tuples start at a multiple of their size (16) from the set's start */
+	hdr += 4 + off_size;
+	p = set + ((hdr + 15) & ~(size_t)15);
+	if (!sl->nr_units || sl->units[sl->nr_units - 1].hdr != info) {
+		sl->units = xgrow(sl->units, cap_units, sl->nr_units + 1, sizeof(*sl->units));
+		sl->units[sl->nr_units++] = (struct unit){ .hdr = info };
+	}
+	for (; p + 16 <= end; p += 16) {
+		uint64_t lo, n;
+
+		memcpy(&lo, p, 8);
+		memcpy(&n, p + 8, 8);
+		if (!lo && !n)
+			break;
+		if (!n || lo + n < lo)
+			continue;
+		sl->cus = xgrow(sl->cus, cap, sl->nr_cus + 1, sizeof(*sl->cus));
+		sl->cus[sl->nr_cus++] = (struct cu){ lo, lo + n, (uint32_t)(sl->nr_units - 1) };
+	}
+	return 1;
+}
+
+static bool is_progressive(const char *name)
+{
+	for (size_t i = 0; i < sizeof(progressive) / sizeof(*progressive); i++)
+		if (!strcmp(name, progressive[i]))
+			return true;
+	return false;
+}
+
+static bool is_unneeded(const char *name)
+{
+	for (size_t i = 0; i < sizeof(unneeded) / sizeof(*unneeded); i++)
+		if (!strcmp(name, unneeded[i]))
+			return true;
+	return false;
+}
+
+/*
+ * Builds the image (ELF header, section headers, their names, the sections) and opens libdw on
+ * it, when the file suits: 64-bit little-endian, not relocatable, zlib-compressed .debug_info,
+ * .debug_aranges, nothing in another file. -ENOTSUP: libdw reads the file as before.
+ */
+static int open_partial(struct srcline *sl)
+{
+	struct {
+		const char *name;
+		GElf_Shdr sh;
+		Elf64_Chdr ch;
+	} found[MAX_SECS];
+	size_t n = 0, shstr, names = 1, len;
+	bool info_z = false, aranges = false;
+	Elf_Scn *scn = NULL;
+	GElf_Ehdr eh;
+	Elf64_Ehdr *e;
+	Elf64_Shdr *shdrs;
+	char *strtab;
+
+	if (!gelf_getehdr(sl->elf, &eh) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_ident[EI_DATA] != ELFDATA2LSB || eh.e_type == ET_REL ||
+	    elf_getshdrstrndx(sl->elf, &shstr))
+		return -ENOTSUP;
+	while ((scn = elf_nextscn(sl->elf, scn))) {
+		GElf_Shdr sh;
+		const char *name;
+
+		if (!gelf_getshdr(scn, &sh) || !(name = elf_strptr(sl->elf, shstr, sh.sh_name)))
+			continue;
+		if (!strncmp(name, ".zdebug", 7) || !strcmp(name, ".gnu_debugaltlink") ||
+		    !strcmp(name, ".debug_types") || !strcmp(name, ".debug_sup"))
+			return -ENOTSUP;
+		if (strncmp(name, ".debug_", 7) || sh.sh_type == SHT_NOBITS || !sh.sh_size ||
+		    (is_unneeded(name) && strcmp(name, ".debug_aranges")))
+			continue;
+		if (n == MAX_SECS)
+			return -ENOTSUP;
+		found[n].name = name;
+		found[n].sh = sh;
+		if (sh.sh_flags & SHF_COMPRESSED) {
+			if (sh.sh_size < sizeof(Elf64_Chdr) ||
+			    pread(sl->fd, &found[n].ch, sizeof(found[n].ch), (off_t)sh.sh_offset) !=
+				    sizeof(found[n].ch) ||
+			    found[n].ch.ch_type != ELFCOMPRESS_ZLIB)
+				return -ENOTSUP;
+		}
+		info_z |= !strcmp(name, ".debug_info") && (sh.sh_flags & SHF_COMPRESSED);
+		aranges |= !strcmp(name, ".debug_aranges");
+		names += strlen(name) + 1;
+		n++;
+	}
+	if (!info_z || !aranges)
+		return -ENOTSUP;
+
+	/* ELF header, section headers (a null one, the sections, their names), names, data */
+	len = sizeof(*e) + (n + 2) * sizeof(*shdrs) + ((names + 15) & ~(size_t)15);
+	for (size_t i = 0; i < n; i++) {
+		size_t size = found[i].sh.sh_flags & SHF_COMPRESSED ? found[i].ch.ch_size
+								    : found[i].sh.sh_size;
+
+		if (size > SIZE_MAX / 2 - len)
+			return -ENOTSUP;
+		len += (size + 15) & ~(size_t)15;
+	}
+	sl->img = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (sl->img == MAP_FAILED) {
+		sl->img = NULL;
+		return -ENOMEM;
+	}
+	sl->img_len = len;
+	e = (Elf64_Ehdr *)sl->img;
+	shdrs = (Elf64_Shdr *)(e + 1);
+	strtab = (char *)(shdrs + n + 2);
+	memcpy(e->e_ident, eh.e_ident, EI_NIDENT);
+	e->e_type = eh.e_type;
+	e->e_machine = eh.e_machine;
+	e->e_version = EV_CURRENT;
+	e->e_ehsize = sizeof(*e);
+	e->e_shoff = sizeof(*e);
+	e->e_shentsize = sizeof(*shdrs);
+	e->e_shnum = (uint16_t)(n + 2);
+	e->e_shstrndx = (uint16_t)(n + 1);
+	len = (size_t)(strtab - (char *)sl->img) + ((names + 15) & ~(size_t)15);
+	names = 1;
+	for (size_t i = 0; i < n; i++) {
+		struct zsec *z = &sl->secs[sl->nr_secs++];
+		Elf64_Shdr *s = &shdrs[i + 1];
+		bool comp = found[i].sh.sh_flags & SHF_COMPRESSED;
+
+		z->size = comp ? found[i].ch.ch_size : found[i].sh.sh_size;
+		z->dst = sl->img + len;
+		z->compressed = comp;
+		z->pos = (off_t)found[i].sh.sh_offset + (comp ? (off_t)sizeof(Elf64_Chdr) : 0);
+		z->end = (off_t)(found[i].sh.sh_offset + found[i].sh.sh_size);
+		*s = (Elf64_Shdr){ .sh_name = (uint32_t)names, .sh_type = SHT_PROGBITS,
+				   .sh_offset = len, .sh_size = z->size, .sh_addralign = 1 };
+		strcpy(strtab + names, found[i].name);
+		names += strlen(found[i].name) + 1;
+		len += (z->size + 15) & ~(size_t)15;
+		if (!strcmp(found[i].name, ".debug_info"))
+			sl->info = z;
+		else if (!strcmp(found[i].name, ".debug_abbrev"))
+			sl->abbrev = z;
+		else if (!strcmp(found[i].name, ".debug_line"))
+			sl->line = z;
+		else if (!strcmp(found[i].name, ".debug_aranges"))
+			sl->aranges = z;
+		if (!comp) {
+			ssize_t got = pread(sl->fd, z->dst, z->size, z->pos);
+
+			if (got < 0 || (size_t)got != z->size)
+				return -EIO;
+			z->done = z->size;
+			continue;
+		}
+		z->in = xmalloc(CHUNK);
+		if (inflateInit(&z->zs) != Z_OK) {
+			free(z->in);
+			z->in = NULL;
+			return -ENOMEM;
+		}
+		z->open = true;
+		if (!is_progressive(found[i].name) && ensure(sl, z, z->size))
+			return -EIO;
+	}
+	shdrs[n + 1] = (Elf64_Shdr){ .sh_name = 0, .sh_type = SHT_STRTAB,
+				     .sh_offset = (uint64_t)(strtab - (char *)sl->img),
+				     .sh_size = names, .sh_addralign = 1 };
+	if (!sl->abbrev)
+		return -ENOTSUP;
+	sl->img_elf = elf_memory((char *)sl->img, sl->img_len);
+	if (!sl->img_elf)
+		return -ENOMEM;
+	if (!strings_end(sl->img_elf))
+		return -EIO;
+	sl->dw = dwarf_begin_elf(sl->img_elf, DWARF_C_READ, NULL);
+	if (!sl->dw)
+		return -EIO;
+	sl->partial = true;
+	return 0;
+}
+
+static void close_partial(struct srcline *sl)
+{
+	if (sl->partial) {
+		dwarf_end(sl->dw);
+		sl->dw = NULL;
+		sl->partial = false;
+	}
+	for (size_t i = 0; i < sl->nr_secs; i++) {
+		if (sl->secs[i].open)
+			inflateEnd(&sl->secs[i].zs);
+		free(sl->secs[i].in);
+	}
+	sl->nr_secs = 0;
+	sl->info = sl->abbrev = sl->line = sl->aranges = NULL;
+	elf_end(sl->img_elf);
+	sl->img_elf = NULL;
+	if (sl->img)
+		munmap(sl->img, sl->img_len);
+	sl->img = NULL;
+}
+
+/* The units' ranges from .debug_aranges: false if it has none to offer. */
+static bool index_aranges(struct srcline *sl)
+{
+	size_t pos = 0, cap = 0, cap_units = 0;
+	int r;
+
+	if (open_partial(sl)) {
+		close_partial(sl);
+		return false;
+	}
+	while ((r = aranges_set(sl, &pos, &cap, &cap_units)) > 0)
+		;
+	if (r < 0 || !sl->nr_cus) {
+		free(sl->cus);
+		sl->cus = NULL;
+		sl->nr_cus = 0;
+		free(sl->units);
+		sl->units = NULL;
+		sl->nr_units = 0;
+		close_partial(sl);
+		return false;
+	}
+	qsort(sl->cus, sl->nr_cus, sizeof(*sl->cus), cmp_cu);
+	return true;
+}
+
 /* Every compilation unit's address ranges, sorted: our own .debug_aranges. */
 static void index_units(struct srcline *sl)
 {
@@ -265,8 +814,14 @@ static void index_units(struct srcline *sl)
 	size_t hsize, cap = 0, cap_units = 0;
 
 	sl->indexed = true;
+	if (!sl->whole && index_aranges(sl))
+		return;
 	hide_unneeded(sl->elf);
 	sl->dw = dwarf_begin_elf(sl->elf, DWARF_C_READ, NULL);
+	if (sl->dw && !strings_end(sl->elf)) {
+		dwarf_end(sl->dw);
+		sl->dw = NULL;
+	}
 	if (!sl->dw)
 		return; /* no units: every lookup finds nothing */
 	while (dwarf_nextcu(sl->dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
@@ -279,12 +834,13 @@ static void index_units(struct srcline *sl)
 
 			sl->units = xgrow(sl->units, &cap_units, sl->nr_units + 1,
 					  sizeof(*sl->units));
-			sl->units[sl->nr_units++] = (struct unit){ .off = off + hsize };
+			sl->units[sl->nr_units++] =
+				(struct unit){ .off = off + hsize, .hdr = off, .reached = true };
 			while ((o = dwarf_ranges(&die, o, &base, &start, &end)) > 0) {
 				if (end <= start)
 					continue;
 				sl->cus = xgrow(sl->cus, &cap, sl->nr_cus + 1, sizeof(*sl->cus));
-				sl->cus[sl->nr_cus++] = (struct cu){ start, end, off + hsize, unit };
+				sl->cus[sl->nr_cus++] = (struct cu){ start, end, unit };
 			}
 		}
 		if (next <= off)
@@ -493,9 +1049,13 @@ static uint32_t scopes_at(struct srcline *sl, uint64_t vaddr, struct srcline_fra
 	int n;
 
 	*out = NULL;
-	if (!u || !dwarf_offdie(sl->dw, u->off, &cudie))
+	if (!u)
 		return 0;
 	un = &sl->units[u->unit];
+	if (!un->reached && (!sl->partial || reach(sl, un)))
+		return 0;
+	if (!dwarf_offdie(sl->dw, un->off, &cudie))
+		return 0;
 	if (un->state == UNIT_NEW && !sl->linear)
 		index_unit(sl, un, &cudie);
 	if (un->state == UNIT_INDEXED && !sl->linear) {

@@ -799,12 +799,15 @@ static bool str_same(const char *a, const char *b)
 	return a == b || (a && b && !strcmp(a, b));
 }
 
+enum compare { COMPARE_WALK, COMPARE_WHOLE };
+
 /*
- * The units' function index answers as the walk over each unit from its start did: every
- * function of path at four places (entry, thirds, last byte), frame by frame. Returns how many
- * places had inlined frames; *found gets how many had any.
+ * The units' function index answers as the walk over each unit from its start did (COMPARE_WALK),
+ * or lookups inflating compressed DWARF unit by unit as libdw inflating all of it at the start
+ * did (COMPARE_WHOLE): every function of path at four places (entry, thirds, last byte), frame by
+ * frame. Returns how many places had inlined frames; *found gets how many had any.
  */
-static size_t compare_index_with_walk(const char *path, size_t *found)
+static size_t compare_lookups(const char *path, enum compare how, size_t *found)
 {
 	static struct fsym fns[16384];
 	size_t n = read_funcs(path, fns, 16384), inlined = 0;
@@ -816,7 +819,10 @@ static size_t compare_index_with_walk(const char *path, size_t *found)
 	assert_int_equal(srcline_open_fd(fd, &fast), 0);
 	assert_int_equal(srcline_open_fd(fd, &slow), 0);
 	close(fd);
-	srcline_use_index(slow, false);
+	if (how == COMPARE_WALK)
+		srcline_use_index(slow, false);
+	else
+		srcline_inflate_all(slow, true);
 	for (size_t i = 0; i < n; i++) {
 		uint64_t len = fns[i].hi - fns[i].lo;
 		uint64_t at[4] = { fns[i].lo, fns[i].lo + len / 3, fns[i].lo + 2 * len / 3,
@@ -828,13 +834,15 @@ static size_t compare_index_with_walk(const char *path, size_t *found)
 			size_t nb = srcline_lookup(slow, at[j], &b);
 
 			if (na != nb)
-				fail_msg("%s %s+%#" PRIx64 ": %zu frames indexed, %zu walked", path,
-					 fns[i].name, at[j] - fns[i].lo, na, nb);
+				fail_msg("%s %s+%#" PRIx64 ": %zu frames, %zu %s", path,
+					 fns[i].name, at[j] - fns[i].lo, na, nb,
+					 how == COMPARE_WALK ? "walked" : "inflating all");
 			for (size_t k = 0; k < na; k++)
 				if (!str_same(a[k].function, b[k].function) ||
 				    !str_same(a[k].file, b[k].file) || a[k].line != b[k].line)
-					fail_msg("%s %#" PRIx64 " frame %zu: %s, walked %s", path,
+					fail_msg("%s %#" PRIx64 " frame %zu: %s, %s %s", path,
 						 at[j], k, a[k].function ? a[k].function : "?",
+						 how == COMPARE_WALK ? "walked" : "inflating all",
 						 b[k].function ? b[k].function : "?");
 			*found += na > 0;
 			inlined += na > 1;
@@ -845,35 +853,97 @@ static size_t compare_index_with_walk(const char *path, size_t *found)
 	return inlined;
 }
 
-static void test_unwind_srcline_index_is_the_walk(void **state)
+/* glibc's separate debug file (libc6-dbg, which contrib/deps.sh installs), or false. */
+static bool libc_debug_file(char *dbg, size_t len)
 {
-	size_t found, inlined = compare_index_with_walk("/proc/self/exe", &found);
-	char *bid = NULL, dbg[PATH_MAX];
-	bool symtab;
-	int fd;
+	int fd = open("/lib/x86_64-linux-gnu/libc.so.6", O_RDONLY);
+	char *bid = NULL;
+	bool symtab, ok = false;
 
-	print_message("self: %zu places named, %zu with inlined frames\n", found, inlined);
-	assert_true(found > 500);
-	assert_true(inlined > 50);
-	/* glibc's separate debug file (libc6-dbg, which contrib/deps.sh installs) */
-	fd = open("/lib/x86_64-linux-gnu/libc.so.6", O_RDONLY);
 	if (fd < 0 || elfsyms_peek_fd(fd, &bid, &symtab) || !bid) {
-		print_message("no libc.so.6 with a build-id: only our own binary compared\n");
+		print_message("no libc.so.6 with a build-id\n");
 	} else {
-		snprintf(dbg, sizeof(dbg), "/usr/lib/debug/.build-id/%.2s/%s.debug", bid, bid + 2);
-		if (access(dbg, R_OK)) {
-			print_message("no %s (libc6-dbg): only our own binary compared\n", dbg);
-		} else {
-			inlined = compare_index_with_walk(dbg, &found);
-			print_message("libc: %zu places named, %zu with inlined frames\n", found,
-				      inlined);
-			assert_true(found > 500);
-			assert_true(inlined > 50);
-		}
+		snprintf(dbg, len, "/usr/lib/debug/.build-id/%.2s/%s.debug", bid, bid + 2);
+		ok = !access(dbg, R_OK);
+		if (!ok)
+			print_message("no %s (libc6-dbg)\n", dbg);
 	}
 	if (fd >= 0)
 		close(fd);
 	free(bid);
+	return ok;
+}
+
+static void test_unwind_srcline_index_is_the_walk(void **state)
+{
+	size_t found, inlined = compare_lookups("/proc/self/exe", COMPARE_WALK, &found);
+	char dbg[PATH_MAX];
+
+	print_message("self: %zu places named, %zu with inlined frames\n", found, inlined);
+	assert_true(found > 500);
+	assert_true(inlined > 50);
+	if (!libc_debug_file(dbg, sizeof(dbg))) {
+		print_message("only our own binary compared\n");
+		return;
+	}
+	inlined = compare_lookups(dbg, COMPARE_WALK, &found);
+	print_message("libc: %zu places named, %zu with inlined frames\n", found, inlined);
+	assert_true(found > 500);
+	assert_true(inlined > 50);
+}
+
+/*
+ * Compressed DWARF inflated unit by unit answers as libdw inflating all of it did, for the
+ * test's compressed debug file and for libc6-dbg's; naming __libc_start_main (in glibc's second
+ * unit, which every process's stack holds) inflates a small part of libc's DWARF, not all of it.
+ */
+static void test_unwind_srcline_partial_is_whole(void **state)
+{
+	static struct fsym fns[16384];
+	const char *z = unwind_bin("dbg-target-z.debug");
+	const struct srcline_frame *fr;
+	size_t found, inlined, n, done, total;
+	const struct fsym *start;
+	char dbg[PATH_MAX];
+	struct srcline *sl;
+	int fd;
+
+	inlined = compare_lookups(z, COMPARE_WHOLE, &found);
+	print_message("dbg-target-z: %zu places named, %zu with inlined frames\n", found, inlined);
+	assert_true(found >= 8);
+	n = read_funcs(z, fns, 16384);
+	fd = open(z, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(srcline_open_fd(fd, &sl), 0);
+	close(fd);
+	assert_true(srcline_lookup(sl, func_named(fns, n, "dbg_outer")->lo, &fr) >= 1);
+	assert_string_equal(fr[0].function, "dbg_outer");
+	srcline_free(sl);
+
+	if (!libc_debug_file(dbg, sizeof(dbg))) {
+		print_message("libc not compared\n");
+		return;
+	}
+	inlined = compare_lookups(dbg, COMPARE_WHOLE, &found);
+	print_message("libc: %zu places named, %zu with inlined frames\n", found, inlined);
+	assert_true(found > 500);
+	assert_true(inlined > 50);
+
+	n = read_funcs(dbg, fns, 16384);
+	start = func_named(fns, n, "__libc_start_main_impl");
+	fd = open(dbg, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(srcline_open_fd(fd, &sl), 0);
+	close(fd);
+	assert_true(srcline_lookup(sl, start->lo, &fr) >= 1);
+	assert_string_equal(fr[0].function, "__libc_start_main_impl");
+	assert_non_null(fr[0].file);
+	done = srcline_inflated(sl, &total);
+	print_message("libc: __libc_start_main named with %zu of %zu bytes of DWARF\n", done,
+		      total);
+	assert_true(total > 0);
+	assert_true(done < total / 4);
+	srcline_free(sl);
 }
 
 int main(void)
@@ -900,6 +970,7 @@ int main(void)
 		cmocka_unit_test(test_unwind_debug_file_by_debuglink),
 		cmocka_unit_test(test_unwind_srcline_units),
 		cmocka_unit_test(test_unwind_srcline_index_is_the_walk),
+		cmocka_unit_test(test_unwind_srcline_partial_is_whole),
 		cmocka_unit_test(test_unwind_stripped_entry_is_start),
 	};
 

@@ -85,6 +85,7 @@ struct elfunw {
 	size_t nr_pwords;
 	uint64_t entry; /* e_entry of an executable or loader, 0 otherwise */
 	bool is_go;
+	uint64_t serial; /* elfunw_serial() */
 	struct cfi_table *cfi; /* the unwind table, built at the first elfunw_cfi() */
 	bool cfi_tried;
 	/* FDEs digested one at a time, as walks meet them (elfunw_cfi_find()): open addressing
@@ -96,6 +97,8 @@ struct elfunw {
 	} *fdes;
 	size_t nr_fdes, cap_fdes, fde_bytes;
 };
+
+static uint64_t serials; /* the last elfunw_serial() given */
 
 /* ---- readers (model/byteread.h has the bounds-checked basics) ---- */
 
@@ -653,6 +656,11 @@ static struct cfi_table *digest(const struct elfunw *u, const struct elfunw_fde 
 	return cfi_build_end(b);
 }
 
+uint64_t elfunw_serial(const struct elfunw *u)
+{
+	return u->serial;
+}
+
 bool elfunw_cfi_find(const struct elfunw *cu, uint64_t vaddr, struct cfi_row *out)
 {
 	struct elfunw *u = (struct elfunw *)cu; /* the digested FDEs: a cache */
@@ -932,6 +940,7 @@ static int load(Elf *elf, struct elfunw **out)
 	if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh))
 		return -ENOEXEC;
 	u = xcalloc(1, sizeof(*u));
+	u->serial = __atomic_add_fetch(&serials, 1, __ATOMIC_RELAXED);
 	*out = u;
 	if (gelf_getclass(elf) != ELFCLASS64)
 		return 0; /* only 64-bit targets are unwound */

@@ -111,4 +111,8 @@ const struct cfi_table *elfunw_cfi(const struct elfunw *u);
 struct cfi_row;
 bool elfunw_cfi_find(const struct elfunw *u, uint64_t vaddr, struct cfi_row *out);
 
+/* A number no other elfunw loaded by this process had or will have (never 0): caches of its
+ * answers key on it, not on its address, which a later one may take. */
+uint64_t elfunw_serial(const struct elfunw *u);
+
 #endif

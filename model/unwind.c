@@ -43,6 +43,20 @@ extern int UNW_OBJ(dwarf_search_unwind_table)(unw_addr_space_t as, unw_word_t ip
 #define MAX_PROCS UNWIND_MAX_PROCS /* address spaces kept (~26 KiB each); LRU go */
 #define STACK_REACH (8ull << 20)         /* a failed read this far above the copy: off the end */
 #define NR_BINS 4
+/*
+ * Rows of the binaries' unwind tables found by the walks, direct-mapped by binary and address:
+ * a churning host's processes return through the same places of bash, libc and the loader, and
+ * each frame of each walk searched .eh_frame_hdr, the digested FDEs and their rows again (~6 %
+ * of flametop's CPU under bench/churn.sh's pipelines). 4096 slots, 128 KiB, made at the first
+ * walk; a place that lost its slot is searched again.
+ */
+#define ROWS 4096
+
+struct rowslot {
+	uint64_t serial; /* elfunw_serial() of the binary; 0: empty */
+	uint64_t vaddr;
+	struct cfi_row row;
+};
 
 struct uproc {
 	uint32_t pid;
@@ -83,6 +97,7 @@ struct unwind {
 	uint64_t clock;
 	struct unwind_stats st;
 	uint64_t walks, timed_ns; /* DWARF walks tried, and the CPU time of those timed */
+	struct rowslot *rows;     /* ROWS of them */
 	struct ctx ctx;
 };
 
@@ -454,6 +469,28 @@ static int stack_word(const struct ctx *c, uint64_t addr, uint64_t *val)
 	return addr >= c->sp + c->size && addr - c->sp < STACK_REACH ? 1 : -1;
 }
 
+/* elfunw_cfi_find(), answered from the rows found before when it can. */
+static bool row_at(struct unwind *u, const struct elfunw *unw, uint64_t vaddr,
+		   struct cfi_row *out)
+{
+	uint64_t serial = elfunw_serial(unw);
+	uint64_t h = serial * 0x9e3779b97f4a7c15ull ^ vaddr * 0xff51afd7ed558ccdull;
+	struct rowslot *s;
+
+	if (!u->rows)
+		u->rows = xcalloc(ROWS, sizeof(*u->rows));
+	s = &u->rows[(h ^ h >> 29) & (ROWS - 1)];
+	if (s->serial == serial && s->vaddr == vaddr) {
+		*out = s->row;
+		u->st.rows_cached++;
+		return true;
+	}
+	if (!elfunw_cfi_find(unw, vaddr, out))
+		return false;
+	*s = (struct rowslot){ .serial = serial, .vaddr = vaddr, .row = *out };
+	return true;
+}
+
 int unwind_table(struct unwind *u, const struct unwind_sample *in, uint64_t *ips, uint32_t max,
 		 bool *truncated)
 {
@@ -480,7 +517,7 @@ int unwind_table(struct unwind *u, const struct unwind_sample *in, uint64_t *ips
 	if (syms_user_map(u->syms, in->pid, pc, &map))
 		return -ENOENT;
 	while (n < max) {
-		if (!map.unw || !elfunw_cfi_find(map.unw, pc - map.bias, &row) ||
+		if (!map.unw || !row_at(u, map.unw, pc - map.bias, &row) ||
 		    (row.how & CFI_CFA_MASK) == CFI_OTHER) {
 			/* the loader's _start has no unwind info: a thread's root all the same */
 			if (n > 1 && map.unw && elfunw_in_entry(map.unw, pc - map.bias)) {
@@ -628,5 +665,6 @@ void unwind_free(struct unwind *u)
 		}
 	}
 	free(u->buckets);
+	free(u->rows);
 	free(u);
 }

@@ -135,6 +135,7 @@ struct unwind_stats {
 	uint64_t mem_misses; /* reads of memory nothing held (neither stack copy nor the binaries'
 				unwind sections and personality words): each may have ended a walk */
 	struct gostack_stats go; /* repairs of Go programs' frame-pointer walks */
+	uint64_t rows_cached; /* unwind table rows the walks found again in their cache */
 };
 void unwind_stats(const struct unwind *u, struct unwind_stats *out);
 

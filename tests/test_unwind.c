@@ -277,6 +277,36 @@ static void test_unwind_cached_walk_is_identical(void **state)
 }
 
 /*
+ * A second walk of the same stack finds every frame's unwind row in the walks' cache instead of
+ * searching the binary's tables again, and gives the same frames (unwind_cap() compares the
+ * table walk with libunwind's, cached or not, in the other tests).
+ */
+static void test_unwind_table_rows_found_again(void **state)
+{
+	struct fixture *fx = *state;
+	struct unwind_sample in = { .pid = (uint32_t)getpid() };
+	uint64_t a[UNWIND_MAX_FRAMES], b[UNWIND_MAX_FRAMES], before;
+	struct unwind_stats st;
+	bool ta, tb;
+	int na, nb;
+
+	eh_chain_a(capture, fx->cap, 0);
+	in.regs = fx->cap->regs;
+	in.stack = fx->cap->stack;
+	in.stack_size = fx->cap->size;
+	na = unwind_table(fx->u, &in, a, UNWIND_MAX_FRAMES, &ta);
+	assert_true(na > 2);
+	unwind_stats(fx->u, &st);
+	before = st.rows_cached;
+	nb = unwind_table(fx->u, &in, b, UNWIND_MAX_FRAMES, &tb);
+	assert_int_equal(na, nb);
+	assert_memory_equal(a, b, (size_t)na * sizeof(a[0]));
+	assert_int_equal(ta, tb);
+	unwind_stats(fx->u, &st);
+	assert_true(st.rows_cached - before >= (uint64_t)nb - 1);
+}
+
+/*
  * One walk in UNWIND_TIME_EVERY is timed (the first among them), and the time the stats give is
  * the timed walks' scaled to all: every walk is still counted.
  */
@@ -958,6 +988,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unwind_short_copy_is_truncated, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_unwind_cached_walk_is_identical, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_unwind_table_rows_found_again, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_unwind_walks_timed_one_in_eight, setup,
 						teardown),

@@ -56,6 +56,7 @@ struct session {
 	struct probe_sched *sched; /* NULL when it could not start: rs.sched_error says why */
 	struct probe_heap *heap;   /* NULL when off or it could not start (rs.heap_error) */
 	struct probe_goruntime *go; /* Go runtimes; NULL with --go off */
+	struct probe_proc_mem *mem; /* every process's statm, kept open; whole system only */
 	uint32_t child_pid;        /* the launched command, for its memory */
 	struct tui *tui;
 	struct serve *serve;       /* flametop serve: its HTTP endpoints */
@@ -265,7 +266,7 @@ static void drain(struct session *s)
 }
 
 /* Every tick: the targets' memory from /proc/PID/status (exact fields, ~15 µs each), or every
- * process's from statm (about half the cost) for the whole system. */
+ * process's from statm (about half the cost, and each kept open) for the whole system. */
 static void read_memory(struct session *s)
 {
 	if (s->o->heap == HEAP_OFF)
@@ -277,7 +278,10 @@ static void read_memory(struct session *s)
 		if (s->child_pid)
 			probe_proc_memory("/proc", s->child_pid, false, s->m);
 	} else {
-		probe_proc_memory_all("/proc", s->m);
+		if (!s->mem)
+			probe_proc_mem_new("/proc", &s->mem);
+		if (s->mem)
+			probe_proc_mem_tick(s->mem, s->m);
 	}
 }
 
@@ -438,6 +442,7 @@ static void session_fini(struct session *s)
 		reap(s, true);
 	}
 	probe_goruntime_free(s->go);
+	probe_proc_mem_free(s->mem);
 	probe_heap_free(s->heap);
 	probe_sched_free(s->sched);
 	probe_cpu_free(s->cpu);

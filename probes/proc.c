@@ -13,9 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "model/model.h"
+#include "model/xalloc.h"
 #include "probes/proc.h"
 
 #define STAT_MAX 4096 /* a stat line is ~300 bytes; long kthread names keep it far below this */
@@ -446,25 +448,228 @@ int probe_proc_memory(const char *proc_root, uint32_t pid, bool cheap, struct mo
 	return 0;
 }
 
-int probe_proc_memory_all(const char *proc_root, struct model *m)
-{
-	const char *root = root_or_default(proc_root);
-	DIR *dir = opendir(root);
-	struct dirent *d;
-	int count = 0;
+/*
+ * Every process's memory, tick after tick. The /proc root stays open (rewound each tick), and so
+ * does each process's statm: a tick costs one pread() per process seen before, not an open, a
+ * read and a close (the path walk through /proc was most of it). A kept statm stays bound to the
+ * process it was opened on: once that one has exited it reads -ESRCH, also when its pid already
+ * names another process, which is then opened anew; so every figure is the one a fresh open
+ * would read. At most max_fds are kept (the rest are read the old way each tick): each costs the
+ * kernel a file and its read buffer, ~5 KiB.
+ */
+struct memfd {
+	uint32_t pid;
+	int fd;
+};
 
-	if (!dir)
+struct probe_proc_mem {
+	char root[PATH_MAX];
+	DIR *dir;
+	struct memfd *fds, *next; /* by pid: the processes of the previous tick, of this one */
+	size_t nr_fds, cap_fds, cap_next;
+	uint32_t *pids; /* this tick's listing */
+	size_t nr_pids, cap_pids;
+	size_t max_fds;
+	uint64_t page;
+};
+
+#define MEM_FDS_MAX 1024
+
+int probe_proc_mem_new(const char *proc_root, struct probe_proc_mem **out)
+{
+	struct probe_proc_mem *pm;
+	struct rlimit rl;
+	long page = sysconf(_SC_PAGESIZE);
+	int e;
+
+	*out = NULL;
+	pm = xcalloc(1, sizeof(*pm));
+	if (snprintf(pm->root, sizeof(pm->root), "%s", root_or_default(proc_root)) >=
+	    (int)sizeof(pm->root)) {
+		free(pm);
+		return -ENAMETOOLONG;
+	}
+	pm->dir = opendir(pm->root);
+	if (!pm->dir) {
+		e = -errno;
+		free(pm);
+		return e;
+	}
+	pm->page = page > 0 ? (uint64_t)page : 4096;
+	/* a quarter of the descriptors we may have at most: the probes need theirs */
+	pm->max_fds = MEM_FDS_MAX;
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur / 4 < pm->max_fds)
+		pm->max_fds = rl.rlim_cur / 4;
+	*out = pm;
+	return 0;
+}
+
+void probe_proc_mem_free(struct probe_proc_mem *pm)
+{
+	if (!pm)
+		return;
+	for (size_t i = 0; i < pm->nr_fds; i++)
+		close(pm->fds[i].fd);
+	closedir(pm->dir);
+	free(pm->fds);
+	free(pm->next);
+	free(pm->pids);
+	free(pm);
+}
+
+/* Reads a small file from its start. Returns its length or -errno. */
+static ssize_t pread_small(int fd, char *buf, size_t size)
+{
+	ssize_t n, total = 0;
+
+	while ((size_t)total < size) {
+		n = pread(fd, buf + total, size - (size_t)total, total);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		total += n;
+	}
+	return total;
+}
+
+/* Parses a statm into the model: 0, -ENODATA (a kernel thread: no memory of its own), -EINVAL. */
+static int add_statm(struct probe_proc_mem *pm, uint32_t pid, const char *buf, ssize_t n,
+		     struct model *m)
+{
+	struct model_memory mem;
+	int e = probe_proc_parse_statm(buf, (size_t)n, pm->page, &mem);
+
+	if (e)
+		return e;
+	if (!mem.v[MODEL_MEM_VSIZE] && !mem.v[MODEL_MEM_RSS])
+		return -ENODATA;
+	model_add_memory(m, pid, &mem);
+	return 0;
+}
+
+/* Opens pid's statm and reads it. Returns the fd (to keep) or -errno; *r is the read's result. */
+static int open_statm(struct probe_proc_mem *pm, uint32_t pid, char *buf, size_t size,
+		      ssize_t *r)
+{
+	char path[32];
+	int fd;
+
+	snprintf(path, sizeof(path), "%u/statm", pid);
+	fd = openat(dirfd(pm->dir), path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return -errno;
-	while ((d = readdir(dir))) {
+	*r = pread_small(fd, buf, size);
+	return fd;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* This tick's processes, by pid (/proc lists them in order already: sorted only if not). */
+static int list_pids(struct probe_proc_mem *pm)
+{
+	struct dirent *d;
+	bool sorted = true;
+
+	pm->nr_pids = 0;
+	rewinddir(pm->dir);
+	errno = 0;
+	while ((d = readdir(pm->dir))) {
 		uint64_t pid;
 
 		if (!isdigit((unsigned char)d->d_name[0]) ||
 		    parse_u64(d->d_name, d->d_name + strlen(d->d_name), &pid) || !pid ||
 		    pid > UINT32_MAX)
 			continue;
-		if (!probe_proc_memory(root, (uint32_t)pid, true, m))
-			count++;
+		pm->pids = xgrow(pm->pids, &pm->cap_pids, pm->nr_pids + 1, sizeof(*pm->pids));
+		if (pm->nr_pids && pm->pids[pm->nr_pids - 1] >= pid)
+			sorted = false;
+		pm->pids[pm->nr_pids++] = (uint32_t)pid;
 	}
-	closedir(dir);
+	if (errno)
+		return -errno;
+	if (!sorted)
+		qsort(pm->pids, pm->nr_pids, sizeof(*pm->pids), cmp_u32);
+	return 0;
+}
+
+int probe_proc_mem_tick(struct probe_proc_mem *pm, struct model *m)
+{
+	size_t old = 0, nr_next = 0;
+	int count = 0, e;
+
+	e = list_pids(pm);
+	if (e)
+		return e;
+	pm->next = xgrow(pm->next, &pm->cap_next, pm->nr_pids, sizeof(*pm->next));
+	for (size_t i = 0; i < pm->nr_pids; i++) {
+		uint32_t pid = pm->pids[i];
+		char buf[MEM_FILE_MAX];
+		ssize_t n = -ESRCH;
+		int fd = -1;
+
+		if (i && pid == pm->pids[i - 1])
+			continue; /* listed twice: the listing moved while read */
+		/* the kept ones of processes gone since */
+		while (old < pm->nr_fds && pm->fds[old].pid < pid)
+			close(pm->fds[old++].fd);
+		if (old < pm->nr_fds && pm->fds[old].pid == pid) {
+			fd = pm->fds[old++].fd;
+			n = pread_small(fd, buf, sizeof(buf));
+			if (n <= 0) { /* exited, and the pid may be another's now */
+				close(fd);
+				fd = -1;
+			}
+		}
+		if (fd < 0)
+			fd = open_statm(pm, pid, buf, sizeof(buf), &n);
+		if (fd < 0)
+			continue; /* exited since the listing */
+		if (n > 0 && !add_statm(pm, pid, buf, n, m))
+			count++;
+		if (n > 0 && nr_next < pm->max_fds)
+			pm->next[nr_next++] = (struct memfd){ .pid = pid, .fd = fd };
+		else
+			close(fd);
+	}
+	while (old < pm->nr_fds)
+		close(pm->fds[old++].fd);
+	/* this tick's become the kept ones */
+	{
+		struct memfd *t = pm->fds;
+		size_t cap = pm->cap_fds;
+
+		pm->fds = pm->next;
+		pm->cap_fds = pm->cap_next;
+		pm->nr_fds = nr_next;
+		pm->next = t;
+		pm->cap_next = cap;
+	}
 	return count;
+}
+
+size_t probe_proc_mem_kept(const struct probe_proc_mem *pm)
+{
+	return pm->nr_fds;
+}
+
+int probe_proc_memory_all(const char *proc_root, struct model *m)
+{
+	struct probe_proc_mem *pm;
+	int e = probe_proc_mem_new(proc_root, &pm);
+
+	if (e)
+		return e;
+	e = probe_proc_mem_tick(pm, m);
+	probe_proc_mem_free(pm);
+	return e;
 }

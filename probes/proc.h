@@ -54,7 +54,20 @@ int probe_proc_parse_statm(const char *buf, size_t len, uint64_t page_size,
 /* Reads pid's memory (status, or statm when cheap) into the model. 0 or -errno (-ENOENT, -ESRCH:
  * gone; -ENODATA: a kernel thread). */
 int probe_proc_memory(const char *proc_root, uint32_t pid, bool cheap, struct model *m);
-/* Every process's memory (statm) into the model. Returns processes read or -errno. */
+/* Every process's memory (statm) into the model, once. Returns processes read or -errno. */
 int probe_proc_memory_all(const char *proc_root, struct model *m);
+
+/*
+ * The same every tick, for the whole system: the /proc root and each process's statm stay open
+ * between ticks (at most 1024 of them, and a quarter of RLIMIT_NOFILE), so a process seen before
+ * costs one read. Figures are those a fresh open reads: a kept statm whose process exited is
+ * opened anew when its pid names another process. probe_proc_mem_tick() returns the processes
+ * read or -errno; probe_proc_mem_kept() how many statm are open.
+ */
+struct probe_proc_mem;
+int probe_proc_mem_new(const char *proc_root, struct probe_proc_mem **out);
+int probe_proc_mem_tick(struct probe_proc_mem *pm, struct model *m);
+size_t probe_proc_mem_kept(const struct probe_proc_mem *pm);
+void probe_proc_mem_free(struct probe_proc_mem *pm);
 
 #endif

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -8,8 +9,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <linux/sched.h>
 
 #include "model/model.h"
 #include "model/threads.h"
@@ -287,6 +296,216 @@ static void test_proc_memory_self(void **state)
 	model_free(m);
 }
 
+
+/*
+ * A child holding MiB of touched memory: each byte written to its pipe makes it touch 64 MiB
+ * more and answer. Dies with the test.
+ */
+struct holder {
+	pid_t pid;
+	int to, from;
+};
+
+static void holder_main(int in, int out, unsigned mib)
+{
+	char c;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	do {
+		char *p = malloc((size_t)mib << 20);
+
+		if (!p)
+			_exit(1);
+		memset(p, 1, (size_t)mib << 20);
+		if (write(out, "x", 1) != 1)
+			_exit(1);
+		mib = 64;
+	} while (read(in, &c, 1) == 1);
+	_exit(0);
+}
+
+/* Starts a holder of mib MiB: with fork(), or at pid tid with clone3(set_tid) (root). */
+static bool holder_start(struct holder *h, unsigned mib, pid_t tid)
+{
+	int in[2], out[2];
+	char c;
+
+	assert_int_equal(pipe(in), 0);
+	assert_int_equal(pipe(out), 0);
+	if (tid) {
+		struct clone_args ca = { .exit_signal = SIGCHLD,
+					 .set_tid = (uint64_t)(uintptr_t)&tid,
+					 .set_tid_size = 1 };
+
+		h->pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+	} else {
+		h->pid = fork();
+	}
+	if (h->pid == 0) {
+		close(in[1]);
+		close(out[0]);
+		holder_main(in[0], out[1], mib);
+	}
+	close(in[0]);
+	close(out[1]);
+	if (h->pid < 0) {
+		close(in[1]);
+		close(out[0]);
+		return false;
+	}
+	h->to = in[1];
+	h->from = out[0];
+	assert_int_equal(read(h->from, &c, 1), 1);
+	return true;
+}
+
+static void holder_grow(struct holder *h)
+{
+	char c;
+
+	assert_int_equal(write(h->to, "x", 1), 1);
+	assert_int_equal(read(h->from, &c, 1), 1);
+}
+
+static void holder_stop(struct holder *h)
+{
+	close(h->to);
+	close(h->from);
+	kill(h->pid, SIGKILL);
+	waitpid(h->pid, NULL, 0);
+}
+
+/* pid's resident bytes as the newest tick has them, 0 when it is not there (unchanged). */
+static uint64_t tick_rss(struct model *m, uint64_t *ns, uint32_t pid)
+{
+	const struct tick *t;
+
+	*ns += 1000000000ull;
+	assert_int_equal(model_close_tick(m, *ns), 0);
+	t = model_tick(m, 0);
+	for (size_t i = 0; i < t->nr_memory; i++)
+		if (t->memory[i].pid == pid)
+			return t->memory[i].v[MODEL_MEM_RSS];
+	return 0;
+}
+
+static unsigned open_fds(void)
+{
+	unsigned n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+
+	assert_non_null(d);
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/*
+ * Every tick with the statm kept open: a process that grew by 64 MiB reads 64 MiB more, a
+ * process that exited is not read (and its statm is closed), and a new one is.
+ */
+static void test_proc_mem_tick_follows_changes(void **state)
+{
+	struct probe_proc_mem *pm;
+	struct holder a, b;
+	struct model *m;
+	uint64_t ns, before, after;
+	unsigned fds;
+
+	assert_int_equal(model_new(NULL, &m), 0);
+	ns = model_start_ns(m);
+	fds = open_fds();
+	holder_start(&a, 8, 0);
+	assert_int_equal(probe_proc_mem_new("/proc", &pm), 0);
+	assert_true(probe_proc_mem_tick(pm, m) > 1);
+	before = tick_rss(m, &ns, (uint32_t)a.pid);
+	assert_true(before >= 8ull << 20);
+	assert_true(probe_proc_mem_kept(pm) > 1);
+
+	holder_grow(&a);
+	assert_true(probe_proc_mem_tick(pm, m) > 1);
+	after = tick_rss(m, &ns, (uint32_t)a.pid);
+	assert_true(after >= before + (64ull << 20));
+
+	holder_start(&b, 16, 0);
+	holder_stop(&a);
+	assert_true(probe_proc_mem_tick(pm, m) > 1);
+	assert_true(tick_rss(m, &ns, (uint32_t)b.pid) >= 16ull << 20);
+	/* a's statm was closed: what stays open is b's pipes, /proc and one per process read */
+	assert_true(open_fds() <= fds + 2 + 1 + probe_proc_mem_kept(pm));
+	holder_stop(&b);
+	probe_proc_mem_free(pm);
+	assert_int_equal(open_fds(), fds);
+	model_free(m);
+}
+
+/*
+ * A statm kept open stays bound to its process: when that one exits and its pid is taken by a
+ * new process, the tick reads the new one, not an error and not the old figures. clone3()
+ * with set_tid puts the new process at the old pid (root; skipped otherwise).
+ */
+static void test_proc_mem_tick_reused_pid(void **state)
+{
+	struct probe_proc_mem *pm;
+	struct holder a, b;
+	struct model *m;
+	uint64_t ns;
+	pid_t pid;
+
+	if (geteuid())
+		skip();
+	assert_int_equal(model_new(NULL, &m), 0);
+	ns = model_start_ns(m);
+	holder_start(&a, 8, 0);
+	pid = a.pid;
+	assert_int_equal(probe_proc_mem_new("/proc", &pm), 0);
+	assert_true(probe_proc_mem_tick(pm, m) > 1);
+	assert_true(tick_rss(m, &ns, (uint32_t)pid) >= 8ull << 20);
+	holder_stop(&a);
+	if (!holder_start(&b, 96, pid)) {
+		probe_proc_mem_free(pm);
+		model_free(m);
+		skip(); /* no clone3 with set_tid (kernel < 5.5), or the pid was taken */
+	}
+	assert_int_equal(b.pid, pid);
+	assert_true(probe_proc_mem_tick(pm, m) > 1);
+	assert_true(tick_rss(m, &ns, (uint32_t)pid) >= 96ull << 20);
+	holder_stop(&b);
+	probe_proc_mem_free(pm);
+	model_free(m);
+}
+
+/* Past the statm it may keep open (a quarter of RLIMIT_NOFILE) every process is still read. */
+static void test_proc_mem_tick_past_the_cap(void **state)
+{
+	struct probe_proc_mem *pm, *capped;
+	struct rlimit rl, low;
+	struct model *m;
+	int all, some;
+
+	assert_int_equal(model_new(NULL, &m), 0);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	low = rl;
+	low.rlim_cur = 32;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	assert_int_equal(probe_proc_mem_new("/proc", &capped), 0);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	assert_int_equal(probe_proc_mem_new("/proc", &pm), 0);
+	for (int i = 0; i < 3; i++) {
+		all = probe_proc_mem_tick(pm, m);
+		some = probe_proc_mem_tick(capped, m);
+		/* processes come and go between the two reads: a few either way */
+		assert_true(some > 1 && abs(all - some) <= 8);
+	}
+	assert_true(probe_proc_mem_kept(capped) <= 8);
+	assert_true(probe_proc_mem_kept(pm) > 8 || probe_proc_mem_kept(pm) >= (size_t)all);
+	probe_proc_mem_free(capped);
+	probe_proc_mem_free(pm);
+	model_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -302,6 +521,9 @@ int main(void)
 		cmocka_unit_test(test_proc_exists),
 		cmocka_unit_test(test_proc_memory_parsers),
 		cmocka_unit_test(test_proc_memory_self),
+		cmocka_unit_test(test_proc_mem_tick_follows_changes),
+		cmocka_unit_test(test_proc_mem_tick_reused_pid),
+		cmocka_unit_test(test_proc_mem_tick_past_the_cap),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

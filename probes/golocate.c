@@ -15,6 +15,8 @@
 #define BUCKET_LINKS 8        /* allnext links checked after a bucket candidate */
 #define G_CHECK 8             /* gs checked after allgs[0] */
 #define GSCAN 0x1000u
+#define BATCH 1024            /* candidates whose first bytes one system call reads */
+#define USER_END (1ull << 56) /* no user address (x86-64 with 5-level paging, arm64) is above */
 
 static uint64_t rd64(const uint8_t *p, int32_t off)
 {
@@ -151,23 +153,24 @@ int golocate_scan_allgs(struct gomem *m, const struct golayout *l, uint64_t star
 	return 0;
 }
 
-/* One bucket at addr of the given type (0: any) with its stack in .text; its type and next
- * link in *typ and *allnext. */
-static bool bucket_ok(struct gomem *m, const struct golayout *l, uint64_t addr, uint64_t text_lo,
-		      uint64_t text_hi, uint64_t *typ, uint64_t *allnext)
+/* A bucket's header h of the given type (0: any): its type and stack depth in range. */
+static bool bucket_head_ok(const struct golayout *l, const uint8_t *h, uint64_t typ,
+			   uint64_t *t, uint64_t *nstk)
 {
-	uint8_t h[128];
-	uint64_t stk[MAX_NSTK], t, nstk;
-	int32_t hsize = l->off[GOL_B_SIZE];
+	*t = rd64(h, l->off[GOL_B_TYP]);
+	*nstk = rd64(h, l->off[GOL_B_NSTK]);
+	return *t >= 1 && *t <= 3 && (!typ || *t == typ) && *nstk && *nstk <= MAX_NSTK;
+}
 
-	if (!addr || (addr & 7) || hsize <= 0 || hsize > (int32_t)sizeof(h) ||
-	    gomem_read(m, addr, h, hsize))
-		return false;
-	t = rd64(h, l->off[GOL_B_TYP]);
-	nstk = rd64(h, l->off[GOL_B_NSTK]);
-	if (t < 1 || t > 3 || (*typ && t != *typ) || !nstk || nstk > MAX_NSTK)
-		return false;
-	if (gomem_read(m, addr + hsize, stk, nstk * 8))
+/* The rest of bucket_ok(), its header h read: its stack in .text. */
+static bool bucket_rest_ok(struct gomem *m, const struct golayout *l, uint64_t addr,
+			   const uint8_t *h, uint64_t text_lo, uint64_t text_hi, uint64_t *typ,
+			   uint64_t *allnext)
+{
+	uint64_t stk[MAX_NSTK], t, nstk;
+
+	if (!bucket_head_ok(l, h, *typ, &t, &nstk) ||
+	    gomem_read(m, addr + l->off[GOL_B_SIZE], stk, nstk * 8))
 		return false;
 	for (uint64_t i = 0; i < nstk; i++)
 		if (stk[i] < text_lo || stk[i] >= text_hi)
@@ -177,45 +180,106 @@ static bool bucket_ok(struct gomem *m, const struct golayout *l, uint64_t addr, 
 	return true;
 }
 
+/* One bucket at addr of the given type (0: any) with its stack in .text; its type and next
+ * link in *typ and *allnext. */
+static bool bucket_ok(struct gomem *m, const struct golayout *l, uint64_t addr, uint64_t text_lo,
+		      uint64_t text_hi, uint64_t *typ, uint64_t *allnext)
+{
+	uint8_t h[128];
+	int32_t hsize = l->off[GOL_B_SIZE];
+
+	if (!addr || (addr & 7) || hsize <= 0 || hsize > (int32_t)sizeof(h) ||
+	    gomem_read(m, addr, h, hsize))
+		return false;
+	return bucket_rest_ok(m, l, addr, h, text_lo, text_hi, typ, allnext);
+}
+
+struct bucket_scan {
+	unsigned found[3];
+	uint64_t head[3], out[3];
+};
+
+/* The word at start + off points at p, whose header h was read: the head of a list? */
+static void bucket_candidate(struct gomem *m, const struct golayout *l, uint64_t start,
+			     size_t off, uint64_t p, const uint8_t *h, uint64_t text_lo,
+			     uint64_t text_hi, struct bucket_scan *sc)
+{
+	uint64_t typ = 0, next, q;
+	int links = 0;
+
+	if (!bucket_rest_ok(m, l, p, h, text_lo, text_hi, &typ, &next))
+		return;
+	/* the list goes on with buckets of the same type (or ends) */
+	for (q = next; q && links < BUCKET_LINKS; links++) {
+		uint64_t t = typ;
+
+		if (!bucket_ok(m, l, q, text_lo, text_hi, &t, &q))
+			break;
+	}
+	if (q && links < BUCKET_LINKS)
+		return;
+	if (sc->found[typ - 1] && sc->head[typ - 1] == p)
+		return;
+	sc->found[typ - 1]++;
+	sc->head[typ - 1] = p;
+	sc->out[typ - 1] = start + off;
+}
+
+/*
+ * Every word of the section that could point at a bucket is a candidate: their headers are read
+ * BATCH at a time, in one system call each (not one each: a Go program's .bss holds tens of
+ * thousands of pointers), and only those whose type and depth fit are looked at further.
+ */
 int golocate_scan_buckets(struct gomem *m, const struct golayout *l, uint64_t start,
 			  uint64_t len, uint64_t text_lo, uint64_t text_hi, uint64_t out[3])
 {
-	size_t got = 0;
-	uint8_t *buf = read_region(m, start, len, &got);
-	unsigned found[3] = { 0 };
-	uint64_t head[3] = { 0 };
+	int32_t hsize = l->off[GOL_B_SIZE];
+	struct bucket_scan sc = { 0 };
+	struct gomem_req *reqs = NULL;
+	size_t got = 0, nr = 0, next = 0;
+	uint8_t *buf, *heads = NULL;
+	size_t *offs = NULL;
 	int n = 0;
 
 	out[0] = out[1] = out[2] = 0;
+	if (hsize <= 0 || hsize > 128)
+		return 0;
+	buf = read_region(m, start, len, &got);
 	if (!buf)
 		return 0;
-	for (size_t off = 0; off + 8 <= got; off += 8) {
-		uint64_t p = rd64(buf, off), typ = 0, next, q;
-		int links = 0;
+	reqs = xmalloc(BATCH * sizeof(*reqs));
+	offs = xmalloc(BATCH * sizeof(*offs));
+	heads = xmalloc((size_t)BATCH * hsize);
+	while (next + 8 <= got) {
+		/* the next BATCH candidates, in the section's order */
+		for (nr = 0; next + 8 <= got && nr < BATCH; next += 8) {
+			uint64_t p = rd64(buf, next);
 
-		if (!p || (p & 7) || p < 4096)
-			continue;
-		if (!bucket_ok(m, l, p, text_lo, text_hi, &typ, &next))
-			continue;
-		/* the list goes on with buckets of the same type (or ends) */
-		for (q = next; q && links < BUCKET_LINKS; links++) {
-			uint64_t t = typ;
-
-			if (!bucket_ok(m, l, q, text_lo, text_hi, &t, &q))
-				break;
+			if (!p || (p & 7) || p < 4096 || p >= USER_END)
+				continue;
+			offs[nr] = next;
+			reqs[nr] = (struct gomem_req){ .addr = p, .buf = heads + nr * hsize,
+						       .len = (uint32_t)hsize };
+			nr++;
 		}
-		if (q && links < BUCKET_LINKS)
-			continue;
-		if (found[typ - 1] && head[typ - 1] == p)
-			continue;
-		found[typ - 1]++;
-		head[typ - 1] = p;
-		out[typ - 1] = start + off;
+		gomem_readv(m, reqs, nr);
+		for (size_t i = 0; i < nr && !m->fatal; i++) {
+			uint64_t t, nstk;
+
+			if (reqs[i].res || !bucket_head_ok(l, reqs[i].buf, 0, &t, &nstk))
+				continue;
+			bucket_candidate(m, l, start, offs[i], reqs[i].addr, reqs[i].buf, text_lo,
+					 text_hi, &sc);
+		}
+		if (m->fatal)
+			break;
 	}
+	free(heads);
+	free(offs);
+	free(reqs);
 	free(buf);
 	for (int t = 0; t < 3; t++) {
-		if (found[t] != 1)
-			out[t] = 0; /* none, or ambiguous */
+		out[t] = sc.found[t] == 1 ? sc.out[t] : 0; /* none, or ambiguous */
 		n += out[t] != 0;
 	}
 	return n;

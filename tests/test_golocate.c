@@ -387,12 +387,52 @@ static void test_golocate_exit_mid_read(void **state)
 	golocate_fini(&loc);
 }
 
+
+/*
+ * The bucket scan reads the candidates' headers many to a system call: on .bss of a fixture with
+ * a heap profile it finds .symtab's runtime.mbuckets with fewer than half as many system calls
+ * as ranges read (one a candidate, before).
+ */
+static void test_golocate_bucket_scan_batched(void **state)
+{
+	size_t checked = 0;
+
+	for (size_t v = 0; v < sizeof(versions) / sizeof(versions[0]); v++) {
+		uint64_t out[3], bss;
+		struct golocate loc;
+		char name[64], err[256];
+		struct proc p;
+		struct gomem m;
+
+		snprintf(name, sizeof(name), "gofix-%s-memprof", versions[v]);
+		if (!start(name, &p))
+			continue;
+		gomem_init_pid(&m, p.pid);
+		assert_int_equal(golocate_run(&loc, &p.elf, p.bias, &m, 0, err, sizeof(err)), 0);
+		bss = p.elf.sec[GOELF_BSS].addr + p.bias;
+		m.stats = (struct gomem_stats){ 0 };
+		golocate_scan_buckets(&m, &p.elf.layout, bss, p.elf.sec[GOELF_BSS].size,
+				      loc.text_lo, loc.text_hi, out);
+		assert_true(out[0] != 0);
+		assert_true(out[0] == loc.var[GOVAR_MBUCKETS]);
+		print_message("%s: bucket scan of .bss: %llu system calls for %llu ranges\n", name,
+			      (unsigned long long)m.stats.calls, (unsigned long long)m.stats.reqs);
+		assert_true(m.stats.calls * 2 < m.stats.reqs);
+		golocate_fini(&loc);
+		stop(&p);
+		checked++;
+	}
+	if (!checked)
+		skip();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_golocate_scans_find_symtab),
 		cmocka_unit_test(test_golocate_stripped),
 		cmocka_unit_test(test_golocate_exit_mid_read),
+		cmocka_unit_test(test_golocate_bucket_scan_batched),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

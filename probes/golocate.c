@@ -545,6 +545,19 @@ int golocate_run(struct golocate *loc, const struct goelf *g, uint64_t bias, str
 	return 0;
 }
 
+void golocate_share(struct golocate *loc, struct goelf *g, uint64_t bias)
+{
+	for (int v = 0; v < GOVAR_NR; v++) {
+		if (loc->var[v] && !g->var[v] && loc->src[v] == GOELF_SCAN) {
+			g->var[v] = loc->var[v] - bias;
+			g->var_src[v] = GOELF_SCAN;
+		} else if (!loc->var[v] && g->var[v]) {
+			loc->var[v] = g->var[v] + bias;
+			loc->src[v] = g->var_src[v];
+		}
+	}
+}
+
 void golocate_fini(struct golocate *loc)
 {
 	for (unsigned i = 0; i < loc->nr_wait; i++)

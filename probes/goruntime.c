@@ -45,8 +45,9 @@ struct gobin {
 
 struct goproc {
 	uint32_t pid;
-	uint64_t start_ticks;
+	uint64_t start_ticks;   /* Go processes only: tells a reused pid from the old process */
 	uint64_t dev, ino;      /* its executable when it was classified */
+	int exe_err;            /* errno of looking at it then (none: 0) */
 	uint64_t checked;       /* tick of that */
 	char comm[16];
 	struct gobin *bin;      /* NULL: not a Go program */
@@ -65,16 +66,23 @@ struct goproc {
 	bool seen;
 };
 
+/* A process by its pid: the lookups of a pass read this array, not each process. */
+struct goref {
+	uint32_t pid;
+	struct goproc *g;
+};
+
 struct probe_goruntime {
 	struct probe_goruntime_opts o;
 	uint32_t *pids;
 	uint32_t *family; /* targets and their descendants */
 	size_t nr_family, cap_family;
 	char root[256];
+	DIR *dir; /* the /proc root, rewound each tick (the whole system) */
 	struct gobin **bins;
 	size_t nr_bins, cap_bins;
-	struct goproc *procs;
-	size_t nr_procs, cap_procs;
+	struct goref *procs; /* by pid; the ones new this tick after nr_sorted */
+	size_t nr_procs, cap_procs, nr_sorted;
 	char *warn[MAX_WARNINGS];
 	size_t warn_head, nr_warn;
 	char last_warning[512];
@@ -155,9 +163,13 @@ void probe_goruntime_free(struct probe_goruntime *p)
 {
 	if (!p)
 		return;
-	for (size_t i = 0; i < p->nr_procs; i++)
-		proc_fini(&p->procs[i]);
+	for (size_t i = 0; i < p->nr_procs; i++) {
+		proc_fini(p->procs[i].g);
+		free(p->procs[i].g);
+	}
 	free(p->procs);
+	if (p->dir)
+		closedir(p->dir);
 	for (size_t i = 0; i < p->nr_bins; i++)
 		free(p->bins[i]);
 	free(p->bins);
@@ -172,10 +184,10 @@ void probe_goruntime_counts(const struct probe_goruntime *p, size_t *go, size_t 
 {
 	*go = *off = 0;
 	for (size_t i = 0; i < p->nr_procs; i++) {
-		if (!p->procs[i].bin)
+		if (!p->procs[i].g->bin)
 			continue;
 		(*go)++;
-		*off += p->procs[i].off;
+		*off += p->procs[i].g->off;
 	}
 }
 
@@ -190,10 +202,29 @@ void probe_goruntime_cost(const struct probe_goruntime *p, uint64_t *total_ns,
 
 static struct goproc *find_proc(struct probe_goruntime *p, uint32_t pid)
 {
-	for (size_t i = 0; i < p->nr_procs; i++)
+	size_t lo = 0, hi = p->nr_sorted;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (p->procs[mid].pid == pid)
+			return p->procs[mid].g;
+		if (p->procs[mid].pid < pid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = p->nr_sorted; i < p->nr_procs; i++)
 		if (p->procs[i].pid == pid)
-			return &p->procs[i];
+			return p->procs[i].g;
 	return NULL;
+}
+
+static int by_pid(const void *a, const void *b)
+{
+	const struct goref *x = a, *y = b;
+
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
 }
 
 static bool parse_pid(const char *s, uint32_t *pid)
@@ -326,54 +357,76 @@ static bool is_target(const struct probe_goruntime *p, uint32_t pid)
 	return false;
 }
 
-/* Looks at pid: a process seen for the first time, a reused pid, or an exec since the last
- * look. */
+/* Reads pid's name and start time into g; false when it is gone. */
+static bool read_identity(struct probe_goruntime *p, struct goproc *g, uint32_t pid)
+{
+	struct proc_thread t;
+
+	if (probe_proc_read_thread(p->root, pid, pid, &t))
+		return false;
+	g->start_ticks = t.start_ticks;
+	memcpy(g->comm, t.comm, sizeof(g->comm));
+	g->comm[15] = '\0';
+	return true;
+}
+
+/*
+ * Looks at pid: a process seen for the first time, a reused pid, or an exec since the last
+ * look. Its executable is what tells: one stat() of /proc/PID/exe, and the verdict of that
+ * executable (bin_for()) when it is one not met before. A process that is not Go and runs the
+ * same executable as at the last look needs nothing more: were its pid another's now, that one
+ * would not be Go either. Only a Go process's name and start time are read (/proc/PID/stat): a
+ * reused pid must not inherit its predecessor's runtime state.
+ */
 static void classify(struct probe_goruntime *p, uint32_t pid)
 {
-	struct goproc *g = find_proc(p, pid);
-	struct proc_thread t;
+	struct goproc *g = find_proc(p, pid), fresh;
+	struct gobin *bin = NULL;
 	char path[300];
 	struct stat st;
-	bool fresh, denied = false;
+	int err = 0;
 
 	if (g && p->tick - g->checked < RECHECK_TICKS) {
 		g->seen = true;
 		return;
 	}
-	if (probe_proc_read_thread(p->root, pid, pid, &t))
-		return;
 	snprintf(path, sizeof(path), "%s/%u/exe", p->root, pid);
 	if (stat(path, &st)) {
-		denied = errno == EACCES || errno == EPERM;
+		err = errno;
 		memset(&st, 0, sizeof(st)); /* kernel threads have none */
 	}
-	fresh = !g || g->start_ticks != t.start_ticks || g->dev != st.st_dev ||
-		g->ino != st.st_ino;
-	if (g && !fresh) {
-		g->checked = p->tick;
-		g->seen = true;
-		return;
+	if (g && g->dev == st.st_dev && g->ino == st.st_ino && g->exe_err == err) {
+		struct goproc now;
+
+		if (!g->bin || (read_identity(p, &now, pid) && now.start_ticks == g->start_ticks)) {
+			g->checked = p->tick;
+			g->seen = true;
+			return;
+		}
 	}
+	if (st.st_ino && pid != p->self)
+		bin = bin_for(p, pid, &st);
+	memset(&fresh, 0, sizeof(fresh));
+	if (bin && !read_identity(p, &fresh, pid))
+		return; /* gone */
 	if (g) {
 		proc_fini(g);
 	} else {
+		g = xmalloc(sizeof(*g));
 		p->procs = xgrow(p->procs, &p->cap_procs, p->nr_procs + 1, sizeof(*p->procs));
-		g = &p->procs[p->nr_procs++];
+		p->procs[p->nr_procs++] = (struct goref){ .pid = pid, .g = g };
 	}
-	memset(g, 0, sizeof(*g));
+	*g = fresh;
 	g->pid = pid;
-	g->start_ticks = t.start_ticks;
 	g->dev = st.st_dev;
 	g->ino = st.st_ino;
+	g->exe_err = err;
 	g->checked = p->tick;
 	g->seen = true;
 	g->prev_numgc = UINT32_MAX;
-	memcpy(g->comm, t.comm, sizeof(g->comm));
-	g->comm[15] = '\0';
-	if (st.st_ino && pid != p->self)
-		g->bin = bin_for(p, pid, &st);
+	g->bin = bin;
 	/* a named target we may not even look at: say so rather than nothing */
-	if (denied && is_target(p, pid)) {
+	if ((err == EACCES || err == EPERM) && is_target(p, pid)) {
 		g->denied = true;
 		/* in the json only: most such targets are not Go at all */
 		snprintf(g->why, sizeof(g->why),
@@ -385,7 +438,8 @@ static void classify(struct probe_goruntime *p, uint32_t pid)
 static void find_processes(struct probe_goruntime *p)
 {
 	for (size_t i = 0; i < p->nr_procs; i++)
-		p->procs[i].seen = false;
+		p->procs[i].g->seen = false;
+	p->nr_sorted = p->nr_procs;
 	if (p->o.nr_pids) {
 		if (p->o.follow_children && (p->tick % CHILDREN_TICKS == 1 || !p->nr_family)) {
 			find_family(p);
@@ -398,25 +452,34 @@ static void find_processes(struct probe_goruntime *p)
 			classify(p, p->family[i]);
 	} else {
 		struct dirent *de;
-		DIR *d = opendir(p->root);
 
-		while (d && (de = readdir(d))) {
+		if (!p->dir)
+			p->dir = opendir(p->root);
+		else
+			rewinddir(p->dir);
+		while (p->dir && (de = readdir(p->dir))) {
 			uint32_t pid;
 
 			if (parse_pid(de->d_name, &pid))
 				classify(p, pid);
 		}
-		if (d)
-			closedir(d);
 	}
-	/* processes not seen are gone */
-	for (size_t i = 0; i < p->nr_procs;) {
-		if (p->procs[i].seen) {
-			i++;
-			continue;
+	/* processes not seen are gone; the new ones go in their place by pid */
+	{
+		size_t n = 0;
+		bool grew = p->nr_procs > p->nr_sorted;
+
+		for (size_t i = 0; i < p->nr_procs; i++) {
+			if (p->procs[i].g->seen) {
+				p->procs[n++] = p->procs[i];
+				continue;
+			}
+			proc_fini(p->procs[i].g);
+			free(p->procs[i].g);
 		}
-		proc_fini(&p->procs[i]);
-		p->procs[i] = p->procs[--p->nr_procs];
+		p->nr_procs = p->nr_sorted = n;
+		if (grew)
+			qsort(p->procs, n, sizeof(*p->procs), by_pid);
 	}
 }
 
@@ -491,6 +554,13 @@ static int find_bias(struct probe_goruntime *p, struct goproc *g)
 	return r;
 }
 
+/* What the scans found in one process of an executable holds for all (golocate_share()). */
+static void learn(struct probe_goruntime *p, struct goproc *g)
+{
+	if (!p->o.scan_only) /* tests of the scans */
+		golocate_share(&g->loc, &g->bin->elf, g->bias);
+}
+
 static void locate(struct probe_goruntime *p, struct goproc *g)
 {
 	char err[256];
@@ -518,6 +588,7 @@ static void locate(struct probe_goruntime *p, struct goproc *g)
 			turn_off(p, g, "%s", err);
 		return;
 	}
+	learn(p, g);
 	g->locate_tick = p->tick;
 	goread_new(&(struct goread_opts){ .stack_budget = p->o.stack_budget }, &g->rd);
 	if (p->o.memprofile_rate >= 0) {
@@ -709,7 +780,9 @@ static void read_proc(struct probe_goruntime *p, struct goproc *g, struct model 
 	}
 	g->failures = 0;
 	if (p->tick - g->locate_tick >= LOCATE_TICKS) {
+		learn(p, g);
 		golocate_retry(&g->loc, &g->bin->elf, g->bias, &g->mem);
+		learn(p, g);
 		g->locate_tick = p->tick;
 	}
 	out.dropped = st.dropped;
@@ -733,7 +806,7 @@ void probe_goruntime_tick(struct probe_goruntime *p, struct model *m, uint64_t n
 	p->tick++;
 	find_processes(p);
 	for (size_t i = 0; i < p->nr_procs; i++) {
-		struct goproc *g = &p->procs[i];
+		struct goproc *g = p->procs[i].g;
 
 		if (g->bin) {
 			read_proc(p, g, m, now_ns);

@@ -426,6 +426,76 @@ static void test_golocate_bucket_scan_batched(void **state)
 		skip();
 }
 
+/*
+ * What the scans found in one process serves the next process of the same executable
+ * (golocate_share()): located from it, the second one finds the same variables without reading
+ * .bss and .data through (its reads are smaller by at least .data's size than its own scans'),
+ * and its goroutines read as the fixture's. On the stripped build, and on the PIE build with
+ * .symtab's variables dropped (a different load bias in each process).
+ */
+static void test_golocate_shared_by_executable(void **state)
+{
+	static const char *const variants[] = { "-sw", "-pie" };
+	size_t checked = 0;
+
+	for (size_t v = 0; v < sizeof(versions) / sizeof(versions[0]); v++) {
+		for (size_t k = 0; k < sizeof(variants) / sizeof(variants[0]); k++) {
+			struct golocate first, own, shared;
+			char name[64], err[256];
+			struct gomem m, mown;
+			struct proc a, b;
+			struct goelf elf;
+
+			snprintf(name, sizeof(name), "gofix-%s%s", versions[v], variants[k]);
+			if (!start(name, &a))
+				continue;
+			elf = a.elf;
+			memset(elf.var, 0, sizeof(elf.var)); /* what a stripped build knows */
+			memset(elf.var_src, 0, sizeof(elf.var_src));
+			gomem_init_pid(&m, a.pid);
+			if (golocate_run(&first, &elf, a.bias, &m, 0, err, sizeof(err)))
+				fail_msg("%s: %s", name, err);
+			golocate_share(&first, &elf, a.bias);
+			assert_int_equal(elf.var_src[GOVAR_ALLGS], GOELF_SCAN);
+			assert_true(start(name, &b));
+			gomem_init_pid(&mown, b.pid);
+			if (golocate_run(&own, &elf, b.bias, &mown, GOLOCATE_SCAN_ONLY, err,
+					 sizeof(err)))
+				fail_msg("%s: %s", name, err);
+			gomem_init_pid(&m, b.pid);
+			if (golocate_run(&shared, &elf, b.bias, &m, 0, err, sizeof(err)))
+				fail_msg("%s: %s", name, err);
+			for (int x = 0; x < GOVAR_NR; x++)
+				if (own.var[x] && own.var[x] != shared.var[x])
+					fail_msg("%s: %s at 0x%llx from the first process, its own scan "
+						 "says 0x%llx", name, goelf_var_name(x),
+						 (unsigned long long)shared.var[x],
+						 (unsigned long long)own.var[x]);
+			assert_int_equal(shared.nr_wait, own.nr_wait);
+			assert_false(shared.wait_builtin);
+			if (m.stats.bytes + elf.sec[GOELF_DATA].size > mown.stats.bytes)
+				fail_msg("%s: located from the first process it read %llu bytes, by "
+					 "its own scans %llu (.data is %llu)", name,
+					 (unsigned long long)m.stats.bytes,
+					 (unsigned long long)mown.stats.bytes,
+					 (unsigned long long)elf.sec[GOELF_DATA].size);
+			check_read(&b, &shared);
+			print_message("%s: the second process located from the first's scans: %llu "
+				      "bytes read, %llu by its own\n", name,
+				      (unsigned long long)m.stats.bytes,
+				      (unsigned long long)mown.stats.bytes);
+			golocate_fini(&first);
+			golocate_fini(&own);
+			golocate_fini(&shared);
+			stop(&b);
+			stop(&a);
+			checked++;
+		}
+	}
+	if (!checked)
+		skip();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -433,6 +503,7 @@ int main(void)
 		cmocka_unit_test(test_golocate_stripped),
 		cmocka_unit_test(test_golocate_exit_mid_read),
 		cmocka_unit_test(test_golocate_bucket_scan_batched),
+		cmocka_unit_test(test_golocate_shared_by_executable),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

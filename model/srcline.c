@@ -86,6 +86,7 @@ struct srcline {
 	struct zsec *info, *abbrev, *line, *aranges;
 	Dwarf_Off next_hdr;   /* the first unit header not read yet */
 	Dwarf_Off abbrev_max; /* the last abbreviation table of the units read */
+	Dwarf_Off abbrev_in;  /* abbrev_max + 1 once that table is inflated to its end */
 	bool indexed;
 	struct cu *cus;
 	size_t nr_cus;
@@ -520,8 +521,15 @@ static int reach(struct srcline *sl, struct unit *u)
 	}
 	if (dwarf_nextcu(sl->dw, u->hdr, &next, &hsize, &abbrev_off, NULL, NULL))
 		return -EIO;
-	if (abbrev_table(sl, sl->abbrev_max, &aend, &outside) ||
-	    abbrev_table(sl, abbrev_off, &aend, &outside))
+	/* the tables of the units before it (interning them, libdw reads their first DIEs) */
+	if (sl->abbrev_in != sl->abbrev_max + 1) {
+		bool other = false;
+
+		if (abbrev_table(sl, sl->abbrev_max, &aend, &other))
+			return -EIO;
+		sl->abbrev_in = sl->abbrev_max + 1;
+	}
+	if (abbrev_table(sl, abbrev_off, &aend, &outside))
 		return -EIO;
 	if (outside) {
 		/* as libdw inflating everything would answer */

@@ -28,6 +28,7 @@
 #define F_PPID 4
 #define F_UTIME 14
 #define F_STIME 15
+#define F_NUM_THREADS 20
 #define F_STARTTIME 22
 
 static const char *root_or_default(const char *proc_root)
@@ -142,6 +143,12 @@ int probe_proc_parse_stat(const char *buf, size_t len, struct proc_thread *t)
 		} else if (field == F_STIME) {
 			if (parse_u64(tok, te, &t->stime_ticks))
 				return -EINVAL;
+		} else if (field == F_NUM_THREADS) {
+			uint64_t n;
+
+			if (parse_u64(tok, te, &n) || n > UINT32_MAX)
+				return -EINVAL;
+			t->nr_threads = (uint32_t)n;
 		} else if (field == F_STARTTIME) {
 			if (parse_u64(tok, te, &t->start_ticks))
 				return -EINVAL;
@@ -157,11 +164,12 @@ int probe_proc_parse_stat(const char *buf, size_t len, struct proc_thread *t)
 	return 0;
 }
 
-/* Reads a small file whole. Returns its length or -errno. */
-static ssize_t read_small(const char *path, char *buf, size_t size)
+/* Reads a small file whole, its path relative to dfd (AT_FDCWD: as it is). Returns its length
+ * or -errno. */
+static ssize_t read_small_at(int dfd, const char *path, char *buf, size_t size)
 {
 	ssize_t n, total = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = openat(dfd, path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
 		return -errno;
@@ -182,10 +190,15 @@ static ssize_t read_small(const char *path, char *buf, size_t size)
 	return total;
 }
 
-static int read_stat(const char *path, struct proc_thread *t)
+static ssize_t read_small(const char *path, char *buf, size_t size)
+{
+	return read_small_at(AT_FDCWD, path, buf, size);
+}
+
+static int read_stat_at(int dfd, const char *path, struct proc_thread *t)
 {
 	char buf[STAT_MAX];
-	ssize_t n = read_small(path, buf, sizeof(buf));
+	ssize_t n = read_small_at(dfd, path, buf, sizeof(buf));
 
 	if (n < 0)
 		return (int)n;
@@ -202,7 +215,7 @@ static int read_one(const char *root, uint32_t pid, uint32_t tid, struct proc_th
 
 	if (snprintf(path, sizeof(path), "%s/%u/task/%u/stat", root, pid, tid) >= (int)sizeof(path))
 		return -ENAMETOOLONG;
-	e = read_stat(path, t);
+	e = read_stat_at(AT_FDCWD, path, t);
 	if (e)
 		return e;
 	t->pid = pid;
@@ -249,11 +262,30 @@ static bool parse_id(const char *name, uint32_t *out)
 	return true;
 }
 
+/* Reads thread tid of the process whose task directory dfd is. */
+static int read_task(int dfd, uint32_t pid, uint32_t tid, struct proc_thread *t)
+{
+	char name[24];
+	int e;
+
+	snprintf(name, sizeof(name), "%u/stat", tid);
+	e = read_stat_at(dfd, name, t);
+	if (e)
+		return e;
+	t->pid = pid;
+	t->tid = tid;
+	return 0;
+}
+
+/* Every thread of pid, each read once (the main thread first: it names the process), by paths
+ * relative to the task directory. */
 static int scan_process(const char *root, uint32_t pid,
 			void (*fn)(const struct proc_thread *t, void *arg), void *arg)
 {
-	char path[PATH_MAX], pcomm[16];
+	char path[PATH_MAX], pcomm[16] = "";
+	struct proc_thread lead;
 	struct dirent *de;
+	bool have_lead;
 	int count = 0;
 	DIR *dir;
 
@@ -262,15 +294,22 @@ static int scan_process(const char *root, uint32_t pid,
 	dir = opendir(path);
 	if (!dir)
 		return -errno;
-	read_pcomm(root, pid, pcomm);
+	have_lead = !read_task(dirfd(dir), pid, pid, &lead);
+	if (have_lead)
+		memcpy(pcomm, lead.comm, sizeof(pcomm));
 	while ((de = readdir(dir))) {
 		struct proc_thread t;
 		uint32_t tid;
 
 		if (!parse_id(de->d_name, &tid))
 			continue;
-		if (read_one(root, pid, tid, &t))
-			continue; /* gone, or a stat line we cannot read */
+		if (tid == pid) {
+			if (!have_lead)
+				continue; /* gone, or a stat line we cannot read */
+			t = lead;
+		} else if (read_task(dirfd(dir), pid, tid, &t)) {
+			continue;
+		}
 		memcpy(t.pcomm, pcomm, sizeof(t.pcomm)); /* "" when the leader is gone */
 		fn(&t, arg);
 		count++;
@@ -312,9 +351,52 @@ static void note_thread(const struct proc_thread *t, void *arg)
 	model_note_thread(arg, t->pid, t->tid, t->comm, t->pcomm[0] ? t->pcomm : NULL);
 }
 
+/*
+ * A process of one thread whose main thread lives is that thread alone: /proc/PID/stat names it,
+ * without listing /proc/PID/task (each entry a lookup) and reading its stat there. Others (and
+ * a main thread that exited before the rest) are listed.
+ */
+static int update_process(const char *root, int dfd, uint32_t pid, struct model *m)
+{
+	struct proc_thread t;
+	char name[24];
+
+	snprintf(name, sizeof(name), "%u/stat", pid);
+	if (!read_stat_at(dfd, name, &t) && t.nr_threads == 1 && t.state != 'Z' &&
+	    t.state != 'X') {
+		model_note_thread(m, pid, pid, t.comm, t.comm);
+		return 1;
+	}
+	return scan_process(root, pid, note_thread, m);
+}
+
 int probe_proc_update(const char *proc_root, uint32_t pid, struct model *m)
 {
-	return probe_proc_scan(proc_root, pid, note_thread, m);
+	const char *root = root_or_default(proc_root);
+	struct dirent *de;
+	int count = 0;
+	DIR *dir;
+
+	dir = opendir(root);
+	if (!dir)
+		return -errno;
+	if (pid) {
+		count = update_process(root, dirfd(dir), pid, m);
+		closedir(dir);
+		return count;
+	}
+	while ((de = readdir(dir))) {
+		uint32_t p;
+		int n;
+
+		if (!parse_id(de->d_name, &p))
+			continue;
+		n = update_process(root, dirfd(dir), p, m);
+		if (n > 0)
+			count += n; /* a process that exited meanwhile is simply not there */
+	}
+	closedir(dir);
+	return count;
 }
 
 bool probe_proc_exists(const char *proc_root, uint32_t pid)

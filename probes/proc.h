@@ -20,6 +20,7 @@ struct proc_thread {
 	uint32_t ppid;       /* parent process */
 	uint64_t utime_ticks, stime_ticks;
 	uint64_t start_ticks; /* starttime field: tells a reused tid from the old thread */
+	uint32_t nr_threads;  /* num_threads field: the threads of its process */
 };
 
 /* Parses the content of /proc/PID/task/TID/stat into *t (pid, tid, comm, state, times).

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -506,6 +507,83 @@ static void test_proc_mem_tick_past_the_cap(void **state)
 	model_free(m);
 }
 
+/* The process of main_exits(): its main thread has exited, "survivor" goes on. */
+static void *survivor(void *arg)
+{
+	int fd = *(int *)arg;
+	pid_t tid = (pid_t)syscall(SYS_gettid);
+
+	prctl(PR_SET_NAME, "survivor");
+	if (write(fd, &tid, sizeof(tid)) != sizeof(tid))
+		_exit(1);
+	for (;;)
+		pause();
+	return NULL;
+}
+
+static void main_exits(int fd)
+{
+	static int out;
+	pthread_t t;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	out = fd;
+	if (pthread_create(&t, NULL, survivor, &out))
+		_exit(1);
+	pthread_exit(NULL);
+}
+
+/*
+ * Naming the threads every tick: a process of one live thread is named from /proc/PID/stat
+ * alone; one whose main thread has exited while another thread lives has that other thread
+ * named, with its own name, as when every process was listed.
+ */
+static void test_proc_update_single_and_main_exited(void **state)
+{
+	struct holder h;
+	struct model *m;
+	struct threads *tt;
+	struct proc_thread lead;
+	pid_t pid, tid = 0;
+	uint32_t idx;
+	int fds[2];
+
+	assert_int_equal(model_new(NULL, &m), 0);
+	holder_start(&h, 1, 0);
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid)
+		main_exits(fds[1]);
+	close(fds[1]);
+	assert_int_equal(read(fds[0], &tid, sizeof(tid)), sizeof(tid));
+	close(fds[0]);
+	/* until the main thread is a zombie */
+	for (int i = 0; i < 500; i++) {
+		if (!probe_proc_read_thread("/proc", (uint32_t)pid, (uint32_t)pid, &lead) &&
+		    lead.state == 'Z')
+			break;
+		usleep(10000);
+	}
+	assert_int_equal(lead.state, 'Z');
+
+	assert_int_equal(probe_proc_update("/proc", (uint32_t)h.pid, m), 1);
+	assert_true(probe_proc_update("/proc", (uint32_t)pid, m) >= 1);
+	assert_true(probe_proc_update("/proc", 0, m) > 2);
+	tt = model_threads(m);
+	idx = threads_find(tt, (uint32_t)tid);
+	assert_int_not_equal(idx, UINT32_MAX);
+	assert_int_equal(threads_get(tt, idx)->pid, pid);
+	assert_string_equal(threads_get(tt, idx)->comm, "survivor");
+	idx = threads_find(tt, (uint32_t)h.pid);
+	assert_int_not_equal(idx, UINT32_MAX);
+	assert_int_equal(threads_get(tt, idx)->pid, h.pid);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	holder_stop(&h);
+	model_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -524,6 +602,7 @@ int main(void)
 		cmocka_unit_test(test_proc_mem_tick_follows_changes),
 		cmocka_unit_test(test_proc_mem_tick_reused_pid),
 		cmocka_unit_test(test_proc_mem_tick_past_the_cap),
+		cmocka_unit_test(test_proc_update_single_and_main_exited),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

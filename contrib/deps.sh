@@ -9,6 +9,8 @@ packages=(
 	meson ninja-build pkg-config gcc g++ make clang llvm bpftool binutils
 	libbpf-dev libelf-dev libdw-dev zlib1g-dev libzstd-dev libncurses-dev
 	libunwind-dev libiberty-dev
+	# ISA-L's inflate for compressed DWARF (optional)
+	libisal-dev
 	# flametop serve's HTTP server
 	libmicrohttpd-dev
 	# tests

@@ -71,6 +71,9 @@ void srcline_inflate_all(struct srcline *sl, bool on);
  * theirs; in whole mode both are every .debug_* section once indexed. */
 size_t srcline_inflated(const struct srcline *sl, size_t *total);
 
+/* What inflates compressed DWARF: "isa-l" where flametop is linked with it, else "zlib". */
+const char *srcline_inflater(void);
+
 /* Compilation units indexed so far (0 before the first lookup). */
 size_t srcline_nr_units(const struct srcline *sl);
 

@@ -938,6 +938,11 @@ static void test_unwind_srcline_partial_is_whole(void **state)
 	struct srcline *sl;
 	int fd;
 
+#ifdef HAVE_ISAL
+	/* built with ISA-L, and linked with it (srcline.c refers to it weakly) */
+	assert_string_equal(srcline_inflater(), "isa-l");
+#endif
+	print_message("inflating with %s\n", srcline_inflater());
 	inlined = compare_lookups(z, COMPARE_WHOLE, &found);
 	print_message("dbg-target-z: %zu places named, %zu with inlined frames\n", found, inlined);
 	assert_true(found >= 8);

@@ -214,6 +214,8 @@ static void read_symtab(Elf *elf, Elf_Scn *scn, struct goelf *g)
 }
 
 /* The bytes of .text at [vaddr, vaddr + len), or NULL. */
+/* The code at [vaddr, vaddr + len) of .text, read alone (not all of .text: Go's compiler has
+ * 9 MiB of it, and four functions are looked at); valid until elf_end(). */
 static const uint8_t *text_at(Elf *elf, const struct goelf *g, uint64_t vaddr, uint64_t len)
 {
 	const struct goelf_range *t = &g->sec[GOELF_TEXT];
@@ -227,10 +229,11 @@ static const uint8_t *text_at(Elf *elf, const struct goelf *g, uint64_t vaddr, u
 
 		if (!gelf_getshdr(scn, &sh) || sh.sh_addr != t->addr || sh.sh_type != SHT_PROGBITS)
 			continue;
-		d = elf_getdata(scn, NULL);
-		if (!d || !d->d_buf || d->d_size < t->size)
+		if (sh.sh_size < t->size)
 			return NULL;
-		return (const uint8_t *)d->d_buf + (vaddr - t->addr);
+		d = elf_getdata_rawchunk(elf, (int64_t)(sh.sh_offset + (vaddr - t->addr)), len,
+					 ELF_T_BYTE);
+		return d && d->d_buf && d->d_size == len ? d->d_buf : NULL;
 	}
 	return NULL;
 }

@@ -875,6 +875,40 @@ static void test_gopclntab_synthetic(void **state)
 	}
 }
 
+/*
+ * Lookups by name: the first few walk the table, later ones use it sorted by name; both answer
+ * alike. Twenty functions of the table, looked up in one order on one load and in the other
+ * order on a second load, so each name is answered both ways.
+ */
+static void test_gopclntab_by_name_both_ways(void **state)
+{
+	struct gopclntab *a = load(fixture(*state, "")), *b = load(fixture(*state, ""));
+	size_t n = gopclntab_nr_funcs(a), k = 0;
+	struct gopclntab_func want[20], got;
+
+	assert_true(n >= 40);
+	for (size_t i = 0; i < 20; i++) {
+		struct gopclntab_func f;
+		uint64_t lo, hi;
+
+		gopclntab_range(a, &lo, &hi);
+		/* functions spread over the text */
+		if (gopclntab_func_at(a, lo + (hi - lo) / 21 * (i + 1), &f))
+			continue;
+		assert_int_equal(gopclntab_func_by_name(a, f.name, &want[k]), 0);
+		k++;
+	}
+	assert_true(k >= 10);
+	for (size_t i = k; i-- > 0;) {
+		assert_int_equal(gopclntab_func_by_name(b, want[i].name, &got), 0);
+		assert_string_equal(got.name, want[i].name);
+		assert_int_equal(got.entry, want[i].entry);
+		assert_int_equal(got.index, want[i].index);
+	}
+	gopclntab_free(a);
+	gopclntab_free(b);
+}
+
 #define PER_VERSION(fn)                                                                          \
 	cmocka_unit_test_prestate(fn, "1.19"), cmocka_unit_test_prestate(fn, "1.21"),          \
 		cmocka_unit_test_prestate(fn, "1.22"), cmocka_unit_test_prestate(fn, "1.23")
@@ -891,6 +925,7 @@ int main(void)
 		PER_VERSION(test_gopclntab_scopes),
 		PER_VERSION(test_gopclntab_stripped_same),
 		PER_VERSION(test_gopclntab_flags),
+		PER_VERSION(test_gopclntab_by_name_both_ways),
 		cmocka_unit_test(test_gopclntab_synthetic),
 		cmocka_unit_test(test_gopclntab_errors),
 	};

@@ -366,6 +366,9 @@ int probe_cpu_new(const struct probe_cpu_opts *opts, struct probe_cpu **out, cha
 	e = bpf_map__set_max_entries(p->skel->maps.events,
 				     (__u32)ring_size(p->nr_possible, freq_hz,
 						      p->copies ? p->skel->rodata->stack_size : 0));
+	/* the whole system: no target is ever looked up (a preallocated hash map otherwise) */
+	if (!e && !p->filter)
+		e = bpf_map__set_max_entries(p->skel->maps.targets, 1);
 	if (e) {
 		probe_err(err, errlen, "failed to size the ring buffer: %s", strerror(-e));
 		goto err;

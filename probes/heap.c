@@ -541,6 +541,8 @@ static int load(struct probe_heap *p, const struct probe_heap_opts *opts, bool r
 	bpf_program__set_autoload(p->skel->progs.on_rss_btf, !raw_tp);
 	bpf_program__set_autoload(p->skel->progs.on_rss_raw, raw_tp);
 	bpf_program__set_autoload(p->skel->progs.on_proc_fork, p->filter && opts->follow_children);
+	/* attached only with targets (leak mode has them too): the whole system does not verify it */
+	bpf_program__set_autoload(p->skel->progs.on_proc_exit, p->filter);
 	/* leak mode's uprobe programs and their map only when it was asked for: growth alone
 	 * does not pay for verifying eight programs and a 65,536-entry LRU map (sized to one per
 	 * CPU: on_proc_exit still clears it) */
@@ -554,6 +556,8 @@ static int load(struct probe_heap *p, const struct probe_heap_opts *opts, bool r
 		e = bpf_map__set_max_entries(p->skel->maps.pending, (__u32)p->nr_possible);
 	if (!e)
 		e = bpf_map__set_max_entries(p->skel->maps.scratch, (__u32)p->nr_possible);
+	if (!e && !p->filter)
+		e = bpf_map__set_max_entries(p->skel->maps.targets, 1);
 	if (e) {
 		probe_err(err, errlen, "failed to size BPF maps: %s", strerror(-e));
 		probe_kbtf_core_end(&core);

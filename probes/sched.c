@@ -394,6 +394,9 @@ static int load(struct probe_sched *p, const struct probe_sched_opts *opts, bool
 		e = bpf_map__set_max_entries(p->skel->maps.threads, p->max_threads);
 	if (!e)
 		e = bpf_map__set_max_entries(p->skel->maps.stacks, p->max_threads);
+	/* the whole system: no target is ever looked up (a preallocated hash map otherwise) */
+	if (!e && !p->filter)
+		e = bpf_map__set_max_entries(p->skel->maps.targets, 1);
 	if (e) {
 		probe_err(err, errlen, "failed to size the BPF maps: %s", strerror(-e));
 		probe_kbtf_core_end(&core);

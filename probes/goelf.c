@@ -441,7 +441,31 @@ bool goelf_is_go_fd(int fd)
 	return go;
 }
 
+/* A layout read from the DWARF of another executable of the very same version (its runtime's
+ * structs are the same), which got no variable from DWARF either: g has .symtab for those. */
+static bool layout_known(struct goelf *g, goelf_known_fn known, void *arg)
+{
+	const struct goelf *k;
+
+	if (!known || !g->version[0] || !g->has_symtab || !(k = known(g->version, arg)) ||
+	    strcmp(k->version, g->version) || !k->have_layout || k->layout_src != GOL_FROM_DWARF)
+		return false;
+	for (int v = 0; v < GOVAR_NR; v++)
+		if (k->var_src[v] == GOELF_DWARF)
+			return false;
+	g->layout = k->layout;
+	g->layout_src = GOL_FROM_DWARF;
+	g->have_layout = true;
+	return true;
+}
+
 int goelf_load_fd(int fd, struct goelf *g, char *err, size_t errlen)
+{
+	return goelf_load_fd_known(fd, g, NULL, NULL, err, errlen);
+}
+
+int goelf_load_fd_known(int fd, struct goelf *g, goelf_known_fn known, void *arg, char *err,
+			size_t errlen)
 {
 	Elf_Scn *symtab = NULL, *bi = NULL;
 	GElf_Ehdr eh;
@@ -482,7 +506,7 @@ int goelf_load_fd(int fd, struct goelf *g, char *err, size_t errlen)
 	}
 	if (symtab)
 		read_symtab(elf, symtab, g);
-	if (g->has_dwarf)
+	if (g->has_dwarf && !layout_known(g, known, arg))
 		read_dwarf(fd, g);
 	if (!g->goexit || !g->var[GOVAR_MEMPROFILERATE])
 		read_pcln(fd, elf, g);

@@ -316,6 +316,21 @@ static void find_family(struct probe_goruntime *p)
 	free(parent);
 }
 
+/* An executable of this Go version loaded before, its layout from its own DWARF. */
+static const struct goelf *known_layout(const char *version, void *arg)
+{
+	struct probe_goruntime *p = arg;
+
+	for (size_t i = 0; i < p->nr_bins; i++) {
+		const struct goelf *e = &p->bins[i]->elf;
+
+		if (p->bins[i]->go && e->have_layout && e->layout_src == GOL_FROM_DWARF &&
+		    !strcmp(e->version, version))
+			return e;
+	}
+	return NULL;
+}
+
 static struct gobin *bin_for(struct probe_goruntime *p, uint32_t pid, const struct stat *st)
 {
 	struct gobin *b;
@@ -338,7 +353,7 @@ static struct gobin *bin_for(struct probe_goruntime *p, uint32_t pid, const stru
 	b->size = st->st_size;
 	b->mtime = st->st_mtime;
 	b->go = goelf_is_go_fd(fd);
-	if (b->go && goelf_load_fd(fd, &b->elf, err, sizeof(err))) {
+	if (b->go && goelf_load_fd_known(fd, &b->elf, known_layout, p, err, sizeof(err))) {
 		/* Go, but not one the reader handles: keep it with the reason */
 		snprintf(b->elf.layout_error, sizeof(b->elf.layout_error), "%s", err);
 		b->elf.have_layout = false;

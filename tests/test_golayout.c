@@ -194,10 +194,94 @@ static void test_golayout_not_go(void **state)
 	}
 }
 
+struct known_ctx {
+	const struct goelf *g;
+	unsigned asked;
+};
+
+static const struct goelf *known_first(const char *version, void *arg)
+{
+	struct known_ctx *k = arg;
+
+	k->asked++;
+	return k->g;
+}
+
+/*
+ * An executable takes the layout another executable of the very same Go version read from its
+ * DWARF (goelf_load_fd_known()): for each toolchain, its PIE build, the one with memory
+ * profiling and the other Go programs of tests/workloads against the plain build, each equal,
+ * field by field, to what its own DWARF says; an executable of another version reads its own.
+ */
+static void test_golayout_same_version_shared(void **state)
+{
+	static const char *const others[] = { "gofix-%s-pie", "gofix-%s-memprof", "gosvc-%s",
+					      "gopprof-%s" };
+	size_t checked = 0;
+
+	for (size_t v = 0; v < sizeof(versions) / sizeof(versions[0]); v++) {
+		struct goelf first, own, shared;
+		struct known_ctx k = { .g = &first };
+		char name[64], err[256];
+		int fd;
+
+		snprintf(name, sizeof(name), "gofix-%s", versions[v]);
+		fd = open_fixture(name);
+		if (fd < 0)
+			continue;
+		assert_int_equal(goelf_load_fd(fd, &first, err, sizeof(err)), 0);
+		close(fd);
+		assert_int_equal(first.layout_src, GOL_FROM_DWARF);
+		for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+			snprintf(name, sizeof(name), others[i], versions[v]);
+			fd = open_fixture(name);
+			if (fd < 0)
+				continue; /* gosvc and gopprof: some versions only */
+			assert_int_equal(goelf_load_fd(fd, &own, err, sizeof(err)), 0);
+			if (!own.has_symtab || own.layout_src != GOL_FROM_DWARF) {
+				close(fd); /* stripped: nothing to share */
+				continue;
+			}
+			assert_int_equal(goelf_load_fd_known(fd, &shared, known_first, &k, err,
+							     sizeof(err)),
+					 0);
+			close(fd);
+			assert_string_equal(shared.version, first.version);
+			assert_int_equal(own.layout_src, GOL_FROM_DWARF);
+			assert_int_equal(shared.layout_src, GOL_FROM_DWARF);
+			assert_string_equal(shared.layout.version, own.layout.version);
+			assert_memory_equal(shared.layout.off, own.layout.off, sizeof(own.layout.off));
+			assert_int_equal(shared.layout.flags, own.layout.flags);
+			assert_memory_equal(shared.var, own.var, sizeof(own.var));
+			print_message("%s: the layout of %s's DWARF\n", name, first.version);
+			checked++;
+		}
+		/* another version's: its own DWARF */
+		if (v > 0) {
+			struct goelf other;
+
+			snprintf(name, sizeof(name), "gofix-%s", versions[v - 1]);
+			fd = open_fixture(name);
+			assert_true(fd >= 0);
+			assert_int_equal(goelf_load_fd(fd, &own, err, sizeof(err)), 0);
+			assert_int_equal(goelf_load_fd_known(fd, &other, known_first, &k, err,
+							     sizeof(err)),
+					 0);
+			close(fd);
+			assert_string_not_equal(other.version, first.version);
+			assert_memory_equal(other.layout.off, own.layout.off, sizeof(own.layout.off));
+		}
+		assert_true(k.asked >= 2);
+	}
+	if (!checked)
+		skip();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_golayout_table_matches_dwarf),
+		cmocka_unit_test(test_golayout_same_version_shared),
 		cmocka_unit_test(test_golayout_stripped_uses_table),
 		cmocka_unit_test(test_golayout_versions),
 		cmocka_unit_test(test_golayout_buildinfo),

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Go processes coming and going, as `go test` makes them: every second a fresh copy of a Go test
+# binary (tests/workloads/gofix-1.NN, built with .symtab and DWARF: a new executable each time)
+# runs for a second, while flametop snapshots the whole system (default probes, 20 s). With
+# FLAMETOP_GOCHURN_BASE=BINARY that flametop runs at the same time: a change against its base in
+# one run. Prints each one's CPU (user+sys) and the Go probe's own (probes.go_cpu_ms).
+#
+# usage: bench/gochurn.sh [BUILD_DIR] [SECONDS]   (as root)
+set -euo pipefail
+build=${1:-build}
+secs=${2:-20}
+flametop=$(realpath "$build/cli/flametop")
+base=${FLAMETOP_GOCHURN_BASE:-}
+fixture=
+for v in 1.23 1.22 1.21 1.19; do
+	[ -x "$build/tests/workloads/gofix-$v" ] && { fixture=$(realpath "$build/tests/workloads/gofix-$v"); break; }
+done
+[ -n "$fixture" ] || { echo "gochurn.sh: no tests/workloads/gofix-1.NN in $build (Go toolchain?)" >&2; exit 2; }
+[ "$(id -u)" = 0 ] || { echo "gochurn.sh: run as root (whole-system profiles)" >&2; exit 2; }
+tmp=$(mktemp -d /tmp/flametop-gochurn.XXXXXX)
+load_pid=
+cleanup() {
+	[ -z "$load_pid" ] || { kill -TERM -- "-$load_pid" 2>/dev/null || true; wait "$load_pid" 2>/dev/null || true; }
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+load() {
+	i=0
+	while :; do
+		i=$((i + 1))
+		cp "$fixture" "$tmp/test$i"
+		"$tmp/test$i" -grow 0 -alloc 4 -seconds 1 >/dev/null 2>&1 || true
+		rm -f "$tmp/test$i"
+	done
+}
+setsid bash -c "fixture=$fixture tmp=$tmp; $(declare -f load); load" & load_pid=$!
+sleep 2
+pids=()
+names=(new)
+/usr/bin/time -f "%U %S" -o "$tmp/new.time" "$flametop" snapshot --duration "$secs" --format json \
+	-o "$tmp/new.json" 2>/dev/null & pids+=($!)
+if [ -n "$base" ]; then
+	names+=(base)
+	/usr/bin/time -f "%U %S" -o "$tmp/base.time" "$base" snapshot --duration "$secs" \
+		--format json -o "$tmp/base.json" 2>/dev/null & pids+=($!)
+fi
+wait "${pids[@]}"
+echo "$(basename "$fixture") copies, ${secs} s, whole system; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+for n in "${names[@]}"; do
+	python3 - "$tmp/$n.json" "$tmp/$n.time" "$n" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+u, s = (float(x) for x in open(sys.argv[2]).read().split())
+print(f"{sys.argv[3]:5s} {u + s:.2f} s CPU, the Go probe {d['probes'].get('go_cpu_ms', 0):.0f} ms")
+PY
+done

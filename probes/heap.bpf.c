@@ -106,6 +106,15 @@ static __always_inline void send(void *ctx, struct heap_record *r, __u32 pid, __
 		BPF_CORE_READ_INTO(&r->pcomm, task, group_leader, comm);
 	}
 	size = HEAP_RECORD_HDR_SIZE + (__u64)nu * 8;
+	/* Copies fill half the ring at most, as probes/cpu's: past half a record goes without one
+	 * (its frame-pointer stack still names where), so that a ring user space is late to drain
+	 * loses no record and no growth. */
+	if (with_copy && stack_size &&
+	    bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) * 2 >
+		    bpf_ringbuf_query(&events, BPF_RB_RING_SIZE)) {
+		with_copy = false;
+		cnt->copy_dropped++;
+	}
 	if (with_copy && stack_size) {
 		extra = copy_ustack(r, (__u32)size, HEAP_RECORD_MAX_SIZE);
 		if (extra)

@@ -30,7 +30,7 @@
 
 _Static_assert(sizeof(struct heap_record) == HEAP_RECORD_HDR_SIZE, "heap_record layout");
 _Static_assert(sizeof(struct heap_ustack) == HEAP_USTACK_HDR_SIZE, "heap_ustack layout");
-_Static_assert(sizeof(struct heap_counters) == 9 * 8, "heap_counters layout");
+_Static_assert(sizeof(struct heap_counters) == 10 * 8, "heap_counters layout");
 
 #define BTF_PATH "/sys/kernel/btf/vmlinux"
 #define OLDEST_MAX 64        /* oldest outstanding blocks handed to the model */
@@ -756,4 +756,10 @@ void probe_heap_counters(const struct probe_heap *p, struct probe_heap_counters 
 	out->mms_full = c.mms_full;
 	out->targets_full = c.targets_full;
 	out->unsampled = c.unsampled;
+	out->copy_dropped = c.copy_dropped;
+}
+
+size_t probe_heap_ring_bytes(const struct probe_heap *p)
+{
+	return bpf_map__max_entries(p->skel->maps.events);
 }

@@ -55,6 +55,7 @@ struct probe_heap_counters {
 	uint64_t mms_full;     /* address spaces that could not be followed */
 	uint64_t targets_full;
 	uint64_t unsampled;    /* changes folded into a later event (opts.sample_bytes) */
+	uint64_t copy_dropped; /* events sent without their stack copy: the ring was half full */
 };
 
 /*
@@ -93,5 +94,7 @@ bool probe_heap_exact_active(const struct probe_heap *p);
 double probe_heap_pair_ns(const struct probe_heap *p);
 double probe_heap_exact_left(const struct probe_heap *p, uint64_t now_ns);
 void probe_heap_counters(const struct probe_heap *p, struct probe_heap_counters *out);
+/* The ring buffer's size in bytes. */
+size_t probe_heap_ring_bytes(const struct probe_heap *p);
 
 #endif

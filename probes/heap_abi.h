@@ -100,6 +100,7 @@ struct heap_counters {
 	__u64 mms_full;     /* an address space could not be followed */
 	__u64 targets_full; /* a followed child could not be added */
 	__u64 unsampled;    /* changes folded into a later record (sampling by bytes) */
+	__u64 copy_dropped; /* records sent without their stack copy: the ring was half full */
 };
 
 #endif

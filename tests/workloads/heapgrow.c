@@ -10,6 +10,8 @@
  *                               directly and writes it: 1 MiB/s from mmap_here, no malloc at all.
  *   heapgrow freeall [SECONDS]  alloc_all() mallocs 1 MiB in 4 KiB blocks and writes them,
  *                               free_all() frees every one, 4 times a second: no growth.
+ *   heapgrow remap [SECONDS]    remap_here() maps 64 MiB, writes it and unmaps it, as fast as it
+ *                               can: RSS changes by the thousand a second, no growth.
  *
  * Blocks are written by the functions themselves (a byte per page, not memset), so the page
  * faults that grow RSS happen in the named function even where only frame pointers walk stacks.
@@ -82,6 +84,18 @@ __attribute__((noinline)) void mmap_here(size_t n)
 	barrier();
 }
 
+__attribute__((noinline)) void remap_here(size_t n)
+{
+	char *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		exit(1);
+	for (size_t off = 0; off < n; off += PAGE)
+		((volatile char *)p)[off] = 1;
+	munmap(p, n);
+	barrier();
+}
+
 __attribute__((noinline)) void alloc_all(void **v, size_t nr, size_t n)
 {
 	for (size_t i = 0; i < nr; i++) {
@@ -130,6 +144,9 @@ int main(int argc, char **argv)
 			mmap_here(MIB / 4);
 			sleep_until(start + r * 1000000000ull / 4);
 		}
+	} else if (!strcmp(mode, "remap")) {
+		while (mono_ns() < end)
+			remap_here(64 * MIB);
 	} else if (!strcmp(mode, "freeall")) {
 		for (uint64_t r = 1; mono_ns() < end; r++) {
 			alloc_all(blocks, 256, 4 * KIB);
@@ -137,7 +154,7 @@ int main(int argc, char **argv)
 			sleep_until(start + r * 1000000000ull / 4);
 		}
 	} else {
-		fprintf(stderr, "usage: heapgrow leak|mmap|freeall [SECONDS]\n");
+		fprintf(stderr, "usage: heapgrow leak|mmap|freeall|remap [SECONDS]\n");
 		return 2;
 	}
 	return 0;

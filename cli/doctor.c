@@ -23,6 +23,7 @@
 #include "options.h"
 #include "probes/cpu.h"
 #include "probes/goruntime.h"
+#include "probes/kbtf.h"
 #include "probes/ksym.h"
 #include "probes/sched.h"
 
@@ -158,6 +159,8 @@ static bool check_bpf(FILE *f)
 	char err[512];
 	bool ok;
 
+	/* one parse of the kernel's BTF for both loads, as a session's */
+	probe_kbtf_hold();
 	ok = !probe_cpu_new(&copts, &cp, err, sizeof(err));
 	if (ok)
 		line(f, OK, "BPF sampler",
@@ -172,6 +175,7 @@ static bool check_bpf(FILE *f)
 	} else {
 		line(f, NO, "BPF sched probe", "%s: no thread states or off-CPU stacks", err);
 	}
+	probe_kbtf_release();
 	return ok;
 }
 

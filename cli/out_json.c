@@ -2,6 +2,9 @@
 /* The json snapshot; its schema is documented in docs/json.md. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,49 +22,138 @@
 #define SCHEMA_VERSION 1
 #define MAX_FUNCS 200
 
+/*
+ * The report's stream, buffered here: a busy host's report is over 100 MB written in millions of
+ * small pieces (a frame's text, its separator), and a stdio call for each was most of the
+ * writer's CPU. The helpers take their arguments in stdio's order. From held on (a frame's text
+ * being made, to be kept) the buffer's bytes stay in it: only those before held go out.
+ */
+struct jout {
+	FILE *f;
+	char *buf;
+	size_t n, cap;
+	size_t held; /* JOUT_NONE: nothing held */
+	int err;     /* the first write's error: the stream's error flag sticks, its errno not */
+};
+
+#define JOUT_BUF (64u << 10)
+#define JOUT_NONE SIZE_MAX
+
+static void out(struct jout *o, size_t len)
+{
+	/* fwrite() says all went when its chunk filled stdio's buffer and flushing that failed */
+	errno = 0;
+	if ((fwrite(o->buf, 1, len, o->f) != len || ferror(o->f)) && !o->err)
+		o->err = errno ? errno : EIO;
+}
+
+static void jflush(struct jout *o)
+{
+	if (o->n)
+		out(o, o->n);
+	o->n = 0;
+}
+
+/* Room for len more bytes. */
+static void jroom(struct jout *o, size_t len)
+{
+	if (o->cap - o->n >= len)
+		return;
+	if (o->held == JOUT_NONE) {
+		jflush(o);
+	} else if (o->held) {
+		out(o, o->held);
+		memmove(o->buf, o->buf + o->held, o->n - o->held);
+		o->n -= o->held;
+		o->held = 0;
+	}
+	if (o->cap - o->n >= len)
+		return;
+	while (o->cap - o->n < len)
+		o->cap *= 2;
+	o->buf = xrealloc(o->buf, o->cap);
+}
+
+static inline void jwrite(const void *p, size_t len, struct jout *o)
+{
+	jroom(o, len);
+	memcpy(o->buf + o->n, p, len);
+	o->n += len;
+}
+
+static inline void jputs(const char *s, struct jout *o)
+{
+	jwrite(s, strlen(s), o);
+}
+
+static inline void jputc(int c, struct jout *o)
+{
+	jroom(o, 1);
+	o->buf[o->n++] = (char)c;
+}
+
+__attribute__((format(printf, 2, 3))) static void jprintf(struct jout *o, const char *fmt, ...)
+{
+	va_list ap;
+	int len;
+
+	for (size_t room = 256;; room = (size_t)len + 1) {
+		jroom(o, room);
+		va_start(ap, fmt);
+		len = vsnprintf(o->buf + o->n, o->cap - o->n, fmt, ap);
+		va_end(ap);
+		if (len < 0)
+			return;
+		if ((size_t)len < o->cap - o->n) {
+			o->n += (size_t)len;
+			return;
+		}
+	}
+}
+
 /* s as a JSON string: runs of characters that need no escape go out whole. */
-static void str(FILE *f, const char *s)
+static void str(struct jout *f, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)(s ? s : ""), *run;
 
-	fputc('"', f);
+	jputc('"', f);
 	for (;;) {
 		for (run = p; *p >= 0x20 && *p != '"' && *p != '\\'; p++)
 			;
 		if (p > run)
-			fwrite(run, 1, (size_t)(p - run), f);
+			jwrite(run, (size_t)(p - run), f);
 		if (!*p)
 			break;
 		switch (*p) {
 		case '"':
-			fputs("\\\"", f);
+			jputs("\\\"", f);
 			break;
 		case '\\':
-			fputs("\\\\", f);
+			jputs("\\\\", f);
 			break;
 		case '\n':
-			fputs("\\n", f);
+			jputs("\\n", f);
 			break;
 		case '\t':
-			fputs("\\t", f);
+			jputs("\\t", f);
 			break;
 		case '\r':
-			fputs("\\r", f);
+			jputs("\\r", f);
 			break;
 		default:
-			fprintf(f, "\\u%04x", *p);
+			jprintf(f, "\\u%04x", *p);
 		}
 		p++;
 	}
-	fputc('"', f);
+	jputc('"', f);
 }
 
 /* ", "key": "why"' when a probe runs other than it prefers. */
-static void fallback(FILE *f, const char *key, const char *why)
+static void fallback(struct jout *f, const char *key, const char *why)
 {
 	if (!why || !*why)
 		return;
-	fprintf(f, ", \"%s\": ", key);
+	jprintf(f, ", \"%s\": ", key);
 	str(f, why);
 }
 
@@ -75,7 +167,7 @@ static const char *kind_name(enum frame_kind k)
 	return k <= FRAME_SPECIAL ? names[k] : "unknown";
 }
 
-static void header(FILE *f, const struct report *r)
+static void header(struct jout *f, const struct report *r)
 {
 	const struct report_session *s = r->session;
 	char when[64], buf[4096];
@@ -84,70 +176,70 @@ static void header(FILE *f, const struct report *r)
 
 	gmtime_r(&s->start_wall.tv_sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	fprintf(f, "{\n  \"schema_version\": %d,\n  \"tool\": \"flametop " FLAMETOP_VERSION "\",\n",
+	jprintf(f, "{\n  \"schema_version\": %d,\n  \"tool\": \"flametop " FLAMETOP_VERSION "\",\n",
 		SCHEMA_VERSION);
-	fputs("  \"host\": ", f);
+	jputs("  \"host\": ", f);
 	str(f, s->host);
-	fputs(",\n  \"kernel\": ", f);
+	jputs(",\n  \"kernel\": ", f);
 	str(f, s->kernel);
-	fprintf(f, ",\n  \"start\": \"%s\",\n  \"duration_s\": %.3f,\n  \"freq_hz\": %u,\n", when,
+	jprintf(f, ",\n  \"start\": \"%s\",\n  \"duration_s\": %.3f,\n  \"freq_hz\": %u,\n", when,
 		s->duration_s, s->freq_hz);
-	fprintf(f, "  \"sample_period_ns\": %" PRIu64 ",\n", report_period_ns(r));
-	fprintf(f, "  \"cpus\": %u,\n  \"source\": ", s->nr_cpus);
+	jprintf(f, "  \"sample_period_ns\": %" PRIu64 ",\n", report_period_ns(r));
+	jprintf(f, "  \"cpus\": %u,\n  \"source\": ", s->nr_cpus);
 	str(f, s->source);
-	fputs(",\n  \"unwind\": ", f);
+	jputs(",\n  \"unwind\": ", f);
 	str(f, s->unwind);
-	fputs(",\n  \"target\": {\"description\": ", f);
+	jputs(",\n  \"target\": {\"description\": ", f);
 	report_target(s, buf, sizeof(buf));
 	str(f, buf);
-	fputs(", \"pids\": [", f);
+	jputs(", \"pids\": [", f);
 	for (size_t i = 0; i < s->nr_pids; i++)
-		fprintf(f, "%s%u", i ? ", " : "", s->pids[i]);
-	fputs("]", f);
+		jprintf(f, "%s%u", i ? ", " : "", s->pids[i]);
+	jputs("]", f);
 	if (s->argv) {
-		fputs(", \"command\": [", f);
+		jputs(", \"command\": [", f);
 		for (char *const *a = s->argv; *a; a++) {
-			fputs(a == s->argv ? "" : ", ", f);
+			jputs(a == s->argv ? "" : ", ", f);
 			str(f, *a);
 		}
 		report_cmd_end(s, buf, sizeof(buf));
-		fputs("], \"command_end\": ", f);
+		jputs("], \"command_end\": ", f);
 		str(f, buf);
 		if (s->cmd_exited && WIFEXITED(s->cmd_status))
-			fprintf(f, ", \"exit_status\": %d", WEXITSTATUS(s->cmd_status));
+			jprintf(f, ", \"exit_status\": %d", WEXITSTATUS(s->cmd_status));
 		else if (s->cmd_exited && WIFSIGNALED(s->cmd_status))
-			fprintf(f, ", \"exit_signal\": %d", WTERMSIG(s->cmd_status));
+			jprintf(f, ", \"exit_signal\": %d", WTERMSIG(s->cmd_status));
 	}
-	fputs("},\n  \"probes\": {\"cpu\": \"perf_event\"", f);
+	jputs("},\n  \"probes\": {\"cpu\": \"perf_event\"", f);
 	fallback(f, "cpu_fallback", s->cpu_fallback);
-	fputs(", \"sched\": ", f);
+	jputs(", \"sched\": ", f);
 	str(f, s->sched_mode ? s->sched_mode : "off");
 	if (!s->sched_mode && s->sched_error[0]) {
-		fputs(", \"sched_error\": ", f);
+		jputs(", \"sched_error\": ", f);
 		str(f, s->sched_error);
 	}
 	fallback(f, "sched_fallback", s->sched_fallback);
-	fputs(", \"heap\": ", f);
+	jputs(", \"heap\": ", f);
 	str(f, s->heap ? s->heap : "off");
 	if (!s->heap && s->heap_error[0]) {
-		fputs(", \"heap_error\": ", f);
+		jputs(", \"heap_error\": ", f);
 		str(f, s->heap_error);
 	}
 	fallback(f, "heap_fallback", s->heap_fallback);
 	if (s->go) {
-		fputs(", \"go\": ", f);
+		jputs(", \"go\": ", f);
 		str(f, s->go);
-		fprintf(f, ", \"go_cpu_ms\": %.3f", s->go_cpu_ns / 1e6);
+		jprintf(f, ", \"go_cpu_ms\": %.3f", s->go_cpu_ns / 1e6);
 	}
-	fprintf(f, "},\n  \"samples\": %" PRIu64 ",\n  \"truncated\": %" PRIu64 ",\n",
+	jprintf(f, "},\n  \"samples\": %" PRIu64 ",\n  \"truncated\": %" PRIu64 ",\n",
 		r->w.samples, r->w.truncated);
 	quality_of(r->m, &r->w, &q);
-	fprintf(f,
+	jprintf(f,
 		"  \"unwind_quality\": {\"reached_root\": %.4f, \"truncated\": %.4f, \"samples\": "
 		"%" PRIu64 "},\n",
 		q.samples ? (double)q.reached_root / q.samples : 0,
 		q.samples ? (double)q.truncated / q.samples : 0, q.samples);
-	fprintf(f,
+	jprintf(f,
 		"  \"unwind_stats\": {\"dwarf\": %" PRIu64 ", \"dwarf_table\": %" PRIu64
 		", \"dwarf_truncated\": %" PRIu64 ", \"dwarf_off_copy\": %" PRIu64
 		", \"fp\": %" PRIu64 ", \"dwarf_us_per_sample\": %.2f, \"go\": {\"walks\": %" PRIu64
@@ -161,86 +253,96 @@ static void header(FILE *f, const struct report *r)
 		s->unwind_go.leaf, s->unwind_go.no_words, s->unwind_go.g0, s->unwind_go.top,
 		s->unwind_go.morestack, s->unwind_go.garbage, s->unwind_go.frame_sizes);
 	/* each probe's losses on their own: CPU samples are not sched records or heap events */
-	fprintf(f,
+	jprintf(f,
 		"  \"lost\": {\"total\": %" PRIu64 ", \"ringbuf\": %" PRIu64 ", \"map_full\": %" PRIu64
 		", \"no_stack\": %" PRIu64 ", \"process_events\": %" PRIu64 "},\n",
 		report_lost(r, MODEL_LOST_CPU), r->w.lost[MODEL_LOST_RINGBUF],
 		r->w.lost[MODEL_LOST_MAP_FULL], r->w.lost[MODEL_LOST_NO_STACK],
 		r->w.lost[MODEL_LOST_SIDEBAND]);
-	fprintf(f,
+	jprintf(f,
 		"  \"sched_lost\": {\"total\": %" PRIu64 ", \"ringbuf\": %" PRIu64
 		", \"map_full\": %" PRIu64 ", \"no_stack\": %" PRIu64 "},\n",
 		report_lost(r, MODEL_LOST_SCHED), r->w.lost[MODEL_LOST_SCHED_RINGBUF],
 		r->w.lost[MODEL_LOST_SCHED_MAP_FULL], r->w.lost[MODEL_LOST_SCHED_NO_STACK]);
-	fprintf(f,
+	jprintf(f,
 		"  \"heap_lost\": {\"total\": %" PRIu64 ", \"ringbuf\": %" PRIu64
 		", \"map_full\": %" PRIu64 "},\n",
 		report_lost(r, MODEL_LOST_HEAP), r->w.lost[MODEL_LOST_HEAP_RINGBUF],
 		r->w.lost[MODEL_LOST_HEAP_MAP_FULL]);
 }
 
-static void threads(FILE *f, const struct report *r)
+static void threads(struct jout *f, const struct report *r)
 {
 	const struct threads *th = model_threads(r->m);
 
-	fputs("  \"threads\": [", f);
+	jputs("  \"threads\": [", f);
 	for (size_t i = 0; i < r->nr_threads; i++) {
 		const struct thread *t = threads_get(th, r->threads[i].idx);
 
-		fprintf(f, "%s\n    {\"pid\": %u, \"tid\": %u, \"comm\": ", i ? "," : "", t->pid,
+		jprintf(f, "%s\n    {\"pid\": %u, \"tid\": %u, \"comm\": ", i ? "," : "", t->pid,
 			t->tid);
 		str(f, t->comm);
-		fputs(", \"process\": ", f);
+		jputs(", \"process\": ", f);
 		str(f, t->process);
-		fprintf(f, ", \"cpu_samples\": %" PRIu64 ", \"cpu_percent\": %.2f",
-			r->threads[i].samples, report_cpu_percent(r, r->threads[i].samples));
-		fputs(", \"state_ms\": {", f);
-		for (int k = 0; k < MODEL_STATE_NR; k++)
-			fprintf(f, "%s\"%s\": %.3f", k ? ", " : "", model_state_name(k),
-				r->threads[i].state_ns[k] / 1e6);
-		fputs("}}", f);
+		/* most of a busy host's threads ran little: zeros spelt out, not formatted */
+		if (r->threads[i].samples)
+			jprintf(f, ", \"cpu_samples\": %" PRIu64 ", \"cpu_percent\": %.2f",
+				r->threads[i].samples,
+				report_cpu_percent(r, r->threads[i].samples));
+		else
+			jputs(", \"cpu_samples\": 0, \"cpu_percent\": 0.00", f);
+		jputs(", \"state_ms\": {", f);
+		for (int k = 0; k < MODEL_STATE_NR; k++) {
+			jputs(k ? ", \"" : "\"", f);
+			jputs(model_state_name(k), f);
+			if (r->threads[i].state_ns[k])
+				jprintf(f, "\": %.3f", r->threads[i].state_ns[k] / 1e6);
+			else
+				jputs("\": 0.000", f);
+		}
+		jputs("}}", f);
 	}
-	fputs(r->nr_threads ? "\n  ],\n" : "],\n", f);
+	jputs(r->nr_threads ? "\n  ],\n" : "],\n", f);
 }
 
-static void functions(FILE *f, const struct report *r)
+static void functions(struct jout *f, const struct report *r)
 {
 	size_t n = r->nr_funcs < MAX_FUNCS ? r->nr_funcs : MAX_FUNCS;
 
-	fputs("  \"functions\": [", f);
+	jputs("  \"functions\": [", f);
 	for (size_t i = 0; i < n; i++) {
-		fprintf(f, "%s\n    {\"function\": ", i ? "," : "");
+		jprintf(f, "%s\n    {\"function\": ", i ? "," : "");
 		str(f, r->funcs[i].function);
-		fputs(", \"module\": ", f);
+		jputs(", \"module\": ", f);
 		str(f, r->funcs[i].module);
-		fprintf(f, ", \"self\": %" PRIu64 ", \"total\": %" PRIu64, r->funcs[i].self,
+		jprintf(f, ", \"self\": %" PRIu64 ", \"total\": %" PRIu64, r->funcs[i].self,
 			r->funcs[i].total);
 		if (r->funcs[i].addresses)
-			fprintf(f, ", \"addresses\": %u", r->funcs[i].addresses);
-		fputc('}', f);
+			jprintf(f, ", \"addresses\": %u", r->funcs[i].addresses);
+		jputc('}', f);
 	}
-	fputs(n ? "\n  ],\n" : "],\n", f);
+	jputs(n ? "\n  ],\n" : "],\n", f);
 }
 
-static void frame(FILE *f, const struct frame *fr)
+static void frame(struct jout *f, const struct frame *fr)
 {
-	fputs("{\"function\": ", f);
+	jputs("{\"function\": ", f);
 	str(f, fr->function);
-	fputs(", \"module\": ", f);
+	jputs(", \"module\": ", f);
 	str(f, fr->module);
-	fprintf(f, ", \"address\": \"0x%" PRIx64 "\", \"offset\": \"0x%" PRIx64 "\", \"kind\": \"%s\"",
+	jprintf(f, ", \"address\": \"0x%" PRIx64 "\", \"offset\": \"0x%" PRIx64 "\", \"kind\": \"%s\"",
 		fr->addr, fr->offset, kind_name(fr->kind));
 	if (fr->file) {
-		fputs(", \"file\": ", f);
+		jputs(", \"file\": ", f);
 		str(f, fr->file);
 		if (fr->line)
-			fprintf(f, ", \"line\": %u", fr->line);
+			jprintf(f, ", \"line\": %u", fr->line);
 	}
 	if (fr->build_id) {
-		fputs(", \"build_id\": ", f);
+		jputs(", \"build_id\": ", f);
 		str(f, fr->build_id);
 	}
-	fputs("}", f);
+	jputs("}", f);
 }
 
 /*
@@ -274,95 +376,97 @@ static void ftexts_free(struct ftexts *ft)
 	free(ft->t);
 }
 
-static void write_frame(struct ftexts *ft, FILE *f, const struct stacks *st, uint32_t id)
+static void write_frame(struct ftexts *ft, struct jout *f, const struct stacks *st, uint32_t id)
 {
 	struct ftext *t = id < ft->nr ? &ft->t[id] : NULL;
-	FILE *mem;
 
-	if (t && !t->s && ft->bytes < FTEXT_BUDGET && (mem = open_memstream(&t->s, &t->n))) {
-		frame(mem, stacks_frame(st, id));
-		if (fclose(mem)) {
-			free(t->s);
-			t->s = NULL;
-		} else {
-			ft->bytes += t->n;
-		}
+	if (t && t->s) {
+		jwrite(t->s, t->n, f);
+		return;
 	}
-	if (t && t->s)
-		fwrite(t->s, 1, t->n, f);
-	else
-		frame(f, stacks_frame(st, id)); /* past the budget or no memory: made each time */
+	if (!t || ft->bytes >= FTEXT_BUDGET) {
+		frame(f, stacks_frame(st, id)); /* past the budget: made each time */
+		return;
+	}
+	/* made in the stream's buffer, kept from there */
+	f->held = f->n;
+	frame(f, stacks_frame(st, id));
+	t->n = f->n - f->held;
+	t->s = xmalloc(t->n);
+	memcpy(t->s, f->buf + f->held, t->n);
+	f->held = JOUT_NONE;
+	ft->bytes += t->n;
 }
 
 /* Closes an entry with its frames, root first. */
-static void frames_of(struct ftexts *ft, FILE *f, const struct report *r, uint32_t stack)
+static void frames_of(struct ftexts *ft, struct jout *f, const struct report *r, uint32_t stack)
 {
 	const struct stacks *st = model_stacks(r->m);
 	uint32_t nr;
 	const uint32_t *frames = stacks_frames(st, stack, &nr);
 
-	fputs(", \"frames\": [", f);
+	jputs(", \"frames\": [", f);
 	for (uint32_t j = 0; j < nr; j++) {
-		fputs(j ? ",\n      " : "\n      ", f);
+		jputs(j ? ",\n      " : "\n      ", f);
 		write_frame(ft, f, st, frames[j]);
 	}
-	fputs("]}", f);
+	jputs("]}", f);
 }
 
-static void stacks(struct ftexts *ft, FILE *f, const struct report *r)
+static void stacks(struct ftexts *ft, struct jout *f, const struct report *r)
 {
 	const struct threads *th = model_threads(r->m);
 
-	fputs("  \"stacks\": [", f);
+	jputs("  \"stacks\": [", f);
 	for (size_t i = 0; i < r->w.nr_counts; i++) {
 		const struct tick_count *c = &r->w.counts[i];
 		const struct thread *t = threads_get(th, c->thread);
 
-		fprintf(f, "%s\n    {\"count\": %" PRIu64 ", \"pid\": %u, \"tid\": %u, \"comm\": ",
+		jprintf(f, "%s\n    {\"count\": %" PRIu64 ", \"pid\": %u, \"tid\": %u, \"comm\": ",
 			i ? "," : "", c->count, t->pid, t->tid);
 		str(f, t->comm);
 		frames_of(ft, f, r, c->stack);
 	}
-	fputs(r->w.nr_counts ? "\n  ],\n" : "],\n", f);
+	jputs(r->w.nr_counts ? "\n  ],\n" : "],\n", f);
 }
 
 /* Off-CPU hot spots: blocked time by (thread, stack), most first. */
-static void block(struct ftexts *ft, FILE *f, const struct report *r)
+static void block(struct ftexts *ft, struct jout *f, const struct report *r)
 {
 	const struct threads *th = model_threads(r->m);
 
-	fputs("  \"block\": [", f);
+	jputs("  \"block\": [", f);
 	for (size_t i = 0; i < r->w.nr_offcpu; i++) {
 		const struct tick_count *c = &r->w.offcpu[i];
 		const struct thread *t = threads_get(th, c->thread);
 
-		fprintf(f, "%s\n    {\"blocked_us\": %" PRIu64 ", \"reason\": \"%s\", \"pid\": %u, "
+		jprintf(f, "%s\n    {\"blocked_us\": %" PRIu64 ", \"reason\": \"%s\", \"pid\": %u, "
 			"\"tid\": %u, \"comm\": ",
 			i ? "," : "", c->count / 1000,
 			model_state_name(report_block_reason(r, c->stack)), t->pid, t->tid);
 		str(f, t->comm);
 		frames_of(ft, f, r, c->stack);
 	}
-	fputs(r->w.nr_offcpu ? "\n  ],\n" : "],\n", f);
+	jputs(r->w.nr_offcpu ? "\n  ],\n" : "],\n", f);
 }
 
 /* Who woke the blocks (--waker-stacks): a block's stack continued by its waker's. */
-static void wakes(struct ftexts *ft, FILE *f, const struct report *r)
+static void wakes(struct ftexts *ft, struct jout *f, const struct report *r)
 {
 	const struct threads *th = model_threads(r->m);
 
-	fputs("  \"wakes\": [", f);
+	jputs("  \"wakes\": [", f);
 	for (size_t i = 0; i < r->w.nr_wakes; i++) {
 		const struct tick_count *c = &r->w.wakes[i];
 		const struct thread *t = threads_get(th, c->thread);
 
-		fprintf(f, "%s\n    {\"blocked_us\": %" PRIu64 ", \"pid\": %u, \"tid\": %u, "
+		jprintf(f, "%s\n    {\"blocked_us\": %" PRIu64 ", \"pid\": %u, \"tid\": %u, "
 			"\"comm\": ",
 			i ? "," : "", c->count / 1000, t->pid, t->tid);
 		str(f, t->comm);
 		frames_of(ft, f, r, c->stack);
 	}
-	fputs(r->w.nr_wakes ? "\n  ],\n" : "],\n", f);
+	jputs(r->w.nr_wakes ? "\n  ],\n" : "],\n", f);
 }
 
 /* The name of a process: its main thread's, or any of its threads' process name. */
@@ -383,13 +487,13 @@ static const char *process_name(const struct threads *th, uint32_t pid)
 }
 
 /* A process's reading of kind k in every tick kept, oldest first, carried forward. */
-static void series(FILE *f, const struct report *r, uint32_t pid, enum model_mem k)
+static void series(struct jout *f, const struct report *r, uint32_t pid, enum model_mem k)
 {
 	size_t n = model_nr_ticks(r->m);
 	bool have = false;
 	uint64_t v = 0;
 
-	fputs("[", f);
+	jputs("[", f);
 	for (size_t ago = n; ago-- > 0;) {
 		const struct tick *t = model_tick(r->m, ago);
 
@@ -400,21 +504,21 @@ static void series(FILE *f, const struct report *r, uint32_t pid, enum model_mem
 			}
 		}
 		if (have)
-			fprintf(f, "%s%" PRIu64, ago + 1 == n ? "" : ", ", v);
+			jprintf(f, "%s%" PRIu64, ago + 1 == n ? "" : ", ", v);
 		else
-			fputs(ago + 1 == n ? "null" : ", null", f);
+			jputs(ago + 1 == n ? "null" : ", null", f);
 	}
-	fputs("]", f);
+	jputs("]", f);
 }
 
 /* Per process: memory at the end, its change over the window and per tick (RSS and anon). */
-static void memory(FILE *f, const struct report *r)
+static void memory(struct jout *f, const struct report *r)
 {
 	const struct threads *th = model_threads(r->m);
 	double secs = report_window_ns(r) / 1e9;
 	size_t shown = 0;
 
-	fputs("  \"memory\": [", f);
+	jputs("  \"memory\": [", f);
 	for (size_t i = 0; i < r->w.nr_memory; i++) {
 		const struct tick_memory *e = &r->w.memory[i];
 		bool first = true;
@@ -423,54 +527,54 @@ static void memory(FILE *f, const struct report *r)
 		if (!r->session->nr_pids && !r->session->argv && !e->d[MODEL_MEM_RSS] &&
 		    !e->d[MODEL_MEM_ANON] && !e->d[MODEL_MEM_SWAP])
 			continue;
-		fprintf(f, "%s\n    {\"pid\": %u, \"process\": ", shown++ ? "," : "", e->pid);
+		jprintf(f, "%s\n    {\"pid\": %u, \"process\": ", shown++ ? "," : "", e->pid);
 		str(f, process_name(th, e->pid));
 		for (int k = 0; k < MODEL_MEM_NR; k++)
 			if (e->known & (1u << k))
-				fprintf(f, ", \"%s_bytes\": %" PRIu64, model_mem_name(k), e->v[k]);
-		fputs(", \"growth_bytes\": {", f);
+				jprintf(f, ", \"%s_bytes\": %" PRIu64, model_mem_name(k), e->v[k]);
+		jputs(", \"growth_bytes\": {", f);
 		for (int k = 0; k < MODEL_MEM_NR; k++) {
 			if (!(e->known & (1u << k)))
 				continue;
-			fprintf(f, "%s\"%s\": %" PRId64, first ? "" : ", ", model_mem_name(k),
+			jprintf(f, "%s\"%s\": %" PRId64, first ? "" : ", ", model_mem_name(k),
 				e->d[k]);
 			first = false;
 		}
-		fprintf(f, "}, \"rss_growth_bytes_per_s\": %.1f, \"anon_growth_bytes_per_s\": %.1f",
+		jprintf(f, "}, \"rss_growth_bytes_per_s\": %.1f, \"anon_growth_bytes_per_s\": %.1f",
 			secs > 0 ? e->d[MODEL_MEM_RSS] / secs : 0,
 			secs > 0 ? e->d[MODEL_MEM_ANON] / secs : 0);
-		fputs(", \"series\": {\"rss_bytes\": ", f);
+		jputs(", \"series\": {\"rss_bytes\": ", f);
 		series(f, r, e->pid, MODEL_MEM_RSS);
-		fputs(", \"anon_bytes\": ", f);
+		jputs(", \"anon_bytes\": ", f);
 		series(f, r, e->pid, MODEL_MEM_ANON);
-		fputs("}}", f);
+		jputs("}}", f);
 	}
-	fputs(shown ? "\n  ],\n" : "],\n", f);
+	jputs(shown ? "\n  ],\n" : "],\n", f);
 }
 
-static void who(FILE *f, const struct report *r, uint32_t thread)
+static void who(struct jout *f, const struct report *r, uint32_t thread)
 {
 	const struct thread *t = threads_get(model_threads(r->m), thread);
 
-	fprintf(f, ", \"pid\": %u, \"tid\": %u, \"comm\": ", t ? t->pid : 0, t ? t->tid : 0);
+	jprintf(f, ", \"pid\": %u, \"tid\": %u, \"comm\": ", t ? t->pid : 0, t ? t->tid : 0);
 	str(f, t ? t->comm : "?");
 }
 
 /* Heap growth by stack; leak mode's outstanding blocks by stack and its oldest blocks. */
-static void heap(struct ftexts *ft, FILE *f, const struct report *r)
+static void heap(struct ftexts *ft, struct jout *f, const struct report *r)
 {
 	const struct tick_heap_info *hi = &r->w.heap_info;
 	double secs = report_window_ns(r) / 1e9;
 	const struct model_heap_block *old;
 	size_t nr_old;
 
-	fputs("  \"heap\": {\"mode\": ", f);
+	jputs("  \"heap\": {\"mode\": ", f);
 	str(f, model_heap_mode_name(hi->mode));
-	fputs(", \"probe\": ", f);
+	jputs(", \"probe\": ", f);
 	str(f, r->session->heap ? r->session->heap : "off");
-	fprintf(f, ", \"events\": %" PRIu64 ", \"lost\": %" PRIu64, hi->events, hi->lost);
+	jprintf(f, ", \"events\": %" PRIu64 ", \"lost\": %" PRIu64, hi->events, hi->lost);
 	if (hi->calls || hi->mode == MODEL_HEAP_EXACT) {
-		fprintf(f,
+		jprintf(f,
 			",\n    \"exact\": {\"calls\": %" PRIu64 ", \"calls_per_s\": %.1f, "
 			"\"pair_ns\": %.0f, \"cost_ns\": %" PRIu64 ", \"cost_cpu_percent\": %.2f, "
 			"\"unmatched_frees\": %" PRIu64 ", \"live_blocks\": %" PRIu64
@@ -479,44 +583,44 @@ static void heap(struct ftexts *ft, FILE *f, const struct report *r)
 			hi->cost_ns, secs > 0 ? 100.0 * hi->cost_ns / 1e9 / secs : 0, hi->unmatched,
 			hi->live_blocks, hi->live_bytes);
 	}
-	fputs(",\n    \"stacks\": [", f);
+	jputs(",\n    \"stacks\": [", f);
 	for (size_t i = 0; i < r->w.nr_heap; i++) {
 		const struct tick_heap *h = &r->w.heap[i];
 
-		fprintf(f, "%s\n    {\"growth_bytes\": %" PRId64 ", \"growth_bytes_per_s\": %.1f, "
+		jprintf(f, "%s\n    {\"growth_bytes\": %" PRId64 ", \"growth_bytes_per_s\": %.1f, "
 			"\"events\": %" PRId64,
 			i ? "," : "", h->bytes, secs > 0 ? h->bytes / secs : 0, h->count);
 		who(f, r, h->thread);
 		frames_of(ft, f, r, h->stack);
 	}
-	fputs(r->w.nr_heap ? "\n    ],\n    \"outstanding\": [" : "],\n    \"outstanding\": [", f);
+	jputs(r->w.nr_heap ? "\n    ],\n    \"outstanding\": [" : "],\n    \"outstanding\": [", f);
 	for (size_t i = 0; i < r->w.nr_allocs; i++) {
 		const struct tick_heap *h = &r->w.allocs[i];
 
-		fprintf(f, "%s\n    {\"bytes\": %" PRId64 ", \"blocks\": %" PRId64
+		jprintf(f, "%s\n    {\"bytes\": %" PRId64 ", \"blocks\": %" PRId64
 			", \"bytes_per_s\": %.1f",
 			i ? "," : "", h->bytes, h->count, secs > 0 ? h->bytes / secs : 0);
 		who(f, r, h->thread);
 		frames_of(ft, f, r, h->stack);
 	}
 	old = model_heap_oldest(r->m, &nr_old);
-	fputs(r->w.nr_allocs ? "\n    ],\n    \"oldest\": [" : "],\n    \"oldest\": [", f);
+	jputs(r->w.nr_allocs ? "\n    ],\n    \"oldest\": [" : "],\n    \"oldest\": [", f);
 	for (size_t i = 0; i < nr_old; i++) {
 		double age = 0;
 
 		if (r->w.end_ns > old[i].time_ns)
 			age = (r->w.end_ns - old[i].time_ns) / 1e9;
 
-		fprintf(f, "%s\n    {\"address\": \"0x%" PRIx64 "\", \"size\": %" PRIu64
+		jprintf(f, "%s\n    {\"address\": \"0x%" PRIx64 "\", \"size\": %" PRIu64
 			", \"age_s\": %.3f",
 			i ? "," : "", old[i].addr, old[i].size, age);
 		who(f, r, old[i].thread);
 		frames_of(ft, f, r, old[i].stack);
 	}
-	fputs(nr_old ? "\n    ]},\n" : "]},\n", f);
+	jputs(nr_old ? "\n    ]},\n" : "]},\n", f);
 }
 
-static void frame_name(FILE *f, const struct report *r, uint32_t frame)
+static void frame_name(struct jout *f, const struct report *r, uint32_t frame)
 {
 	const struct frame *fr = frame == GO_GROUP_NONE ? NULL
 						       : stacks_frame(model_stacks(r->m), frame);
@@ -524,71 +628,73 @@ static void frame_name(FILE *f, const struct report *r, uint32_t frame)
 	if (fr)
 		str(f, fr->function);
 	else
-		fputs("null", f);
+		jputs("null", f);
 }
 
-static void go_gc(FILE *f, const struct gowin_proc *p)
+static void go_gc(struct jout *f, const struct gowin_proc *p)
 {
 	const struct goroutines_gc *gc = &p->p.gc;
 
-	fputs(", \"gc\": {", f);
+	jputs(", \"gc\": {", f);
 	if (gc->known & GOROUTINES_GC_COUNTS)
-		fprintf(f, "\"collections\": %u, \"numgc\": %u, \"pause_last_ms\": %.3f, "
+		jprintf(f, "\"collections\": %u, \"numgc\": %u, \"pause_last_ms\": %.3f, "
 			"\"pause_max_ms\": %.3f, \"pause_total_ms\": %.3f",
 			p->collections, gc->numgc, gc->pause_last_ns / 1e6, p->pause_max_ns / 1e6,
 			gc->pause_total_ns / 1e6);
 	if (gc->known & GOROUTINES_GC_HEAP)
-		fprintf(f, "%s\"heap_live_bytes\": %" PRIu64 ", \"heap_marked_bytes\": %" PRIu64
+		jprintf(f, "%s\"heap_live_bytes\": %" PRIu64 ", \"heap_marked_bytes\": %" PRIu64
 			", \"heap_goal_bytes\": %" PRIu64,
 			gc->known & GOROUTINES_GC_COUNTS ? ", " : "", gc->heap_live, gc->heap_marked,
 			gc->heap_goal);
 	if (gc->known & GOROUTINES_GC_KNOBS) {
-		fprintf(f, ", \"gogc\": %" PRId64 ", \"memory_limit_bytes\": ", gc->gc_percent);
+		jprintf(f, ", \"gogc\": %" PRId64 ", \"memory_limit_bytes\": ", gc->gc_percent);
 		if (gc->memory_limit == INT64_MAX)
-			fputs("null", f);
+			jputs("null", f);
 		else
-			fprintf(f, "%" PRId64, gc->memory_limit);
+			jprintf(f, "%" PRId64, gc->memory_limit);
 	}
-	fputs("}", f);
+	jputs("}", f);
 }
 
-static void go_groups(struct ftexts *ft, FILE *f, const struct report *r, uint32_t pid, double secs)
+static void go_groups(struct ftexts *ft, struct jout *f, const struct report *r, uint32_t pid,
+		      double secs)
 {
 	const struct goroutines *g = model_goroutines(r->m);
 	size_t shown = 0;
 
-	fputs(", \"groups\": [", f);
+	jputs(", \"groups\": [", f);
 	for (size_t i = 0; i < r->gw.nr_groups; i++) {
 		const struct gowin_group *e = &r->gw.groups[i];
 		const struct go_group *grp = goroutines_group(g, e->group);
 
 		if (grp->pid != pid || (!e->count && !e->change))
 			continue;
-		fprintf(f, "%s\n    {\"count\": %u, \"state\": \"%s\", \"wait_reason\": ",
+		jprintf(f, "%s\n    {\"count\": %u, \"state\": \"%s\", \"wait_reason\": ",
 			shown++ ? "," : "", e->count, goroutines_status_name(grp->status));
 		if (grp->wait_reason)
 			str(f, grp->wait_reason);
 		else
-			fputs("null", f);
-		fputs(", \"created_by\": ", f);
+			jputs("null", f);
+		jputs(", \"created_by\": ", f);
 		frame_name(f, r, grp->created_by);
-		fputs(", \"start\": ", f);
+		jputs(", \"start\": ", f);
 		frame_name(f, r, grp->start);
-		fprintf(f, ", \"system\": %s, \"truncated\": %s, \"change\": %" PRId64
+		jprintf(f, ", \"system\": %s, \"truncated\": %s, \"change\": %" PRId64
 			", \"growth_per_s\": %.3f, \"longest_wait_s\": ",
 			grp->flags & GO_GROUP_SYSTEM ? "true" : "false",
 			grp->flags & GO_GROUP_TRUNCATED ? "true" : "false", e->change,
 			secs > 0 ? e->change / secs : 0);
 		if (e->oldest_ns && r->gw.end_ns > e->oldest_ns)
-			fprintf(f, "%.3f", (r->gw.end_ns - e->oldest_ns) / 1e9);
+			jprintf(f, "%.3f", (r->gw.end_ns - e->oldest_ns) / 1e9);
 		else
-			fputs("null", f);
+			jputs("null", f);
 		frames_of(ft, f, r, grp->stack);
 	}
-	fputs(shown ? "\n    ]" : "]", f);
+	jputs(shown ? "\n    ]" : "]", f);
 }
 
-static void go_profile(struct ftexts *ft, FILE *f, const struct report *r, uint32_t pid, enum goheap_kind kind)
+static void go_profile(struct ftexts *ft, struct jout *f, const struct report *r, uint32_t pid,
+		       enum goheap_kind kind)
 {
 	size_t shown = 0;
 
@@ -598,87 +704,92 @@ static void go_profile(struct ftexts *ft, FILE *f, const struct report *r, uint3
 		if (e->pid != pid || e->kind != kind)
 			continue;
 		if (kind == GOHEAP_HEAP)
-			fprintf(f, "%s\n    {\"inuse_bytes\": %" PRId64 ", \"inuse_objects\": %" PRId64
+			jprintf(f, "%s\n    {\"inuse_bytes\": %" PRId64 ", \"inuse_objects\": %" PRId64
 				", \"alloc_bytes\": %" PRId64 ", \"alloc_objects\": %" PRId64,
 				shown++ ? "," : "", e->v[1], e->v[0], e->v[3], e->v[2]);
 		else
-			fprintf(f, "%s\n    {\"contentions\": %" PRId64 ", \"delay_ns\": %" PRId64,
+			jprintf(f, "%s\n    {\"contentions\": %" PRId64 ", \"delay_ns\": %" PRId64,
 				shown++ ? "," : "", e->v[0], e->v[1]);
 		frames_of(ft, f, r, e->stack);
 	}
-	fputs(shown ? "\n    ]" : "]", f);
+	jputs(shown ? "\n    ]" : "]", f);
 }
 
 /* Go processes: goroutines by state and group, GC, Go's own profiles (docs/json.md). */
-static void go(struct ftexts *ft, FILE *f, const struct report *r)
+static void go(struct ftexts *ft, struct jout *f, const struct report *r)
 {
 	const struct threads *th = model_threads(r->m);
 	double secs = r->gw.change_ns / 1e9;
 
-	fputs("  \"go\": [", f);
+	jputs("  \"go\": [", f);
 	for (size_t i = 0; i < r->gw.nr_procs; i++) {
 		const struct gowin_proc *p = &r->gw.procs[i];
 		bool first = true;
 
-		fprintf(f, "%s\n    {\"pid\": %u, \"process\": ", i ? "," : "", p->p.pid);
+		jprintf(f, "%s\n    {\"pid\": %u, \"process\": ", i ? "," : "", p->p.pid);
 		str(f, process_name(th, p->p.pid));
-		fputs(", \"version\": ", f);
+		jputs(", \"version\": ", f);
 		str(f, p->p.version);
 		if (p->p.error) {
-			fputs(", \"error\": ", f);
+			jputs(", \"error\": ", f);
 			str(f, p->p.error);
 		}
-		fprintf(f, ", \"goroutines\": %u, \"system_goroutines\": %u, \"by_state\": {",
+		jprintf(f, ", \"goroutines\": %u, \"system_goroutines\": %u, \"by_state\": {",
 			p->p.goroutines, p->p.system);
 		for (uint32_t k = 0; k < GOROUTINES_NR; k++) {
 			if (k == GOROUTINES_IDLE || k == GOROUTINES_DEAD || k == 5 || k == 7)
 				continue;
-			fprintf(f, "%s\"%s\": %u", first ? "" : ", ", goroutines_status_name(k),
+			jprintf(f, "%s\"%s\": %u", first ? "" : ", ", goroutines_status_name(k),
 				p->p.by_status[k]);
 			first = false;
 		}
-		fprintf(f, "}, \"min_goroutines\": %u, \"max_goroutines\": %u, \"read\": "
+		jprintf(f, "}, \"min_goroutines\": %u, \"max_goroutines\": %u, \"read\": "
 			"{\"dropped\": %u, \"stacks_read\": %u, \"stacks_cached\": %u, "
 			"\"skipped\": %u, \"ms\": %.3f, \"bytes\": %" PRIu64 "}",
 			p->min_goroutines, p->max_goroutines, p->dropped, p->p.stacks_read,
 			p->p.stacks_cached, p->p.skipped, p->p.read_ns / 1e6, p->p.bytes);
 		go_gc(f, p);
 		/* what changes and growth are over, on the host's CLOCK_MONOTONIC */
-		fprintf(f, ", \"change_window_ns\": [%" PRIu64 ", %" PRIu64 "]",
+		jprintf(f, ", \"change_window_ns\": [%" PRIu64 ", %" PRIu64 "]",
 			r->gw.end_ns - r->gw.change_ns, r->gw.end_ns);
 		go_groups(ft, f, r, p->p.pid, secs);
-		fputs(",\n    \"heap\": {\"state\": ", f);
+		jputs(",\n    \"heap\": {\"state\": ", f);
 		str(f, goroutines_heap_state_name(p->p.heap_state));
-		fputs(", \"rate\": ", f);
+		jputs(", \"rate\": ", f);
 		if (p->p.memprofile_rate >= 0)
-			fprintf(f, "%" PRId64, p->p.memprofile_rate);
+			jprintf(f, "%" PRId64, p->p.memprofile_rate);
 		else
-			fputs("null", f);
-		fputs(", \"stacks\": [", f);
+			jputs("null", f);
+		jputs(", \"stacks\": [", f);
 		go_profile(ft, f, r, p->p.pid, GOHEAP_HEAP);
-		fputs("},\n    \"block\": [", f);
+		jputs("},\n    \"block\": [", f);
 		go_profile(ft, f, r, p->p.pid, GOHEAP_BLOCK);
-		fputs(",\n    \"mutex\": [", f);
+		jputs(",\n    \"mutex\": [", f);
 		go_profile(ft, f, r, p->p.pid, GOHEAP_MUTEX);
-		fputs("}", f);
+		jputs("}", f);
 	}
-	fputs(r->gw.nr_procs ? "\n  ]\n}\n" : "]\n}\n", f);
+	jputs(r->gw.nr_procs ? "\n  ]\n}\n" : "]\n}\n", f);
 }
 
 int out_json_write(FILE *f, const struct report *r)
 {
+	struct jout o = { .f = f, .buf = xmalloc(JOUT_BUF), .cap = JOUT_BUF, .held = JOUT_NONE };
 	struct ftexts ft;
+	int ret;
 
 	ftexts_init(&ft, r);
-	header(f, r);
-	threads(f, r);
-	functions(f, r);
-	stacks(&ft, f, r);
-	block(&ft, f, r);
-	wakes(&ft, f, r);
-	memory(f, r);
-	heap(&ft, f, r);
-	go(&ft, f, r);
+	header(&o, r);
+	threads(&o, r);
+	functions(&o, r);
+	stacks(&ft, &o, r);
+	block(&ft, &o, r);
+	wakes(&ft, &o, r);
+	memory(&o, r);
+	heap(&ft, &o, r);
+	go(&ft, &o, r);
 	ftexts_free(&ft);
-	return out_flush(f);
+	jflush(&o);
+	free(o.buf);
+	ret = out_flush(f);
+	return ret && o.err ? -o.err : ret;
 }

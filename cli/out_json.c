@@ -430,23 +430,39 @@ static void stacks(struct ftexts *ft, struct jout *f, const struct report *r)
 	jputs(r->w.nr_counts ? "\n  ],\n" : "],\n", f);
 }
 
-/* Off-CPU hot spots: blocked time by (thread, stack), most first. */
+/*
+ * Off-CPU hot spots: blocked time by (thread, stack), most first. A stack's reason is found once:
+ * under churn a few hundred stacks are blocked in by thousands of threads, and finding it names
+ * the stack's frames.
+ */
 static void block(struct ftexts *ft, struct jout *f, const struct report *r)
 {
 	const struct threads *th = model_threads(r->m);
+	uint32_t nr = stacks_count(model_stacks(r->m));
+	uint8_t *reason = xcalloc(nr ? nr : 1, 1); /* the stack's reason + 1; 0: not found yet */
 
 	jputs("  \"block\": [", f);
 	for (size_t i = 0; i < r->w.nr_offcpu; i++) {
 		const struct tick_count *c = &r->w.offcpu[i];
 		const struct thread *t = threads_get(th, c->thread);
+		enum model_state why;
+
+		if (c->stack < nr && reason[c->stack]) {
+			why = reason[c->stack] - 1;
+		} else {
+			why = report_block_reason(r, c->stack);
+			if (c->stack < nr)
+				reason[c->stack] = (uint8_t)(why + 1);
+		}
 
 		jprintf(f, "%s\n    {\"blocked_us\": %" PRIu64 ", \"reason\": \"%s\", \"pid\": %u, "
 			"\"tid\": %u, \"comm\": ",
 			i ? "," : "", c->count / 1000,
-			model_state_name(report_block_reason(r, c->stack)), t->pid, t->tid);
+			model_state_name(why), t->pid, t->tid);
 		str(f, t->comm);
 		frames_of(ft, f, r, c->stack);
 	}
+	free(reason);
 	jputs(r->w.nr_offcpu ? "\n  ],\n" : "],\n", f);
 }
 

@@ -399,6 +399,47 @@ static void test_out_json_goes_out_in_big_writes(void **state)
 	model_free(m);
 }
 
+/* Each block entry says its own stack's reason, also when many threads share the stack. */
+static void test_out_json_block_reasons(void **state)
+{
+	struct report_session s = { .source = "bpf", .unwind = "fp", .freq_hz = 100,
+				    .duration_s = 1 };
+	uint32_t main_f, lock_f, read_f, locked, other;
+	char *out = NULL, *p;
+	struct report r;
+	struct model *m;
+	size_t len;
+	FILE *f;
+
+	model_new(NULL, &m);
+	main_f = frame(model_stacks(m), "app", "main", FRAME_USER, 0x100);
+	read_f = frame(model_stacks(m), "app", "read_all", FRAME_USER, 0x200);
+	lock_f = frame(model_stacks(m), "[flametop]", "[lock]", FRAME_SPECIAL, 0);
+	locked = stacks_add_stack(model_stacks(m), (uint32_t[]){ main_f, lock_f }, 2);
+	other = stacks_add_stack(model_stacks(m), (uint32_t[]){ main_f, read_f }, 2);
+	/* most blocked first: lock, other, lock, other */
+	model_add_offcpu_resolved(m, 200, 201, "a", "app", locked, 4000000);
+	model_add_offcpu_resolved(m, 200, 202, "b", "app", other, 3000000);
+	model_add_offcpu_resolved(m, 200, 203, "c", "app", locked, 2000000);
+	model_add_offcpu_resolved(m, 200, 204, "d", "app", other, 1000000);
+	model_close_tick(m, model_start_ns(m) + 1000000000ull);
+	report_init(&r, m, &s);
+	f = open_memstream(&out, &len);
+	assert_int_equal(out_json_write(f, &r), 0);
+	fclose(f);
+	p = strstr(out, "\"block\": [");
+	assert_non_null(p);
+	for (int i = 0; i < 4; i++) {
+		p = strstr(p, "\"reason\": ");
+		assert_non_null(p);
+		p += strlen("\"reason\": ");
+		assert_memory_equal(p, i % 2 ? "\"other\"" : "\"lock\"", i % 2 ? 7 : 6);
+	}
+	free(out);
+	report_fini(&r);
+	model_free(m);
+}
+
 static void test_out_empty_window(void **state)
 {
 	struct model *m;
@@ -437,6 +478,7 @@ int main(void)
 		cmocka_unit_test(test_out_text_heap_net_and_gross),
 		cmocka_unit_test(test_out_json_long_frame_in_every_entry),
 		cmocka_unit_test(test_out_json_goes_out_in_big_writes),
+		cmocka_unit_test(test_out_json_block_reasons),
 		cmocka_unit_test(test_out_empty_window),
 	};
 

@@ -36,7 +36,7 @@
 #include "probes/sched_state.h"
 #include "sched.skel.h"
 
-_Static_assert(sizeof(struct sched_counters) == 16 * 8, "sched_counters layout");
+_Static_assert(sizeof(struct sched_counters) == 17 * 8, "sched_counters layout");
 _Static_assert(offsetof(struct sched_waker_rec, frames) == SCHED_WAKER_HDR_SIZE,
 	       "sched_waker_rec layout");
 _Static_assert(offsetof(struct sched_ustack_rec, regs) == SCHED_USTACK_REC_HDR &&
@@ -864,6 +864,11 @@ size_t probe_sched_bytes(const struct probe_sched *p)
 	       p->ncopy_buckets * sizeof(*p->copies) + sched_acct_bytes(p->acct);
 }
 
+size_t probe_sched_ring_bytes(const struct probe_sched *p)
+{
+	return bpf_map__max_entries(p->skel->maps.events);
+}
+
 int probe_sched_fd(const struct probe_sched *p)
 {
 	return ring_buffer__epoll_fd(p->rb);
@@ -881,9 +886,11 @@ static void report_lost(struct probe_sched *p, struct model *m)
 	uint64_t full, was_full;
 
 	read_counters(p, &now);
-	if (now.ringbuf_lost > was->ringbuf_lost)
-		model_add_lost(m, MODEL_LOST_SCHED_RINGBUF,
-			       now.ringbuf_lost - was->ringbuf_lost);
+	/* ends of blocks dropped to keep room for exits are lost to a full ring all the same */
+	full = now.ringbuf_lost + now.block_dropped;
+	was_full = was->ringbuf_lost + was->block_dropped;
+	if (full > was_full)
+		model_add_lost(m, MODEL_LOST_SCHED_RINGBUF, full - was_full);
 	full = now.threads_full + now.stacks_full + now.targets_full;
 	was_full = was->threads_full + was->stacks_full + was->targets_full;
 	if (full > was_full)
@@ -1077,6 +1084,7 @@ void probe_sched_counters(const struct probe_sched *p, struct probe_sched_counte
 	out->seeded_proc = p->seeded_proc;
 	out->wakers = c.wakers;
 	out->waker_lost = c.waker_lost;
+	out->block_dropped = c.block_dropped;
 	out->ustack_miss = p->ustack_miss;
 	out->threads = p->nr_threads;
 	out->max_threads = p->max_threads;

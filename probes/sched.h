@@ -58,7 +58,9 @@ struct probe_sched_counters {
 	uint64_t exits;	       /* thread exits reported */
 	uint64_t ringbuf_lost; /* records dropped: the ring was full (MODEL_LOST_RINGBUF) */
 	uint64_t wakers;       /* waker records sent (waker_stacks) */
-	uint64_t waker_lost;   /* ... not sent: the ring was full (those blocks show no waker) */
+	uint64_t waker_lost;   /* ... not sent: the ring was 3/4 full (those blocks show no waker) */
+	uint64_t block_dropped; /* ends of blocks not sent: the ring was 3/4 full, the last quarter
+				   kept for exits (MODEL_LOST_RINGBUF too) */
 	uint64_t threads_full; /* events of threads the "threads" map had no room for */
 	uint64_t stacks_full;  /* blocks whose stacks the "stacks" map had no room for */
 	uint64_t targets_full; /* followed children not added: target map full */
@@ -111,5 +113,7 @@ const char *probe_sched_mode(const struct probe_sched *p);
 /* Why tp_btf did not load or attach when raw_tp runs instead (the error), or NULL. */
 const char *probe_sched_fallback(const struct probe_sched *p);
 void probe_sched_counters(const struct probe_sched *p, struct probe_sched_counters *out);
+/* The ring buffer's size in bytes. */
+size_t probe_sched_ring_bytes(const struct probe_sched *p);
 
 #endif

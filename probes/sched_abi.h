@@ -175,7 +175,7 @@ struct sched_counters {
 	__u64 wakeups;	    /* sched_wakeup(_new) of targets */
 	__u64 blocks;	    /* blocked intervals sent (>= min_block_ns) */
 	__u64 exits;	    /* exit records sent */
-	__u64 ringbuf_lost; /* a record could not be sent: the ring was full */
+	__u64 ringbuf_lost; /* a record could not be sent: the ring was full (exits: a bug) */
 	__u64 threads_full; /* a thread could not be tracked: "threads" was full */
 	__u64 stacks_full;  /* a block's stacks could not be kept: "stacks" was full */
 	__u64 targets_full; /* a followed child could not be added: "targets" was full */
@@ -186,7 +186,8 @@ struct sched_counters {
 	__u64 parked;	    /* copies taken and kept in "ucopies" until their block is long */
 	__u64 park_full;    /* copies sent at once: "ucopies" was full */
 	__u64 wakers;	    /* waker records sent (waker_stacks) */
-	__u64 waker_lost;   /* waker records not sent: the ring was full */
+	__u64 waker_lost;   /* waker records not sent: the ring was 3/4 full */
+	__u64 block_dropped; /* ends of blocks not sent: the ring was 3/4 full (room for exits) */
 };
 
 #define SCHED_MAX_TARGETS 8192

@@ -109,6 +109,8 @@ int convert_main(const struct options *o)
 			status = EXIT_FAIL;
 			goto out;
 		}
+	} else {
+		f = out_stdout();
 	}
 	if (a < b) {
 		replay_tick_time(r, a, &s0, &e0);

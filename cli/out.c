@@ -11,13 +11,15 @@
 /*
  * stdio keeps no errno: when a write fails inside fprintf() (the buffer filled), glibc may drop
  * what it held, and the flush at the end then fails with errno unset ("Input/output error" for
- * a full disk, now and then). The file out_open() gives writes through this cookie, which keeps
- * the first failed write's errno. One report file per process: one slot.
+ * a full disk, now and then). The file out_open() gives, and the stdout out_stdout() gives,
+ * write through this cookie, which keeps the first failed write's errno. One report per
+ * process: one slot.
  */
 static struct {
 	FILE *f;
 	int fd;
 	int err;
+	bool keep_fd; /* stdout: not closed with the stream */
 } out_file = { .fd = -1 };
 
 static ssize_t cookie_write(void *c, const char *buf, size_t n)
@@ -41,7 +43,7 @@ static ssize_t cookie_write(void *c, const char *buf, size_t n)
 
 static int cookie_close(void *c)
 {
-	int ret = close(out_file.fd);
+	int ret = out_file.keep_fd ? 0 : close(out_file.fd);
 
 	if (ret && !out_file.err)
 		out_file.err = errno;
@@ -79,6 +81,7 @@ FILE *out_open(const char *path, char *err, size_t errlen)
 	}
 	out_file.fd = fd;
 	out_file.err = 0;
+	out_file.keep_fd = false;
 	f = fopencookie(NULL, "w", (cookie_io_functions_t){ .write = cookie_write,
 							    .close = cookie_close });
 	if (!f) {
@@ -89,6 +92,27 @@ FILE *out_open(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot write '%s': %s", path, strerror(e));
 		errno = e;
 		return NULL;
+	}
+	out_file.f = f;
+	return f;
+}
+
+FILE *out_stdout(void)
+{
+	FILE *f;
+
+	if (out_file.f)
+		return stdout;
+	if (fflush(stdout))
+		return stdout; /* what stdio holds already failed: its errors stay its own */
+	out_file.fd = STDOUT_FILENO;
+	out_file.err = 0;
+	out_file.keep_fd = true;
+	f = fopencookie(NULL, "w", (cookie_io_functions_t){ .write = cookie_write,
+							    .close = cookie_close });
+	if (!f) {
+		out_file.fd = -1;
+		return stdout;
 	}
 	out_file.f = f;
 	return f;

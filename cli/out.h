@@ -22,7 +22,11 @@ int out_flush(FILE *f);
 /* Opens -o FILE for a report ("-" is not special: a name is a name). NULL with a one-line
  * message in err and errno set when it cannot be written. */
 FILE *out_open(const char *path, char *err, size_t errlen);
-/* Closes a file out_open() gave: 0, or -errno when what was buffered could not be written. */
+/* stdout for a report, through the same error-keeping stream as out_open()'s (a full disk says
+ * so, not "Input/output error"); plain stdout when that cannot be made. */
+FILE *out_stdout(void);
+/* Closes a file out_open() or out_stdout() gave (stdout's descriptor stays open): 0, or -errno
+ * when what was buffered could not be written. */
 int out_close(FILE *f);
 /* What a report counts for the --metric given. */
 enum report_metric out_metric(enum options_metric m);

@@ -1027,6 +1027,8 @@ int run_snapshot(const struct options *o)
 		}
 	}
 	status = session_start(s, o, false);
+	if (status < 0 && !o->output)
+		f = out_stdout(); /* after session_start(), which may print to stdout itself */
 	if (status >= 0) {
 		session_free(s);
 		if (f != stdout)

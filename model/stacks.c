@@ -42,6 +42,7 @@ struct stacks {
 	size_t images_cap, nr_images;
 	uint32_t next_image;
 	struct place *places; /* PLACES entries, made at the first use */
+	struct kplace *kplaces; /* KPLACES entries, made at the first use */
 };
 
 /*
@@ -62,6 +63,19 @@ struct place {
 	const char *module;
 	uint32_t leaf, nr;
 	uint32_t frames[PLACE_FRAMES];
+};
+
+/*
+ * The frame of a kernel address, as places are for user addresses: every process's blocks and
+ * system calls go through the same kernel functions, and each raw stack named each of its
+ * kernel addresses again (syms_kernel(), then five interned keys). A kernel address is named
+ * the same in every process. Direct-mapped, emptied with places.
+ */
+#define KPLACES 8192
+
+struct kplace {
+	uint64_t ip; /* as sampled; 0: empty */
+	uint32_t leaf, frame;
 };
 
 struct stacks *stacks_new(void)
@@ -87,6 +101,7 @@ void stacks_free(struct stacks *st)
 	free(st->frames);
 	free(st->images);
 	free(st->places);
+	free(st->kplaces);
 	free(st);
 }
 
@@ -286,8 +301,21 @@ static uint32_t resolve_ip(struct stacks *st, struct syms *syms, uint32_t pid, u
 	struct syms_frame sf = { .module = "[unknown]", .kind = SYMS_UNKNOWN };
 	struct frame f = { 0 };
 	struct place *pl = NULL;
+	struct kplace *kpl = NULL;
 	struct syms_place where;
 	uint32_t n;
+
+	if (syms && kernel && ip) {
+		uint64_t h = ip * 0x9e3779b97f4a7c15ull ^ leaf;
+
+		if (!st->kplaces)
+			st->kplaces = xcalloc(KPLACES, sizeof(*st->kplaces));
+		kpl = &st->kplaces[(h ^ h >> 29) & (KPLACES - 1)];
+		if (kpl->ip == ip && kpl->leaf == leaf) {
+			out[0] = kpl->frame;
+			return 1;
+		}
+	}
 
 	if (syms && !kernel && !syms_user_place(syms, pid, look, &where)) {
 		uint64_t h = (where.bin * 0x9e3779b97f4a7c15ull) ^ (where.vaddr * 0xff51afd7ed558ccdull) ^
@@ -337,6 +365,11 @@ static uint32_t resolve_ip(struct stacks *st, struct syms *syms, uint32_t pid, u
 	}
 	out[0] = stacks_add_frame(st, &f);
 	n = 1;
+	if (kpl) {
+		kpl->ip = ip;
+		kpl->leaf = leaf;
+		kpl->frame = out[0];
+	}
 	/* inlined frames stand for their function too: same place as their host, own name */
 	for (uint32_t i = 0; i < sf.nr_inlined && n < room; i++) {
 		const struct syms_inline *in = &sf.inlined[i];
@@ -583,6 +616,8 @@ void stacks_compact(struct stacks *st, const uint8_t *keep, const uint8_t *keep_
 	stacks_forget_raws(st);
 	free(st->places);
 	st->places = NULL;
+	free(st->kplaces);
+	st->kplaces = NULL;
 	*remap = smap;
 	if (frame_remap)
 		*frame_remap = fmap;
@@ -601,7 +636,8 @@ size_t stacks_bytes(const struct stacks *st)
 	       intern_bytes(st->raws) +
 	       intern_bytes(st->frame_keys) + intern_bytes(st->stack_keys) +
 	       st->raw_cap * sizeof(*st->raw_stack) + st->frames_cap * sizeof(*st->frames) +
-	       (st->places ? PLACES * sizeof(*st->places) : 0);
+	       (st->places ? PLACES * sizeof(*st->places) : 0) +
+	       (st->kplaces ? KPLACES * sizeof(*st->kplaces) : 0);
 }
 
 uint32_t stacks_count(const struct stacks *st)

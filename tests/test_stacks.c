@@ -3,11 +3,13 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
 #include "model/model.h"
 #include "model/stacks.h"
+#include "model/syms.h"
 
 static const char *name(struct stacks *st, uint32_t stack, uint32_t i)
 {
@@ -118,6 +120,51 @@ static void test_stacks_new_image(void **state)
 	stacks_free(st);
 }
 
+/* A namer whose answers syms cannot keep by function (no sizes): every address is asked each
+ * time it is looked up, and the calls count the lookups. */
+static int sizeless_namer(void *ctx, uint64_t addr, struct syms_kernel_name *out)
+{
+	(*(unsigned *)ctx)++;
+	out->start = addr & ~0xffull;
+	out->size = 0;
+	snprintf(out->name, sizeof(out->name), "kfunc_%llx", (unsigned long long)out->start);
+	return 1;
+}
+
+/* Every process blocks in the same kernel functions: a kernel address is named once for all the
+ * stacks of all the processes (model/stacks' kernel places), a leaf apart from a return address. */
+static void test_stacks_kernel_addresses_named_once(void **state)
+{
+	struct syms_opts opts = { .proc_root = "/nonexistent", .kallsyms = "/nonexistent" };
+	uint64_t kern[] = { 0xffff0010, 0xffff0120, 0xffff0230 }; /* leaf first */
+	uint64_t leaf_at[] = { 0xffff0120 };
+	struct stacks *st = stacks_new();
+	struct syms *syms;
+	unsigned calls = 0;
+	uint32_t a, b, c, nr, nr_c;
+	const uint32_t *fa, *fc;
+
+	assert_int_equal(syms_new(&opts, &syms), 0);
+	syms_set_kernel_namer(syms, sizeless_namer, &calls);
+	a = stacks_add_raw(st, 10, NULL, 0, kern, 3, MODEL_SAMPLE_KERNEL_THREAD);
+	b = stacks_add_raw(st, 11, NULL, 0, kern, 3, MODEL_SAMPLE_KERNEL_THREAD);
+	c = stacks_add_raw(st, 12, NULL, 0, leaf_at, 1, MODEL_SAMPLE_KERNEL_THREAD);
+	assert_int_not_equal(a, b);
+	assert_int_equal(stacks_resolve(st, syms), 3);
+	assert_int_equal(calls, 4); /* three addresses, one of them also as a leaf */
+	assert_int_equal(stacks_of_raw(st, a), stacks_of_raw(st, b));
+	fa = stacks_frames(st, stacks_of_raw(st, a), &nr);
+	assert_int_equal(nr, 3);
+	assert_string_equal(stacks_frame(st, fa[0])->function, "[kernel.kallsyms]+0xffff0230");
+	assert_string_equal(stacks_frame(st, fa[2])->function, "[kernel.kallsyms]+0xffff0010");
+	assert_int_equal(stacks_frame(st, fa[2])->kind, FRAME_KERNEL);
+	fc = stacks_frames(st, stacks_of_raw(st, c), &nr_c);
+	assert_int_equal(nr_c, 1);
+	assert_int_equal(fc[0], fa[1]); /* the leaf looked up at its address, the others before it */
+	stacks_free(st);
+	syms_free(syms);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -125,6 +172,7 @@ int main(void)
 		cmocka_unit_test(test_stacks_special_frames),
 		cmocka_unit_test(test_stacks_frames_share_interned_names),
 		cmocka_unit_test(test_stacks_new_image),
+		cmocka_unit_test(test_stacks_kernel_addresses_named_once),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

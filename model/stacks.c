@@ -50,8 +50,10 @@ struct stacks {
  * in it, the module name, and whether it was the leaf (looked up as is, not as a return
  * address). Every process of a churning host maps the same loader, libc and shell, and each of
  * its raw stacks named each of its addresses again: a lookup in the process's maps, in the
- * binary's symbols and debug info, then five interned keys a frame. Direct-mapped, a fixed
- * size: a place that lost its slot is looked up again. Emptied when the frames are renumbered
+ * binary's symbols and debug info, then five interned keys a frame. A fixed size, two ways
+ * (pairs of entries, the most recently used first: direct-mapped, colliding places took turns
+ * and a third of the file:line lookups under churn were of places named before): a place that
+ * lost its slot is looked up again. Emptied when the frames are renumbered
  * (stacks_compact()).
  */
 #define PLACES 8192
@@ -300,7 +302,7 @@ static uint32_t resolve_ip(struct stacks *st, struct syms *syms, uint32_t pid, u
 	uint64_t look = leaf || !ip ? ip : ip - 1;
 	struct syms_frame sf = { .module = "[unknown]", .kind = SYMS_UNKNOWN };
 	struct frame f = { 0 };
-	struct place *pl = NULL;
+	struct place *pl = NULL, *set;
 	struct kplace *kpl = NULL;
 	struct syms_place where;
 	uint32_t n;
@@ -323,13 +325,27 @@ static uint32_t resolve_ip(struct stacks *st, struct syms *syms, uint32_t pid, u
 
 		if (!st->places)
 			st->places = xcalloc(PLACES, sizeof(*st->places));
-		pl = &st->places[(h ^ h >> 29) & (PLACES - 1)];
-		if (pl->bin == where.bin && pl->vaddr == where.vaddr &&
-		    pl->module == where.module && pl->leaf == (look == ip)) {
+		set = &st->places[(h ^ h >> 29) & (PLACES - 2)];
+		for (uint32_t w = 0; w < 2; w++) {
+			pl = &set[w];
+			if (pl->bin != where.bin || pl->vaddr != where.vaddr ||
+			    pl->module != where.module || pl->leaf != (look == ip))
+				continue;
+			if (w) { /* the most recently used first */
+				struct place t = set[0];
+
+				set[0] = set[1];
+				set[1] = t;
+				pl = &set[0];
+			}
 			n = pl->nr < room ? pl->nr : room;
 			memcpy(out, pl->frames, n * sizeof(*out));
 			return n;
 		}
+		/* a miss: the least recently used goes, the new one will be first */
+		set[1] = set[0];
+		pl = &set[0];
+		pl->bin = 0;
 	}
 	if (syms) {
 		if (kernel)

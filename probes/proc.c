@@ -207,20 +207,27 @@ static int read_stat_at(int dfd, const char *path, struct proc_thread *t)
 	return probe_proc_parse_stat(buf, (size_t)n, t);
 }
 
-/* Reads a thread's stat; pcomm is left to the caller. */
-static int read_one(const char *root, uint32_t pid, uint32_t tid, struct proc_thread *t)
+/* Reads thread tid's stat at path (relative to dfd); pcomm is left to the caller. */
+static int read_thread_at(int dfd, const char *path, uint32_t pid, uint32_t tid,
+			  struct proc_thread *t)
 {
-	char path[PATH_MAX];
-	int e;
+	int e = read_stat_at(dfd, path, t);
 
-	if (snprintf(path, sizeof(path), "%s/%u/task/%u/stat", root, pid, tid) >= (int)sizeof(path))
-		return -ENAMETOOLONG;
-	e = read_stat_at(AT_FDCWD, path, t);
 	if (e)
 		return e;
 	t->pid = pid;
 	t->tid = tid;
 	return 0;
+}
+
+/* Reads a thread's stat by its whole path. */
+static int read_one(const char *root, uint32_t pid, uint32_t tid, struct proc_thread *t)
+{
+	char path[PATH_MAX];
+
+	if (snprintf(path, sizeof(path), "%s/%u/task/%u/stat", root, pid, tid) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	return read_thread_at(AT_FDCWD, path, pid, tid, t);
 }
 
 /* The process name: the main thread's comm (also what /proc/PID/stat shows). */
@@ -266,15 +273,9 @@ static bool parse_id(const char *name, uint32_t *out)
 static int read_task(int dfd, uint32_t pid, uint32_t tid, struct proc_thread *t)
 {
 	char name[24];
-	int e;
 
 	snprintf(name, sizeof(name), "%u/stat", tid);
-	e = read_stat_at(dfd, name, t);
-	if (e)
-		return e;
-	t->pid = pid;
-	t->tid = tid;
-	return 0;
+	return read_thread_at(dfd, name, pid, tid, t);
 }
 
 /* Every thread of pid, each read once (the main thread first: it names the process), by paths

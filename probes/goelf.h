@@ -77,6 +77,9 @@ struct goelf {
 	enum golayout_source layout_src;
 	bool have_layout;
 	char layout_error[160]; /* why not, when !have_layout */
+	/* Variables the scans of a process's first look did not find (golocate_first_missed()):
+	 * the next process of this executable does not scan for them at its first look. */
+	bool scan_missed[GOVAR_NR];
 };
 
 /*

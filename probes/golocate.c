@@ -467,12 +467,42 @@ static void scan_memstats(struct golocate *loc, const struct goelf *g, uint64_t 
 	}
 }
 
+static const enum goelf_var scanned[] = { GOVAR_MBUCKETS, GOVAR_BBUCKETS, GOVAR_XBUCKETS,
+					   GOVAR_MEMSTATS };
+
+/* v is unknown, and worth a scan now: always on a retry; at a first look (skip_missed) unless
+ * the first look at another process of the executable did not find it. */
+static bool wanted(const struct golocate *loc, const struct goelf *g, enum goelf_var v,
+		   bool skip_missed)
+{
+	return !loc->var[v] && !(skip_missed && g->scan_missed[v]);
+}
+
+static void scan_missing(struct golocate *loc, const struct goelf *g, uint64_t bias,
+			 struct gomem *m, bool skip_missed)
+{
+	if (wanted(loc, g, GOVAR_MBUCKETS, skip_missed) ||
+	    wanted(loc, g, GOVAR_BBUCKETS, skip_missed) ||
+	    wanted(loc, g, GOVAR_XBUCKETS, skip_missed)) {
+		scan_buckets(loc, g, bias, m);
+		loc->scans++;
+	}
+	if (wanted(loc, g, GOVAR_MEMSTATS, skip_missed)) {
+		scan_memstats(loc, g, bias, m);
+		loc->scans++;
+	}
+}
+
 void golocate_retry(struct golocate *loc, const struct goelf *g, uint64_t bias, struct gomem *m)
 {
-	if (!loc->var[GOVAR_MBUCKETS] || !loc->var[GOVAR_BBUCKETS] || !loc->var[GOVAR_XBUCKETS])
-		scan_buckets(loc, g, bias, m);
-	if (!loc->var[GOVAR_MEMSTATS])
-		scan_memstats(loc, g, bias, m);
+	scan_missing(loc, g, bias, m, false);
+}
+
+void golocate_first_missed(const struct golocate *loc, struct goelf *g)
+{
+	for (size_t i = 0; i < sizeof(scanned) / sizeof(scanned[0]); i++)
+		if (!loc->var[scanned[i]])
+			g->scan_missed[scanned[i]] = true;
 }
 
 int golocate_run(struct golocate *loc, const struct goelf *g, uint64_t bias, struct gomem *m,
@@ -524,7 +554,7 @@ int golocate_run(struct golocate *loc, const struct goelf *g, uint64_t bias, str
 	}
 	if (flags & GOLOCATE_SCAN_ONLY)
 		loc->goexit = loc->goexit_end = 0;
-	golocate_retry(loc, g, bias, m);
+	scan_missing(loc, g, bias, m, !(flags & GOLOCATE_SCAN_ONLY));
 	if (!loc->var[GOVAR_WAITREASONS] && section(g, GOELF_DATA, bias, &start, &len) &&
 	    !golocate_scan_waitreasons(m, start, len, &loc->var[GOVAR_WAITREASONS]))
 		loc->src[GOVAR_WAITREASONS] = GOELF_SCAN;

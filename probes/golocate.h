@@ -42,6 +42,7 @@ struct golocate {
 	char *wait[GOLOCATE_MAX_WAIT];
 	unsigned nr_wait;
 	bool wait_builtin; /* the built-in table: the process's own could not be read */
+	unsigned scans; /* scans of .bss/.noptrbss for profile buckets and memstats done */
 };
 
 /* Ignore .symtab and DWARF addresses (tests of the scans). */
@@ -59,6 +60,16 @@ void golocate_fini(struct golocate *loc);
 /* Tries the scans that failed again (a heap profile appears after the first sampled
  * allocation, memstats after the first GC). */
 void golocate_retry(struct golocate *loc, const struct goelf *g, uint64_t bias, struct gomem *m);
+
+/*
+ * The profile buckets and memstats are nil until the program profiles or collects: a scan at a
+ * process's first look finds nothing, and a build starts hundreds of processes of one stripped
+ * executable (the compiler, the linker) that never profile, each scanned through (~1 ms, a
+ * third of flametop's Go cost under `go build` in a loop). golocate_first_missed() keeps in g
+ * what the first look at loc did not find; golocate_run() with g then leaves those out of the
+ * first look, and golocate_retry() (LOCATE_TICKS later) looks for them as before.
+ */
+void golocate_first_missed(const struct golocate *loc, struct goelf *g);
 
 /*
  * A variable the scans found in one process of an executable is at the same place in every

@@ -89,6 +89,7 @@ struct probe_goruntime {
 	uint64_t tick;
 	double ticks_per_ns;
 	uint64_t cost_total, cost_last;
+	uint64_t scans; /* golocate's section scans, all processes */
 	uint64_t pcs[GOREAD_MAX_FRAMES + 1];
 	uint32_t self;
 };
@@ -189,6 +190,11 @@ void probe_goruntime_counts(const struct probe_goruntime *p, size_t *go, size_t 
 		(*go)++;
 		*off += p->procs[i].g->off;
 	}
+}
+
+uint64_t probe_goruntime_scans(const struct probe_goruntime *p)
+{
+	return p->scans;
 }
 
 void probe_goruntime_cost(const struct probe_goruntime *p, uint64_t *total_ns,
@@ -594,6 +600,7 @@ static void locate(struct probe_goruntime *p, struct goproc *g)
 	}
 	r = golocate_run(&g->loc, &g->bin->elf, g->bias, &g->mem,
 			 p->o.scan_only ? GOLOCATE_SCAN_ONLY : 0, err, sizeof(err));
+	p->scans += g->loc.scans;
 	if (r) {
 		if (g->mem.fatal == -ESRCH)
 			return; /* gone: dropped at the next look */
@@ -604,6 +611,8 @@ static void locate(struct probe_goruntime *p, struct goproc *g)
 		return;
 	}
 	learn(p, g);
+	if (!p->o.scan_only)
+		golocate_first_missed(&g->loc, &g->bin->elf);
 	g->locate_tick = p->tick;
 	goread_new(&(struct goread_opts){ .stack_budget = p->o.stack_budget }, &g->rd);
 	if (p->o.memprofile_rate >= 0) {
@@ -795,8 +804,11 @@ static void read_proc(struct probe_goruntime *p, struct goproc *g, struct model 
 	}
 	g->failures = 0;
 	if (p->tick - g->locate_tick >= LOCATE_TICKS) {
+		unsigned scans = g->loc.scans;
+
 		learn(p, g);
 		golocate_retry(&g->loc, &g->bin->elf, g->bias, &g->mem);
+		p->scans += g->loc.scans - scans;
 		learn(p, g);
 		g->locate_tick = p->tick;
 	}

@@ -44,6 +44,10 @@ const char *probe_goruntime_warning(struct probe_goruntime *p);
 /* How many Go processes are read, and of those how many are off. */
 void probe_goruntime_counts(const struct probe_goruntime *p, size_t *go, size_t *off);
 
+/* Scans of processes' .bss/.noptrbss for the runtime's profile buckets and memstats (golocate.h),
+ * all processes, since the start. */
+uint64_t probe_goruntime_scans(const struct probe_goruntime *p);
+
 /* CPU time flametop spent reading Go processes, in total and in the newest tick (ns). */
 void probe_goruntime_cost(const struct probe_goruntime *p, uint64_t *total_ns,
 			  uint64_t *last_tick_ns);

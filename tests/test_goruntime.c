@@ -6,6 +6,7 @@
  * located from what the first one's scans found). Runs the Go fixtures of tests/workloads.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -147,7 +148,10 @@ static void test_goruntime_exec_into_go(void **state)
 }
 
 /* Two processes of one stripped executable, the second started after the first was read:
- * both read, neither off; then the first exits and only the second is left. */
+ * both read, neither off; then the first exits and only the second is left. The fixture does not
+ * profile (runtime.MemProfileRate 0, no block or mutex profile): the first look at the first
+ * process scans for the profile buckets and memstats and finds none, and the second one's first
+ * look does not scan again. */
 static void test_goruntime_same_executable(void **state)
 {
 	struct probe_goruntime *p;
@@ -178,6 +182,8 @@ static void test_goruntime_same_executable(void **state)
 	tick(p, m, &ns, &go, &off);
 	assert_int_equal(go, 2);
 	assert_int_equal(off, 0);
+	print_message("scans after the first look at both: %" PRIu64 "\n", probe_goruntime_scans(p));
+	assert_int_equal(probe_goruntime_scans(p), 2); /* buckets and memstats, of the first only */
 	stop(&a);
 	/* a target is looked at again every RECHECK_TICKS (5) */
 	for (int ticks = 0; ticks < 6 && go == 2; ticks++)

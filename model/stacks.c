@@ -296,8 +296,41 @@ static uint32_t inlined_named(const struct syms_frame *sf)
  * after the call: every frame but the leaf is looked up at addr - 1 so that a call at the very end
  * of a function stays in it. Returns how many frames were written.
  */
+/* The slot of a kernel address in st->kplaces, and the pair of slots of a user place in
+ * st->places (made at the first use). */
+static struct kplace *kplace_of(struct stacks *st, uint64_t ip, bool leaf)
+{
+	uint64_t h = ip * 0x9e3779b97f4a7c15ull ^ leaf;
+
+	if (!st->kplaces)
+		st->kplaces = xcalloc(KPLACES, sizeof(*st->kplaces));
+	return &st->kplaces[(h ^ h >> 29) & (KPLACES - 1)];
+}
+
+static struct place *place_set(struct stacks *st, const struct syms_place *where, bool leaf)
+{
+	uint64_t h = (where->bin * 0x9e3779b97f4a7c15ull) ^ (where->vaddr * 0xff51afd7ed558ccdull) ^
+		     (uintptr_t)where->module ^ leaf;
+
+	if (!st->places)
+		st->places = xcalloc(PLACES, sizeof(*st->places));
+	return &st->places[(h ^ h >> 29) & (PLACES - 2)];
+}
+
+/*
+ * A user address's place, found before its stack is named (stacks_resolve()), with its slots
+ * fetched into the cache meanwhile: the tables are larger than the CPU's caches, and a lookup
+ * waited for memory at each address of a stack in turn (85 % of resolve_ip()'s own time, on
+ * the first load of the slot, in perf annotate under bench/churn's pipelines).
+ */
+struct ahead {
+	int r; /* syms_user_place()'s */
+	struct syms_place where;
+};
+
 static uint32_t resolve_ip(struct stacks *st, struct syms *syms, uint32_t pid, uint64_t ip,
-			   bool kernel, bool leaf, uint32_t *out, uint32_t room)
+			   bool kernel, bool leaf, const struct ahead *a, uint32_t *out,
+			   uint32_t room)
 {
 	uint64_t look = leaf || !ip ? ip : ip - 1;
 	struct syms_frame sf = { .module = "[unknown]", .kind = SYMS_UNKNOWN };
@@ -308,24 +341,17 @@ static uint32_t resolve_ip(struct stacks *st, struct syms *syms, uint32_t pid, u
 	uint32_t n;
 
 	if (syms && kernel && ip) {
-		uint64_t h = ip * 0x9e3779b97f4a7c15ull ^ leaf;
-
-		if (!st->kplaces)
-			st->kplaces = xcalloc(KPLACES, sizeof(*st->kplaces));
-		kpl = &st->kplaces[(h ^ h >> 29) & (KPLACES - 1)];
+		kpl = kplace_of(st, ip, leaf);
 		if (kpl->ip == ip && kpl->leaf == leaf) {
 			out[0] = kpl->frame;
 			return 1;
 		}
 	}
 
-	if (syms && !kernel && !syms_user_place(syms, pid, look, &where)) {
-		uint64_t h = (where.bin * 0x9e3779b97f4a7c15ull) ^ (where.vaddr * 0xff51afd7ed558ccdull) ^
-			     (uintptr_t)where.module ^ (look == ip);
-
-		if (!st->places)
-			st->places = xcalloc(PLACES, sizeof(*st->places));
-		set = &st->places[(h ^ h >> 29) & (PLACES - 2)];
+	if (syms && !kernel && a)
+		where = a->where;
+	if (syms && !kernel && !(a ? a->r : syms_user_place(syms, pid, look, &where))) {
+		set = place_set(st, &where, look == ip);
 		for (uint32_t w = 0; w < 2; w++) {
 			pl = &set[w];
 			if (pl->bin != where.bin || pl->vaddr != where.vaddr ||
@@ -469,6 +495,7 @@ size_t stacks_resolve(struct stacks *st, struct syms *syms)
 	uint32_t nr_raw = intern_count(st->raws);
 	uint32_t frames[4 * MAX_FRAMES + 2];
 	const uint32_t room = sizeof(frames) / sizeof(frames[0]) - 1;
+	struct ahead ahead[MAX_FRAMES]; /* nr_user <= MAX_FRAMES (stacks_add_raw()) */
 	size_t done = 0;
 
 	for (; st->resolved < nr_raw; st->resolved++, done++) {
@@ -488,10 +515,22 @@ size_t stacks_resolve(struct stacks *st, struct syms *syms)
 			frames[n++] = special(st, "[no user stack]");
 		else if (k->flags & MODEL_SAMPLE_TRUNCATED)
 			frames[n++] = special(st, "[truncated]");
+		/* the places first, their slots on the way meanwhile */
+		for (uint32_t i = 0; syms && i < k->nr_user; i++) {
+			uint64_t look = i == 0 || !user[i] ? user[i] : user[i] - 1;
+
+			ahead[i].r = syms_user_place(syms, (uint32_t)k->pid, look, &ahead[i].where);
+			if (!ahead[i].r)
+				__builtin_prefetch(place_set(st, &ahead[i].where, look == user[i]));
+		}
+		for (uint32_t i = 0; syms && i < k->nr_kernel; i++)
+			if (kernel[i])
+				__builtin_prefetch(kplace_of(st, kernel[i], i == 0));
 		/* one slot per address is always left, and one for the reason marker */
 		for (uint32_t i = k->nr_user; i-- > 0;) {
 			uint32_t got = resolve_ip(st, syms, (uint32_t)k->pid, user[i], false, i == 0,
-						  frames + n, room - n - i - k->nr_kernel);
+						  syms ? &ahead[i] : NULL, frames + n,
+						  room - n - i - k->nr_kernel);
 
 			/* code of the vdso's own (static, nameless) functions is part of the
 			 * exported one that called it: __vdso_clock_gettime, not a frame
@@ -501,8 +540,8 @@ size_t stacks_resolve(struct stacks *st, struct syms *syms)
 			n += got;
 		}
 		for (uint32_t i = k->nr_kernel; i-- > 0;)
-			n += resolve_ip(st, syms, (uint32_t)k->pid, kernel[i], true, i == 0, frames + n,
-					room - n - i);
+			n += resolve_ip(st, syms, (uint32_t)k->pid, kernel[i], true, i == 0, NULL,
+					frames + n, room - n - i);
 		if (!n)
 			frames[n++] = special(st, "[no stack]");
 		if (k->flags & STACKS_REASON_MASK) {

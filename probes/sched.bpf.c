@@ -266,19 +266,21 @@ static __always_inline __u32 blocked_reason(struct task_struct *task, struct pt_
 }
 
 /*
- * Past 3/4 of the ring, only exit records go. An exit carries a thread's last totals (the time
- * since the last tick, and the end of its entry): the model cannot do without it. Ends of blocks
- * and wakers are off-CPU stacks, samples of time whose state the map already counts: when user
- * space falls behind (stopped, or starved of CPU on a busy host) they filled the ring and the
- * exits behind them were lost (~1,000 records in a 9 s stop under bench/churn's pipelines).
- * Past 3/4 they are dropped (counted, reported as lost): the last quarter holds ~7,000 exits of
- * the smallest ring.
+ * The ring is shared out by what the model cannot do without. An exit carries a thread's last
+ * totals (the time since the last tick, and the end of its entry); an end of a block carries
+ * where its time went (stacks) and how long it was; a waker record and a stack copy are stacks
+ * alone. When user space falls behind (stopped, or starved of CPU on a busy host) ends of blocks
+ * filled the ring and the exits behind them were lost (~1,000 records in a 9 s stop under
+ * bench/churn's pipelines). So: copies fill half of the ring at most, whole ends of blocks and
+ * wakers 3/4; past 3/4 an end of a block goes without its stacks (struct sched_bare_rec: the
+ * thread, the reason, the times, so the block view's totals stay whole, under "[no stack]"), up
+ * to 7/8; the last eighth (512 KiB of the smallest ring: ~4,000 exits) is left to exits.
  */
-/* A record of size bytes leaves the ring at most `quarters` quarters full. */
-static __always_inline bool ring_room_for(__u64 size, __u64 quarters)
+/* A record of size bytes leaves the ring at most `eighths` eighths full. */
+static __always_inline bool ring_room_for(__u64 size, __u64 eighths)
 {
-	return (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + size) * 4 <=
-	       bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) * quarters;
+	return (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + size) * 8 <=
+	       bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) * eighths;
 }
 
 /* Sends a stack copy (a struct sched_ustack_rec of size bytes). Copies may fill half the ring
@@ -286,7 +288,7 @@ static __always_inline bool ring_room_for(__u64 size, __u64 quarters)
  * room. */
 static __always_inline bool send_copy(void *rec, __u64 size, struct sched_counters *cnt)
 {
-	if (!ring_room_for(SCHED_USCRATCH_SIZE, 2)) {
+	if (!ring_room_for(SCHED_USCRATCH_SIZE, 4)) {
 		cnt->ustack_lost++;
 		return false;
 	}
@@ -517,11 +519,30 @@ static __always_inline void send_waker(void *ctx, __u32 tid, __u32 pid, __u64 si
 	n = (__u64)nu + nk;
 	if (n > SCHED_MAX_UFRAMES + SCHED_MAX_KFRAMES)
 		return;
-	if (!ring_room_for(SCHED_WAKER_HDR_SIZE + n * 8, 3) ||
+	if (!ring_room_for(SCHED_WAKER_HDR_SIZE + n * 8, 6) ||
 	    bpf_ringbuf_output(&events, w, SCHED_WAKER_HDR_SIZE + n * 8, BPF_RB_NO_WAKEUP))
 		cnt->waker_lost++;
 	else
 		cnt->wakers++;
+}
+
+/* The end of r's block without its stacks (the ring is 3/4 full); false when the ring was full. */
+static __always_inline bool send_bare(const struct sched_block_rec *r)
+{
+	struct sched_bare_rec *b = bpf_ringbuf_reserve(&events, sizeof(*b), 0);
+
+	if (!b)
+		return false;
+	b->type = SCHED_REC_BARE;
+	b->pid = r->pid;
+	b->tid = r->tid;
+	b->reason = r->reason;
+	b->born_ns = r->born_ns;
+	b->since_ns = r->since_ns;
+	b->end_ns = r->end_ns;
+	b->run_ns = r->run_ns;
+	bpf_ringbuf_submit(b, BPF_RB_NO_WAKEUP);
+	return true;
 }
 
 /* The thread got a CPU: sends the record of the block end_block() noted. */
@@ -539,12 +560,18 @@ static __always_inline void send_block(__u32 tid, struct sched_thread *t, __u64 
 	n = (__u64)r->nr_user + r->nr_kernel;
 	if (n > SCHED_MAX_UFRAMES + SCHED_MAX_KFRAMES)
 		return;
-	if (!ring_room_for(SCHED_BLOCK_HDR_SIZE + n * 8, 3))
+	if (ring_room_for(SCHED_BLOCK_HDR_SIZE + n * 8, 6)) {
+		if (bpf_ringbuf_output(&events, r, SCHED_BLOCK_HDR_SIZE + n * 8, BPF_RB_NO_WAKEUP))
+			cnt->ringbuf_lost++;
+		else
+			cnt->blocks++;
+	} else if (!ring_room_for(sizeof(struct sched_bare_rec), 7)) {
 		cnt->block_dropped++;
-	else if (bpf_ringbuf_output(&events, r, SCHED_BLOCK_HDR_SIZE + n * 8, BPF_RB_NO_WAKEUP))
+	} else if (send_bare(r)) {
+		cnt->frames_dropped++;
+	} else {
 		cnt->ringbuf_lost++;
-	else
-		cnt->blocks++;
+	}
 }
 
 /* Final totals of tid and the end of its entries. */

@@ -36,7 +36,7 @@
 #include "probes/sched_state.h"
 #include "sched.skel.h"
 
-_Static_assert(sizeof(struct sched_counters) == 17 * 8, "sched_counters layout");
+_Static_assert(sizeof(struct sched_counters) == 18 * 8, "sched_counters layout");
 _Static_assert(offsetof(struct sched_waker_rec, frames) == SCHED_WAKER_HDR_SIZE,
 	       "sched_waker_rec layout");
 _Static_assert(offsetof(struct sched_ustack_rec, regs) == SCHED_USTACK_REC_HDR &&
@@ -560,8 +560,8 @@ static const struct sched_block_rec *with_dwarf(struct probe_sched *p,
 	struct ucopy *c;
 
 	if (!p->unwind || !p->copies || *size < SCHED_BLOCK_HDR_SIZE || !r->ustack_ns ||
-	    (r->flags & SCHED_STK_KTHREAD) || nu > SCHED_MAX_UFRAMES || nk > SCHED_MAX_KFRAMES ||
-	    *size < SCHED_BLOCK_HDR_SIZE + ((size_t)nu + nk) * 8)
+	    (r->flags & SCHED_STK_KTHREAD) || nu > SCHED_MAX_UFRAMES ||
+	    nk > SCHED_MAX_KFRAMES || *size < SCHED_BLOCK_HDR_SIZE + ((size_t)nu + nk) * 8)
 		return r;
 	c = *ucopy_slot(p, r->tid);
 	if (!c || c->ns != r->ustack_ns || c->pid != r->pid) {
@@ -699,6 +699,8 @@ static int on_record(void *ctx, void *data, size_t size)
 		e = on_ustack(p, data, size);
 	} else if (type == SCHED_REC_WAKER) {
 		e = sched_acct_waker(p->acct, data, size);
+	} else if (type == SCHED_REC_BARE) {
+		e = sched_acct_bare(p->acct, p->m, data, size);
 	}
 	if (e)
 		model_add_lost(p->m, MODEL_LOST_SCHED_RINGBUF, 1); /* a bug, but not a silent one */
@@ -886,7 +888,8 @@ static void report_lost(struct probe_sched *p, struct model *m)
 	uint64_t full, was_full;
 
 	read_counters(p, &now);
-	/* ends of blocks dropped to keep room for exits are lost to a full ring all the same */
+	/* ends of blocks dropped to keep room for exits are lost to a full ring all the same (those
+	 * sent without their frames are not: their time is in the model, under "[no stack]") */
 	full = now.ringbuf_lost + now.block_dropped;
 	was_full = was->ringbuf_lost + was->block_dropped;
 	if (full > was_full)
@@ -1085,6 +1088,7 @@ void probe_sched_counters(const struct probe_sched *p, struct probe_sched_counte
 	out->wakers = c.wakers;
 	out->waker_lost = c.waker_lost;
 	out->block_dropped = c.block_dropped;
+	out->frames_dropped = c.frames_dropped;
 	out->ustack_miss = p->ustack_miss;
 	out->threads = p->nr_threads;
 	out->max_threads = p->max_threads;

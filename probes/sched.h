@@ -59,7 +59,9 @@ struct probe_sched_counters {
 	uint64_t ringbuf_lost; /* records dropped: the ring was full (MODEL_LOST_RINGBUF) */
 	uint64_t wakers;       /* waker records sent (waker_stacks) */
 	uint64_t waker_lost;   /* ... not sent: the ring was 3/4 full (those blocks show no waker) */
-	uint64_t block_dropped; /* ends of blocks not sent: the ring was 3/4 full, the last quarter
+	uint64_t frames_dropped; /* ends of blocks sent without their frames: the ring was 3/4
+				    full (their time shows under "[no stack]"; not lost) */
+	uint64_t block_dropped; /* ends of blocks not sent: the ring was 7/8 full, the last eighth
 				   kept for exits (MODEL_LOST_RINGBUF too) */
 	uint64_t threads_full; /* events of threads the "threads" map had no room for */
 	uint64_t stacks_full;  /* blocks whose stacks the "stacks" map had no room for */

@@ -52,6 +52,7 @@ struct sched_thread {
 #define SCHED_REC_EXIT 2
 #define SCHED_REC_USTACK 3
 #define SCHED_REC_WAKER 4
+#define SCHED_REC_BARE 5
 
 /*
  * A blocked interval [since_ns, end_ns) of at least min_block_ns, and the wait for a CPU after it
@@ -100,6 +101,23 @@ struct sched_block_rec {
 #define SCHED_STK_KERNEL_FAILED (1u << 1) /* no kernel stack */
 #define SCHED_STK_KTHREAD (1u << 2)	  /* a kernel thread: no user stack expected */
 #define SCHED_STK_TRUNCATED (1u << 3)	  /* set by the loader: the DWARF walk stopped early */
+#define SCHED_STK_DROPPED (1u << 4)	  /* set by the loader: from a sched_bare_rec (no frames) */
+
+/*
+ * The end of a block when the ring is 3/4 full: a struct sched_block_rec's thread, reason and
+ * times, without its stacks (48 bytes, not 152 and the frames: past 3/4 the ring holds three
+ * times as many), so that the block's time still reaches the block view (under "[no stack]").
+ */
+struct sched_bare_rec {
+	__u32 type; /* SCHED_REC_BARE */
+	__u32 pid;
+	__u32 tid;
+	__u32 reason;
+	__u64 born_ns;
+	__u64 since_ns;
+	__u64 end_ns;
+	__u64 run_ns;
+};
 
 /*
  * The user registers and the top of the user stack of a thread that blocked (DWARF unwinding,
@@ -187,7 +205,8 @@ struct sched_counters {
 	__u64 park_full;    /* copies sent at once: "ucopies" was full */
 	__u64 wakers;	    /* waker records sent (waker_stacks) */
 	__u64 waker_lost;   /* waker records not sent: the ring was 3/4 full */
-	__u64 block_dropped; /* ends of blocks not sent: the ring was 3/4 full (room for exits) */
+	__u64 block_dropped; /* ends of blocks not sent: the ring was 7/8 full (room for exits) */
+	__u64 frames_dropped; /* ends of blocks sent without their frames: the ring was 3/4 full */
 };
 
 #define SCHED_MAX_TARGETS 8192

@@ -211,6 +211,11 @@ static uint32_t model_flags(uint32_t stk)
 		f |= MODEL_SAMPLE_KERNEL_THREAD;
 	if (stk & SCHED_STK_TRUNCATED)
 		f |= MODEL_SAMPLE_TRUNCATED;
+	/* A block whose stacks were not sent (sched_acct_bare()): no frames, and none expected, so
+	 * the model names its stack "[no stack]", as the wall view names blocked time that no stack
+	 * covers (model/wall.h), then its reason. */
+	if (stk & SCHED_STK_DROPPED)
+		f = MODEL_SAMPLE_KERNEL_THREAD;
 	return f;
 }
 
@@ -255,7 +260,7 @@ static void add_offcpu(struct sched_acct *a, struct model *m, const struct sched
 		.time_ns = time_ns,
 		.pid = r->pid,
 		.tid = r->tid,
-		.comm = comm,
+		.comm = comm && *comm ? comm : NULL,
 		.pcomm = pcomm && *pcomm ? pcomm : NULL,
 		.user = r->nr_user ? u : NULL,
 		.kernel = r->nr_kernel > skip ? k + skip : NULL,
@@ -270,16 +275,27 @@ static void add_offcpu(struct sched_acct *a, struct model *m, const struct sched
 		o.flags |= MODEL_SAMPLE_TRUNCATED;
 	if (!ns)
 		return;
-	credit(a, r->tid, r->born_ns, o.reason, ns);
+	if (r->flags & SCHED_STK_DROPPED) {
+		/* no frames to tell a futex lock from a wait: the way of the thread's last block
+		 * with frames, and, as a block too short for stacks, left out of the split (report()
+		 * gives the thread's futex time that way too) */
+		const struct item *th = find(a, KIND_THREAD, r->tid, r->born_ns);
+
+		if (o.reason == MODEL_STATE_LOCK && th && th->th.last_class)
+			o.reason = (enum model_state)th->th.last_class;
+	} else {
+		credit(a, r->tid, r->born_ns, o.reason, ns);
+	}
 	model_add_offcpu(m, &o);
 }
 
-/* Reports an open block up to `upto` ns from its start. */
-static void flush_block(struct sched_acct *a, struct model *m, struct item *b, uint64_t upto)
+/* Reports ns of block b, in state reason at time_ns, with the stacks kept for it. */
+static void add_kept(struct sched_acct *a, struct model *m, const struct item *b,
+		     uint64_t time_ns, uint64_t ns, uint32_t reason)
 {
 	const uint64_t *k = b->bl.frames + b->bl.nr_user;
 	struct model_offcpu o = {
-		.time_ns = a->now,
+		.time_ns = time_ns,
 		.pid = b->pid,
 		.tid = b->tid,
 		.comm = b->comm,
@@ -289,15 +305,23 @@ static void flush_block(struct sched_acct *a, struct model *m, struct item *b, u
 		.nr_user = b->bl.nr_user,
 		.nr_kernel = b->bl.nr_kernel,
 		.flags = b->bl.flags,
-		.reason = (enum model_state)b->bl.reason,
+		.reason = (enum model_state)reason,
+		.ns = ns,
 	};
 
+	if (!ns)
+		return;
+	credit(a, b->tid, b->bl.born, reason, ns);
+	model_add_offcpu(m, &o);
+}
+
+/* Reports an open block up to `upto` ns from its start. */
+static void flush_block(struct sched_acct *a, struct model *m, struct item *b, uint64_t upto)
+{
 	b->last_pass = a->pass;
 	if (upto <= b->bl.flushed)
 		return;
-	o.ns = upto - b->bl.flushed;
-	credit(a, b->tid, b->bl.born, b->bl.reason, o.ns);
-	model_add_offcpu(m, &o);
+	add_kept(a, m, b, a->now, upto - b->bl.flushed, b->bl.reason);
 	b->bl.flushed = upto;
 }
 
@@ -525,6 +549,19 @@ int sched_acct_block(struct sched_acct *a, struct model *m, const struct sched_b
 		return -EINVAL;
 	ns = r->end_ns - r->since_ns;
 	b = find(a, KIND_BLOCK, r->tid, r->since_ns);
+	if (b && (r->flags & SCHED_STK_DROPPED)) {
+		/* its frames were dropped, but it was open at a tick: the stacks kept since then
+		 * still say where it waited, and waited for a CPU after */
+		if (ns > b->bl.flushed)
+			add_kept(a, m, b, r->end_ns, ns - b->bl.flushed, b->bl.reason);
+		if (r->run_ns > r->end_ns)
+			add_kept(a, m, b, r->run_ns, r->run_ns - r->end_ns, SCHED_RUNNABLE);
+		remove_item(a, b);
+		b = find(a, KIND_WAKER, r->tid, r->since_ns);
+		if (b)
+			remove_item(a, b); /* its block's stacks are not r's: the wake cannot be told */
+		return 0;
+	}
 	if (b) {
 		flushed = b->bl.flushed;
 		remove_item(a, b);
@@ -543,6 +580,33 @@ int sched_acct_block(struct sched_acct *a, struct model *m, const struct sched_b
 	if (r->run_ns > r->end_ns)
 		add_offcpu(a, m, r, comm, pcomm, r->run_ns, r->run_ns - r->end_ns, SCHED_RUNNABLE);
 	return 0;
+}
+
+int sched_acct_bare(struct sched_acct *a, struct model *m, const struct sched_bare_rec *r,
+		    size_t size)
+{
+	struct sched_block_rec h;
+	const struct item *th;
+
+	if (size < sizeof(*r) || r->type != SCHED_REC_BARE)
+		return -EINVAL;
+	memset(&h, 0, SCHED_BLOCK_HDR_SIZE);
+	h.type = SCHED_REC_BLOCK;
+	h.pid = r->pid;
+	h.tid = r->tid;
+	h.reason = r->reason;
+	h.born_ns = r->born_ns;
+	h.since_ns = r->since_ns;
+	h.end_ns = r->end_ns;
+	h.run_ns = r->run_ns;
+	h.flags = SCHED_STK_DROPPED;
+	/* the names its thread had at the last pass (none for one born since: the model's) */
+	th = find(a, KIND_THREAD, r->tid, r->born_ns);
+	if (th) {
+		memcpy(h.comm, th->comm, SCHED_COMM_LEN);
+		memcpy(h.pcomm, th->pcomm, SCHED_COMM_LEN);
+	}
+	return sched_acct_block(a, m, &h, SCHED_BLOCK_HDR_SIZE);
 }
 
 int sched_acct_exit(struct sched_acct *a, struct model *m, const struct sched_exit_rec *r,

@@ -86,6 +86,11 @@ int sched_acct_block(struct sched_acct *a, struct model *m, const struct sched_b
 		     size_t size);
 int sched_acct_exit(struct sched_acct *a, struct model *m, const struct sched_exit_rec *r,
 		    size_t size);
+/* The end of a block without its stacks (the ring was 3/4 full): its time under "[no stack]"
+ * and its reason (a futex wait goes the way of the thread's last block with stacks), or, for a
+ * block open at a tick before, with the stacks kept for it then. */
+int sched_acct_bare(struct sched_acct *a, struct model *m, const struct sched_bare_rec *r,
+		    size_t size);
 /* Who woke a block (--waker-stacks): kept until the block's record comes, which it precedes, and
  * then given to the model with it (model_add_wake()); forgotten after two passes without one. */
 int sched_acct_waker(struct sched_acct *a, const struct sched_waker_rec *w, size_t size);

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <linux/types.h>
 #include <cmocka.h>
@@ -594,6 +595,141 @@ static void test_sched_acct_runnable_after_block(void **state)
 			 -EINVAL);
 }
 
+/* The frames of a stack (its names joined by ';') and the thread's tid, for entry i of w. */
+static uint32_t offcpu_entry(struct fixture *fx, const struct window *w, size_t i, char *buf,
+			     size_t len)
+{
+	const struct stacks *st = model_stacks(fx->m);
+	uint32_t nr;
+	const uint32_t *frames = stacks_frames(st, w->offcpu[i].stack, &nr);
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (uint32_t j = 0; j < nr && n + 1 < len; j++)
+		n += snprintf(buf + n, len - n, "%s%s", j ? ";" : "",
+			      stacks_frame(st, frames[j])->function);
+	return threads_get(model_threads(fx->m), w->offcpu[i].thread)->tid;
+}
+
+/* What BPF sends for the block of slot r when the ring is 3/4 full. */
+static void bare_of(struct sched_bare_rec *b, const struct sched_block_rec *r, uint64_t end,
+		    uint64_t run)
+{
+	*b = (struct sched_bare_rec){
+		.type = SCHED_REC_BARE,
+		.pid = r->pid,
+		.tid = r->tid,
+		.reason = r->reason,
+		.born_ns = r->born_ns,
+		.since_ns = r->since_ns,
+		.end_ns = end,
+		.run_ns = run,
+	};
+}
+
+/*
+ * Ends of blocks sent without their stacks (the ring was 3/4 full): their time is in the block
+ * view all the same, under "[no stack]" and their reason, a futex wait going the way of the
+ * thread's last block with frames (a wait here); a block open at a tick before, whose stacks
+ * were kept then, keeps them for the rest of its time.
+ */
+static void test_sched_acct_frames_dropped(void **state)
+{
+	struct fixture *fx = *state;
+	int calls = 0;
+	struct sched_acct_opts o = {
+		.min_block_ns = 1 * MS,
+		.classify = classify,
+		.classify_ctx = &calls,
+		.sched_lo = 0xffffffff81a00000,
+		.sched_hi = 0xffffffff81a00400,
+	};
+	struct sched_thread pool, napper, *ts[] = { &pool, &napper };
+	struct sched_block_rec r, slot;
+	struct sched_bare_rec bare;
+	__u32 tids[] = { 40, 41 };
+	__u64 since;
+	struct window w;
+	uint64_t pool_wait = 0, pool_bare_wait = 0, pool_bare_runnable = 0, nap_sleep = 0,
+		 nap_runnable = 0, nap_bare = 0;
+	char buf[512];
+
+	sched_acct_free(fx->a);
+	sched_acct_new(&o, &fx->a);
+	sched_thread_init(&pool, 10, SCHED_RUNNING, T0, T0);
+	name(&pool, "pool");
+	sched_thread_init(&napper, 10, SCHED_RUNNING, T0, T0);
+	name(&napper, "napper");
+
+	/* the pool worker waits on a condition variable, its frames sent: a wait */
+	sched_on_switch_out(&pool, SCHED_LOCK, T0 + 100 * MS);
+	fill_slot(&r, &pool, 40);
+	r.frames[0] = 0x700123;
+	sched_on_wakeup(&pool, T0 + 200 * MS, &since);
+	sched_on_switch_in(&pool, T0 + 200 * MS, &since);
+	r.end_ns = r.run_ns = T0 + 200 * MS;
+	assert_int_equal(sched_acct_block(fx->a, fx->m, &r,
+					  SCHED_BLOCK_HDR_SIZE + 7 * sizeof(__u64)), 0);
+	/* then again, 300 ms, and 20 ms for a CPU: the header alone */
+	sched_on_switch_out(&pool, SCHED_LOCK, T0 + 300 * MS);
+	fill_slot(&r, &pool, 40);
+	sched_on_wakeup(&pool, T0 + 600 * MS, &since);
+	sched_on_switch_in(&pool, T0 + 620 * MS, &since);
+	bare_of(&bare, &r, T0 + 600 * MS, T0 + 620 * MS);
+	assert_int_equal(sched_acct_bare(fx->a, fx->m, &bare, sizeof(bare)), 0);
+
+	/* the napper's sleep is open at the tick (its slot's stacks kept), ends without frames */
+	sched_on_switch_out(&napper, SCHED_SLEEP, T0 + 500 * MS);
+	fill_slot(&slot, &napper, 41);
+	sched_acct_begin(fx->a, T0 + 1 * S);
+	for (int i = 0; i < 2; i++) {
+		if (sched_acct_wants_slot(fx->a, tids[i], ts[i]))
+			assert_true(sched_acct_open_block(fx->a, fx->m, tids[i], ts[i], &slot));
+		sched_acct_thread(fx->a, fx->m, tids[i], ts[i]);
+	}
+	sched_acct_end(fx->a);
+	model_close_tick(fx->m, T0 + 1 * S);
+	/* all of the worker's futex time was waiting */
+	assert_int_equal(in_tick(fx, 0, 40, MODEL_STATE_WAIT), 400 * MS);
+	assert_int_equal(in_tick(fx, 0, 40, MODEL_STATE_LOCK), 0);
+	sched_on_wakeup(&napper, T0 + 1 * S + 250 * MS, &since);
+	sched_on_switch_in(&napper, T0 + 1 * S + 260 * MS, &since);
+	bare_of(&bare, &slot, T0 + 1 * S + 250 * MS, T0 + 1 * S + 260 * MS);
+	assert_int_equal(sched_acct_bare(fx->a, fx->m, &bare, sizeof(bare)), 0);
+	assert_int_equal(sched_acct_nr_blocks(fx->a), 0);
+	/* a short record is refused, not read past its end */
+	assert_int_equal(sched_acct_bare(fx->a, fx->m, &bare, sizeof(bare) - 8), -EINVAL);
+	tick(fx, T0 + 2 * S, tids, ts, 2);
+
+	window_init(&w);
+	window_sum(&w, fx->m, 0);
+	for (size_t i = 0; i < w.nr_offcpu; i++) {
+		uint32_t tid = offcpu_entry(fx, &w, i, buf, sizeof(buf));
+		uint64_t n = w.offcpu[i].count;
+
+		print_message("%u %s %.0f ms\n", tid, buf, n / 1e6);
+		if (tid == 40 && !strcmp(buf, "[no stack];[wait]"))
+			pool_bare_wait += n;
+		else if (tid == 40 && !strcmp(buf, "[no stack];[runnable]"))
+			pool_bare_runnable += n;
+		else if (tid == 40 && strstr(buf, ";[wait]"))
+			pool_wait += n;
+		else if (tid == 41 && !strncmp(buf, "[no stack]", 10))
+			nap_bare += n;
+		else if (tid == 41 && strstr(buf, ";[sleep]"))
+			nap_sleep += n;
+		else if (tid == 41 && strstr(buf, ";[runnable]"))
+			nap_runnable += n;
+	}
+	assert_int_equal(pool_wait, 100 * MS);
+	assert_int_equal(pool_bare_wait, 300 * MS);
+	assert_int_equal(pool_bare_runnable, 20 * MS);
+	assert_int_equal(nap_sleep, 750 * MS);
+	assert_int_equal(nap_runnable, 10 * MS);
+	assert_int_equal(nap_bare, 0);
+	window_fini(&w);
+}
+
 /* A waker record (sent at the wakeup) and then the block's: a wake entry in the model, the block's
  * stack with [woken by COMM] and the waker's frames after it, the tracepoint's frames gone. */
 static void test_sched_acct_waker(void **state)
@@ -774,6 +910,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sched_acct_lock_or_wait, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sched_acct_runnable_after_block, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sched_acct_waker, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sched_acct_frames_dropped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sched_acct_min_block, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sched_acct_forgets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sched_acct_short_processes_leave_nothing_live,

@@ -32,12 +32,18 @@ struct cu {
 	uint32_t unit; /* its index in units */
 };
 
-/* A range of a function (or inlined instance) at a unit's top level, or in its namespaces. */
+/*
+ * A range of a function (or inlined instance) at a unit's top level, or in its namespaces. At its
+ * first lookup the function's own frame is kept, and whether any function is inlined (or nested)
+ * in it: in one that holds none, every address has that frame alone, with no walk of its DIEs.
+ */
 struct fn {
 	uint64_t lo, hi;
 	uint64_t max_hi; /* the largest hi of the entries up to this one (they are sorted by lo) */
 	Dwarf_Off off;   /* its DIE */
 	uint32_t order;  /* the DIE's place in the unit: the first that holds pc is the one */
+	int8_t holds;    /* 0: not looked up yet; 1: functions within it; -1: none */
+	struct srcline_frame own; /* its frame, once looked up */
 };
 
 /*
@@ -105,6 +111,7 @@ struct srcline {
 	struct unit *units;
 	size_t nr_units;
 	size_t fn_bytes;
+	size_t walks; /* lookups that walked DIEs (a function's own frame alone takes none) */
 	bool linear; /* srcline_use_index(false): every lookup walks its unit from the start */
 	struct entry *cache; /* open addressing by vaddr */
 	size_t cap, len;
@@ -274,6 +281,11 @@ void srcline_inflate_all(struct srcline *sl, bool on)
 void srcline_use_index(struct srcline *sl, bool on)
 {
 	sl->linear = !on;
+}
+
+size_t srcline_walks(const struct srcline *sl)
+{
+	return sl->walks;
 }
 
 size_t srcline_nr_units(const struct srcline *sl)
@@ -1036,6 +1048,35 @@ static int walk(Dwarf_Die *parent, uint64_t pc, Dwarf_Die *chain, int depth)
 	return depth;
 }
 
+/* Whether a function is inlined or nested in the scopes of die that walk() descends into. */
+static bool holds_functions(Dwarf_Die *die, int depth)
+{
+	Dwarf_Die child;
+
+	if (depth >= MAX_DEPTH)
+		return true; /* deeper than walk() goes: not worth knowing */
+	if (dwarf_child(die, &child) != 0)
+		return false;
+	do {
+		switch (dwarf_tag(&child)) {
+		case DW_TAG_subprogram:
+		case DW_TAG_inlined_subroutine:
+			return true;
+		case DW_TAG_lexical_block:
+		case DW_TAG_try_block:
+		case DW_TAG_catch_block:
+		case DW_TAG_namespace:
+		case DW_TAG_module:
+			if (holds_functions(&child, depth + 1))
+				return true;
+			break;
+		default:
+			break;
+		}
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return false;
+}
+
 struct fns {
 	struct fn *v;
 	size_t nr, cap;
@@ -1121,10 +1162,10 @@ static void index_unit(struct srcline *sl, struct unit *u, Dwarf_Die *cudie)
 }
 
 /* The first function in DIE order whose ranges hold pc, as walk() would find it; NULL: none. */
-static const struct fn *fn_at(const struct unit *u, uint64_t pc)
+static struct fn *fn_at(struct unit *u, uint64_t pc)
 {
 	size_t lo = 0, hi = u->nr_fns, mid;
-	const struct fn *best = NULL;
+	struct fn *best = NULL;
 
 	while (lo < hi) { /* lo: the first entry that starts after pc */
 		mid = lo + (hi - lo) / 2;
@@ -1134,7 +1175,7 @@ static const struct fn *fn_at(const struct unit *u, uint64_t pc)
 			hi = mid;
 	}
 	for (size_t i = lo; i > 0 && u->fns[i - 1].max_hi > pc; i--) {
-		const struct fn *f = &u->fns[i - 1];
+		struct fn *f = &u->fns[i - 1];
 
 		if (pc < f->hi && (!best || f->order < best->order))
 			best = f;
@@ -1147,6 +1188,7 @@ static uint32_t scopes_at(struct srcline *sl, uint64_t vaddr, struct srcline_fra
 {
 	const struct cu *u = find_unit(sl, vaddr);
 	Dwarf_Die cudie, chain[MAX_DEPTH];
+	struct fn *f = NULL;
 	struct unit *un;
 	int n;
 
@@ -1161,19 +1203,32 @@ static uint32_t scopes_at(struct srcline *sl, uint64_t vaddr, struct srcline_fra
 	if (un->state == UNIT_NEW && !sl->linear)
 		index_unit(sl, un, &cudie);
 	if (un->state == UNIT_INDEXED && !sl->linear) {
-		const struct fn *f = fn_at(un, vaddr);
-
+		f = fn_at(un, vaddr);
+		if (f && f->holds < 0) { /* its own frame, at every address */
+			*out = xmalloc(sizeof(**out));
+			(*out)[0] = f->own;
+			return 1;
+		}
 		if (!f || !dwarf_offdie(sl->dw, f->off, &chain[0]))
 			return 0;
+		if (!f->holds) {
+			f->holds = holds_functions(&chain[0], 0) ? 1 : -1;
+			frame_of(sl, &chain[0], &f->own);
+		}
 		n = walk(&chain[0], vaddr, chain, 1);
 	} else {
 		n = walk(&cudie, vaddr, chain, 0);
 	}
+	sl->walks++;
 	if (n <= 0)
 		return 0;
 	*out = xmalloc((size_t)n * sizeof(**out));
-	for (int i = 0; i < n; i++)
-		frame_of(sl, &chain[i], &(*out)[i]);
+	for (int i = 0; i < n; i++) {
+		if (!i && f)
+			(*out)[0] = f->own;
+		else
+			frame_of(sl, &chain[i], &(*out)[i]);
+	}
 	return (uint32_t)n;
 }
 

@@ -74,6 +74,10 @@ size_t srcline_inflated(const struct srcline *sl, size_t *total);
 /* What inflates compressed DWARF: "isa-l" where flametop is linked with it, else "zlib". */
 const char *srcline_inflater(void);
 
+/* Lookups so far that walked the DIEs of a function (the others: cached, or in a function that
+ * holds no other, whose own frame is kept). */
+size_t srcline_walks(const struct srcline *sl);
+
 /* Compilation units indexed so far (0 before the first lookup). */
 size_t srcline_nr_units(const struct srcline *sl);
 

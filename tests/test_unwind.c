@@ -835,9 +835,10 @@ enum compare { COMPARE_WALK, COMPARE_WHOLE };
  * The units' function index answers as the walk over each unit from its start did (COMPARE_WALK),
  * or lookups inflating compressed DWARF unit by unit as libdw inflating all of it at the start
  * did (COMPARE_WHOLE): every function of path at four places (entry, thirds, last byte), frame by
- * frame. Returns how many places had inlined frames; *found gets how many had any.
+ * frame. Returns how many places had inlined frames; *found gets how many had any, *walks (when
+ * not NULL) how many of the lookups with the index walked DIEs.
  */
-static size_t compare_lookups(const char *path, enum compare how, size_t *found)
+static size_t compare_lookups(const char *path, enum compare how, size_t *found, size_t *walks)
 {
 	static struct fsym fns[16384];
 	size_t n = read_funcs(path, fns, 16384), inlined = 0;
@@ -878,6 +879,8 @@ static size_t compare_lookups(const char *path, enum compare how, size_t *found)
 			inlined += na > 1;
 		}
 	}
+	if (walks)
+		*walks = srcline_walks(fast);
 	srcline_free(fast);
 	srcline_free(slow);
 	return inlined;
@@ -904,22 +907,32 @@ static bool libc_debug_file(char *dbg, size_t len)
 	return ok;
 }
 
+/*
+ * The index answers as the walk does, place by place; and a function that holds no inlined one
+ * is walked once, its other places answered from the frame kept (fewer walks than places).
+ */
 static void test_unwind_srcline_index_is_the_walk(void **state)
 {
-	size_t found, inlined = compare_lookups("/proc/self/exe", COMPARE_WALK, &found);
+	size_t found, walks, inlined;
 	char dbg[PATH_MAX];
 
-	print_message("self: %zu places named, %zu with inlined frames\n", found, inlined);
+	inlined = compare_lookups("/proc/self/exe", COMPARE_WALK, &found, &walks);
+
+	print_message("self: %zu places named, %zu with inlined frames, %zu walked\n", found,
+		      inlined, walks);
 	assert_true(found > 500);
 	assert_true(inlined > 50);
+	assert_true(walks < found * 3 / 4);
 	if (!libc_debug_file(dbg, sizeof(dbg))) {
 		print_message("only our own binary compared\n");
 		return;
 	}
-	inlined = compare_lookups(dbg, COMPARE_WALK, &found);
-	print_message("libc: %zu places named, %zu with inlined frames\n", found, inlined);
+	inlined = compare_lookups(dbg, COMPARE_WALK, &found, &walks);
+	print_message("libc: %zu places named, %zu with inlined frames, %zu walked\n", found,
+		      inlined, walks);
 	assert_true(found > 500);
 	assert_true(inlined > 50);
+	assert_true(walks < found);
 }
 
 /*
@@ -943,7 +956,7 @@ static void test_unwind_srcline_partial_is_whole(void **state)
 	assert_string_equal(srcline_inflater(), "isa-l");
 #endif
 	print_message("inflating with %s\n", srcline_inflater());
-	inlined = compare_lookups(z, COMPARE_WHOLE, &found);
+	inlined = compare_lookups(z, COMPARE_WHOLE, &found, NULL);
 	print_message("dbg-target-z: %zu places named, %zu with inlined frames\n", found, inlined);
 	assert_true(found >= 8);
 	n = read_funcs(z, fns, 16384);
@@ -959,7 +972,7 @@ static void test_unwind_srcline_partial_is_whole(void **state)
 		print_message("libc not compared\n");
 		return;
 	}
-	inlined = compare_lookups(dbg, COMPARE_WHOLE, &found);
+	inlined = compare_lookups(dbg, COMPARE_WHOLE, &found, NULL);
 	print_message("libc: %zu places named, %zu with inlined frames\n", found, inlined);
 	assert_true(found > 500);
 	assert_true(inlined > 50);

@@ -39,6 +39,9 @@ struct model_sample {
 #define MODEL_SAMPLE_KERNEL_FAILED (1u << 1) /* in kernel mode, but no kernel stack */
 #define MODEL_SAMPLE_TRUNCATED (1u << 2)     /* the walk stopped before the thread's root */
 #define MODEL_SAMPLE_KERNEL_THREAD (1u << 3) /* a kernel thread: there is no user stack */
+/* The probe sent no stacks (its ring was nearly full): no frames, and none expected. The stack
+ * is "[no stack]", as the wall view names blocked time that no stack covers. */
+#define MODEL_SAMPLE_NO_STACKS (1u << 4)
 
 /*
  * Events lost before they reached the model, counted per tick and reported per probe: CPU

@@ -170,7 +170,7 @@ uint32_t stacks_add_raw(struct stacks *st, uint32_t pid, const uint64_t *user, u
 	k->nr_kernel = nr_kernel;
 	k->flags = flags & (MODEL_SAMPLE_USER_FAILED | MODEL_SAMPLE_KERNEL_FAILED |
 			    MODEL_SAMPLE_TRUNCATED | MODEL_SAMPLE_KERNEL_THREAD |
-			    STACKS_REASON_MASK);
+			    MODEL_SAMPLE_NO_STACKS | STACKS_REASON_MASK);
 	k->pad = 0;
 	if (nr_user)
 		memcpy(k->ips, user, nr_user * sizeof(*user));
@@ -509,7 +509,7 @@ size_t stacks_resolve(struct stacks *st, struct syms *syms)
 			continue;
 		}
 
-		if (k->flags & MODEL_SAMPLE_KERNEL_THREAD)
+		if (k->flags & (MODEL_SAMPLE_KERNEL_THREAD | MODEL_SAMPLE_NO_STACKS))
 			;
 		else if (!k->nr_user)
 			frames[n++] = special(st, "[no user stack]");

@@ -211,11 +211,10 @@ static uint32_t model_flags(uint32_t stk)
 		f |= MODEL_SAMPLE_KERNEL_THREAD;
 	if (stk & SCHED_STK_TRUNCATED)
 		f |= MODEL_SAMPLE_TRUNCATED;
-	/* A block whose stacks were not sent (sched_acct_bare()): no frames, and none expected, so
-	 * the model names its stack "[no stack]", as the wall view names blocked time that no stack
-	 * covers (model/wall.h), then its reason. */
+	/* A block whose stacks were not sent (sched_acct_bare()): the model names its stack
+	 * "[no stack]", then its reason. */
 	if (stk & SCHED_STK_DROPPED)
-		f = MODEL_SAMPLE_KERNEL_THREAD;
+		f = MODEL_SAMPLE_NO_STACKS;
 	return f;
 }
 

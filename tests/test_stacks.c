@@ -60,6 +60,8 @@ static void test_stacks_special_frames(void **state)
 	uint32_t nouser = stacks_add_raw(st, 5, NULL, 0, kern, 1, MODEL_SAMPLE_USER_FAILED);
 	uint32_t none = stacks_add_raw(st, 5, NULL, 0, NULL, 0,
 				       MODEL_SAMPLE_USER_FAILED | MODEL_SAMPLE_KERNEL_FAILED);
+	/* stacks not sent at all (a nearly full ring): no user stack was expected either */
+	uint32_t unsent = stacks_add_raw(st, 5, NULL, 0, NULL, 0, MODEL_SAMPLE_NO_STACKS);
 	uint32_t nr;
 
 	stacks_resolve(st, NULL);
@@ -67,6 +69,9 @@ static void test_stacks_special_frames(void **state)
 	assert_int_equal(nr, 1);
 	assert_string_equal(name(st, stacks_of_raw(st, nouser), 0), "[no user stack]");
 	assert_string_equal(name(st, stacks_of_raw(st, none), 0), "[no user stack]");
+	stacks_frames(st, stacks_of_raw(st, unsent), &nr);
+	assert_int_equal(nr, 1);
+	assert_string_equal(name(st, stacks_of_raw(st, unsent), 0), "[no stack]");
 	stacks_free(st);
 }
 

@@ -242,9 +242,18 @@ static bool targets_alive(const struct session *s)
 	return false;
 }
 
-/* One turn's worth of every ring: each drain stops after its budget (probes/probe.h), and when
- * one did, the loop comes back at once rather than at the next timer. */
-static void drain(struct session *s)
+static void drain_heap(struct session *s)
+{
+	if (s->heap) {
+		probe_heap_drain(s->heap, s->m);
+		s->behind |= probe_heap_behind(s->heap);
+	}
+}
+
+/* One turn's worth of every ring but the heap probe's: each drain stops after its budget
+ * (probes/probe.h), and when one did, the loop comes back at once rather than at the next
+ * timer. */
+static void drain_but_heap(struct session *s)
 {
 	s->behind = false;
 	if (s->cpu) {
@@ -259,10 +268,13 @@ static void drain(struct session *s)
 		probe_sched_drain(s->sched, s->m);
 		s->behind |= probe_sched_behind(s->sched);
 	}
-	if (s->heap) {
-		probe_heap_drain(s->heap, s->m);
-		s->behind |= probe_heap_behind(s->heap);
-	}
+}
+
+/* One turn's worth of every ring. */
+static void drain(struct session *s)
+{
+	drain_but_heap(s);
+	drain_heap(s);
 }
 
 /* Every tick: the targets' memory from /proc/PID/status (exact fields, ~15 µs each), or every
@@ -335,15 +347,19 @@ static void close_tick(struct session *s)
 /*
  * The window starts once every probe is attached: what came in while they attached one after
  * another (the BPF sampler first, the sched probe's /proc seeding last, ~1 s in all) is dropped,
- * so the first tick has every source for all of its time, like the others.
+ * so the first tick has every source for all of its time, like the others. The heap probe's
+ * backlog is drained once the window began: its growth from before is then skipped without a
+ * stack walk (probes/heap.c), where on a churning host every new process had its stacks walked
+ * and kept only for model_begin() to drop their growth.
  */
 static void begin_window(struct session *s)
 {
-	drain(s);
+	drain_but_heap(s);
 	s->start_ns = now_ns();
 	if (s->sched)
 		probe_sched_tick(s->sched, s->m, s->start_ns); /* its totals as of the start */
 	model_begin(s->m, s->start_ns);
+	drain_heap(s);
 }
 
 /* The window's length: from its start to the end of the last tick. */

@@ -120,6 +120,13 @@ static int on_record(void *ctx, void *data, size_t size)
 			heap_match_release(p->match, r->pid, r->addr);
 		return p->stop ? -EAGAIN : 0;
 	}
+	/* Growth from before the window began is not the window's: no stack walk for it. What is
+	 * drained before model_begin() the model clears; what is drained after (a backlog, and
+	 * flametop's first drain of this probe: cli/run.c) was counted in the window. While the
+	 * probes start one after another, a churning host's new processes each had their growth
+	 * walked, only for it to be dropped. */
+	if (r->kind == HEAP_REC_RSS && r->time_ns < model_start_ns(p->m))
+		return p->stop ? -EAGAIN : 0;
 	while (nu > 1 && r->frames[nu - 1] == 0)
 		nu--;
 	memcpy(comm, r->comm, HEAP_COMM_LEN);

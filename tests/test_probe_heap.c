@@ -417,6 +417,68 @@ static void test_probe_heap_full_ring_drops_copies_not_records(void **state)
 	model_free(m);
 }
 
+/*
+ * Growth from before the window began is not the window's: a backlog left in the ring while the
+ * other probes start (on a churning host, the growth of every process started meanwhile) is
+ * consumed without a stack walk each. heapgrow remap, every change a record, runs undrained for
+ * half a second and is killed; then the window begins and the ring is drained: every record
+ * arrived, none was walked, and the window has no growth.
+ */
+static void test_probe_heap_backlog_not_walked(void **state)
+{
+	struct probe_heap_opts o = { .filter = true, .stack_size = 16384, .unwind = unwinder,
+				     .sample_bytes = 1 };
+	struct model_opts mo = { .syms = syms };
+	struct unwind_stats before, after;
+	struct probe_heap_counters c;
+	struct model *m;
+	struct probe_heap *p;
+	uint64_t delivered = 0, walks;
+	char err[512];
+	int gate = -1;
+	uint32_t pid;
+	pid_t child;
+
+	(void)state;
+	child = spawn("remap", 30, &gate);
+	assert_true(child > 0);
+	pid = (uint32_t)child;
+	o.pids = &pid;
+	o.nr_pids = 1;
+	assert_int_equal(model_new(&mo, &m), 0);
+	if (probe_heap_new(&o, &p, err, sizeof(err)))
+		fail_msg("probe_heap_new: %s", err);
+	assert_int_equal(write(gate, "g", 1), 1);
+	close(gate);
+	poll(NULL, 0, 500);
+	kill(child, SIGKILL);
+	assert_int_equal(waitpid(child, NULL, 0), child);
+	unwind_stats(unwinder, &before);
+	assert_int_equal(model_begin(m, now_ns()), 0);
+	for (int i = 0; i < 1000; i++) {
+		int n = probe_heap_drain(p, m);
+
+		assert_true(n >= 0);
+		delivered += (uint64_t)n;
+		if (!n && !probe_heap_behind(p))
+			break;
+	}
+	unwind_stats(unwinder, &after);
+	walks = after.dwarf + after.fp - before.dwarf - before.fp;
+	probe_heap_tick(p, m, now_ns());
+	model_close_tick(m, now_ns());
+	probe_heap_counters(p, &c);
+	print_message("%" PRIu64 " records, %" PRIu64 " delivered, %" PRIu64 " walked, %zu growth "
+		      "stacks in the window\n",
+		      c.records, delivered, walks, model_tick(m, 0)->nr_heap);
+	assert_true(delivered >= 20); /* half a second of remap: the backlog */
+	assert_int_equal(delivered, c.records);
+	assert_int_equal(walks, 0);
+	assert_int_equal(model_tick(m, 0)->nr_heap, 0);
+	probe_heap_free(p);
+	model_free(m);
+}
+
 /* Frees everything: no growth, in either mode. */
 static void test_probe_heap_freeall(void **state)
 {
@@ -451,6 +513,7 @@ int main(void)
 		cmocka_unit_test(test_probe_heap_sampled),
 		cmocka_unit_test(test_probe_heap_freeall),
 		cmocka_unit_test(test_probe_heap_full_ring_drops_copies_not_records),
+		cmocka_unit_test(test_probe_heap_backlog_not_walked),
 	};
 	struct syms_opts so = { .proc_root = "/proc" };
 	struct probe_heap_opts o = { .filter = true };

@@ -26,6 +26,7 @@
 #include "probes/kbtf.h"
 #include "probes/ksym.h"
 #include "probes/sched.h"
+#include "probes/sideband.h"
 
 #define CAP_IPC_LOCK 14
 #define CAP_SYS_PTRACE 19
@@ -233,6 +234,24 @@ static bool check_perf(FILE *f)
 		     "sysctl kernel.perf_event_paranoid=2, or run as root)",
 		     strerror(-own_user), val);
 	return !sys;
+}
+
+/* The kernel's mapping records name files by build-id (probes/sideband.h): a binary already
+ * read is then taken for each new process without opening its file. */
+static void check_build_ids(FILE *f)
+{
+	int e = probe_sideband_try_build_ids();
+
+	if (!e)
+		line(f, OK, "build-ids",
+		     "in the kernel's mapping records: a binary already read is not opened again "
+		     "for each new process");
+	else if (e == -EINVAL)
+		line(f, INFO, "build-ids",
+		     "not in the kernel's mapping records (kernel < 5.12): each new process's "
+		     "binaries are opened to be told apart, at most once a second per file");
+	else
+		line(f, INFO, "build-ids", "cannot ask: %s (perf events, above)", strerror(-e));
 }
 
 /* Kernel frames are named by asking the kernel (probes/ksym) where its program loads; kallsyms
@@ -488,6 +507,7 @@ int doctor_run(FILE *f)
 	else
 		line(f, NO, "BPF sampler", "needs BTF; flametop falls back to perf events");
 	perf = check_perf(f);
+	check_build_ids(f);
 	if (syms_new(&sopts, &s)) {
 		line(f, NO, "symbolizer", "cannot start");
 		return EXIT_FAIL;

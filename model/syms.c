@@ -171,16 +171,26 @@ struct fileid {
 };
 
 /*
- * A file as the kernel's MMAP2 records name it (device, inode, inode generation: a new file
- * that reuses a deleted one's inode number has another generation), and the binary opened for
- * it. Under churn every exec maps the same few files (the loader, libc, sh): each mapping was
- * an open() through /proc/PID/root, an fstat() and a close() to find a binary already parsed.
- * Now the first mapping of a file opens it and the others take its binary, opening it again
- * only when the last check is older than RECORD_RECHECK_NS (a file rewritten in place keeps
- * its identity: the check sees its new size or mtime) or when no binary was found.
+ * A file as the kernel's MMAP2 records name it, and the binary opened for it. Under churn every
+ * exec maps the same few files (the loader, libc, sh): each mapping was an open() through
+ * /proc/PID/root, an fstat() and a close() to find a binary already parsed. Now the first
+ * mapping of a file opens it and the others take its binary. A record names the file one of
+ * two ways:
+ * - by its GNU build-id (kernel >= 5.12, perf_event_attr.build_id), kept here with the path
+ *   mapped: a build-id names the content, so the binary found is never checked again (a file
+ *   rewritten in place has another build-id: another name). The path is part of the name
+ *   because bin_for_fd() takes the symbols of an unstripped copy with the same build-id found
+ *   under another path; each path is opened once.
+ * - else by device, inode and inode generation (a new file that reuses a deleted one's inode
+ *   number has another generation): opened again when the last check is older than
+ *   RECORD_RECHECK_NS (a file rewritten in place keeps its identity: the check sees its new
+ *   size or mtime) or when no binary was found.
  */
 struct recid {
-	uint64_t dev, ino, generation;
+	uint64_t dev, ino, generation; /* 0 with a build-id */
+	const char *path;              /* interned; with a build-id only */
+	uint8_t build_id[SYMS_BUILD_ID_MAX];
+	uint8_t build_id_size;         /* 0: named by dev, ino and generation */
 	struct bin *bin;
 	uint64_t checked_ns;
 };
@@ -426,9 +436,22 @@ static int open_regular(const char *path, int flags, struct stat *st)
  * Candidates, in order: <root>/PID/map_files/<lo>-<hi> (the very inode mapped, even deleted),
  * <root>/PID/root/<path> (the process's mount namespace), <path>. For files that were not
  * deleted the namespace path comes first, as map_files needs CAP_SYS_ADMIN. A candidate whose
- * inode differs from the mapping's is used only when nothing better opens.
+ * inode differs from the mapping's, or whose build-id differs from build_id (a mapping known by
+ * the build-id its record gave, without an inode; NULL: not checked), is used only when nothing
+ * better opens.
  */
-static int open_map_file(struct syms *s, uint32_t pid, const struct map *m, struct stat *out_st)
+static bool has_build_id(int fd, const char *want)
+{
+	char *build_id = NULL;
+	bool symtab, same;
+
+	same = !elfsyms_peek_fd(fd, &build_id, &symtab) && build_id && !strcmp(build_id, want);
+	free(build_id);
+	return same;
+}
+
+static int open_map_file(struct syms *s, uint32_t pid, const struct map *m, const char *build_id,
+			 struct stat *out_st)
 {
 	char cand[3][PATH_MAX];
 	int order_deleted[3] = { 0, 1, 2 }, order_live[3] = { 1, 0, 2 };
@@ -453,7 +476,7 @@ static int open_map_file(struct syms *s, uint32_t pid, const struct map *m, stru
 
 		if (!path[0] || (fd = open_regular(path, 0, &st)) < 0)
 			continue;
-		if (!m->inode || st.st_ino == m->inode)
+		if ((!m->inode || st.st_ino == m->inode) && (!build_id || has_build_id(fd, build_id)))
 			break;
 		if (fallback < 0) {
 			fallback = fd;
@@ -569,14 +592,16 @@ static void load_debug(struct syms *s, uint32_t pid, const struct map *m, struct
 	b->serial = ++s->serials; /* names and places from the debug info now */
 }
 
-static struct bin *open_bin(struct syms *s, uint32_t pid, const struct map *m)
+/* The binary of the file behind m (build_id: see open_map_file()), or NULL. */
+static struct bin *open_bin(struct syms *s, uint32_t pid, const struct map *m,
+			    const char *build_id)
 {
 	struct stat st;
 	struct bin *b;
 	int fd;
 
 	s->opens++;
-	fd = open_map_file(s, pid, m, &st);
+	fd = open_map_file(s, pid, m, build_id, &st);
 
 	if (fd < 0)
 		return NULL;
@@ -847,7 +872,7 @@ static int read_maps(struct syms *s, struct proc *p)
 			mp->bin = maps[i - 1].bin;
 			continue;
 		}
-		mp->bin = open_bin(s, p->pid, mp);
+		mp->bin = open_bin(s, p->pid, mp, NULL);
 	}
 
 	if (maps_differ(p->maps, p->nr_maps, maps, nr))
@@ -936,36 +961,71 @@ static struct proc *new_proc(struct syms *s, uint32_t pid)
 	return p;
 }
 
-static uint64_t recid_hash(uint64_t dev, uint64_t ino, uint64_t generation)
+static uint64_t recid_hash(const struct recid *r)
 {
-	return mix64(dev ^ mix64(ino ^ mix64(generation)));
+	if (r->build_id_size)
+		return mix64(hash_bytes((const char *)r->build_id, r->build_id_size) ^
+			     (uint64_t)(uintptr_t)r->path);
+	return mix64(r->dev ^ mix64(r->ino ^ mix64(r->generation)));
 }
 
 static bool recid_eq(const void *val, const void *key)
 {
 	const struct recid *a = val, *b = key;
 
-	return a->dev == b->dev && a->ino == b->ino && a->generation == b->generation;
+	return a->dev == b->dev && a->ino == b->ino && a->generation == b->generation &&
+	       a->path == b->path && a->build_id_size == b->build_id_size &&
+	       !memcmp(a->build_id, b->build_id, a->build_id_size);
+}
+
+static bool bin_build_id_is(const struct bin *b, const char *build_id)
+{
+	const char *have = b->es ? elfsyms_build_id(b->es) : NULL;
+
+	return have && !strcmp(have, build_id);
 }
 
 /* The binary of a mapping the kernel reported: see struct recid. */
 static struct bin *record_bin(struct syms *s, uint32_t pid, const struct syms_mapping *in,
 			      const struct map *m)
 {
+	static const char hex[] = "0123456789abcdef";
 	struct recid key = { .dev = in->dev, .ino = in->ino, .generation = in->generation };
-	uint64_t hash = recid_hash(key.dev, key.ino, key.generation), now;
+	char build_id[2 * SYMS_BUILD_ID_MAX + 1];
+	uint64_t hash, now;
 	struct recid *r;
 	struct bin *b;
 
-	if (!in->dev || !in->ino || m->deleted)
-		return open_bin(s, pid, m);
+	if (in->build_id_size && in->build_id_size <= SYMS_BUILD_ID_MAX) {
+		key = (struct recid){ .path = m->path, .build_id_size = in->build_id_size };
+		memcpy(key.build_id, in->build_id, in->build_id_size);
+		for (size_t i = 0; i < in->build_id_size; i++) {
+			build_id[2 * i] = hex[in->build_id[i] >> 4];
+			build_id[2 * i + 1] = hex[in->build_id[i] & 15];
+		}
+		build_id[2 * in->build_id_size] = '\0';
+	} else if (!in->dev || !in->ino || m->deleted) {
+		return open_bin(s, pid, m, NULL);
+	}
+	hash = recid_hash(&key);
 	r = htab_find(&s->records, hash, recid_eq, &key);
 	now = now_ns();
-	if (r && r->bin && now - r->checked_ns < RECORD_RECHECK_NS) {
+	if (r && r->bin && (key.build_id_size || now - r->checked_ns < RECORD_RECHECK_NS)) {
 		r->bin->used = ++s->clock;
 		return r->bin;
 	}
-	b = open_bin(s, pid, m);
+	b = open_bin(s, pid, m, key.build_id_size ? build_id : NULL);
+	if (key.build_id_size && (!b || !bin_build_id_is(b, build_id))) {
+		/* the path does not open (the process is gone, a container's file) or holds
+		 * other content by now: the binary of that build-id, parsed from another path */
+		struct bin *named = htab_find(&s->build_ids,
+					      hash_bytes(build_id, strlen(build_id)), build_id_eq,
+					      build_id);
+
+		if (!named)
+			return b; /* the best there was, but not the content the record names */
+		b = named;
+	}
 	if (!b)
 		return r ? r->bin : NULL; /* gone already (a short process): the file is the same */
 	if (!r) {
@@ -1003,8 +1063,10 @@ int syms_add_mapping(struct syms *s, uint32_t pid, const struct syms_mapping *in
 	if (m.type == MAP_VDSO)
 		load_vdso(s);
 	if (m.type == MAP_FILE) {
-		/* the text of one file is often split over neighbouring mappings */
-		for (i = 0; i < p->nr_maps && !m.bin; i++)
+		/* the text of one file is often split over neighbouring mappings; one named by
+		 * build-id has no inode, and the same path may hold other content by now (a file
+		 * rewritten in place): record_bin() finds it by build-id without opening it */
+		for (i = 0; i < p->nr_maps && !m.bin && !in->build_id_size; i++)
 			if (p->maps[i].path == m.path && p->maps[i].inode == m.inode)
 				m.bin = p->maps[i].bin;
 		if (!m.bin)
@@ -1549,7 +1611,10 @@ static const struct elfunw *map_unw(struct syms *s, uint32_t pid, const struct m
 	m->bin->used = ++s->clock;
 	if (!m->bin->unw_tried) {
 		m->bin->unw_tried = true;
-		fd = open_map_file(s, pid, m, &st);
+		/* a mapping known by build-id has no inode to check the file by: its build-id */
+		fd = open_map_file(s, pid, m,
+				   !m->inode && m->bin->es ? elfsyms_build_id(m->bin->es) : NULL,
+				   &st);
 		if (fd >= 0) {
 			if (elfunw_load_fd(fd, &m->bin->unw))
 				m->bin->unw = NULL;
@@ -1735,7 +1800,7 @@ static void evict_bin(struct syms *s, struct bin *b)
 			s->recids[kept++] = r;
 			continue;
 		}
-		htab_del(&s->records, recid_hash(r->dev, r->ino, r->generation), r);
+		htab_del(&s->records, recid_hash(r), r);
 		free(r);
 	}
 	s->nr_recids = kept;

@@ -146,15 +146,23 @@ size_t syms_nr_binaries(const struct syms *s);
  * the record gives it ("/usr/bin/true", "//anon", "[vdso]"), opened through /proc/PID while
  * the process lives, else on the host.
  */
+#define SYMS_BUILD_ID_MAX 20 /* bytes of a build-id in a record (the kernel's limit) */
 struct syms_mapping {
 	uint64_t start, len, pgoff, ino;
 	uint64_t dev, generation; /* the file's device and inode generation; 0: not known */
 	uint32_t prot; /* PROT_* */
 	const char *path;
+	/* The file's GNU build-id, when the record names it so (perf_event_attr.build_id, kernel
+	 * >= 5.12: then dev, ino and generation are 0); build_id_size 0: none (no note, or the
+	 * kernel could not read it), the file is known by dev, ino and generation. A build-id
+	 * names the content: a binary parsed before under it is taken without opening the file. */
+	uint8_t build_id[SYMS_BUILD_ID_MAX];
+	uint8_t build_id_size;
 };
 int syms_add_mapping(struct syms *s, uint32_t pid, const struct syms_mapping *m);
-/* Binaries opened for mappings so far (a mapping of a file a record named within the last
- * second takes the binary found then: see struct recid in syms.c). */
+/* Binaries opened for mappings so far (a mapping of a file a record named by build-id and
+ * path before, or by dev and inode within the last second, takes the binary found then: see
+ * struct recid in syms.c). */
 uint64_t syms_binary_opens(const struct syms *s);
 /* pid exec'd: its mappings are gone (MMAP2 records of the new program follow); kept aside to
  * resolve what is sampled during the exec itself (the user registers are still the old

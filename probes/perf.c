@@ -5,7 +5,8 @@
  * A sample record, with the sample_type we ask for, is (include/uapi/linux/perf_event.h):
  *   ip, pid/tid, time, callchain (nr, ips with PERF_CONTEXT_* markers), regs_user (abi, regs),
  *   stack_user (size, bytes, dyn_size)
- * Side-band records keep the rest of flametop right: MMAP2 of executable memory, exec (COMM
+ * Side-band records keep the rest of flametop right: MMAP2 of executable memory (the file named
+ * by its build-id where the kernel can, >= 5.12; else by device and inode), exec (COMM
  * with PERF_RECORD_MISC_COMM_EXEC) and FORK give the symbolizer a process's mappings as they
  * change (probes/sideband.h: so a process gone before /proc is read still resolves), COMM keeps
  * thread names, EXIT ends threads, LOST becomes model_add_lost().
@@ -206,6 +207,12 @@ static int open_one(struct probe_perf *p, int pid, int cpu)
 		p->attr.exclude_kernel = 1;
 		p->attr.exclude_callchain_kernel = 1;
 		p->kernel = false;
+		fd = perf_open(&p->attr, pid, cpu);
+	}
+	if (fd < 0 && fd == -EINVAL && p->attr.build_id && !p->nr_fds) {
+		/* before 5.12: MMAP2 records name files by device and inode only (decided on the
+		 * first event: the records of all must read alike) */
+		p->attr.build_id = 0;
 		fd = perf_open(&p->attr, pid, cpu);
 	}
 	if (fd < 0 && fd == -EINVAL && p->attr.use_clockid) {
@@ -439,6 +446,7 @@ int probe_perf_new(const struct probe_perf_opts *opts, struct probe_perf **out, 
 		.inherit = p->targets,
 		.mmap = 1,
 		.mmap2 = 1,
+		.build_id = 1, /* a binary syms knows by it is not opened again (sideband.h) */
 		.comm = 1,
 		.comm_exec = 1,
 		.task = 1,
@@ -665,7 +673,8 @@ static void sideband(struct probe_perf *p, const struct perf_event_header *h, co
 	struct sideband_ctx c = { .m = p->m, .syms = p->syms, .unwind = p->unwind, .whole = true };
 	struct sideband_event ev;
 
-	if (p->syms && probe_sideband_parse(h->type, h->misc, body, len, true, &ev))
+	if (p->syms &&
+	    probe_sideband_parse(h->type, h->misc, body, len, true, p->attr.build_id, &ev))
 		probe_sideband_event(&c, &ev);
 }
 

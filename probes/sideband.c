@@ -4,6 +4,10 @@
  * followed, with attr.sample_id_all, by { u32 pid, tid; u64 time } for our sample_type:
  *   MMAP2  u32 pid, tid; u64 addr, len, pgoff; u32 maj, min; u64 ino, ino_generation;
  *          u32 prot, flags; char filename[] (NUL-padded to 8 bytes)
+ *          With PERF_RECORD_MISC_MMAP_BUILD_ID in misc (attr.build_id, kernel >= 5.12) the
+ *          maj..ino_generation union is u8 build_id_size, u8, u16, u8 build_id[20]: the kernel
+ *          puts the file's GNU build-id there when it can read it (the note in a page in
+ *          memory), else maj..ino_generation as without attr.build_id
  *   COMM   u32 pid, tid; char comm[]           (misc & PERF_RECORD_MISC_COMM_EXEC: an exec)
  *   FORK   u32 pid, ppid, tid, ptid; u64 time  (pid != ppid: a new process)
  *   EXIT   the same
@@ -61,11 +65,13 @@ struct probe_sideband {
 	size_t strs_len, strs_cap;
 	uint64_t seq;
 	uint64_t read_ns; /* when the rings were last read: every record up to it is queued */
+	bool build_ids;   /* the records name files by build-id (attr.build_id taken) */
+	int opened;       /* rings open */
 	struct probe_sideband_counters cnt;
 };
 
 bool probe_sideband_parse(uint32_t type, uint16_t misc, const uint8_t *body, size_t len,
-			  bool trailer, struct sideband_event *ev)
+			  bool trailer, bool build_ids, struct sideband_event *ev)
 {
 	uint32_t u32[4];
 	uint64_t u64[3];
@@ -104,9 +110,16 @@ bool probe_sideband_parse(uint32_t type, uint16_t misc, const uint8_t *body, siz
 		if (n == end - fixed)
 			return false; /* not terminated */
 		ev->map.path = name;
-		if (misc & PERF_RECORD_MISC_MMAP_BUILD_ID)
-			ev->map.ino = ev->map.dev = ev->map.generation = 0; /* the union holds
-									       * a build-id */
+		if (build_ids && (misc & PERF_RECORD_MISC_MMAP_BUILD_ID)) {
+			/* the union holds a build-id */
+			uint8_t size = body[8 + 24];
+
+			ev->map.ino = ev->map.dev = ev->map.generation = 0;
+			if (size <= SYMS_BUILD_ID_MAX) {
+				ev->map.build_id_size = size;
+				memcpy(ev->map.build_id, body + 8 + 24 + 4, size);
+			}
+		}
 		return ev->map.prot & PROT_EXEC;
 	}
 	case PERF_RECORD_COMM:
@@ -180,6 +193,7 @@ static int open_ring(struct probe_sideband *p, int cpu, struct ring *r)
 		.use_clockid = 1,
 		.clockid = CLOCK_MONOTONIC,
 		.watermark = 1, /* drained on flametop's timer: no wakeups */
+		.build_id = p->build_ids,
 	};
 	size_t page = (size_t)sysconf(_SC_PAGESIZE), pages = RING_PAGES;
 	void *base;
@@ -187,6 +201,13 @@ static int open_ring(struct probe_sideband *p, int cpu, struct ring *r)
 
 	attr.wakeup_watermark = (__u32)(RING_PAGES * page);
 	fd = (int)syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0 && errno == EINVAL && attr.build_id && !p->opened) {
+		/* before 5.12: files named by device and inode only (decided on the first ring:
+		 * the records of all must read alike) */
+		p->build_ids = false;
+		attr.build_id = 0;
+		fd = (int)syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+	}
 	if (fd < 0)
 		return -errno;
 	for (;;) {
@@ -205,6 +226,7 @@ static int open_ring(struct probe_sideband *p, int cpu, struct ring *r)
 	r->meta = base;
 	r->data = (uint8_t *)base + page;
 	r->size = pages * page;
+	p->opened++;
 	return 0;
 }
 
@@ -220,6 +242,7 @@ int probe_sideband_new(struct syms *syms, struct unwind *unwind, bool whole,
 		return nr;
 	p = xcalloc(1, sizeof(*p));
 	p->ctx = (struct sideband_ctx){ .syms = syms, .unwind = unwind, .whole = whole };
+	p->build_ids = true;
 	p->nr_rings = nr;
 	p->rings = xcalloc((size_t)nr, sizeof(*p->rings));
 	p->buf = xmalloc(1 << 16);
@@ -316,7 +339,7 @@ static void read_ring(struct probe_sideband *p, struct ring *rg)
 			rec = p->buf;
 		}
 		if (probe_sideband_parse(h.type, h.misc, rec + sizeof(h), size - sizeof(h), true,
-					 &ev))
+					 p->build_ids, &ev))
 			enqueue(p, &ev);
 		tail += size;
 	}
@@ -391,6 +414,7 @@ void probe_sideband_apply(struct probe_sideband *p, struct model *m, uint64_t t)
 		switch (q->ev.type) {
 		case PERF_RECORD_MMAP2:
 			p->cnt.mmaps++;
+			p->cnt.mmap_build_ids += q->ev.map.build_id_size != 0;
 			break;
 		case PERF_RECORD_COMM:
 			p->cnt.execs++;
@@ -411,4 +435,28 @@ void probe_sideband_apply(struct probe_sideband *p, struct model *m, uint64_t t)
 void probe_sideband_counters(const struct probe_sideband *p, struct probe_sideband_counters *out)
 {
 	*out = p->cnt;
+}
+
+bool probe_sideband_build_ids(const struct probe_sideband *p)
+{
+	return p->build_ids;
+}
+
+int probe_sideband_try_build_ids(void)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_SOFTWARE,
+		.size = sizeof(attr),
+		.config = PERF_COUNT_SW_DUMMY,
+		.disabled = 1,
+		.exclude_kernel = 1,
+		.mmap2 = 1,
+		.build_id = 1,
+	};
+	int fd = (int)syscall(__NR_perf_event_open, &attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
 }

@@ -36,12 +36,14 @@ struct sideband_event {
 
 /*
  * Parses a side-band record (header type and misc, body after the header). trailer: the body
- * ends with a sample_id of PERF_SAMPLE_TID | PERF_SAMPLE_TIME (attr.sample_id_all). Returns
- * true for a record worth applying (an executable mapping, an exec, a new process, a process
- * ending, a loss).
+ * ends with a sample_id of PERF_SAMPLE_TID | PERF_SAMPLE_TIME (attr.sample_id_all). build_ids:
+ * the event asked for them (attr.build_id); only then does PERF_RECORD_MISC_MMAP_BUILD_ID say
+ * the record holds one — the kernel (6.18 here) leaves that bit set in the records of the same
+ * mapping written for other events, which hold device and inode. Returns true for a record
+ * worth applying (an executable mapping, an exec, a new process, a process ending, a loss).
  */
 bool probe_sideband_parse(uint32_t type, uint16_t misc, const uint8_t *body, size_t len,
-			  bool trailer, struct sideband_event *ev);
+			  bool trailer, bool build_ids, struct sideband_event *ev);
 
 /* What applying needs, all borrowed. whole: every process (else only those syms knows, and
  * processes they fork). */
@@ -66,8 +68,16 @@ void probe_sideband_apply(struct probe_sideband *p, struct model *m, uint64_t t)
 
 struct probe_sideband_counters {
 	uint64_t mmaps, execs, forks, exits; /* applied */
+	uint64_t mmap_build_ids;             /* of mmaps, those naming their file by build-id */
 	uint64_t lost;                       /* records the kernel dropped (ring full) */
 };
 void probe_sideband_counters(const struct probe_sideband *p, struct probe_sideband_counters *out);
+/* True when the kernel took perf_event_attr.build_id (>= 5.12): MMAP2 records name a file by
+ * its GNU build-id when it has one, and syms takes a binary it knows without opening the file.
+ * False: by device and inode, checked by opening the file at most once a second. */
+bool probe_sideband_build_ids(const struct probe_sideband *p);
+/* Whether this kernel takes perf_event_attr.build_id, asked with an event of this process
+ * alone (for doctor): 0, -EINVAL before 5.12, or another -errno (perf events refused). */
+int probe_sideband_try_build_ids(void);
 
 #endif

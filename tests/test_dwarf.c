@@ -518,9 +518,9 @@ static void test_dwarf_unprivileged_perf_fallback(void **state)
 /* flametop doctor: one line per check, each with its verdict; exit 0 where the live view runs. */
 static void test_dwarf_doctor(void **state)
 {
-	static const char *const checks[] = { "privileges", "BTF", "perf events", "kernel symbols",
-					       "DWARF unwinding", "debug info", "tracefs", "uprobes",
-					       "memory budget" };
+	static const char *const checks[] = { "privileges", "BTF", "perf events", "build-ids",
+					       "kernel symbols", "DWARF unwinding", "debug info",
+					       "tracefs", "uprobes", "memory budget" };
 	struct runbin r;
 	const char *line;
 

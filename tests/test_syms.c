@@ -269,9 +269,11 @@ static struct syms_frame user(struct fixture *fx, uint32_t pid, uint64_t addr)
 	return fr;
 }
 
-/* The function at ELF address vaddr + off of a file mapped at base resolves to name + off. */
-static void expect_fn(struct fixture *fx, uint32_t pid, uint64_t base, uint64_t vaddr,
-		      uint64_t off, const char *name, const char *module)
+/* The function at ELF address vaddr + off of a file mapped at base resolves to name + off;
+ * returns the frame. */
+static struct syms_frame expect_fn(struct fixture *fx, uint32_t pid, uint64_t base,
+				   uint64_t vaddr, uint64_t off, const char *name,
+				   const char *module)
 {
 	struct syms_frame fr = user(fx, pid, base + vaddr + off);
 
@@ -282,6 +284,7 @@ static void expect_fn(struct fixture *fx, uint32_t pid, uint64_t base, uint64_t 
 	assert_string_equal(fr.function, name);
 	assert_int_equal(fr.sym_offset, off);
 	assert_int_equal(fr.offset, vaddr + off);
+	return fr;
 }
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -700,8 +703,10 @@ static void test_syms_process_exited_before_lookup(void **state)
 
 /* The mappings of real's PT_LOAD segments at base, as the kernel's MMAP2 records give them:
  * named path, on device dev with inode generation gen (0, 0: the records carry no identity). */
-static void add_mappings_as(struct fixture *fx, uint32_t pid, const char *real, const char *path,
-			    uint64_t base, uint64_t dev, uint64_t gen)
+/* The PT_LOAD mappings of file real at base, as MMAP2 records would give them with id's
+ * identity (path, dev, ino, generation or build-id). */
+static void add_mappings_rec(struct fixture *fx, uint32_t pid, const char *real, uint64_t base,
+			     const struct syms_mapping *id)
 {
 	int fd = open(real, O_RDONLY | O_CLOEXEC);
 	GElf_Phdr ph;
@@ -713,8 +718,7 @@ static void add_mappings_as(struct fixture *fx, uint32_t pid, const char *real, 
 	elf = elf_begin(fd, ELF_C_READ, NULL);
 	assert_int_equal(elf_getphdrnum(elf, &n), 0);
 	for (i = 0; i < n; i++) {
-		struct syms_mapping m = { .ino = inode_of(real), .path = path, .dev = dev,
-					  .generation = gen };
+		struct syms_mapping m = *id;
 		uint64_t lo;
 
 		assert_non_null(gelf_getphdr(elf, (int)i, &ph));
@@ -729,6 +733,35 @@ static void add_mappings_as(struct fixture *fx, uint32_t pid, const char *real, 
 	}
 	elf_end(elf);
 	close(fd);
+}
+
+static void add_mappings_as(struct fixture *fx, uint32_t pid, const char *real, const char *path,
+			    uint64_t base, uint64_t dev, uint64_t gen)
+{
+	add_mappings_rec(fx, pid, real, base,
+			 &(struct syms_mapping){ .ino = inode_of(real), .path = path, .dev = dev,
+						 .generation = gen });
+}
+
+/* The GNU build-id of file real, in hex into hex (41 bytes) and as a record carries it. */
+static struct syms_mapping build_id_of(const char *real, const char *path, char *hex)
+{
+	struct syms_mapping m = { .path = path };
+	char *bid = NULL;
+	bool symtab;
+	int fd = open(real, O_RDONLY | O_CLOEXEC);
+
+	assert_true(fd >= 0);
+	assert_int_equal(elfsyms_peek_fd(fd, &bid, &symtab), 0);
+	close(fd);
+	assert_non_null(bid);
+	assert_true(strlen(bid) <= 2 * SYMS_BUILD_ID_MAX);
+	strcpy(hex, bid);
+	m.build_id_size = (uint8_t)(strlen(bid) / 2);
+	for (size_t i = 0; i < m.build_id_size; i++)
+		assert_int_equal(sscanf(bid + 2 * i, "%2hhx", &m.build_id[i]), 1);
+	free(bid);
+	return m;
 }
 
 static void add_file_mappings(struct fixture *fx, uint32_t pid, const char *real, uint64_t base)
@@ -762,6 +795,109 @@ static void test_syms_mappings_share_binaries(void **state)
 	add_mappings_as(fx, 712, exe, "/nonexistent/syms-target", PIE_BASE, st.st_dev, 8);
 	assert_null(user(fx, 712, PIE_BASE + alpha + 3).function);
 	assert_true(syms_binary_opens(fx->syms) > opens);
+}
+
+/*
+ * Records that name their file by build-id (kernel >= 5.12) carry no device or inode: under
+ * churn every exec maps the same loader, libc and shell, and each such mapping opened the file
+ * again through /proc/PID/root (~900 opens in 20 s of bench/churn's pipelines) to find a binary
+ * already parsed. A build-id names the content: the first mapping of a file opens it, the
+ * others — 30 processes here, minutes apart or not — take its binary without an open. A path
+ * that no longer opens (the process is gone) still gets the binary of its build-id; a stripped
+ * copy mapped first does not hide the symbols of an unstripped one with the same build-id
+ * mapped under another path later (bin_for_fd()'s twin).
+ */
+static void test_syms_mappings_by_build_id(void **state)
+{
+	struct fixture *fx = *state;
+	const char *exe = bin("syms-target");
+	uint64_t alpha = file_sym_or_fail(exe, "syms_target_alpha");
+	char hex[2 * SYMS_BUILD_ID_MAX + 1];
+	struct syms_mapping id = build_id_of(exe, exe, hex);
+	uint64_t opens;
+	struct syms_frame fr;
+
+	add_mappings_rec(fx, 730, exe, PIE_BASE, &id);
+	fr = expect_fn(fx, 730, PIE_BASE, alpha, 3, "syms_target_alpha", "syms-target");
+	assert_string_equal(fr.build_id, hex);
+	opens = syms_binary_opens(fx->syms);
+	assert_true(opens >= 1);
+	for (uint32_t pid = 731; pid < 761; pid++) {
+		add_mappings_rec(fx, pid, exe, PIE_BASE, &id);
+		expect_fn(fx, pid, PIE_BASE, alpha, 3, "syms_target_alpha", "syms-target");
+	}
+	assert_int_equal(syms_binary_opens(fx->syms), opens);
+
+	/* a path that does not open: the binary of the build-id, tried once for that path */
+	id.path = "/nonexistent/syms-target";
+	add_mappings_rec(fx, 761, exe, PIE_BASE, &id);
+	expect_fn(fx, 761, PIE_BASE, alpha, 3, "syms_target_alpha", "syms-target");
+	opens = syms_binary_opens(fx->syms);
+	add_mappings_rec(fx, 762, exe, PIE_BASE, &id);
+	expect_fn(fx, 762, PIE_BASE, alpha, 3, "syms_target_alpha", "syms-target");
+	assert_int_equal(syms_binary_opens(fx->syms), opens);
+}
+
+/* The stripped copy first: no name for alpha; the unstripped one under its own path, with the
+ * same build-id, is opened and lends its symbols. */
+static void test_syms_build_id_stripped_twin(void **state)
+{
+	struct fixture *fx = *state;
+	const char *exe = bin("syms-target"), *stripped = bin("syms-target-stripped");
+	uint64_t alpha = file_sym_or_fail(exe, "syms_target_alpha");
+	char hex[2 * SYMS_BUILD_ID_MAX + 1], hex2[2 * SYMS_BUILD_ID_MAX + 1];
+	struct syms_mapping ids = build_id_of(stripped, stripped, hex);
+	struct syms_mapping id = build_id_of(exe, exe, hex2);
+
+	assert_string_equal(hex, hex2);
+	add_mappings_rec(fx, 765, stripped, PIE_BASE, &ids);
+	assert_null(user(fx, 765, PIE_BASE + alpha + 3).function);
+	add_mappings_rec(fx, 766, exe, PIE_BASE, &id);
+	expect_fn(fx, 766, PIE_BASE, alpha, 3, "syms_target_alpha", "syms-target");
+}
+
+/*
+ * A file rewritten in place (same path, same inode) holds other content: the record of a new
+ * mapping says so with the new build-id, and that binary is taken at once — also by a process
+ * that still maps the old content at the same path, whose other mappings of that path must not
+ * lend theirs (the inode no longer tells them apart: records with a build-id have none). The
+ * old content's mappings keep the old binary.
+ */
+static void test_syms_build_id_rewritten_in_place(void **state)
+{
+	struct fixture *fx = *state;
+	const char *a = bin("syms-target"), *b = bin("syms-target-dynsym");
+	const char *prog = fmt("%s/prog", fx->root);
+	char hex_a[2 * SYMS_BUILD_ID_MAX + 1], hex_b[2 * SYMS_BUILD_ID_MAX + 1];
+	struct syms_mapping id_a, id_b;
+	uint64_t alpha_a = file_sym_or_fail(a, "syms_target_alpha");
+	uint64_t alpha_b = file_sym_or_fail(b, "syms_target_alpha");
+	uint64_t ino;
+	struct syms_frame fr;
+
+	copy_file(a, prog, SIZE_MAX);
+	ino = inode_of(prog);
+	id_a = build_id_of(prog, strdup(prog), hex_a);
+	add_mappings_rec(fx, 770, prog, PIE_BASE, &id_a);
+	fr = expect_fn(fx, 770, PIE_BASE, alpha_a, 3, "syms_target_alpha", "prog");
+	assert_string_equal(fr.build_id, hex_a);
+
+	copy_file(b, prog, SIZE_MAX); /* truncates and writes: the same inode */
+	assert_int_equal(inode_of(prog), ino);
+	id_b = build_id_of(prog, id_a.path, hex_b);
+	assert_string_not_equal(hex_a, hex_b);
+	add_mappings_rec(fx, 771, prog, PIE_BASE, &id_b);
+	fr = expect_fn(fx, 771, PIE_BASE, alpha_b, 3, "syms_target_alpha", "prog");
+	assert_string_equal(fr.build_id, hex_b);
+
+	/* 770 maps the new content too (dlopen of the same path), elsewhere */
+	add_mappings_rec(fx, 770, prog, LIB_BASE, &id_b);
+	fr = expect_fn(fx, 770, LIB_BASE, alpha_b, 3, "syms_target_alpha", "prog");
+	assert_string_equal(fr.build_id, hex_b);
+	fr = user(fx, 770, PIE_BASE + alpha_a + 3);
+	assert_non_null(fr.build_id);
+	assert_string_equal(fr.build_id, hex_a);
+	free((char *)id_a.path);
 }
 
 /*
@@ -1354,6 +1490,10 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_syms_mappings_from_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syms_mappings_share_binaries, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_syms_mappings_by_build_id, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_syms_build_id_stripped_twin, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_syms_build_id_rewritten_in_place, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_syms_records_lost, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syms_exec_read_late, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syms_jit_perf_map, setup, teardown),

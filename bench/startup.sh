@@ -40,15 +40,19 @@ if [ "${FLAMETOP_STARTUP_KALLSYMS:-0}" = 1 ]; then
 	cmds+=("env FLAMETOP_KALLSYMS=1 $flametop")
 fi
 
-snapshot() { # name cmd: user+sys of the run from getrusage (microseconds; time(1) prints
-	      # hundredths), and its wall time
+snapshot() { # name cmd: user+sys of the run, the process's own rusage from wait4()
+	      # (microseconds; time(1), which bench/churn.sh uses, gives the same in hundredths),
+	      # and its wall time. Not getrusage(RUSAGE_CHILDREN): it also counts the children of
+	      # whatever ran in the process before the interpreter, and where `python3` is pyenv's
+	      # shim (a bash script that execs it) that was ~70 ms of pyenv's own commands in every
+	      # figure.
 	# shellcheck disable=SC2086
 	python3 - "$1" $2 snapshot --duration 1 --format json -o /dev/null >>"$tmp/snap" <<'PY'
-import resource, subprocess, sys, time
+import os, subprocess, sys, time
 t0 = time.monotonic()
-subprocess.run(sys.argv[2:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+p = subprocess.Popen(sys.argv[2:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+_, _, ru = os.wait4(p.pid, 0)
 wall = time.monotonic() - t0
-ru = resource.getrusage(resource.RUSAGE_CHILDREN)
 print("%s %.4f %.4f" % (sys.argv[1], ru.ru_utime + ru.ru_stime, wall))
 PY
 }

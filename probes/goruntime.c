@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <x86intrin.h>
 
 #include "goelf.h"
 #include "golocate.h"
@@ -28,6 +29,7 @@
 #define RECHECK_TICKS 5     /* exec: a process's executable is looked at again this often */
 #define CHILDREN_TICKS 3    /* a launched command's descendants are looked for this often */
 #define PROFILE_TICKS 30    /* profiles are read after each GC, and at least this often */
+#define TSC_SPAN_NS 2000000 /* the shortest span the TSC's rate is measured over */
 #define LOCATE_TICKS 10     /* globals not found yet (no heap profile before its first sample,
 			       no memstats before the first GC) are looked for again */
 #define FAILURES_OFF 3      /* reads failing in a row before a process is turned off */
@@ -87,7 +89,7 @@ struct probe_goruntime {
 	size_t warn_head, nr_warn;
 	char last_warning[512];
 	uint64_t tick;
-	double ticks_per_ns;
+	uint64_t tsc0_ns, tsc0; /* CLOCK_MONOTONIC and the TSC together, at the start */
 	uint64_t cost_total, cost_last;
 	uint64_t scans; /* golocate's section scans, all processes */
 	uint64_t pcs[GOREAD_MAX_FRAMES + 1];
@@ -100,6 +102,46 @@ static uint64_t cpu_ns(void)
 
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* CLOCK_MONOTONIC and the TSC read together: of a few tries, the one with the TSC read closest
+ * before and after the clock (a thread preempted in between would skew the rate) */
+static void tsc_pair(uint64_t *ns, uint64_t *tsc)
+{
+	uint64_t best = UINT64_MAX;
+
+	for (int i = 0; i < 4; i++) {
+		struct timespec ts;
+		uint64_t c0 = __rdtsc(), c1;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		c1 = __rdtsc();
+		if (c1 - c0 < best) {
+			best = c1 - c0;
+			*ns = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+			*tsc = c0 + (c1 - c0) / 2;
+		}
+	}
+}
+
+/*
+ * TSC ticks per ns (Go's cputicks, in which block and mutex delays are kept), over the whole
+ * time since probe_goruntime_new: measured when a profile is read rather than by a sleep at
+ * every start, and the longer the span the closer. A span shorter than TSC_SPAN_NS (a profile
+ * read right at the start) sleeps the rest.
+ */
+static double ticks_per_ns(const struct probe_goruntime *p)
+{
+	uint64_t ns, tsc;
+
+	tsc_pair(&ns, &tsc);
+	if (ns - p->tsc0_ns < TSC_SPAN_NS) {
+		struct timespec d = { .tv_nsec = (long)(TSC_SPAN_NS - (ns - p->tsc0_ns)) };
+
+		nanosleep(&d, NULL);
+		tsc_pair(&ns, &tsc);
+	}
+	return ns > p->tsc0_ns ? (double)(tsc - p->tsc0) / (double)(ns - p->tsc0_ns) : 0;
 }
 
 static void warn(struct probe_goruntime *p, const char *fmt, ...)
@@ -148,7 +190,7 @@ int probe_goruntime_new(const struct probe_goruntime_opts *o, struct probe_gorun
 		p->o.stack_budget = DEFAULT_BUDGET;
 	snprintf(p->root, sizeof(p->root), "%s", o->proc_root ? o->proc_root : "/proc");
 	p->self = getpid();
-	p->ticks_per_ns = goprof_ticks_per_ns();
+	tsc_pair(&p->tsc0_ns, &p->tsc0);
 	*out = p;
 	return 0;
 }
@@ -666,6 +708,7 @@ static void read_profiles(struct probe_goruntime *p, struct goproc *g, struct mo
 	struct heap_arg a = { .h = h, .m = m, .pid = g->pid, .buf = p->pcs };
 	int64_t rate = -1, brate, mrate;
 	bool disabled = false, bad;
+	double tpn;
 	int n;
 
 	goprof_memprofile_rate(&g->mem, &g->loc, &rate, &disabled);
@@ -682,12 +725,13 @@ static void read_profiles(struct probe_goruntime *p, struct goproc *g, struct mo
 	g->prof_read = true;
 	g->prof_numgc = out->gc.numgc;
 	g->prof_tick = p->tick;
+	tpn = g->loc.var[GOVAR_BBUCKETS] || g->loc.var[GOVAR_XBUCKETS] ? ticks_per_ns(p) : 0;
 	if (g->loc.var[GOVAR_MBUCKETS]) {
 		a.kind = GOHEAP_HEAP;
 		goheap_begin(h, g->pid, GOHEAP_HEAP);
 		/* a stripped binary's rate is unknown: pprof's default then */
 		n = goprof_read_buckets(&g->mem, &g->bin->elf.layout, &g->loc, GOHEAP_HEAP,
-					rate > 0 ? rate : 512 * 1024, p->ticks_per_ns, on_bucket, &a,
+					rate > 0 ? rate : 512 * 1024, tpn, on_bucket, &a,
 					&bad);
 		if (!out->heap_state)
 			out->heap_state = GOROUTINES_HEAP_ON;
@@ -700,13 +744,13 @@ static void read_profiles(struct probe_goruntime *p, struct goproc *g, struct mo
 		a.kind = GOHEAP_BLOCK;
 		goheap_begin(h, g->pid, GOHEAP_BLOCK);
 		goprof_read_buckets(&g->mem, &g->bin->elf.layout, &g->loc, GOHEAP_BLOCK, 0,
-				    p->ticks_per_ns, on_bucket, &a, &bad);
+				    tpn, on_bucket, &a, &bad);
 	}
 	if (g->loc.var[GOVAR_XBUCKETS]) {
 		a.kind = GOHEAP_MUTEX;
 		goheap_begin(h, g->pid, GOHEAP_MUTEX);
 		goprof_read_buckets(&g->mem, &g->bin->elf.layout, &g->loc, GOHEAP_MUTEX, 0,
-				    p->ticks_per_ns, on_bucket, &a, &bad);
+				    tpn, on_bucket, &a, &bad);
 	}
 }
 

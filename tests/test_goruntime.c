@@ -4,6 +4,7 @@
  * by its executable alone, so one that was not Go and execs a Go program must be read as Go
  * within RECHECK_TICKS; two processes of one stripped executable are both read (the second
  * located from what the first one's scans found). Runs the Go fixtures of tests/workloads.
+ * And starting the probe does not sleep (it measured the TSC's rate by a 20 ms sleep before).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,6 +27,15 @@
 
 #include "model/model.h"
 #include "probes/goruntime.h"
+
+static unsigned nr_sleeps;
+
+/* every nanosleep of this program (the probe's too) is counted, then done */
+int nanosleep(const struct timespec *req, struct timespec *rem)
+{
+	nr_sleeps++;
+	return (int)syscall(SYS_nanosleep, req, rem);
+}
 
 static const char *const versions[] = { "1.23", "1.22", "1.21", "1.19" };
 
@@ -195,11 +206,30 @@ static void test_goruntime_same_executable(void **state)
 	stop(&b);
 }
 
+/* probe_goruntime_new sleeps not at all: the TSC's rate is measured over the time until a
+ * block or mutex profile is read. */
+static void test_goruntime_new_does_not_sleep(void **state)
+{
+	struct probe_goruntime *p;
+	unsigned before = nr_sleeps;
+
+	(void)state;
+	assert_int_equal(probe_goruntime_new(&(struct probe_goruntime_opts){
+						     .memprofile_rate = -1,
+					     },
+					     &p),
+			 0);
+	print_message("nanosleep calls in probe_goruntime_new: %u\n", nr_sleeps - before);
+	assert_int_equal(nr_sleeps - before, 0);
+	probe_goruntime_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_goruntime_exec_into_go),
 		cmocka_unit_test(test_goruntime_same_executable),
+		cmocka_unit_test(test_goruntime_new_does_not_sleep),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

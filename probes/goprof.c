@@ -2,8 +2,6 @@
 #include <errno.h>
 #include <math.h>
 #include <string.h>
-#include <time.h>
-#include <x86intrin.h>
 
 #include "golayout.h"
 #include "golocate.h"
@@ -292,21 +290,3 @@ int goprof_read_buckets(struct gomem *m, const struct golayout *l, const struct 
 	return n;
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
-double goprof_ticks_per_ns(void)
-{
-	uint64_t t0 = mono_ns(), c0 = __rdtsc(), t1, c1;
-	struct timespec d = { .tv_nsec = 20000000 };
-
-	nanosleep(&d, NULL);
-	t1 = mono_ns();
-	c1 = __rdtsc();
-	return t1 > t0 ? (double)(c1 - c0) / (double)(t1 - t0) : 0;
-}

@@ -56,8 +56,5 @@ int goprof_read_buckets(struct gomem *m, const struct golayout *l, const struct 
 			void (*fn)(void *arg, const uint64_t *pcs, uint32_t n, const int64_t *v),
 			void *arg, bool *bad);
 
-/* The rate of the CPU's time stamp counter (what the Go runtime's cputicks() counts on
- * x86-64), measured against CLOCK_MONOTONIC over about 20 ms: ticks per nanosecond. */
-double goprof_ticks_per_ns(void);
 
 #endif

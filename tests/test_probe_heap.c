@@ -359,31 +359,38 @@ static void test_probe_heap_sampled(void **state)
  * ~140); then the ring is drained:
  * nothing was lost, the records past half the ring came without copies, every record arrived.
  */
-static void test_probe_heap_full_ring_drops_copies_not_records(void **state)
+/* heapgrow remap for 30 s, traced with every change a record and 16 KiB copies, under way; its
+ * pid in *pid (the probe's target list), a model for it in *m. */
+static pid_t start_remap(uint32_t *pid, struct model **m, struct probe_heap **p)
 {
 	struct probe_heap_opts o = { .filter = true, .stack_size = 16384, .unwind = unwinder,
-				     .sample_bytes = 1 };
+				     .sample_bytes = 1, .pids = pid, .nr_pids = 1 };
 	struct model_opts mo = { .syms = syms };
+	char err[512];
+	int gate = -1;
+	pid_t child = spawn("remap", 30, &gate);
+
+	assert_true(child > 0);
+	*pid = (uint32_t)child;
+	assert_int_equal(model_new(&mo, m), 0);
+	if (probe_heap_new(&o, p, err, sizeof(err)))
+		fail_msg("probe_heap_new: %s", err);
+	assert_int_equal(write(gate, "g", 1), 1);
+	close(gate);
+	return child;
+}
+
+static void test_probe_heap_full_ring_drops_copies_not_records(void **state)
+{
 	struct probe_heap_counters c;
 	struct model *m;
 	struct probe_heap *p;
 	uint64_t want, delivered = 0, until = now_ns() + 20000000000ull;
-	char err[512];
-	int gate = -1;
 	uint32_t pid;
 	pid_t child;
 
 	(void)state;
-	child = spawn("remap", 30, &gate);
-	assert_true(child > 0);
-	pid = (uint32_t)child;
-	o.pids = &pid;
-	o.nr_pids = 1;
-	assert_int_equal(model_new(&mo, &m), 0);
-	if (probe_heap_new(&o, &p, err, sizeof(err)))
-		fail_msg("probe_heap_new: %s", err);
-	assert_int_equal(write(gate, "g", 1), 1);
-	close(gate);
+	child = start_remap(&pid, &m, &p);
 	want = 3 * probe_heap_ring_bytes(p) / 1024;
 	do {
 		poll(NULL, 0, 100);
@@ -426,30 +433,16 @@ static void test_probe_heap_full_ring_drops_copies_not_records(void **state)
  */
 static void test_probe_heap_backlog_not_walked(void **state)
 {
-	struct probe_heap_opts o = { .filter = true, .stack_size = 16384, .unwind = unwinder,
-				     .sample_bytes = 1 };
-	struct model_opts mo = { .syms = syms };
 	struct unwind_stats before, after;
 	struct probe_heap_counters c;
 	struct model *m;
 	struct probe_heap *p;
 	uint64_t delivered = 0, walks;
-	char err[512];
-	int gate = -1;
 	uint32_t pid;
 	pid_t child;
 
 	(void)state;
-	child = spawn("remap", 30, &gate);
-	assert_true(child > 0);
-	pid = (uint32_t)child;
-	o.pids = &pid;
-	o.nr_pids = 1;
-	assert_int_equal(model_new(&mo, &m), 0);
-	if (probe_heap_new(&o, &p, err, sizeof(err)))
-		fail_msg("probe_heap_new: %s", err);
-	assert_int_equal(write(gate, "g", 1), 1);
-	close(gate);
+	child = start_remap(&pid, &m, &p);
 	poll(NULL, 0, 500);
 	kill(child, SIGKILL);
 	assert_int_equal(waitpid(child, NULL, 0), child);

@@ -708,15 +708,12 @@ static void test_probe_sched_churn_leaves_nothing(void **state)
 	free_run(&r);
 }
 
-/* The child of test_probe_sched_full_ring_keeps_exits: two processes pass a byte back and forth
- * through pipes (every pass a block of each, a few us) until the test writes to ctl; then it
- * starts and waits for `procs` processes that exit at once, and exits. */
-static void pingpong_then_exits(int ctl, int procs)
+/* The other end of a ping-pong (in a child of the test's child): a process that sends back each
+ * byte it reads from ab[0] on ba[1] until ab is closed. The caller keeps ab[1] and ba[0]. */
+static pid_t start_peer(int ab[2], int ba[2])
 {
-	struct pollfd pfd = { .fd = ctl, .events = POLLIN };
-	int ab[2], ba[2];
+	char ch;
 	pid_t peer;
-	char ch = 'p';
 
 	if (pipe(ab) || pipe(ba))
 		_exit(125);
@@ -732,6 +729,20 @@ static void pingpong_then_exits(int ctl, int procs)
 		_exit(124);
 	close(ab[0]);
 	close(ba[1]);
+	return peer;
+}
+
+/* The child of test_probe_sched_full_ring_keeps_exits: two processes pass a byte back and forth
+ * through pipes (every pass a block of each, a few us) until the test writes to ctl; then it
+ * starts and waits for `procs` processes that exit at once, and exits. */
+static void pingpong_then_exits(int ctl, int procs)
+{
+	struct pollfd pfd = { .fd = ctl, .events = POLLIN };
+	int ab[2], ba[2];
+	pid_t peer;
+	char ch = 'p';
+
+	peer = start_peer(ab, ba);
 	for (int i = 0;; i++) {
 		if (write(ab[1], &ch, 1) != 1 || read(ba[0], &ch, 1) != 1)
 			_exit(123);
@@ -834,20 +845,7 @@ static void pingpong_steps(int ctl, int ack, int trips)
 	pid_t peer;
 	char ch = 'p';
 
-	if (pipe(ab) || pipe(ba))
-		_exit(125);
-	peer = fork();
-	if (peer == 0) {
-		close(ab[1]);
-		close(ba[0]);
-		while (read(ab[0], &ch, 1) == 1 && write(ba[1], &ch, 1) == 1)
-			;
-		_exit(0);
-	}
-	if (peer < 0)
-		_exit(124);
-	close(ab[0]);
-	close(ba[1]);
+	peer = start_peer(ab, ba);
 	while (read(ctl, &ch, 1) == 1) {
 		for (int i = 0; i < trips; i++)
 			if (write(ab[1], &ch, 1) != 1 || read(ba[0], &ch, 1) != 1)

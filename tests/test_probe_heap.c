@@ -380,12 +380,28 @@ static pid_t start_remap(uint32_t *pid, struct model **m, struct probe_heap **p)
 	return child;
 }
 
+/* Drains the probe's ring empty; how many records it delivered. */
+static uint64_t drain_all(struct probe_heap *p, struct model *m)
+{
+	uint64_t delivered = 0;
+
+	for (int i = 0; i < 1000; i++) {
+		int n = probe_heap_drain(p, m);
+
+		assert_true(n >= 0);
+		delivered += (uint64_t)n;
+		if (!n && !probe_heap_behind(p))
+			break;
+	}
+	return delivered;
+}
+
 static void test_probe_heap_full_ring_drops_copies_not_records(void **state)
 {
 	struct probe_heap_counters c;
 	struct model *m;
 	struct probe_heap *p;
-	uint64_t want, delivered = 0, until = now_ns() + 20000000000ull;
+	uint64_t want, delivered, until = now_ns() + 20000000000ull;
 	uint32_t pid;
 	pid_t child;
 
@@ -398,14 +414,7 @@ static void test_probe_heap_full_ring_drops_copies_not_records(void **state)
 	} while (c.records < want && now_ns() < until);
 	kill(child, SIGKILL);
 	assert_int_equal(waitpid(child, NULL, 0), child);
-	for (int i = 0; i < 1000; i++) {
-		int n = probe_heap_drain(p, m);
-
-		assert_true(n >= 0);
-		delivered += (uint64_t)n;
-		if (!n && !probe_heap_behind(p))
-			break;
-	}
+	delivered = drain_all(p, m);
 	probe_heap_counters(p, &c);
 	print_message("ring %zu KiB undrained: %" PRIu64 " records (%" PRIu64 " wanted), %" PRIu64
 		      " without their copy, %" PRIu64 " lost, %" PRIu64 " delivered\n",
@@ -437,7 +446,7 @@ static void test_probe_heap_backlog_not_walked(void **state)
 	struct probe_heap_counters c;
 	struct model *m;
 	struct probe_heap *p;
-	uint64_t delivered = 0, walks;
+	uint64_t delivered, walks;
 	uint32_t pid;
 	pid_t child;
 
@@ -448,14 +457,7 @@ static void test_probe_heap_backlog_not_walked(void **state)
 	assert_int_equal(waitpid(child, NULL, 0), child);
 	unwind_stats(unwinder, &before);
 	assert_int_equal(model_begin(m, now_ns()), 0);
-	for (int i = 0; i < 1000; i++) {
-		int n = probe_heap_drain(p, m);
-
-		assert_true(n >= 0);
-		delivered += (uint64_t)n;
-		if (!n && !probe_heap_behind(p))
-			break;
-	}
+	delivered = drain_all(p, m);
 	unwind_stats(unwinder, &after);
 	walks = after.dwarf + after.fp - before.dwarf - before.fp;
 	probe_heap_tick(p, m, now_ns());

@@ -66,6 +66,22 @@ int out_flush(FILE *f)
 	return -write_errno(f);
 }
 
+/* The error-keeping stream over fd (keep_fd: left open by fclose()), or NULL with errno set. */
+static FILE *cookie_stream(int fd, bool keep_fd)
+{
+	FILE *f;
+
+	out_file.fd = fd;
+	out_file.err = 0;
+	out_file.keep_fd = keep_fd;
+	f = fopencookie(NULL, "w", (cookie_io_functions_t){ .write = cookie_write,
+							    .close = cookie_close });
+	if (!f)
+		out_file.fd = -1;
+	out_file.f = f;
+	return f;
+}
+
 FILE *out_open(const char *path, char *err, size_t errlen)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
@@ -79,21 +95,14 @@ FILE *out_open(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot write '%s': %s", path, strerror(errno));
 		return NULL;
 	}
-	out_file.fd = fd;
-	out_file.err = 0;
-	out_file.keep_fd = false;
-	f = fopencookie(NULL, "w", (cookie_io_functions_t){ .write = cookie_write,
-							    .close = cookie_close });
+	f = cookie_stream(fd, false);
 	if (!f) {
 		int e = errno;
 
 		close(fd);
-		out_file.fd = -1;
 		snprintf(err, errlen, "cannot write '%s': %s", path, strerror(e));
 		errno = e;
-		return NULL;
 	}
-	out_file.f = f;
 	return f;
 }
 
@@ -105,17 +114,8 @@ FILE *out_stdout(void)
 		return stdout;
 	if (fflush(stdout))
 		return stdout; /* what stdio holds already failed: its errors stay its own */
-	out_file.fd = STDOUT_FILENO;
-	out_file.err = 0;
-	out_file.keep_fd = true;
-	f = fopencookie(NULL, "w", (cookie_io_functions_t){ .write = cookie_write,
-							    .close = cookie_close });
-	if (!f) {
-		out_file.fd = -1;
-		return stdout;
-	}
-	out_file.f = f;
-	return f;
+	f = cookie_stream(STDOUT_FILENO, true);
+	return f ? f : stdout;
 }
 
 int out_close(FILE *f)

@@ -290,12 +290,6 @@ static uint32_t inlined_named(const struct syms_frame *sf)
 	return n;
 }
 
-/*
- * One address to its frames, written to out (room for at least one): the function, then the
- * functions inlined into it at that address (debug info), outermost first. Return addresses point
- * after the call: every frame but the leaf is looked up at addr - 1 so that a call at the very end
- * of a function stays in it. Returns how many frames were written.
- */
 /* The slot of a kernel address in st->kplaces, and the pair of slots of a user place in
  * st->places (made at the first use). */
 static struct kplace *kplace_of(struct stacks *st, uint64_t ip, bool leaf)
@@ -328,6 +322,13 @@ struct ahead {
 	struct syms_place where;
 };
 
+/*
+ * One address to its frames, written to out (room for at least one): the function, then the
+ * functions inlined into it at that address (debug info), outermost first. Return addresses point
+ * after the call: every frame but the leaf is looked up at addr - 1 so that a call at the very end
+ * of a function stays in it. Returns how many frames were written. A user address comes with
+ * its place, found ahead (a).
+ */
 static uint32_t resolve_ip(struct stacks *st, struct syms *syms, uint32_t pid, uint64_t ip,
 			   bool kernel, bool leaf, const struct ahead *a, uint32_t *out,
 			   uint32_t room)
@@ -337,7 +338,7 @@ static uint32_t resolve_ip(struct stacks *st, struct syms *syms, uint32_t pid, u
 	struct frame f = { 0 };
 	struct place *pl = NULL, *set;
 	struct kplace *kpl = NULL;
-	struct syms_place where;
+	const struct syms_place *where = NULL;
 	uint32_t n;
 
 	if (syms && kernel && ip) {
@@ -348,14 +349,13 @@ static uint32_t resolve_ip(struct stacks *st, struct syms *syms, uint32_t pid, u
 		}
 	}
 
-	if (syms && !kernel && a)
-		where = a->where;
-	if (syms && !kernel && !(a ? a->r : syms_user_place(syms, pid, look, &where))) {
-		set = place_set(st, &where, look == ip);
+	if (syms && !kernel && !a->r) {
+		where = &a->where;
+		set = place_set(st, where, look == ip);
 		for (uint32_t w = 0; w < 2; w++) {
 			pl = &set[w];
-			if (pl->bin != where.bin || pl->vaddr != where.vaddr ||
-			    pl->module != where.module || pl->leaf != (look == ip))
+			if (pl->bin != where->bin || pl->vaddr != where->vaddr ||
+			    pl->module != where->module || pl->leaf != (look == ip))
 				continue;
 			if (w) { /* the most recently used first */
 				struct place t = set[0];
@@ -425,9 +425,9 @@ static uint32_t resolve_ip(struct stacks *st, struct syms *syms, uint32_t pid, u
 	}
 	/* kept only when whole (room may have cut it short) */
 	if (pl && n <= PLACE_FRAMES && n == 1 + inlined_named(&sf)) {
-		pl->bin = where.bin;
-		pl->vaddr = where.vaddr;
-		pl->module = where.module;
+		pl->bin = where->bin;
+		pl->vaddr = where->vaddr;
+		pl->module = where->module;
 		pl->leaf = look == ip;
 		pl->nr = n;
 		memcpy(pl->frames, out, n * sizeof(*out));

@@ -97,11 +97,21 @@ static void read_segments(Elf *elf, struct elfsyms *es)
 	}
 }
 
+void elfsyms_build_id_text(const uint8_t *id, size_t n, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = hex[id[i] >> 4];
+		out[2 * i + 1] = hex[id[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
 /* Looks for NT_GNU_BUILD_ID in one block of notes. */
 static bool scan_notes(Elf_Data *data, struct elfsyms *es)
 {
-	static const char hex[] = "0123456789abcdef";
-	size_t off = 0, next, name_off, desc_off, i;
+	size_t off = 0, next, name_off, desc_off;
 	GElf_Nhdr nh;
 
 	if (!data || !data->d_buf)
@@ -117,11 +127,7 @@ static bool scan_notes(Elf_Data *data, struct elfsyms *es)
 		    desc_off + nh.n_descsz > data->d_size)
 			continue;
 		es->build_id = xmalloc(2 * nh.n_descsz + 1);
-		for (i = 0; i < nh.n_descsz; i++) {
-			es->build_id[2 * i] = hex[desc[i] >> 4];
-			es->build_id[2 * i + 1] = hex[desc[i] & 15];
-		}
-		es->build_id[2 * i] = '\0';
+		elfsyms_build_id_text(desc, nh.n_descsz, es->build_id);
 		return true;
 	}
 	return false;

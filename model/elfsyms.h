@@ -30,6 +30,9 @@ int elfsyms_peek_fd(int fd, char **build_id, bool *has_symtab);
 
 /* Lowercase hex of .note.gnu.build-id, or NULL. Owned by es. */
 const char *elfsyms_build_id(const struct elfsyms *es);
+/* A build-id's n bytes as the text elfsyms_build_id() gives: lowercase hex into out, which has
+ * room for 2 * n + 1 bytes. */
+void elfsyms_build_id_text(const uint8_t *id, size_t n, char *out);
 /* Number of distinct function symbols. */
 size_t elfsyms_count(const struct elfsyms *es);
 /* True when the file had a .symtab (not stripped). */

@@ -989,7 +989,6 @@ static bool bin_build_id_is(const struct bin *b, const char *build_id)
 static struct bin *record_bin(struct syms *s, uint32_t pid, const struct syms_mapping *in,
 			      const struct map *m)
 {
-	static const char hex[] = "0123456789abcdef";
 	struct recid key = { .dev = in->dev, .ino = in->ino, .generation = in->generation };
 	char build_id[2 * SYMS_BUILD_ID_MAX + 1];
 	uint64_t hash, now;
@@ -999,11 +998,7 @@ static struct bin *record_bin(struct syms *s, uint32_t pid, const struct syms_ma
 	if (in->build_id_size && in->build_id_size <= SYMS_BUILD_ID_MAX) {
 		key = (struct recid){ .path = m->path, .build_id_size = in->build_id_size };
 		memcpy(key.build_id, in->build_id, in->build_id_size);
-		for (size_t i = 0; i < in->build_id_size; i++) {
-			build_id[2 * i] = hex[in->build_id[i] >> 4];
-			build_id[2 * i + 1] = hex[in->build_id[i] & 15];
-		}
-		build_id[2 * in->build_id_size] = '\0';
+		elfsyms_build_id_text(in->build_id, in->build_id_size, build_id);
 	} else if (!in->dev || !in->ino || m->deleted) {
 		return open_bin(s, pid, m, NULL);
 	}

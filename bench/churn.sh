@@ -11,7 +11,8 @@
 # run are what compares; this machine is shared and noisy):
 #   flametop snapshot with the default probes (on-CPU with DWARF stack copies, thread states,
 #   heap growth), flametop --heap off, `perf record -a -g`, `perf record -a --call-graph dwarf`.
-# Printed per load and profiler: its own CPU (user+sys, start-up included), samples, samples
+# Printed per load and profiler: its own CPU (user+sys, start-up included; its minor page
+# faults, which cost several microseconds each on a guest), samples, samples
 # lost (per probe for flametop: cpu ring, side-band, sched, heap), the share of the samples of
 # processes that lived >= 100 ms (lifetimes from perf's fork/exit records) whose user stack
 # reaches its root (_start, clone3, ...), and flametop's DWARF walks (count, µs each).
@@ -98,7 +99,7 @@ start_load() {
 timed() { # NAME CMD...: runs CMD, its CPU time (user sys) into $tmp/NAME.time
 	local name=$1
 	shift
-	/usr/bin/time -f "%U %S" -o "$tmp/$name.time" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" || true
+	/usr/bin/time -f "%U %S %R" -o "$tmp/$name.time" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" || true
 }
 
 for load in $loads; do

@@ -43,7 +43,14 @@ struct stacks {
 	uint32_t next_image;
 	struct place *places; /* PLACES entries, made at the first use */
 	struct kplace *kplaces; /* KPLACES entries, made at the first use */
+	/* stacks_resolve()'s working arrays (RESOLVE_ROOM frames, MAX_FRAMES places ahead), made
+	 * at its first call: 25 KiB on its stack frame put flametop's own naming (libdw below it)
+	 * past the 32 KiB of stack a sample copies, and flametop saw itself [truncated] */
+	uint32_t *resolving;
+	struct ahead *ahead;
 };
+
+#define RESOLVE_ROOM (4 * MAX_FRAMES + 2)
 
 /*
  * The frames of a user address by where it lies (syms_user_place()): the binary, the address
@@ -104,6 +111,8 @@ void stacks_free(struct stacks *st)
 	free(st->images);
 	free(st->places);
 	free(st->kplaces);
+	free(st->resolving);
+	free(st->ahead);
 	free(st);
 }
 
@@ -493,10 +502,19 @@ static uint32_t resolve_wake(struct stacks *st, const struct raw_key *k, uint32_
 size_t stacks_resolve(struct stacks *st, struct syms *syms)
 {
 	uint32_t nr_raw = intern_count(st->raws);
-	uint32_t frames[4 * MAX_FRAMES + 2];
-	const uint32_t room = sizeof(frames) / sizeof(frames[0]) - 1;
-	struct ahead ahead[MAX_FRAMES]; /* nr_user <= MAX_FRAMES (stacks_add_raw()) */
+	const uint32_t room = RESOLVE_ROOM - 1;
+	uint32_t *frames;
+	struct ahead *ahead; /* nr_user <= MAX_FRAMES (stacks_add_raw()) */
 	size_t done = 0;
+
+	if (st->resolved >= nr_raw)
+		return 0;
+	if (!st->resolving) {
+		st->resolving = xcalloc(RESOLVE_ROOM, sizeof(*st->resolving));
+		st->ahead = xcalloc(MAX_FRAMES, sizeof(*st->ahead));
+	}
+	frames = st->resolving;
+	ahead = st->ahead;
 
 	for (; st->resolved < nr_raw; st->resolved++, done++) {
 		const struct raw_key *k = intern_get(st->raws, st->resolved, NULL);

@@ -197,6 +197,10 @@ struct recid {
 
 #define RECORD_RECHECK_NS 1000000000ull
 
+/* <proc_root>/PID/maps and the like: a proc_root of up to ~1000 bytes (not PATH_MAX on the
+ * frames of the drain's deep path: see open_map_file()) */
+#define PROC_PATH 1024
+
 enum map_type {
 	MAP_FILE,
 	MAP_ANON, /* anonymous executable memory: JIT code */
@@ -450,10 +454,15 @@ static bool has_build_id(int fd, const char *want)
 	return same;
 }
 
+/*
+ * The paths the functions below make live on the heap, not on their frames: they run deep in
+ * flametop's drain (a record, an exec, stacks_resolve(), a binary opened), and a sample of
+ * flametop itself copies 32 KiB of its stack: 12 KiB of paths a frame cut its own stacks short.
+ */
 static int open_map_file(struct syms *s, uint32_t pid, const struct map *m, const char *build_id,
 			 struct stat *out_st)
 {
-	char cand[3][PATH_MAX];
+	char (*cand)[PATH_MAX] = xmalloc(3 * sizeof(*cand));
 	int order_deleted[3] = { 0, 1, 2 }, order_live[3] = { 1, 0, 2 };
 	const int *order = m->deleted ? order_deleted : order_live;
 	struct stat st, fallback_st;
@@ -495,6 +504,7 @@ static int open_map_file(struct syms *s, uint32_t pid, const struct map *m, cons
 		close(fallback);
 	if (fd >= 0)
 		*out_st = st;
+	free(cand);
 	return fd;
 }
 
@@ -507,15 +517,18 @@ static int open_map_file(struct syms *s, uint32_t pid, const struct map *m, cons
 static int open_debug_file(struct syms *s, uint32_t pid, const char *path, const char *build_id,
 			   const char *link, const struct stat *bin_st)
 {
-	char root[PATH_MAX], cand[PATH_MAX], dir[PATH_MAX];
+	struct {
+		char root[PATH_MAX], cand[PATH_MAX], dir[PATH_MAX];
+	} *b = xmalloc(sizeof(*b)); /* on the heap: see open_map_file() */
+	char *root = b->root, *cand = b->cand, *dir = b->dir;
 	const char *roots[2] = { root, "" }, *slash = strrchr(path, '/');
 	size_t dlen = slash ? (size_t)(slash - path) : 0;
 	struct stat st;
-	int fd, n;
+	int fd = -1, n;
 
-	n = snprintf(root, sizeof(root), "%s/%" PRIu32 "/root", s->proc_root, pid);
-	if (n < 0 || (size_t)n >= sizeof(root) || dlen >= sizeof(dir))
-		return -1;
+	n = snprintf(root, PATH_MAX, "%s/%" PRIu32 "/root", s->proc_root, pid);
+	if (n < 0 || n >= PATH_MAX || dlen >= PATH_MAX)
+		goto out;
 	memcpy(dir, path, dlen);
 	dir[dlen] = '\0';
 	for (int r = 0; r < 2; r++) {
@@ -526,20 +539,19 @@ static int open_debug_file(struct syms *s, uint32_t pid, const char *path, const
 			bool symtab;
 
 			if (c == 0 && build_id && strlen(build_id) > 2)
-				n = snprintf(cand, sizeof(cand),
+				n = snprintf(cand, PATH_MAX,
 					     "%s/usr/lib/debug/.build-id/%.2s/%s.debug", rt,
 					     build_id, build_id + 2);
 			else if (c == 1 && link)
-				n = snprintf(cand, sizeof(cand), "%s%s/%s", rt, dir, link);
+				n = snprintf(cand, PATH_MAX, "%s%s/%s", rt, dir, link);
 			else if (c == 2 && link)
-				n = snprintf(cand, sizeof(cand), "%s%s/.debug/%s", rt, dir, link);
+				n = snprintf(cand, PATH_MAX, "%s%s/.debug/%s", rt, dir, link);
 			else if (c == 3 && link)
-				n = snprintf(cand, sizeof(cand), "%s/usr/lib/debug%s/%s", rt, dir,
+				n = snprintf(cand, PATH_MAX, "%s/usr/lib/debug%s/%s", rt, dir,
 					     link);
 			else
 				continue;
-			if (n < 0 || (size_t)n >= sizeof(cand) ||
-			    (fd = open_regular(cand, 0, &st)) < 0)
+			if (n < 0 || n >= PATH_MAX || (fd = open_regular(cand, 0, &st)) < 0)
 				continue;
 			if (st.st_dev == bin_st->st_dev && st.st_ino == bin_st->st_ino) {
 				close(fd);
@@ -552,10 +564,13 @@ static int open_debug_file(struct syms *s, uint32_t pid, const char *path, const
 				continue;
 			}
 			free(bid);
-			return fd;
+			goto out;
 		}
 	}
-	return -1;
+	fd = -1;
+out:
+	free(b);
+	return fd;
 }
 
 /* Finds debug info for a binary once: symbols of a stripped one, DWARF for file:line. */
@@ -770,7 +785,7 @@ static const struct map *find_map(const struct map *maps, size_t nr, uint64_t ad
 /* The NSpid of a process in a pid namespace (its name for itself in perf-PID.map). */
 static uint32_t read_nspid(struct syms *s, uint32_t pid)
 {
-	char path[PATH_MAX], *line = NULL, *p, *end;
+	char path[PROC_PATH], *line = NULL, *p, *end;
 	uint32_t nspid = 0;
 	uint64_t v;
 	size_t cap = 0;
@@ -818,7 +833,7 @@ static int read_maps(struct syms *s, struct proc *p)
 {
 	struct map *maps = NULL, m;
 	size_t nr = 0, cap = 0, lcap = 0, i;
-	char path[PATH_MAX], *line = NULL;
+	char path[PROC_PATH], *line = NULL;
 	struct stat st;
 	FILE *f;
 	int err;
@@ -1253,7 +1268,7 @@ static void read_perf_map(struct syms *s, struct jit *j, int fd, const struct st
 static void refresh_jit(struct syms *s, struct proc *p)
 {
 	struct jit *j = &p->jit;
-	char path[2][PATH_MAX];
+	char (*path)[PATH_MAX]; /* on the heap: see open_map_file() */
 	uint64_t now = now_ns();
 	struct stat st;
 	int i, n, fd = -1;
@@ -1262,6 +1277,7 @@ static void refresh_jit(struct syms *s, struct proc *p)
 		return;
 	j->checked = true;
 	j->checked_ns = now;
+	path = xmalloc(2 * sizeof(*path));
 
 	/* A JIT in a container writes <its /tmp>/perf-<its pid>.map. */
 	n = snprintf(path[0], sizeof(path[0]), "%s/perf-%" PRIu32 ".map", s->perf_map_dir, p->pid);
@@ -1283,6 +1299,7 @@ static void refresh_jit(struct syms *s, struct proc *p)
 			fd = -1;
 		}
 	}
+	free(path);
 	if (fd < 0)
 		return; /* gone: keep what we had, samples may still point there */
 

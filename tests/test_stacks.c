@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "model/model.h"
@@ -170,6 +173,71 @@ static void test_stacks_kernel_addresses_named_once(void **state)
 	syms_free(syms);
 }
 
+/*
+ * flametop names stacks on its own main thread, deep in its drain (a ring's record, an exec,
+ * stacks_resolve(), syms opening a binary), and a sample of flametop itself copies 32 KiB of
+ * that stack: what runs there must keep its frames small, or flametop profiling a host sees
+ * itself [truncated]. stacks_resolve() kept 25 KiB of arrays on its frame, syms' file openers
+ * 12 KiB of paths each; on these small stacks each overflowed (SIGSEGV). (libdw's own line
+ * table reader takes 150 KiB: srcline lookups are not run here.)
+ */
+struct small_stack {
+	uint32_t raw, nr, maps;
+	int noted;
+};
+
+static void *resolve_on_small_stack(void *arg)
+{
+	struct small_stack *r = arg;
+	uint64_t user[] = { 0x1003, 0x2005, 0x3007 };
+	struct stacks *st = stacks_new();
+
+	r->raw = stacks_add_raw(st, 10, user, 3, NULL, 0, 0);
+	if (stacks_resolve(st, NULL) == 1)
+		stacks_frames(st, stacks_of_raw(st, r->raw), &r->nr);
+	stacks_free(st);
+	return NULL;
+}
+
+static void *note_on_small_stack(void *arg)
+{
+	struct small_stack *r = arg;
+	struct syms_opts opts = { .proc_root = "/proc" };
+	struct syms *syms;
+
+	if (syms_new(&opts, &syms))
+		return NULL;
+	/* this process's maps: its binaries opened, their symbols and debug files found */
+	r->noted = syms_note_pid(syms, (uint32_t)getpid());
+	r->maps = (uint32_t)syms_nr_procs(syms);
+	syms_free(syms);
+	return NULL;
+}
+
+static void on_small_stack(void *(*fn)(void *), size_t bytes, struct small_stack *r)
+{
+	pthread_attr_t a;
+	pthread_t t;
+
+	assert_int_equal(pthread_attr_init(&a), 0);
+	assert_int_equal(pthread_attr_setstacksize(&a, bytes), 0);
+	assert_int_equal(pthread_create(&t, &a, fn, r), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	pthread_attr_destroy(&a);
+}
+
+static void test_stacks_naming_fits_a_small_stack(void **state)
+{
+	struct small_stack r = { 0 };
+
+	on_small_stack(resolve_on_small_stack, 16 << 10, &r);
+	assert_int_equal(r.nr, 3);
+	r.noted = -1;
+	on_small_stack(note_on_small_stack, 24 << 10, &r);
+	assert_int_equal(r.noted, 0);
+	assert_int_equal(r.maps, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -178,6 +246,7 @@ int main(void)
 		cmocka_unit_test(test_stacks_frames_share_interned_names),
 		cmocka_unit_test(test_stacks_new_image),
 		cmocka_unit_test(test_stacks_kernel_addresses_named_once),
+		cmocka_unit_test(test_stacks_naming_fits_a_small_stack),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,10 +10,10 @@
  * definition.
  *
  * Compilation units are indexed by their address ranges with dwarf_nextcu() + dwarf_ranges():
- * dwfl's lookup needs .debug_aranges, which clang and Go do not write. Where a compressed
- * .debug_info comes with .debug_aranges, the units come from there and the DWARF is inflated
- * only as far as the units looked up (see srcline_inflate_all()). Answers are cached per
- * address. Strings are owned by the srcline and valid until srcline_free().
+ * dwfl's lookup needs .debug_aranges, which clang and Go do not write. Where .debug_info
+ * (compressed or not) comes with .debug_aranges, the units come from there and the DWARF is
+ * inflated or read only as far as the units looked up (see srcline_inflate_all()). Answers are
+ * cached per address. Strings are owned by the srcline and valid until srcline_free().
  */
 #ifndef MODEL_SRCLINE_H
 #define MODEL_SRCLINE_H
@@ -60,15 +60,16 @@ size_t srcline_lookup(struct srcline *sl, uint64_t vaddr, const struct srcline_f
 void srcline_use_index(struct srcline *sl, bool on);
 
 /*
- * With .debug_aranges and a compressed .debug_info, a lookup inflates the DWARF only up to the
- * end of the unit that holds the address (see srcline.c); on (before the first lookup), libdw
- * inflates every section at the first lookup, as before (the answers are the same: tests
- * compare them).
+ * With .debug_aranges, a lookup inflates compressed DWARF only up to the end of the unit that
+ * holds the address, and reads uncompressed DWARF only where that unit is (see srcline.c); on
+ * (before the first lookup), libdw reads and inflates every section at the first lookup, as
+ * before (the answers are the same: tests compare them).
  */
 void srcline_inflate_all(struct srcline *sl, bool on);
 
-/* The bytes of DWARF sections inflated or read so far, and in *total (if not NULL) all of
- * theirs; in whole mode both are every .debug_* section once indexed. */
+/* The bytes of DWARF sections inflated or read so far (the image's memory they take), and in
+ * *total (if not NULL) all of theirs; in whole mode both are every .debug_* section once
+ * indexed. */
 size_t srcline_inflated(const struct srcline *sl, size_t *total);
 
 /* What inflates compressed DWARF: "isa-l" where flametop is linked with it, else "zlib". */

@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <glob.h>
 #include <libelf.h>
 #include <limits.h>
 #include <pthread.h>
@@ -994,6 +995,106 @@ static void test_unwind_srcline_partial_is_whole(void **state)
 	srcline_free(sl);
 }
 
+/*
+ * Opens path's DWARF and names function fn: its frame is fn, with a file; *done gets the bytes
+ * of DWARF read (or inflated) for it, *total all of them.
+ */
+static void name_one(const char *path, const char *fn, size_t *done, size_t *total)
+{
+	static struct fsym fns[16384];
+	size_t n = read_funcs(path, fns, 16384);
+	const struct fsym *f = func_named(fns, n, fn);
+	const struct srcline_frame *fr;
+	struct srcline *sl;
+	int fd = open(path, O_RDONLY);
+
+	assert_non_null(f);
+	assert_true(fd >= 0);
+	assert_int_equal(srcline_open_fd(fd, &sl), 0);
+	close(fd);
+	assert_true(srcline_lookup(sl, f->lo, &fr) >= 1);
+	assert_string_equal(fr[0].function, fn);
+	assert_non_null(fr[0].file);
+	*done = srcline_inflated(sl, total);
+	assert_true(srcline_bytes(sl) >= *done);
+	print_message("%s: %s named with %zu of %zu bytes of DWARF\n", path, fn, *done, *total);
+	srcline_free(sl);
+}
+
+/* Whether path has an uncompressed .debug_info and .debug_aranges. */
+static bool plain_dwarf(const char *path)
+{
+	int fd = open(path, O_RDONLY);
+	bool info = false, aranges = false;
+	Elf_Scn *scn = NULL;
+	size_t shstr;
+	Elf *elf;
+
+	if (fd < 0)
+		return false;
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	while (elf && !elf_getshdrstrndx(elf, &shstr) && (scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		const char *name;
+
+		if (!gelf_getshdr(scn, &sh) || !(name = elf_strptr(elf, shstr, sh.sh_name)))
+			continue;
+		info |= !strcmp(name, ".debug_info") && !(sh.sh_flags & SHF_COMPRESSED);
+		aranges |= !strcmp(name, ".debug_aranges");
+	}
+	elf_end(elf);
+	close(fd);
+	return info && aranges;
+}
+
+/*
+ * Uncompressed DWARF with .debug_aranges is read as far as the lookups need too (.debug_info
+ * and .debug_line where the units looked up are, and the headers of the units before them),
+ * not all of it at the first lookup: the answers are those of libdw reading everything, for
+ * the test's debug file, this test binary (-g) and pyenv's libpython; naming one function reads
+ * a part of the DWARF.
+ */
+static void test_unwind_srcline_plain_read_in_part(void **state)
+{
+	size_t found, inlined, done, total;
+	glob_t g;
+
+	inlined = compare_lookups(unwind_bin("dbg-target.debug"), COMPARE_WHOLE, &found, NULL);
+	print_message("dbg-target.debug: %zu places named, %zu with inlined frames\n", found,
+		      inlined);
+	assert_true(found >= 8);
+	inlined = compare_lookups("/proc/self/exe", COMPARE_WHOLE, &found, NULL);
+	print_message("self: %zu places named, %zu with inlined frames\n", found, inlined);
+	assert_true(found > 500);
+	assert_true(inlined > 50);
+	/* srcline.c's unit, then this file's */
+	name_one("/proc/self/exe", "srcline_lookup", &done, &total);
+	assert_true(done < total / 2);
+	name_one("/proc/self/exe", "test_unwind_srcline_plain_read_in_part", &done, &total);
+	assert_true(done < total / 2);
+
+	/* pyenv builds libpython with -g: its DWARF is uncompressed, with .debug_aranges */
+	if (glob("/root/.pyenv/versions/3.*/lib/libpython3.*.so.1.0", 0, NULL, &g)) {
+		print_message("no libpython under /root/.pyenv\n");
+		return;
+	}
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		const char *py = g.gl_pathv[i];
+
+		if (!plain_dwarf(py))
+			continue;
+		inlined = compare_lookups(py, COMPARE_WHOLE, &found, NULL);
+		print_message("%s: %zu places named, %zu with inlined frames\n", py, found,
+			      inlined);
+		assert_true(found > 500);
+		assert_true(inlined > 50);
+		/* the interpreter's loop, in one of the largest units, past half of .debug_info */
+		name_one(py, "_PyEval_EvalFrameDefault", &done, &total);
+		assert_true(done < total / 4);
+	}
+	globfree(&g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1021,6 +1122,7 @@ int main(void)
 		cmocka_unit_test(test_unwind_srcline_units),
 		cmocka_unit_test(test_unwind_srcline_index_is_the_walk),
 		cmocka_unit_test(test_unwind_srcline_partial_is_whole),
+		cmocka_unit_test(test_unwind_srcline_plain_read_in_part),
 		cmocka_unit_test(test_unwind_stripped_entry_is_start),
 	};
 

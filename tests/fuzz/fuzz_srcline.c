@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * libFuzzer target for the DWARF reader (model/srcline.c): the bytes become a file that is
- * looked up as a debug file, in both ways it reads compressed DWARF (unit by unit, as
- * .debug_aranges leads, and all at once), at a sweep of addresses where small programs have
+ * looked up as a debug file, in both ways it reads DWARF (unit by unit, as .debug_aranges
+ * leads: compressed sections inflated, uncompressed ones read in blocks; and all at once; seeds:
+ * the test's debug file compressed and not), at a sweep of addresses where small programs have
  * code and at addresses taken from the input's end. Debug files come from packages, build-id
  * directories and containers: any bytes may arrive as one.
  */

@@ -444,7 +444,7 @@ int unwind_dwarf(struct unwind *u, const struct unwind_sample *in, uint64_t *ips
 	}
 	/* no way on from the entry point of the program or the loader: that is the root (the
 	 * loader's _start has no unwind info saying so) */
-	if (*truncated && n > 1 && in_entry(u, in->pid, ips[n - 1] - 1))
+	if (*truncated && n && in_entry(u, in->pid, n > 1 ? ips[n - 1] - 1 : ips[0]))
 		*truncated = false;
 	return (int)n;
 }
@@ -519,8 +519,9 @@ int unwind_table(struct unwind *u, const struct unwind_sample *in, uint64_t *ips
 	while (n < max) {
 		if (!map.unw || !row_at(u, map.unw, pc - map.bias, &row) ||
 		    (row.how & CFI_CFA_MASK) == CFI_OTHER) {
-			/* the loader's _start has no unwind info: a thread's root all the same */
-			if (n > 1 && map.unw && elfunw_in_entry(map.unw, pc - map.bias)) {
+			/* the loader's _start has no unwind info: a thread's root all the same,
+			 * also as the leaf (a sample as exec returns: the first instruction) */
+			if (map.unw && elfunw_in_entry(map.unw, pc - map.bias)) {
 				*truncated = false;
 				break;
 			}
@@ -573,7 +574,7 @@ int unwind_table(struct unwind *u, const struct unwind_sample *in, uint64_t *ips
 		pc = ra - 1;
 		ips[n++] = ip;
 	}
-	if (*truncated && n > 1 && in_entry(u, in->pid, ips[n - 1] - 1))
+	if (*truncated && n && in_entry(u, in->pid, n > 1 ? ips[n - 1] - 1 : ips[0]))
 		*truncated = false;
 	return (int)n;
 }

@@ -383,9 +383,12 @@ static bool strings_end(Elf *elf)
  * section whole at the first lookup (libpython3.11: 13 MB, 45-55 ms). .debug_abbrev is read from
  * its start as far as needed; .debug_info and .debug_line are sparse, read in blocks of BLOCK
  * bytes only where lookups need them: the unit looked up and its line table, and of the units
- * before it the header (HEAD bytes at most), all libdw reads of a DWARF 5 unit it steps over;
- * an older unit's first DIE is read too, so such units are read whole. The other sections are
- * read whole at the start (libpython3.11: .debug_str and .debug_rnglists, 1 of its 13 MB).
+ * before it the header (HEAD bytes at most), all libdw reads of a DWARF 5 unit it steps over,
+ * and of an older unit its first DIE too (sized by its forms: read_first_die()). The other
+ * sections are read whole at the start (libpython3.11: .debug_str and .debug_rnglists, 1 of its
+ * 13 MB). Without .debug_aranges (clang, Go), an uncompressed .debug_info's units are indexed
+ * from their headers and first DIEs (headers_unit()), as libdw reading the file indexed them,
+ * and nothing else of them is read before a lookup.
  */
 static const char *const progressive[] = { ".debug_info", ".debug_abbrev", ".debug_line" };
 
@@ -617,19 +620,39 @@ static int ensure_all(struct srcline *sl)
 	return 0;
 }
 
+/* Whether bytes [from, to) of z are in place. */
+static bool in_place(const struct zsec *z, size_t from, size_t to)
+{
+	if (to > z->size)
+		return false;
+	if (!z->have)
+		return to <= z->done;
+	for (size_t b = from / BLOCK; b * BLOCK < to; b++)
+		if (!has_block(z, b))
+			return false;
+	return true;
+}
+
+/* The byte at pos of z, inflating or reading as it goes; -1 past the end or on an error. */
+static int byte_at(struct srcline *sl, struct zsec *z, size_t pos)
+{
+	if (!in_place(z, pos, pos + 1) &&
+	    (ensure_range(sl, z, pos, pos + 1) || !in_place(z, pos, pos + 1)))
+		return -1;
+	return z->dst[pos];
+}
+
 /* A ULEB128 at *pos of z, inflating as it goes; -1 past the end or on an error. */
 static int64_t uleb(struct srcline *sl, struct zsec *z, size_t *pos, bool *bad)
 {
 	uint64_t v = 0;
 
 	for (unsigned shift = 0;; shift += 7) {
-		unsigned char b;
+		int b = byte_at(sl, z, *pos);
 
-		if (*pos >= z->done && ensure(sl, z, *pos + 1))
+		if (b < 0)
 			goto bad;
-		if (*pos >= z->done)
-			goto bad;
-		b = z->dst[(*pos)++];
+		(*pos)++;
 		if (shift < 64)
 			v |= (uint64_t)(b & 0x7f) << shift;
 		if (!(b & 0x80))
@@ -698,6 +721,154 @@ static int unit_end(struct srcline *sl, struct zsec *z, size_t off, size_t *end)
 }
 
 /*
+ * The size of an attribute's value of form at pos of .debug_info, reading what says it (a
+ * length, a string's bytes) before lim, the unit's end; -1 for a form not sized here
+ * (DW_FORM_indirect) or bad bytes.
+ */
+static int64_t form_size(struct srcline *sl, int64_t form, size_t pos, size_t lim, int version,
+			 int os, int as)
+{
+	struct zsec *z = sl->info;
+	unsigned char len[4] = { 0 };
+	size_t at = pos;
+	bool bad = false;
+	int64_t n;
+	int b;
+
+	switch (form) {
+	case DW_FORM_flag_present:
+	case DW_FORM_implicit_const:
+		return 0;
+	case DW_FORM_data1:
+	case DW_FORM_ref1:
+	case DW_FORM_flag:
+	case DW_FORM_strx1:
+	case DW_FORM_addrx1:
+		return 1;
+	case DW_FORM_data2:
+	case DW_FORM_ref2:
+	case DW_FORM_strx2:
+	case DW_FORM_addrx2:
+		return 2;
+	case DW_FORM_strx3:
+	case DW_FORM_addrx3:
+		return 3;
+	case DW_FORM_data4:
+	case DW_FORM_ref4:
+	case DW_FORM_strx4:
+	case DW_FORM_addrx4:
+	case DW_FORM_ref_sup4:
+		return 4;
+	case DW_FORM_data8:
+	case DW_FORM_ref8:
+	case DW_FORM_ref_sig8:
+	case DW_FORM_ref_sup8:
+		return 8;
+	case DW_FORM_data16:
+		return 16;
+	case DW_FORM_addr:
+		return as;
+	case DW_FORM_ref_addr:
+		return version == 2 ? as : os;
+	case DW_FORM_strp:
+	case DW_FORM_line_strp:
+	case DW_FORM_sec_offset:
+	case DW_FORM_strp_sup:
+	case DW_FORM_GNU_ref_alt:
+	case DW_FORM_GNU_strp_alt:
+		return os;
+	case DW_FORM_sdata:
+	case DW_FORM_udata:
+	case DW_FORM_ref_udata:
+	case DW_FORM_strx:
+	case DW_FORM_addrx:
+	case DW_FORM_loclistx:
+	case DW_FORM_rnglistx:
+	case DW_FORM_GNU_addr_index:
+	case DW_FORM_GNU_str_index:
+		uleb(sl, z, &at, &bad); /* an SLEB128 is as long */
+		return bad ? -1 : (int64_t)(at - pos);
+	case DW_FORM_string:
+		do {
+			if (at >= lim || (b = byte_at(sl, z, at++)) < 0)
+				return -1;
+		} while (b);
+		return (int64_t)(at - pos);
+	case DW_FORM_block:
+	case DW_FORM_exprloc:
+		n = uleb(sl, z, &at, &bad);
+		return bad || (uint64_t)n > lim ? -1 : (int64_t)(at - pos) + n;
+	case DW_FORM_block1:
+	case DW_FORM_block2:
+	case DW_FORM_block4:
+		n = form == DW_FORM_block1 ? 1 : form == DW_FORM_block2 ? 2 : 4;
+		for (int i = 0; i < n; i++) {
+			if ((b = byte_at(sl, z, pos + (size_t)i)) < 0)
+				return -1;
+			len[i] = (unsigned char)b;
+		}
+		return n + (int64_t)(len[0] | len[1] << 8 | len[2] << 16 | (uint32_t)len[3] << 24);
+	default:
+		return -1;
+	}
+}
+
+/*
+ * Reads the first DIE of the unit at hdr, whose header says the rest (hsize bytes of it, its
+ * version, the sizes of offsets and addresses, its abbreviations), up to its end. -EIO: it could
+ * not be sized (then the caller reads the whole unit).
+ */
+static int read_first_die(struct srcline *sl, size_t hdr, size_t unit_end, size_t hsize,
+			  int version, int os, int as, size_t abbrev)
+{
+	size_t pos = hdr + hsize;
+	bool bad = false;
+	int64_t code, c;
+
+	if (pos >= unit_end)
+		return -EIO;
+	code = uleb(sl, sl->info, &pos, &bad);
+	if (bad)
+		return -EIO;
+	/* its declaration, as libdw finds it: the table in order from its start */
+	while ((c = uleb(sl, sl->abbrev, &abbrev, &bad)) > 0 && c != code) {
+		uleb(sl, sl->abbrev, &abbrev, &bad); /* tag */
+		abbrev++;                           /* children */
+		while (!bad) {
+			int64_t name = uleb(sl, sl->abbrev, &abbrev, &bad);
+			int64_t form = uleb(sl, sl->abbrev, &abbrev, &bad);
+
+			if (form == DW_FORM_implicit_const)
+				uleb(sl, sl->abbrev, &abbrev, &bad);
+			if (!name && !form)
+				break;
+		}
+	}
+	if (bad || c != code || code <= 0)
+		return -EIO;
+	uleb(sl, sl->abbrev, &abbrev, &bad); /* tag */
+	abbrev++;
+	while (!bad) {
+		int64_t name = uleb(sl, sl->abbrev, &abbrev, &bad);
+		int64_t form = uleb(sl, sl->abbrev, &abbrev, &bad), n;
+
+		if (bad || (!name && !form))
+			break;
+		if (form == DW_FORM_implicit_const) {
+			uleb(sl, sl->abbrev, &abbrev, &bad);
+			continue;
+		}
+		n = form_size(sl, form, pos, unit_end, version, os, as);
+		if (n < 0 || (uint64_t)n > unit_end - pos)
+			return -EIO;
+		pos += (size_t)n;
+	}
+	if (bad || ensure_range(sl, sl->info, hdr, pos))
+		return -EIO;
+	return 0;
+}
+
+/*
  * Inflates what libdw reads to look inside the unit: .debug_info through its end, the
  * abbreviations of every unit up to it, its line table. Sets u->off. 0 or -EIO.
  */
@@ -714,12 +885,17 @@ static int reach(struct srcline *sl, struct unit *u)
 	while (sl->next_hdr <= u->hdr) {
 		Dwarf_Off at = sl->next_hdr;
 		Dwarf_Half version;
+		uint8_t as, os;
 
 		if (unit_end(sl, sl->info, at, &end) ||
-		    ensure_range(sl, sl->info, at, end - at > HEAD ? at + HEAD : end) ||
-		    dwarf_next_unit(sl->dw, at, &next, &hsize, &version, &abbrev_off, NULL, NULL,
+		    ensure_range(sl, sl->info, at, at + HEAD) ||
+		    dwarf_next_unit(sl->dw, at, &next, &hsize, &version, &abbrev_off, &as, &os,
 				    NULL, NULL) ||
-		    next <= at || (version < 5 && ensure_range(sl, sl->info, at, end)))
+		    next <= at)
+			return -EIO;
+		if (version < 5 && sl->info->have &&
+		    read_first_die(sl, at, end, hsize, version, os, as, abbrev_off) &&
+		    ensure_range(sl, sl->info, at, end))
 			return -EIO;
 		if (abbrev_off > sl->abbrev_max)
 			sl->abbrev_max = abbrev_off;
@@ -835,7 +1011,8 @@ static bool is_unneeded(const char *name)
 /*
  * Builds the image (ELF header, section headers, their names, the sections) and opens libdw on
  * it, when the file suits: 64-bit little-endian, not relocatable, .debug_info (zlib-compressed
- * or not), .debug_aranges, nothing in another file. -ENOTSUP: libdw reads the file as before.
+ * with .debug_aranges, or uncompressed), nothing in another file. -ENOTSUP: libdw reads the
+ * file as before.
  */
 static int open_partial(struct srcline *sl)
 {
@@ -845,7 +1022,7 @@ static int open_partial(struct srcline *sl)
 		Elf64_Chdr ch;
 	} found[MAX_SECS];
 	size_t n = 0, shstr, names = 1, len;
-	bool info = false, aranges = false;
+	bool info = false, info_z = false, aranges = false;
 	Elf_Scn *scn = NULL;
 	GElf_Ehdr eh;
 	Elf64_Ehdr *e;
@@ -880,11 +1057,13 @@ static int open_partial(struct srcline *sl)
 				return -ENOTSUP;
 		}
 		info |= !strcmp(name, ".debug_info");
+		info_z |= !strcmp(name, ".debug_info") && (sh.sh_flags & SHF_COMPRESSED);
 		aranges |= !strcmp(name, ".debug_aranges");
 		names += strlen(name) + 1;
 		n++;
 	}
-	if (!info || !aranges)
+	/* without .debug_aranges the units' headers are read: all of a compressed .debug_info */
+	if (!info || (!aranges && info_z))
 		return -ENOTSUP;
 
 	/* ELF header, section headers (a null one, the sections, their names), names, data */
@@ -997,8 +1176,52 @@ static void close_partial(struct srcline *sl)
 	sl->img = NULL;
 }
 
-/* The units' ranges from .debug_aranges: false if it has none to offer. */
-static bool index_aranges(struct srcline *sl)
+/*
+ * Without .debug_aranges (clang, Go), the units' ranges of an uncompressed .debug_info from
+ * their first DIEs (as libdw reading the file would index them), walking the units' headers:
+ * each unit's header and first DIE are read, not the rest. 1: more may follow, 0: the end,
+ * -EIO: a unit this does not read (then libdw reads the file as before).
+ */
+static int headers_unit(struct srcline *sl, size_t *cap, size_t *cap_units)
+{
+	Dwarf_Off at = sl->next_hdr, next, abbrev_off, base, start, stop;
+	size_t end, hsize;
+	Dwarf_Half version;
+	uint8_t as, os;
+	ptrdiff_t o = 0;
+	Dwarf_Die die;
+	uint32_t unit;
+
+	if (at >= sl->info->size)
+		return 0;
+	if (unit_end(sl, sl->info, at, &end) ||
+	    ensure_range(sl, sl->info, at, at + HEAD) ||
+	    dwarf_next_unit(sl->dw, at, &next, &hsize, &version, &abbrev_off, &as, &os, NULL,
+			    NULL) ||
+	    next != end)
+		return -EIO;
+	if (read_first_die(sl, at, end, hsize, version, os, as, abbrev_off) &&
+	    ensure_range(sl, sl->info, at, end))
+		return -EIO;
+	if (abbrev_off > sl->abbrev_max)
+		sl->abbrev_max = abbrev_off;
+	sl->next_hdr = end;
+	if (!dwarf_offdie(sl->dw, at + hsize, &die))
+		return 1;
+	unit = (uint32_t)sl->nr_units;
+	sl->units = xgrow(sl->units, cap_units, sl->nr_units + 1, sizeof(*sl->units));
+	sl->units[sl->nr_units++] = (struct unit){ .hdr = at };
+	while ((o = dwarf_ranges(&die, o, &base, &start, &stop)) > 0) {
+		if (stop <= start)
+			continue;
+		sl->cus = xgrow(sl->cus, cap, sl->nr_cus + 1, sizeof(*sl->cus));
+		sl->cus[sl->nr_cus++] = (struct cu){ start, stop, unit };
+	}
+	return 1;
+}
+
+/* The units' ranges from .debug_aranges, or the units' headers: false if none to offer. */
+static bool index_partial(struct srcline *sl)
 {
 	size_t pos = 0, cap = 0, cap_units = 0;
 	int r;
@@ -1007,8 +1230,13 @@ static bool index_aranges(struct srcline *sl)
 		close_partial(sl);
 		return false;
 	}
-	while ((r = aranges_set(sl, &pos, &cap, &cap_units)) > 0)
-		;
+	if (sl->aranges) {
+		while ((r = aranges_set(sl, &pos, &cap, &cap_units)) > 0)
+			;
+	} else {
+		while ((r = headers_unit(sl, &cap, &cap_units)) > 0)
+			;
+	}
 	if (r < 0 || !sl->nr_cus) {
 		free(sl->cus);
 		sl->cus = NULL;
@@ -1030,7 +1258,7 @@ static void index_units(struct srcline *sl)
 	size_t hsize, cap = 0, cap_units = 0;
 
 	sl->indexed = true;
-	if (!sl->whole && index_aranges(sl))
+	if (!sl->whole && index_partial(sl))
 		return;
 	hide_unneeded(sl->elf);
 	sl->dw = dwarf_begin_elf(sl->elf, DWARF_C_READ, NULL);

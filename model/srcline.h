@@ -11,9 +11,10 @@
  *
  * Compilation units are indexed by their address ranges with dwarf_nextcu() + dwarf_ranges():
  * dwfl's lookup needs .debug_aranges, which clang and Go do not write. Where .debug_info
- * (compressed or not) comes with .debug_aranges, the units come from there and the DWARF is
- * inflated or read only as far as the units looked up (see srcline_inflate_all()). Answers are
- * cached per address. Strings are owned by the srcline and valid until srcline_free().
+ * (compressed or not) comes with .debug_aranges, the units come from there, else from the
+ * units' headers and first DIEs of an uncompressed .debug_info, and the DWARF is inflated or
+ * read only as far as the units looked up (see srcline_inflate_all()). Answers are cached per
+ * address. Strings are owned by the srcline and valid until srcline_free().
  */
 #ifndef MODEL_SRCLINE_H
 #define MODEL_SRCLINE_H
@@ -61,9 +62,9 @@ void srcline_use_index(struct srcline *sl, bool on);
 
 /*
  * With .debug_aranges, a lookup inflates compressed DWARF only up to the end of the unit that
- * holds the address, and reads uncompressed DWARF only where that unit is (see srcline.c); on
- * (before the first lookup), libdw reads and inflates every section at the first lookup, as
- * before (the answers are the same: tests compare them).
+ * holds the address, and reads uncompressed DWARF (with .debug_aranges or not) only where that
+ * unit is (see srcline.c); on (before the first lookup), libdw reads and inflates every section
+ * at the first lookup, as before (the answers are the same: tests compare them).
  */
 void srcline_inflate_all(struct srcline *sl, bool on);
 

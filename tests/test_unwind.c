@@ -1152,6 +1152,34 @@ static void test_unwind_srcline_plain_read_in_part(void **state)
 	globfree(&g);
 }
 
+/*
+ * Without .debug_aranges (clang and Go do not write it) uncompressed DWARF is indexed from the
+ * units' headers and first DIEs, and read as far as the lookups need: the answers are those of
+ * libdw reading everything, for the test's debug file, flametop (DWARF 5) and a DWARF 4
+ * program (each unit's first DIE sized by its forms), with .debug_aranges and without; naming
+ * one function reads a part of the DWARF.
+ */
+static void test_unwind_srcline_units_from_headers(void **state)
+{
+	static const char *const files[] = { "dbg-target-noar.debug", "flametop-noar",
+					     "libdwarf4-mod.so", "dwarf4-mod-noar.so" };
+	size_t found, inlined, done, total;
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(*files); i++) {
+		inlined = compare_lookups(unwind_bin(files[i]), COMPARE_WHOLE, &found, NULL);
+		print_message("%s: %zu places named, %zu with inlined frames\n", files[i], found,
+			      inlined);
+		assert_true(found >= 8);
+		assert_true(inlined >= 1);
+	}
+	name_one(unwind_bin("flametop-noar"), "srcline_lookup", &done, &total);
+	assert_true(done < total / 2);
+	/* in the last of seven units (2-13 KiB each, read in 4 KiB blocks): of the ones before,
+	   the header and first DIE */
+	name_one(unwind_bin("dwarf4-mod-noar.so"), "stacks_resolve", &done, &total);
+	assert_true(done < total * 3 / 4);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1180,6 +1208,7 @@ int main(void)
 		cmocka_unit_test(test_unwind_srcline_index_is_the_walk),
 		cmocka_unit_test(test_unwind_srcline_partial_is_whole),
 		cmocka_unit_test(test_unwind_srcline_plain_read_in_part),
+		cmocka_unit_test(test_unwind_srcline_units_from_headers),
 		cmocka_unit_test(test_unwind_stripped_entry_is_start),
 		cmocka_unit_test_setup_teardown(test_unwind_leaf_at_loader_entry_is_root, setup,
 						teardown),

@@ -9,6 +9,7 @@
 #include "cli/options.h"
 #include "cli/playback.h"
 #include "cli/run.h"
+#include "cli/tune.h"
 #include "cli/version.h"
 
 int main(int argc, char **argv)
@@ -22,6 +23,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "flametop: %s\n", err);
 		return EXIT_USAGE;
 	}
+	/* the commands that read and hold data; an exec costs ~25 ms of CPU here */
+	if (o.cmd != CMD_HELP && o.cmd != CMD_VERSION && o.cmd != CMD_DOCTOR)
+		tune_start(argv);
 	switch (o.cmd) {
 	case CMD_HELP:
 		optdefs_usage(stdout, o.help_cmd);

@@ -128,15 +128,12 @@ static void test_exit_status_full_disk_record_is_1(void **state)
 	file = runbin_path(mnt, "full.ftr");
 	/* New processes grow a recording (names, threads, stacks) by ~10 KiB a second; a quiet
 	 * host alone grew it by 0.4-1.5 KiB a second, and took 58 s to fill 32 KiB in CI. */
-	pid_t churn = fork();
-	assert_true(churn >= 0);
-	if (churn == 0) {
-		execl("/bin/sh", "sh", "-c", "while :; do /bin/true; done", (char *)NULL);
-		_exit(127);
-	}
+	pid_t churn = runbin_start_group((char *[]){ "/bin/sh", "-c", "while :; do /bin/true; done",
+						   NULL });
+	assert_true(churn > 0);
 	runbin_run(&r, (char *[]){ (char *)flametop, "record", "-o", file, "--duration", "60",
 				   "-F", "499", NULL });
-	kill(churn, SIGKILL);
+	kill(-churn, SIGKILL);
 	waitpid(churn, NULL, 0);
 	if (r.status != 1 || !strstr(r.err, "No space left on device"))
 		fail_msg("status %d, stderr '%s'", r.status, r.err);

@@ -21,6 +21,7 @@
 #pragma weak isal_inflate
 #endif
 
+#include "dwsec.h"
 #include "elfsyms.h"
 #include "srcline.h"
 #include "xalloc.h"
@@ -302,12 +303,9 @@ static int cmp_cu(const void *a, const void *b)
 }
 
 /*
- * Sections libdw would read that no lookup here needs: location lists, macros, call frames,
- * name and address indexes. dwarf_begin_elf() inflates every compressed .debug_* section it
- * knows at once; libc6-dbg's debug file compresses them all, and its location lists are a
- * fifth of it (0.6 of 3.3 MiB compressed). Their names are hidden from libdw in our in-memory
- * copy of the section headers (ELF_C_READ: nothing is written back): the name starts one byte
- * later, without its dot.
+ * Sections libdw would read that no lookup here needs (model/dwsec.h): location lists, macros,
+ * call frames, name and address indexes. libc6-dbg's debug file compresses them all, and its
+ * location lists are a fifth of it (0.6 of 3.3 MiB compressed).
  */
 static const char *const unneeded[] = {
 	".debug_loc", ".debug_loclists", ".debug_macro", ".debug_macinfo", ".debug_frame",
@@ -315,28 +313,7 @@ static const char *const unneeded[] = {
 	".debug_gnu_pubtypes", ".debug_names",
 };
 
-static void hide_unneeded(Elf *elf)
-{
-	size_t shstrndx;
-	Elf_Scn *scn = NULL;
-
-	if (elf_getshdrstrndx(elf, &shstrndx))
-		return;
-	while ((scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr sh;
-		const char *name;
-
-		if (!gelf_getshdr(scn, &sh) || !(name = elf_strptr(elf, shstrndx, sh.sh_name)))
-			continue;
-		for (size_t i = 0; i < sizeof(unneeded) / sizeof(*unneeded); i++) {
-			if (strcmp(name, unneeded[i]))
-				continue;
-			sh.sh_name++;
-			gelf_update_shdr(scn, &sh);
-			break;
-		}
-	}
-}
+#define NR_UNNEEDED (sizeof(unneeded) / sizeof(*unneeded))
 
 /*
  * Whether the string sections libdw reads end in a NUL: libdw 0.188 reads a file name of the
@@ -1000,14 +977,6 @@ static bool is_progressive(const char *name)
 	return false;
 }
 
-static bool is_unneeded(const char *name)
-{
-	for (size_t i = 0; i < sizeof(unneeded) / sizeof(*unneeded); i++)
-		if (!strcmp(name, unneeded[i]))
-			return true;
-	return false;
-}
-
 /*
  * Builds the image (ELF header, section headers, their names, the sections) and opens libdw on
  * it, when the file suits: 64-bit little-endian, not relocatable, .debug_info (zlib-compressed
@@ -1043,7 +1012,7 @@ static int open_partial(struct srcline *sl)
 		    !strcmp(name, ".debug_types") || !strcmp(name, ".debug_sup"))
 			return -ENOTSUP;
 		if (strncmp(name, ".debug_", 7) || sh.sh_type == SHT_NOBITS || !sh.sh_size ||
-		    (is_unneeded(name) && strcmp(name, ".debug_aranges")))
+		    (dwsec_named(name, unneeded, NR_UNNEEDED) && strcmp(name, ".debug_aranges")))
 			continue;
 		if (n == MAX_SECS)
 			return -ENOTSUP;
@@ -1260,7 +1229,7 @@ static void index_units(struct srcline *sl)
 	sl->indexed = true;
 	if (!sl->whole && index_partial(sl))
 		return;
-	hide_unneeded(sl->elf);
+	dwsec_hide(sl->elf, unneeded, NR_UNNEEDED);
 	sl->dw = dwarf_begin_elf(sl->elf, DWARF_C_READ, NULL);
 	if (sl->dw && !strings_end(sl->elf)) {
 		dwarf_end(sl->dw);

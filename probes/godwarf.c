@@ -7,6 +7,7 @@
 #include <elfutils/libdw.h>
 
 #include "godwarf.h"
+#include "model/dwsec.h"
 
 #define MAX_TYPES 16
 
@@ -151,6 +152,18 @@ static void layout(struct types *ty, struct golayout *l)
 	}
 }
 
+/*
+ * What the reader above never reads, kept from libdw (model/dwsec.h): of a Go test binary's
+ * 0.9 MiB of compressed DWARF (gofix-1.23), line tables, call frames, location lists and ranges
+ * are 0.52 MiB, and libdw inflated them all at dwarf_begin_elf().
+ */
+static const char *const unneeded[] = {
+	".debug_line",	  ".debug_frame",  ".debug_loc",     ".debug_loclists",
+	".debug_ranges",  ".debug_rnglists", ".debug_aranges", ".debug_pubnames",
+	".debug_pubtypes", ".zdebug_line",   ".zdebug_frame",  ".zdebug_loc",
+	".zdebug_ranges", ".zdebug_aranges", ".zdebug_pubnames", ".zdebug_pubtypes",
+};
+
 int godwarf_read_fd(int fd, struct golayout *l, struct godwarf_var *vars, size_t nr_vars)
 {
 	struct types ty = { .n = 0 };
@@ -177,6 +190,7 @@ int godwarf_read_fd(int fd, struct golayout *l, struct godwarf_var *vars, size_t
 	elf = elf_begin(fd, ELF_C_READ, NULL);
 	if (!elf)
 		return -ENOEXEC;
+	dwsec_hide(elf, unneeded, sizeof(unneeded) / sizeof(*unneeded));
 	dw = dwarf_begin_elf(elf, DWARF_C_READ, NULL);
 	if (!dw) {
 		elf_end(elf);

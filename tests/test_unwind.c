@@ -993,6 +993,50 @@ static void test_unwind_srcline_index_is_the_walk(void **state)
 	assert_true(walks < found);
 }
 
+/* Bytes this process has read so far (/proc/self/io rchar). */
+static uint64_t bytes_read(void)
+{
+	char line[128];
+	uint64_t v = 0;
+	FILE *f = fopen("/proc/self/io", "r");
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "rchar: %" SCNu64, &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+/*
+ * Opening a debug file reads its headers, not its sections: the memory it will take is counted
+ * from the compressed sections' headers (gelf_getchdr() read all of libc6-dbg's 2.3 MiB of
+ * .debug_info for that, at the open of every file with debug info, sampled or not).
+ */
+static void test_unwind_srcline_open_reads_headers(void **state)
+{
+	const char *z = unwind_bin("dbg-target-z.debug");
+	char dbg[PATH_MAX];
+	const char *files[] = { z, dbg };
+	uint64_t before, after;
+	struct srcline *sl;
+	int fd;
+
+	if (!libc_debug_file(dbg, sizeof(dbg)))
+		files[1] = NULL;
+	for (int i = 0; i < 2 && files[i]; i++) {
+		fd = open(files[i], O_RDONLY);
+		assert_true(fd >= 0);
+		before = bytes_read();
+		assert_int_equal(srcline_open_fd(fd, &sl), 0);
+		after = bytes_read();
+		close(fd);
+		print_message("%s: %" PRIu64 " bytes read to open\n", files[i], after - before);
+		assert_true(after - before < 64 * 1024);
+		srcline_free(sl);
+	}
+}
+
 /*
  * Compressed DWARF inflated unit by unit answers as libdw inflating all of it did, for the
  * test's compressed debug file and for libc6-dbg's; naming __libc_start_main (in glibc's second
@@ -1206,6 +1250,7 @@ int main(void)
 		cmocka_unit_test(test_unwind_debug_file_by_debuglink),
 		cmocka_unit_test(test_unwind_srcline_units),
 		cmocka_unit_test(test_unwind_srcline_index_is_the_walk),
+		cmocka_unit_test(test_unwind_srcline_open_reads_headers),
 		cmocka_unit_test(test_unwind_srcline_partial_is_whole),
 		cmocka_unit_test(test_unwind_srcline_plain_read_in_part),
 		cmocka_unit_test(test_unwind_srcline_units_from_headers),

@@ -1037,6 +1037,51 @@ static void test_unwind_srcline_open_reads_headers(void **state)
 	}
 }
 
+/* Mappings of this process advised huge pages (smaps VmFlags "hg"). */
+static int advised_mappings(void)
+{
+	char line[512];
+	int n = 0;
+	FILE *f = fopen("/proc/self/smaps", "r");
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		n += !strncmp(line, "VmFlags:", 8) && strstr(line, " hg") != NULL;
+	fclose(f);
+	return n;
+}
+
+/*
+ * The in-memory image libdw reads in partial mode is advised huge pages: it is filled a page at
+ * a time, and its page faults were most of a snapshot's under churn. What it may hold resident
+ * is counted (srcline_bytes(): up to the next 2 MiB of each section filled from its start).
+ */
+static void test_unwind_srcline_image_in_huge_pages(void **state)
+{
+	const struct srcline_frame *fr;
+	static struct fsym fns[16384];
+	char dbg[PATH_MAX];
+	struct srcline *sl;
+	size_t n, done, total;
+	int fd, before;
+
+	if (!libc_debug_file(dbg, sizeof(dbg)))
+		return;
+	n = read_funcs(dbg, fns, 16384);
+	fd = open(dbg, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(srcline_open_fd(fd, &sl), 0);
+	close(fd);
+	before = advised_mappings();
+	assert_true(srcline_lookup(sl, func_named(fns, n, "__libc_start_main_impl")->lo, &fr) >= 1);
+	assert_int_equal(advised_mappings(), before + 1);
+	done = srcline_inflated(sl, &total);
+	assert_true(srcline_bytes(sl) >= done);
+	assert_true(srcline_bytes(sl) < total + (1u << 20));
+	srcline_free(sl);
+	assert_int_equal(advised_mappings(), before);
+}
+
 /*
  * Compressed DWARF inflated unit by unit answers as libdw inflating all of it did, for the
  * test's compressed debug file and for libc6-dbg's; naming __libc_start_main (in glibc's second
@@ -1251,6 +1296,7 @@ int main(void)
 		cmocka_unit_test(test_unwind_srcline_units),
 		cmocka_unit_test(test_unwind_srcline_index_is_the_walk),
 		cmocka_unit_test(test_unwind_srcline_open_reads_headers),
+		cmocka_unit_test(test_unwind_srcline_image_in_huge_pages),
 		cmocka_unit_test(test_unwind_srcline_partial_is_whole),
 		cmocka_unit_test(test_unwind_srcline_plain_read_in_part),
 		cmocka_unit_test(test_unwind_srcline_units_from_headers),

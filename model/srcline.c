@@ -21,6 +21,7 @@
 #pragma weak isal_inflate
 #endif
 
+#include "dwfile.h"
 #include "dwsec.h"
 #include "elfsyms.h"
 #include "srcline.h"
@@ -92,6 +93,13 @@ struct zsec {
 
 #define MAX_SECS 24
 
+/* A unit's file names (model/dwfile), by the offset of its DIE; files NULL: libdw names them. */
+struct ftab {
+	Dwarf_Off off;
+	struct dwfile *files;
+	bool used;
+};
+
 struct srcline {
 	int fd;
 	Elf *elf;
@@ -120,6 +128,10 @@ struct srcline {
 	char **owned; /* demangled names */
 	size_t nr_owned, cap_owned;
 	size_t dwarf_len; /* the .debug_* sections: libelf reads them into memory as used */
+	struct ftab *ftabs; /* open addressing by unit */
+	size_t cap_ftabs, nr_ftabs;
+	struct dwfile_sections strs; /* .debug_line_str and .debug_str, as libdw reads them */
+	bool strs_found;
 };
 
 static void close_partial(struct srcline *sl);
@@ -266,6 +278,9 @@ void srcline_free(struct srcline *sl)
 	for (size_t i = 0; i < sl->nr_units; i++)
 		free(sl->units[i].fns);
 	free(sl->units);
+	for (size_t i = 0; i < sl->cap_ftabs; i++)
+		dwfile_free(sl->ftabs[i].files);
+	free(sl->ftabs);
 	close_partial(sl);
 	if (sl->dw)
 		dwarf_end(sl->dw);
@@ -1347,12 +1362,149 @@ static const char *name_of(struct srcline *sl, Dwarf_Die *die)
 	return dwarf_diename(die);
 }
 
+/* The string sections of the Elf libdw reads (inflated by dwarf_begin_elf(), or the image). */
+static void find_strings(struct srcline *sl)
+{
+	Elf *elf = dwarf_getelf(sl->dw);
+	Elf_Scn *scn = NULL;
+	size_t shstr;
+
+	sl->strs_found = true;
+	if (!elf || elf_getshdrstrndx(elf, &shstr))
+		return;
+	while ((scn = elf_nextscn(elf, scn))) {
+		const char *name;
+		Elf_Data *d;
+		GElf_Shdr sh;
+
+		if (!gelf_getshdr(scn, &sh) || !(name = elf_strptr(elf, shstr, sh.sh_name)) ||
+		    (strcmp(name, ".debug_line_str") && strcmp(name, ".debug_str")) ||
+		    sh.sh_type == SHT_NOBITS || (sh.sh_flags & SHF_COMPRESSED) ||
+		    !(d = elf_getdata(scn, NULL)) || !d->d_buf)
+			continue;
+		if (!strcmp(name, ".debug_str")) {
+			sl->strs.str = d->d_buf;
+			sl->strs.str_len = d->d_size;
+		} else {
+			sl->strs.line_str = d->d_buf;
+			sl->strs.line_str_len = d->d_size;
+		}
+	}
+}
+
+/* .debug_line through the end of the table at off: in the image, or of the Elf libdw reads. */
+static bool line_bytes(struct srcline *sl, Dwarf_Off off, struct dwfile_sections *s)
+{
+	size_t shstr, end;
+	Elf_Scn *scn = NULL;
+	Elf *elf;
+
+	if (sl->partial) {
+		if (!sl->line || unit_end(sl, sl->line, off, &end) ||
+		    ensure_range(sl, sl->line, off, end))
+			return false;
+		s->line = sl->line->dst;
+		s->line_len = end;
+		return true;
+	}
+	if (!(elf = dwarf_getelf(sl->dw)) || elf_getshdrstrndx(elf, &shstr))
+		return false;
+	while ((scn = elf_nextscn(elf, scn))) {
+		const char *name;
+		Elf_Data *d;
+		GElf_Shdr sh;
+
+		/* libdw inflated it in place (elf_compress()): its data is the inflated bytes */
+		if (!gelf_getshdr(scn, &sh) || !(name = elf_strptr(elf, shstr, sh.sh_name)) ||
+		    strcmp(name, ".debug_line"))
+			continue;
+		if (sh.sh_type == SHT_NOBITS || (sh.sh_flags & SHF_COMPRESSED) ||
+		    !(d = elf_getdata(scn, NULL)) || !d->d_buf)
+			return false;
+		s->line = d->d_buf;
+		s->line_len = d->d_size;
+		return true;
+	}
+	return false;
+}
+
+static uint64_t hash(uint64_t x);
+
+/* The file table of the unit whose DIE is cudie, read at its first ask; NULL: libdw's. */
+static struct dwfile *unit_files(struct srcline *sl, Dwarf_Die *cudie, uint8_t address_size)
+{
+	Dwarf_Off off = dwarf_dieoffset(cudie);
+	struct dwfile_sections s;
+	Dwarf_Attribute attr;
+	struct ftab *t;
+	Dwarf_Word stmt;
+	size_t i, mask;
+
+	if (2 * (sl->nr_ftabs + 1) > sl->cap_ftabs) {
+		struct ftab *old = sl->ftabs;
+		size_t old_cap = sl->cap_ftabs;
+
+		sl->cap_ftabs = old_cap ? 2 * old_cap : 64;
+		sl->ftabs = xcalloc(sl->cap_ftabs, sizeof(*sl->ftabs));
+		mask = sl->cap_ftabs - 1;
+		for (size_t j = 0; j < old_cap; j++) {
+			if (!old[j].used)
+				continue;
+			for (i = hash(old[j].off) & mask; sl->ftabs[i].used; i = (i + 1) & mask)
+				;
+			sl->ftabs[i] = old[j];
+		}
+		free(old);
+	}
+	mask = sl->cap_ftabs - 1;
+	for (i = hash(off) & mask; sl->ftabs[i].used; i = (i + 1) & mask)
+		if (sl->ftabs[i].off == off)
+			return sl->ftabs[i].files;
+	t = &sl->ftabs[i];
+	*t = (struct ftab){ .off = off, .used = true };
+	sl->nr_ftabs++;
+	if (!sl->strs_found)
+		find_strings(sl);
+	s = sl->strs;
+	if (dwarf_formudata(dwarf_attr(cudie, DW_AT_stmt_list, &attr), &stmt) ||
+	    !line_bytes(sl, stmt, &s))
+		return NULL;
+	/* DW_AT_comp_dir as libdw takes it: the unit's own attribute */
+	dwfile_new(&s, stmt, dwarf_formstring(dwarf_attr(cudie, DW_AT_comp_dir, &attr)),
+		   address_size, &t->files);
+	return t->files;
+}
+
+/*
+ * dwarf_decl_file() without libdw's line table: libdw 0.188 decodes and sorts the unit's whole
+ * line program for its file names (read_srclines(): 8-10 % of a churning snapshot's CPU, and a
+ * 150 KB stack frame that no stack copy of ours unwinds through). The index refers to the file
+ * table of the unit the attribute is in (a function's abstract origin may be in another one).
+ */
+static const char *decl_file(struct srcline *sl, Dwarf_Die *die)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Die cudie;
+	Dwarf_Word idx;
+	uint8_t unit_type, address_size;
+	struct dwfile *files;
+	const char *name;
+
+	if (dwarf_formudata(dwarf_attr_integrate(die, DW_AT_decl_file, &attr), &idx) || !idx)
+		return NULL; /* as libdw answers */
+	if (dwarf_cu_info(attr.cu, NULL, &unit_type, &cudie, NULL, NULL, &address_size, NULL) ||
+	    (unit_type != DW_UT_compile && unit_type != DW_UT_partial) ||
+	    !(files = unit_files(sl, &cudie, address_size)) || !(name = dwfile_name(files, idx)))
+		return dwarf_decl_file(die);
+	return name;
+}
+
 static void frame_of(struct srcline *sl, Dwarf_Die *die, struct srcline_frame *f)
 {
 	int line = 0;
 
 	f->function = name_of(sl, die);
-	f->file = dwarf_decl_file(die);
+	f->file = decl_file(sl, die);
 	f->line = !dwarf_decl_line(die, &line) && line > 0 ? (uint32_t)line : 0;
 }
 

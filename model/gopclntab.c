@@ -21,6 +21,8 @@
 #include <libelf.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "gopclntab.h"
 #include "xalloc.h"
@@ -625,7 +627,8 @@ size_t gopclntab_bytes(const struct gopclntab *t)
 
 /* ---- parsing a table ---- */
 
-static int parse_header(struct gopclntab *t, uint64_t text_start)
+/* The header's words, checked against the table's length; reads the header's bytes only. */
+static int parse_words(struct gopclntab *t, uint64_t text_start)
 {
 	uint64_t w[8], end;
 	uint32_t magic;
@@ -665,9 +668,15 @@ static int parse_header(struct gopclntab *t, uint64_t text_start)
 	t->pcln = w[7];
 	end = t->filetab > t->cutab ? t->filetab : t->len;
 	t->nr_cutab = (end - t->cutab) / 4;
-	if (!t->text || !t->nfunc)
-		return -EINVAL;
+	return t->text && t->nfunc ? 0 : -EINVAL;
+}
 
+static int parse_header(struct gopclntab *t, uint64_t text_start)
+{
+	int err = parse_words(t, text_start);
+
+	if (err)
+		return err;
 	/* Entries must be sorted for the binary search, and fit after the text start. */
 	for (uint32_t i = 0; i < t->nfunc; i++)
 		if (entry_off(t, i) > entry_off(t, i + 1))
@@ -679,19 +688,14 @@ static int parse_header(struct gopclntab *t, uint64_t text_start)
 	return 0;
 }
 
-int gopclntab_parse(const void *tab, size_t len, uint64_t vaddr, uint64_t text_start,
-		    const void *gofunc_data, size_t gofunc_len, uint64_t gofunc,
-		    struct gopclntab **out)
+/* A table in tab (len + 1 bytes, taken over: freed on failure too), parsed where it is. */
+static int parse_owned(uint8_t *tab, size_t len, uint64_t vaddr, uint64_t text_start,
+		       struct gopclntab **out)
 {
-	struct gopclntab *t;
+	struct gopclntab *t = xcalloc(1, sizeof(*t));
 	int err;
 
-	*out = NULL;
-	if (!tab || len > MAX_COPY || gofunc_len > MAX_COPY)
-		return -EINVAL;
-	t = xcalloc(1, sizeof(*t));
-	t->tab = xmalloc(len + 1);
-	memcpy(t->tab, tab, len);
+	t->tab = tab;
 	t->tab[len] = '\0';
 	t->len = len;
 	t->vaddr = vaddr;
@@ -700,6 +704,26 @@ int gopclntab_parse(const void *tab, size_t len, uint64_t vaddr, uint64_t text_s
 		gopclntab_free(t);
 		return err;
 	}
+	*out = t;
+	return 0;
+}
+
+int gopclntab_parse(const void *tab, size_t len, uint64_t vaddr, uint64_t text_start,
+		    const void *gofunc_data, size_t gofunc_len, uint64_t gofunc,
+		    struct gopclntab **out)
+{
+	struct gopclntab *t;
+	uint8_t *copy;
+	int err;
+
+	*out = NULL;
+	if (!tab || len > MAX_COPY || gofunc_len > MAX_COPY)
+		return -EINVAL;
+	copy = xmalloc(len + 1);
+	memcpy(copy, tab, len);
+	err = parse_owned(copy, len, vaddr, text_start, &t);
+	if (err)
+		return err;
 	if (gofunc_data && gofunc_len) {
 		t->fdata = xmalloc(gofunc_len);
 		memcpy(t->fdata, gofunc_data, gofunc_len);
@@ -831,9 +855,10 @@ static uint64_t find_moduledata(const struct elfctx *c, const struct gopclntab *
 	Elf_Data *d;
 
 	while ((scn = elf_nextscn(c->elf, scn))) {
+		/* not the table itself (a PIE's is writable: libelf would read it again) */
 		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS ||
 		    (sh.sh_flags & (SHF_ALLOC | SHF_WRITE)) != (SHF_ALLOC | SHF_WRITE) ||
-		    !(d = elf_getdata(scn, NULL)) || !d->d_buf)
+		    sh.sh_addr == t->vaddr || !(d = elf_getdata(scn, NULL)) || !d->d_buf)
 			continue;
 		for (size_t i = 0; i + c->ptr <= d->d_size; i += c->ptr) {
 			const uint8_t *p = (const uint8_t *)d->d_buf + i;
@@ -848,98 +873,194 @@ static uint64_t find_moduledata(const struct elfctx *c, const struct gopclntab *
 	return 0;
 }
 
-/* go:func.*: from gofunc to the end of the section that holds it. */
-static void load_gofunc(struct elfctx *c, struct gopclntab *t)
+/*
+ * Where the bytes of sections come from: the file (pread, so that a file truncated under us is
+ * an error, not a SIGBUS) or an image in memory. Section contents are read straight into the
+ * buffers the table keeps, not through libelf's copies.
+ */
+struct src {
+	int fd; /* -1: img */
+	const uint8_t *img;
+	uint64_t size; /* of the file or image: nothing is allocated for what is not there */
+};
+
+static bool in_src(const struct src *s, uint64_t off, uint64_t len)
+{
+	return off <= s->size && len <= s->size - off;
+}
+
+static size_t nr_read; /* bytes read from files: gopclntab_bytes_read() */
+
+static bool read_at(const struct src *s, void *buf, size_t len, uint64_t off)
+{
+	size_t got = 0;
+
+	if (!in_src(s, off, len))
+		return false;
+	if (s->fd < 0) {
+		memcpy(buf, s->img + off, len);
+		return true;
+	}
+	while (got < len) {
+		ssize_t r = pread(s->fd, (uint8_t *)buf + got, len - got, (off_t)(off + got));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return false;
+		got += (size_t)r;
+		__atomic_add_fetch(&nr_read, (size_t)r, __ATOMIC_RELAXED);
+	}
+	return true;
+}
+
+size_t gopclntab_bytes_read(void)
+{
+	return __atomic_load_n(&nr_read, __ATOMIC_RELAXED);
+}
+
+/* go:func.*: from gofunc to the end of the section that holds it, read alone (not all of
+ * .rodata). */
+static void load_gofunc(struct elfctx *c, const struct src *s, struct gopclntab *t)
 {
 	uint64_t md = find_moduledata(c, t), gofunc;
 	Elf_Scn *scn = NULL;
 	GElf_Shdr sh;
-	Elf_Data *d;
 
 	if (!md || !word_at(c, md + (t->version == 118 ? MD_GOFUNC_118 : MD_GOFUNC_120) * c->ptr,
 			    &gofunc) || !gofunc)
 		return;
 	while ((scn = elf_nextscn(c->elf, scn))) {
-		size_t off;
+		uint64_t off;
+		size_t len;
 
 		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS ||
 		    !(sh.sh_flags & SHF_ALLOC) || gofunc < sh.sh_addr ||
 		    gofunc - sh.sh_addr >= sh.sh_size)
 			continue;
-		d = elf_getdata(scn, NULL);
 		off = gofunc - sh.sh_addr;
-		if (!d || !d->d_buf || d->d_size != sh.sh_size || d->d_size - off > MAX_COPY)
+		if (sh.sh_size - off > MAX_COPY || !in_src(s, sh.sh_offset + off, sh.sh_size - off))
 			return;
-		t->fdata_len = d->d_size - off;
-		t->fdata = xmalloc(t->fdata_len);
-		memcpy(t->fdata, (const uint8_t *)d->d_buf + off, t->fdata_len);
+		len = sh.sh_size - off;
+		t->fdata = xmalloc(len);
+		if (!read_at(s, t->fdata, len, sh.sh_offset + off)) {
+			free(t->fdata);
+			t->fdata = NULL;
+			return;
+		}
+		t->fdata_len = len;
 		t->gofunc = gofunc;
 		return;
 	}
 }
 
-static int load(Elf *elf, struct gopclntab **out)
+/* The table's section header and .text's address; reads the section headers only. */
+static int find_table(struct elfctx *c, GElf_Ehdr *eh, GElf_Shdr *tab_sh, uint64_t *text)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	GElf_Shdr sh;
+	bool found = false;
+
+	*text = 0;
+	if (!c->elf || elf_kind(c->elf) != ELF_K_ELF || !gelf_getehdr(c->elf, eh) ||
+	    elf_getshdrstrndx(c->elf, &shstrndx))
+		return -ENOEXEC;
+	c->ptr = eh->e_ident[EI_CLASS] == ELFCLASS64 ? 8 : 4;
+	while ((scn = elf_nextscn(c->elf, scn))) {
+		const char *name;
+
+		if (!gelf_getshdr(scn, &sh) || !(name = elf_strptr(c->elf, shstrndx, sh.sh_name)))
+			continue;
+		/* a PIE calls it .data.rel.ro.gopclntab */
+		if (!found && sh.sh_type == SHT_PROGBITS &&
+		    (!strcmp(name, ".gopclntab") || !strcmp(name, ".data.rel.ro.gopclntab"))) {
+			found = true;
+			*tab_sh = sh;
+		}
+		if (!strcmp(name, ".text"))
+			*text = sh.sh_addr;
+	}
+	if (!found)
+		return -ENOENT;
+	if (tab_sh->sh_size < 8 + 3 * c->ptr || tab_sh->sh_size > MAX_COPY ||
+	    UINT64_MAX - tab_sh->sh_offset < tab_sh->sh_size)
+		return -EINVAL;
+	return 0;
+}
+
+/* textStart: the header's, else what relocates it, else .text (as debug/gosym does). */
+static uint64_t text_start_of(const struct elfctx *c, const GElf_Shdr *tab_sh,
+			      const uint8_t *hdr, uint64_t text)
+{
+	const struct rel *r = rel_at(c, tab_sh->sh_addr + 8 + 2 * c->ptr);
+	uint64_t v = r ? r->addend : leword(hdr + 8 + 2 * c->ptr, c->ptr);
+
+	return v ? v : text;
+}
+
+static int load(Elf *elf, const struct src *s, struct gopclntab **out)
 {
 	struct elfctx c = { .elf = elf };
-	uint64_t text = 0, text_start = 0;
-	Elf_Scn *scn = NULL, *tab = NULL;
-	size_t shstrndx;
 	GElf_Ehdr eh;
-	GElf_Shdr sh, tab_sh;
-	Elf_Data *d;
+	GElf_Shdr tab_sh;
+	uint64_t text;
+	uint8_t *tab;
 	int err;
 
 	*out = NULL;
-	if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh) ||
-	    elf_getshdrstrndx(elf, &shstrndx))
-		return -ENOEXEC;
-	c.ptr = eh.e_ident[EI_CLASS] == ELFCLASS64 ? 8 : 4;
-	while ((scn = elf_nextscn(elf, scn))) {
-		const char *name;
-
-		if (!gelf_getshdr(scn, &sh) || !(name = elf_strptr(elf, shstrndx, sh.sh_name)))
-			continue;
-		/* a PIE calls it .data.rel.ro.gopclntab */
-		if (!tab && sh.sh_type == SHT_PROGBITS &&
-		    (!strcmp(name, ".gopclntab") || !strcmp(name, ".data.rel.ro.gopclntab"))) {
-			tab = scn;
-			tab_sh = sh;
-		}
-		if (!strcmp(name, ".text"))
-			text = sh.sh_addr;
-	}
-	if (!tab)
-		return -ENOENT;
-	d = elf_getdata(tab, NULL);
-	if (!d || !d->d_buf || d->d_size != tab_sh.sh_size || d->d_size < 8 + 3 * c.ptr)
+	err = find_table(&c, &eh, &tab_sh, &text);
+	if (err)
+		return err;
+	if (!in_src(s, tab_sh.sh_offset, tab_sh.sh_size))
 		return -EINVAL;
+	/* one read, into the buffer the table keeps and is parsed in */
+	tab = xmalloc(tab_sh.sh_size + 1);
+	if (!read_at(s, tab, tab_sh.sh_size, tab_sh.sh_offset)) {
+		free(tab);
+		return -EINVAL;
+	}
 	read_rels(&c, &eh);
-	/* textStart: the header's, else what relocates it, else .text (as debug/gosym does) */
-	if (!word_at(&c, tab_sh.sh_addr + 8 + 2 * c.ptr, &text_start) || !text_start)
-		text_start = text;
-	err = gopclntab_parse(d->d_buf, d->d_size, tab_sh.sh_addr, text_start, NULL, 0, 0, out);
+	err = parse_owned(tab, tab_sh.sh_size, tab_sh.sh_addr,
+			  text_start_of(&c, &tab_sh, tab, text), out);
 	if (!err && (*out)->ptr == c.ptr)
-		load_gofunc(&c, *out);
+		load_gofunc(&c, s, *out);
 	free(c.rels);
 	return err;
 }
 
+/* The file's size, so that a damaged section header allocates nothing. */
+static bool src_fd(int fd, struct src *s)
+{
+	struct stat st;
+
+	*s = (struct src){ .fd = fd };
+	if (fstat(fd, &st))
+		return false;
+	s->size = (uint64_t)st.st_size;
+	return true;
+}
+
 int gopclntab_load_fd(int fd, struct gopclntab **out)
 {
+	struct src s;
 	Elf *elf;
 	int err;
 
 	*out = NULL;
+	if (!src_fd(fd, &s))
+		return -errno;
 	elf_version(EV_CURRENT);
 	/* ELF_C_READ: a file truncated under us is an error, not a SIGBUS */
 	elf = elf_begin(fd, ELF_C_READ, NULL);
-	err = load(elf, out);
+	err = load(elf, &s, out);
 	elf_end(elf);
 	return err;
 }
 
 int gopclntab_load_mem(const void *buf, size_t len, struct gopclntab **out)
 {
+	struct src s = { .fd = -1 };
 	char *copy;
 	Elf *elf;
 	int err;
@@ -950,9 +1071,155 @@ int gopclntab_load_mem(const void *buf, size_t len, struct gopclntab **out)
 	elf_version(EV_CURRENT);
 	copy = xmalloc(len); /* libelf wants a writable image */
 	memcpy(copy, buf, len);
+	s.img = (const uint8_t *)copy;
+	s.size = len;
 	elf = elf_memory(copy, len);
-	err = load(elf, out);
+	err = load(elf, &s, out);
 	elf_end(elf);
 	free(copy);
+	return err;
+}
+
+/* ---- functions by name, without loading the table ---- */
+
+#define STEP_MIN (16u << 10)
+#define STEP_MAX (64u << 10)
+
+/*
+ * The start of a part of the table in the file, [base, base + len), read as a walk in order
+ * reaches further: each step reads as much again as is held, from 16 KiB up to 64 KiB at a
+ * time. No byte is read twice, however the walk jumps back.
+ */
+struct prefix {
+	const struct src *s;
+	uint64_t sec_off, sec_len; /* the table in the file */
+	uint64_t base;
+	uint8_t *buf;
+	size_t len;
+};
+
+/* [off, off + n) of the table, or NULL when outside the part or unreadable. */
+static const uint8_t *prefix_at(struct prefix *p, uint64_t off, size_t n)
+{
+	size_t want, step;
+
+	if (off < p->base || off > p->sec_len || n > p->sec_len - off)
+		return NULL;
+	if (off + n - p->base <= p->len)
+		return p->buf + (off - p->base);
+	step = p->len < STEP_MIN ? STEP_MIN : p->len > STEP_MAX ? STEP_MAX : p->len;
+	want = off + n - p->base > p->len + step ? off + n - p->base : p->len + step;
+	if (want > p->sec_len - p->base)
+		want = p->sec_len - p->base;
+	p->buf = xrealloc(p->buf, want);
+	if (!read_at(p->s, p->buf + p->len, want - p->len, p->sec_off + p->base + p->len))
+		return NULL;
+	p->len = want;
+	return p->buf + (off - p->base);
+}
+
+static int find_in(Elf *elf, const struct src *s, const char *const *names, size_t n,
+		   struct gopclntab_func *out)
+{
+	struct elfctx c = { .elf = elf };
+	struct gopclntab h = { 0 };
+	struct prefix fns, strs;
+	uint8_t hdr[8 + 8 * 8] = { 0 }; /* parse_words() reads no more than its 8 + 8 words */
+	uint64_t text;
+	size_t found = 0, maxlen = 0;
+	GElf_Shdr tab_sh;
+	GElf_Ehdr eh;
+	int err;
+
+	err = find_table(&c, &eh, &tab_sh, &text);
+	if (err)
+		return err;
+	h.len = tab_sh.sh_size;
+	if (!read_at(s, hdr, h.len < sizeof(hdr) ? h.len : sizeof(hdr), tab_sh.sh_offset))
+		return -EINVAL;
+	if (!leword(hdr + 8 + 2 * c.ptr, c.ptr)) { /* a relocation fills textStart in */
+		read_rels(&c, &eh);
+		text = text_start_of(&c, &tab_sh, hdr, text);
+		free(c.rels);
+	} else {
+		text = 0; /* the header's */
+	}
+	h.tab = hdr;
+	err = parse_words(&h, text);
+	if (!err && h.ptr != c.ptr)
+		err = -EINVAL;
+	if (err)
+		return err;
+	/* the function table and the records after it; the names */
+	fns = (struct prefix){ s, tab_sh.sh_offset, tab_sh.sh_size, h.pcln, NULL, 0 };
+	strs = (struct prefix){ s, tab_sh.sh_offset, tab_sh.sh_size, h.funcname, NULL, 0 };
+	for (size_t k = 0; k < n; k++) {
+		size_t l = strlen(names[k]);
+
+		maxlen = l > maxlen ? l : maxlen;
+	}
+	/* runtime's functions come first: the walk stops at a tenth of Go's compiler's table */
+	for (uint32_t i = 0; i < h.nfunc && found < n; i++) {
+		const uint8_t *e = prefix_at(&fns, h.pcln + (uint64_t)i * 8, 12), *r, *str;
+		uint64_t roff, soff, need;
+		uint32_t npcdata, eo, next;
+		int32_t nameoff;
+		size_t avail;
+
+		if (!e) {
+			err = -EINVAL;
+			break;
+		}
+		eo = le32(e);
+		next = le32(e + 8);
+		roff = h.pcln + le32(e + 4);
+		/* the checks get_fn() makes: a record of this function, that fits */
+		if (next < eo || UINT64_MAX - h.text < next ||
+		    !(r = prefix_at(&fns, roff, h.fsize)) || le32(r) != eo)
+			continue;
+		npcdata = le32(r + 28);
+		need = (uint64_t)h.fsize + 4 * ((uint64_t)npcdata + r[h.fsize - 1]);
+		nameoff = (int32_t)le32(r + 4);
+		if (need > h.len - roff || nameoff < 0 || (uint64_t)nameoff >= h.len - h.funcname)
+			continue;
+		soff = h.funcname + (uint64_t)nameoff;
+		avail = h.len - soff < maxlen + 1 ? (size_t)(h.len - soff) : maxlen + 1;
+		if (!(str = prefix_at(&strs, soff, avail)))
+			continue;
+		for (size_t k = 0; k < n; k++) {
+			size_t l = strlen(names[k]);
+
+			if (out[k].name || l + 1 > avail || memcmp(str, names[k], l + 1))
+				continue;
+			out[k] = (struct gopclntab_func){
+				.name = names[k],
+				.entry = h.text + eo,
+				.end = h.text + next,
+				.index = i,
+				.func_id = r[h.version == 118 ? 36 : 40],
+				.flag = r[(h.version == 118 ? 36 : 40) + 1],
+			};
+			found++;
+		}
+	}
+	free(fns.buf);
+	free(strs.buf);
+	return err ? err : (int)found;
+}
+
+int gopclntab_find_fd(int fd, const char *const *names, size_t n, struct gopclntab_func *out)
+{
+	struct src s;
+	Elf *elf;
+	int err;
+
+	for (size_t k = 0; k < n; k++)
+		out[k] = (struct gopclntab_func){ 0 };
+	if (!src_fd(fd, &s))
+		return -errno;
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	err = find_in(elf, &s, names, n, out);
+	elf_end(elf);
 	return err;
 }

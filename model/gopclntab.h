@@ -10,11 +10,13 @@
  * the module data the linker writes, runtime.firstmoduledata), a function's entry by name, and
  * the stack pointer's distance from the return address at a pc (the pcsp table: the frame size).
  *
- * Loading copies what is needed out of the file (the table, and the go:func.* data that holds
- * the inline trees), so no fd stays open. Every byte is bounds-checked: a damaged table gives
- * wrong names at worst, never a crash or a read outside the copy. Addresses are ELF virtual
- * addresses: callers add their mapping's load bias. Strings are owned by the table and valid
- * until gopclntab_free(). Not thread-safe (lookups fill caches).
+ * Loading reads what is needed out of the file (the table, and the go:func.* data that holds
+ * the inline trees) straight into the buffers it keeps, once, so no fd stays open; the table is
+ * parsed where it was read. gopclntab_find_fd() answers a few names without loading the table.
+ * Every byte is bounds-checked: a damaged table gives wrong names at worst, never a crash or a
+ * read outside what was read. Addresses are ELF virtual addresses: callers add their mapping's
+ * load bias. Strings are owned by the table and valid until gopclntab_free(). Not thread-safe
+ * (lookups fill caches).
  */
 #ifndef MODEL_GOPCLNTAB_H
 #define MODEL_GOPCLNTAB_H
@@ -68,6 +70,19 @@ struct gopclntab_func {
 	uint8_t func_id;     /* the runtime's funcID (values differ between Go versions) */
 	uint8_t flag;        /* GOPCLNTAB_FLAG_* */
 };
+
+/*
+ * The functions named names[0..n) of an open ELF file's table, without loading it: the header,
+ * then the function table, the _func records and the names, read in order a window at a time,
+ * until every name is found (the runtime's functions come first in Go's tables: for Go's
+ * compiler 350 KiB of a 5 MiB table). out[k] is the first function named names[k], as
+ * gopclntab_func_by_name() finds it, with name (names[k]), entry, end, index, func_id and flag
+ * set (file and start_line are not read); all zero when not found. Returns how many were found,
+ * or -errno as gopclntab_load_fd().
+ */
+int gopclntab_find_fd(int fd, const char *const *names, size_t n, struct gopclntab_func *out);
+/* Bytes this module has read from files so far, all callers together (for tests). */
+size_t gopclntab_bytes_read(void);
 
 /* The function whose code holds vaddr. 0, or -ENOENT. */
 int gopclntab_func_at(struct gopclntab *t, uint64_t vaddr, struct gopclntab_func *out);

@@ -259,15 +259,14 @@ static bool in_data(const struct goelf *g, uint64_t a, uint64_t size)
  * rm 101: 48/4C 8B modrm disp32), in order. Every byte offset is tried (no decoder): a match
  * inside another instruction gives a target that the callers' agreement rules out.
  */
-static size_t rip_loads(Elf *elf, struct gopclntab *t, const struct goelf *g, const char *name,
+static size_t rip_loads(Elf *elf, const struct gopclntab_func *fn, const struct goelf *g,
 			uint64_t *out)
 {
-	struct gopclntab_func f;
+	struct gopclntab_func f = *fn;
 	const uint8_t *code;
 	size_t n = 0;
 
-	if (gopclntab_func_by_name(t, name, &f) || f.end <= f.entry ||
-	    !(code = text_at(elf, g, f.entry, f.end - f.entry)))
+	if (f.end <= f.entry || !(code = text_at(elf, g, f.entry, f.end - f.entry)))
 		return 0;
 	for (uint64_t i = 0; i + 7 <= f.end - f.entry && n < MAX_LOADS; i++) {
 		int32_t disp;
@@ -291,18 +290,18 @@ static size_t rip_loads(Elf *elf, struct gopclntab *t, const struct goelf *g, co
  * runtime.disableMemoryProfiling, which runtime.schedinit tests right before it zeroes the
  * rate (Go 1.21 to 1.23: cmpb $0, disable(%rip); je; movq $0, rate(%rip)). 0 when not found.
  */
-void goelf_vars_from_code(Elf *elf, struct gopclntab *t, const struct goelf *g, uint64_t *rate,
-			  uint64_t *disable)
+void goelf_vars_from_code(Elf *elf, const struct gopclntab_func fn[GOFN_NR], const struct goelf *g,
+			  uint64_t *rate, uint64_t *disable)
 {
-	static const char *const users[] = { "runtime.mallocgc", "runtime.allocmcache" };
+	static const enum goelf_fn users[] = { GOFN_MALLOCGC, GOFN_ALLOCMCACHE };
 	uint64_t *cand = xmalloc(2 * MAX_LOADS * sizeof(*cand)), *other = cand + MAX_LOADS;
-	size_t nc = rip_loads(elf, t, g, "runtime.profilealloc", cand), found = 0;
-	struct gopclntab_func f;
+	size_t nc = rip_loads(elf, &fn[GOFN_PROFILEALLOC], g, cand), found = 0;
+	struct gopclntab_func f = fn[GOFN_SCHEDINIT];
 	const uint8_t *code;
 
 	*rate = *disable = 0;
 	for (size_t u = 0; u < sizeof(users) / sizeof(users[0]) && nc; u++) {
-		size_t no = rip_loads(elf, t, g, users[u], other), k = 0;
+		size_t no = rip_loads(elf, &fn[users[u]], g, other), k = 0;
 
 		for (size_t i = 0; i < nc; i++) {
 			bool both = false, dup = false;
@@ -319,8 +318,7 @@ void goelf_vars_from_code(Elf *elf, struct gopclntab *t, const struct goelf *g, 
 	if (nc == 1)
 		*rate = cand[0];
 	free(cand);
-	if (!*rate || gopclntab_func_by_name(t, "runtime.schedinit", &f) || f.end <= f.entry ||
-	    !(code = text_at(elf, g, f.entry, f.end - f.entry)))
+	if (!*rate || f.end <= f.entry || !(code = text_at(elf, g, f.entry, f.end - f.entry)))
 		return;
 	for (uint64_t i = 0; i + 20 <= f.end - f.entry; i++) {
 		uint64_t next = f.entry + i + 7, a, b;
@@ -343,26 +341,39 @@ void goelf_vars_from_code(Elf *elf, struct gopclntab *t, const struct goelf *g, 
 		*disable = 0;
 }
 
+int goelf_runtime_funcs(int fd, struct gopclntab_func fn[GOFN_NR])
+{
+	static const char *const names[GOFN_NR] = {
+		[GOFN_GOEXIT] = "runtime.goexit",
+		[GOFN_PROFILEALLOC] = "runtime.profilealloc",
+		[GOFN_MALLOCGC] = "runtime.mallocgc",
+		[GOFN_ALLOCMCACHE] = "runtime.allocmcache",
+		[GOFN_SCHEDINIT] = "runtime.schedinit",
+	};
+
+	return gopclntab_find_fd(fd, names, GOFN_NR, fn);
+}
+
 /*
  * Without .symtab (-ldflags='-s -w', strip), from Go's own function table, which every Go
  * binary keeps: runtime.goexit, where the walks of goroutine stacks end, and, without DWARF,
- * MemProfileRate and disableMemoryProfiling from the code that uses them. Read once per binary
- * and let go (the symbolizer keeps its own copy for names).
+ * MemProfileRate and disableMemoryProfiling from the code that uses them. Only the five
+ * functions are looked up, from the start of the table (the symbolizer loads the whole table
+ * for names, once: loading it here too was a second parse and copy of up to 5 MiB per binary).
  */
 static void read_pcln(int fd, Elf *elf, struct goelf *g)
 {
-	struct gopclntab *t;
-	struct gopclntab_func f;
+	struct gopclntab_func fn[GOFN_NR];
 	uint64_t rate, disable;
 
-	if (gopclntab_load_fd(fd, &t))
+	if (goelf_runtime_funcs(fd, fn) <= 0)
 		return;
-	if (!g->goexit && !gopclntab_func_by_name(t, "runtime.goexit", &f)) {
-		g->goexit = f.entry;
-		g->goexit_end = f.end;
+	if (!g->goexit && fn[GOFN_GOEXIT].name) {
+		g->goexit = fn[GOFN_GOEXIT].entry;
+		g->goexit_end = fn[GOFN_GOEXIT].end;
 	}
 	if (!g->var[GOVAR_MEMPROFILERATE]) {
-		goelf_vars_from_code(elf, t, g, &rate, &disable);
+		goelf_vars_from_code(elf, fn, g, &rate, &disable);
 		if (rate) {
 			g->var[GOVAR_MEMPROFILERATE] = rate;
 			g->var_size[GOVAR_MEMPROFILERATE] = 8;
@@ -374,7 +385,6 @@ static void read_pcln(int fd, Elf *elf, struct goelf *g)
 			g->var_src[GOVAR_DISABLEMEMPROF] = GOELF_CODE;
 		}
 	}
-	gopclntab_free(t);
 }
 
 /* The mapping of file offset 0 gives the load bias: bias = start - base. */

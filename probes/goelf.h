@@ -16,6 +16,7 @@
 #include <libelf.h>
 
 #include "golayout.h"
+#include "model/gopclntab.h"
 
 enum goelf_sec {
 	GOELF_TEXT,
@@ -113,13 +114,28 @@ int goelf_buildinfo(const uint8_t *buf, size_t len, char *version, size_t vlen, 
 const char *goelf_var_name(enum goelf_var v); /* "runtime.allgs" */
 const char *goelf_src_name(enum goelf_src s); /* "symtab", "dwarf", "scan", "code", "none" */
 
+/* The runtime's functions a build without .symtab is read through. */
+enum goelf_fn {
+	GOFN_GOEXIT,
+	GOFN_PROFILEALLOC,
+	GOFN_MALLOCGC,
+	GOFN_ALLOCMCACHE,
+	GOFN_SCHEDINIT,
+	GOFN_NR
+};
+/*
+ * Those functions from the function table (.gopclntab) of the executable open on fd, found by
+ * name without loading the table (gopclntab_find_fd()): entry and end, 0 when not found. How
+ * many were found, or -errno.
+ */
+int goelf_runtime_funcs(int fd, struct gopclntab_func fn[GOFN_NR]);
 /*
  * runtime.MemProfileRate and runtime.disableMemoryProfiling (ELF addresses, 0 when not found)
- * from the runtime's code, found by name in the function table t: what a build without .symtab
- * and DWARF gets (goelf_load_fd() does it). elf is the executable, g as loaded (sections).
+ * from the runtime's code, the functions fn as goelf_runtime_funcs() gives them: what a build
+ * without .symtab and DWARF gets (goelf_load_fd() does it). elf is the executable, g as loaded
+ * (sections).
  */
-struct gopclntab;
-void goelf_vars_from_code(Elf *elf, struct gopclntab *t, const struct goelf *g, uint64_t *rate,
-			  uint64_t *disable);
+void goelf_vars_from_code(Elf *elf, const struct gopclntab_func fn[GOFN_NR], const struct goelf *g,
+			  uint64_t *rate, uint64_t *disable);
 
 #endif

@@ -909,6 +909,159 @@ static void test_gopclntab_by_name_both_ways(void **state)
 	gopclntab_free(b);
 }
 
+/* ---- reading the file ---- */
+
+/* Bytes this process has read so far: read(2), pread(2) (/proc/self/io's rchar). */
+static uint64_t rchar(void)
+{
+	char line[128];
+	uint64_t v = 0;
+	FILE *f = fopen("/proc/self/io", "r");
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "rchar: %" SCNu64, &v) == 1)
+			break;
+	fclose(f);
+	assert_true(v > 0);
+	return v;
+}
+
+/* The size of the table's section, and of the writable data the module data is looked for in
+ * with the relocations that may fill it (a PIE's). */
+static void sizes(int fd, uint64_t *table, uint64_t *writable)
+{
+	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	GElf_Shdr sh;
+
+	assert_non_null(elf);
+	assert_int_equal(elf_getshdrstrndx(elf, &shstrndx), 0);
+	*table = *writable = 0;
+	while ((scn = elf_nextscn(elf, scn))) {
+		const char *name;
+
+		assert_non_null(gelf_getshdr(scn, &sh));
+		name = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (!strcmp(name, ".gopclntab") || !strcmp(name, ".data.rel.ro.gopclntab"))
+			*table = sh.sh_size;
+		else if ((sh.sh_type == SHT_PROGBITS &&
+			  (sh.sh_flags & (SHF_ALLOC | SHF_WRITE)) == (SHF_ALLOC | SHF_WRITE)) ||
+			 sh.sh_type == SHT_RELA)
+			*writable += sh.sh_size;
+	}
+	elf_end(elf);
+	assert_true(*table > 0);
+}
+
+/*
+ * Loading reads the table once, straight into the buffer it is kept and parsed in: what the
+ * module reads, it keeps (the table, and go:func.* from gofunc on, not all of the section that
+ * holds it), and the process reads no more than that but for the section headers and the
+ * writable data the module data is found in. Before, libelf read the table and all of .rodata,
+ * and the module copied both (2-10 MiB read and copied again for a Go toolchain binary).
+ */
+static void test_gopclntab_read_once(void **state)
+{
+	static const char *const variants[] = { "", "-stripped", "-pie" };
+
+	for (size_t v = 0; v < sizeof(variants) / sizeof(variants[0]); v++) {
+		const char *path = fixture(*state, variants[v]);
+		uint64_t table, writable, r0, b0, all, mine;
+		struct gopclntab *t;
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+		assert_true(fd >= 0);
+		sizes(fd, &table, &writable);
+		r0 = rchar();
+		b0 = gopclntab_bytes_read();
+		assert_int_equal(gopclntab_load_fd(fd, &t), 0);
+		mine = gopclntab_bytes_read() - b0;
+		all = rchar() - r0;
+		close(fd);
+		print_message("%s: %" PRIu64 " bytes read (%" PRIu64 " into the table, which "
+			      "holds %zu): a %" PRIu64 "-byte .gopclntab, %" PRIu64 " bytes of "
+			      "writable data and relocations\n",
+			      path, all, mine, gopclntab_bytes(t), table, writable);
+		assert_true(gopclntab_has_inlines(t));
+		assert_true(mine > table && mine <= gopclntab_bytes(t));
+		assert_true(all <= mine + writable + (64 << 10));
+		gopclntab_free(t);
+	}
+}
+
+/*
+ * gopclntab_find_fd() answers as the loaded table does, for the runtime's functions the Go
+ * probe asks for, functions all over the table and a name that is not there; and for the
+ * runtime's it reads the start of the table only.
+ */
+static void test_gopclntab_find_fd(void **state)
+{
+	static const char *const variants[] = { "", "-stripped", "-pie" };
+	static const char *const runtime[] = { "runtime.goexit", "runtime.profilealloc",
+					       "runtime.mallocgc", "runtime.allocmcache",
+					       "runtime.schedinit" };
+
+	for (size_t v = 0; v < sizeof(variants) / sizeof(variants[0]); v++) {
+		const char *path = fixture(*state, variants[v]), *names[40];
+		struct gopclntab_func want[40], got[40];
+		struct gopclntab *t = load(path);
+		size_t n = 0, found = 0;
+		uint64_t lo, hi, table, writable, b0;
+		int fd;
+
+		for (size_t i = 0; i < sizeof(runtime) / sizeof(runtime[0]); i++)
+			names[n++] = runtime[i];
+		names[n++] = "main.main";
+		names[n++] = "main.outer";
+		gopclntab_range(t, &lo, &hi);
+		for (size_t i = 0; i < 30; i++) {
+			struct gopclntab_func f;
+
+			if (!gopclntab_func_at(t, lo + (hi - lo) / 31 * (i + 1), &f))
+				names[n++] = strdup(f.name);
+		}
+		names[n++] = "runtime.noSuchFunction";
+		for (size_t i = 0; i < n; i++) {
+			if (gopclntab_func_by_name(t, names[i], &want[i]))
+				memset(&want[i], 0, sizeof(want[i]));
+			else
+				found++;
+		}
+		assert_int_equal(found, n - 1);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		assert_true(fd >= 0);
+		assert_int_equal(gopclntab_find_fd(fd, names, n, got), (int)found);
+		for (size_t i = 0; i < n; i++) {
+			if (!want[i].name) {
+				assert_null(got[i].name);
+				assert_int_equal(got[i].entry, 0);
+				continue;
+			}
+			assert_ptr_equal(got[i].name, names[i]);
+			assert_int_equal(got[i].entry, want[i].entry);
+			assert_int_equal(got[i].end, want[i].end);
+			assert_int_equal(got[i].index, want[i].index);
+			assert_int_equal(got[i].func_id, want[i].func_id);
+			assert_int_equal(got[i].flag, want[i].flag);
+		}
+		/* the runtime's functions alone: the start of the table (half of these small
+		 * programs' tables, 8 % of Go's compiler's) */
+		sizes(fd, &table, &writable);
+		b0 = gopclntab_bytes_read();
+		assert_int_equal(gopclntab_find_fd(fd, runtime, 5, got), 5);
+		print_message("%s: the runtime's five functions from %" PRIu64 " bytes of a "
+			      "%" PRIu64 "-byte table\n",
+			      path, gopclntab_bytes_read() - b0, table);
+		assert_true(gopclntab_bytes_read() - b0 < table / 3 * 2);
+		close(fd);
+		for (size_t i = 7; i + 1 < n; i++)
+			free((char *)names[i]);
+		gopclntab_free(t);
+	}
+}
+
 #define PER_VERSION(fn)                                                                          \
 	cmocka_unit_test_prestate(fn, "1.19"), cmocka_unit_test_prestate(fn, "1.21"),          \
 		cmocka_unit_test_prestate(fn, "1.22"), cmocka_unit_test_prestate(fn, "1.23")
@@ -926,6 +1079,8 @@ int main(void)
 		PER_VERSION(test_gopclntab_stripped_same),
 		PER_VERSION(test_gopclntab_flags),
 		PER_VERSION(test_gopclntab_by_name_both_ways),
+		PER_VERSION(test_gopclntab_read_once),
+		PER_VERSION(test_gopclntab_find_fd),
 		cmocka_unit_test(test_gopclntab_synthetic),
 		cmocka_unit_test(test_gopclntab_errors),
 	};

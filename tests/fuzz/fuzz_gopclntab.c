@@ -4,11 +4,14 @@
  * the ELF magic is a whole binary (the section, the module data, the relocations of a PIE);
  * anything else is a bare .gopclntab that is also its own go:func.* data, so that inline trees
  * point back into the mutated bytes (seeds: tests/fuzz/gen-gopclntab-seeds.py). Lookups use
- * addresses around the table's own range and names taken from its answers.
+ * addresses around the table's own range and names taken from its answers. A whole binary is
+ * also handed to gopclntab_find_fd() through a memfd (the look that does not load the table).
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "model/gopclntab.h"
 
@@ -41,11 +44,27 @@ static void lookups(struct gopclntab *t)
 	gopclntab_func_by_name(t, "main.main", &f);
 }
 
+/* The functions the Go probe looks for, a name that is there in the seeds, and one that is not. */
+static void find(const uint8_t *data, size_t size)
+{
+	static const char *const names[] = { "runtime.goexit", "runtime.mallocgc", "main.main",
+					     "main.f", "", "x" };
+	static int fd = -1;
+	struct gopclntab_func f[sizeof(names) / sizeof(names[0])];
+
+	if (fd < 0)
+		fd = memfd_create("fuzz_gopclntab", MFD_CLOEXEC);
+	if (fd < 0 || ftruncate(fd, 0) || pwrite(fd, data, size, 0) != (ssize_t)size)
+		return;
+	gopclntab_find_fd(fd, names, sizeof(names) / sizeof(names[0]), f);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct gopclntab *t;
 
 	if (size >= 4 && !memcmp(data, "\x7f" "ELF", 4)) {
+		find(data, size);
 		if (!gopclntab_load_mem(data, size, &t)) {
 			lookups(t);
 			gopclntab_free(t);

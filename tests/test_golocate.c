@@ -26,6 +26,7 @@
 
 #include <cmocka.h>
 
+#include "rchar.h"
 #include "probes/goelf.h"
 #include "probes/golocate.h"
 #include "probes/gomem.h"
@@ -358,22 +359,6 @@ static void test_golocate_stripped(void **state)
 		skip();
 }
 
-/* Bytes this process has read so far (read(2), pread(2): /proc/self/io's rchar). */
-static uint64_t bytes_read(void)
-{
-	char line[128];
-	uint64_t v = 0;
-	FILE *f = fopen("/proc/self/io", "r");
-
-	assert_non_null(f);
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "rchar: %" SCNu64, &v) == 1)
-			break;
-	fclose(f);
-	assert_true(v > 0);
-	return v;
-}
-
 /*
  * A stripped executable's first look (what the Go probe does for every new one) finds
  * runtime.goexit and MemProfileRate in the function table while reading less of the file than
@@ -396,10 +381,10 @@ static void test_golocate_table_read_in_part(void **state)
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			continue;
-		before = bytes_read();
+		before = rchar();
 		if (goelf_load_fd(fd, &g, err, sizeof(err)))
 			fail_msg("%s: %s", path, err);
-		got = bytes_read() - before;
+		got = rchar() - before;
 		close(fd);
 		assert_false(g.has_symtab);
 		assert_true(g.goexit != 0 && g.goexit_end > g.goexit);

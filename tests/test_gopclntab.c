@@ -29,6 +29,7 @@
 #include <cmocka.h>
 #include <elfutils/libdw.h>
 
+#include "rchar.h"
 #include "model/gopclntab.h"
 
 #define NR_PROBES 4000 /* addresses checked per binary */
@@ -910,22 +911,6 @@ static void test_gopclntab_by_name_both_ways(void **state)
 }
 
 /* ---- reading the file ---- */
-
-/* Bytes this process has read so far: read(2), pread(2) (/proc/self/io's rchar). */
-static uint64_t rchar(void)
-{
-	char line[128];
-	uint64_t v = 0;
-	FILE *f = fopen("/proc/self/io", "r");
-
-	assert_non_null(f);
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "rchar: %" SCNu64, &v) == 1)
-			break;
-	fclose(f);
-	assert_true(v > 0);
-	return v;
-}
 
 /* The size of the table's section, and of the writable data the module data is looked for in
  * with the relocations that may fill it (a PIE's). */

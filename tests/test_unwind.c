@@ -28,6 +28,7 @@
 
 #include <cmocka.h>
 
+#include "rchar.h"
 #include "chain.h"
 #include "model/elfsyms.h"
 #include "model/elfunw.h"
@@ -993,21 +994,6 @@ static void test_unwind_srcline_index_is_the_walk(void **state)
 	assert_true(walks < found);
 }
 
-/* Bytes this process has read so far (/proc/self/io rchar). */
-static uint64_t bytes_read(void)
-{
-	char line[128];
-	uint64_t v = 0;
-	FILE *f = fopen("/proc/self/io", "r");
-
-	assert_non_null(f);
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "rchar: %" SCNu64, &v) == 1)
-			break;
-	fclose(f);
-	return v;
-}
-
 /*
  * Opening a debug file reads its headers, not its sections: the memory it will take is counted
  * from the compressed sections' headers (gelf_getchdr() read all of libc6-dbg's 2.3 MiB of
@@ -1027,9 +1013,9 @@ static void test_unwind_srcline_open_reads_headers(void **state)
 	for (int i = 0; i < 2 && files[i]; i++) {
 		fd = open(files[i], O_RDONLY);
 		assert_true(fd >= 0);
-		before = bytes_read();
+		before = rchar();
 		assert_int_equal(srcline_open_fd(fd, &sl), 0);
-		after = bytes_read();
+		after = rchar();
 		close(fd);
 		print_message("%s: %" PRIu64 " bytes read to open\n", files[i], after - before);
 		assert_true(after - before < 64 * 1024);

@@ -12,11 +12,13 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <libelf.h>
+#include <gelf.h>
 
 /* Whether name is one of names[0..nr). */
 bool dwsec_named(const char *name, const char *const *names, size_t nr);
 /* Hides the sections of elf named in names[0..nr) from libdw; call before dwarf_begin_elf(). */
 void dwsec_hide(Elf *elf, const char *const *names, size_t nr);
+/* The first section of elf named name with its header in *sh, or NULL. */
+Elf_Scn *dwsec_find(Elf *elf, const char *name, GElf_Shdr *sh);
 
 #endif

@@ -382,19 +382,14 @@ static const char *const unneeded[] = {
  */
 static bool strings_end(Elf *elf)
 {
-	size_t shstr;
-	Elf_Scn *scn = NULL;
+	static const char *const strs[] = { ".debug_str", ".debug_line_str" };
 
-	if (elf_getshdrstrndx(elf, &shstr))
-		return false;
-	while ((scn = elf_nextscn(elf, scn))) {
-		const char *name;
-		Elf_Data *d;
+	for (size_t i = 0; i < sizeof(strs) / sizeof(*strs); i++) {
 		GElf_Shdr sh;
+		Elf_Scn *scn = dwsec_find(elf, strs[i], &sh);
+		Elf_Data *d;
 
-		if (!gelf_getshdr(scn, &sh) || !(name = elf_strptr(elf, shstr, sh.sh_name)) ||
-		    (strcmp(name, ".debug_str") && strcmp(name, ".debug_line_str")) ||
-		    sh.sh_type == SHT_NOBITS || !sh.sh_size)
+		if (!scn || sh.sh_type == SHT_NOBITS || !sh.sh_size)
 			continue;
 		d = elf_getdata(scn, NULL);
 		if (d && d->d_buf && d->d_size && ((const char *)d->d_buf)[d->d_size - 1])
@@ -1395,8 +1390,10 @@ static void find_strings(struct srcline *sl)
 /* .debug_line through the end of the table at off: in the image, or of the Elf libdw reads. */
 static bool line_bytes(struct srcline *sl, Dwarf_Off off, struct dwfile_sections *s)
 {
-	size_t shstr, end;
-	Elf_Scn *scn = NULL;
+	Elf_Scn *scn;
+	Elf_Data *d;
+	GElf_Shdr sh;
+	size_t end;
 	Elf *elf;
 
 	if (sl->partial) {
@@ -1407,25 +1404,14 @@ static bool line_bytes(struct srcline *sl, Dwarf_Off off, struct dwfile_sections
 		s->line_len = end;
 		return true;
 	}
-	if (!(elf = dwarf_getelf(sl->dw)) || elf_getshdrstrndx(elf, &shstr))
+	/* libdw inflated it in place (elf_compress()): its data is the inflated bytes */
+	if (!(elf = dwarf_getelf(sl->dw)) || !(scn = dwsec_find(elf, ".debug_line", &sh)) ||
+	    sh.sh_type == SHT_NOBITS || (sh.sh_flags & SHF_COMPRESSED) ||
+	    !(d = elf_getdata(scn, NULL)) || !d->d_buf)
 		return false;
-	while ((scn = elf_nextscn(elf, scn))) {
-		const char *name;
-		Elf_Data *d;
-		GElf_Shdr sh;
-
-		/* libdw inflated it in place (elf_compress()): its data is the inflated bytes */
-		if (!gelf_getshdr(scn, &sh) || !(name = elf_strptr(elf, shstr, sh.sh_name)) ||
-		    strcmp(name, ".debug_line"))
-			continue;
-		if (sh.sh_type == SHT_NOBITS || (sh.sh_flags & SHF_COMPRESSED) ||
-		    !(d = elf_getdata(scn, NULL)) || !d->d_buf)
-			return false;
-		s->line = d->d_buf;
-		s->line_len = d->d_size;
-		return true;
-	}
-	return false;
+	s->line = d->d_buf;
+	s->line_len = d->d_size;
+	return true;
 }
 
 static uint64_t hash(uint64_t x);

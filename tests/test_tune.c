@@ -2,7 +2,7 @@
 /*
  * flametop's memory on huge pages (cli/tune.h), through the real binary: where the host gives
  * transparent huge pages on request ("madvise"), a snapshot runs with glibc's malloc advising
- * them (its mappings carry VmFlags "hg"), and the command it runs gets the environment flametop
+ * them (its heap carries VmFlags "hg"), and the command it runs gets the environment flametop
  * was given, GLIBC_TUNABLES set or unset alike; GLIBC_TUNABLES naming glibc.malloc.hugetlb is
  * the user's choice and is left alone. Where the host's setting is "always" or "never" nothing
  * changes and the first half says so and is skipped. Needs BPF for a snapshot (77 without).
@@ -40,19 +40,31 @@ static bool thp_on_request(void)
 	return strstr(buf, "[madvise]");
 }
 
-/* Whether a mapping of pid is advised huge pages (VmFlags "hg"). */
+/*
+ * Whether malloc's heap of pid is advised huge pages (VmFlags "hg" on a "[heap]" mapping):
+ * malloc's own doing, which glibc.malloc.hugetlb=1 asks for. (srcline advises its DWARF images,
+ * anonymous mappings, itself, whatever the tunables.)
+ */
 static bool advised(pid_t pid)
 {
 	char path[64], line[512];
-	bool hg = false;
+	bool hg = false, heap = false;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/smaps", (int)pid);
 	f = fopen(path, "r");
 	if (!f)
 		return false;
-	while (!hg && fgets(line, sizeof(line), f))
-		hg = !strncmp(line, "VmFlags:", 8) && strstr(line, " hg");
+	while (!hg && fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+		int end = 0;
+
+		/* a mapping's first line: "lo-hi perms offset dev inode [name]" */
+		if (sscanf(line, "%lx-%lx %*s %*s %*s %*s%n", &lo, &hi, &end) == 2 && end)
+			heap = strstr(line + end, "[heap]") != NULL;
+		else if (heap && !strncmp(line, "VmFlags:", 8))
+			hg = strstr(line, " hg") != NULL;
+	}
 	fclose(f);
 	return hg;
 }

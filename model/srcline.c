@@ -81,7 +81,8 @@ struct zsec {
 	unsigned char *dst; /* its place in the image */
 	size_t size;        /* inflated */
 	size_t done;        /* bytes in place so far (sparse: in the blocks read) */
-	off_t pos, end;     /* the compressed bytes still to read from the file */
+	off_t pos, end;     /* the compressed bytes still to read from the file (uncompressed:
+			       pos is where the section starts) */
 	uint64_t *have;     /* sparse: a bit per BLOCK of the section, set once read */
 	unsigned char *in;  /* the file's bytes being inflated */
 	z_stream zs;
@@ -518,6 +519,29 @@ static bool has_block(const struct zsec *z, size_t b)
 }
 
 /*
+ * Reads bytes [at, at + len) of an uncompressed section into their place: pread(), so a file
+ * truncated under us is an error (never a SIGBUS, as a mapping of it would give).
+ */
+static int read_span(struct srcline *sl, struct zsec *z, size_t at, size_t len)
+{
+	while (len) {
+		ssize_t got;
+
+		if (z->failed)
+			return -EIO;
+		got = pread(sl->fd, z->dst + at, len, z->pos + (off_t)at);
+		if (got <= 0) {
+			z->failed = true;
+			return -EIO;
+		}
+		at += (size_t)got;
+		len -= (size_t)got;
+		z->done += (size_t)got;
+	}
+	return 0;
+}
+
+/*
  * Reads the blocks of [from, to) of a sparse section that are not in place yet, a run of them
  * per pread().
  */
@@ -527,7 +551,7 @@ static int read_blocks(struct srcline *sl, struct zsec *z, size_t from, size_t t
 
 	last = (last + BLOCK - 1) / BLOCK;
 	while (b < last) {
-		size_t e = b + 1, at, len;
+		size_t e = b + 1, at;
 
 		if (has_block(z, b)) {
 			b++;
@@ -536,52 +560,27 @@ static int read_blocks(struct srcline *sl, struct zsec *z, size_t from, size_t t
 		while (e < last && !has_block(z, e))
 			e++;
 		at = b * BLOCK;
-		len = (e * BLOCK < z->size ? e * BLOCK : z->size) - at;
-		while (len) {
-			ssize_t got;
-
-			if (z->failed)
-				return -EIO;
-			got = pread(sl->fd, z->dst + at, len, z->pos + (off_t)at);
-			if (got <= 0) {
-				z->failed = true;
-				return -EIO;
-			}
-			at += (size_t)got;
-			len -= (size_t)got;
-			z->done += (size_t)got;
-		}
+		if (read_span(sl, z, at, (e * BLOCK < z->size ? e * BLOCK : z->size) - at))
+			return -EIO;
 		for (; b < e; b++)
 			z->have[b / 64] |= (uint64_t)1 << (b % 64);
 	}
 	return 0;
 }
 
-/*
- * Reads an uncompressed section up to byte end, a chunk at least: pread(), so a file truncated
- * under us is an error (never a SIGBUS, as a mapping of it would give).
- */
+/* Reads an uncompressed section from its start up to byte end, a chunk at least. */
 static int read_upto(struct srcline *sl, struct zsec *z, size_t end)
 {
+	size_t want;
+
 	if (z->have)
 		return read_blocks(sl, z, 0, end);
-	while (z->done < end) {
-		size_t want = end - z->done < CHUNK ? CHUNK : end - z->done;
-		ssize_t got;
-
-		if (z->failed)
-			return -EIO;
-		if (want > z->size - z->done)
-			want = z->size - z->done;
-		got = pread(sl->fd, z->dst + z->done, want, z->pos);
-		if (got <= 0) {
-			z->failed = true;
-			return -EIO;
-		}
-		z->pos += got;
-		z->done += (size_t)got;
-	}
-	return 0;
+	if (z->done >= end)
+		return 0;
+	want = end - z->done < CHUNK ? CHUNK : end - z->done;
+	if (want > z->size - z->done)
+		want = z->size - z->done;
+	return read_span(sl, z, z->done, want);
 }
 
 /*
@@ -1357,44 +1356,36 @@ static const char *name_of(struct srcline *sl, Dwarf_Die *die)
 	return dwarf_diename(die);
 }
 
-/* The string sections of the Elf libdw reads (inflated by dwarf_begin_elf(), or the image). */
+/* The bytes of the section named name of the Elf libdw reads, inflated by dwarf_begin_elf()
+ * (in place: elf_compress()) or the image's; false: none there. */
+static bool section_bytes(Elf *elf, const char *name, const uint8_t **buf, size_t *len)
+{
+	Elf_Scn *scn;
+	Elf_Data *d;
+	GElf_Shdr sh;
+
+	if (!elf || !(scn = dwsec_find(elf, name, &sh)) || sh.sh_type == SHT_NOBITS ||
+	    (sh.sh_flags & SHF_COMPRESSED) || !(d = elf_getdata(scn, NULL)) || !d->d_buf)
+		return false;
+	*buf = d->d_buf;
+	*len = d->d_size;
+	return true;
+}
+
+/* The string sections of the Elf libdw reads. */
 static void find_strings(struct srcline *sl)
 {
 	Elf *elf = dwarf_getelf(sl->dw);
-	Elf_Scn *scn = NULL;
-	size_t shstr;
 
 	sl->strs_found = true;
-	if (!elf || elf_getshdrstrndx(elf, &shstr))
-		return;
-	while ((scn = elf_nextscn(elf, scn))) {
-		const char *name;
-		Elf_Data *d;
-		GElf_Shdr sh;
-
-		if (!gelf_getshdr(scn, &sh) || !(name = elf_strptr(elf, shstr, sh.sh_name)) ||
-		    (strcmp(name, ".debug_line_str") && strcmp(name, ".debug_str")) ||
-		    sh.sh_type == SHT_NOBITS || (sh.sh_flags & SHF_COMPRESSED) ||
-		    !(d = elf_getdata(scn, NULL)) || !d->d_buf)
-			continue;
-		if (!strcmp(name, ".debug_str")) {
-			sl->strs.str = d->d_buf;
-			sl->strs.str_len = d->d_size;
-		} else {
-			sl->strs.line_str = d->d_buf;
-			sl->strs.line_str_len = d->d_size;
-		}
-	}
+	section_bytes(elf, ".debug_str", &sl->strs.str, &sl->strs.str_len);
+	section_bytes(elf, ".debug_line_str", &sl->strs.line_str, &sl->strs.line_str_len);
 }
 
 /* .debug_line through the end of the table at off: in the image, or of the Elf libdw reads. */
 static bool line_bytes(struct srcline *sl, Dwarf_Off off, struct dwfile_sections *s)
 {
-	Elf_Scn *scn;
-	Elf_Data *d;
-	GElf_Shdr sh;
 	size_t end;
-	Elf *elf;
 
 	if (sl->partial) {
 		if (!sl->line || unit_end(sl, sl->line, off, &end) ||
@@ -1404,14 +1395,7 @@ static bool line_bytes(struct srcline *sl, Dwarf_Off off, struct dwfile_sections
 		s->line_len = end;
 		return true;
 	}
-	/* libdw inflated it in place (elf_compress()): its data is the inflated bytes */
-	if (!(elf = dwarf_getelf(sl->dw)) || !(scn = dwsec_find(elf, ".debug_line", &sh)) ||
-	    sh.sh_type == SHT_NOBITS || (sh.sh_flags & SHF_COMPRESSED) ||
-	    !(d = elf_getdata(scn, NULL)) || !d->d_buf)
-		return false;
-	s->line = d->d_buf;
-	s->line_len = d->d_size;
-	return true;
+	return section_bytes(dwarf_getelf(sl->dw), ".debug_line", &s->line, &s->line_len);
 }
 
 static uint64_t hash(uint64_t x);

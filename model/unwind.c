@@ -408,8 +408,8 @@ int unwind_dwarf(struct unwind *u, const struct unwind_sample *in, uint64_t *ips
 		if (!p->as)
 			return -ENOMEM;
 		/* per thread, not global: the walks run on one thread, and libunwind takes its
-		 * global cache's lock with every signal blocked, two sigprocmask() calls a step
-		 * (~2,000 system calls in 10 s of a churning host) */
+		 * global cache's lock with every signal blocked (sigprocmask() calls in a 10 s
+		 * snapshot of a churning host: 3,630 -> 3,152; the rest are its own) */
 		unw_set_caching_policy(p->as, UNW_CACHE_PER_THREAD);
 	}
 	c->u = u;
